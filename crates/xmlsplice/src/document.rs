@@ -1,0 +1,389 @@
+//! The document: original text, its parse tree, and the edits staged on it.
+//!
+//! The text is the single source of truth. roxmltree parses it once, only to
+//! find where things are (every node knows its byte range). Edits never
+//! touch the tree: they are staged as splices (a byte range and its new text)
+//! and applied all at once by [`Document::render`] or [`Document::apply`].
+//! An untouched byte can therefore never change, because nothing ever
+//! rewrites it.
+
+use std::cell::OnceCell;
+
+use roxmltree::{Node, NodeId};
+
+use crate::commented::{self, Commented};
+use crate::encoding::Encoding;
+use crate::error::{self, Error, ErrorKind, TextPos};
+use crate::layout;
+use crate::path::{self, Path};
+use crate::splice::Splice;
+
+self_cell::self_cell!(
+    /// The text and the tree that borrows it.
+    pub(crate) struct Tree {
+        owner: String,
+        #[covariant]
+        dependent: RoxDocument,
+    }
+    impl {Debug}
+);
+
+pub(crate) type RoxDocument<'a> = roxmltree::Document<'a>;
+
+/// Parser settings shared by every parse of a document and its fragments.
+///
+/// DTDs are allowed because shipped files have them (Tomcat's web.xml names
+/// an external DTD). roxmltree never fetches anything, rejects references to
+/// external entities, and stops entity loops at a depth of 10 (billion laughs).
+pub(crate) fn parsing_options<'a>() -> roxmltree::ParsingOptions<'a> {
+    roxmltree::ParsingOptions {
+        allow_dtd: true,
+        ..roxmltree::ParsingOptions::default()
+    }
+}
+
+pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
+    Tree::try_new(text, |text| {
+        roxmltree::Document::parse_with_options(text, parsing_options())
+            .map_err(|e| error::from_parse(&e))
+    })
+}
+
+/// An XML document opened for lossless editing.
+///
+/// # Examples
+/// ```
+/// use xmlsplice::Document;
+///
+/// let original = "<conf>\r\n\t<clustering enable='false'>\r\n\t\t<x>1</x>\r\n\t</clustering>\r\n</conf>";
+/// let mut doc = Document::parse(original)?;
+/// let clustering = doc.select_one("clustering")?;
+/// doc.set_attribute(clustering, "enable", "true")?;
+/// let x = doc.select_one("clustering/x")?;
+/// doc.set_text(x, "2")?;
+/// assert_eq!(
+///     doc.render()?,
+///     b"<conf>\r\n\t<clustering enable='true'>\r\n\t\t<x>2</x>\r\n\t</clustering>\r\n</conf>"
+/// );
+/// # Ok::<(), xmlsplice::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Document {
+    pub(crate) tree: Tree,
+    pub(crate) encoding: Encoding,
+    pub(crate) edits: Vec<Splice>,
+    pub(crate) generation: u32,
+    indent_unit: OnceCell<String>,
+}
+
+/// A handle on an element of a [`Document`].
+///
+/// Handles are cheap to copy and do not borrow the document, so that a caller
+/// can select, then edit. They stay valid until [`Document::apply`] re-parses
+/// the edited text; using one after that panics, because the element it named
+/// may have moved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Element {
+    pub(crate) node: NodeId,
+    pub(crate) generation: u32,
+}
+
+impl Document {
+    /// Opens `bytes`, decoding them in the encoding their XML declaration
+    /// names (UTF-8 when none is named), and parses them.
+    ///
+    /// # Errors
+    /// An unsupported encoding, bytes invalid in it, or text that is not
+    /// well-formed XML, each with its line and column.
+    pub fn parse(bytes: impl AsRef<[u8]>) -> Result<Document, Error> {
+        let bytes = bytes.as_ref();
+        let encoding = Encoding::detect(bytes)?;
+        let text = encoding.decode(bytes)?;
+        Ok(Document::from_tree(parse_tree(text)?, encoding, 0))
+    }
+
+    fn from_tree(tree: Tree, encoding: Encoding, generation: u32) -> Document {
+        Document {
+            tree,
+            encoding,
+            edits: Vec::new(),
+            generation,
+            indent_unit: OnceCell::new(),
+        }
+    }
+
+    /// The document's text as last parsed (staged edits not included).
+    pub fn text(&self) -> &str {
+        self.tree.borrow_owner()
+    }
+
+    /// The encoding the document was read in and will be written in.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    pub(crate) fn rox(&self) -> &roxmltree::Document<'_> {
+        self.tree.borrow_dependent()
+    }
+
+    pub(crate) fn node(&self, element: Element) -> Node<'_, '_> {
+        assert_eq!(
+            element.generation, self.generation,
+            "stale xmlsplice::Element: the document was re-parsed by apply() after it was selected"
+        );
+        self.rox()
+            .get_node(element.node)
+            .expect("an element handle of this generation names a node")
+    }
+
+    pub(crate) fn handle(&self, node: Node) -> Element {
+        Element {
+            node: node.id(),
+            generation: self.generation,
+        }
+    }
+
+    /// The line and column of byte `offset` of the text.
+    pub(crate) fn pos(&self, offset: usize) -> TextPos {
+        let p = self.rox().text_pos_at(offset);
+        TextPos {
+            line: p.row,
+            column: p.col,
+        }
+    }
+
+    /// The file's indent unit (a tab, or a number of spaces), found once.
+    pub(crate) fn indent_unit(&self) -> &str {
+        self.indent_unit
+            .get_or_init(|| layout::file_indent_unit(self.text()))
+    }
+
+    /// The root element.
+    pub fn root(&self) -> Element {
+        self.handle(self.rox().root_element())
+    }
+
+    /// Every element `path` selects below the root element, in document order.
+    ///
+    /// A relative path's first step matches the root element's children; a
+    /// path starting with `/` names the root element first; `//` searches at
+    /// any depth. See [`Path`] for the syntax.
+    pub fn select(&self, path: &str) -> Result<Vec<Element>, Error> {
+        self.select_from(self.root(), path)
+    }
+
+    /// Every element `path` selects relative to `context`.
+    pub fn select_from(&self, context: Element, path: &str) -> Result<Vec<Element>, Error> {
+        let path = Path::parse(path)?;
+        Ok(path
+            .select(self.node(context))
+            .into_iter()
+            .map(|n| self.handle(n))
+            .collect())
+    }
+
+    /// The one element `path` selects.
+    ///
+    /// # Errors
+    /// [`ErrorKind::NotFound`] when nothing matches, and
+    /// [`ErrorKind::Ambiguous`] (with every match's position) when several do.
+    pub fn select_one(&self, path: &str) -> Result<Element, Error> {
+        self.select_one_from(self.root(), path)
+    }
+
+    /// The one element `path` selects relative to `context`.
+    pub fn select_one_from(&self, context: Element, path: &str) -> Result<Element, Error> {
+        self.select_optional_from(context, path)?.ok_or_else(|| {
+            Error::at(
+                ErrorKind::NotFound {
+                    path: path.to_string(),
+                },
+                self.position(context),
+            )
+        })
+    }
+
+    /// The element `path` selects, if any.
+    ///
+    /// # Errors
+    /// [`ErrorKind::Ambiguous`] when several match.
+    pub fn select_optional(&self, path: &str) -> Result<Option<Element>, Error> {
+        self.select_optional_from(self.root(), path)
+    }
+
+    /// The element `path` selects relative to `context`, if any.
+    pub fn select_optional_from(
+        &self,
+        context: Element,
+        path: &str,
+    ) -> Result<Option<Element>, Error> {
+        let found = self.select_from(context, path)?;
+        match found.len() {
+            0 => Ok(None),
+            1 => Ok(Some(found[0])),
+            _ => Err(Error::at(
+                ErrorKind::Ambiguous {
+                    path: path.to_string(),
+                    matches: found.iter().map(|&e| self.position(e)).collect(),
+                },
+                self.position(found[1]),
+            )),
+        }
+    }
+
+    /// Every commented-out element that `path` selects, in document order.
+    ///
+    /// The last step of `path` is matched against comments whose content is
+    /// one element, in either form shipped files use:
+    /// `<!--<parameter name="x">1</parameter>-->` (spaces and line breaks
+    /// around the element allowed) and WSO2's `<!--HostName>x</HostName-->`.
+    /// The other steps select the elements holding those comments. A comment
+    /// holding several elements, or prose, is never a match.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let doc = Document::parse("<Server><!--HostName>www.wso2.org</HostName--></Server>")?;
+    /// let found = doc.select_commented("HostName")?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].markup(), "<HostName>www.wso2.org</HostName>");
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn select_commented(&self, path: &str) -> Result<Vec<Commented>, Error> {
+        self.select_commented_from(self.root(), path)
+    }
+
+    /// Every commented-out element that `path` selects relative to `context`.
+    pub fn select_commented_from(
+        &self,
+        context: Element,
+        path: &str,
+    ) -> Result<Vec<Commented>, Error> {
+        let path = Path::parse(path)?;
+        let (parents, last) = path.split_last();
+        if last.is_self() {
+            return Err(Error::new(ErrorKind::InvalidPath {
+                path: path.to_string(),
+                reason: "the last step must name the commented-out element".into(),
+            }));
+        }
+        // With no steps left, this is the context itself (or, for `/x`, the
+        // document node above the root element).
+        let holders = parents.select(self.node(context));
+        Ok(commented::find(self, &holders, last))
+    }
+
+    /// The local name of `element` (without prefix).
+    pub fn name(&self, element: Element) -> &str {
+        self.node(element).tag_name().name()
+    }
+
+    /// The namespace URI of `element`, if it is in one.
+    pub fn namespace(&self, element: Element) -> Option<&str> {
+        self.node(element).tag_name().namespace()
+    }
+
+    /// The value of the attribute written as `name` on `element` (with its
+    /// prefix, if it has one: `svns:secretAlias`), entities resolved.
+    pub fn attribute(&self, element: Element, name: &str) -> Option<&str> {
+        let text = self.text();
+        self.node(element)
+            .attributes()
+            .find(|a| written_name(text, a) == name)
+            .map(|a| a.value())
+    }
+
+    /// The text of `element`: its text and CDATA content, entities resolved;
+    /// `None` when it has child elements.
+    pub fn element_text(&self, element: Element) -> Option<String> {
+        let node = self.node(element);
+        if node.children().any(|c| c.is_element()) {
+            return None;
+        }
+        Some(path::text_content(node))
+    }
+
+    /// The element children of `element`, in order.
+    pub fn children(&self, element: Element) -> Vec<Element> {
+        self.node(element)
+            .children()
+            .filter(Node::is_element)
+            .map(|n| self.handle(n))
+            .collect()
+    }
+
+    /// The parent element of `element`; `None` for the root element.
+    pub fn parent(&self, element: Element) -> Option<Element> {
+        self.node(element)
+            .parent()
+            .filter(Node::is_element)
+            .map(|n| self.handle(n))
+    }
+
+    /// Where `element` starts, as line and column.
+    pub fn position(&self, element: Element) -> TextPos {
+        self.pos(self.node(element).range().start)
+    }
+
+    /// The source text of `element`, from `<` to the end of its end tag.
+    pub fn markup(&self, element: Element) -> &str {
+        &self.text()[self.node(element).range()]
+    }
+
+    /// Whether edits are staged and not yet applied.
+    pub fn has_edits(&self) -> bool {
+        !self.edits.is_empty()
+    }
+
+    /// The text with every staged edit applied, checked to parse.
+    ///
+    /// The check re-parses the smallest element that holds every edit, with
+    /// the prolog (and so any DTD) and the namespaces in scope around it; if
+    /// an edit touches the root element, the whole text. The bytes outside
+    /// that element are the ones already parsed when the document was opened,
+    /// so this proves the whole text well-formed for a fraction of the cost.
+    pub fn edited_text(&self) -> Result<String, Error> {
+        if self.edits.is_empty() {
+            return Ok(self.text().to_string());
+        }
+        let text = crate::splice::apply(self.text(), &self.edits);
+        crate::validate::check(self, &text)?;
+        Ok(text)
+    }
+
+    /// The document as bytes in its own encoding, with staged edits applied.
+    ///
+    /// With no edits, these are exactly the bytes it was opened from.
+    ///
+    /// # Errors
+    /// When the edited text does not parse, or holds a character the
+    /// encoding cannot, outside text and attribute values.
+    pub fn render(&self) -> Result<Vec<u8>, Error> {
+        self.encoding.encode(&self.edited_text()?)
+    }
+
+    /// Applies the staged edits and re-parses, so that what they added can be
+    /// selected and edited in turn (an uncommented element, say).
+    ///
+    /// Element handles selected before become stale. On error the document is
+    /// left as it was, with its edits still staged.
+    pub fn apply(&mut self) -> Result<(), Error> {
+        if self.edits.is_empty() {
+            return Ok(());
+        }
+        let text = crate::splice::apply(self.text(), &self.edits);
+        let tree = parse_tree(text).map_err(|e| {
+            Error::new(ErrorKind::EditBrokeDocument(e.to_string()))
+        })?;
+        let encoding = self.encoding;
+        *self = Document::from_tree(tree, encoding, self.generation.wrapping_add(1));
+        Ok(())
+    }
+}
+
+/// The name of an attribute as written in the source, prefix included.
+pub(crate) fn written_name<'t>(text: &'t str, attr: &roxmltree::Attribute) -> &'t str {
+    let range = attr.range();
+    let raw = &text[range.start..range.end];
+    raw.split('=').next().unwrap_or("").trim_end()
+}

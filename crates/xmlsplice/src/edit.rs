@@ -1,0 +1,484 @@
+//! Staging edits on a [`Document`].
+//!
+//! Each edit works out the smallest span of the text it must change and the
+//! text that replaces it, laid out like its surroundings (see `layout`). Edits
+//! that set a value compare it with the current one first and stage nothing
+//! when they are equal: setting a value it already has is not a change, even
+//! if we would have spelled it differently (`&#x41;` and `A` are one value).
+
+use roxmltree::{Node, NodeId};
+
+use crate::commented::{self, Commented};
+use crate::document::{written_name, Document, Element};
+use crate::error::{Error, ErrorKind};
+use crate::fragment::{self, IntoMarkup};
+use crate::layout;
+use crate::path::text_content;
+use crate::splice::{self, Splice};
+
+/// Where [`Document::insert`] puts a new element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Before the element's first child node.
+    FirstChild(Element),
+    /// After the element's last child node.
+    LastChild(Element),
+    /// Just before the element, as its sibling.
+    Before(Element),
+    /// Just after the element, as its sibling.
+    After(Element),
+}
+
+/// Byte offsets of an element's tags.
+struct Tags {
+    /// Just after the `>` of the start tag.
+    start_tag_end: usize,
+    /// Where the end tag's `<` is; the end of the element when self-closing.
+    end_tag_start: usize,
+    /// Whether the element is written `<a/>`.
+    self_closing: bool,
+    /// The element's name as written, prefix included.
+    qname: std::ops::Range<usize>,
+}
+
+impl Tags {
+    fn of(text: &str, node: Node) -> Tags {
+        let range = node.range();
+        let bytes = text.as_bytes();
+        let name_start = range.start + 1;
+        let name_len = text[name_start..]
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+            .unwrap_or(0);
+        // Scan for the start tag's `>`, stepping over quoted values (which
+        // may hold `>`, in namespace declarations as well as attributes).
+        let mut i = name_start + name_len;
+        let mut quote = None;
+        while i < range.end {
+            match (quote, bytes[i]) {
+                (None, b'>') => break,
+                (None, q @ (b'"' | b'\'')) => quote = Some(q),
+                (Some(q), b) if b == q => quote = None,
+                _ => {}
+            }
+            i += 1;
+        }
+        let start_tag_end = i + 1;
+        let self_closing = bytes[i - 1] == b'/';
+        let end_tag_start = if self_closing {
+            range.end
+        } else {
+            text[..range.end].rfind('<').expect("an end tag")
+        };
+        Tags {
+            start_tag_end,
+            end_tag_start,
+            self_closing,
+            qname: name_start..name_start + name_len,
+        }
+    }
+
+    /// Where the `/>` of a self-closing tag starts, less the spaces before it.
+    fn slash_start(&self, text: &str) -> usize {
+        text[..self.start_tag_end - 2].trim_end().len()
+    }
+}
+
+/// The line ending that ends the line before the one holding `pos`.
+fn eol_before_line(text: &str, pos: usize) -> &'static str {
+    let start = layout::line_start(text, pos);
+    match start {
+        0 => layout::line_ending_at(text, pos),
+        s if s >= 2 && &text[s - 2..s] == "\r\n" => "\r\n",
+        _ => "\n",
+    }
+}
+
+/// The indentation that starts the line holding `pos`.
+fn line_indent(text: &str, pos: usize) -> &str {
+    let start = layout::line_start(text, pos);
+    let line = &text[start..pos];
+    &line[..line.len() - line.trim_start_matches([' ', '\t', '\u{A0}']).len()]
+}
+
+fn is_blank_text(node: &Node) -> bool {
+    node.is_text() && node.text().is_some_and(|t| t.trim().is_empty())
+}
+
+impl Document {
+    /// The node behind `element`, if it may be edited in place.
+    fn editable(&self, element: Element) -> Result<Node<'_, '_>, Error> {
+        let node = self.node(element);
+        let root_start = self.rox().root_element().range().start;
+        if node.range().start < root_start {
+            return Err(Error::at(
+                ErrorKind::Unsupported(
+                    "this element comes from an entity declared in the DTD; it has no text of its own to edit".into(),
+                ),
+                self.pos(node.range().start),
+            ));
+        }
+        Ok(node)
+    }
+
+    /// The node whose text encloses a change to `node` as a whole: its parent
+    /// element, or the document node for the root element.
+    fn owner_of(node: Node) -> NodeId {
+        node.parent().map_or(node.id(), |p| p.id())
+    }
+
+    fn stage(
+        &mut self,
+        range: std::ops::Range<usize>,
+        text: String,
+        owner: NodeId,
+        what: &'static str,
+    ) -> Result<(), Error> {
+        let splice = Splice {
+            range,
+            text,
+            owner,
+            what,
+        };
+        let Document { tree, edits, .. } = self;
+        splice::stage(edits, splice, tree.borrow_owner())
+    }
+
+    /// The indent unit below `parent` given a child indented with `child`:
+    /// the difference between the two when the child's extends the parent's,
+    /// else the file's unit.
+    fn unit_below(&self, parent: Node, child: &str) -> String {
+        let text = self.text();
+        match layout::indentation_before(text, parent.range().start) {
+            Some(outer) if child.len() > outer.len() && child.starts_with(outer) => {
+                child[outer.len()..].to_string()
+            }
+            _ => self.indent_unit().to_string(),
+        }
+    }
+
+    /// Sets attribute `name` (as written, with its prefix if any) of
+    /// `element` to `value`, keeping the quote character it has. A new
+    /// attribute goes after the last one, with the quotes the tag already uses.
+    ///
+    /// Returns whether anything changed.
+    pub fn set_attribute(&mut self, element: Element, name: &str, value: &str) -> Result<bool, Error> {
+        let node = self.editable(element)?;
+        let text = self.text();
+        let (range, new) = match node.attributes().find(|a| written_name(text, a) == name) {
+            Some(attr) if attr.value() == value => return Ok(false),
+            Some(attr) => {
+                let range = attr.range_value();
+                let quote = text[..range.start].chars().next_back().unwrap_or('"');
+                (range, crate::escape::attribute(value, quote, self.encoding)?)
+            }
+            None => {
+                let quote = node
+                    .attributes()
+                    .last()
+                    .and_then(|a| text[..a.range_value().start].chars().next_back())
+                    .unwrap_or('"');
+                let tags = Tags::of(text, node);
+                let close = if tags.self_closing { 2 } else { 1 };
+                let at = text[..tags.start_tag_end - close].trim_end().len();
+                let escaped = crate::escape::attribute(value, quote, self.encoding)?;
+                (at..at, format!(" {name}={quote}{escaped}{quote}"))
+            }
+        };
+        let owner = node.id();
+        self.stage(range, new, owner, "set attribute")?;
+        Ok(true)
+    }
+
+    /// Removes attribute `name` (as written) and the space before it.
+    ///
+    /// Returns whether anything changed.
+    pub fn remove_attribute(&mut self, element: Element, name: &str) -> Result<bool, Error> {
+        let node = self.editable(element)?;
+        let text = self.text();
+        let Some(attr) = node.attributes().find(|a| written_name(text, a) == name) else {
+            return Ok(false);
+        };
+        let range = attr.range();
+        let start = text[..range.start].trim_end().len();
+        let owner = node.id();
+        self.stage(start..range.end, String::new(), owner, "remove attribute")?;
+        Ok(true)
+    }
+
+    /// Sets the text of `element`, escaped, replacing the text (and CDATA)
+    /// it holds. Works on `<a/>` and `<a></a>` too.
+    ///
+    /// Returns whether anything changed: an element that already holds this
+    /// value, however it is spelled, is left alone.
+    ///
+    /// # Errors
+    /// When the element holds child elements, comments or processing
+    /// instructions, which setting its text would destroy.
+    pub fn set_text(&mut self, element: Element, value: &str) -> Result<bool, Error> {
+        let node = self.editable(element)?;
+        let text = self.text();
+        if let Some(other) = node.children().find(|c| !c.is_text()) {
+            let what = if other.is_element() {
+                "child elements"
+            } else {
+                "comments or processing instructions"
+            };
+            return Err(Error::at(
+                ErrorKind::Unsupported(format!(
+                    "<{}> holds {what}; setting its text would remove them",
+                    node.tag_name().name()
+                )),
+                self.pos(node.range().start),
+            ));
+        }
+        if text_content(node) == value {
+            return Ok(false);
+        }
+        let escaped = crate::escape::text(value, self.encoding)?;
+        let tags = Tags::of(text, node);
+        let (range, new) = if tags.self_closing {
+            let qname = &text[tags.qname.clone()];
+            (
+                tags.slash_start(text)..tags.start_tag_end,
+                format!(">{escaped}</{qname}>"),
+            )
+        } else {
+            (tags.start_tag_end..tags.end_tag_start, escaped)
+        };
+        let owner = node.id();
+        self.stage(range, new, owner, "set text")?;
+        Ok(true)
+    }
+
+    /// Inserts a new element at `place`, laid out like its neighbours: the
+    /// indentation of its siblings (or its parent's plus the file's indent
+    /// unit) and the line ending used at that place. When the neighbours
+    /// share a line, the new element joins it.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::{Document, NewElement, Place};
+    /// let mut doc = Document::parse("<r>\r\n\t<members>\r\n\t\t<m>a</m>\r\n\t</members>\r\n</r>")?;
+    /// let members = doc.select_one("members")?;
+    /// doc.insert(Place::LastChild(members), NewElement::new("m").text("b"))?;
+    /// assert_eq!(
+    ///     String::from_utf8(doc.render()?).unwrap(),
+    ///     "<r>\r\n\t<members>\r\n\t\t<m>a</m>\r\n\t\t<m>b</m>\r\n\t</members>\r\n</r>"
+    /// );
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn insert(&mut self, place: Place, fragment: impl IntoMarkup) -> Result<(), Error> {
+        let raw = fragment.into_markup()?;
+        let (range, new, owner) = match place {
+            Place::Before(sibling) | Place::After(sibling) => {
+                let node = self.editable(sibling)?;
+                let parent = node.parent().filter(Node::is_element).ok_or_else(|| {
+                    Error::new(ErrorKind::Unsupported(
+                        "a document has one root element; nothing can be inserted beside it".into(),
+                    ))
+                })?;
+                let markup = fragment::prepare(&raw, parent, self.encoding)?;
+                let (range, new) = self.beside(node, parent, &markup, place);
+                (range, new, parent.id())
+            }
+            Place::FirstChild(parent) | Place::LastChild(parent) => {
+                let node = self.editable(parent)?;
+                let markup = fragment::prepare(&raw, node, self.encoding)?;
+                let (range, new) = self.inside(node, &markup, place);
+                (range, new, node.id())
+            }
+        };
+        self.stage(range, new, owner, "insert")
+    }
+
+    fn beside(
+        &self,
+        node: Node,
+        parent: Node,
+        markup: &str,
+        place: Place,
+    ) -> (std::ops::Range<usize>, String) {
+        let text = self.text();
+        let range = node.range();
+        let Some(indent) = layout::indentation_before(text, range.start) else {
+            // The sibling shares its line: so does the new element.
+            let body = layout::reindent(markup, line_indent(text, range.start), self.indent_unit(), layout::line_ending_at(text, range.start));
+            let at = if matches!(place, Place::Before(_)) { range.start } else { range.end };
+            return (at..at, body);
+        };
+        let unit = self.unit_below(parent, indent);
+        if matches!(place, Place::Before(_)) {
+            let eol = eol_before_line(text, range.start);
+            let body = layout::reindent(markup, indent, &unit, eol);
+            (range.start..range.start, format!("{body}{eol}{indent}"))
+        } else {
+            let eol = layout::line_ending_at(text, range.end);
+            let body = layout::reindent(markup, indent, &unit, eol);
+            (range.end..range.end, format!("{eol}{indent}{body}"))
+        }
+    }
+
+    fn inside(&self, parent: Node, markup: &str, place: Place) -> (std::ops::Range<usize>, String) {
+        let text = self.text();
+        let tags = Tags::of(text, parent);
+        let significant: Vec<Node> = parent.children().filter(|c| !is_blank_text(c)).collect();
+        if significant.is_empty() {
+            return self.into_empty(parent, &tags, markup);
+        }
+        let content = &text[tags.start_tag_end..tags.end_tag_start];
+        // Siblings' indentation: an element child's if there is one.
+        let model = parent.children().find(Node::is_element).unwrap_or(significant[0]);
+        let model_indent = layout::indentation_before(text, model.range().start);
+        let first = tags.start_tag_end + (content.len() - content.trim_start().len());
+        let last = tags.start_tag_end + content.trim_end().len();
+        match (place, model_indent) {
+            (Place::FirstChild(_), Some(indent)) if layout::indentation_before(text, first).is_some() => {
+                let eol = eol_before_line(text, first);
+                let unit = self.unit_below(parent, indent);
+                let body = layout::reindent(markup, indent, &unit, eol);
+                (first..first, format!("{body}{eol}{indent}"))
+            }
+            (Place::LastChild(_), Some(indent)) if content[content.trim_end().len()..].contains('\n') => {
+                let eol = layout::line_ending_at(text, last);
+                let unit = self.unit_below(parent, indent);
+                let body = layout::reindent(markup, indent, &unit, eol);
+                (last..last, format!("{eol}{indent}{body}"))
+            }
+            _ => {
+                // The children share lines with the tags: stay inline.
+                let at = if matches!(place, Place::FirstChild(_)) { first } else { last };
+                let body = layout::reindent(markup, line_indent(text, at), self.indent_unit(), layout::line_ending_at(text, at));
+                (at..at, body)
+            }
+        }
+    }
+
+    /// Inserts into an element with no content but whitespace: the new child
+    /// goes on a line of its own, and the end tag on the next.
+    fn into_empty(&self, parent: Node, tags: &Tags, markup: &str) -> (std::ops::Range<usize>, String) {
+        let text = self.text();
+        let start = parent.range().start;
+        let outer = line_indent(text, start);
+        let unit = self.indent_unit();
+        let inner = format!("{outer}{unit}");
+        let eol = layout::line_ending_at(text, start);
+        let body = layout::reindent(markup, &inner, unit, eol);
+        if tags.self_closing {
+            let qname = &text[tags.qname.clone()];
+            (
+                tags.slash_start(text)..tags.start_tag_end,
+                format!(">{eol}{inner}{body}{eol}{outer}</{qname}>"),
+            )
+        } else {
+            (
+                tags.start_tag_end..tags.end_tag_start,
+                format!("{eol}{inner}{body}{eol}{outer}"),
+            )
+        }
+    }
+
+    /// Replaces `element` with a new one, indented like it.
+    ///
+    /// Returns whether anything changed (the new markup, laid out, may equal
+    /// the old).
+    pub fn replace(&mut self, element: Element, fragment: impl IntoMarkup) -> Result<bool, Error> {
+        let raw = fragment.into_markup()?;
+        let node = self.editable(element)?;
+        let text = self.text();
+        let scope = node.parent().unwrap_or(node);
+        let markup = fragment::prepare(&raw, scope, self.encoding)?;
+        let range = node.range();
+        let indent = line_indent(text, range.start);
+        let unit = match node.parent().filter(Node::is_element) {
+            Some(parent) => self.unit_below(parent, indent),
+            None => self.indent_unit().to_string(),
+        };
+        let body = layout::reindent(&markup, indent, &unit, layout::line_ending_at(text, range.start));
+        if text[range.clone()] == body {
+            return Ok(false);
+        }
+        let owner = Self::owner_of(node);
+        self.stage(range, body, owner, "replace")?;
+        Ok(true)
+    }
+
+    /// Removes `element`; when it stood alone on its line, the line goes too.
+    pub fn remove(&mut self, element: Element) -> Result<(), Error> {
+        let node = self.editable(element)?;
+        if !node.parent().is_some_and(|p| p.is_element()) {
+            return Err(Error::new(ErrorKind::Unsupported(
+                "the root element cannot be removed".into(),
+            )));
+        }
+        let text = self.text();
+        let range = node.range();
+        let rest_of_line = &text[range.end..];
+        let line_end = rest_of_line.find('\n');
+        let alone = layout::indentation_before(text, range.start).is_some()
+            && line_end.is_some_and(|nl| rest_of_line[..nl].trim().is_empty());
+        let cut = match (alone, line_end) {
+            (true, Some(nl)) => layout::line_start(text, range.start)..range.end + nl + 1,
+            _ => range,
+        };
+        let owner = Self::owner_of(node);
+        self.stage(cut, String::new(), owner, "remove")
+    }
+
+    /// Comments `element` out in place: `<!--<a>..</a>-->`.
+    ///
+    /// # Errors
+    /// When the element's text holds `--` (a comment inside it, say), which
+    /// no comment may contain.
+    pub fn comment_out(&mut self, element: Element) -> Result<(), Error> {
+        let node = self.editable(element)?;
+        let range = node.range();
+        let markup = &self.text()[range.clone()];
+        if markup.contains("--") {
+            return Err(Error::at(
+                ErrorKind::Unsupported(format!(
+                    "<{}> holds \"--\" (a comment, perhaps), which a comment cannot contain",
+                    node.tag_name().name()
+                )),
+                self.pos(range.start),
+            ));
+        }
+        let new = format!("<!--{markup}-->");
+        let owner = Self::owner_of(node);
+        self.stage(range, new, owner, "comment out")
+    }
+
+    /// Uncomments a commented-out element in place.
+    ///
+    /// The element keeps the lines it had inside the comment; a `<!--` or
+    /// `-->` alone on its line is removed with that line. To edit the
+    /// element in the same change, [`Document::apply`] and select it.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let mut doc = Document::parse("<Server>\n    <!--HostName>www.wso2.org</HostName-->\n</Server>")?;
+    /// let host = doc.select_commented("HostName")?.remove(0);
+    /// doc.uncomment(&host)?;
+    /// doc.apply()?;
+    /// let host = doc.select_one("HostName")?;
+    /// doc.set_text(host, "node1.example.com")?;
+    /// assert_eq!(
+    ///     doc.render()?,
+    ///     b"<Server>\n    <HostName>node1.example.com</HostName>\n</Server>"
+    /// );
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn uncomment(&mut self, commented: &Commented) -> Result<(), Error> {
+        assert_eq!(
+            commented.generation, self.generation,
+            "stale xmlsplice::Commented: the document was re-parsed by apply() after it was selected"
+        );
+        let comment = self
+            .rox()
+            .get_node(commented.comment)
+            .expect("a handle of this generation names a node");
+        let (range, new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        let owner = Self::owner_of(comment);
+        self.stage(range, new, owner, "uncomment")
+    }
+}

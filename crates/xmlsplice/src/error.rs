@@ -1,0 +1,297 @@
+//! Errors, each with the place in the text it is about.
+//!
+//! An [`Error`] carries a [`ErrorKind`], the line and column it points at (when
+//! there is one), and the file name once a caller has attached it with
+//! [`Error::with_path`]. It prints the way compilers and grep do:
+//! `conf/axis2.xml:12:5: message`, so an operator can jump straight to it.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A line and column in a document's text, both counted from 1.
+///
+/// Columns count characters, not bytes, like roxmltree's `TextPos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TextPos {
+    /// Line number, from 1.
+    pub line: u32,
+    /// Column number in characters, from 1.
+    pub column: u32,
+}
+
+impl TextPos {
+    /// The line and column of byte `offset` in `text`.
+    ///
+    /// An offset past the end points just after the last character.
+    pub fn of_offset(text: &str, offset: usize) -> TextPos {
+        let mut end = offset.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &text[..end];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let column = before[line_start..].chars().count() + 1;
+        TextPos {
+            line: line as u32,
+            column: column as u32,
+        }
+    }
+}
+
+impl TextPos {
+    /// The byte offset of this position in `text` (clamped to its end).
+    pub(crate) fn offset_in(self, text: &str) -> usize {
+        let mut line_start = 0;
+        for _ in 1..self.line {
+            match text[line_start..].find('\n') {
+                Some(i) => line_start += i + 1,
+                None => return text.len(),
+            }
+        }
+        text[line_start..]
+            .char_indices()
+            .nth(self.column.saturating_sub(1) as usize)
+            .map_or(text.len(), |(i, _)| line_start + i)
+    }
+}
+
+impl fmt::Display for TextPos {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// What went wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The text is not well-formed XML (the parser's own message).
+    Malformed(String),
+    /// The declared encoding is not one this crate reads and writes.
+    UnsupportedEncoding(String),
+    /// A byte sequence that is not valid in the document's encoding.
+    InvalidEncoding {
+        /// The encoding the bytes were read as.
+        encoding: &'static str,
+    },
+    /// A selector path that does not follow the path syntax.
+    InvalidPath {
+        /// The path as written.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A path that had to match exactly one element matched none.
+    NotFound {
+        /// The path as written.
+        path: String,
+    },
+    /// A path that had to match exactly one element matched several.
+    Ambiguous {
+        /// The path as written.
+        path: String,
+        /// Where the matches are.
+        matches: Vec<TextPos>,
+    },
+    /// Two staged edits touch the same bytes.
+    OverlappingEdits {
+        /// What the first edit does.
+        first: &'static str,
+        /// What the second edit does.
+        second: &'static str,
+        /// Where the second edit starts.
+        second_at: TextPos,
+    },
+    /// A markup fragment given for insertion is not a single well-formed element.
+    InvalidFragment(String),
+    /// A value holds a character that XML 1.0 does not allow at all.
+    InvalidChar(char),
+    /// A character the document's encoding cannot hold, in a place where a
+    /// character reference is not allowed (a name or a comment).
+    Unencodable {
+        /// The character.
+        ch: char,
+        /// The document's encoding.
+        encoding: &'static str,
+    },
+    /// An edit that this element's content does not allow.
+    Unsupported(String),
+    /// The edited text no longer parses: a fragment or an edit broke it.
+    EditBrokeDocument(String),
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorKind::Malformed(msg) => write!(f, "malformed XML: {msg}"),
+            ErrorKind::UnsupportedEncoding(name) => write!(
+                f,
+                "unsupported encoding {name:?} (UTF-8, ISO-8859-1 and US-ASCII are supported)"
+            ),
+            ErrorKind::InvalidEncoding { encoding } => {
+                write!(f, "byte sequence is not valid {encoding}")
+            }
+            ErrorKind::InvalidPath { path, reason } => {
+                write!(f, "invalid path {path:?}: {reason}")
+            }
+            ErrorKind::NotFound { path } => write!(f, "no element matches {path:?}"),
+            ErrorKind::Ambiguous { path, matches } => {
+                write!(f, "{} elements match {path:?} where one was expected (at ", matches.len())?;
+                for (i, pos) in matches.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{pos}")?;
+                }
+                f.write_str(")")
+            }
+            ErrorKind::OverlappingEdits {
+                first,
+                second,
+                second_at,
+            } => write!(f, "edits overlap: {first} and {second} (at {second_at}) touch the same text"),
+            ErrorKind::InvalidFragment(msg) => write!(f, "invalid XML fragment: {msg}"),
+            ErrorKind::InvalidChar(ch) => {
+                write!(f, "character U+{:04X} is not allowed in XML", *ch as u32)
+            }
+            ErrorKind::Unencodable { ch, encoding } => write!(
+                f,
+                "character U+{:04X} cannot be written in {encoding} here (only text and attribute values can hold character references)",
+                *ch as u32
+            ),
+            ErrorKind::Unsupported(msg) => f.write_str(msg),
+            ErrorKind::EditBrokeDocument(msg) => {
+                write!(f, "the edited document does not parse: {msg}")
+            }
+        }
+    }
+}
+
+/// An error, with where it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    pos: Option<TextPos>,
+    path: Option<PathBuf>,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind) -> Error {
+        Error {
+            kind,
+            pos: None,
+            path: None,
+        }
+    }
+
+    pub(crate) fn at(kind: ErrorKind, pos: TextPos) -> Error {
+        Error {
+            kind,
+            pos: Some(pos),
+            path: None,
+        }
+    }
+
+    /// Names the file this error is about; its message then starts with it.
+    pub fn with_path(mut self, path: impl AsRef<Path>) -> Error {
+        self.path = Some(path.as_ref().to_path_buf());
+        self
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> &ErrorKind {
+        &self.kind
+    }
+
+    /// The line and column the error points at, if it points at one.
+    pub fn position(&self) -> Option<TextPos> {
+        self.pos
+    }
+
+    /// The file, if a caller named it.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.path, self.pos) {
+            (Some(path), Some(pos)) => write!(f, "{}:{pos}: ", path.display())?,
+            (Some(path), None) => write!(f, "{}: ", path.display())?,
+            (None, Some(pos)) => write!(f, "{pos}: ")?,
+            (None, None) => {}
+        }
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Converts a roxmltree error into ours, keeping its position.
+pub(crate) fn from_parse(err: &roxmltree::Error) -> Error {
+    let pos = err.pos();
+    let message = strip_position(&err.to_string());
+    Error::at(
+        ErrorKind::Malformed(message),
+        TextPos {
+            line: pos.row,
+            column: pos.col,
+        },
+    )
+}
+
+/// roxmltree appends " at 3:7" to its messages; we print the position in front.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at ") {
+        Some(i)
+            if message[i + 4..]
+                .split(':')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            message[..i].to_string()
+        }
+        _ => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_map_to_lines_and_character_columns() {
+        let text = "ab\ncé\r\nxyz";
+        assert_eq!(TextPos::of_offset(text, 0), TextPos { line: 1, column: 1 });
+        assert_eq!(TextPos::of_offset(text, 3), TextPos { line: 2, column: 1 });
+        // 'é' is two bytes but one column.
+        assert_eq!(TextPos::of_offset(text, 6), TextPos { line: 2, column: 3 });
+        assert_eq!(TextPos::of_offset(text, 8), TextPos { line: 3, column: 1 });
+        assert_eq!(TextPos::of_offset(text, 99), TextPos { line: 3, column: 4 });
+    }
+
+    #[test]
+    fn positions_map_back_to_offsets() {
+        let text = "ab\ncé\r\nxyz";
+        for offset in [0, 1, 3, 4, 6, 8, 10] {
+            assert_eq!(TextPos::of_offset(text, offset).offset_in(text), offset);
+        }
+    }
+
+    #[test]
+    fn display_puts_path_and_position_first() {
+        let err = Error::at(
+            ErrorKind::NotFound { path: "a/b".into() },
+            TextPos { line: 3, column: 7 },
+        )
+        .with_path("conf/x.xml");
+        assert_eq!(err.to_string(), "conf/x.xml:3:7: no element matches \"a/b\"");
+    }
+
+    #[test]
+    fn parser_positions_move_to_the_front() {
+        assert_eq!(strip_position("unexpected end of stream at 2:5"), "unexpected end of stream");
+        assert_eq!(strip_position("look at this"), "look at this");
+    }
+}

@@ -1,0 +1,82 @@
+//! Lossless XML editing: change what you ask for, and not one byte more.
+//!
+//! Configuration files are written by people and shipped by vendors, and
+//! their layout is part of them: comments, blank lines, tabs, CRLF line
+//! endings, a start tag split over two lines, `ISO-8859-1` in the
+//! declaration. Tools that parse a file into a tree and serialise the tree
+//! back lose all of that, and turn a two-line change into a diff nobody can
+//! review. This crate never serialises a tree. It keeps the original text,
+//! parses it with [roxmltree] only to find where things are, and splices each
+//! edit into the text at those byte offsets. Every byte outside an edit is
+//! the byte that was read.
+//!
+//! ```
+//! use xmlsplice::Document;
+//!
+//! let original = "<?xml version='1.0' encoding='ISO-8859-1'?>\r\n\
+//!                 <!-- keep me -->\r\n\
+//!                 <axisconfig>\r\n\
+//!                 \t<clustering class=\"Agent\"\r\n\
+//!                 \t            enable=\"false\">\r\n\
+//!                 \t\t<parameter name=\"membershipScheme\">multicast</parameter>\r\n\
+//!                 \t</clustering>\r\n\
+//!                 </axisconfig>\r\n";
+//!
+//! // No edits: the very same bytes.
+//! let doc = Document::parse(original)?;
+//! assert_eq!(doc.render()?, original.as_bytes());
+//!
+//! // Two edits: two changed lines, nothing else.
+//! let mut doc = Document::parse(original)?;
+//! let clustering = doc.select_one("clustering")?;
+//! doc.set_attribute(clustering, "enable", "true")?;
+//! let scheme = doc.select_one("clustering/parameter[@name='membershipScheme']")?;
+//! doc.set_text(scheme, "wka")?;
+//! let edited = String::from_utf8(doc.render()?).unwrap();
+//! assert_eq!(edited, original.replace("\"false\"", "\"true\"").replace("multicast", "wka"));
+//! # Ok::<(), xmlsplice::Error>(())
+//! ```
+//!
+//! # What it does
+//! - Reads UTF-8 (a byte order mark is kept), ISO-8859-1 and US-ASCII, as
+//!   declared, and writes the same encoding back. A character the encoding
+//!   cannot hold becomes a character reference.
+//! - Selects elements with a small [`Path`] syntax, and commented-out
+//!   elements with the same syntax ([`Document::select_commented`]).
+//! - Edits: set or remove an attribute, set an element's text, insert an
+//!   element at a [`Place`], replace, remove, comment out, and uncomment in
+//!   place. New elements copy their neighbours' indentation and line endings.
+//! - Checks its own output: [`Document::render`] fails rather than hand back
+//!   text that does not parse, and overlapping edits are an error.
+//!
+//! # Limitations
+//! - Edits are staged against the text as last parsed: an element added or
+//!   uncommented can be selected only after [`Document::apply`].
+//! - A comment holding several elements is not matched as a commented-out
+//!   element; only a comment holding exactly one element is.
+//! - Inserted markup is re-indented line by line, so text content spanning
+//!   several lines inside a fragment is re-indented as well.
+//! - Elements produced by DTD entity expansion cannot be edited (they have no
+//!   text of their own in the document).
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod commented;
+mod document;
+mod edit;
+mod encoding;
+mod error;
+mod escape;
+mod fragment;
+mod layout;
+mod path;
+mod splice;
+mod validate;
+
+pub use commented::Commented;
+pub use document::{Document, Element};
+pub use edit::Place;
+pub use encoding::Encoding;
+pub use error::{Error, ErrorKind, TextPos};
+pub use fragment::{IntoMarkup, NewElement};
+pub use path::Path;

@@ -1,0 +1,518 @@
+//! A small path syntax for selecting elements, and its evaluation.
+//!
+//! ```text
+//! clustering/parameter[@name='membershipScheme']   children, then an attribute test
+//! /Server/Ports/Offset                              from the root element down
+//! //dbConfig[@name='wso2registry']                  anywhere in the document
+//! datasource[name='WSO2_CARBON_DB']                 a child element's text
+//! members/member[2]                                 the second match (from 1)
+//! {http://wso2.org/projects/carbon/carbon.xml}Ports a namespace, written out
+//! .//property[@name]                                descendants of the context
+//! ```
+//!
+//! Steps match elements by local name, whatever their namespace, unless the
+//! namespace is written as `{uri}name`. Carbon files put carbon.xml in a
+//! default namespace and nothing else. Prefixes are refused because a path
+//! has no way to declare them. A relative path starts at the context element
+//! (the root element when selecting from a document), `/` starts above the
+//! root element, and `//` means "at any depth".
+//!
+//! This is deliberately not XPath: no axes, functions or unions. Everything a
+//! Carbon edit needs fits in these forms, and a form this small can be parsed
+//! and checked completely.
+
+use crate::error::{Error, ErrorKind};
+use roxmltree::Node;
+
+/// A parsed selector path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Path {
+    source: String,
+    from_document: bool,
+    steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    axis: Axis,
+    name: NameTest,
+    predicates: Vec<Predicate>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Axis {
+    Child,
+    Descendant,
+    SelfNode,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum NameTest {
+    Any,
+    Local(String),
+    Qualified { namespace: String, local: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Predicate {
+    Attribute {
+        name: NameTest,
+        value: Option<String>,
+    },
+    ChildText {
+        name: NameTest,
+        value: String,
+    },
+    Position(usize),
+}
+
+impl Path {
+    /// Parses `source`.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Path;
+    /// assert!(Path::parse("clustering/parameter[@name='domain']").is_ok());
+    /// assert!(Path::parse("a/[1]").is_err());
+    /// ```
+    pub fn parse(source: &str) -> Result<Path, Error> {
+        Parser {
+            source,
+            rest: source,
+        }
+        .path()
+    }
+
+    /// The path as it was written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+
+    /// The elements this path selects from `context`, in document order.
+    pub(crate) fn select<'a, 'input>(
+        &self,
+        context: Node<'a, 'input>,
+    ) -> Vec<Node<'a, 'input>> {
+        let start = if self.from_document {
+            context.document().root()
+        } else {
+            context
+        };
+        select_steps(&self.steps, vec![start])
+    }
+
+    /// Splits off the last step: commented-out elements are matched by it,
+    /// below the elements the rest of the path selects.
+    pub(crate) fn split_last(&self) -> (Path, &Step) {
+        let (last, init) = self.steps.split_last().expect("a path has a step");
+        let parent = Path {
+            source: self.source.clone(),
+            from_document: self.from_document,
+            steps: init.to_vec(),
+        };
+        (parent, last)
+    }
+
+}
+
+impl std::str::FromStr for Path {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Path, Error> {
+        Path::parse(s)
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+fn select_steps<'a, 'input>(
+    steps: &[Step],
+    mut current: Vec<Node<'a, 'input>>,
+) -> Vec<Node<'a, 'input>> {
+    for step in steps {
+        let mut next = Vec::new();
+        for node in &current {
+            let candidates: Vec<Node> = match step.axis {
+                Axis::Child => node.children().filter(Node::is_element).collect(),
+                Axis::Descendant => node.descendants().skip(1).filter(Node::is_element).collect(),
+                Axis::SelfNode => vec![*node],
+            };
+            next.extend(step.filter(candidates));
+        }
+        if step.axis == Axis::Descendant && current.len() > 1 {
+            // Nested contexts reach the same descendants twice.
+            next.sort_by_key(|n| n.range().start);
+            next.dedup_by_key(|n| n.id());
+        }
+        current = next;
+    }
+    current
+}
+
+impl Step {
+    /// Whether the step can only match the node given as context (`.`).
+    pub(crate) fn is_self(&self) -> bool {
+        self.axis == Axis::SelfNode
+    }
+
+    /// Whether the step looks below its context at any depth (`//name`).
+    pub(crate) fn is_descendant(&self) -> bool {
+        self.axis == Axis::Descendant
+    }
+
+    /// The local name this step needs, if it names one.
+    pub(crate) fn local_name(&self) -> Option<&str> {
+        match &self.name {
+            NameTest::Any => None,
+            NameTest::Local(local) | NameTest::Qualified { local, .. } => Some(local),
+        }
+    }
+
+    /// Keeps the candidates (children of one context) that pass this step's
+    /// name test and predicates; positions count within `candidates`.
+    pub(crate) fn filter<'a, 'input>(
+        &self,
+        candidates: Vec<Node<'a, 'input>>,
+    ) -> Vec<Node<'a, 'input>> {
+        let named = candidates
+            .into_iter()
+            .filter(|n| self.axis == Axis::SelfNode || self.name.matches_element(*n))
+            .collect();
+        self.apply_predicates(named, |n, i| self.predicates[i].holds(*n))
+    }
+
+    /// The name test and every non-positional predicate, evaluated on one
+    /// element, for elements that do not outlive their parse (commented-out
+    /// ones): [`Step::apply_verdicts`] then filters a list by them.
+    pub(crate) fn evaluate_one(&self, node: Node) -> Verdict {
+        Verdict {
+            name: self.name.matches_element(node),
+            holds: self
+                .predicates
+                .iter()
+                .map(|p| matches!(p, Predicate::Position(_)) || p.holds(node))
+                .collect(),
+        }
+    }
+
+    /// Filters `items` as [`Step::filter`] would, by verdicts computed earlier.
+    pub(crate) fn apply_verdicts<T>(&self, items: Vec<T>, verdict: impl Fn(&T) -> &Verdict) -> Vec<T> {
+        let named = items.into_iter().filter(|t| verdict(t).name).collect();
+        self.apply_predicates(named, |t, i| verdict(t).holds[i])
+    }
+
+    /// Applies the predicates in order: a position picks from what the
+    /// predicates before it kept, as in XPath.
+    fn apply_predicates<T>(&self, mut kept: Vec<T>, holds: impl Fn(&T, usize) -> bool) -> Vec<T> {
+        for (i, predicate) in self.predicates.iter().enumerate() {
+            kept = match predicate {
+                Predicate::Position(p) => kept.into_iter().nth(p - 1).into_iter().collect(),
+                _ => kept.into_iter().filter(|t| holds(t, i)).collect(),
+            };
+        }
+        kept
+    }
+}
+
+/// What [`Step::evaluate_one`] found for one element.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    name: bool,
+    holds: Vec<bool>,
+}
+
+impl NameTest {
+    fn matches(&self, local: &str, namespace: Option<&str>) -> bool {
+        match self {
+            NameTest::Any => true,
+            NameTest::Local(name) => name == local,
+            NameTest::Qualified {
+                namespace: ns,
+                local: name,
+            } => name == local && Some(ns.as_str()) == namespace,
+        }
+    }
+
+    fn matches_element(&self, node: Node) -> bool {
+        let tag = node.tag_name();
+        self.matches(tag.name(), tag.namespace())
+    }
+}
+
+impl Predicate {
+    fn holds(&self, node: Node) -> bool {
+        match self {
+            Predicate::Attribute { name, value } => node.attributes().any(|a| {
+                name.matches(a.name(), a.namespace())
+                    && value.as_deref().is_none_or(|v| a.value() == v)
+            }),
+            Predicate::ChildText { name, value } => node
+                .children()
+                .filter(|c| c.is_element() && name.matches_element(*c))
+                .any(|c| text_content(c).trim() == value),
+            Predicate::Position(_) => unreachable!("positions are applied to the list"),
+        }
+    }
+}
+
+/// All text directly inside `node` (text and CDATA children), concatenated.
+pub(crate) fn text_content(node: Node) -> String {
+    node.children()
+        .filter(Node::is_text)
+        .filter_map(|c| c.text())
+        .collect()
+}
+
+struct Parser<'s> {
+    source: &'s str,
+    rest: &'s str,
+}
+
+impl Parser<'_> {
+    fn error(&self, reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidPath {
+            path: self.source.to_string(),
+            reason: reason.into(),
+        })
+    }
+
+    fn eat(&mut self, token: &str) -> bool {
+        match self.rest.strip_prefix(token) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn skip_space(&mut self) {
+        self.rest = self.rest.trim_start();
+    }
+
+    fn path(mut self) -> Result<Path, Error> {
+        if self.source.trim().is_empty() {
+            return Err(self.error("it is empty"));
+        }
+        let mut steps = Vec::new();
+        let from_document;
+        let mut axis = if self.eat("//") {
+            from_document = true;
+            Axis::Descendant
+        } else if self.eat("/") {
+            from_document = true;
+            Axis::Child
+        } else {
+            from_document = false;
+            Axis::Child
+        };
+        loop {
+            let first = steps.is_empty() && !from_document;
+            steps.push(self.step(axis, first)?);
+            if self.rest.is_empty() {
+                break;
+            }
+            axis = if self.eat("//") {
+                Axis::Descendant
+            } else if self.eat("/") {
+                Axis::Child
+            } else {
+                return Err(self.error(format!("unexpected {:?}", first_char(self.rest))));
+            };
+        }
+        Ok(Path {
+            source: self.source.to_string(),
+            from_document,
+            steps,
+        })
+    }
+
+    fn step(&mut self, axis: Axis, first: bool) -> Result<Step, Error> {
+        let (axis, name) = if self.eat(".") {
+            if !first {
+                return Err(self.error("'.' can only start a path"));
+            }
+            (Axis::SelfNode, NameTest::Any)
+        } else {
+            (axis, self.name_test("an element name")?)
+        };
+        let mut predicates = Vec::new();
+        while self.eat("[") {
+            self.skip_space();
+            predicates.push(self.predicate()?);
+            self.skip_space();
+            if !self.eat("]") {
+                return Err(self.error("a predicate must end with ']'"));
+            }
+        }
+        Ok(Step {
+            axis,
+            name,
+            predicates,
+        })
+    }
+
+    fn name_test(&mut self, what: &str) -> Result<NameTest, Error> {
+        if self.eat("*") {
+            return Ok(NameTest::Any);
+        }
+        let namespace = if self.eat("{") {
+            let close = self
+                .rest
+                .find('}')
+                .ok_or_else(|| self.error("'{' without a closing '}'"))?;
+            let ns = self.rest[..close].to_string();
+            self.rest = &self.rest[close + 1..];
+            Some(ns)
+        } else {
+            None
+        };
+        let len = self
+            .rest
+            .find(|c: char| "/[]@='\"{}".contains(c) || c.is_whitespace())
+            .unwrap_or(self.rest.len());
+        let local = &self.rest[..len];
+        if local.is_empty() {
+            return Err(match self.rest.chars().next() {
+                Some(c) => self.error(format!("expected {what} before {c:?}")),
+                None => self.error(format!("expected {what} at the end")),
+            });
+        }
+        if local.contains(':') {
+            return Err(self.error(format!(
+                "{local:?} has a prefix; write the local name alone, or {{namespace-uri}}name"
+            )));
+        }
+        self.rest = &self.rest[len..];
+        Ok(match namespace {
+            Some(namespace) => NameTest::Qualified {
+                namespace,
+                local: local.to_string(),
+            },
+            None => NameTest::Local(local.to_string()),
+        })
+    }
+
+    fn predicate(&mut self) -> Result<Predicate, Error> {
+        let digits = self.rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 {
+            let n: usize = self.rest[..digits]
+                .parse()
+                .map_err(|_| self.error("position is too large"))?;
+            if n == 0 {
+                return Err(self.error("positions count from 1"));
+            }
+            self.rest = &self.rest[digits..];
+            return Ok(Predicate::Position(n));
+        }
+        let is_attribute = self.eat("@");
+        let name = self.name_test(if is_attribute {
+            "an attribute name"
+        } else {
+            "a child element name, an @attribute or a position"
+        })?;
+        self.skip_space();
+        let value = if self.eat("=") {
+            self.skip_space();
+            Some(self.literal()?)
+        } else {
+            None
+        };
+        match (is_attribute, value) {
+            (true, value) => Ok(Predicate::Attribute { name, value }),
+            (false, Some(value)) => Ok(Predicate::ChildText { name, value }),
+            (false, None) => Err(self.error("a child test needs a value: [name='value']")),
+        }
+    }
+
+    fn literal(&mut self) -> Result<String, Error> {
+        let quote = match self.rest.chars().next() {
+            Some(q @ ('\'' | '"')) => q,
+            _ => return Err(self.error("a value must be quoted with ' or \"")),
+        };
+        let body = &self.rest[1..];
+        let close = body
+            .find(quote)
+            .ok_or_else(|| self.error("a quoted value is not closed"))?;
+        let value = body[..close].to_string();
+        self.rest = &body[close + 1..];
+        Ok(value)
+    }
+}
+
+fn first_char(s: &str) -> char {
+    s.chars().next().unwrap_or(' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = r#"<root xmlns:x="urn:x">
+  <a id="1"><b>one</b></a>
+  <a id="2"><b>two</b><c><b>deep</b></c></a>
+  <x:a id="3"/>
+  <d><name> padded </name></d>
+</root>"#;
+
+    fn texts(path: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(DOC).unwrap();
+        let path = Path::parse(path).unwrap();
+        path.select(doc.root_element())
+            .into_iter()
+            .map(|n| {
+                n.attribute("id")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| text_content(n))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn child_steps_match_local_names_in_any_namespace() {
+        assert_eq!(texts("a"), ["1", "2", "3"]);
+        assert_eq!(texts("{urn:x}a"), ["3"]);
+        assert_eq!(texts("a/b"), ["one", "two"]);
+        assert_eq!(texts("*/b"), ["one", "two"]);
+    }
+
+    #[test]
+    fn predicates_filter_in_order() {
+        assert_eq!(texts("a[@id='2']/b"), ["two"]);
+        assert_eq!(texts("a[@id]"), ["1", "2", "3"]);
+        assert_eq!(texts("a[2]"), ["2"]);
+        assert_eq!(texts("a[@id='2'][1]"), ["2"]);
+        assert_eq!(texts("a[b='one']"), ["1"]);
+        assert_eq!(texts("d[name='padded']/name"), [" padded "]);
+        assert_eq!(texts("a[9]"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn descendants_and_absolute_paths() {
+        assert_eq!(texts("//b"), ["one", "two", "deep"]);
+        assert_eq!(texts("a//b"), ["one", "two", "deep"]);
+        assert_eq!(texts("/root/a[1]"), ["1"]);
+        assert_eq!(texts("/a"), Vec::<String>::new());
+        assert_eq!(texts(".//c/b"), ["deep"]);
+        assert_eq!(texts("//a//b"), ["one", "two", "deep"]);
+    }
+
+    #[test]
+    fn bad_paths_say_what_is_wrong() {
+        let reason = |p: &str| match Path::parse(p).unwrap_err().kind() {
+            ErrorKind::InvalidPath { reason, .. } => reason.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(reason(""), "it is empty");
+        assert_eq!(reason("a/"), "expected an element name at the end");
+        assert_eq!(reason("a[@id='1'"), "a predicate must end with ']'");
+        assert_eq!(reason("a[0]"), "positions count from 1");
+        assert_eq!(reason("a[@id=1]"), "a value must be quoted with ' or \"");
+        assert_eq!(reason("a[b]"), "a child test needs a value: [name='value']");
+        assert!(reason("svns:secretAlias").contains("has a prefix"));
+        assert_eq!(reason("a/./b"), "'.' can only start a path");
+    }
+}

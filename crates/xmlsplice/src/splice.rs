@@ -1,0 +1,133 @@
+//! Staged edits: a byte range of the original text and what replaces it.
+//!
+//! Splices are kept in the order they were staged and checked against each
+//! other when staged, so that two edits of the same bytes are an error at the
+//! call that caused it, never a silent merge. Insertions (empty ranges) at
+//! the same offset are allowed and keep their staging order.
+
+use std::ops::Range;
+
+use roxmltree::NodeId;
+
+use crate::error::{Error, ErrorKind, TextPos};
+
+/// One staged edit.
+#[derive(Clone, Debug)]
+pub(crate) struct Splice {
+    /// The bytes of the current text that are replaced (empty: an insertion).
+    pub range: Range<usize>,
+    /// What replaces them.
+    pub text: String,
+    /// The node whose text must be re-parsed to check this edit: the element
+    /// that encloses every changed byte (the document node for top-level edits).
+    pub owner: NodeId,
+    /// What the edit does, for error messages.
+    pub what: &'static str,
+}
+
+impl Splice {
+    fn conflicts_with(&self, other: &Splice) -> bool {
+        let (a, b) = (&self.range, &other.range);
+        match (a.is_empty(), b.is_empty()) {
+            (true, true) => false,
+            (true, false) => b.start < a.start && a.start < b.end,
+            (false, true) => a.start < b.start && b.start < a.end,
+            (false, false) => a.start < b.end && b.start < a.end,
+        }
+    }
+}
+
+/// Adds `splice` to `staged`, unless it touches bytes a staged edit touches.
+pub(crate) fn stage(
+    staged: &mut Vec<Splice>,
+    splice: Splice,
+    text: &str,
+) -> Result<(), Error> {
+    if let Some(other) = staged.iter().find(|s| s.conflicts_with(&splice)) {
+        return Err(Error::at(
+            ErrorKind::OverlappingEdits {
+                first: other.what,
+                second: splice.what,
+                second_at: TextPos::of_offset(text, splice.range.start),
+            },
+            TextPos::of_offset(text, other.range.start),
+        ));
+    }
+    staged.push(splice);
+    Ok(())
+}
+
+/// The text with every splice applied.
+pub(crate) fn apply(text: &str, splices: &[Splice]) -> String {
+    let mut order: Vec<&Splice> = splices.iter().collect();
+    // Insertions at an offset go before a replacement starting there; equal
+    // keys keep staging order (the sort is stable).
+    order.sort_by_key(|s| (s.range.start, !s.range.is_empty()));
+    let growth: isize = splices
+        .iter()
+        .map(|s| s.text.len() as isize - s.range.len() as isize)
+        .sum();
+    let mut out = String::with_capacity((text.len() as isize + growth.max(0)) as usize);
+    let mut cursor = 0;
+    for splice in order {
+        out.push_str(&text[cursor..splice.range.start]);
+        out.push_str(&splice.text);
+        cursor = splice.range.end;
+    }
+    out.push_str(&text[cursor..]);
+    out
+}
+
+/// How far the end of `range` moves once `splices` (all inside or after it)
+/// are applied: the net growth of the splices that fall within it.
+pub(crate) fn growth_within(range: &Range<usize>, splices: &[Splice]) -> isize {
+    splices
+        .iter()
+        .filter(|s| s.range.start >= range.start && s.range.end <= range.end)
+        .map(|s| s.text.len() as isize - s.range.len() as isize)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn splice(range: Range<usize>, text: &str) -> Splice {
+        let doc = roxmltree::Document::parse("<a/>").unwrap();
+        Splice {
+            range,
+            text: text.into(),
+            owner: doc.root().id(),
+            what: "test edit",
+        }
+    }
+
+    #[test]
+    fn splices_apply_in_offset_order() {
+        let text = "0123456789";
+        let splices = [splice(6..8, "x"), splice(1..2, "ab"), splice(4..4, "+")];
+        assert_eq!(apply(text, &splices), "0ab23+45x89");
+    }
+
+    #[test]
+    fn insertions_at_one_offset_keep_their_order_and_precede_a_replacement() {
+        let text = "abc";
+        let splices = [splice(1..2, "B"), splice(1..1, "1"), splice(1..1, "2")];
+        assert_eq!(apply(text, &splices), "a12Bc");
+    }
+
+    #[test]
+    fn overlapping_edits_are_refused() {
+        let text = "0123456789";
+        let mut staged = vec![];
+        stage(&mut staged, splice(2..5, "x"), text).unwrap();
+        assert!(stage(&mut staged, splice(4..6, "y"), text).is_err());
+        assert!(stage(&mut staged, splice(3..3, "y"), text).is_err());
+        assert!(stage(&mut staged, splice(2..5, "y"), text).is_err());
+        // Touching at the boundaries is fine.
+        stage(&mut staged, splice(5..6, "y"), text).unwrap();
+        stage(&mut staged, splice(2..2, "y"), text).unwrap();
+        stage(&mut staged, splice(5..5, "z"), text).unwrap();
+        assert_eq!(staged.len(), 4);
+    }
+}
