@@ -75,13 +75,16 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
             }
         }
         let kept = step.apply_verdicts(candidates, |c| &c.3);
-        found.extend(kept.into_iter().map(|(comment, form, markup, _)| Commented {
-            comment: comment.id(),
-            generation: doc.generation,
-            form,
-            markup,
-            position: doc.pos(comment.range().start),
-        }));
+        found.extend(
+            kept.into_iter()
+                .map(|(comment, form, markup, _)| Commented {
+                    comment: comment.id(),
+                    generation: doc.generation,
+                    form,
+                    markup,
+                    position: doc.pos(comment.range().start),
+                }),
+        );
     }
     found
 }

@@ -34,7 +34,8 @@ pub(crate) type RoxDocument<'a> = roxmltree::Document<'a>;
 ///
 /// DTDs are allowed because shipped files have them (Tomcat's web.xml names
 /// an external DTD). roxmltree never fetches anything, rejects references to
-/// external entities, and stops entity loops at a depth of 10 (billion laughs).
+/// external entities, and stops entity loops at a depth of 10 (billion laughs);
+/// `entities` refuses a large entity referenced many times before this runs.
 pub(crate) fn parsing_options<'a>() -> roxmltree::ParsingOptions<'a> {
     roxmltree::ParsingOptions {
         allow_dtd: true,
@@ -43,6 +44,7 @@ pub(crate) fn parsing_options<'a>() -> roxmltree::ParsingOptions<'a> {
 }
 
 pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
+    crate::entities::check_expansion(&text)?;
     Tree::try_new(text, |text| {
         roxmltree::Document::parse_with_options(text, parsing_options())
             .map_err(|e| error::from_parse(&e))
@@ -372,9 +374,8 @@ impl Document {
             return Ok(());
         }
         let text = crate::splice::apply(self.text(), &self.edits);
-        let tree = parse_tree(text).map_err(|e| {
-            Error::new(ErrorKind::EditBrokeDocument(e.to_string()))
-        })?;
+        let tree = parse_tree(text)
+            .map_err(|e| Error::new(ErrorKind::EditBrokeDocument(e.to_string())))?;
         let encoding = self.encoding;
         *self = Document::from_tree(tree, encoding, self.generation.wrapping_add(1));
         Ok(())

@@ -161,7 +161,12 @@ impl Document {
     /// attribute goes after the last one, with the quotes the tag already uses.
     ///
     /// Returns whether anything changed.
-    pub fn set_attribute(&mut self, element: Element, name: &str, value: &str) -> Result<bool, Error> {
+    pub fn set_attribute(
+        &mut self,
+        element: Element,
+        name: &str,
+        value: &str,
+    ) -> Result<bool, Error> {
         let node = self.editable(element)?;
         let text = self.text();
         let (range, new) = match node.attributes().find(|a| written_name(text, a) == name) {
@@ -169,19 +174,28 @@ impl Document {
             Some(attr) => {
                 let range = attr.range_value();
                 let quote = text[..range.start].chars().next_back().unwrap_or('"');
-                (range, crate::escape::attribute(value, quote, self.encoding)?)
+                (
+                    range,
+                    crate::escape::attribute(value, quote, self.encoding)?,
+                )
             }
             None => {
-                let quote = node
-                    .attributes()
-                    .last()
+                let last = node.attributes().next_back();
+                let quote = last
                     .and_then(|a| text[..a.range_value().start].chars().next_back())
                     .unwrap_or('"');
                 let tags = Tags::of(text, node);
                 let close = if tags.self_closing { 2 } else { 1 };
                 let at = text[..tags.start_tag_end - close].trim_end().len();
                 let escaped = crate::escape::attribute(value, quote, self.encoding)?;
-                (at..at, format!(" {name}={quote}{escaped}{quote}"))
+                // A tag that puts its last attribute on a line of its own gets
+                // the new one on the next line, aligned with it.
+                let separator =
+                    match last.and_then(|a| layout::indentation_before(text, a.range().start)) {
+                        Some(indent) => format!("{}{indent}", layout::line_ending_at(text, at)),
+                        None => " ".to_string(),
+                    };
+                (at..at, format!("{separator}{name}={quote}{escaped}{quote}"))
             }
         };
         let owner = node.id();
@@ -302,8 +316,17 @@ impl Document {
         let range = node.range();
         let Some(indent) = layout::indentation_before(text, range.start) else {
             // The sibling shares its line: so does the new element.
-            let body = layout::reindent(markup, line_indent(text, range.start), self.indent_unit(), layout::line_ending_at(text, range.start));
-            let at = if matches!(place, Place::Before(_)) { range.start } else { range.end };
+            let body = layout::reindent(
+                markup,
+                line_indent(text, range.start),
+                self.indent_unit(),
+                layout::line_ending_at(text, range.start),
+            );
+            let at = if matches!(place, Place::Before(_)) {
+                range.start
+            } else {
+                range.end
+            };
             return (at..at, body);
         };
         let unit = self.unit_below(parent, indent);
@@ -323,22 +346,29 @@ impl Document {
         let tags = Tags::of(text, parent);
         let significant: Vec<Node> = parent.children().filter(|c| !is_blank_text(c)).collect();
         if significant.is_empty() {
-            return self.into_empty(parent, &tags, markup);
+            return self.fill_empty(parent, &tags, markup);
         }
         let content = &text[tags.start_tag_end..tags.end_tag_start];
         // Siblings' indentation: an element child's if there is one.
-        let model = parent.children().find(Node::is_element).unwrap_or(significant[0]);
+        let model = parent
+            .children()
+            .find(Node::is_element)
+            .unwrap_or(significant[0]);
         let model_indent = layout::indentation_before(text, model.range().start);
         let first = tags.start_tag_end + (content.len() - content.trim_start().len());
         let last = tags.start_tag_end + content.trim_end().len();
         match (place, model_indent) {
-            (Place::FirstChild(_), Some(indent)) if layout::indentation_before(text, first).is_some() => {
+            (Place::FirstChild(_), Some(indent))
+                if layout::indentation_before(text, first).is_some() =>
+            {
                 let eol = eol_before_line(text, first);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
                 (first..first, format!("{body}{eol}{indent}"))
             }
-            (Place::LastChild(_), Some(indent)) if content[content.trim_end().len()..].contains('\n') => {
+            (Place::LastChild(_), Some(indent))
+                if content[content.trim_end().len()..].contains('\n') =>
+            {
                 let eol = layout::line_ending_at(text, last);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
@@ -346,8 +376,17 @@ impl Document {
             }
             _ => {
                 // The children share lines with the tags: stay inline.
-                let at = if matches!(place, Place::FirstChild(_)) { first } else { last };
-                let body = layout::reindent(markup, line_indent(text, at), self.indent_unit(), layout::line_ending_at(text, at));
+                let at = if matches!(place, Place::FirstChild(_)) {
+                    first
+                } else {
+                    last
+                };
+                let body = layout::reindent(
+                    markup,
+                    line_indent(text, at),
+                    self.indent_unit(),
+                    layout::line_ending_at(text, at),
+                );
                 (at..at, body)
             }
         }
@@ -355,7 +394,12 @@ impl Document {
 
     /// Inserts into an element with no content but whitespace: the new child
     /// goes on a line of its own, and the end tag on the next.
-    fn into_empty(&self, parent: Node, tags: &Tags, markup: &str) -> (std::ops::Range<usize>, String) {
+    fn fill_empty(
+        &self,
+        parent: Node,
+        tags: &Tags,
+        markup: &str,
+    ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
         let start = parent.range().start;
         let outer = line_indent(text, start);
@@ -393,7 +437,12 @@ impl Document {
             Some(parent) => self.unit_below(parent, indent),
             None => self.indent_unit().to_string(),
         };
-        let body = layout::reindent(&markup, indent, &unit, layout::line_ending_at(text, range.start));
+        let body = layout::reindent(
+            &markup,
+            indent,
+            &unit,
+            layout::line_ending_at(text, range.start),
+        );
         if text[range.clone()] == body {
             return Ok(false);
         }

@@ -187,10 +187,22 @@ mod tests {
         let cases: [(&[u8], Encoding); 6] = [
             (b"<root/>", Encoding::Utf8 { bom: false }),
             (b"\xEF\xBB\xBF<root/>", Encoding::Utf8 { bom: true }),
-            (b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>", Encoding::Latin1),
-            (b"<?xml version='1.0' encoding='utf-8'?><a/>", Encoding::Utf8 { bom: false }),
-            (b"<?xml version=\"1.0\" encoding = \"us-ascii\" ?><a/>", Encoding::Ascii),
-            (b"<?xml version=\"1.0\"?><a/>", Encoding::Utf8 { bom: false }),
+            (
+                b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>",
+                Encoding::Latin1,
+            ),
+            (
+                b"<?xml version='1.0' encoding='utf-8'?><a/>",
+                Encoding::Utf8 { bom: false },
+            ),
+            (
+                b"<?xml version=\"1.0\" encoding = \"us-ascii\" ?><a/>",
+                Encoding::Ascii,
+            ),
+            (
+                b"<?xml version=\"1.0\"?><a/>",
+                Encoding::Utf8 { bom: false },
+            ),
         ];
         for (bytes, expected) in cases {
             assert_eq!(Encoding::detect(bytes).unwrap(), expected, "{bytes:?}");
@@ -199,13 +211,19 @@ mod tests {
 
     #[test]
     fn refuses_other_encodings_with_the_column_of_the_name() {
-        let err = Encoding::detect(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a/>")
-            .unwrap_err();
+        let err =
+            Encoding::detect(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a/>").unwrap_err();
         assert_eq!(
             err.kind(),
             &ErrorKind::UnsupportedEncoding("windows-1252".into())
         );
-        assert_eq!(err.position(), Some(TextPos { line: 1, column: 31 }));
+        assert_eq!(
+            err.position(),
+            Some(TextPos {
+                line: 1,
+                column: 31
+            })
+        );
         assert!(Encoding::detect(b"\xFF\xFE<\0a\0/\0>\0").is_err());
     }
 
@@ -238,6 +256,9 @@ mod tests {
     #[test]
     fn encoding_refuses_what_latin1_cannot_hold() {
         let err = Encoding::Latin1.encode("<a>\u{20AC}</a>").unwrap_err();
-        assert!(matches!(err.kind(), ErrorKind::Unencodable { ch: '\u{20AC}', .. }));
+        assert!(matches!(
+            err.kind(),
+            ErrorKind::Unencodable { ch: '\u{20AC}', .. }
+        ));
     }
 }

@@ -286,12 +286,18 @@ mod tests {
             TextPos { line: 3, column: 7 },
         )
         .with_path("conf/x.xml");
-        assert_eq!(err.to_string(), "conf/x.xml:3:7: no element matches \"a/b\"");
+        assert_eq!(
+            err.to_string(),
+            "conf/x.xml:3:7: no element matches \"a/b\""
+        );
     }
 
     #[test]
     fn parser_positions_move_to_the_front() {
-        assert_eq!(strip_position("unexpected end of stream at 2:5"), "unexpected end of stream");
+        assert_eq!(
+            strip_position("unexpected end of stream at 2:5"),
+            "unexpected end of stream"
+        );
         assert_eq!(strip_position("look at this"), "look at this");
     }
 }

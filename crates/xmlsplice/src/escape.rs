@@ -75,7 +75,10 @@ mod tests {
 
     #[test]
     fn characters_outside_the_encoding_become_references() {
-        assert_eq!(text("caf\u{e9} \u{20AC}", Encoding::Latin1).unwrap(), "caf\u{e9} &#8364;");
+        assert_eq!(
+            text("caf\u{e9} \u{20AC}", Encoding::Latin1).unwrap(),
+            "caf\u{e9} &#8364;"
+        );
         assert_eq!(text("caf\u{e9}", Encoding::Ascii).unwrap(), "caf&#233;");
         assert_eq!(text("\u{20AC}", UTF8).unwrap(), "\u{20AC}");
     }

@@ -161,8 +161,8 @@ const WRAPPER: &str = "xmlsplice-scope";
 pub(crate) fn scope_start_tag(scope: Node) -> String {
     let mut tag = format!("<{WRAPPER}");
     for ns in scope.namespaces() {
-        let uri = escape::attribute(ns.uri(), '"', Encoding::Utf8 { bom: false })
-            .unwrap_or_default();
+        let uri =
+            escape::attribute(ns.uri(), '"', Encoding::Utf8 { bom: false }).unwrap_or_default();
         match ns.name() {
             Some("xml") => {}
             Some(prefix) => {
@@ -194,20 +194,21 @@ pub(crate) fn parse_in_scope<T>(
 ) -> Result<T, Error> {
     let head = scope_start_tag(scope);
     let wrapped = format!("{head}{markup}{}", scope_end_tag());
-    let doc = roxmltree::Document::parse_with_options(&wrapped, parsing_options()).map_err(|e| {
-        let pos = e.pos();
-        let at = TextPos {
-            line: pos.row,
-            column: pos.col,
-        }
-        .offset_in(&wrapped)
-        .saturating_sub(head.len())
-        .min(markup.len());
-        Error::at(
-            ErrorKind::InvalidFragment(crate::error::strip_position(&e.to_string())),
-            TextPos::of_offset(markup, at),
-        )
-    })?;
+    let doc =
+        roxmltree::Document::parse_with_options(&wrapped, parsing_options()).map_err(|e| {
+            let pos = e.pos();
+            let at = TextPos {
+                line: pos.row,
+                column: pos.col,
+            }
+            .offset_in(&wrapped)
+            .saturating_sub(head.len())
+            .min(markup.len());
+            Error::at(
+                ErrorKind::InvalidFragment(crate::error::strip_position(&e.to_string())),
+                TextPos::of_offset(markup, at),
+            )
+        })?;
     let mut elements = doc.root_element().children().filter(|c| !is_blank(*c));
     match (elements.next(), elements.next()) {
         (Some(element), None) if element.is_element() => inspect(element, head.len()),
@@ -277,8 +278,12 @@ mod tests {
     fn fragments_see_the_namespaces_in_scope() {
         let doc = scope_doc();
         let scope = doc.root_element().first_child().unwrap();
-        let out = prepare("<password svns:secretAlias='a'>x</password>", scope, Encoding::Latin1)
-            .unwrap();
+        let out = prepare(
+            "<password svns:secretAlias='a'>x</password>",
+            scope,
+            Encoding::Latin1,
+        )
+        .unwrap();
         assert_eq!(out, "<password svns:secretAlias='a'>x</password>");
         let err = prepare("<p other:x='1'/>", scope, Encoding::Latin1).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::InvalidFragment(_)), "{err}");
@@ -291,14 +296,17 @@ mod tests {
         for bad in ["", "text", "<a/><b/>", "<a/> tail", "<a>", "<!-- c -->"] {
             assert!(prepare(bad, scope, Encoding::Latin1).is_err(), "{bad:?}");
         }
-        assert_eq!(prepare("\n  <a/>\n", scope, Encoding::Latin1).unwrap(), "<a/>");
+        assert_eq!(
+            prepare("\n  <a/>\n", scope, Encoding::Latin1).unwrap(),
+            "<a/>"
+        );
     }
 
     #[test]
     fn fragment_errors_point_into_the_fragment() {
         let doc = scope_doc();
-        let err = prepare("<a>\n  <b></c>\n</a>", doc.root_element(), Encoding::Latin1)
-            .unwrap_err();
+        let err =
+            prepare("<a>\n  <b></c>\n</a>", doc.root_element(), Encoding::Latin1).unwrap_err();
         assert_eq!(err.position().map(|p| p.line), Some(2), "{err}");
     }
 
@@ -306,7 +314,12 @@ mod tests {
     fn unencodable_characters_become_references_where_allowed() {
         let doc = scope_doc();
         let scope = doc.root_element();
-        let out = prepare("<a b='\u{20AC}'>caf\u{e9} \u{20AC}</a>", scope, Encoding::Latin1).unwrap();
+        let out = prepare(
+            "<a b='\u{20AC}'>caf\u{e9} \u{20AC}</a>",
+            scope,
+            Encoding::Latin1,
+        )
+        .unwrap();
         assert_eq!(out, "<a b='&#8364;'>caf\u{e9} &#8364;</a>");
         let err = prepare("<a\u{20AC}/>", scope, Encoding::Latin1).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Unencodable { .. }));

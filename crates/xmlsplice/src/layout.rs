@@ -187,6 +187,9 @@ mod tests {
             "<a>\n    <b>\n      <c/>\n    </b>\n  </a>"
         );
         assert_eq!(reindent("<one/>", "    ", "  ", "\n"), "<one/>");
-        assert_eq!(reindent("<a>\n\n  <b/>\n</a>", "", "\t", "\n"), "<a>\n\n\t<b/>\n</a>");
+        assert_eq!(
+            reindent("<a>\n\n  <b/>\n</a>", "", "\t", "\n"),
+            "<a>\n\n\t<b/>\n</a>"
+        );
     }
 }

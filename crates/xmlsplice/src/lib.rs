@@ -65,6 +65,7 @@ mod commented;
 mod document;
 mod edit;
 mod encoding;
+mod entities;
 mod error;
 mod escape;
 mod fragment;

@@ -89,10 +89,7 @@ impl Path {
     }
 
     /// The elements this path selects from `context`, in document order.
-    pub(crate) fn select<'a, 'input>(
-        &self,
-        context: Node<'a, 'input>,
-    ) -> Vec<Node<'a, 'input>> {
+    pub(crate) fn select<'a, 'input>(&self, context: Node<'a, 'input>) -> Vec<Node<'a, 'input>> {
         let start = if self.from_document {
             context.document().root()
         } else {
@@ -112,7 +109,6 @@ impl Path {
         };
         (parent, last)
     }
-
 }
 
 impl std::str::FromStr for Path {
@@ -137,7 +133,11 @@ fn select_steps<'a, 'input>(
         for node in &current {
             let candidates: Vec<Node> = match step.axis {
                 Axis::Child => node.children().filter(Node::is_element).collect(),
-                Axis::Descendant => node.descendants().skip(1).filter(Node::is_element).collect(),
+                Axis::Descendant => node
+                    .descendants()
+                    .skip(1)
+                    .filter(Node::is_element)
+                    .collect(),
                 Axis::SelfNode => vec![*node],
             };
             next.extend(step.filter(candidates));
@@ -199,7 +199,11 @@ impl Step {
     }
 
     /// Filters `items` as [`Step::filter`] would, by verdicts computed earlier.
-    pub(crate) fn apply_verdicts<T>(&self, items: Vec<T>, verdict: impl Fn(&T) -> &Verdict) -> Vec<T> {
+    pub(crate) fn apply_verdicts<T>(
+        &self,
+        items: Vec<T>,
+        verdict: impl Fn(&T) -> &Verdict,
+    ) -> Vec<T> {
         let named = items.into_iter().filter(|t| verdict(t).name).collect();
         self.apply_predicates(named, |t, i| verdict(t).holds[i])
     }

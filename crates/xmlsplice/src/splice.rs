@@ -38,11 +38,7 @@ impl Splice {
 }
 
 /// Adds `splice` to `staged`, unless it touches bytes a staged edit touches.
-pub(crate) fn stage(
-    staged: &mut Vec<Splice>,
-    splice: Splice,
-    text: &str,
-) -> Result<(), Error> {
+pub(crate) fn stage(staged: &mut Vec<Splice>, splice: Splice, text: &str) -> Result<(), Error> {
     if let Some(other) = staged.iter().find(|s| s.conflicts_with(&splice)) {
         return Err(Error::at(
             ErrorKind::OverlappingEdits {

@@ -1,0 +1,266 @@
+//! Each edit on realistic fixtures, checked against a golden diff in
+//! tests/golden/xmlsplice/: the diff shows exactly which lines an edit
+//! changed, line endings included (a carriage return prints as ␍).
+
+mod support;
+
+use xmlsplice::{Document, Error, NewElement, Place};
+
+/// Given a fixture, running `edit`, produces the golden diff `name`.
+fn case(name: &str, fixture: &str, edit: impl FnOnce(&mut Document) -> Result<(), Error>) {
+    let before = support::fixture(fixture);
+    let mut doc = Document::parse(&before).unwrap();
+    edit(&mut doc).unwrap();
+    let after = doc.render().unwrap();
+    Document::parse(&after).expect("the output parses");
+    support::assert_golden(
+        &format!("xmlsplice/{name}.diff"),
+        &support::unified_diff(fixture, &before, &after),
+    );
+}
+
+#[test]
+fn no_edits_render_every_fixture_byte_for_byte() {
+    for name in support::fixture_names() {
+        let bytes = support::fixture(&name);
+        let doc = Document::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(doc.render().unwrap(), bytes, "{name}");
+    }
+}
+
+#[test]
+fn set_attribute_on_a_start_tag_over_two_lines() {
+    case("axis2-enable-clustering", "axis2-crlf.xml", |doc| {
+        let clustering = doc.select_one("clustering")?;
+        assert!(doc.set_attribute(clustering, "enable", "true")?);
+        Ok(())
+    });
+}
+
+#[test]
+fn set_text_and_replace_an_element() {
+    case("axis2-wka-members", "axis2-crlf.xml", |doc| {
+        let scheme = doc.select_one("clustering/parameter[@name='membershipScheme']")?;
+        doc.set_text(scheme, "wka")?;
+        let members = doc.select_one("clustering/members")?;
+        let mut replacement = NewElement::new("members");
+        for (host, port) in [("10.0.0.1", "4000"), ("10.0.0.2", "4001")] {
+            replacement = replacement.child(
+                NewElement::new("member")
+                    .text_child("hostName", host)
+                    .text_child("port", port),
+            );
+        }
+        assert!(doc.replace(members, &replacement)?);
+        Ok(())
+    });
+}
+
+#[test]
+fn uncomment_a_one_line_wrapped_element_then_edit_it() {
+    case("axis2-uncomment-mcast-address", "axis2-crlf.xml", |doc| {
+        let found = doc.select_commented("clustering/parameter[@name='mcastAddress']")?;
+        assert_eq!(found.len(), 1);
+        doc.uncomment(&found[0])?;
+        doc.apply()?;
+        let address = doc.select_one("clustering/parameter[@name='mcastAddress']")?;
+        doc.set_text(address, "228.0.0.5")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn uncomment_an_element_on_lines_of_its_own() {
+    case("axis2-uncomment-bind-address", "axis2-crlf.xml", |doc| {
+        let found = doc.select_commented("clustering/parameter[@name='mcastBindAddress']")?;
+        assert_eq!(found.len(), 1);
+        doc.uncomment(&found[0])
+    });
+}
+
+#[test]
+fn insert_after_a_sibling_and_as_last_child() {
+    case(
+        "axis2-insert-parameter-and-member",
+        "axis2-crlf.xml",
+        |doc| {
+            let parameters = doc.select("clustering/parameter")?;
+            let last = *parameters.last().unwrap();
+            doc.insert(
+                Place::After(last),
+                NewElement::new("parameter")
+                    .attribute("name", "mcastTTL")
+                    .text("100"),
+            )?;
+            let members = doc.select_one("clustering/members")?;
+            doc.insert(
+                Place::LastChild(members),
+                NewElement::new("member")
+                    .text_child("hostName", "10.0.0.9")
+                    .text_child("port", "4000"),
+            )
+        },
+    );
+}
+
+#[test]
+fn comment_out_and_remove_keep_the_lines_around_them() {
+    case("axis2-comment-out-and-remove", "axis2-crlf.xml", |doc| {
+        let sub_domain = doc.select_one("clustering/parameter/property[@name='subDomain']")?;
+        doc.comment_out(sub_domain)?;
+        let host = doc.select_one("clustering/parameter[@name='localMemberHost']")?;
+        doc.remove(host)
+    });
+}
+
+#[test]
+fn uncomment_the_wso2_form_in_a_latin1_file_with_a_default_namespace() {
+    case("carbon-hostname-offset", "carbon-latin1.xml", |doc| {
+        for name in ["HostName", "MgtHostName"] {
+            let found = doc.select_commented(name)?;
+            doc.uncomment(&found[0])?;
+        }
+        let offset = doc.select_one("Ports/Offset")?;
+        doc.set_text(offset, "3")?;
+        doc.apply()?;
+        let host = doc.select_one("HostName")?;
+        doc.set_text(host, "n\u{f6}de1.example.org")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn characters_latin1_cannot_hold_become_references() {
+    case("carbon-description-euro", "carbon-latin1.xml", |doc| {
+        let description = doc.select_one("Description")?;
+        doc.set_text(description, "Co\u{fb}t: 5 \u{20AC} & <plus>")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn uncomment_a_block_whose_delimiters_share_lines_with_tags() {
+    case("carbon-mediation-config", "carbon-latin1.xml", |doc| {
+        let found = doc.select_commented("MediationConfig")?;
+        doc.uncomment(&found[0])?;
+        doc.apply()?;
+        let load = doc.select_one("MediationConfig/LoadFromRegistry")?;
+        doc.set_text(load, "true")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn edits_in_a_file_with_mixed_line_endings_use_the_local_one() {
+    case(
+        "registry-remote-instance-and-mount",
+        "registry-mixed-eol.xml",
+        |doc| {
+            let remote = doc.select_commented("remoteInstance")?;
+            assert_eq!(remote.len(), 1);
+            doc.uncomment(&remote[0])?;
+            let db_config = doc.select_one("dbConfig[@name='wso2registry']")?;
+            doc.insert(
+                Place::After(db_config),
+                NewElement::new("mount")
+                    .attribute("path", "/_system/config")
+                    .attribute("overwrite", "true")
+                    .text_child("instanceId", "gov")
+                    .text_child("targetPath", "/_system/nodes"),
+            )?;
+            let root = doc.root();
+            doc.insert(
+                Place::FirstChild(root),
+                NewElement::new("indexingConfiguration").text("on"),
+            )?;
+            let pattern = doc.select_one("handler/property[@name='pattern']")?;
+            doc.set_text(pattern, "x & y < z")?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn inserted_elements_copy_no_break_space_indentation() {
+    case("datasources-nbsp", "datasources-nbsp.xml", |doc| {
+        let configuration = doc.select_one(
+            "datasources/datasource[name='EXAMPLE_STORE_DB']/definition/configuration",
+        )?;
+        doc.insert(
+            Place::LastChild(configuration),
+            NewElement::new("username").text("store"),
+        )?;
+        let auto_commit = doc.select_one("//defaultAutoCommit")?;
+        doc.set_text(auto_commit, "false")?;
+        let password = doc.select_one("//datasource[name='EXAMPLE_CARBON_DB']//password")?;
+        doc.set_text(password, "s3cret&<")?;
+        let datasources = doc.select_one("datasources")?;
+        doc.insert(
+            Place::LastChild(datasources),
+            NewElement::new("datasource")
+                .text_child("name", "EXAMPLE_NEW_DB")
+                .child(NewElement::new("jndiConfig").text_child("name", "jdbc/New")),
+        )
+    });
+}
+
+#[test]
+fn new_attributes_follow_the_quotes_of_their_tag() {
+    case(
+        "catalina-proxy-ports",
+        "catalina-single-quoted.xml",
+        |doc| {
+            let http = doc.select_one("Service/Connector[@port='9763']")?;
+            doc.set_attribute(http, "proxyPort", "80")?;
+            let https = doc.select_one("Service/Connector[@port='9443']")?;
+            doc.set_attribute(https, "proxyPort", "443")?;
+            doc.set_attribute(http, "compression", "off")?;
+            doc.remove_attribute(https, "secure")?;
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_self_closing_element_opens_up_for_its_first_child() {
+    case(
+        "catalina-engine-child",
+        "catalina-single-quoted.xml",
+        |doc| {
+            let engine = doc.select_one("Service/Engine")?;
+            doc.insert(
+                Place::LastChild(engine),
+                NewElement::new("Host").attribute("name", "localhost"),
+            )
+        },
+    );
+}
+
+#[test]
+fn a_doctype_and_its_entities_survive_edits() {
+    case("web-doctype", "web-doctype.xml", |doc| {
+        let servlet = doc.select_one("servlet")?;
+        doc.insert(
+            Place::FirstChild(servlet),
+            NewElement::new("description").text("bridge"),
+        )?;
+        let display = doc.select_one("display-name")?;
+        doc.set_text(display, "Console")?;
+        Ok(())
+    });
+}
+
+#[test]
+fn byte_order_mark_cdata_and_non_ascii_text_are_kept() {
+    case("user-mgt-bom", "user-mgt-bom.xml", |doc| {
+        let pattern = doc.select_one("Realm/Configuration/Property[@name='pattern']")?;
+        doc.set_text(pattern, "^[\\S]{8,30}$")?;
+        let data_source = doc.select_one("Realm/Configuration/Property[@name='dataSource']")?;
+        doc.insert(
+            Place::Before(data_source),
+            NewElement::new("Property")
+                .attribute("name", "isCascadeDeleteEnabled")
+                .text("true"),
+        )
+    });
+}
