@@ -329,7 +329,12 @@ impl Document {
 
     /// The source text of `element`, from `<` to the end of its end tag.
     pub fn markup(&self, element: Element) -> &str {
-        &self.text()[self.node(element).range()]
+        &self.text()[self.range(element)]
+    }
+
+    /// The byte range of `element` in [`Document::text`].
+    pub fn range(&self, element: Element) -> std::ops::Range<usize> {
+        self.node(element).range()
     }
 
     /// Whether edits are staged and not yet applied.

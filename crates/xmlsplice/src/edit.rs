@@ -88,7 +88,8 @@ fn eol_before_line(text: &str, pos: usize) -> &'static str {
     let start = layout::line_start(text, pos);
     match start {
         0 => layout::line_ending_at(text, pos),
-        s if s >= 2 && &text[s - 2..s] == "\r\n" => "\r\n",
+        // Compare bytes: the character before the line feed may be multi-byte.
+        s if s >= 2 && text.as_bytes()[s - 2] == b'\r' => "\r\n",
         _ => "\n",
     }
 }
@@ -133,11 +134,23 @@ impl Document {
         owner: NodeId,
         what: &'static str,
     ) -> Result<(), Error> {
+        self.stage_keyed(range, text, owner, what, None)
+    }
+
+    fn stage_keyed(
+        &mut self,
+        range: std::ops::Range<usize>,
+        text: String,
+        owner: NodeId,
+        what: &'static str,
+        key: Option<(NodeId, String)>,
+    ) -> Result<(), Error> {
         let splice = Splice {
             range,
             text,
             owner,
             what,
+            key,
         };
         let Document { tree, edits, .. } = self;
         splice::stage(edits, splice, tree.borrow_owner())
@@ -199,7 +212,8 @@ impl Document {
             }
         };
         let owner = node.id();
-        self.stage(range, new, owner, "set attribute")?;
+        let key = Some((owner, name.to_string()));
+        self.stage_keyed(range, new, owner, "set attribute", key)?;
         Ok(true)
     }
 
@@ -480,6 +494,11 @@ impl Document {
     /// no comment may contain.
     pub fn comment_out(&mut self, element: Element) -> Result<(), Error> {
         let node = self.editable(element)?;
+        if !node.parent().is_some_and(|p| p.is_element()) {
+            return Err(Error::new(ErrorKind::Unsupported(
+                "the root element cannot be commented out".into(),
+            )));
+        }
         let range = node.range();
         let markup = &self.text()[range.clone()];
         if markup.contains("--") {

@@ -23,10 +23,17 @@ pub(crate) struct Splice {
     pub owner: NodeId,
     /// What the edit does, for error messages.
     pub what: &'static str,
+    /// Edits of one thing that is not a byte range yet conflict: two new
+    /// attributes of the same name on one element are both insertions at
+    /// the same offset, which ranges alone would allow.
+    pub key: Option<(NodeId, String)>,
 }
 
 impl Splice {
     fn conflicts_with(&self, other: &Splice) -> bool {
+        if self.key.is_some() && self.key == other.key {
+            return true;
+        }
         let (a, b) = (&self.range, &other.range);
         match (a.is_empty(), b.is_empty()) {
             (true, true) => false,
@@ -95,6 +102,7 @@ mod tests {
             text: text.into(),
             owner: doc.root().id(),
             what: "test edit",
+            key: None,
         }
     }
 
