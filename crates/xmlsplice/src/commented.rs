@@ -15,7 +15,6 @@
 use roxmltree::{Node, NodeId};
 
 use crate::document::Document;
-use crate::error::TextPos;
 use crate::fragment;
 use crate::layout;
 use crate::path::Step;
@@ -27,7 +26,9 @@ pub struct Commented {
     pub(crate) generation: u32,
     pub(crate) form: Form,
     markup: String,
-    position: TextPos,
+    /// Byte offset of the comment in the document's text; its line and
+    /// column are computed only when asked for (that means counting lines).
+    offset: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,9 +45,9 @@ impl Commented {
         &self.markup
     }
 
-    /// Where the comment starts.
-    pub fn position(&self) -> TextPos {
-        self.position
+    /// The byte offset of the comment in [`Document::text`].
+    pub fn offset(&self) -> usize {
+        self.offset
     }
 }
 
@@ -82,7 +83,7 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
                     generation: doc.generation,
                     form,
                     markup,
-                    position: doc.pos(comment.range().start),
+                    offset: comment.range().start,
                 }),
         );
     }

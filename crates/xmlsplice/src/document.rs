@@ -327,6 +327,11 @@ impl Document {
         self.pos(self.node(element).range().start)
     }
 
+    /// Where a commented-out element's comment starts, as line and column.
+    pub fn commented_position(&self, commented: &Commented) -> TextPos {
+        self.pos(commented.offset())
+    }
+
     /// The source text of `element`, from `<` to the end of its end tag.
     pub fn markup(&self, element: Element) -> &str {
         &self.text()[self.range(element)]

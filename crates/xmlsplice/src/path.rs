@@ -131,16 +131,34 @@ fn select_steps<'a, 'input>(
     for step in steps {
         let mut next = Vec::new();
         for node in &current {
-            let candidates: Vec<Node> = match step.axis {
-                Axis::Child => node.children().filter(Node::is_element).collect(),
-                Axis::Descendant => node
-                    .descendants()
-                    .skip(1)
-                    .filter(Node::is_element)
-                    .collect(),
-                Axis::SelfNode => vec![*node],
-            };
-            next.extend(step.filter(candidates));
+            if step.has_position() {
+                // Positions count among one context's matches: collect them.
+                let candidates: Vec<Node> = match step.axis {
+                    Axis::Child => node.children().filter(Node::is_element).collect(),
+                    Axis::Descendant => node
+                        .descendants()
+                        .skip(1)
+                        .filter(Node::is_element)
+                        .collect(),
+                    Axis::SelfNode => vec![*node],
+                };
+                next.extend(step.filter(candidates));
+                continue;
+            }
+            // No positions: test each candidate as it comes, with no lists
+            // (a root element may have tens of thousands of children).
+            match step.axis {
+                Axis::Child => next.extend(
+                    node.children()
+                        .filter(|n| n.is_element() && step.matches(*n)),
+                ),
+                Axis::Descendant => next.extend(
+                    node.descendants()
+                        .skip(1)
+                        .filter(|n| n.is_element() && step.matches(*n)),
+                ),
+                Axis::SelfNode => next.extend(Some(*node).filter(|n| step.matches(*n))),
+            }
         }
         if step.axis == Axis::Descendant && current.len() > 1 {
             // Nested contexts reach the same descendants twice.
@@ -153,6 +171,18 @@ fn select_steps<'a, 'input>(
 }
 
 impl Step {
+    fn has_position(&self) -> bool {
+        self.predicates
+            .iter()
+            .any(|p| matches!(p, Predicate::Position(_)))
+    }
+
+    /// The name test and every predicate, for a step without positions.
+    fn matches(&self, node: Node) -> bool {
+        (self.axis == Axis::SelfNode || self.name.matches_element(node))
+            && self.predicates.iter().all(|p| p.holds(node))
+    }
+
     /// Whether the step can only match the node given as context (`.`).
     pub(crate) fn is_self(&self) -> bool {
         self.axis == Axis::SelfNode
