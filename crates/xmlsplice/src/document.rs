@@ -295,6 +295,15 @@ impl Document {
             .map(|a| a.value())
     }
 
+    /// Every attribute of `element`: its name as written and its value.
+    pub fn attributes(&self, element: Element) -> Vec<(&str, &str)> {
+        let text = self.text();
+        self.node(element)
+            .attributes()
+            .map(|a| (written_name(text, &a), a.value()))
+            .collect()
+    }
+
     /// The text of `element`: its text and CDATA content, entities resolved;
     /// `None` when it has child elements.
     pub fn element_text(&self, element: Element) -> Option<String> {

@@ -1,0 +1,140 @@
+//! The pattern behind most operations: make an element active and give it a
+//! value, using what the file already has before adding anything.
+//!
+//! 1. An active element: use it.
+//! 2. Else a commented-out one (WSO2 ships options that way): uncomment it in
+//!    place, so it keeps its position and its neighbouring documentation.
+//! 3. Else insert a new one after its usual neighbours.
+//!
+//! Two active or two commented-out candidates are an error naming their
+//! lines: picking one would be a guess about the operator's file.
+
+use std::path::PathBuf;
+
+use xmlsplice::{Document, Element, NewElement, Place};
+
+use crate::error::{Error, Result};
+use crate::session::{Outcome, Session};
+
+/// Where an element goes when the file has none, active or commented out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fallback<'a> {
+    /// After the last element matched by the first of these paths (relative
+    /// to the context) that matches anything; else as the context's last child.
+    After(&'a [&'a str]),
+    /// As the context's last child.
+    LastChild,
+}
+
+/// A document and the name of its file, for error messages.
+pub(crate) struct Target<'d> {
+    pub doc: &'d mut Document,
+    pub file: PathBuf,
+}
+
+/// Runs `op` on the XML file `rel` of the session's home, naming the file in
+/// every error it returns, and reports what it ensured.
+pub(crate) fn edit_xml(
+    session: &mut Session,
+    rel: &str,
+    what: String,
+    op: impl FnOnce(&mut Target) -> Result<bool>,
+) -> Result<Outcome> {
+    let file = session.home().path().join(rel);
+    let doc = session.xml(rel)?;
+    let mut target = Target {
+        doc,
+        file: file.clone(),
+    };
+    let changed = op(&mut target).map_err(|e| match e {
+        Error::Xml(x) if x.path().is_none() => Error::Xml(x.with_path(&file)),
+        other => other,
+    })?;
+    Ok(Outcome {
+        file: rel.into(),
+        what,
+        changed,
+    })
+}
+
+impl Target<'_> {
+    pub(crate) fn invalid(&self, message: String) -> Error {
+        Error::Invalid {
+            file: self.file.clone(),
+            message,
+        }
+    }
+
+    /// The one element at `path` (from the root element; `.` is the root).
+    pub(crate) fn one(&self, path: &str) -> Result<Element> {
+        Ok(self.doc.select_one(path)?)
+    }
+
+    /// Makes `child` (below `context`) active: returns whether it changed.
+    /// After a change the document is re-parsed, so the element can be
+    /// selected and edited next.
+    pub(crate) fn ensure_active(
+        &mut self,
+        context: &str,
+        child: &str,
+        new: &NewElement,
+        fallback: Fallback,
+    ) -> Result<bool> {
+        let ctx = self.one(context)?;
+        if self.doc.select_optional_from(ctx, child)?.is_some() {
+            return Ok(false);
+        }
+        let commented = self.doc.select_commented_from(ctx, child)?;
+        match commented.as_slice() {
+            [one] => self.doc.uncomment(one)?,
+            [] => {
+                let mut place = Place::LastChild(ctx);
+                if let Fallback::After(anchors) = fallback {
+                    for anchor in anchors {
+                        if let Some(last) = self.doc.select_from(ctx, anchor)?.last() {
+                            place = Place::After(*last);
+                            break;
+                        }
+                    }
+                }
+                self.doc.insert(place, new)?;
+            }
+            several => {
+                let lines: Vec<String> = several
+                    .iter()
+                    .map(|c| self.doc.commented_position(c).line.to_string())
+                    .collect();
+                return Err(self.invalid(format!(
+                    "{} commented-out elements match {child:?} (lines {}); uncomment the one you mean by hand",
+                    several.len(),
+                    lines.join(", ")
+                )));
+            }
+        }
+        self.doc.apply()?;
+        Ok(true)
+    }
+
+    /// Makes `child` (below `context`) active and holding `value`: returns
+    /// whether anything changed. `new` is what to insert when there is no
+    /// such element, active or commented out.
+    pub(crate) fn ensure_text(
+        &mut self,
+        context: &str,
+        child: &str,
+        value: &str,
+        new: NewElement,
+        fallback: Fallback,
+    ) -> Result<bool> {
+        let activated = self.ensure_active(context, child, &new.text(value), fallback)?;
+        let ctx = self.one(context)?;
+        let element = self.doc.select_one_from(ctx, child)?;
+        Ok(self.doc.set_text(element, value)? || activated)
+    }
+
+    /// Sets attribute `name` of the one element at `path`.
+    pub(crate) fn set_attribute(&mut self, path: &str, name: &str, value: &str) -> Result<bool> {
+        let element = self.one(path)?;
+        Ok(self.doc.set_attribute(element, name, value)?)
+    }
+}

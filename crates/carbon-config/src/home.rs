@@ -1,0 +1,303 @@
+//! A product's home directory (`CARBON_HOME`): what it is, and where its files are.
+//!
+//! Opening a home checks that it is a Carbon 4.x product, reads its name and
+//! version, and tells the two configuration models apart. In the 4.5+ model
+//! (API Manager 3.x) the XML files are generated from `deployment.toml` at
+//! every start, so the operations refuse to edit them: the edit would be
+//! silently lost on the next restart.
+//!
+//! Every path an operation names is relative to the home and must stay in
+//! it: absolute paths, `..` and symlinks that leave the tree are refused.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// How a home is configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConfigModel {
+    /// Carbon 4.0 to 4.4: the XML files under repository/conf are the configuration.
+    Xml,
+    /// Carbon 4.5+: repository/conf/deployment.toml, rendered into the XML
+    /// through repository/resources/conf/templates at every start.
+    DeploymentToml,
+}
+
+/// An opened product home.
+#[derive(Clone, Debug)]
+pub struct CarbonHome {
+    root: PathBuf,
+    canonical: PathBuf,
+    product: Option<String>,
+    version: Option<String>,
+    model: ConfigModel,
+}
+
+/// Configuration files the operations know, relative to the home.
+pub mod files {
+    /// Axis2: clustering.
+    pub const AXIS2: &str = "repository/conf/axis2/axis2.xml";
+    /// Server: ports, host names, deployment synchronizer.
+    pub const CARBON: &str = "repository/conf/carbon.xml";
+    /// Registry: databases, remote instances, mounts.
+    pub const REGISTRY: &str = "repository/conf/registry.xml";
+    /// User store.
+    pub const USER_MGT: &str = "repository/conf/user-mgt.xml";
+    /// Tomcat connectors.
+    pub const CATALINA: &str = "repository/conf/tomcat/catalina-server.xml";
+    /// Event processor modes (CEP, DAS).
+    pub const EVENT_PROCESSOR: &str = "repository/conf/event-processor.xml";
+    /// Spark settings (DAS).
+    pub const SPARK_DEFAULTS: &str = "repository/conf/analytics/spark/spark-defaults.conf";
+    /// The folder of datasource files.
+    pub const DATASOURCES_DIR: &str = "repository/conf/datasources";
+    /// The folder JDBC drivers go to.
+    pub const LIB_DIR: &str = "repository/components/lib";
+}
+
+impl CarbonHome {
+    /// Opens the home at `path`.
+    ///
+    /// # Errors
+    /// [`Error::NotCarbonHome`] when `path` has no `repository/conf` holding
+    /// carbon.xml or axis2/axis2.xml.
+    pub fn open(path: impl AsRef<Path>) -> Result<CarbonHome> {
+        let root = path.as_ref().to_path_buf();
+        let not_home = |reason: &str| Error::NotCarbonHome {
+            path: root.clone(),
+            reason: reason.to_string(),
+        };
+        if !root.is_dir() {
+            return Err(not_home("no such directory"));
+        }
+        let conf = root.join("repository/conf");
+        if !conf.is_dir() {
+            return Err(not_home("expected a repository/conf directory"));
+        }
+        if !conf.join("carbon.xml").is_file() && !conf.join("axis2/axis2.xml").is_file() {
+            return Err(not_home(
+                "expected repository/conf/carbon.xml or repository/conf/axis2/axis2.xml",
+            ));
+        }
+        let canonical = root.canonicalize().map_err(|source| Error::Io {
+            path: root.clone(),
+            source,
+        })?;
+        let model = if conf.join("deployment.toml").is_file()
+            && root.join("repository/resources/conf/templates").is_dir()
+        {
+            ConfigModel::DeploymentToml
+        } else {
+            ConfigModel::Xml
+        };
+        let (product, version) = identify(&root);
+        Ok(CarbonHome {
+            root,
+            canonical,
+            product,
+            version,
+            model,
+        })
+    }
+
+    /// The home as given.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// The product name (`WSO2 Message Broker`), if known.
+    pub fn product(&self) -> Option<&str> {
+        self.product.as_deref()
+    }
+
+    /// The product version (`3.2.0`), if known.
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
+    }
+
+    /// How the home is configured.
+    pub fn model(&self) -> ConfigModel {
+        self.model
+    }
+
+    /// The configuration files present, relative to the home, sorted:
+    /// the known ones and every `*-datasources.xml`.
+    pub fn conf_files(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = [
+            files::AXIS2,
+            files::CARBON,
+            files::REGISTRY,
+            files::USER_MGT,
+            files::CATALINA,
+            files::EVENT_PROCESSOR,
+            files::SPARK_DEFAULTS,
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|rel| self.root.join(rel).is_file())
+        .collect();
+        if let Ok(entries) = std::fs::read_dir(self.root.join(files::DATASOURCES_DIR)) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with("-datasources.xml") {
+                    found.push(Path::new(files::DATASOURCES_DIR).join(name));
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// The full path of `rel`, checked to stay inside the home.
+    ///
+    /// # Errors
+    /// [`Error::OutsideHome`] for an absolute path, a `..` component, or a
+    /// path whose existing part resolves (through symlinks) outside the home.
+    pub fn resolve(&self, rel: impl AsRef<Path>) -> Result<PathBuf> {
+        let rel = rel.as_ref();
+        let refuse = |reason: &str| Error::OutsideHome {
+            path: rel.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        if rel.as_os_str().is_empty() {
+            return Err(refuse("an empty path names no file"));
+        }
+        for component in rel.components() {
+            match component {
+                Component::Normal(_) | Component::CurDir => {}
+                Component::ParentDir => return Err(refuse("paths may not contain '..'")),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(refuse("paths must be relative to the home"))
+                }
+            }
+        }
+        let full = self.root.join(rel);
+        // The deepest part that exists decides where the path really goes.
+        let mut existing = full.as_path();
+        while !existing.exists() {
+            existing = match existing.parent() {
+                Some(parent) => parent,
+                None => break,
+            };
+        }
+        let real = existing.canonicalize().map_err(|source| Error::Io {
+            path: existing.to_path_buf(),
+            source,
+        })?;
+        if !real.starts_with(&self.canonical) {
+            return Err(refuse(&format!(
+                "it resolves to {}, outside the home {}",
+                real.display(),
+                self.canonical.display()
+            )));
+        }
+        Ok(full)
+    }
+}
+
+/// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
+/// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
+fn identify(root: &Path) -> (Option<String>, Option<String>) {
+    if let Ok(line) = std::fs::read_to_string(root.join("bin/version.txt")) {
+        let line = line.trim();
+        if let Some((name, version)) = line.rsplit_once(" v") {
+            return (
+                Some(name.trim().to_string()),
+                Some(version.trim().to_string()),
+            );
+        }
+        if !line.is_empty() {
+            return (Some(line.to_string()), None);
+        }
+    }
+    let Ok(bytes) = std::fs::read(root.join(files::CARBON)) else {
+        return (None, None);
+    };
+    let Ok(doc) = xmlsplice::Document::parse(bytes) else {
+        return (None, None);
+    };
+    let read = |name: &str| {
+        doc.select_optional(name)
+            .ok()
+            .flatten()
+            .and_then(|el| doc.element_text(el))
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty() && !t.contains("${"))
+    };
+    (read("Name"), read("Version"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/homes")
+            .join(name)
+    }
+
+    #[test]
+    fn opens_a_4_4_home_and_reads_its_product() {
+        let home = CarbonHome::open(fixture("carbon-4.4")).unwrap();
+        assert_eq!(home.product(), Some("WSO2 Example Server"));
+        assert_eq!(home.version(), Some("4.4.0"));
+        assert_eq!(home.model(), ConfigModel::Xml);
+        let files: Vec<String> = home
+            .conf_files()
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        assert!(files.contains(&files::AXIS2.to_string()));
+        assert!(files.contains(&"repository/conf/datasources/master-datasources.xml".to_string()));
+    }
+
+    #[test]
+    fn detects_the_deployment_toml_model() {
+        let home = CarbonHome::open(fixture("carbon-4.5")).unwrap();
+        assert_eq!(home.model(), ConfigModel::DeploymentToml);
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_home() {
+        let err = CarbonHome::open(fixture("")).unwrap_err().to_string();
+        assert!(
+            err.ends_with("not a WSO2 Carbon home: expected a repository/conf directory"),
+            "{err}"
+        );
+        let err = CarbonHome::open(fixture("missing"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("no such directory"), "{err}");
+    }
+
+    #[test]
+    fn paths_must_stay_in_the_home() {
+        let home = CarbonHome::open(fixture("carbon-4.4")).unwrap();
+        assert!(home.resolve(files::AXIS2).is_ok());
+        assert!(home.resolve("repository/components/lib/new.jar").is_ok());
+        for bad in ["../x", "repository/../../etc/passwd", "/etc/passwd", ""] {
+            assert!(
+                matches!(home.resolve(bad), Err(Error::OutsideHome { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_leaving_the_home_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let home_dir = dir.path().join("home");
+        std::fs::create_dir_all(home_dir.join("repository/conf")).unwrap();
+        std::fs::write(home_dir.join("repository/conf/carbon.xml"), "<Server/>").unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("x.xml"), "<x/>").unwrap();
+        std::os::unix::fs::symlink(&outside, home_dir.join("repository/conf/linked")).unwrap();
+        let home = CarbonHome::open(&home_dir).unwrap();
+        let err = home.resolve("repository/conf/linked/x.xml").unwrap_err();
+        assert!(err.to_string().contains("outside the home"), "{err}");
+        assert!(home.resolve("repository/conf/linked/new.xml").is_err());
+    }
+}

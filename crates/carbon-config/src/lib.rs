@@ -1,0 +1,41 @@
+//! WSO2 Carbon 4.x knowledge: product homes, and the configuration changes
+//! the clustering guides make, as idempotent operations.
+//!
+//! Every operation is an "ensure this state" function over a [`Session`]:
+//! it changes a file only when the state does not hold yet, reports what it
+//! ensured in an [`Outcome`], and edits through [`xmlsplice`], so every byte
+//! it does not mean to change stays as it was. A session holds edits in
+//! memory; [`Session::changes`] hands back before and after bytes per file.
+//! Writing them is the caller's job.
+//!
+//! ```
+//! use carbon_config::{axis2, CarbonHome, Session};
+//!
+//! let home = CarbonHome::open("../../fixtures/homes/carbon-4.4")?;
+//! let mut session = Session::new(&home);
+//! let outcome = axis2::set_clustering_enabled(&mut session, true)?;
+//! assert!(outcome.changed);
+//! let members = ["10.0.0.1:4000".parse().unwrap(), "10.0.0.2:4000".parse().unwrap()];
+//! axis2::set_members(&mut session, &members)?;
+//! let changes = session.changes()?;
+//! assert_eq!(changes.len(), 1); // axis2.xml only, nothing written yet
+//! # Ok::<(), carbon_config::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+pub mod axis2;
+pub mod carbon_xml;
+pub mod catalina;
+mod ensure;
+mod error;
+pub mod event_processor;
+mod home;
+pub mod libs;
+pub mod raw;
+mod session;
+pub mod spark;
+
+pub use error::{Error, Result};
+pub use home::{files, CarbonHome, ConfigModel};
+pub use session::{FileChange, Outcome, Session};

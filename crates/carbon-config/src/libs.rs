@@ -1,0 +1,38 @@
+//! Files copied into the home: the JDBC driver every guide says to put in
+//! repository/components/lib.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::home::files::LIB_DIR;
+use crate::session::{Outcome, Session};
+
+/// Ensures `repository/components/lib/<name of source>` holds the bytes of
+/// `source` (a path outside the home, given by the operator).
+///
+/// # Errors
+/// An unreadable source, or a file name that is not a plain name.
+pub fn ensure_lib_file(session: &mut Session, source: &Path) -> Result<Outcome> {
+    let name = source
+        .file_name()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::Invalid {
+            file: source.to_path_buf(),
+            message: "names no file".into(),
+        })?;
+    let bytes = std::fs::read(source).map_err(|e| Error::Io {
+        path: source.to_path_buf(),
+        source: e,
+    })?;
+    let rel: PathBuf = Path::new(LIB_DIR).join(name);
+    session.home().resolve(&rel)?;
+    let changed = session.current_bytes(&rel)?.as_deref() != Some(bytes.as_slice());
+    if changed {
+        session.put_bytes(&rel, bytes)?;
+    }
+    Ok(Outcome {
+        what: format!("{} copied from {}", rel.display(), source.display()),
+        file: rel,
+        changed,
+    })
+}

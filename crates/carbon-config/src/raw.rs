@@ -1,0 +1,201 @@
+//! Raw edits: for what no operation covers, any XML file under
+//! repository/conf, with the same guarantees (layout kept, idempotent,
+//! ambiguity refused), like Ansible's xml module without its damage.
+
+use std::path::{Component, Path};
+
+use xmlsplice::{Document, Element, Place};
+
+use crate::ensure::edit_xml;
+use crate::error::{Error, Result};
+use crate::session::{Outcome, Session};
+
+/// Where [`RawAction::Insert`] puts its element, relative to the selected one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RawPlace {
+    /// First child of the selected element.
+    FirstChild,
+    /// Last child of the selected element.
+    LastChild,
+    /// Sibling just before it.
+    Before,
+    /// Sibling just after it.
+    After,
+}
+
+/// A raw edit of the element a path selects.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RawAction {
+    /// Set an attribute (the element must exist).
+    SetAttribute {
+        /// Attribute name as written, prefix included.
+        name: String,
+        /// The value.
+        value: String,
+    },
+    /// Remove an attribute (absent is already so).
+    RemoveAttribute {
+        /// Attribute name as written.
+        name: String,
+    },
+    /// Set the element's text (the element must exist).
+    SetText(String),
+    /// Insert an element, unless an equal one already stands there.
+    Insert {
+        /// Where, relative to the selected element.
+        place: RawPlace,
+        /// The element's markup.
+        markup: String,
+    },
+    /// Remove the element (absent is already so).
+    Remove,
+    /// Comment the element out (absent is already so).
+    CommentOut,
+    /// Uncomment a commented-out element (an active one is already so).
+    Uncomment,
+}
+
+impl std::fmt::Display for RawAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawAction::SetAttribute { name, value } => write!(f, "set {name}=\"{value}\""),
+            RawAction::RemoveAttribute { name } => write!(f, "remove attribute {name}"),
+            RawAction::SetText(value) => write!(f, "set text {value:?}"),
+            RawAction::Insert { place, markup } => {
+                let first = markup.trim().lines().next().unwrap_or("");
+                write!(f, "insert {place:?}: {first}")
+            }
+            RawAction::Remove => f.write_str("remove"),
+            RawAction::CommentOut => f.write_str("comment out"),
+            RawAction::Uncomment => f.write_str("uncomment"),
+        }
+    }
+}
+
+/// Applies `action` to the element `selector` selects in `file`.
+///
+/// # Errors
+/// A file outside repository/conf or not `.xml`; a selector matching several
+/// elements; an element that must exist and does not.
+pub fn apply(
+    session: &mut Session,
+    file: &str,
+    selector: &str,
+    action: &RawAction,
+) -> Result<Outcome> {
+    let path = Path::new(file);
+    let under_conf = path.starts_with("repository/conf")
+        && path.components().all(|c| matches!(c, Component::Normal(_)));
+    if !under_conf || path.extension().is_none_or(|e| e != "xml") {
+        return Err(Error::OutsideHome {
+            path: path.to_path_buf(),
+            reason: "raw edits apply to .xml files under repository/conf only".into(),
+        });
+    }
+    edit_xml(session, file, format!("{selector}: {action}"), |t| {
+        let doc = &mut *t.doc;
+        Ok(match action {
+            RawAction::SetAttribute { name, value } => {
+                let el = doc.select_one(selector)?;
+                doc.set_attribute(el, name, value)?
+            }
+            RawAction::RemoveAttribute { name } => match doc.select_optional(selector)? {
+                Some(el) => doc.remove_attribute(el, name)?,
+                None => false,
+            },
+            RawAction::SetText(value) => {
+                let el = doc.select_one(selector)?;
+                doc.set_text(el, value)?
+            }
+            RawAction::Insert { place, markup } => {
+                let el = doc.select_one(selector)?;
+                insert_unless_present(doc, el, *place, markup)?
+            }
+            RawAction::Remove => match doc.select_optional(selector)? {
+                Some(el) => {
+                    doc.remove(el)?;
+                    true
+                }
+                None => false,
+            },
+            RawAction::CommentOut => match doc.select_optional(selector)? {
+                Some(el) => {
+                    doc.comment_out(el)?;
+                    true
+                }
+                None => false,
+            },
+            RawAction::Uncomment => {
+                if doc.select_optional(selector)?.is_some() {
+                    false
+                } else {
+                    let found = doc.select_commented(selector)?;
+                    match found.as_slice() {
+                        [one] => {
+                            doc.uncomment(one)?;
+                            true
+                        }
+                        [] => {
+                            return Err(
+                                t.invalid(format!("nothing commented out matches {selector:?}"))
+                            )
+                        }
+                        _ => {
+                            return Err(t.invalid(format!(
+                                "several commented-out elements match {selector:?}"
+                            )))
+                        }
+                    }
+                }
+            }
+        })
+    })
+}
+
+fn insert_unless_present(
+    doc: &mut Document,
+    el: Element,
+    place: RawPlace,
+    markup: &str,
+) -> Result<bool> {
+    let wanted = canonical_markup(markup)?;
+    let neighbours = match place {
+        RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
+        RawPlace::Before | RawPlace::After => match doc.parent(el) {
+            Some(parent) => doc.children(parent),
+            None => Vec::new(),
+        },
+    };
+    for n in neighbours {
+        if canonical(doc, n) == wanted {
+            return Ok(false);
+        }
+    }
+    let place = match place {
+        RawPlace::FirstChild => Place::FirstChild(el),
+        RawPlace::LastChild => Place::LastChild(el),
+        RawPlace::Before => Place::Before(el),
+        RawPlace::After => Place::After(el),
+    };
+    doc.insert(place, markup)?;
+    Ok(true)
+}
+
+fn canonical_markup(markup: &str) -> Result<String> {
+    let doc = Document::parse(markup)?;
+    Ok(canonical(&doc, doc.root()))
+}
+
+/// An element's structure, independent of layout: name, sorted attributes,
+/// trimmed text, children.
+fn canonical(doc: &Document, el: Element) -> String {
+    let mut attributes = doc.attributes(el);
+    attributes.sort();
+    let children = doc.children(el);
+    let body = if children.is_empty() {
+        doc.element_text(el).unwrap_or_default().trim().to_string()
+    } else {
+        children.into_iter().map(|c| canonical(doc, c)).collect()
+    };
+    format!("<{}{:?}>{body}</>", doc.name(el), attributes)
+}

@@ -1,0 +1,223 @@
+//! An edit session on one home: the files the operations touched, each
+//! with its original bytes and its edited state, all in memory.
+//!
+//! Operations load a file the first time they need it and stage edits on
+//! it. [`Session::changes`] renders every file and returns those whose bytes
+//! differ: the plan. Nothing here writes to disk. Writing belongs to
+//! whoever holds the plan, so plan, check and apply can share this one path.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use xmlsplice::Document;
+
+use crate::error::{Error, Result};
+use crate::home::{CarbonHome, ConfigModel};
+
+/// What an operation did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// The file, relative to the home.
+    pub file: PathBuf,
+    /// What the operation ensures, e.g. `clustering enable="true"`.
+    pub what: String,
+    /// Whether it changed anything (false: the state already held).
+    pub changed: bool,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.changed {
+            "changed"
+        } else {
+            "already so"
+        };
+        write!(f, "{}: {} ({state})", self.file.display(), self.what)
+    }
+}
+
+/// A file whose bytes the session would change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    /// The file, relative to the home.
+    pub path: PathBuf,
+    /// Its bytes now; `None` for a file that does not exist yet.
+    pub before: Option<Vec<u8>>,
+    /// Its bytes once changed.
+    pub after: Vec<u8>,
+}
+
+enum Loaded {
+    Xml {
+        original: Vec<u8>,
+        doc: Box<Document>,
+    },
+    Text {
+        original: Vec<u8>,
+        text: String,
+    },
+    Bytes {
+        original: Option<Vec<u8>>,
+        bytes: Vec<u8>,
+    },
+}
+
+/// The operations' working state on one home.
+pub struct Session<'h> {
+    home: &'h CarbonHome,
+    files: BTreeMap<PathBuf, Loaded>,
+}
+
+impl fmt::Debug for Session<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Session")
+            .field("home", &self.home.path())
+            .field("files", &self.files.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<'h> Session<'h> {
+    /// A session on `home`, with nothing loaded.
+    pub fn new(home: &'h CarbonHome) -> Session<'h> {
+        Session {
+            home,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// The home.
+    pub fn home(&self) -> &CarbonHome {
+        self.home
+    }
+
+    fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        let full = self.home.resolve(rel)?;
+        match std::fs::read(&full) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path: full, source }),
+        }
+    }
+
+    fn missing(&self, rel: &Path) -> Error {
+        Error::Io {
+            path: self.home.path().join(rel),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        }
+    }
+
+    /// The XML document at `rel`, loaded on first use.
+    ///
+    /// # Errors
+    /// The file is missing or unreadable, does not parse, or the home
+    /// regenerates its XML ([`Error::RegeneratedConfig`]).
+    pub fn xml(&mut self, rel: &str) -> Result<&mut Document> {
+        if self.home.model() == ConfigModel::DeploymentToml {
+            return Err(Error::RegeneratedConfig {
+                home: self.home.path().to_path_buf(),
+            });
+        }
+        let key = PathBuf::from(rel);
+        if !self.files.contains_key(&key) {
+            let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
+            let doc =
+                Document::parse(&original).map_err(|e| e.with_path(self.home.path().join(&key)))?;
+            self.files.insert(
+                key.clone(),
+                Loaded::Xml {
+                    original,
+                    doc: Box::new(doc),
+                },
+            );
+        }
+        match self.files.get_mut(&key) {
+            Some(Loaded::Xml { doc, .. }) => Ok(doc),
+            _ => Err(Error::Invalid {
+                file: key,
+                message: "already opened as a non-XML file".into(),
+            }),
+        }
+    }
+
+    /// The text file at `rel` (UTF-8), loaded on first use.
+    pub fn text(&mut self, rel: &str) -> Result<&mut String> {
+        let key = PathBuf::from(rel);
+        if !self.files.contains_key(&key) {
+            let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
+            let text = String::from_utf8(original.clone()).map_err(|_| Error::Invalid {
+                file: self.home.path().join(&key),
+                message: "not valid UTF-8 text".into(),
+            })?;
+            self.files
+                .insert(key.clone(), Loaded::Text { original, text });
+        }
+        match self.files.get_mut(&key) {
+            Some(Loaded::Text { text, .. }) => Ok(text),
+            _ => Err(Error::Invalid {
+                file: key,
+                message: "already opened as another kind of file".into(),
+            }),
+        }
+    }
+
+    /// Sets the whole content of the file at `rel` (a copied jar, say).
+    pub fn put_bytes(&mut self, rel: &Path, bytes: Vec<u8>) -> Result<()> {
+        let original = match self.files.remove(rel) {
+            Some(Loaded::Bytes { original, .. }) => original,
+            Some(_) => {
+                return Err(Error::Invalid {
+                    file: rel.to_path_buf(),
+                    message: "already opened as a configuration file".into(),
+                })
+            }
+            None => self.read(rel)?,
+        };
+        self.files
+            .insert(rel.to_path_buf(), Loaded::Bytes { original, bytes });
+        Ok(())
+    }
+
+    /// The bytes the file at `rel` holds now, staged changes included.
+    pub fn current_bytes(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        match self.files.get(rel) {
+            Some(Loaded::Bytes { bytes, .. }) => Ok(Some(bytes.clone())),
+            Some(Loaded::Text { text, .. }) => Ok(Some(text.clone().into_bytes())),
+            Some(Loaded::Xml { doc, .. }) => Ok(Some(
+                doc.render()
+                    .map_err(|e| e.with_path(self.home.path().join(rel)))?,
+            )),
+            None => self.read(rel),
+        }
+    }
+
+    /// Every file whose bytes would change, with before and after.
+    ///
+    /// # Errors
+    /// When an edited document would not parse or cannot be encoded.
+    pub fn changes(&self) -> Result<Vec<FileChange>> {
+        let mut changes = Vec::new();
+        for (path, loaded) in &self.files {
+            let (before, after) = match loaded {
+                Loaded::Xml { original, doc } => (
+                    Some(original.clone()),
+                    doc.render()
+                        .map_err(|e| e.with_path(self.home.path().join(path)))?,
+                ),
+                Loaded::Text { original, text } => {
+                    (Some(original.clone()), text.clone().into_bytes())
+                }
+                Loaded::Bytes { original, bytes } => (original.clone(), bytes.clone()),
+            };
+            if before.as_ref() != Some(&after) {
+                changes.push(FileChange {
+                    path: path.clone(),
+                    before,
+                    after,
+                });
+            }
+        }
+        Ok(changes)
+    }
+}

@@ -1,0 +1,112 @@
+//! What the operations refuse, and how they say it. Nothing is written by
+//! any of these: a refused operation stages nothing.
+
+use carbon_config::{
+    axis2, carbon_xml, catalina, event_processor, raw, spark, CarbonHome, Error, Session,
+};
+
+fn home(name: &str) -> CarbonHome {
+    CarbonHome::open(golden::workspace_root().join("fixtures/homes").join(name)).unwrap()
+}
+
+fn message(result: Result<carbon_config::Outcome, Error>) -> String {
+    result.unwrap_err().to_string()
+}
+
+#[test]
+fn values_the_products_would_not_accept_are_refused() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    assert!(message(axis2::set_clustering_parameter(
+        &mut s,
+        "membershipScheme",
+        "zookeeper"
+    ))
+    .ends_with(
+        "unknown membership scheme \"zookeeper\" (expected wka, multicast, aws or kubernetes)"
+    ));
+    assert!(message(axis2::set_clustering_parameter(
+        &mut s,
+        "localMemberPort",
+        "70000"
+    ))
+    .ends_with("localMemberPort: port \"70000\" is not a number from 1 to 65535"));
+    let twice = [
+        "10.0.0.1:4000".parse().unwrap(),
+        "10.0.0.1:4000".parse().unwrap(),
+    ];
+    assert!(message(axis2::set_members(&mut s, &twice))
+        .ends_with("well-known member 10.0.0.1:4000 is listed twice"));
+    assert!(message(carbon_xml::set_offset(&mut s, 60000)).ends_with(
+        "offset 60000 would move port 9999 to 69999, past 65535 (the largest offset here is 55536)"
+    ));
+    assert!(message(carbon_xml::set_deployment_synchronizer(
+        &mut s, "Password", "x"
+    ))
+    .contains("unknown DeploymentSynchronizer field"));
+    assert!(message(carbon_xml::set_host_name(&mut s, "two words")).contains("is not a host name"));
+    assert!(
+        message(event_processor::set_mode_enabled(&mut s, "Cluster", true))
+            .contains("unknown mode \"Cluster\"")
+    );
+    assert!(message(catalina::set_connector_attribute(
+        &mut s,
+        9763,
+        "proxyPort",
+        "x"
+    ))
+    .contains("proxyPort: port \"x\""));
+    assert!(message(spark::set_property(&mut s, "a b", "1")).contains("is not a property key"));
+    assert_eq!(s.changes().unwrap(), vec![]);
+}
+
+#[test]
+fn missing_and_ambiguous_elements_name_file_and_line() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    let err = message(catalina::set_connector_attribute(
+        &mut s,
+        8080,
+        "proxyPort",
+        "80",
+    ));
+    assert!(err.contains("repository/conf/tomcat/catalina-server.xml:5:1: no element matches \"//Connector[@port='8080']\""), "{err}");
+    let err = message(raw::apply(
+        &mut s,
+        "repository/conf/axis2/axis2.xml",
+        "clustering/parameter",
+        &raw::RawAction::SetText("x".into()),
+    ));
+    assert!(err.contains("repository/conf/axis2/axis2.xml:"), "{err}");
+    assert!(
+        err.contains("elements match \"clustering/parameter\" where one was expected"),
+        "{err}"
+    );
+}
+
+#[test]
+fn raw_edits_stay_in_repository_conf() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    for file in [
+        "bin/version.txt",
+        "repository/conf/../../x.xml",
+        "/etc/passwd.xml",
+        "repository/conf/analytics/spark/spark-defaults.conf",
+    ] {
+        let err = raw::apply(&mut s, file, "x", &raw::RawAction::Remove).unwrap_err();
+        assert!(matches!(err, Error::OutsideHome { .. }), "{file}: {err}");
+    }
+}
+
+#[test]
+fn a_home_that_regenerates_its_xml_is_not_edited() {
+    let home = home("carbon-4.5");
+    let mut s = Session::new(&home);
+    let err = message(axis2::set_clustering_enabled(&mut s, true));
+    assert!(
+        err.contains("configured through repository/conf/deployment.toml (Carbon 4.5+)"),
+        "{err}"
+    );
+    assert!(err.contains("change deployment.toml instead"), "{err}");
+}

@@ -1,0 +1,197 @@
+//! Each operation on the fixture home (fixtures/homes/carbon-4.4), against a
+//! golden file in tests/golden/carbon/: the outcomes it reports and the diff
+//! of every file it changes. Each case then writes the result into a copy of
+//! the home and runs again: the second run must change nothing.
+
+use std::path::{Path, PathBuf};
+
+use carbon_config::{
+    axis2, carbon_xml, catalina, event_processor, libs, raw, spark, CarbonHome, Error, Outcome,
+    Session,
+};
+
+type Ops = dyn Fn(&mut Session) -> Result<Vec<Outcome>, Error>;
+
+fn fixture_home() -> PathBuf {
+    golden::workspace_root().join("fixtures/homes/carbon-4.4")
+}
+
+/// A copy of a directory tree, to write into.
+fn copy_tree(from: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = dir.path().join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    dir
+}
+
+/// Runs `ops` on a copy of the fixture home: returns the report (outcomes and
+/// diffs), after checking that a second run on the written result is a no-op.
+fn run(ops: &Ops) -> String {
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let outcomes = ops(&mut session).unwrap_or_else(|e| panic!("{e}"));
+    let changes = session.changes().unwrap();
+    let mut report = String::new();
+    for outcome in &outcomes {
+        report.push_str(&format!("# {outcome}\n"));
+    }
+    for change in &changes {
+        let name = change.path.to_string_lossy();
+        report.push_str(&golden::unified_diff(
+            &name,
+            change.before.as_deref().unwrap_or_default(),
+            &change.after,
+        ));
+        std::fs::write(copy.path().join(&change.path), &change.after).unwrap();
+    }
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut again = Session::new(&home);
+    let second = ops(&mut again).unwrap_or_else(|e| panic!("second run: {e}"));
+    assert!(
+        second.iter().all(|o| !o.changed),
+        "second run changed: {second:?}"
+    );
+    assert_eq!(again.changes().unwrap(), vec![], "second run has changes");
+    report
+}
+
+fn case(name: &str, ops: &Ops) {
+    golden::assert_golden(&format!("carbon/{name}.diff"), &run(ops));
+}
+
+#[test]
+fn clustering_on_with_well_known_members() {
+    case("axis2-clustering-wka", &|s| {
+        Ok(vec![
+            axis2::set_clustering_enabled(s, true)?,
+            axis2::set_membership_scheme(s, axis2::MembershipScheme::Wka)?,
+            axis2::set_clustering_parameter(s, "domain", "wso2.mb.domain")?,
+            axis2::set_clustering_parameter(s, "localMemberHost", "10.100.7.118")?,
+            axis2::set_clustering_parameter(s, "localMemberPort", "4003")?,
+            axis2::set_members(s, &["10.100.7.118:4000".parse().unwrap()])?,
+        ])
+    });
+}
+
+#[test]
+fn parameters_uncomment_in_place_or_are_added_after_the_last() {
+    case("axis2-parameters", &|s| {
+        Ok(vec![
+            // Shipped commented out on one line, and on lines of its own.
+            axis2::set_clustering_parameter(s, "mcastAddress", "228.0.0.5")?,
+            axis2::set_clustering_parameter(s, "mcastBindAddress", "10.0.0.1")?,
+            // Not in the file at all: added after the last parameter.
+            axis2::set_clustering_parameter(s, "mcastTTL", "100")?,
+            axis2::set_clustering_agent(s, "org.example.OtherAgent")?,
+        ])
+    });
+}
+
+#[test]
+fn member_properties_are_set_added_or_commented_out() {
+    case("axis2-member-properties", &|s| {
+        Ok(vec![
+            axis2::set_member_property(s, "subDomain", "mgt")?,
+            axis2::set_member_property(s, "port.mapping.80", "9763")?,
+        ])
+    });
+    case("axis2-comment-out-subdomain", &|s| {
+        Ok(vec![axis2::comment_out_member_property(s, "subDomain")?])
+    });
+}
+
+#[test]
+fn carbon_offset_host_names_and_synchronizer() {
+    case("carbon-server", &|s| {
+        Ok(vec![
+            carbon_xml::set_offset(s, 3)?,
+            carbon_xml::set_host_name(s, "10.100.7.118")?,
+            carbon_xml::set_mgt_host_name(s, "mgt.example.com")?,
+            carbon_xml::set_deployment_synchronizer(s, "Enabled", "true")?,
+            carbon_xml::set_deployment_synchronizer(s, "AutoCheckout", "true")?,
+            carbon_xml::set_deployment_synchronizer(s, "SvnUrl", "https://svn.example.com/es/")?,
+            carbon_xml::set_load_from_registry(s, true)?,
+        ])
+    });
+}
+
+#[test]
+fn proxy_ports_on_the_connectors() {
+    case("catalina-proxy-ports", &|s| {
+        Ok(vec![
+            catalina::set_connector_attribute(s, 9763, "proxyPort", "8280")?,
+            catalina::set_connector_attribute(s, 9443, "proxyPort", "8243")?,
+        ])
+    });
+}
+
+#[test]
+fn event_processor_modes() {
+    case("event-processor-ha-distributed", &|s| {
+        Ok(vec![
+            event_processor::set_mode_enabled(s, "HA", true)?,
+            event_processor::set_mode_enabled(s, "Distributed", true)?,
+            event_processor::set_presenter(s, "HA", true)?,
+            event_processor::set_event_sync(s, "10.0.1.1", Some(11224))?,
+            event_processor::set_persistence(s, "HA", false)?,
+        ])
+    });
+}
+
+#[test]
+fn spark_defaults_keep_their_separators_and_line_endings() {
+    case("spark-defaults", &|s| {
+        Ok(vec![
+            spark::set_property(s, "carbon.spark.master.count", "2")?,
+            spark::set_property(s, "carbon.das.symbolic.link", "/opt/das/das_symlink/")?,
+        ])
+    });
+}
+
+#[test]
+fn the_jdbc_driver_is_copied_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let jar = dir.path().join("mysql-connector-java-5.1.49.jar");
+    std::fs::write(&jar, b"PK\x03\x04 not really a jar").unwrap();
+    let report = run(&move |s| Ok(vec![libs::ensure_lib_file(s, &jar)?]));
+    assert!(report.contains("+++ b/repository/components/lib/mysql-connector-java-5.1.49.jar"));
+    assert!(report.contains("(changed)"));
+}
+
+#[test]
+fn raw_edits_cover_what_no_operation_does() {
+    case("raw-edits", &|s| {
+        let registry = "repository/conf/registry.xml";
+        Ok(vec![
+            raw::apply(s, registry, "readOnly", &raw::RawAction::SetText("true".into()))?,
+            raw::apply(s, registry, "remoteInstance", &raw::RawAction::Uncomment)?,
+            raw::apply(
+                s,
+                registry,
+                "dbConfig",
+                &raw::RawAction::Insert {
+                    place: raw::RawPlace::After,
+                    markup: "<mount path=\"/_system/config\" overwrite=\"true\">\n    <instanceId>gov</instanceId>\n</mount>".into(),
+                },
+            )?,
+            raw::apply(
+                s,
+                registry,
+                "handler",
+                &raw::RawAction::SetAttribute {
+                    name: "class".into(),
+                    value: "org.example.OtherHandler".into(),
+                },
+            )?,
+            raw::apply(s, registry, "versionResourcesOnChange", &raw::RawAction::CommentOut)?,
+        ])
+    });
+}
