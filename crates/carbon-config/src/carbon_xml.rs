@@ -117,6 +117,9 @@ pub fn set_mgt_host_name(session: &mut Session, host: &str) -> Result<Outcome> {
 
 /// Sets a child of `<DeploymentSynchronizer>` (one of
 /// [`DEPLOYMENT_SYNCHRONIZER_FIELDS`]); a missing child is added last.
+///
+/// When no block is active, the commented-out one is uncommented; where a
+/// product ships two (SVN-based and registry-based), the SVN-based one.
 pub fn set_deployment_synchronizer(
     session: &mut Session,
     field: &str,
@@ -136,14 +139,23 @@ pub fn set_deployment_synchronizer(
         CARBON,
         format!("DeploymentSynchronizer/{field} = {value}"),
         |t| {
-            t.one("DeploymentSynchronizer")?;
-            t.ensure_text(
+            // Some products ship two commented-out blocks, SVN-based and
+            // registry-based; the fields set here are the SVN-based one's.
+            let activated = t.ensure_active_preferring(
+                ".",
+                "DeploymentSynchronizer",
+                Some("DeploymentSynchronizer[RepositoryType='svn']"),
+                &NewElement::new("DeploymentSynchronizer"),
+                Fallback::After(&["MediationConfig", "Axis2Config"]),
+            )?;
+            let set = t.ensure_text(
                 "DeploymentSynchronizer",
                 field,
                 value,
                 NewElement::new(field),
                 Fallback::LastChild,
-            )
+            )?;
+            Ok(activated || set)
         },
     )
 }

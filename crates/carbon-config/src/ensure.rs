@@ -80,11 +80,31 @@ impl Target<'_> {
         new: &NewElement,
         fallback: Fallback,
     ) -> Result<bool> {
+        self.ensure_active_preferring(context, child, None, new, fallback)
+    }
+
+    /// As [`Target::ensure_active`]; when several commented-out elements
+    /// match `child`, the one `prefer` also matches is uncommented, if it is
+    /// exactly one.
+    pub(crate) fn ensure_active_preferring(
+        &mut self,
+        context: &str,
+        child: &str,
+        prefer: Option<&str>,
+        new: &NewElement,
+        fallback: Fallback,
+    ) -> Result<bool> {
         let ctx = self.one(context)?;
         if self.doc.select_optional_from(ctx, child)?.is_some() {
             return Ok(false);
         }
-        let commented = self.doc.select_commented_from(ctx, child)?;
+        let mut commented = self.doc.select_commented_from(ctx, child)?;
+        if let (Some(prefer), true) = (prefer, commented.len() > 1) {
+            let preferred = self.doc.select_commented_from(ctx, prefer)?;
+            if preferred.len() == 1 {
+                commented = preferred;
+            }
+        }
         match commented.as_slice() {
             [one] => self.doc.uncomment(one)?,
             [] => {

@@ -74,18 +74,23 @@ impl CarbonHome {
         if !conf.is_dir() {
             return Err(not_home("expected a repository/conf directory"));
         }
-        if !conf.join("carbon.xml").is_file() && !conf.join("axis2/axis2.xml").is_file() {
+        // A 4.5+ home may have no XML before its first start: deployment.toml
+        // and the templates are what make it a home.
+        let regenerated = conf.join("deployment.toml").is_file()
+            && root.join("repository/resources/conf/templates").is_dir();
+        if !regenerated
+            && !conf.join("carbon.xml").is_file()
+            && !conf.join("axis2/axis2.xml").is_file()
+        {
             return Err(not_home(
-                "expected repository/conf/carbon.xml or repository/conf/axis2/axis2.xml",
+                "expected repository/conf/carbon.xml, repository/conf/axis2/axis2.xml or (Carbon 4.5+) repository/conf/deployment.toml",
             ));
         }
         let canonical = root.canonicalize().map_err(|source| Error::Io {
             path: root.clone(),
             source,
         })?;
-        let model = if conf.join("deployment.toml").is_file()
-            && root.join("repository/resources/conf/templates").is_dir()
-        {
+        let model = if regenerated {
             ConfigModel::DeploymentToml
         } else {
             ConfigModel::Xml

@@ -1,0 +1,419 @@
+//! The clustering operations on real product trees.
+//!
+//! With `CARBON_CORPUS` set (CI: ../shared/corpus), every product that
+//! `assemble --list` names is laid out in a temporary directory and gets
+//! every clustering operation its files support. The suite then checks:
+//!
+//! - each setting reads back as asked;
+//! - every changed line is about one of the operations;
+//! - the diff equals tests/golden/carbon-corpus/<product>.diff;
+//! - a second run on the written tree changes nothing.
+//!
+//! A Carbon 4.5+ tree (API Manager 3.0.0) must be refused. Without the
+//! variable the suite says it was skipped; with `CI=true` that fails.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use carbon_config::{
+    axis2, carbon_xml, catalina, event_processor, files, spark, CarbonHome, ConfigModel, Error,
+    Outcome, Session,
+};
+use libtest_mimic::{Arguments, Failed, Trial};
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let corpus = match std::env::var_os("CARBON_CORPUS") {
+        Some(dir) => golden::workspace_root().join(dir),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            eprintln!("carbon-config corpus suite: CI=true, but CARBON_CORPUS is not set");
+            return ExitCode::FAILURE;
+        }
+        None => {
+            eprintln!("carbon-config corpus suite skipped: CARBON_CORPUS is not set");
+            return libtest_mimic::run(&args, Vec::new()).exit_code();
+        }
+    };
+    let assemble = corpus.join("assemble");
+    let listed = Command::new("bash").arg(&assemble).arg("--list").output();
+    let products: Vec<String> = match listed {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        _ => {
+            eprintln!(
+                "carbon-config corpus suite: cannot run {}",
+                assemble.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "carbon-config corpus suite: {} assembled product trees",
+        products.len()
+    );
+    let trials = products
+        .into_iter()
+        .map(|product| {
+            let assemble = assemble.clone();
+            Trial::test(format!("clustering::{product}"), move || {
+                clustering(&assemble, &product)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
+}
+
+const MEMBERS: [&str; 2] = ["10.0.0.1:4000", "10.0.0.2:4001"];
+
+/// Every clustering operation the home's files support.
+fn operations(session: &mut Session) -> Result<Vec<Outcome>, Error> {
+    let home = session.home().path().to_path_buf();
+    let has = |rel: &str| home.join(rel).is_file();
+    let mut done = Vec::new();
+    if has(files::AXIS2) {
+        let members: Vec<axis2::Member> = MEMBERS.iter().map(|m| m.parse().unwrap()).collect();
+        done.push(axis2::set_clustering_enabled(session, true)?);
+        done.push(axis2::set_membership_scheme(
+            session,
+            axis2::MembershipScheme::Wka,
+        )?);
+        done.push(axis2::set_clustering_parameter(
+            session,
+            "domain",
+            "wso2.test.domain",
+        )?);
+        done.push(axis2::set_clustering_parameter(
+            session,
+            "localMemberHost",
+            "10.0.0.1",
+        )?);
+        done.push(axis2::set_clustering_parameter(
+            session,
+            "localMemberPort",
+            "4000",
+        )?);
+        done.push(axis2::set_clustering_parameter(
+            session,
+            "mcastAddress",
+            "228.0.0.5",
+        )?);
+        done.push(axis2::set_members(session, &members)?);
+        done.push(axis2::set_member_property(session, "subDomain", "mgt")?);
+    }
+    if has(files::CARBON) {
+        done.push(carbon_xml::set_offset(session, 2)?);
+        done.push(carbon_xml::set_host_name(session, "node1.example.com")?);
+        done.push(carbon_xml::set_mgt_host_name(session, "mgt.example.com")?);
+        done.push(carbon_xml::set_deployment_synchronizer(
+            session, "Enabled", "true",
+        )?);
+        done.push(carbon_xml::set_deployment_synchronizer(
+            session,
+            "SvnUrl",
+            "https://svn.example.com/repo/",
+        )?);
+        done.push(carbon_xml::set_load_from_registry(session, true)?);
+    }
+    if has(files::CATALINA) {
+        done.push(catalina::set_connector_attribute(
+            session,
+            9763,
+            "proxyPort",
+            "80",
+        )?);
+        done.push(catalina::set_connector_attribute(
+            session,
+            9443,
+            "proxyPort",
+            "443",
+        )?);
+    }
+    if has(files::EVENT_PROCESSOR) {
+        done.push(event_processor::set_mode_enabled(session, "HA", true)?);
+        done.push(event_processor::set_mode_enabled(
+            session,
+            "Distributed",
+            true,
+        )?);
+        done.push(event_processor::set_presenter(session, "HA", true)?);
+        done.push(event_processor::set_event_sync(session, "10.0.0.1", None)?);
+        done.push(event_processor::set_persistence(session, "HA", false)?);
+    }
+    if has(files::SPARK_DEFAULTS) {
+        done.push(spark::set_property(
+            session,
+            "carbon.spark.master.count",
+            "2",
+        )?);
+    }
+    Ok(done)
+}
+
+/// What every changed line of a file's diff must be about.
+fn markers(path: &Path) -> &'static [&'static str] {
+    match path.to_str().unwrap_or("") {
+        files::AXIS2 => &[
+            "enable=",
+            "membershipScheme",
+            "domain",
+            "localMemberHost",
+            "localMemberPort",
+            "mcastAddress",
+            "member",
+            "hostName",
+            "<port>",
+            "subDomain",
+        ],
+        files::CARBON => &[
+            "Offset",
+            "HostName",
+            "MgtHostName",
+            "<Enabled>",
+            "SvnUrl",
+            "MediationConfig",
+            "LoadFromRegistry",
+            "DeploymentSynchronizer",
+        ],
+        files::CATALINA => &["proxyPort"],
+        files::EVENT_PROCESSOR => &["<mode name=", "<presenter", "<hostName>", "<persistence"],
+        files::SPARK_DEFAULTS => &["carbon.spark.master.count"],
+        _ => &[],
+    }
+}
+
+fn clustering(assemble: &Path, product: &str) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let root = dir.path().join(product);
+    let status = Command::new("bash")
+        .arg(assemble)
+        .arg(product)
+        .arg(&root)
+        .status()?;
+    if !status.success() {
+        return Err(format!("assemble {product} failed").into());
+    }
+    let home = CarbonHome::open(&root).map_err(|e| e.to_string())?;
+    let mut session = Session::new(&home);
+    if home.model() == ConfigModel::DeploymentToml {
+        return match axis2::set_clustering_enabled(&mut session, true) {
+            Err(Error::RegeneratedConfig { .. }) => Ok(()),
+            other => Err(format!("{product}: a 4.5+ home must be refused, got {other:?}").into()),
+        };
+    }
+    let outcomes = operations(&mut session).map_err(|e| e.to_string())?;
+    if outcomes.is_empty() {
+        return Err(format!("{product}: no operation applied").into());
+    }
+    let changes = session.changes().map_err(|e| e.to_string())?;
+    let mut report = String::new();
+    for change in &changes {
+        let name = change.path.to_string_lossy().into_owned();
+        let diff = golden::unified_diff(
+            &name,
+            change.before.as_deref().unwrap_or_default(),
+            &change.after,
+        );
+        check_lines(&change.path, &diff)?;
+        report.push_str(&diff);
+        std::fs::write(root.join(&change.path), &change.after)?;
+    }
+    check_settings(&root)?;
+    std::panic::catch_unwind(|| {
+        golden::assert_golden(&format!("carbon-corpus/{product}.diff"), &report)
+    })
+    .map_err(|_| format!("{product}: the diff differs from its golden file (see above)"))?;
+
+    let home = CarbonHome::open(&root).map_err(|e| e.to_string())?;
+    let mut again = Session::new(&home);
+    let second = operations(&mut again).map_err(|e| e.to_string())?;
+    if let Some(changed) = second.iter().find(|o| o.changed) {
+        return Err(format!("{product}: second run changed {changed}").into());
+    }
+    if !again.changes().map_err(|e| e.to_string())?.is_empty() {
+        return Err(format!("{product}: second run has file changes").into());
+    }
+    Ok(())
+}
+
+/// Every changed line must name something an operation set. A line whose
+/// only change is a tag's closing `/>` moving down to a new attribute's line
+/// (one attribute per line) counts as part of that change.
+fn check_lines(path: &Path, diff: &str) -> Result<(), Failed> {
+    let strip = |line: &str| -> String {
+        line[1..]
+            .trim_end_matches('␍')
+            .trim_end()
+            .trim_end_matches("/>")
+            .trim_end_matches('>')
+            .trim_end()
+            .to_string()
+    };
+    let lines: Vec<&str> = diff.lines().skip(2).collect();
+    let removed: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with('-'))
+        .map(|l| strip(l))
+        .collect();
+    let added: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with('+'))
+        .map(|l| strip(l))
+        .collect();
+    for line in lines
+        .iter()
+        .filter(|l| l.starts_with('-') || l.starts_with('+'))
+    {
+        if markers(path).iter().any(|m| line.contains(m)) {
+            continue;
+        }
+        let moved_close = if line.starts_with('-') {
+            added.contains(&strip(line))
+        } else {
+            removed.contains(&strip(line))
+        };
+        if !moved_close {
+            return Err(format!(
+                "{}: a changed line is about no operation: {line}",
+                path.display()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// Reads the written files back and checks each setting.
+fn check_settings(root: &Path) -> Result<(), Failed> {
+    let read = |rel: &str| -> Option<xmlsplice::Document> {
+        let bytes = std::fs::read(root.join(rel)).ok()?;
+        Some(xmlsplice::Document::parse(bytes).expect("written files parse"))
+    };
+    let text = |doc: &xmlsplice::Document, path: &str| -> Result<String, Failed> {
+        let el = doc.select_one(path).map_err(|e| e.to_string())?;
+        Ok(doc.element_text(el).unwrap_or_default().trim().to_string())
+    };
+    let attr = |doc: &xmlsplice::Document, path: &str, name: &str| -> Result<String, Failed> {
+        let el = doc.select_one(path).map_err(|e| e.to_string())?;
+        Ok(doc.attribute(el, name).unwrap_or_default().to_string())
+    };
+    let expect = |what: &str, got: String, want: &str| -> Result<(), Failed> {
+        if got == want {
+            Ok(())
+        } else {
+            Err(format!("{what}: expected {want:?}, found {got:?}").into())
+        }
+    };
+    if let Some(doc) = read(files::AXIS2) {
+        expect(
+            "clustering enable",
+            attr(&doc, "clustering", "enable")?,
+            "true",
+        )?;
+        expect(
+            "membershipScheme",
+            text(&doc, "clustering/parameter[@name='membershipScheme']")?,
+            "wka",
+        )?;
+        expect(
+            "domain",
+            text(&doc, "clustering/parameter[@name='domain']")?,
+            "wso2.test.domain",
+        )?;
+        expect(
+            "localMemberHost",
+            text(&doc, "clustering/parameter[@name='localMemberHost']")?,
+            "10.0.0.1",
+        )?;
+        expect(
+            "mcastAddress",
+            text(&doc, "clustering/parameter[@name='mcastAddress']")?,
+            "228.0.0.5",
+        )?;
+        expect(
+            "subDomain",
+            attr(
+                &doc,
+                "clustering/parameter[@name='properties']/property[@name='subDomain']",
+                "value",
+            )?,
+            "mgt",
+        )?;
+        let members: Vec<String> = doc
+            .select("clustering/members/member")?
+            .into_iter()
+            .map(|m| {
+                let part = |n: &str| {
+                    doc.select_one_from(m, n)
+                        .ok()
+                        .and_then(|e| doc.element_text(e))
+                        .unwrap_or_default()
+                };
+                format!("{}:{}", part("hostName"), part("port"))
+            })
+            .collect();
+        expect("members", members.join(","), &MEMBERS.join(","))?;
+    }
+    if let Some(doc) = read(files::CARBON) {
+        expect("Offset", text(&doc, "Ports/Offset")?, "2")?;
+        expect("HostName", text(&doc, "HostName")?, "node1.example.com")?;
+        expect("MgtHostName", text(&doc, "MgtHostName")?, "mgt.example.com")?;
+        expect(
+            "DeploymentSynchronizer/Enabled",
+            text(&doc, "DeploymentSynchronizer/Enabled")?,
+            "true",
+        )?;
+        expect(
+            "LoadFromRegistry",
+            text(&doc, "MediationConfig/LoadFromRegistry")?,
+            "true",
+        )?;
+    }
+    if let Some(doc) = read(files::CATALINA) {
+        expect(
+            "HTTP proxyPort",
+            attr(&doc, "//Connector[@port='9763']", "proxyPort")?,
+            "80",
+        )?;
+        expect(
+            "HTTPS proxyPort",
+            attr(&doc, "//Connector[@port='9443']", "proxyPort")?,
+            "443",
+        )?;
+    }
+    if let Some(doc) = read(files::EVENT_PROCESSOR) {
+        expect("HA", attr(&doc, "mode[@name='HA']", "enable")?, "true")?;
+        expect(
+            "Distributed",
+            attr(&doc, "mode[@name='Distributed']", "enable")?,
+            "true",
+        )?;
+        expect(
+            "HA presenter",
+            attr(&doc, "mode[@name='HA']/nodeType/presenter", "enable")?,
+            "true",
+        )?;
+        expect(
+            "HA persistence",
+            attr(&doc, "mode[@name='HA']/persistence", "enable")?,
+            "false",
+        )?;
+        expect(
+            "eventSync hostName",
+            text(&doc, "mode[@name='HA']/eventSync/hostName")?,
+            "10.0.0.1",
+        )?;
+    }
+    let spark = root.join(files::SPARK_DEFAULTS);
+    if spark.is_file() {
+        let text = std::fs::read_to_string(&spark)?;
+        if !text
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["carbon.spark.master.count", "2"])
+        {
+            return Err("carbon.spark.master.count is not 2".into());
+        }
+    }
+    Ok(())
+}
