@@ -16,8 +16,8 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use carbon_config::{
-    axis2, carbon_xml, catalina, event_processor, files, spark, CarbonHome, ConfigModel, Error,
-    Outcome, Session,
+    axis2, carbon_xml, catalina, event_processor, files, libs, raw, spark, CarbonHome, ConfigModel,
+    Error, Outcome, Session,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -148,8 +148,28 @@ fn operations(session: &mut Session) -> Result<Vec<Outcome>, Error> {
             "2",
         )?);
     }
+    if has(files::REGISTRY) {
+        done.push(raw::apply(
+            session,
+            files::REGISTRY,
+            "readOnly",
+            &raw::RawAction::SetText("true".into()),
+        )?);
+    }
+    done.push(libs::ensure_lib_file(session, &driver_jar())?);
     Ok(done)
 }
+
+/// A stand-in JDBC driver, the same bytes every run.
+fn driver_jar() -> std::path::PathBuf {
+    let path = std::env::temp_dir().join("carbon-config-corpus-mysql-connector-java-5.1.49.jar");
+    if std::fs::read(&path).ok().as_deref() != Some(DRIVER_BYTES) {
+        std::fs::write(&path, DRIVER_BYTES).expect("a temporary jar");
+    }
+    path
+}
+
+const DRIVER_BYTES: &[u8] = b"PK\x03\x04 stand-in for a JDBC driver";
 
 /// What every changed line of a file's diff must be about.
 fn markers(path: &Path) -> &'static [&'static str] {
@@ -179,6 +199,7 @@ fn markers(path: &Path) -> &'static [&'static str] {
         files::CATALINA => &["proxyPort"],
         files::EVENT_PROCESSOR => &["<mode name=", "<presenter", "<hostName>", "<persistence"],
         files::SPARK_DEFAULTS => &["carbon.spark.master.count"],
+        files::REGISTRY => &["<readOnly>"],
         _ => &[],
     }
 }
@@ -210,6 +231,17 @@ fn clustering(assemble: &Path, product: &str) -> Result<(), Failed> {
     let mut report = String::new();
     for change in &changes {
         let name = change.path.to_string_lossy().into_owned();
+        if change.path.starts_with(files::LIB_DIR) {
+            // A copied jar: bytes, not lines.
+            if change.before.is_some() || change.after != DRIVER_BYTES {
+                return Err(format!("{product}: {name} is not the copied driver").into());
+            }
+            report.push_str(&format!("new file {name} ({} bytes)\n", change.after.len()));
+            let target = root.join(&change.path);
+            std::fs::create_dir_all(target.parent().expect("lib/ has a parent"))?;
+            std::fs::write(target, &change.after)?;
+            continue;
+        }
         let diff = golden::unified_diff(
             &name,
             change.before.as_deref().unwrap_or_default(),
@@ -404,6 +436,9 @@ fn check_settings(root: &Path) -> Result<(), Failed> {
             text(&doc, "mode[@name='HA']/eventSync/hostName")?,
             "10.0.0.1",
         )?;
+    }
+    if let Some(doc) = read(files::REGISTRY) {
+        expect("registry readOnly", text(&doc, "readOnly")?, "true")?;
     }
     let spark = root.join(files::SPARK_DEFAULTS);
     if spark.is_file() {
