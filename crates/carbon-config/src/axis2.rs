@@ -96,6 +96,16 @@ pub(crate) fn parse_port(value: &str) -> std::result::Result<u16, String> {
     }
 }
 
+/// Names go into a path predicate (`[@name='...']`): quotes would end it.
+fn check_name(kind: &str, name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(['\'', '"']) {
+        return Err(invalid(format!(
+            "{kind} name {name:?} must be non-empty and hold no quotes"
+        )));
+    }
+    Ok(())
+}
+
 fn invalid(message: String) -> Error {
     Error::Invalid {
         file: AXIS2.into(),
@@ -141,11 +151,7 @@ pub fn set_clustering_parameter(session: &mut Session, name: &str, value: &str) 
         }
         _ => {}
     }
-    if name.contains(['\'', '"']) {
-        return Err(invalid(format!(
-            "parameter name {name:?} may not hold quotes"
-        )));
-    }
+    check_name("parameter", name)?;
     let child = format!("parameter[@name='{name}']");
     edit_xml(
         session,
@@ -240,11 +246,7 @@ const PROPERTIES: &str = "clustering/parameter[@name='properties']";
 /// Sets a member property (`<property name=.. value=..>` inside the
 /// `properties` parameter), e.g. `subDomain` to `mgt`.
 pub fn set_member_property(session: &mut Session, name: &str, value: &str) -> Result<Outcome> {
-    if name.contains(['\'', '"']) {
-        return Err(invalid(format!(
-            "property name {name:?} may not hold quotes"
-        )));
-    }
+    check_name("property", name)?;
     edit_xml(
         session,
         AXIS2,
@@ -268,11 +270,7 @@ pub fn set_member_property(session: &mut Session, name: &str, value: &str) -> Re
 /// Comments a member property out (the ES guide does so for `subDomain`).
 /// Already commented out, or absent, is "already so".
 pub fn comment_out_member_property(session: &mut Session, name: &str) -> Result<Outcome> {
-    if name.contains(['\'', '"']) {
-        return Err(invalid(format!(
-            "property name {name:?} may not hold quotes"
-        )));
-    }
+    check_name("property", name)?;
     edit_xml(
         session,
         AXIS2,
