@@ -152,6 +152,71 @@ impl Target<'_> {
         Ok(self.doc.set_text(element, value)? || activated)
     }
 
+    /// Makes the element at `path` hold these leaf children with these
+    /// values, each set in place (or uncommented, or added last), and removes
+    /// the active children named in `remove` (the other form of a setting).
+    ///
+    /// A `password` leaf whose element is secure-vault-protected
+    /// (`svns:secretAlias`) is refused: its value lives in the vault, and
+    /// writing it here would put a secret in plain text.
+    pub(crate) fn ensure_leaves(
+        &mut self,
+        path: &str,
+        leaves: &[(&str, String)],
+        remove: &[&str],
+    ) -> Result<bool> {
+        let mut changed = false;
+        for (name, value) in leaves {
+            let element = self.one(path)?;
+            if let Some(existing) = self.doc.select_optional_from(element, name)? {
+                if let Some(alias) = self.doc.attribute(existing, "svns:secretAlias") {
+                    return Err(self.invalid(format!(
+                        "<{name}> of {path} is kept in the secure vault under alias {alias:?}; \
+                         change it with the cipher tool, not here"
+                    )));
+                }
+            }
+            changed |= self.ensure_text(
+                path,
+                name,
+                value,
+                NewElement::new(*name),
+                Fallback::LastChild,
+            )?;
+        }
+        for name in remove {
+            let element = self.one(path)?;
+            if let Some(existing) = self.doc.select_optional_from(element, name)? {
+                self.doc.remove(existing)?;
+                self.doc.apply()?;
+                changed = true;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Inserts `new` after the last active element `kind` below `context`,
+    /// else after the last of `anchors`, else as the last child.
+    pub(crate) fn insert_after_kind(
+        &mut self,
+        context: &str,
+        kind: &str,
+        anchors: &[&str],
+        new: &NewElement,
+    ) -> Result<()> {
+        let ctx = self.one(context)?;
+        let mut place = Place::LastChild(ctx);
+        for anchor in std::iter::once(&kind).chain(anchors) {
+            if let Some(last) = self.doc.select_from(ctx, anchor)?.last() {
+                place = Place::After(*last);
+                break;
+            }
+        }
+        self.doc.insert(place, new)?;
+        self.doc.apply()?;
+        Ok(())
+    }
+
     /// Sets attribute `name` of the one element at `path`.
     pub(crate) fn set_attribute(&mut self, path: &str, name: &str, value: &str) -> Result<bool> {
         let element = self.one(path)?;

@@ -44,6 +44,9 @@ pub enum Error {
     /// The XML engine refused (its message names file, line and column).
     #[error("{0}")]
     Xml(#[from] xmlsplice::Error),
+    /// Cross-file validation found errors: nothing may be written.
+    #[error("{} problem(s) found, nothing written:\n{}", .0.len(), crate::error::lines(.0))]
+    Validation(Vec<crate::validate::Finding>),
     /// A value an operation cannot accept.
     #[error("{}: {message}", file.display())]
     Invalid {
@@ -56,3 +59,11 @@ pub enum Error {
 
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+pub(crate) fn lines(findings: &[crate::validate::Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| format!("  {f}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -27,14 +27,18 @@
 pub mod axis2;
 pub mod carbon_xml;
 pub mod catalina;
+pub mod datasources;
 mod ensure;
 mod error;
 pub mod event_processor;
 mod home;
 pub mod libs;
 pub mod raw;
+pub mod registry;
 mod session;
 pub mod spark;
+pub mod user_mgt;
+pub mod validate;
 
 pub use error::{Error, Result};
 pub use home::{files, CarbonHome, ConfigModel};

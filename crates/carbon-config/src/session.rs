@@ -192,6 +192,11 @@ impl<'h> Session<'h> {
         }
     }
 
+    /// The files the session has loaded or staged, relative to the home.
+    pub fn staged_paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.keys().map(PathBuf::as_path)
+    }
+
     /// Every file whose bytes would change, with before and after.
     ///
     /// # Errors

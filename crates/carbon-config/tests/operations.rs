@@ -195,3 +195,126 @@ fn raw_edits_cover_what_no_operation_does() {
         ])
     });
 }
+
+const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
+
+fn mysql(database: &str) -> carbon_config::registry::Jdbc {
+    carbon_config::registry::Jdbc {
+        url: format!("jdbc:mysql://10.0.0.20:3306/{database}?autoReconnect=true"),
+        user_name: "root".into(),
+        password: "s3cret".into(),
+        driver_name: "com.mysql.jdbc.Driver".into(),
+        max_active: Some(50),
+        max_wait: Some(60000),
+        min_idle: Some(5),
+    }
+}
+
+#[test]
+fn registry_db_configs_remote_instance_and_mounts() {
+    use carbon_config::registry::{self, DbConfig, Mount, RemoteInstance};
+    case("registry-shared", &|s| {
+        Ok(vec![
+            // The local registry switches to the older JDBC form, in place.
+            registry::ensure_db_config(s, "wso2registry", &DbConfig::Jdbc(mysql("amamaster")))?,
+            registry::ensure_db_config(s, "dssMountRegistry", &DbConfig::Jdbc(mysql("amagregdb")))?,
+            registry::set_current_db_config(s, "wso2registry")?,
+            registry::ensure_remote_instance(
+                s,
+                &RemoteInstance {
+                    url: "https://10.0.0.10:9443/registry".into(),
+                    id: "Mount1".into(),
+                    db_config: Some("dssMountRegistry".into()),
+                    read_only: Some(false),
+                    registry_root: Some("/".into()),
+                    ..Default::default()
+                },
+            )?,
+            registry::ensure_mount(
+                s,
+                &Mount {
+                    path: "/_system/config".into(),
+                    overwrite: "true".into(),
+                    instance_id: "Mount1".into(),
+                    target_path: "/_system/dssConfig".into(),
+                },
+            )?,
+            registry::ensure_mount(
+                s,
+                &Mount {
+                    path: "/_system/governance".into(),
+                    overwrite: "true".into(),
+                    instance_id: "Mount1".into(),
+                    target_path: "/_system/governance".into(),
+                },
+            )?,
+        ])
+    });
+}
+
+#[test]
+fn user_store_jdbc_properties_and_read_only() {
+    use carbon_config::user_mgt;
+    case("user-mgt-jdbc", &|s| {
+        let mut done = user_mgt::set_realm_jdbc(s, &mysql("amausermgtdb"))?;
+        done.push(user_mgt::set_realm_read_only(s, true)?);
+        done.push(user_mgt::set_realm_data_source(s, "jdbc/WSO2UM_DB")?);
+        Ok(done)
+    });
+}
+
+#[test]
+fn datasources_added_changed_commented_out_and_removed() {
+    use carbon_config::datasources::{self, Datasource};
+    case("datasources", &|s| {
+        let config = |db: &str| {
+            vec![
+                (
+                    "url".to_string(),
+                    format!("jdbc:mysql://10.0.0.20:3306/{db}?autoReconnect=true"),
+                ),
+                ("username".to_string(), "regadmin".to_string()),
+                ("password".to_string(), "s3cret".to_string()),
+                (
+                    "driverClassName".to_string(),
+                    "com.mysql.jdbc.Driver".to_string(),
+                ),
+                ("maxActive".to_string(), "50".to_string()),
+                ("testOnBorrow".to_string(), "true".to_string()),
+                ("validationQuery".to_string(), "SELECT 1".to_string()),
+            ]
+        };
+        Ok(vec![
+            datasources::ensure_datasource(
+                s,
+                MASTER,
+                &Datasource {
+                    name: "WSO2_USER_DB".into(),
+                    description: Some("The user store".into()),
+                    jndi: Some("jdbc/WSO2UM_DB".into()),
+                    configuration: config("userdb"),
+                    ..Default::default()
+                },
+            )?,
+            // An existing datasource changes in place, and gains a JNDI name.
+            datasources::ensure_datasource(
+                s,
+                MASTER,
+                &Datasource {
+                    name: "EXAMPLE_STORE_DB".into(),
+                    jndi: Some("jdbc/StoreDB".into()),
+                    configuration: vec![("url".into(), "jdbc:mysql://10.0.0.20:3306/store".into())],
+                    ..Default::default()
+                },
+            )?,
+            datasources::comment_out_datasource(s, MASTER, "EXAMPLE_CARBON_DB")?,
+        ])
+    });
+    case("datasources-remove", &|s| {
+        Ok(vec![datasources::remove_datasource(
+            s,
+            MASTER,
+            "EXAMPLE_STORE_DB",
+        )?])
+    });
+}

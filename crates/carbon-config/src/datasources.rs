@@ -1,0 +1,164 @@
+//! `repository/conf/datasources/*-datasources.xml`: named datasources.
+//!
+//! A `<datasource>` is found by its `<name>`. An existing one is changed in
+//! place, field by field. A new one goes after the last active datasource.
+//! The commented-out SAMPLE_DATA_SOURCE that kernels ship stays as it is.
+
+use std::path::Path;
+
+use xmlsplice::NewElement;
+
+use crate::ensure::edit_xml;
+use crate::error::{Error, Result};
+use crate::home::files::DATASOURCES_DIR;
+use crate::session::{Outcome, Session};
+
+/// A datasource definition. Fields left `None` (or out of `configuration`)
+/// are not touched on an existing datasource.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Datasource {
+    /// `<name>`, which identifies it.
+    pub name: String,
+    /// `<description>`.
+    pub description: Option<String>,
+    /// `<jndiConfig><name>`: the JNDI name other files refer to.
+    pub jndi: Option<String>,
+    /// `<definition type=...>`; `RDBMS` for a new datasource when not given.
+    pub definition_type: Option<String>,
+    /// Children of `<definition><configuration>`, in order: url, username,
+    /// password, driverClassName, maxActive, maxWait, minIdle, testOnBorrow,
+    /// validationQuery, validationInterval, defaultAutoCommit, or any other.
+    pub configuration: Vec<(String, String)>,
+}
+
+/// Checks that `file` names a datasources file of the home.
+fn check_file(session: &Session, file: &str) -> Result<()> {
+    let path = Path::new(file);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if path.parent() != Some(Path::new(DATASOURCES_DIR)) || !name.ends_with("-datasources.xml") {
+        return Err(Error::OutsideHome {
+            path: path.to_path_buf(),
+            reason: format!("datasources live in {DATASOURCES_DIR}/*-datasources.xml"),
+        });
+    }
+    session.home().resolve(path)?;
+    Ok(())
+}
+
+fn check_name(session: &Session, file: &str, name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(['\'', '"']) {
+        return Err(Error::Invalid {
+            file: session.home().path().join(file),
+            message: format!("datasource name {name:?} must be non-empty and hold no quotes"),
+        });
+    }
+    Ok(())
+}
+
+fn path_of(name: &str) -> String {
+    format!("datasources/datasource[name='{name}']")
+}
+
+/// Ensures datasource `ds` in `file` (e.g.
+/// `repository/conf/datasources/master-datasources.xml`).
+///
+/// # Errors
+/// A file outside the datasources folder; a password kept in the secure vault.
+pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> Result<Outcome> {
+    check_file(session, file)?;
+    check_name(session, file, &ds.name)?;
+    let path = path_of(&ds.name);
+    let what = match &ds.jndi {
+        Some(jndi) => format!("datasource {} ({jndi})", ds.name),
+        None => format!("datasource {}", ds.name),
+    };
+    edit_xml(session, file, what, |t| {
+        if t.doc.select_optional(&path)?.is_none() {
+            let mut element = NewElement::new("datasource").text_child("name", &ds.name);
+            if let Some(description) = &ds.description {
+                element = element.text_child("description", description);
+            }
+            if let Some(jndi) = &ds.jndi {
+                element = element.child(NewElement::new("jndiConfig").text_child("name", jndi));
+            }
+            let mut configuration = NewElement::new("configuration");
+            for (key, value) in &ds.configuration {
+                configuration = configuration.text_child(key, value);
+            }
+            element = element.child(
+                NewElement::new("definition")
+                    .attribute("type", ds.definition_type.as_deref().unwrap_or("RDBMS"))
+                    .child(configuration),
+            );
+            t.insert_after_kind("datasources", "datasource", &[], &element)?;
+            return Ok(true);
+        }
+        let mut changed = false;
+        if let Some(description) = &ds.description {
+            changed |= t.ensure_leaves(&path, &[("description", description.clone())], &[])?;
+        }
+        if let Some(jndi) = &ds.jndi {
+            changed |= t.ensure_active(
+                &path,
+                "jndiConfig",
+                &NewElement::new("jndiConfig").text_child("name", jndi),
+                crate::ensure::Fallback::After(&["description", "name"]),
+            )?;
+            changed |= t.ensure_leaves(
+                &format!("{path}/jndiConfig"),
+                &[("name", jndi.clone())],
+                &[],
+            )?;
+        }
+        if let Some(kind) = &ds.definition_type {
+            changed |= t.set_attribute(&format!("{path}/definition"), "type", kind)?;
+        }
+        let leaves: Vec<(&str, String)> = ds
+            .configuration
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        if !leaves.is_empty() {
+            changed |=
+                t.ensure_leaves(&format!("{path}/definition/configuration"), &leaves, &[])?;
+        }
+        Ok(changed)
+    })
+}
+
+/// Comments datasource `name` out (seed 001 does so for WSO2_CARBON_DB).
+/// Already commented out, or absent, is "already so".
+pub fn comment_out_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
+    check_file(session, file)?;
+    check_name(session, file, name)?;
+    edit_xml(
+        session,
+        file,
+        format!("datasource {name} commented out"),
+        |t| match t.doc.select_optional(&path_of(name))? {
+            Some(element) => {
+                t.doc.comment_out(element)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        },
+    )
+}
+
+/// Removes datasource `name`, with its lines. Absent is "already so".
+pub fn remove_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
+    check_file(session, file)?;
+    check_name(session, file, name)?;
+    edit_xml(
+        session,
+        file,
+        format!("datasource {name} removed"),
+        |t| match t.doc.select_optional(&path_of(name))? {
+            Some(element) => {
+                t.doc.remove(element)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        },
+    )
+}

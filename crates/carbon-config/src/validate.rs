@@ -1,0 +1,343 @@
+//! Checks across the files of a home, on the state a session would write.
+//!
+//! The files of a home refer to each other: a registry dbConfig and the user
+//! store name JNDI datasources that a datasources file must define, a mount
+//! names a remote instance, which names a dbConfig. A broken reference stops
+//! the server at start-up, or worse, makes it use its embedded H2
+//! database. These rules run on the files as the session would write them,
+//! so a plan that repairs a broken home passes. A fresh session checks the
+//! home as it is.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use xmlsplice::Document;
+
+use crate::error::{Error, Result};
+use crate::home::files;
+use crate::session::{FileChange, Session};
+
+/// How serious a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth a look; the plan may still be applied.
+    Warning,
+    /// The home would not work as configured; nothing may be written.
+    Error,
+}
+
+/// One problem found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The file it is about, relative to the home.
+    pub file: PathBuf,
+    /// What is wrong, and what would fix it.
+    pub message: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{level}: {}: {}", self.file.display(), self.message)
+    }
+}
+
+/// An active datasource, as a datasources file defines it.
+struct DatasourceInfo {
+    file: PathBuf,
+    name: String,
+    jndi: Option<String>,
+    driver: Option<String>,
+}
+
+/// The jar-name fragments that hold each driver family.
+const DRIVER_JARS: &[(&str, &[&str])] = &[
+    ("com.mysql.", &["mysql-connector"]),
+    ("org.mariadb.", &["mariadb-java-client"]),
+    ("org.postgresql.", &["postgresql"]),
+    ("oracle.jdbc", &["ojdbc"]),
+    ("com.microsoft.sqlserver.", &["mssql-jdbc", "sqljdbc"]),
+    ("com.ibm.db2.", &["db2jcc"]),
+];
+
+fn parse(session: &Session, rel: &Path) -> Result<Option<Document>> {
+    match session.current_bytes(rel)? {
+        Some(bytes) => {
+            Ok(Some(Document::parse(bytes).map_err(|e| {
+                e.with_path(session.home().path().join(rel))
+            })?))
+        }
+        None => Ok(None),
+    }
+}
+
+fn texts(doc: &Document, path: &str) -> Vec<String> {
+    doc.select(path)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| doc.element_text(e))
+        .map(|t| t.trim().to_string())
+        .collect()
+}
+
+fn text_in(doc: &Document, context: xmlsplice::Element, path: &str) -> Option<String> {
+    doc.select_optional_from(context, path)
+        .ok()
+        .flatten()
+        .and_then(|e| doc.element_text(e))
+        .map(|t| t.trim().to_string())
+}
+
+/// Runs every rule on the state `session` would write.
+pub fn validate(session: &Session) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    let mut error = |file: &str, message: String| {
+        findings.push(Finding {
+            severity: Severity::Error,
+            file: file.into(),
+            message,
+        })
+    };
+
+    // Datasources, from every *-datasources.xml (staged new files included).
+    let mut datasources: Vec<DatasourceInfo> = Vec::new();
+    for rel in session.home().conf_files() {
+        if !rel.starts_with(files::DATASOURCES_DIR) {
+            continue;
+        }
+        let Some(doc) = parse(session, &rel)? else {
+            continue;
+        };
+        for ds in doc.select("datasources/datasource").unwrap_or_default() {
+            datasources.push(DatasourceInfo {
+                file: rel.clone(),
+                name: text_in(&doc, ds, "name").unwrap_or_default(),
+                jndi: text_in(&doc, ds, "jndiConfig/name").filter(|j| !j.is_empty()),
+                driver: text_in(&doc, ds, "definition/configuration/driverClassName"),
+            });
+        }
+    }
+    let mut by_jndi: BTreeMap<&str, Vec<&DatasourceInfo>> = BTreeMap::new();
+    for ds in &datasources {
+        if let Some(jndi) = &ds.jndi {
+            by_jndi.entry(jndi).or_default().push(ds);
+        }
+    }
+    for (jndi, defs) in &by_jndi {
+        if defs.len() > 1 {
+            let names: Vec<String> = defs
+                .iter()
+                .map(|d| format!("{} in {}", d.name, d.file.display()))
+                .collect();
+            error(
+                &defs[1].file.to_string_lossy(),
+                format!(
+                    "JNDI name {jndi} is defined by {} active datasources: {}",
+                    defs.len(),
+                    names.join(", ")
+                ),
+            );
+        }
+    }
+    let defined = |jndi: &str| by_jndi.contains_key(jndi);
+    let mut referenced: Vec<String> = Vec::new();
+
+    // registry.xml
+    if let Some(doc) = parse(session, Path::new(files::REGISTRY))? {
+        let mut db_names = Vec::new();
+        for db in doc.select("dbConfig").unwrap_or_default() {
+            let name = doc.attribute(db, "name").unwrap_or("").to_string();
+            if let Some(jndi) = text_in(&doc, db, "dataSource") {
+                referenced.push(jndi.clone());
+                if !defined(&jndi) {
+                    error(
+                        files::REGISTRY,
+                        format!(
+                        "dbConfig {name} uses dataSource {jndi}, which no active datasource defines"
+                    ),
+                    );
+                }
+            }
+            db_names.push(name);
+        }
+        for current in texts(&doc, "currentDBConfig") {
+            if !db_names.contains(&current) {
+                error(
+                    files::REGISTRY,
+                    format!("currentDBConfig names {current}, but no dbConfig has that name"),
+                );
+            }
+        }
+        let mut instance_ids = Vec::new();
+        for remote in doc.select("remoteInstance").unwrap_or_default() {
+            let id = text_in(&doc, remote, "id").unwrap_or_default();
+            if let Some(db) = text_in(&doc, remote, "dbConfig") {
+                if !db_names.contains(&db) {
+                    error(
+                        files::REGISTRY,
+                        format!("remoteInstance {id} uses dbConfig {db}, which does not exist"),
+                    );
+                }
+            }
+            instance_ids.push(id);
+        }
+        for mount in doc.select("mount").unwrap_or_default() {
+            let path = doc.attribute(mount, "path").unwrap_or("").to_string();
+            let instance = text_in(&doc, mount, "instanceId").unwrap_or_default();
+            if !instance_ids.contains(&instance) {
+                error(
+                    files::REGISTRY,
+                    format!(
+                    "mount {path} uses instanceId {instance}, but no remoteInstance has that id"
+                ),
+                );
+            }
+        }
+    }
+
+    // user-mgt.xml: the realm's and any user store's dataSource.
+    if let Some(doc) = parse(session, Path::new(files::USER_MGT))? {
+        for path in [
+            "Realm/Configuration/Property[@name='dataSource']",
+            "Realm/UserStoreManager/Property[@name='dataSource']",
+        ] {
+            for jndi in texts(&doc, path) {
+                referenced.push(jndi.clone());
+                if !defined(&jndi) {
+                    error(
+                        files::USER_MGT,
+                        format!(
+                        "the user store uses dataSource {jndi}, which no active datasource defines"
+                    ),
+                    );
+                }
+            }
+        }
+    }
+
+    // axis2.xml: wka needs members.
+    if let Some(doc) = parse(session, Path::new(files::AXIS2))? {
+        let scheme = texts(&doc, "clustering/parameter[@name='membershipScheme']");
+        let members = doc.select("clustering/members/member").unwrap_or_default();
+        if scheme.iter().any(|s| s == "wka") && members.is_empty() {
+            error(
+                files::AXIS2,
+                "membershipScheme is wka but <members> lists no member".into(),
+            );
+        }
+    }
+
+    // Warnings: drivers without their jar, datasources nothing refers to.
+    let lib_names = lib_file_names(session);
+    let other_conf = other_conf_text(session)?;
+    for ds in &datasources {
+        if let Some(driver) = &ds.driver {
+            if let Some((_, jars)) = DRIVER_JARS
+                .iter()
+                .find(|(prefix, _)| driver.starts_with(prefix))
+            {
+                if !lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))) {
+                    findings.push(Finding {
+                        severity: Severity::Warning,
+                        file: ds.file.clone(),
+                        message: format!(
+                            "datasource {} uses {driver}, but {} holds no {} jar",
+                            ds.name,
+                            files::LIB_DIR,
+                            jars.join(" or ")
+                        ),
+                    });
+                }
+            }
+        }
+        let used = ds
+            .jndi
+            .as_ref()
+            .is_some_and(|j| referenced.contains(j) || other_conf.contains(j.as_str()))
+            || other_conf.contains(&ds.name);
+        if !used {
+            findings.push(Finding {
+                severity: Severity::Warning,
+                file: ds.file.clone(),
+                message: format!(
+                    "datasource {} ({}) is not referenced by any configuration file",
+                    ds.name,
+                    ds.jndi.as_deref().unwrap_or("no JNDI name")
+                ),
+            });
+        }
+    }
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.file.cmp(&b.file)));
+    Ok(findings)
+}
+
+/// File names in repository/components/lib, staged copies included.
+fn lib_file_names(session: &Session) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(session.home().path().join(files::LIB_DIR))
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    for path in session.staged_paths() {
+        if path.starts_with(files::LIB_DIR) {
+            if let Some(name) = path.file_name() {
+                names.push(name.to_string_lossy().into_owned());
+            }
+        }
+    }
+    names
+}
+
+/// The text of every XML file under repository/conf other than the
+/// datasources files (as the session would write them): where other
+/// components (api-manager.xml, identity.xml, ...) name datasources.
+fn other_conf_text(session: &Session) -> Result<String> {
+    let conf = session.home().path().join("repository/conf");
+    let mut all = String::new();
+    let mut stack = vec![conf.clone()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if !path.ends_with("datasources") {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                let rel = path
+                    .strip_prefix(session.home().path())
+                    .map(Path::to_path_buf)
+                    .unwrap_or(path.clone());
+                if let Some(bytes) = session.current_bytes(&rel)? {
+                    all.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// The session's changes, if no rule finds an error; with the warnings.
+///
+/// # Errors
+/// [`Error::Validation`] with every finding when any is an error: such a
+/// plan must not be written.
+pub fn checked_changes(session: &Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
+    let changes = session.changes()?;
+    let findings = validate(session)?;
+    if findings.iter().any(|f| f.severity == Severity::Error) {
+        return Err(Error::Validation(findings));
+    }
+    Ok((changes, findings))
+}
