@@ -12,12 +12,15 @@
 //! A Carbon 4.5+ tree (API Manager 3.0.0) must be refused. Without the
 //! variable the suite says it was skipped; with `CI=true` that fails.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use carbon_config::datasources::{self, Datasource};
+use carbon_config::registry::{self, DbConfig, Mount, RemoteInstance};
+use carbon_config::validate::checked_changes;
 use carbon_config::{
-    axis2, carbon_xml, catalina, event_processor, files, libs, raw, spark, CarbonHome, ConfigModel,
-    Error, Outcome, Session,
+    axis2, carbon_xml, catalina, event_processor, files, libs, raw, spark, user_mgt, CarbonHome,
+    ConfigModel, Error, Outcome, Session,
 };
 use libtest_mimic::{Arguments, Failed, Trial};
 
@@ -53,15 +56,18 @@ fn main() -> ExitCode {
         "carbon-config corpus suite: {} assembled product trees",
         products.len()
     );
-    let trials = products
-        .into_iter()
-        .map(|product| {
-            let assemble = assemble.clone();
-            Trial::test(format!("clustering::{product}"), move || {
-                clustering(&assemble, &product)
-            })
-        })
-        .collect();
+    let mut trials = Vec::new();
+    for product in products {
+        let (a, p) = (assemble.clone(), product.clone());
+        trials.push(Trial::test(format!("clustering::{product}"), move || {
+            clustering(&a, &p)
+        }));
+        let a = assemble.clone();
+        trials.push(Trial::test(
+            format!("shared-registry::{product}"),
+            move || shared_registry(&a, &product),
+        ));
+    }
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -204,7 +210,8 @@ fn markers(path: &Path) -> &'static [&'static str] {
     }
 }
 
-fn clustering(assemble: &Path, product: &str) -> Result<(), Failed> {
+/// Lays out `product` in a new temporary directory.
+fn assemble_tree(assemble: &Path, product: &str) -> Result<(tempfile::TempDir, PathBuf), Failed> {
     let dir = tempfile::tempdir()?;
     let root = dir.path().join(product);
     let status = Command::new("bash")
@@ -215,6 +222,141 @@ fn clustering(assemble: &Path, product: &str) -> Result<(), Failed> {
     if !status.success() {
         return Err(format!("assemble {product} failed").into());
     }
+    Ok((dir, root))
+}
+
+const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
+
+/// A shared configuration and governance registry and user store, as the
+/// guides set them up, on every assembled tree: new datasources, a dbConfig,
+/// a remote instance and two mounts, the user store repointed.
+fn registry_operations(session: &mut Session) -> Result<Vec<Outcome>, Error> {
+    let mysql = |name: &str, jndi: &str, db: &str| Datasource {
+        name: name.into(),
+        description: Some(format!("{db} on the shared MySQL")),
+        jndi: Some(jndi.into()),
+        definition_type: None,
+        configuration: vec![
+            (
+                "url".into(),
+                format!("jdbc:mysql://10.0.0.100:3306/{db}?autoReconnect=true"),
+            ),
+            ("username".into(), "wso2".into()),
+            ("password".into(), "not-a-real-password".into()),
+            ("driverClassName".into(), "com.mysql.jdbc.Driver".into()),
+            ("maxActive".into(), "50".into()),
+            ("validationQuery".into(), "SELECT 1".into()),
+        ],
+    };
+    let mut done = vec![
+        datasources::ensure_datasource(
+            session,
+            MASTER,
+            &mysql("WSO2_REG_DB", "jdbc/WSO2RegDB", "regdb"),
+        )?,
+        datasources::ensure_datasource(
+            session,
+            MASTER,
+            &mysql("WSO2_UM_DB", "jdbc/WSO2UMDB", "userdb"),
+        )?,
+        registry::ensure_db_config(
+            session,
+            "govregistry",
+            &DbConfig::DataSource("jdbc/WSO2RegDB".into()),
+        )?,
+        registry::ensure_remote_instance(
+            session,
+            &RemoteInstance {
+                url: "https://10.0.0.10:9443/registry".into(),
+                id: "gov".into(),
+                db_config: Some("govregistry".into()),
+                read_only: Some(false),
+                enable_cache: Some(true),
+                registry_root: Some("/".into()),
+                cache_id: None,
+            },
+        )?,
+    ];
+    for (path, target) in [
+        ("/_system/config", "/_system/nodes"),
+        ("/_system/governance", "/_system/governance"),
+    ] {
+        done.push(registry::ensure_mount(
+            session,
+            &Mount {
+                path: path.into(),
+                overwrite: "true".into(),
+                instance_id: "gov".into(),
+                target_path: target.into(),
+            },
+        )?);
+    }
+    done.push(user_mgt::set_realm_data_source(session, "jdbc/WSO2UMDB")?);
+    done.push(user_mgt::set_realm_read_only(session, false)?);
+    Ok(done)
+}
+
+fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
+    let (_dir, root) = assemble_tree(assemble, product)?;
+    let home = CarbonHome::open(&root).map_err(|e| e.to_string())?;
+    let has = |rel: &str| root.join(rel).is_file();
+    if home.model() == ConfigModel::DeploymentToml
+        || !has(files::REGISTRY)
+        || !has(files::USER_MGT)
+        || !has(MASTER)
+    {
+        return Ok(());
+    }
+    let mut session = Session::new(&home);
+    registry_operations(&mut session).map_err(|e| e.to_string())?;
+    // The plan must validate: every reference it makes resolves.
+    let (changes, _warnings) = checked_changes(&session).map_err(|e| format!("{product}: {e}"))?;
+    let mut report = String::new();
+    for change in &changes {
+        let name = change.path.to_string_lossy().into_owned();
+        report.push_str(&golden::unified_diff(
+            &name,
+            change.before.as_deref().unwrap_or_default(),
+            &change.after,
+        ));
+        std::fs::write(root.join(&change.path), &change.after)?;
+    }
+    std::panic::catch_unwind(|| {
+        golden::assert_golden(
+            &format!("carbon-corpus/{product}-shared-registry.diff"),
+            &report,
+        )
+    })
+    .map_err(|_| format!("{product}: the diff differs from its golden file (see above)"))?;
+
+    // Read back what the guides care about.
+    let doc = xmlsplice::Document::parse(std::fs::read(root.join(files::REGISTRY))?)
+        .map_err(|e| e.to_string())?;
+    let text = |path: &str| -> Result<String, Failed> {
+        let el = doc.select_one(path).map_err(|e| e.to_string())?;
+        Ok(doc.element_text(el).unwrap_or_default())
+    };
+    if text("dbConfig[@name='govregistry']/dataSource")? != "jdbc/WSO2RegDB"
+        || text("remoteInstance[id='gov']/dbConfig")? != "govregistry"
+        || text("mount[@path='/_system/governance']/instanceId")? != "gov"
+    {
+        return Err(format!("{product}: registry.xml does not read back as planned").into());
+    }
+
+    let home = CarbonHome::open(&root).map_err(|e| e.to_string())?;
+    let mut again = Session::new(&home);
+    let second = registry_operations(&mut again).map_err(|e| e.to_string())?;
+    if let Some(changed) = second.iter().find(|o| o.changed) {
+        return Err(format!("{product}: second run changed {changed}").into());
+    }
+    if !again.changes().map_err(|e| e.to_string())?.is_empty() {
+        return Err(format!("{product}: second run has file changes").into());
+    }
+    Ok(())
+}
+
+fn clustering(assemble: &Path, product: &str) -> Result<(), Failed> {
+    let (_dir, root) = assemble_tree(assemble, product)?;
     let home = CarbonHome::open(&root).map_err(|e| e.to_string())?;
     let mut session = Session::new(&home);
     if home.model() == ConfigModel::DeploymentToml {

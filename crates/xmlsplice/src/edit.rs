@@ -94,6 +94,28 @@ fn eol_before_line(text: &str, pos: usize) -> &'static str {
     }
 }
 
+/// Where the line holding `pos` ends (before its line ending), when what
+/// follows `pos` on it is only whitespace and comments. A comment on an
+/// element's line is about that element, so a sibling inserted after it
+/// goes after the comment, and the element's line stays as it was.
+fn end_of_own_line(text: &str, pos: usize) -> Option<usize> {
+    let newline = pos + text[pos..].find('\n')?;
+    let line_end = if newline > pos && text.as_bytes()[newline - 1] == b'\r' {
+        newline - 1
+    } else {
+        newline
+    };
+    let mut rest = &text[pos..line_end];
+    loop {
+        rest = rest.trim_start();
+        if rest.is_empty() {
+            return Some(line_end);
+        }
+        let comment = rest.strip_prefix("<!--")?;
+        rest = &comment[comment.find("-->")? + 3..];
+    }
+}
+
 /// The indentation that starts the line holding `pos`.
 fn line_indent(text: &str, pos: usize) -> &str {
     let start = layout::line_start(text, pos);
@@ -351,7 +373,8 @@ impl Document {
         } else {
             let eol = layout::line_ending_at(text, range.end);
             let body = layout::reindent(markup, indent, &unit, eol);
-            (range.end..range.end, format!("{eol}{indent}{body}"))
+            let at = end_of_own_line(text, range.end).unwrap_or(range.end);
+            (at..at, format!("{eol}{indent}{body}"))
         }
     }
 

@@ -264,3 +264,16 @@ fn byte_order_mark_cdata_and_non_ascii_text_are_kept() {
         )
     });
 }
+
+#[test]
+fn a_sibling_goes_after_the_comment_that_shares_the_line() {
+    // Shipped user-mgt.xml: `<EveryOneRoleName>everyone</EveryOneRoleName> <!-- ... -->`.
+    let text = "<r>\r\n    <a>1</a> <!-- about a -->  \r\n    <c/>\r\n</r>\r\n";
+    let mut doc = Document::parse(text).unwrap();
+    let a = doc.select_one("a").unwrap();
+    doc.insert(Place::After(a), "<b/>").unwrap();
+    assert_eq!(
+        String::from_utf8(doc.render().unwrap()).unwrap(),
+        "<r>\r\n    <a>1</a> <!-- about a -->  \r\n    <b/>\r\n    <c/>\r\n</r>\r\n"
+    );
+}
