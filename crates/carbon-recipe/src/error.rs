@@ -1,0 +1,182 @@
+//! Recipe errors that point into the recipe: file, line, column, the line
+//! itself and a caret under the offending text, as rustc and the toml crate
+//! print them.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// An error in a recipe, or in applying one.
+#[derive(Debug)]
+pub struct RecipeError {
+    path: PathBuf,
+    message: String,
+    /// The offending text, and the recipe's source to show it in.
+    place: Option<(Range<usize>, String)>,
+}
+
+impl RecipeError {
+    pub(crate) fn at(
+        path: &Path,
+        source: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> RecipeError {
+        RecipeError {
+            path: path.to_path_buf(),
+            message: message.into(),
+            place: Some((span, source.to_string())),
+        }
+    }
+
+    pub(crate) fn whole(path: &Path, message: impl Into<String>) -> RecipeError {
+        RecipeError {
+            path: path.to_path_buf(),
+            message: message.into(),
+            place: None,
+        }
+    }
+
+    /// A TOML syntax or schema error, with a "did you mean" for a misspelt key.
+    pub(crate) fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> RecipeError {
+        let mut message = err.message().trim().to_string();
+        if let Some(hint) = did_you_mean(&message) {
+            message.push_str(&format!("; did you mean `{hint}`?"));
+        }
+        match err.span() {
+            Some(span) => RecipeError::at(path, source, span, message),
+            None => RecipeError::whole(path, message),
+        }
+    }
+
+    /// What is wrong, without the location.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The recipe file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Line and column (from 1) of the offending text, if it has a place.
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        let (span, source) = self.place.as_ref()?;
+        let before = &source[..span.start.min(source.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count()
+            + 1;
+        Some((line, column))
+    }
+}
+
+impl fmt::Display for RecipeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some((span, source)) = &self.place else {
+            return write!(f, "{}: {}", self.path.display(), self.message);
+        };
+        let (line, column) = self.line_column().unwrap_or((1, 1));
+        writeln!(
+            f,
+            "{}:{line}:{column}: {}",
+            self.path.display(),
+            self.message
+        )?;
+        let text = source.lines().nth(line - 1).unwrap_or("");
+        let gutter = " ".repeat(line.to_string().len());
+        let width = source[span.clone()]
+            .lines()
+            .next()
+            .map_or(1, |first| first.chars().count().max(1));
+        writeln!(f, "{gutter} |")?;
+        writeln!(f, "{line} | {text}")?;
+        write!(
+            f,
+            "{gutter} | {}{}",
+            " ".repeat(column - 1),
+            "^".repeat(width)
+        )
+    }
+}
+
+impl std::error::Error for RecipeError {}
+
+/// For "unknown field `x`, expected one of `a`, `b`": the closest expected
+/// name, when it is close enough to be a typo.
+fn did_you_mean(message: &str) -> Option<String> {
+    let unknown = message.strip_prefix("unknown field `")?;
+    let (got, rest) = unknown.split_once('`')?;
+    let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    closest(got, &candidates)
+}
+
+/// The candidate closest to `got` in edit distance, if within a third of its length.
+pub(crate) fn closest(got: &str, candidates: &[&str]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (edit_distance(got, c), *c))
+        .filter(|(d, c)| *d > 0 && *d <= (c.len().max(got.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c.to_string())
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions
+/// and swaps of two neighbours (the commonest typo) each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_are_for_typos_only() {
+        assert_eq!(
+            did_you_mean(
+                "unknown field `offest`, expected one of `offset`, `hostname`, `mgt_hostname`"
+            ),
+            Some("offset".into())
+        );
+        assert_eq!(
+            did_you_mean("unknown field `zzz`, expected `offset` or `hostname`"),
+            None
+        );
+        assert_eq!(
+            closest("membership_schema", &["membership_scheme", "members"]),
+            Some("membership_scheme".into())
+        );
+        assert_eq!(closest("hots", &["host", "db"]), Some("host".into()));
+    }
+
+    #[test]
+    fn errors_render_with_line_column_and_caret() {
+        let source = "[server]\noffset = 70000\n";
+        let err = RecipeError::at(Path::new("r.toml"), source, 18..23, "too large");
+        assert_eq!(
+            err.to_string(),
+            "r.toml:2:10: too large\n  |\n2 | offset = 70000\n  |          ^^^^^"
+        );
+    }
+}

@@ -1,0 +1,302 @@
+//! Recipes: what they resolve to, and every mistake they can hold, with the
+//! message that points at it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use carbon_config::axis2::Member;
+use carbon_config::{CarbonHome, Session};
+use carbon_recipe::{Recipe, Step};
+
+fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn member(s: &str) -> Member {
+    s.parse().unwrap()
+}
+
+/// The error `source` gives, parsing and resolving every node.
+fn error(source: &str) -> String {
+    let recipe = match Recipe::parse("cluster.toml", source) {
+        Ok(r) => r,
+        Err(e) => return e.to_string(),
+    };
+    for name in recipe.node_names() {
+        if let Err(e) = recipe.resolve(name, None, &env(&[])) {
+            return e.to_string();
+        }
+    }
+    panic!("no error in:\n{source}");
+}
+
+const TWO_NODES: &str = r#"
+[vars]
+db = "10.0.0.100"
+
+[server]
+hostname = "10.100.7.118"
+
+[clustering]
+membership_scheme = "wka"
+domain = "wso2.mb.domain"
+local_member_host = "10.100.7.118"
+properties = { subDomain = "mgt" }
+
+[[datasource]]
+name = "REGISTRY_DB"
+jndi = "jdbc/WSO2RegistryDB"
+url = "jdbc:mysql://${db}:3306/regdb"
+password = "${env:REGISTRY_DB_PASSWORD}"
+
+[nodes.node1]
+home = "../homes/node1"
+server = { offset = 0 }
+clustering = { local_member_port = 4000 }
+
+[nodes.node2]
+home = "/opt/mb2"
+server = { offset = 3, hostname = "10.100.7.119" }
+clustering = { local_member_port = 4003, properties = { subDomain = "worker" } }
+[[nodes.node2.datasource]]
+name = "REGISTRY_DB"
+jndi = "jdbc/Node2Registry"
+"#;
+
+#[test]
+fn node_values_override_shared_ones_and_wka_members_are_derived() {
+    let recipe = Recipe::parse("recipes/cluster.toml", TWO_NODES).unwrap();
+    assert_eq!(recipe.node_names(), ["node1", "node2"]);
+    let env = env(&[("REGISTRY_DB_PASSWORD", "s3cret")]);
+    let node1 = recipe.resolve("node1", None, &env).unwrap();
+    assert_eq!(
+        node1.home,
+        Path::new("recipes/../homes/node1"),
+        "relative to the recipe"
+    );
+    assert!(node1.steps.contains(&Step::Offset(0)));
+    assert!(node1.steps.contains(&Step::HostName("10.100.7.118".into())));
+    assert!(node1
+        .steps
+        .contains(&Step::Members(vec![member("10.100.7.118:4003")])));
+    assert!(node1
+        .steps
+        .contains(&Step::MemberProperty("subDomain".into(), "mgt".into())));
+    assert_eq!(node1.secrets, ["s3cret"]);
+    let datasource = node1.steps.iter().find_map(|s| match s {
+        Step::Datasource { spec, .. } => Some(spec.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        datasource.unwrap().configuration,
+        [
+            (
+                "url".to_string(),
+                "jdbc:mysql://10.0.0.100:3306/regdb".to_string()
+            ),
+            ("password".to_string(), "s3cret".to_string())
+        ]
+    );
+
+    let node2 = recipe
+        .resolve("node2", Some(Path::new("/srv/mb2")), &env)
+        .unwrap();
+    assert_eq!(node2.home, Path::new("/srv/mb2"), "--home wins");
+    assert!(node2.steps.contains(&Step::Offset(3)));
+    assert!(node2.steps.contains(&Step::HostName("10.100.7.119".into())));
+    assert!(node2
+        .steps
+        .contains(&Step::Members(vec![member("10.100.7.118:4000")])));
+    assert!(node2
+        .steps
+        .contains(&Step::MemberProperty("subDomain".into(), "worker".into())));
+    // A node's datasource of the same name replaces the shared one whole.
+    let jndi = node2.steps.iter().find_map(|s| match s {
+        Step::Datasource { spec, .. } => spec.jndi.clone(),
+        _ => None,
+    });
+    assert_eq!(jndi.as_deref(), Some("jdbc/Node2Registry"));
+    assert!(node2.secrets.is_empty());
+}
+
+#[test]
+fn an_explicit_member_list_wins() {
+    let recipe = Recipe::parse(
+        "c.toml",
+        "[clustering]\nmembership_scheme = \"wka\"\nmembers = [\"10.0.0.5:4000\"]\n[nodes.a]\nhome = \"/a\"\n",
+    )
+    .unwrap();
+    let node = recipe.resolve("a", None, &env(&[])).unwrap();
+    assert!(node
+        .steps
+        .contains(&Step::Members(vec![member("10.0.0.5:4000")])));
+}
+
+#[test]
+fn unknown_keys_point_at_themselves_and_suggest() {
+    assert_eq!(
+        error("[server]\noffest = 3\n[nodes.a]\nhome = \"/a\"\n"),
+        "cluster.toml:2:1: unknown field `offest`, expected one of `offset`, `hostname`, `mgt_hostname`; did you mean `offset`?\n  |\n2 | offest = 3\n  | ^^^^^^"
+    );
+    let first = error("[clustering]\nmembership_schema = \"wka\"\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        first.starts_with("cluster.toml:2:1: unknown field `membership_schema`"),
+        "{first}"
+    );
+    assert!(
+        first.contains("; did you mean `membership_scheme`?"),
+        "{first}"
+    );
+    assert!(
+        error("[sever]\noffset = 1\n[nodes.a]\nhome = \"/a\"\n").contains("did you mean `server`?")
+    );
+}
+
+#[test]
+fn wrong_types_and_values_point_at_the_value() {
+    assert_eq!(
+        error("[server]\noffset = \"three\"\n[nodes.a]\nhome = \"/a\"\n"),
+        "cluster.toml:2:10: invalid type: string \"three\", expected u32\n  |\n2 | offset = \"three\"\n  |          ^^^^^^^"
+    );
+    assert_eq!(
+        error("[clustering]\nmembership_scheme = \"zookeeper\"\n[nodes.a]\nhome = \"/a\"\n")
+            .lines()
+            .next()
+            .unwrap(),
+        "cluster.toml:2:21: unknown membership_scheme \"zookeeper\" (expected wka, multicast, aws or kubernetes)"
+    );
+    let err = error("[clustering]\nmembers = [\"10.0.0.1\"]\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with("cluster.toml:2:12: member \"10.0.0.1\" is not host:port"),
+        "{err}"
+    );
+    let err = error("[clustering]\nmembers = [\"h:1\", \"h:1\"]\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with("cluster.toml:2:19: member h:1 is listed twice"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unset_variables_are_named() {
+    let err = error("[server]\nhostname = \"${env:NODE_HOST}\"\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with("cluster.toml:2:12: environment variable NODE_HOST is not set"),
+        "{err}"
+    );
+    let err =
+        error("[vars]\nhost = \"x\"\n[server]\nhostname = \"${hots}\"\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with("cluster.toml:4:12: no [vars] entry named \"hots\"; did you mean `host`?"),
+        "{err}"
+    );
+    let err = error("[vars]\na = \"${b}\"\nb = \"${a}\"\n[server]\nhostname = \"${a}\"\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.contains("variables refer to each other in a loop"),
+        "{err}"
+    );
+}
+
+#[test]
+fn contradictions_are_errors() {
+    let cases = [
+        (
+            "[clustering]\nproperties = { subDomain = \"mgt\" }\ncomment_out_properties = [\"subDomain\"]\n",
+            "property subDomain is both set (in `properties`) and commented out",
+        ),
+        (
+            "[[datasource]]\nname = \"X\"\nstate = \"absent\"\nurl = \"jdbc:x\"\n",
+            "datasource X is to be absent, so it takes no other settings",
+        ),
+        (
+            "[[registry.db_config]]\nname = \"r\"\ndata_source = \"jdbc/A\"\njdbc = { url = \"u\", username = \"u\", password = \"p\", driver = \"d\" }\n",
+            "dbConfig r needs exactly one of `data_source` and `jdbc`",
+        ),
+        (
+            "[event_processor.distributed]\nevent_sync_host = \"h\"\n",
+            "event_sync_host belongs to the HA mode only",
+        ),
+        (
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"Ports/Offset\"\naction = \"set_txt\"\n",
+            "unknown raw action \"set_txt\"; did you mean `set_text`?",
+        ),
+        (
+            "[user_store]\ndata_source = \"jdbc/A\"\njdbc = { url = \"u\", username = \"u\", password = \"p\", driver = \"d\" }\n",
+            "user_store takes `data_source` or `jdbc`, not both",
+        ),
+    ];
+    for (settings, message) in cases {
+        let err = error(&format!("{settings}[nodes.a]\nhome = \"/a\"\n"));
+        assert!(err.contains(message), "{settings}\n=> {err}");
+    }
+}
+
+#[test]
+fn nodes_need_a_home_and_wka_needs_member_addresses() {
+    assert!(error("[nodes.a]\nserver = { offset = 1 }\n")
+        .contains("node a has no `home` (give one, or --home a=PATH)"));
+    let err = error("[clustering]\nmembership_scheme = \"wka\"\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n");
+    assert!(
+        err.contains("node b has no local_member_host and local_member_port"),
+        "{err}"
+    );
+    assert_eq!(
+        error("[server]\noffset = 1\n"),
+        "cluster.toml: the recipe has no [nodes.NAME] table"
+    );
+    let recipe = Recipe::parse("c.toml", "[nodes.node1]\nhome = \"/a\"\n").unwrap();
+    assert_eq!(
+        recipe.check_node("node3").unwrap_err().to_string(),
+        "c.toml: no node named \"node3\" (nodes: node1); did you mean `node1`?"
+    );
+}
+
+#[test]
+fn a_recipe_applies_to_a_home_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+    let home_dir = dir.path().join("node1");
+    for entry in walkdir::WalkDir::new(&fixture) {
+        let entry = entry.unwrap();
+        let target = home_dir.join(entry.path().strip_prefix(&fixture).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+    let recipe_path = dir.path().join("cluster.toml");
+    std::fs::write(&recipe_path, TWO_NODES.replace("../homes/node1", "node1")).unwrap();
+    let recipe = Recipe::load(&recipe_path).unwrap();
+    let env = env(&[("REGISTRY_DB_PASSWORD", "s3cret")]);
+    let run = |write: bool| -> (usize, usize) {
+        let node = recipe.resolve("node1", None, &env).unwrap();
+        let home = CarbonHome::open(&node.home).unwrap();
+        let mut session = Session::new(&home);
+        let mut changed = 0;
+        for step in &node.steps {
+            changed += step
+                .apply(&mut session)
+                .unwrap()
+                .iter()
+                .filter(|o| o.changed)
+                .count();
+        }
+        let changes = session.changes().unwrap();
+        if write {
+            for c in &changes {
+                std::fs::write(node.home.join(&c.path), &c.after).unwrap();
+            }
+        }
+        (changed, changes.len())
+    };
+    let (changed, files) = run(true);
+    assert!(
+        changed >= 8 && files == 3,
+        "{changed} outcomes changed, {files} files"
+    );
+    assert_eq!(run(false), (0, 0), "a second run changes nothing");
+}
