@@ -1,0 +1,233 @@
+//! Command-line arguments (clap derive), and the exit-code rule: argument
+//! errors exit 1 like every other error, so that 2 always means drift.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+
+/// Apply one cluster recipe to WSO2 Carbon 4.x product homes, changing only
+/// the lines the recipe asks for.
+#[derive(Debug, Parser)]
+#[command(name = "carbon-patch", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Show, as unified diffs, what the recipe would change. Writes nothing.
+    #[command(
+        after_help = "Example:\n  carbon-patch plan examples/quickstart.toml --node node1 --home node1=/opt/wso2mb"
+    )]
+    Plan {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Colour diffs: auto (on a terminal, unless NO_COLOR is set), always, never.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Plan and validate every node, then write every changed file atomically: all of them, or none.
+    #[command(after_help = "Example:\n  carbon-patch apply examples/quickstart.toml --backup")]
+    Apply {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Keep the originals under CARBON_HOME/.carbon-patch/backups/<time>/.
+        #[arg(long)]
+        backup: bool,
+    },
+    /// Exit 0 when every node already matches the recipe, 2 when something would change (shown), 1 on error.
+    #[command(
+        after_help = "Example:\n  carbon-patch check examples/quickstart.toml || echo drift"
+    )]
+    Check {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Colour diffs: auto, always, never.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Show a home's product, clustering, ports, host names, datasources (passwords masked), registry and findings.
+    #[command(after_help = "Example:\n  carbon-patch inspect /opt/wso2mb-3.2.0")]
+    Inspect {
+        /// The product's home directory (CARBON_HOME).
+        home: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Example:\n  carbon-patch completions bash > /etc/bash_completion.d/carbon-patch"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// The recipe file (TOML).
+    recipe: PathBuf,
+    /// Only this node (repeatable); all nodes when none is given.
+    #[arg(long = "node", value_name = "NAME")]
+    nodes: Vec<String>,
+    /// Use PATH as node NAME's home instead of the recipe's (repeatable).
+    #[arg(long = "home", value_name = "NAME=PATH", value_parser = parse_home)]
+    homes: Vec<(String, PathBuf)>,
+}
+
+fn parse_home(value: &str) -> Result<(String, PathBuf), String> {
+    match value.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("{value:?} is not NAME=PATH")),
+    }
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    /// Human-readable.
+    Text,
+    /// JSON (docs/json.md).
+    Json,
+}
+
+/// When to colour.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Color {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// A recipe and the nodes and homes to run it on.
+#[derive(Debug)]
+pub struct Target {
+    pub recipe: PathBuf,
+    pub nodes: Vec<String>,
+    pub homes: BTreeMap<String, PathBuf>,
+}
+
+/// A validated command.
+#[derive(Debug)]
+pub enum Command {
+    Plan {
+        target: Target,
+        format: Format,
+        color: Color,
+    },
+    Apply {
+        target: Target,
+        format: Format,
+        backup: bool,
+    },
+    Check {
+        target: Target,
+        format: Format,
+        color: Color,
+    },
+    Inspect {
+        home: PathBuf,
+        format: Format,
+    },
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+fn target(args: TargetArgs) -> Result<Target, String> {
+    let mut homes = BTreeMap::new();
+    for (name, path) in args.homes {
+        if homes.insert(name.clone(), path).is_some() {
+            return Err(format!("--home {name}=... is given twice"));
+        }
+    }
+    Ok(Target {
+        recipe: args.recipe,
+        nodes: args.nodes,
+        homes,
+    })
+}
+
+/// Parses the arguments; on error or help, prints and says how to exit.
+pub fn parse() -> Result<Command, ExitCode> {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // Help and version are not errors; every real error exits 1.
+            return Err(if err.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            });
+        }
+    };
+    let command = match cli.command {
+        Cmd::Plan {
+            target: t,
+            format,
+            color,
+        } => target(t).map(|target| Command::Plan {
+            target,
+            format,
+            color,
+        }),
+        Cmd::Apply {
+            target: t,
+            format,
+            backup,
+        } => target(t).map(|target| Command::Apply {
+            target,
+            format,
+            backup,
+        }),
+        Cmd::Check {
+            target: t,
+            format,
+            color,
+        } => target(t).map(|target| Command::Check {
+            target,
+            format,
+            color,
+        }),
+        Cmd::Inspect { home, format } => Ok(Command::Inspect { home, format }),
+        Cmd::Completions { shell } => Ok(Command::Completions { shell }),
+    };
+    command.map_err(|message| {
+        eprintln!("carbon-patch: {message}");
+        ExitCode::from(1)
+    })
+}
+
+/// Writes the completion script for `shell`.
+pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "carbon-patch", out);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

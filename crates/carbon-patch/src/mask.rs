@@ -1,0 +1,94 @@
+//! Secrets never reach the screen or a JSON report.
+//!
+//! Two kinds are masked as `********`: every secret value the recipe holds
+//! (datasource, dbConfig and user store passwords, SvnPassword), wherever it
+//! appears; and the content of every password element in the files
+//! themselves (`<password>`, `<SvnPassword>`, `<Property name="password">`),
+//! so the values already on disk are hidden too, on both sides of a diff.
+
+/// The mask shown in place of a secret.
+pub const MASK: &str = "********";
+
+/// `text` with every secret and every password element's content masked.
+pub fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = mask_password_elements(text);
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        out = out.replace(secret.as_str(), MASK);
+    }
+    out
+}
+
+/// Whether a start tag (its text between `<` and `>`) opens a password element.
+fn is_password_tag(tag: &str) -> bool {
+    let name_end = tag
+        .find(|c: char| c.is_whitespace() || c == '/')
+        .unwrap_or(tag.len());
+    let name = &tag[..name_end];
+    let local = name.rsplit(':').next().unwrap_or(name);
+    if local.to_ascii_lowercase().ends_with("password") {
+        return true;
+    }
+    // user-mgt.xml: <Property name="password">, and names like ConnectionPassword.
+    let attributes = &tag[name_end..];
+    ["name=\"", "name='"].iter().any(|key| {
+        attributes.split(key).skip(1).any(|rest| {
+            let value: String = rest
+                .chars()
+                .take_while(|c| *c != '"' && *c != '\'')
+                .collect();
+            value.to_ascii_lowercase().ends_with("password")
+        })
+    })
+}
+
+fn mask_password_elements(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>').map(|c| open + c) else {
+            break;
+        };
+        let tag = &rest[open + 1..close];
+        out.push_str(&rest[..=close]);
+        rest = &rest[close + 1..];
+        if tag.starts_with(['/', '!', '?']) || tag.ends_with('/') || !is_password_tag(tag) {
+            continue;
+        }
+        // Mask the text up to the next tag, if there is any on the line.
+        let end = rest.find('<').unwrap_or(rest.len());
+        let content = &rest[..end];
+        if !content.trim().is_empty() && !content.contains('\n') {
+            out.push_str(MASK);
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_elements_are_masked_in_every_form() {
+        let text = "<password>wso2carbon</password>\n<SvnPassword>p</SvnPassword>\n\
+                    <password svns:secretAlias=\"a\">x</password>\n<Property name=\"password\">root123</Property>\n\
+                    <username>admin</username>\n<Password></Password>";
+        assert_eq!(
+            mask(text, &[]),
+            "<password>********</password>\n<SvnPassword>********</SvnPassword>\n\
+             <password svns:secretAlias=\"a\">********</password>\n<Property name=\"password\">********</Property>\n\
+             <username>admin</username>\n<Password></Password>"
+        );
+    }
+
+    #[test]
+    fn recipe_secrets_are_masked_anywhere() {
+        assert_eq!(
+            mask("url=jdbc:x?password=s3cret", &["s3cret".into()]),
+            "url=jdbc:x?password=********"
+        );
+        assert_eq!(mask("nothing here", &["".into()]), "nothing here");
+    }
+}
