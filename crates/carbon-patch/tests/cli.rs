@@ -1,0 +1,321 @@
+//! The built binary, end to end, on copies of the sample home.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
+    cmd.current_dir(golden::workspace_root());
+    cmd.env_remove("NO_COLOR")
+        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES");
+    cmd
+}
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Two copies of the sample home, as node1 and node2.
+struct Homes {
+    _dir: tempfile::TempDir,
+    node1: PathBuf,
+    node2: PathBuf,
+}
+
+fn homes() -> Homes {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+    let copy = |name: &str| {
+        let root = dir.path().join(name);
+        for entry in walkdir::WalkDir::new(&fixture) {
+            let entry = entry.unwrap();
+            let target = root.join(entry.path().strip_prefix(&fixture).unwrap());
+            if entry.file_type().is_dir() {
+                std::fs::create_dir_all(&target).unwrap();
+            } else {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+        root
+    };
+    let (node1, node2) = (copy("node1"), copy("node2"));
+    Homes {
+        _dir: dir,
+        node1,
+        node2,
+    }
+}
+
+fn home_args(h: &Homes, args: &mut Vec<String>) {
+    args.push(format!("--home=node1={}", h.node1.display()));
+    args.push(format!("--home=node2={}", h.node2.display()));
+}
+
+fn with_homes(h: &Homes, command: &str, extra: &[&str]) -> Output {
+    let mut args = vec![command.to_string(), "examples/quickstart.toml".to_string()];
+    home_args(h, &mut args);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    bin().args(&args).output().unwrap()
+}
+
+/// Every file under `root` with its bytes and modification time.
+fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let meta = e.metadata().unwrap();
+            (
+                e.path().to_path_buf(),
+                std::fs::read(e.path()).unwrap(),
+                meta.modified().unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn plan_prints_the_golden_diff_and_writes_nothing() {
+    let before = snapshot(&golden::workspace_root().join("fixtures/homes/carbon-4.4"));
+    let out = run(&["plan", "examples/quickstart.toml", "--color=never"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden::assert_golden("cli/plan-quickstart.txt", &stdout(&out).replace('\r', "␍"));
+    assert_eq!(
+        snapshot(&golden::workspace_root().join("fixtures/homes/carbon-4.4")),
+        before
+    );
+}
+
+#[test]
+fn apply_then_check_passes_and_a_second_apply_writes_nothing() {
+    let h = homes();
+    let out = with_homes(&h, "check", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "drift before apply: {}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("drift: the homes differ from the recipe"));
+
+    let out = with_homes(&h, "apply", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Applied: 8 file(s) on 2 node(s)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = with_homes(&h, "check", &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+
+    let (one, two) = (snapshot(&h.node1), snapshot(&h.node2));
+    let out = with_homes(&h, "apply", &[]);
+    assert!(
+        stdout(&out).contains("Applied: 0 file(s) on 2 node(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(snapshot(&h.node1), one, "no file rewritten, mtimes kept");
+    assert_eq!(snapshot(&h.node2), two);
+}
+
+#[test]
+fn a_failed_write_midway_restores_every_file() {
+    let h = homes();
+    let (one, two) = (snapshot(&h.node1), snapshot(&h.node2));
+    let mut args = vec!["apply".to_string(), "examples/quickstart.toml".to_string()];
+    home_args(&h, &mut args);
+    let out = bin()
+        .args(&args)
+        .env("CARBON_PATCH_FAIL_AFTER_WRITES", "5")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("injected write failure"), "{err}");
+    assert!(
+        err.contains("nothing was changed: the 5 file(s) written before the failure were restored"),
+        "{err}"
+    );
+    let strip = |s: Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>| -> Vec<(PathBuf, Vec<u8>)> {
+        s.into_iter().map(|(p, b, _)| (p, b)).collect()
+    };
+    assert_eq!(strip(snapshot(&h.node1)), strip(one));
+    assert_eq!(strip(snapshot(&h.node2)), strip(two));
+}
+
+#[test]
+fn backups_keep_the_originals() {
+    let h = homes();
+    let original = std::fs::read(h.node1.join("repository/conf/axis2/axis2.xml")).unwrap();
+    let out = with_homes(&h, "apply", &["--backup", "--node", "node1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let backups: Vec<PathBuf> = std::fs::read_dir(h.node1.join(".carbon-patch/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1);
+    assert_eq!(
+        std::fs::read(backups[0].join("repository/conf/axis2/axis2.xml")).unwrap(),
+        original
+    );
+    assert!(
+        !h.node2.join(".carbon-patch").exists(),
+        "--node node1 leaves node2 alone"
+    );
+}
+
+#[test]
+fn recipe_mistakes_exit_1_and_write_nothing() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("bad.toml");
+    let before = snapshot(&h.node1);
+    let cases: [(&str, &str); 3] = [
+        ("[server]\noffest = 1\n[nodes.node1]\nhome = \"x\"\n", "did you mean `offset`?"),
+        ("[server]\nhostname = \"${env:CARBON_PATCH_TEST_UNSET}\"\n[nodes.node1]\nhome = \"x\"\n", "environment variable CARBON_PATCH_TEST_UNSET is not set"),
+        ("[[datasource]]\nname = \"X\"\njndi = \"jdbc/ExampleCarbonDB\"\n[nodes.node1]\nhome = \"x\"\n", "JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources"),
+    ];
+    for (source, message) in cases {
+        std::fs::write(&recipe, source).unwrap();
+        let out = bin()
+            .args([
+                "apply",
+                recipe.to_str().unwrap(),
+                &format!("--home=node1={}", h.node1.display()),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{source}");
+        assert!(
+            stderr(&out).contains(message),
+            "{source}\n=> {}",
+            stderr(&out)
+        );
+        assert_eq!(snapshot(&h.node1), before, "{source}");
+    }
+}
+
+#[test]
+fn argument_errors_exit_1_so_that_2_always_means_drift() {
+    for args in [
+        vec!["plan"],
+        vec!["plan", "examples/quickstart.toml", "--home", "node1"],
+        vec!["plan", "examples/quickstart.toml", "--node", "node9"],
+        vec!["frobnicate"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+    }
+    let out = run(&["plan", "examples/quickstart.toml", "--node", "nod1"]);
+    assert!(
+        stderr(&out).contains("did you mean `node1`?"),
+        "{}",
+        stderr(&out)
+    );
+    let help = run(&["plan", "--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("Example:"));
+    let completions = run(&["completions", "bash"]);
+    assert!(completions.status.success() && stdout(&completions).contains("carbon-patch"));
+}
+
+#[test]
+fn secrets_never_reach_the_output() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("secret.toml");
+    std::fs::write(
+        &recipe,
+        "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
+         [deployment_synchronizer]\nsvn_password = \"${env:CARBON_PATCH_TEST_SECRET}\"\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let out = bin()
+            .args([
+                "plan",
+                recipe.to_str().unwrap(),
+                &format!("--home=node1={}", h.node1.display()),
+                &format!("--format={format}"),
+            ])
+            .env("CARBON_PATCH_TEST_SECRET", "hunter2-very-secret")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            !text.contains("hunter2-very-secret"),
+            "{format} leaks the secret:\n{text}"
+        );
+        // The password already in the file is masked on both sides too.
+        assert!(!text.contains(">password</password>"), "{format}");
+        assert!(text.contains("********"), "{format}");
+    }
+}
+
+#[test]
+fn json_follows_the_documented_schema() {
+    let out = run(&["plan", "examples/quickstart.toml", "--format=json"]);
+    assert!(out.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["command"], "plan");
+    assert_eq!(value["summary"]["nodes"], 2);
+    let node = &value["nodes"][0];
+    assert_eq!(node["name"], "node1");
+    assert_eq!(node["changes"], true);
+    let file = &node["files"][0];
+    assert_eq!(file["path"], "repository/conf/axis2/axis2.xml");
+    assert!(file["diff"]
+        .as_str()
+        .unwrap()
+        .contains("+                enable=\"true\">"));
+    assert!(node["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["changed"] == true));
+}
+
+#[test]
+fn inspect_reads_a_home_without_showing_passwords() {
+    let out = run(&["inspect", "fixtures/homes/carbon-4.4"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("product:     WSO2 Example Server 4.4.0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("clustering:  enabled=false scheme=multicast"),
+        "{text}"
+    );
+    assert!(
+        text.contains("offset:      0 (HTTP 9763, HTTPS 9443)"),
+        "{text}"
+    );
+    assert!(text.contains("password=********"), "{text}");
+    let json = run(&["inspect", "fixtures/homes/carbon-4.4", "--format=json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["clustering"]["members"][0], "127.0.0.1:4000");
+    let refused = run(&["inspect", "fixtures/homes/carbon-4.5"]);
+    assert!(stdout(&refused).contains("deployment.toml (Carbon 4.5+"));
+}
