@@ -319,3 +319,28 @@ fn inspect_reads_a_home_without_showing_passwords() {
     let refused = run(&["inspect", "fixtures/homes/carbon-4.5"]);
     assert!(stdout(&refused).contains("deployment.toml (Carbon 4.5+"));
 }
+
+#[test]
+fn the_mb_guide_recipe_plans_against_the_sample_home() {
+    let out = bin()
+        .args(["plan", "examples/mb-two-nodes.toml", "--color=never"])
+        .env("MB_DB_PASSWORD", "example-password")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(!text.contains("example-password"));
+    golden::assert_golden("cli/plan-mb-two-nodes.txt", &text.replace('\r', "␍"));
+    // Without the password in the environment, the error names the variable.
+    let out = bin()
+        .args(["plan", "examples/mb-two-nodes.toml"])
+        .env_remove("MB_DB_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("environment variable MB_DB_PASSWORD is not set"),
+        "{}",
+        stderr(&out)
+    );
+}
