@@ -27,6 +27,8 @@ pub struct NodePlan {
     pub warnings: Vec<Finding>,
     /// Secret values to mask in any output about this node.
     pub secrets: Vec<String>,
+    /// Steps to do by hand (from the recipe's `manual`).
+    pub manual: Vec<String>,
 }
 
 /// Plans `nodes` (all of the recipe's when empty); `homes` overrides homes.
@@ -78,5 +80,6 @@ fn plan_node(
         changes,
         warnings,
         secrets: node.secrets,
+        manual: node.manual,
     })
 }

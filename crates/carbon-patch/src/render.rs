@@ -142,11 +142,32 @@ pub fn text(out: &mut dyn Write, plans: &[NodePlan], color: bool) -> std::io::Re
             warnings += 1;
         }
     }
+    let manual = manual_steps(plans);
+    if !manual.is_empty() {
+        writeln!(out, "Still to do by hand (not edits to a home):")?;
+        for step in &manual {
+            writeln!(out, "  - {step}")?;
+        }
+    }
     writeln!(
         out,
         "Summary: {} node(s), {files} file(s) to change, +{added} -{removed} lines, {warnings} warning(s)",
         plans.len()
     )
+}
+
+/// The recipe's manual steps, once each, in order.
+fn manual_steps(plans: &[NodePlan]) -> Vec<String> {
+    let mut steps: Vec<String> = Vec::new();
+    for plan in plans {
+        for step in &plan.manual {
+            let step = mask(step, &plan.secrets);
+            if !steps.contains(&step) {
+                steps.push(step);
+            }
+        }
+    }
+    steps
 }
 
 /// The plans as JSON (schema: docs/json.md).
@@ -180,6 +201,7 @@ pub fn json(command: &str, plans: &[NodePlan]) -> Value {
     json!({
         "command": command,
         "nodes": nodes,
+        "manual": manual_steps(plans),
         "summary": {"nodes": plans.len(), "files": files, "added": added, "removed": removed, "warnings": warnings},
     })
 }

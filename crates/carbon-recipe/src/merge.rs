@@ -137,6 +137,8 @@ impl Merge for Settings {
         lib.extend(over.lib);
         let mut raw = self.raw;
         raw.extend(over.raw);
+        let mut manual = self.manual;
+        manual.extend(over.manual);
         Settings {
             server: merge_option(self.server, over.server),
             clustering: merge_option(self.clustering, over.clustering),
@@ -158,6 +160,7 @@ impl Merge for Settings {
             },
             lib,
             raw,
+            manual,
         }
     }
 }

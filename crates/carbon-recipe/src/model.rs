@@ -314,6 +314,9 @@ pub struct Settings {
     pub lib: Vec<Text>,
     /// `[[raw]]`.
     pub raw: Vec<Raw>,
+    /// `manual`: steps of the guide that are not edits to a home (creating
+    /// databases, /etc/hosts, the load balancer), listed at the end of a plan.
+    pub manual: Vec<Text>,
 }
 
 /// Declares a table that holds every [`Settings`] key plus its own.
@@ -336,6 +339,7 @@ macro_rules! with_settings {
             #[serde(default)] spark: Option<BTreeMap<String, Text>>,
             #[serde(default)] lib: Vec<Text>,
             #[serde(default)] raw: Vec<Raw>,
+            #[serde(default)] manual: Vec<Text>,
         }
 
         impl $name {
@@ -354,6 +358,7 @@ macro_rules! with_settings {
                     spark: self.spark.clone(),
                     lib: self.lib.clone(),
                     raw: self.raw.clone(),
+                    manual: self.manual.clone(),
                 }
             }
         }

@@ -32,6 +32,8 @@ pub struct Node {
     pub steps: Vec<Step>,
     /// Secret values in this node's settings (passwords), for masking output.
     pub secrets: Vec<String>,
+    /// Steps that are not edits to a home, to do by hand.
+    pub manual: Vec<String>,
 }
 
 /// Where `${env:NAME}` values come from (the process environment, or a map in tests).
@@ -196,8 +198,12 @@ impl Recipe {
             home,
             steps: Vec::new(),
             secrets: Vec::new(),
+            manual: Vec::new(),
         };
         self.steps(name, &settings, env, &mut node)?;
+        for step in &settings.manual {
+            node.manual.push(self.expand(step, env)?);
+        }
         Ok(node)
     }
 
