@@ -81,47 +81,177 @@ const REGISTRY: &str = "repository/conf/registry.xml";
 const USER_MGT: &str = "repository/conf/user-mgt.xml";
 const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
 
-#[test]
-fn mb_two_nodes_on_message_broker_3_2_0() {
-    let Some(corpus) = corpus() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (node1, node2) = (dir.path().join("node1"), dir.path().join("node2"));
-    assemble(&corpus, "mb-3.2.0", &node1);
-    assemble(&corpus, "mb-3.2.0", &node2);
-    let env = [("MB_DB_PASSWORD", "example-password")];
-    let args = |command: &str| -> Vec<String> {
-        let mut args = vec![
-            command.into(),
-            "examples/mb-two-nodes.toml".into(),
-            format!("--home=node1={}", node1.display()),
-            format!("--home=node2={}", node2.display()),
-        ];
-        if command != "apply" {
-            args.push("--color=never".into());
-        }
+/// Assembles `product` once per node, plans `recipe` (golden), applies it,
+/// and returns the homes; `check` is run by [`check_clean`] after the caller's
+/// own assertions.
+fn apply_example(
+    corpus: &Path,
+    dir: &Path,
+    recipe: &str,
+    product: &str,
+    nodes: &[&str],
+    env: &[(&str, &str)],
+) -> (Vec<PathBuf>, Vec<String>) {
+    let homes: Vec<PathBuf> = nodes.iter().map(|n| dir.join(n)).collect();
+    for home in &homes {
+        assemble(corpus, product, home);
+    }
+    let mut base: Vec<String> = vec![recipe.to_string()];
+    for (node, home) in nodes.iter().zip(&homes) {
+        base.push(format!("--home={node}={}", home.display()));
+    }
+    let with = |command: &str, extra: &[&str]| -> Vec<String> {
+        let mut args = vec![command.to_string()];
+        args.extend(base.iter().cloned());
+        args.extend(extra.iter().map(|s| s.to_string()));
         args
     };
-
-    let plan = carbon_patch(&args("plan"), &env);
+    let plan = carbon_patch(&with("plan", &["--color=never"]), env);
     assert!(
         plan.status.success(),
         "{}",
         String::from_utf8_lossy(&plan.stderr)
     );
-    let text = String::from_utf8_lossy(&plan.stdout)
-        .replace(&node1.display().to_string(), "NODE1")
-        .replace(&node2.display().to_string(), "NODE2")
-        .replace('\r', "␍");
+    let mut text = String::from_utf8_lossy(&plan.stdout).replace('\r', "␍");
+    for (node, home) in nodes.iter().zip(&homes) {
+        text = text.replace(&home.display().to_string(), &node.to_uppercase());
+    }
     assert!(text.contains("Still to do by hand"));
-    golden::assert_golden("examples/mb-two-nodes.mb-3.2.0.txt", &text);
-
-    let apply = carbon_patch(&args("apply"), &env);
+    let stem = Path::new(recipe)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    golden::assert_golden(&format!("examples/{stem}.{product}.txt"), &text);
+    let apply = carbon_patch(&with("apply", &[]), env);
     assert!(
         apply.status.success(),
         "{}",
         String::from_utf8_lossy(&apply.stderr)
     );
+    (homes, with("check", &["--color=never"]))
+}
 
+/// `check` on the applied homes exits 0.
+fn check_clean(check: &[String], env: &[(&str, &str)]) {
+    let out = carbon_patch(check, env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+const CATALINA: &str = "repository/conf/tomcat/catalina-server.xml";
+
+#[test]
+fn greg_three_nodes_on_governance_registry_5_4_0() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("GREG_DB_PASSWORD", "example-password")];
+    let (homes, check) = apply_example(
+        &corpus,
+        dir.path(),
+        "examples/greg-three-nodes.toml",
+        "greg-5.4.0",
+        &["node1", "node2", "node3"],
+        &env,
+    );
+    for (i, home) in homes.iter().enumerate() {
+        let r = Reader { home: home.clone() };
+        assert_eq!(r.attribute(AXIS2, "clustering", "enable"), "true");
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='membershipScheme']"),
+            "wka"
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='domain']"),
+            "wso2.governance.domain"
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberHost']"),
+            "10.0.2.10"
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberPort']"),
+            (4250 + i).to_string()
+        );
+        assert_eq!(r.count(AXIS2, "clustering/members/member"), 1);
+        assert_eq!(
+            r.text(AXIS2, "clustering/members/member/hostName"),
+            "10.0.2.5"
+        );
+        assert_eq!(r.text(AXIS2, "clustering/members/member/port"), "4321");
+        assert_eq!(
+            r.attribute(
+                AXIS2,
+                "clustering/parameter[@name='properties']/property[@name='subDomain']",
+                "value"
+            ),
+            "mgt"
+        );
+        assert_eq!(
+            r.attribute(CATALINA, "//Connector[@port='9763']", "proxyPort"),
+            "8280"
+        );
+        assert_eq!(
+            r.attribute(CATALINA, "//Connector[@port='9443']", "proxyPort"),
+            "8243"
+        );
+        assert_eq!(r.text(CARBON, "Ports/Offset"), (1 + i).to_string());
+        assert_eq!(r.text(CARBON, "HostName"), "greg.wso2.com");
+        assert_eq!(r.text(CARBON, "MgtHostName"), "mgt.greg.wso2.com");
+        assert_eq!(
+            r.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+            "jdbc/WSO2CarbonDB_mount"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "dbConfig[@name='wso2registry_mount']/dataSource"),
+            "jdbc/WSO2CarbonDB_mount"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "remoteInstance[id='instanceid']/dbConfig"),
+            "wso2registry_mount"
+        );
+        assert_eq!(r.count(REGISTRY, "mount"), 2);
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='WSO2_CARBON_DB_MOUNT']/definition/configuration/url"
+            ),
+            "jdbc:mysql://10.0.2.20:3306/wso2governance"
+        );
+        assert_eq!(
+            r.count(MASTER, "datasources/datasource[name='WSO2_CARBON_DB']"),
+            1,
+            "the guide keeps it"
+        );
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='WSO2AM_DB']/definition/configuration/url"
+            ),
+            "jdbc:mysql://10.0.2.20:3306/wso2apim"
+        );
+    }
+    check_clean(&check, &env);
+}
+
+#[test]
+fn mb_two_nodes_on_message_broker_3_2_0() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("MB_DB_PASSWORD", "example-password")];
+    let (homes, check) = apply_example(
+        &corpus,
+        dir.path(),
+        "examples/mb-two-nodes.toml",
+        "mb-3.2.0",
+        &["node1", "node2"],
+        &env,
+    );
+    let (node1, node2) = (&homes[0], &homes[1]);
     for (home, offset, port, other) in
         [(&node1, "0", "4000", "4003"), (&node2, "3", "4003", "4000")]
     {
@@ -211,11 +341,5 @@ fn mb_two_nodes_on_message_broker_3_2_0() {
         );
     }
 
-    let check = carbon_patch(&args("check"), &env);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&check.stdout)
-    );
+    check_clean(&check, &env);
 }
