@@ -34,12 +34,14 @@ pub enum Error {
         reason: String,
     },
     /// Reading a file failed.
-    #[error("{}: {source}", path.display())]
+    // Not a `source` field: the message already says it, and error chains
+    // (anyhow's `{:#}`) would print it twice.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The XML engine refused (its message names file, line and column).
     #[error("{0}")]

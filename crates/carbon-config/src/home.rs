@@ -86,9 +86,9 @@ impl CarbonHome {
                 "expected repository/conf/carbon.xml, repository/conf/axis2/axis2.xml or (Carbon 4.5+) repository/conf/deployment.toml",
             ));
         }
-        let canonical = root.canonicalize().map_err(|source| Error::Io {
+        let canonical = root.canonicalize().map_err(|error| Error::Io {
             path: root.clone(),
-            source,
+            error,
         })?;
         let model = if regenerated {
             ConfigModel::DeploymentToml
@@ -185,9 +185,9 @@ impl CarbonHome {
                 None => break,
             };
         }
-        let real = existing.canonicalize().map_err(|source| Error::Io {
+        let real = existing.canonicalize().map_err(|error| Error::Io {
             path: existing.to_path_buf(),
-            source,
+            error,
         })?;
         if !real.starts_with(&self.canonical) {
             return Err(refuse(&format!(

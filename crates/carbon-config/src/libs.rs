@@ -22,7 +22,7 @@ pub fn ensure_lib_file(session: &mut Session, source: &Path) -> Result<Outcome> 
         })?;
     let bytes = std::fs::read(source).map_err(|e| Error::Io {
         path: source.to_path_buf(),
-        source: e,
+        error: e,
     })?;
     let rel: PathBuf = Path::new(LIB_DIR).join(name);
     session.home().resolve(&rel)?;

@@ -97,14 +97,14 @@ impl<'h> Session<'h> {
         match std::fs::read(&full) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(source) => Err(Error::Io { path: full, source }),
+            Err(error) => Err(Error::Io { path: full, error }),
         }
     }
 
     fn missing(&self, rel: &Path) -> Error {
         Error::Io {
             path: self.home.path().join(rel),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+            error: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
         }
     }
 

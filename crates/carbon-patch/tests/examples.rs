@@ -343,3 +343,151 @@ fn mb_two_nodes_on_message_broker_3_2_0() {
 
     check_clean(&check, &env);
 }
+
+const EVENT_PROCESSOR: &str = "repository/conf/event-processor.xml";
+const ANALYTICS: &str = "repository/conf/datasources/analytics-datasources.xml";
+const SPARK: &str = "repository/conf/analytics/spark/spark-defaults.conf";
+
+#[test]
+fn das_distributed_on_data_analytics_server_3_1_0() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DAS_DB_PASSWORD", "example-password")];
+    let nodes = [
+        ("receiver1", "10.0.1.1"),
+        ("receiver2", "10.0.1.2"),
+        ("indexer1", "10.0.1.3"),
+        ("indexer2", "10.0.1.4"),
+        ("analyzer1", "10.0.1.5"),
+        ("analyzer2", "10.0.1.6"),
+        ("presenter1", "10.0.1.7"),
+        ("presenter2", "10.0.1.8"),
+    ];
+    let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
+    let (homes, check) = apply_example(
+        &corpus,
+        dir.path(),
+        "examples/das-distributed.toml",
+        "das-3.1.0",
+        &names,
+        &env,
+    );
+    for ((name, ip), home) in nodes.iter().zip(&homes) {
+        let r = Reader { home: home.clone() };
+        assert_eq!(r.attribute(AXIS2, "clustering", "enable"), "true", "{name}");
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='membershipScheme']"),
+            "wka"
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberHost']"),
+            *ip
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberPort']"),
+            "4000"
+        );
+        let hosts: Vec<String> = {
+            let doc = r.doc(AXIS2);
+            doc.select("clustering/members/member/hostName")
+                .unwrap()
+                .into_iter()
+                .map(|e| doc.element_text(e).unwrap())
+                .collect()
+        };
+        if name.starts_with("analyzer") {
+            assert_eq!(hosts, ["10.0.1.5", "10.0.1.6"], "{name}");
+            assert!(std::fs::read_to_string(home.join(SPARK))
+                .unwrap()
+                .lines()
+                .any(|l| l == "carbon.spark.master.count  2"));
+        } else {
+            assert_eq!(
+                hosts,
+                ["10.0.1.3", "10.0.1.4", "10.0.1.1", "10.0.1.2"],
+                "{name}"
+            );
+            assert!(std::fs::read_to_string(home.join(SPARK))
+                .unwrap()
+                .lines()
+                .any(|l| l == "carbon.spark.master.count  1"));
+        }
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='WSO2UM_DB']/definition/configuration/url"
+            ),
+            "jdbc:mysql://10.0.1.100:3306/userdb"
+        );
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='WSO2REG_DB']/jndiConfig/name"
+            ),
+            "jdbc/WSO2REG_DB"
+        );
+        for store in [
+            "WSO2_ANALYTICS_EVENT_STORE_DB",
+            "WSO2_ANALYTICS_PROCESSED_DATA_STORE_DB",
+        ] {
+            assert_eq!(
+                r.text(
+                    ANALYTICS,
+                    &format!("datasources/datasource[name='{store}']/definition/configuration/url")
+                ),
+                format!("jdbc:mysql://10.0.1.100:3306/{store}")
+            );
+        }
+        assert_eq!(
+            r.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+            "jdbc/WSO2UM_DB"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "dbConfig[@name='wso2registry']/dataSource"),
+            "jdbc/WSO2CarbonDB",
+            "kept"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "dbConfig[@name='govregistry']/dataSource"),
+            "jdbc/WSO2REG_DB"
+        );
+        assert_eq!(r.count(REGISTRY, "mount"), 2);
+        assert_eq!(
+            r.attribute(EVENT_PROCESSOR, "mode[@name='HA']", "enable"),
+            "true"
+        );
+        assert_eq!(
+            r.attribute(EVENT_PROCESSOR, "mode[@name='Distributed']", "enable"),
+            "true"
+        );
+        assert_eq!(
+            r.attribute(EVENT_PROCESSOR, "mode[@name='HA']/persistence", "enable"),
+            "false"
+        );
+        let presenter = if name.starts_with("presenter") {
+            "true"
+        } else {
+            "false"
+        };
+        assert_eq!(
+            r.attribute(
+                EVENT_PROCESSOR,
+                "mode[@name='HA']/nodeType/presenter",
+                "enable"
+            ),
+            presenter,
+            "{name}"
+        );
+        let sync = if name.starts_with("receiver") {
+            *ip
+        } else {
+            "0.0.0.0"
+        };
+        assert_eq!(
+            r.text(EVENT_PROCESSOR, "mode[@name='HA']/eventSync/hostName"),
+            sync,
+            "{name}"
+        );
+    }
+    check_clean(&check, &env);
+}
