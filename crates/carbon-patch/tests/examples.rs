@@ -491,3 +491,122 @@ fn das_distributed_on_data_analytics_server_3_1_0() {
     }
     check_clean(&check, &env);
 }
+
+const SOCIAL: &str = "repository/conf/datasources/social-datasources.xml";
+const SSO: &str = "repository/conf/identity/sso-idp-config.xml";
+
+#[test]
+fn es_publisher_store_on_enterprise_store_2_1_0() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("ES_DB_PASSWORD", "example-db-password"),
+        ("ES_SVN_USER", "svnuser"),
+        ("ES_SVN_PASSWORD", "example-svn-password"),
+    ];
+    let nodes = [
+        ("publisher1", "10.0.3.1", "4250", "10.0.3.2", "4251"),
+        ("publisher2", "10.0.3.2", "4251", "10.0.3.1", "4250"),
+        ("store1", "10.0.3.3", "4252", "10.0.3.4", "4253"),
+        ("store2", "10.0.3.4", "4253", "10.0.3.3", "4252"),
+    ];
+    let names: Vec<&str> = nodes.iter().map(|n| n.0).collect();
+    let (homes, check) = apply_example(
+        &corpus,
+        dir.path(),
+        "examples/es-publisher-store.toml",
+        "es-2.1.0",
+        &names,
+        &env,
+    );
+    for ((name, ip, port, other, other_port), home) in nodes.iter().zip(&homes) {
+        let r = Reader { home: home.clone() };
+        let publisher = name.starts_with("publisher");
+        assert_eq!(r.attribute(AXIS2, "clustering", "enable"), "true", "{name}");
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='domain']"),
+            "wso2.es.domain"
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberHost']"),
+            *ip
+        );
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberPort']"),
+            *port
+        );
+        assert_eq!(r.text(AXIS2, "clustering/members/member/hostName"), *other);
+        assert_eq!(r.text(AXIS2, "clustering/members/member/port"), *other_port);
+        assert_eq!(
+            r.count(
+                AXIS2,
+                "clustering/parameter[@name='properties']/property[@name='subDomain']"
+            ),
+            0,
+            "commented out"
+        );
+        let host = if publisher {
+            "publisher.es-wso2.com"
+        } else {
+            "store.es-wso2.com"
+        };
+        assert_eq!(r.text(CARBON, "HostName"), host);
+        assert_eq!(r.text(CARBON, "DeploymentSynchronizer/Enabled"), "true");
+        assert_eq!(
+            r.text(CARBON, "DeploymentSynchronizer/AutoCommit"),
+            if publisher { "true" } else { "false" }
+        );
+        assert_eq!(
+            r.text(CARBON, "DeploymentSynchronizer/SvnUrl"),
+            "https://svn.example.com/es/"
+        );
+        assert_eq!(
+            r.text(CARBON, "DeploymentSynchronizer/SvnPassword"),
+            "example-svn-password"
+        );
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='WSO2_CARBON_DB']/definition/configuration/url"
+            ),
+            "jdbc:mysql://10.0.3.100:3306/ES_carbondb"
+        );
+        for (ds, jndi) in [
+            ("WSO2UM_DB", "jdbc/WSO2UM_DB"),
+            ("Registry_DB", "jdbc/WSO2RegistryDB"),
+            ("WSO2_IDENTITY_DB", "jdbc/WSO2IdentityDB"),
+        ] {
+            assert_eq!(
+                r.text(
+                    MASTER,
+                    &format!("datasources/datasource[name='{ds}']/jndiConfig/name")
+                ),
+                jndi
+            );
+        }
+        assert_eq!(
+            r.text(
+                SOCIAL,
+                "datasources/datasource[name='WSO2_SOCIAL_DB']/definition/configuration/url"
+            ),
+            "jdbc:mysql://10.0.3.100:3306/ES_Socialdb"
+        );
+        assert_eq!(
+            r.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+            "jdbc/WSO2UM_DB"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "mount[@path='/_system/config']/targetPath"),
+            "/_system/configPub"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "remoteInstance[id='instanceid']/dbConfig"),
+            "sharedregistry"
+        );
+        for issuer in ["store", "publisher"] {
+            let url = format!("https://{issuer}.es-wso2.com/{issuer}/acs");
+            assert_eq!(r.text(SSO, &format!("ServiceProviders/ServiceProvider[Issuer='{issuer}']/DefaultAssertionConsumerServiceURL")), url);
+        }
+    }
+    check_clean(&check, &env);
+}
