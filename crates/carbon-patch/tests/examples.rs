@@ -92,8 +92,22 @@ fn apply_example(
     nodes: &[&str],
     env: &[(&str, &str)],
 ) -> (Vec<PathBuf>, Vec<String>) {
+    let products: Vec<(&str, &str)> = nodes.iter().map(|n| (*n, product)).collect();
+    apply_example_mixed(corpus, dir, recipe, product, &products, env)
+}
+
+/// As [`apply_example`], with a product per node; `label` names the golden file.
+fn apply_example_mixed(
+    corpus: &Path,
+    dir: &Path,
+    recipe: &str,
+    label: &str,
+    node_products: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> (Vec<PathBuf>, Vec<String>) {
+    let nodes: Vec<&str> = node_products.iter().map(|(n, _)| *n).collect();
     let homes: Vec<PathBuf> = nodes.iter().map(|n| dir.join(n)).collect();
-    for home in &homes {
+    for ((_, product), home) in node_products.iter().zip(&homes) {
         assemble(corpus, product, home);
     }
     let mut base: Vec<String> = vec![recipe.to_string()];
@@ -122,7 +136,7 @@ fn apply_example(
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    golden::assert_golden(&format!("examples/{stem}.{product}.txt"), &text);
+    golden::assert_golden(&format!("examples/{stem}.{label}.txt"), &text);
     let apply = carbon_patch(&with("apply", &[]), env);
     assert!(
         apply.status.success(),
@@ -606,6 +620,105 @@ fn es_publisher_store_on_enterprise_store_2_1_0() {
         for issuer in ["store", "publisher"] {
             let url = format!("https://{issuer}.es-wso2.com/{issuer}/acs");
             assert_eq!(r.text(SSO, &format!("ServiceProviders/ServiceProvider[Issuer='{issuer}']/DefaultAssertionConsumerServiceURL")), url);
+        }
+    }
+    check_clean(&check, &env);
+}
+
+#[test]
+fn dss_shared_registry_on_dss_3_5_1_and_greg_5_4_0() {
+    let Some(corpus) = corpus() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DSS_DB_PASSWORD", "example-password")];
+    let (homes, check) = apply_example_mixed(
+        &corpus,
+        dir.path(),
+        "examples/dss-shared-registry.toml",
+        "dss-3.5.1+greg-5.4.0",
+        &[
+            ("greg", "greg-5.4.0"),
+            ("master", "dss-3.5.1"),
+            ("slave1", "dss-3.5.1"),
+        ],
+        &env,
+    );
+    let url = |db: &str| format!("jdbc:mysql://10.0.0.20:3306/{db}?autoReconnect=true");
+    let greg = Reader {
+        home: homes[0].clone(),
+    };
+    assert_eq!(
+        greg.text(REGISTRY, "dbConfig[@name='wso2registry']/url"),
+        url("amagregdb")
+    );
+    assert_eq!(
+        greg.text(REGISTRY, "dbConfig[@name='wso2registry']/userName"),
+        "root"
+    );
+    assert_eq!(
+        greg.count(REGISTRY, "dbConfig[@name='wso2registry']/dataSource"),
+        0,
+        "JDBC form"
+    );
+    assert_eq!(
+        greg.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+        "jdbc/amagregdb"
+    );
+    assert_eq!(greg.count(REGISTRY, "mount"), 0);
+
+    for (i, local) in [(1usize, "amamaster"), (2, "amaslave1")] {
+        let r = Reader {
+            home: homes[i].clone(),
+        };
+        let slave = i == 2;
+        assert_eq!(r.text(REGISTRY, "currentDBConfig"), "wso2registry");
+        assert_eq!(
+            r.text(REGISTRY, "dbConfig[@name='wso2registry']/url"),
+            url(local)
+        );
+        assert_eq!(
+            r.text(REGISTRY, "dbConfig[@name='dssMountRegistry']/url"),
+            url("amagregdb")
+        );
+        assert_eq!(
+            r.attribute(REGISTRY, "remoteInstance[id='Mount1']", "url"),
+            "https://10.0.0.10:9443/registry"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "remoteInstance[id='Mount1']/readOnly"),
+            slave.to_string()
+        );
+        assert_eq!(
+            r.text(REGISTRY, "mount[@path='/_system/config']/targetPath"),
+            "/_system/dssConfig"
+        );
+        assert_eq!(
+            r.text(REGISTRY, "mount[@path='/_system/governance']/targetPath"),
+            "/_system/governance"
+        );
+        assert_eq!(
+            r.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+            "jdbc/amausermgtdb"
+        );
+        assert_eq!(
+            r.text(
+                MASTER,
+                "datasources/datasource[name='AMA_USERMGT_DB']/definition/configuration/url"
+            ),
+            url("amausermgtdb")
+        );
+        assert_eq!(
+            r.text(CARBON, "Ports/Offset"),
+            if slave { "1" } else { "0" }
+        );
+        if slave {
+            assert_eq!(r.text(USER_MGT, "Realm/Configuration/ReadOnly"), "true");
+            assert_eq!(r.text(CARBON, "MediationConfig/LoadFromRegistry"), "true");
+        } else {
+            assert_eq!(
+                r.count(CARBON, "MediationConfig"),
+                0,
+                "only the slave loads mediation from the registry"
+            );
         }
     }
     check_clean(&check, &env);
