@@ -344,3 +344,43 @@ fn the_mb_guide_recipe_plans_against_the_sample_home() {
         stderr(&out)
     );
 }
+
+#[test]
+fn every_example_plans_on_its_sample_homes_and_writes_nothing() {
+    let fixtures = golden::workspace_root().join("fixtures/homes");
+    let before = snapshot(&fixtures);
+    let env = [
+        ("MB_DB_PASSWORD", "pw-mb-example"),
+        ("GREG_DB_PASSWORD", "pw-greg-example"),
+        ("DAS_DB_PASSWORD", "pw-das-example"),
+        ("ES_DB_PASSWORD", "pw-es-example"),
+        ("ES_SVN_USER", "svnuser"),
+        ("ES_SVN_PASSWORD", "pw-svn-example"),
+        ("DSS_DB_PASSWORD", "pw-dss-example"),
+    ];
+    for recipe in [
+        "mb-two-nodes",
+        "greg-three-nodes",
+        "das-distributed",
+        "es-publisher-store",
+        "dss-shared-registry",
+        "quickstart",
+    ] {
+        let mut cmd = bin();
+        cmd.args(["plan", &format!("examples/{recipe}.toml"), "--color=never"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{recipe}: {}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("Summary:") && !text.contains("pw-"),
+            "{recipe}"
+        );
+        if recipe != "quickstart" {
+            assert!(text.contains("Still to do by hand"), "{recipe}");
+        }
+    }
+    assert_eq!(snapshot(&fixtures), before);
+}
