@@ -42,4 +42,4 @@ pub mod validate;
 
 pub use error::{Error, Result};
 pub use home::{files, CarbonHome, ConfigModel};
-pub use session::{FileChange, Outcome, Session};
+pub use session::{FileChange, Outcome, Session, DEFAULT_MAX_FILE_SIZE};

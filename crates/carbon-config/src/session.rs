@@ -63,10 +63,15 @@ enum Loaded {
     },
 }
 
+/// The largest file a session reads by default: configuration files are
+/// kilobytes, and a huge one is a mistake or an attack, not a config.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
 /// The operations' working state on one home.
 pub struct Session<'h> {
     home: &'h CarbonHome,
     files: BTreeMap<PathBuf, Loaded>,
+    max_file_size: u64,
 }
 
 impl fmt::Debug for Session<'_> {
@@ -84,7 +89,14 @@ impl<'h> Session<'h> {
         Session {
             home,
             files: BTreeMap::new(),
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
+    }
+
+    /// Refuses files larger than `bytes` (default [`DEFAULT_MAX_FILE_SIZE`]).
+    pub fn set_max_file_size(&mut self, bytes: u64) -> &mut Self {
+        self.max_file_size = bytes;
+        self
     }
 
     /// The home.
@@ -94,6 +106,18 @@ impl<'h> Session<'h> {
 
     fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
         let full = self.home.resolve(rel)?;
+        if let Ok(meta) = std::fs::metadata(&full) {
+            if meta.len() > self.max_file_size {
+                return Err(Error::Invalid {
+                    file: full,
+                    message: format!(
+                        "{} bytes is over the {}-byte limit for a file (raise it with --max-file-size)",
+                        meta.len(),
+                        self.max_file_size
+                    ),
+                });
+            }
+        }
         match std::fs::read(&full) {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -87,6 +87,9 @@ struct TargetArgs {
     /// Use PATH as node NAME's home instead of the recipe's (repeatable).
     #[arg(long = "home", value_name = "NAME=PATH", value_parser = parse_home)]
     homes: Vec<(String, PathBuf)>,
+    /// Refuse any file larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
+    max_file_size: u64,
 }
 
 fn parse_home(value: &str) -> Result<(String, PathBuf), String> {
@@ -124,6 +127,7 @@ pub struct Target {
     pub recipe: PathBuf,
     pub nodes: Vec<String>,
     pub homes: BTreeMap<String, PathBuf>,
+    pub max_file_size: u64,
 }
 
 /// A validated command.
@@ -164,6 +168,7 @@ fn target(args: TargetArgs) -> Result<Target, String> {
         recipe: args.recipe,
         nodes: args.nodes,
         homes,
+        max_file_size: args.max_file_size,
     })
 }
 

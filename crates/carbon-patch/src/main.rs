@@ -57,7 +57,7 @@ fn use_color(choice: cli::Color) -> bool {
 
 fn plans(target: &Target) -> Result<Vec<plan::NodePlan>> {
     let recipe = Recipe::load(&target.recipe)?;
-    plan::plan(&recipe, &target.nodes, &target.homes, &ProcessEnv)
+    plan::plan(&recipe, target, &ProcessEnv)
 }
 
 fn run(command: Command) -> Result<ExitCode> {

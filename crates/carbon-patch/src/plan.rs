@@ -2,13 +2,14 @@
 //! session, and the result validated. Nothing here writes; plan, check and
 //! apply all start from this.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use carbon_config::validate::{checked_changes, Finding};
 use carbon_config::{CarbonHome, FileChange, Outcome, Session};
 use carbon_recipe::{Env, Recipe};
+
+use crate::cli::Target;
 
 /// What one node's recipe would change.
 #[derive(Debug)]
@@ -31,13 +32,10 @@ pub struct NodePlan {
     pub manual: Vec<String>,
 }
 
-/// Plans `nodes` (all of the recipe's when empty); `homes` overrides homes.
-pub fn plan(
-    recipe: &Recipe,
-    nodes: &[String],
-    homes: &BTreeMap<String, PathBuf>,
-    env: &dyn Env,
-) -> Result<Vec<NodePlan>> {
+/// Plans the target's nodes (all of the recipe's when none is named), with
+/// its home overrides and file size limit.
+pub fn plan(recipe: &Recipe, target: &Target, env: &dyn Env) -> Result<Vec<NodePlan>> {
+    let (nodes, homes) = (&target.nodes, &target.homes);
     for name in nodes.iter().chain(homes.keys()) {
         recipe.check_node(name)?;
     }
@@ -48,7 +46,10 @@ pub fn plan(
     };
     names
         .iter()
-        .map(|name| plan_node(recipe, name, homes.get(name).map(PathBuf::as_path), env))
+        .map(|name| {
+            let home = homes.get(name).map(PathBuf::as_path);
+            plan_node(recipe, name, home, target.max_file_size, env)
+        })
         .collect()
 }
 
@@ -56,12 +57,14 @@ fn plan_node(
     recipe: &Recipe,
     name: &str,
     home: Option<&std::path::Path>,
+    max_file_size: u64,
     env: &dyn Env,
 ) -> Result<NodePlan> {
     let node = recipe.resolve(name, home, env)?;
     let context = || format!("node {name} ({})", node.home.display());
     let home = CarbonHome::open(&node.home).with_context(context)?;
     let mut session = Session::new(&home);
+    session.set_max_file_size(max_file_size);
     let mut outcomes = Vec::new();
     for step in &node.steps {
         outcomes.extend(step.apply(&mut session).with_context(context)?);

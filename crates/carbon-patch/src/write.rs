@@ -53,9 +53,137 @@ fn injected_failure(written: usize) -> std::io::Result<()> {
     }
 }
 
+/// An exclusive lock on one home: `CARBON_HOME/.carbon-patch/lock`, created
+/// only if absent, holding the owner's process id. A lock whose process is
+/// gone is stale and is taken over; a live one is refused, never waited on
+/// forever. Dropping the lock removes it.
+pub struct HomeLock {
+    path: PathBuf,
+}
+
+impl HomeLock {
+    /// Takes the lock on `home`.
+    pub fn acquire(home: &Path) -> Result<HomeLock> {
+        let dir = home.join(".carbon-patch");
+        if dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            anyhow::bail!(
+                "{}: is a symbolic link; refusing to write through it",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(mut file) => {
+                    writeln!(file, "{}", std::process::id())?;
+                    file.sync_all()?;
+                    return Ok(HomeLock { path });
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok());
+                    match owner {
+                        Some(pid) if !process_alive(pid) => {
+                            // Stale: its process died without removing it.
+                            let _ = std::fs::remove_file(&path);
+                        }
+                        Some(pid) => anyhow::bail!(
+                            "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
+                            home.display()
+                        ),
+                        None => anyhow::bail!(
+                            "{}: is locked ({}); if no carbon-patch is running, remove that file",
+                            home.display(),
+                            path.display()
+                        ),
+                    }
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
+                }
+            }
+        }
+        anyhow::bail!(
+            "{}: could not take the lock {}",
+            home.display(),
+            path.display()
+        )
+    }
+}
+
+impl Drop for HomeLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether process `pid` is running (Linux: /proc; elsewhere assume it is).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Takes every home's lock and checks that nothing changed since the plan:
+/// each file must still hold the bytes it was planned from (absent ones must
+/// still be absent). Two nodes sharing a home are refused: their plans would
+/// overwrite each other.
+fn prepare(plans: &[NodePlan]) -> Result<Vec<HomeLock>> {
+    let mut seen: Vec<(PathBuf, &str)> = Vec::new();
+    for plan in plans {
+        let real = plan
+            .home
+            .canonicalize()
+            .unwrap_or_else(|_| plan.home.clone());
+        if let Some((_, other)) = seen.iter().find(|(h, _)| *h == real) {
+            anyhow::bail!(
+                "nodes {other} and {} share the home {}; give each node its own (--home NAME=PATH)",
+                plan.name,
+                plan.home.display()
+            );
+        }
+        seen.push((real, &plan.name));
+    }
+    let mut locks = Vec::new();
+    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
+        locks.push(HomeLock::acquire(&plan.home)?);
+    }
+    for plan in plans {
+        for change in &plan.changes {
+            let path = plan.home.join(&change.path);
+            let now = match std::fs::read(&path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            };
+            if now != change.before {
+                anyhow::bail!(
+                    "node {}: {} changed after it was planned; nothing was written, run again",
+                    plan.name,
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(locks)
+}
+
 /// Writes every change of every node; on failure restores what was written.
 /// Returns the number of files written.
 pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
+    let _locks = prepare(plans)?;
     let mut written: Vec<Written> = Vec::new();
     let result = (|| -> Result<()> {
         for plan in plans {
@@ -113,4 +241,81 @@ fn backup(plan: &NodePlan, stamp: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use carbon_config::FileChange;
+
+    fn plan(home: &Path, before: &[u8], after: &[u8]) -> NodePlan {
+        NodePlan {
+            name: "node1".into(),
+            home: home.to_path_buf(),
+            product: None,
+            outcomes: vec![],
+            changes: vec![
+                FileChange {
+                    path: "a.xml".into(),
+                    before: Some(b"<a/>".to_vec()),
+                    after: b"<a x='1'/>".to_vec(),
+                },
+                FileChange {
+                    path: "b.xml".into(),
+                    before: Some(before.to_vec()),
+                    after: after.to_vec(),
+                },
+            ],
+            warnings: vec![],
+            secrets: vec![],
+            manual: vec![],
+        }
+    }
+
+    #[test]
+    fn a_file_edited_after_the_plan_stops_the_whole_run() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+        // Someone edited b.xml after it was planned from "<b/>".
+        std::fs::write(dir.path().join("b.xml"), "<b edited='yes'/>").unwrap();
+        let err = apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("b.xml changed after it was planned; nothing was written"),
+            "{err:#}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("a.xml")).unwrap(),
+            b"<a/>",
+            "a.xml untouched"
+        );
+        assert!(
+            !dir.path().join(".carbon-patch/lock").exists(),
+            "the lock is released"
+        );
+    }
+
+    #[test]
+    fn permissions_are_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [("a.xml", "<a/>"), ("b.xml", "<b/>")] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, body).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        }
+        assert_eq!(
+            apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap(),
+            2
+        );
+        let mode = std::fs::metadata(dir.path().join("b.xml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o640);
+        assert_eq!(
+            std::fs::read(dir.path().join("b.xml")).unwrap(),
+            b"<b x='1'/>"
+        );
+    }
 }

@@ -384,3 +384,56 @@ fn every_example_plans_on_its_sample_homes_and_writes_nothing() {
     }
     assert_eq!(snapshot(&fixtures), before);
 }
+
+#[test]
+fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
+    let h = homes();
+    let lock_dir = h.node1.join(".carbon-patch");
+    std::fs::create_dir_all(&lock_dir).unwrap();
+    // This test's own process is alive: the lock is held.
+    std::fs::write(lock_dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
+    let before = snapshot(&h.node1);
+    let out = with_homes(&h, "apply", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "another carbon-patch (pid {}) is applying to this home",
+            std::process::id()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&h.node1), before, "nothing written");
+    // A process id that cannot be running: stale, taken over, and removed afterwards.
+    std::fs::write(lock_dir.join("lock"), "999999999\n").unwrap();
+    let out = with_homes(&h, "apply", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!lock_dir.join("lock").exists());
+}
+
+#[test]
+fn nodes_sharing_a_home_are_not_applied() {
+    let out = run(&["apply", "examples/quickstart.toml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("nodes node1 and node2 share the home"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn files_over_the_size_limit_are_refused() {
+    let out = run(&[
+        "plan",
+        "examples/quickstart.toml",
+        "--max-file-size",
+        "1000",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("bytes is over the 1000-byte limit for a file"),
+        "{}",
+        stderr(&out)
+    );
+}
