@@ -19,15 +19,7 @@ fn fixture_home() -> PathBuf {
 /// A copy of a directory tree, to write into.
 fn copy_tree(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = dir.path().join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    golden::copy_tree(from, dir.path());
     dir
 }
 

@@ -235,18 +235,10 @@ fn secure_vault_passwords_are_never_written() {
 fn a_plan_that_fails_validation_hands_out_nothing_to_write() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("home");
-    for entry in walkdir::WalkDir::new(golden::workspace_root().join("fixtures/homes/carbon-4.4")) {
-        let entry = entry.unwrap();
-        let rel = entry
-            .path()
-            .strip_prefix(golden::workspace_root().join("fixtures/homes/carbon-4.4"))
-            .unwrap();
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(root.join(rel)).unwrap();
-        } else {
-            std::fs::copy(entry.path(), root.join(rel)).unwrap();
-        }
-    }
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &root,
+    );
     let before = std::fs::read(root.join("repository/conf/registry.xml")).unwrap();
     let home = CarbonHome::open(&root).unwrap();
     let mut session = Session::new(&home);

@@ -24,13 +24,7 @@ enum Cmd {
     )]
     Plan {
         #[command(flatten)]
-        target: TargetArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Colour diffs: auto (on a terminal, unless NO_COLOR is set), always, never.
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
+        show: ShowArgs,
     },
     /// Plan and validate every node, then write every changed file atomically: all of them, or none.
     #[command(after_help = "Example:\n  carbon-patch apply examples/quickstart.toml --backup")]
@@ -50,13 +44,7 @@ enum Cmd {
     )]
     Check {
         #[command(flatten)]
-        target: TargetArgs,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Colour diffs: auto, always, never.
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
+        show: ShowArgs,
     },
     /// Show a home's product, clustering, ports, host names, datasources (passwords masked), registry and findings.
     #[command(after_help = "Example:\n  carbon-patch inspect /opt/wso2mb-3.2.0")]
@@ -75,6 +63,19 @@ enum Cmd {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// What `plan` and `check` take: they differ only in their exit code.
+#[derive(Debug, Args)]
+struct ShowArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Colour diffs: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
 }
 
 #[derive(Debug, Args)]
@@ -187,14 +188,10 @@ pub fn parse() -> Result<Command, ExitCode> {
         }
     };
     let command = match cli.command {
-        Cmd::Plan {
-            target: t,
-            format,
-            color,
-        } => target(t).map(|target| Command::Plan {
+        Cmd::Plan { show } => target(show.target).map(|target| Command::Plan {
             target,
-            format,
-            color,
+            format: show.format,
+            color: show.color,
         }),
         Cmd::Apply {
             target: t,
@@ -205,14 +202,10 @@ pub fn parse() -> Result<Command, ExitCode> {
             format,
             backup,
         }),
-        Cmd::Check {
-            target: t,
-            format,
-            color,
-        } => target(t).map(|target| Command::Check {
+        Cmd::Check { show } => target(show.target).map(|target| Command::Check {
             target,
-            format,
-            color,
+            format: show.format,
+            color: show.color,
         }),
         Cmd::Inspect { home, format } => Ok(Command::Inspect { home, format }),
         Cmd::Completions { shell } => Ok(Command::Completions { shell }),

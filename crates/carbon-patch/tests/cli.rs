@@ -35,15 +35,7 @@ fn homes() -> Homes {
     let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
     let copy = |name: &str| {
         let root = dir.path().join(name);
-        for entry in walkdir::WalkDir::new(&fixture) {
-            let entry = entry.unwrap();
-            let target = root.join(entry.path().strip_prefix(&fixture).unwrap());
-            if entry.file_type().is_dir() {
-                std::fs::create_dir_all(&target).unwrap();
-            } else {
-                std::fs::copy(entry.path(), &target).unwrap();
-            }
-        }
+        golden::copy_tree(&fixture, &root);
         root
     };
     let (node1, node2) = (copy("node1"), copy("node2"));

@@ -259,15 +259,7 @@ fn a_recipe_applies_to_a_home_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
     let home_dir = dir.path().join("node1");
-    for entry in walkdir::WalkDir::new(&fixture) {
-        let entry = entry.unwrap();
-        let target = home_dir.join(entry.path().strip_prefix(&fixture).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
+    golden::copy_tree(&fixture, &home_dir);
     let recipe_path = dir.path().join("cluster.toml");
     std::fs::write(&recipe_path, TWO_NODES.replace("../homes/node1", "node1")).unwrap();
     let recipe = Recipe::load(&recipe_path).unwrap();

@@ -10,6 +10,25 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Copies the directory tree `from` to `to` (created), byte for byte.
+pub fn copy_tree(from: &Path, to: &Path) {
+    let mut stack = vec![from.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let target = to.join(dir.strip_prefix(from).expect("below from"));
+        std::fs::create_dir_all(&target).unwrap_or_else(|e| panic!("{}: {e}", target.display()));
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let entry = entry.expect("a directory entry");
+            let path = entry.path();
+            if entry.file_type().expect("a file type").is_dir() {
+                stack.push(path);
+            } else {
+                std::fs::copy(&path, target.join(entry.file_name()))
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            }
+        }
+    }
+}
+
 /// Bytes as text for a diff: UTF-8 when they are, else Latin-1 (one char a byte).
 fn as_text(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
