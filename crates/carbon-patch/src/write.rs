@@ -14,10 +14,27 @@ use anyhow::{Context, Result};
 use crate::plan::NodePlan;
 
 /// Writes `bytes` to `path` atomically, keeping the original's permissions.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+///
+/// The temporary file is made in `stage` (the home's `.carbon-patch/tmp`),
+/// not beside the configuration, so that a process killed mid-write leaves
+/// nothing in repository/conf; the next run clears `stage`. If `stage` is on
+/// another file system than `path` (a rename cannot cross them), the
+/// temporary file is made beside `path` instead.
+fn write_atomic(path: &Path, bytes: &[u8], stage: &Path) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    let same_device = {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            matches!((std::fs::metadata(stage), std::fs::metadata(dir)), (Ok(a), Ok(b)) if a.dev() == b.dev())
+        }
+        #[cfg(not(unix))]
+        {
+            false
+        }
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(if same_device { stage } else { dir })?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
     if let Ok(meta) = std::fs::metadata(path) {
@@ -25,6 +42,11 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::set_permissions(temp.path(), meta.permissions())?;
     }
     temp.persist(path).map_err(|e| e.error)?;
+    if same_device {
+        if let Ok(s) = std::fs::File::open(stage) {
+            let _ = s.sync_all();
+        }
+    }
     // The rename is durable once the directory is.
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
@@ -36,6 +58,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 struct Written {
     path: PathBuf,
     original: Option<Vec<u8>>,
+    stage: PathBuf,
 }
 
 /// Test hook: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the write after the
@@ -77,41 +100,63 @@ impl HomeLock {
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join("lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    writeln!(file, "{}", std::process::id())?;
-                    file.sync_all()?;
-                    return Ok(HomeLock { path });
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner = std::fs::read_to_string(&path)
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok());
-                    match owner {
-                        Some(pid) if !process_alive(pid) => {
-                            // Stale: its process died without removing it.
-                            let _ = std::fs::remove_file(&path);
+        // The pid goes into a private file first, which is then linked to
+        // `lock`: linking fails if `lock` exists, and a lock that exists
+        // always holds its owner's pid, whenever a process is killed.
+        let mine = dir.join(format!("lock.{}", std::process::id()));
+        {
+            let mut file = std::fs::File::create(&mine)
+                .with_context(|| format!("cannot create {}", mine.display()))?;
+            writeln!(file, "{}", std::process::id())?;
+            file.sync_all()?;
+        }
+        let taken = (|| -> Result<bool> {
+            for _ in 0..2 {
+                match std::fs::hard_link(&mine, &path) {
+                    Ok(()) => return Ok(true),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let owner = std::fs::read_to_string(&path)
+                            .ok()
+                            .and_then(|s| s.trim().parse::<u32>().ok());
+                        match owner {
+                            Some(pid) if !process_alive(pid) => {
+                                // Stale: its process died without removing it.
+                                let _ = std::fs::remove_file(&path);
+                            }
+                            Some(pid) => anyhow::bail!(
+                                "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
+                                home.display()
+                            ),
+                            None => anyhow::bail!(
+                                "{}: is locked ({}); if no carbon-patch is running, remove that file",
+                                home.display(),
+                                path.display()
+                            ),
                         }
-                        Some(pid) => anyhow::bail!(
-                            "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
-                            home.display()
-                        ),
-                        None => anyhow::bail!(
-                            "{}: is locked ({}); if no carbon-patch is running, remove that file",
-                            home.display(),
-                            path.display()
-                        ),
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot create {}", path.display()))
                     }
                 }
-                Err(e) => {
-                    return Err(e).with_context(|| format!("cannot create {}", path.display()))
+            }
+            Ok(false)
+        })();
+        let _ = std::fs::remove_file(&mine);
+        if taken? {
+            // Holding the lock, nobody else is writing: what is in tmp/, and
+            // private lock files, were left by runs that died. Clear them.
+            let stage = dir.join("tmp");
+            let _ = std::fs::remove_dir_all(&stage);
+            std::fs::create_dir_all(&stage)
+                .with_context(|| format!("cannot create {}", stage.display()))?;
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().starts_with("lock.") {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
                 }
             }
+            return Ok(HomeLock { path });
         }
         anyhow::bail!(
             "{}: could not take the lock {}",
@@ -190,16 +235,18 @@ pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
             if let Some(stamp) = backup_stamp {
                 backup(plan, stamp)?;
             }
+            let stage = plan.home.join(".carbon-patch/tmp");
             for change in &plan.changes {
                 let path = plan.home.join(&change.path);
                 injected_failure(written.len())
-                    .and_then(|()| write_atomic(&path, &change.after))
+                    .and_then(|()| write_atomic(&path, &change.after, &stage))
                     .with_context(|| {
                         format!("node {}: cannot write {}", plan.name, path.display())
                     })?;
                 written.push(Written {
                     path,
                     original: change.before.clone(),
+                    stage: stage.clone(),
                 });
             }
         }
@@ -209,7 +256,7 @@ pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
         let mut unrestored = Vec::new();
         for w in written.iter().rev() {
             let restored = match &w.original {
-                Some(bytes) => write_atomic(&w.path, bytes),
+                Some(bytes) => write_atomic(&w.path, bytes, &w.stage),
                 None => std::fs::remove_file(&w.path),
             };
             if restored.is_err() {

@@ -1,0 +1,152 @@
+//! `apply` killed with SIGKILL at random moments, 200 times (set
+//! `CARBON_PATCH_KILLS` to change that). After every kill:
+//!
+//! - each file holds either its original bytes or its planned bytes, never
+//!   empty, truncated or mixed;
+//! - no temporary file is left beside the configuration (they live in
+//!   `.carbon-patch/tmp/`, which the next run clears);
+//! - re-running `apply` finishes the change: every file then holds its
+//!   planned bytes. The dead run's lock is stale and is taken over.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+const RECIPE: &str = "examples/quickstart.toml";
+
+fn apply(node1: &Path, node2: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
+    cmd.current_dir(golden::workspace_root())
+        .args(["apply", RECIPE])
+        .arg(format!("--home=node1={}", node1.display()))
+        .arg(format!("--home=node2={}", node2.display()))
+        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// Every file under `home` outside `.carbon-patch/`, with its bytes.
+fn files(home: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut found = BTreeMap::new();
+    let mut stack = vec![home.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                if entry.file_name() != ".carbon-patch" {
+                    stack.push(path);
+                }
+            } else {
+                let rel = path.strip_prefix(home).unwrap().to_path_buf();
+                found.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    found
+}
+
+/// Two fresh copies of the sample home under `dir`.
+fn fresh(dir: &Path) -> (PathBuf, PathBuf) {
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+    let (a, b) = (dir.join("node1"), dir.join("node2"));
+    golden::copy_tree(&fixture, &a);
+    golden::copy_tree(&fixture, &b);
+    (a, b)
+}
+
+#[test]
+fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
+    let kills: usize = std::env::var("CARBON_PATCH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
+    let root = tempfile::tempdir().unwrap();
+
+    // The reference: the original files, the planned files, and how long an apply takes.
+    let (ref1, ref2) = fresh(&root.path().join("reference"));
+    let original = files(&ref1);
+    let started = Instant::now();
+    assert!(apply(&ref1, &ref2).status().unwrap().success());
+    let runtime = started.elapsed();
+    let planned = [files(&ref1), files(&ref2)];
+    assert_ne!(original, planned[0]);
+
+    let (mut before_any, mut partial, mut complete) = (0, 0, 0);
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for i in 0..kills {
+        let dir = root.path().join(format!("run{i}"));
+        let (node1, node2) = fresh(&dir);
+        // A delay spread over the whole run, planning and writing alike.
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
+        let delay = runtime.mul_f64(0.2 + 1.0 * fraction);
+        let mut child = apply(&node1, &node2).spawn().unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        let _ = child.wait();
+
+        for (home, planned) in [(&node1, &planned[0]), (&node2, &planned[1])] {
+            let now = files(home);
+            assert_eq!(
+                now.keys().collect::<Vec<_>>(),
+                original.keys().collect::<Vec<_>>(),
+                "run {i}: files appeared or vanished beside the configuration (a temp file?)"
+            );
+            let mut changed = 0;
+            for (rel, bytes) in &now {
+                if bytes == &planned[rel] && bytes != &original[rel] {
+                    changed += 1;
+                } else {
+                    assert_eq!(
+                        bytes,
+                        &original[rel],
+                        "run {i}: {} is neither original nor planned",
+                        rel.display()
+                    );
+                }
+            }
+            let to_change = original
+                .iter()
+                .filter(|(rel, b)| planned[*rel] != **b)
+                .count();
+            match changed {
+                0 => before_any += 1,
+                n if n == to_change => complete += 1,
+                _ => partial += 1,
+            }
+        }
+
+        // Re-running finishes the change.
+        let rerun = apply(&node1, &node2)
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
+        assert!(
+            rerun.status.success(),
+            "run {i}: re-run failed: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        for (home, planned) in [(&node1, &planned[0]), (&node2, &planned[1])] {
+            let now = files(home);
+            let wrong: Vec<_> = now
+                .iter()
+                .filter(|(rel, bytes)| planned.get(*rel) != Some(bytes))
+                .map(|(rel, _)| rel)
+                .collect();
+            assert!(
+                wrong.is_empty() && now.len() == planned.len(),
+                "run {i}: after the re-run, {} differs from the plan in {wrong:?}",
+                home.display()
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    eprintln!(
+        "{kills} kills (apply takes {runtime:?}): homes untouched {before_any}, partly written {partial}, fully written {complete}"
+    );
+}
