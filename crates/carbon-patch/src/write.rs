@@ -40,6 +40,16 @@ fn write_atomic(path: &Path, bytes: &[u8], stage: &Path) -> std::io::Result<()> 
     if let Ok(meta) = std::fs::metadata(path) {
         // NamedTempFile is created 0600: give the new file the old one's mode.
         std::fs::set_permissions(temp.path(), meta.permissions())?;
+        // And its owner and group. Where that is not allowed (another user's
+        // file, without root), the write fails rather than change ownership.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let new = temp.as_file().metadata()?;
+            if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
+                std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid()))?;
+            }
+        }
     }
     temp.persist(path).map_err(|e| e.error)?;
     if same_device {
@@ -339,6 +349,25 @@ mod tests {
             !dir.path().join(".carbon-patch/lock").exists(),
             "the lock is released"
         );
+    }
+
+    #[test]
+    fn owner_and_group_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        for (name, body) in [("a.xml", "<a/>"), ("b.xml", "<b/>")] {
+            std::fs::write(dir.path().join(name), body).unwrap();
+        }
+        let b = dir.path().join("b.xml");
+        // Only root can give a file away; elsewhere there is nothing to prove.
+        if std::os::unix::fs::chown(&b, Some(4321), Some(4322)).is_err() {
+            eprintln!("owner_and_group_are_kept: skipped (not root)");
+            return;
+        }
+        apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap();
+        let meta = std::fs::metadata(&b).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4321, 4322));
+        assert_eq!(std::fs::read(&b).unwrap(), b"<b x='1'/>");
     }
 
     #[test]
