@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use xmlsplice::NewElement;
 
-use crate::ensure::{edit_xml, Fallback};
+use crate::ensure::{check_predicate_value, edit_xml, Fallback};
 use crate::error::{Error, Result};
 use crate::home::files::AXIS2;
 use crate::session::{Outcome, Session};
@@ -96,16 +96,6 @@ pub(crate) fn parse_port(value: &str) -> std::result::Result<u16, String> {
     }
 }
 
-/// Names go into a path predicate (`[@name='...']`): quotes would end it.
-fn check_name(kind: &str, name: &str) -> Result<()> {
-    if name.is_empty() || name.contains(['\'', '"']) {
-        return Err(invalid(format!(
-            "{kind} name {name:?} must be non-empty and hold no quotes"
-        )));
-    }
-    Ok(())
-}
-
 fn invalid(message: String) -> Error {
     Error::Invalid {
         file: AXIS2.into(),
@@ -151,7 +141,7 @@ pub fn set_clustering_parameter(session: &mut Session, name: &str, value: &str) 
         }
         _ => {}
     }
-    check_name("parameter", name)?;
+    check_predicate_value(AXIS2, "parameter name", name)?;
     let child = format!("parameter[@name='{name}']");
     edit_xml(
         session,
@@ -246,7 +236,7 @@ const PROPERTIES: &str = "clustering/parameter[@name='properties']";
 /// Sets a member property (`<property name=.. value=..>` inside the
 /// `properties` parameter), e.g. `subDomain` to `mgt`.
 pub fn set_member_property(session: &mut Session, name: &str, value: &str) -> Result<Outcome> {
-    check_name("property", name)?;
+    check_predicate_value(AXIS2, "property name", name)?;
     edit_xml(
         session,
         AXIS2,
@@ -270,7 +260,7 @@ pub fn set_member_property(session: &mut Session, name: &str, value: &str) -> Re
 /// Comments a member property out (the ES guide does so for `subDomain`).
 /// Already commented out, or absent, is "already so".
 pub fn comment_out_member_property(session: &mut Session, name: &str) -> Result<Outcome> {
-    check_name("property", name)?;
+    check_predicate_value(AXIS2, "property name", name)?;
     edit_xml(
         session,
         AXIS2,

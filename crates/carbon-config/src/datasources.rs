@@ -8,7 +8,7 @@ use std::path::Path;
 
 use xmlsplice::NewElement;
 
-use crate::ensure::edit_xml;
+use crate::ensure::{check_predicate_value, edit_xml};
 use crate::error::{Error, Result};
 use crate::home::files::DATASOURCES_DIR;
 use crate::session::{Outcome, Session};
@@ -46,13 +46,7 @@ fn check_file(session: &Session, file: &str) -> Result<()> {
 }
 
 fn check_name(session: &Session, file: &str, name: &str) -> Result<()> {
-    if name.is_empty() || name.contains(['\'', '"']) {
-        return Err(Error::Invalid {
-            file: session.home().path().join(file),
-            message: format!("datasource name {name:?} must be non-empty and hold no quotes"),
-        });
-    }
-    Ok(())
+    check_predicate_value(session.home().path().join(file), "datasource name", name)
 }
 
 fn path_of(name: &str) -> String {

@@ -16,6 +16,23 @@ use xmlsplice::{Document, Element, NewElement, Place};
 use crate::error::{Error, Result};
 use crate::session::{Outcome, Session};
 
+/// Checks a value that goes into a path predicate (`[@name='...']`,
+/// `[id='...']`): it must be non-empty, and a quote would end the predicate.
+/// `what` names the value in the message ("datasource name", "mount path").
+pub(crate) fn check_predicate_value(
+    file: impl Into<PathBuf>,
+    what: &str,
+    value: &str,
+) -> Result<()> {
+    if value.is_empty() || value.contains(['\'', '"']) {
+        return Err(Error::Invalid {
+            file: file.into(),
+            message: format!("{what} {value:?} must be non-empty and hold no quotes"),
+        });
+    }
+    Ok(())
+}
+
 /// Where an element goes when the file has none, active or commented out.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Fallback<'a> {

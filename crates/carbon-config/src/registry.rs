@@ -9,7 +9,7 @@
 
 use xmlsplice::NewElement;
 
-use crate::ensure::edit_xml;
+use crate::ensure::{check_predicate_value, edit_xml};
 use crate::error::{Error, Result};
 use crate::home::files::REGISTRY;
 use crate::session::{Outcome, Session};
@@ -114,15 +114,8 @@ fn invalid(session: &Session, message: String) -> Error {
     }
 }
 
-/// Values used in path predicates (`[@name='x']`) cannot hold quotes.
 fn check_key(session: &Session, what: &str, value: &str) -> Result<()> {
-    if value.is_empty() || value.contains(['\'', '"']) {
-        return Err(invalid(
-            session,
-            format!("{what} {value:?} must be non-empty and hold no quotes"),
-        ));
-    }
-    Ok(())
+    check_predicate_value(session.home().path().join(REGISTRY), what, value)
 }
 
 /// Sets `<currentDBConfig>`.

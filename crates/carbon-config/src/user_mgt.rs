@@ -7,8 +7,8 @@
 
 use xmlsplice::NewElement;
 
-use crate::ensure::{edit_xml, Fallback};
-use crate::error::{Error, Result};
+use crate::ensure::{check_predicate_value, edit_xml, Fallback};
+use crate::error::Result;
 use crate::home::files::USER_MGT;
 use crate::registry::{Jdbc, JDBC_FIELDS};
 use crate::session::{Outcome, Session};
@@ -21,12 +21,7 @@ const CONFIGURATION: &str = "Realm/Configuration";
 /// # Errors
 /// A secure-vault-protected property (`svns:secretAlias`) given a value.
 pub fn set_realm_property(session: &mut Session, name: &str, value: &str) -> Result<Outcome> {
-    if name.is_empty() || name.contains(['\'', '"']) {
-        return Err(Error::Invalid {
-            file: session.home().path().join(USER_MGT),
-            message: format!("property name {name:?} must be non-empty and hold no quotes"),
-        });
-    }
+    check_predicate_value(session.home().path().join(USER_MGT), "property name", name)?;
     let child = format!("Property[@name='{name}']");
     let shown = if name.to_ascii_lowercase().contains("password") {
         "********"
