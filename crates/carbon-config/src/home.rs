@@ -55,6 +55,20 @@ pub mod files {
     pub const LIB_DIR: &str = "repository/components/lib";
 }
 
+/// Directories that are never a Carbon home: the root, the top-level system
+/// directories, and anything under the kernel's virtual file systems.
+fn is_system_dir(canonical: &Path) -> bool {
+    const TOP: &[&str] = &[
+        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc",
+        "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+    ];
+    TOP.iter().any(|dir| canonical == Path::new(dir))
+        || ["/proc", "/sys", "/dev", "/etc", "/boot"]
+            .iter()
+            .any(|dir| canonical.starts_with(dir))
+        || canonical.starts_with("/usr") && !canonical.starts_with("/usr/local")
+}
+
 impl CarbonHome {
     /// Opens the home at `path`.
     ///
@@ -69,6 +83,14 @@ impl CarbonHome {
         };
         if !root.is_dir() {
             return Err(not_home("no such directory"));
+        }
+        // A home given as (or through a symlink to) a system directory is a
+        // mistake or an attack; nothing there is ever a Carbon home.
+        if let Some(system) = root.canonicalize().ok().filter(|c| is_system_dir(c)) {
+            return Err(not_home(&format!(
+                "resolves to the system directory {}; refusing to treat it as a Carbon home",
+                system.display()
+            )));
         }
         let conf = root.join("repository/conf");
         if !conf.is_dir() {

@@ -91,6 +91,9 @@ struct TargetArgs {
     /// Refuse any file larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
+    /// Nodes to work on at once (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 fn parse_home(value: &str) -> Result<(String, PathBuf), String> {
@@ -129,6 +132,8 @@ pub struct Target {
     pub nodes: Vec<String>,
     pub homes: BTreeMap<String, PathBuf>,
     pub max_file_size: u64,
+    /// Nodes to work on at once.
+    pub jobs: usize,
 }
 
 /// A validated command.
@@ -170,6 +175,9 @@ fn target(args: TargetArgs) -> Result<Target, String> {
         nodes: args.nodes,
         homes,
         max_file_size: args.max_file_size,
+        jobs: args
+            .jobs
+            .map_or_else(crate::fleet::default_jobs, usize::from),
     })
 }
 

@@ -7,7 +7,11 @@
 //! error (argument errors included), 2 `check` found drift.
 
 mod cli;
+mod durable;
+mod fleet;
 mod inspect;
+mod journal;
+mod lock;
 mod mask;
 mod plan;
 mod render;
@@ -55,11 +59,6 @@ fn use_color(choice: cli::Color) -> bool {
     }
 }
 
-fn plans(target: &Target) -> Result<Vec<plan::NodePlan>> {
-    let recipe = Recipe::load(&target.recipe)?;
-    plan::plan(&recipe, target, &ProcessEnv)
-}
-
 fn run(command: Command) -> Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     match command {
@@ -68,11 +67,7 @@ fn run(command: Command) -> Result<ExitCode> {
             format,
             color,
         } => {
-            let plans = plans(&target)?;
-            match format {
-                Format::Text => render::text(&mut out, &plans, use_color(color))?,
-                Format::Json => writeln!(out, "{:#}", render::json("plan", &plans))?,
-            }
+            show(&mut out, "plan", &target, format, use_color(color))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check {
@@ -80,48 +75,21 @@ fn run(command: Command) -> Result<ExitCode> {
             format,
             color,
         } => {
-            let plans = plans(&target)?;
-            let drift = plans.iter().any(|p| !p.changes.is_empty());
-            match format {
-                Format::Text => {
-                    render::text(&mut out, &plans, use_color(color))?;
-                    if drift {
-                        writeln!(out, "drift: the homes differ from the recipe (exit 2)")?;
-                    }
+            let drift = show(&mut out, "check", &target, format, use_color(color))?;
+            if drift {
+                if let Format::Text = format {
+                    writeln!(out, "drift: the homes differ from the recipe (exit 2)")?;
                 }
-                Format::Json => writeln!(out, "{:#}", render::json("check", &plans))?,
+                return Ok(ExitCode::from(2));
             }
-            Ok(if drift {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            })
+            Ok(ExitCode::SUCCESS)
         }
         Command::Apply {
             target,
             format,
             backup,
         } => {
-            let plans = plans(&target)?;
-            let stamp = backup.then(backup_stamp);
-            let written = write::apply(&plans, stamp.as_deref())?;
-            match format {
-                Format::Text => {
-                    for p in &plans {
-                        for change in &p.changes {
-                            writeln!(out, "wrote {}: {}", p.name, change.path.display())?;
-                        }
-                    }
-                    if let Some(stamp) = &stamp {
-                        writeln!(
-                            out,
-                            "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
-                        )?;
-                    }
-                    writeln!(out, "Applied: {written} file(s) on {} node(s)", plans.len())?;
-                }
-                Format::Json => writeln!(out, "{:#}", render::json("apply", &plans))?,
-            }
+            apply(&mut out, &target, format, backup)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { home, format } => {
@@ -137,6 +105,109 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `plan` and `check`: every node planned (in parallel) and shown as soon as
+/// its turn comes, so memory does not grow with the number of nodes.
+/// Returns whether anything would change.
+fn show(
+    out: &mut dyn Write,
+    command: &str,
+    target: &Target,
+    format: Format,
+    color: bool,
+) -> Result<bool> {
+    let recipe = Recipe::load(&target.recipe)?;
+    let names = plan::node_names(&recipe, target)?;
+    let work = |name: &String| -> Result<render::NodeReport> {
+        let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
+        let plan = plan::plan_node(node, &home, target.max_file_size)?;
+        Ok(match format {
+            Format::Text => render::text_node(&plan, color),
+            Format::Json => render::json_node(&plan),
+        })
+    };
+    let mut tally = render::Tally::default();
+    match format {
+        Format::Text => {
+            fleet::ordered_parallel(&names, target.jobs, work, |report| {
+                out.write_all(&report.output)?;
+                tally.add(report.tally);
+                Ok(())
+            })?;
+            render::text_end(out, &tally)?;
+        }
+        Format::Json => {
+            let mut json = render::JsonReport::begin(out, command)?;
+            fleet::ordered_parallel(&names, target.jobs, work, |report| {
+                json.node(out, &report.output)?;
+                tally.add(report.tally);
+                Ok(())
+            })?;
+            json.end(out, &tally)?;
+        }
+    }
+    Ok(tally.drift)
+}
+
+/// `apply`: each node's home locked (finishing any interrupted apply), then
+/// planned and staged, in parallel; once every node has succeeded, all are
+/// committed together (write.rs). Any error before the commit writes nothing.
+fn apply(out: &mut dyn Write, target: &Target, format: Format, backup: bool) -> Result<()> {
+    let recipe = Recipe::load(&target.recipe)?;
+    let names = plan::node_names(&recipe, target)?;
+    plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
+    let work = |name: &String| -> Result<(Option<render::NodeReport>, Option<write::StagedNode>)> {
+        let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
+        let lock = lock::HomeLock::acquire(&node.home)?;
+        let plan = plan::plan_node(node, &home, target.max_file_size)?;
+        let report = match format {
+            Format::Text => None,
+            Format::Json => Some(render::json_node(&plan)),
+        };
+        let staged = if plan.changes.is_empty() {
+            None
+        } else {
+            Some(write::stage(&plan, lock)?)
+        };
+        Ok((report, staged))
+    };
+    let (mut reports, mut staged) = (Vec::new(), Vec::new());
+    let mut nodes = 0;
+    fleet::ordered_parallel(&names, target.jobs, work, |(report, node)| {
+        nodes += 1;
+        reports.extend(report);
+        staged.extend(node);
+        Ok(())
+    })?;
+    let stamp = backup.then(backup_stamp);
+    let written = write::commit(&mut staged, stamp.as_deref())?;
+    match format {
+        Format::Text => {
+            for node in &staged {
+                for path in node.paths() {
+                    writeln!(out, "wrote {}: {}", node.name(), path.display())?;
+                }
+            }
+            if let Some(stamp) = &stamp {
+                writeln!(
+                    out,
+                    "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
+                )?;
+            }
+            writeln!(out, "Applied: {written} file(s) on {nodes} node(s)")?;
+        }
+        Format::Json => {
+            let mut tally = render::Tally::default();
+            let mut json = render::JsonReport::begin(out, "apply")?;
+            for report in reports {
+                json.node(out, &report.output)?;
+                tally.add(report.tally);
+            }
+            json.end(out, &tally)?;
+        }
+    }
+    Ok(())
 }
 
 /// A backup folder name from the current time: UTC, sortable, no colons.

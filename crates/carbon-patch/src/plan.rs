@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use carbon_config::validate::{checked_changes, Finding};
 use carbon_config::{CarbonHome, FileChange, Outcome, Session};
-use carbon_recipe::{Env, Recipe};
+use carbon_recipe::{Env, Node, Recipe};
 
 use crate::cli::Target;
 
@@ -30,40 +30,71 @@ pub struct NodePlan {
     pub secrets: Vec<String>,
     /// Steps to do by hand (from the recipe's `manual`).
     pub manual: Vec<String>,
+    /// Whether an apply on this home was interrupted (a journal waits; the
+    /// next apply finishes it before planning).
+    pub interrupted: bool,
 }
 
-/// Plans the target's nodes (all of the recipe's when none is named), with
-/// its home overrides and file size limit.
-pub fn plan(recipe: &Recipe, target: &Target, env: &dyn Env) -> Result<Vec<NodePlan>> {
-    let (nodes, homes) = (&target.nodes, &target.homes);
-    for name in nodes.iter().chain(homes.keys()) {
+/// The nodes a command runs on: those named with `--node` (all of the
+/// recipe's when none is), checked to exist, as are those of `--home`.
+pub fn node_names(recipe: &Recipe, target: &Target) -> Result<Vec<String>> {
+    for name in target.nodes.iter().chain(target.homes.keys()) {
         recipe.check_node(name)?;
     }
-    let names: Vec<String> = if nodes.is_empty() {
+    Ok(if target.nodes.is_empty() {
         recipe.node_names().into_iter().map(String::from).collect()
     } else {
-        nodes.to_vec()
-    };
-    names
-        .iter()
-        .map(|name| {
-            let home = homes.get(name).map(PathBuf::as_path);
-            plan_node(recipe, name, home, target.max_file_size, env)
-        })
-        .collect()
+        target.nodes.to_vec()
+    })
 }
 
-fn plan_node(
+/// Resolves node `name` (its home from `--home` when given there) and opens
+/// its home.
+pub fn open(
     recipe: &Recipe,
     name: &str,
-    home: Option<&std::path::Path>,
-    max_file_size: u64,
+    target: &Target,
     env: &dyn Env,
-) -> Result<NodePlan> {
+) -> Result<(Node, CarbonHome)> {
+    let home = target.homes.get(name).map(PathBuf::as_path);
     let node = recipe.resolve(name, home, env)?;
+    let home = CarbonHome::open(&node.home)
+        .with_context(|| format!("node {name} ({})", node.home.display()))?;
+    Ok((node, home))
+}
+
+/// Two nodes sharing a home would overwrite each other's plan: refused
+/// before anything is planned (apply only; a plan may show one sample home
+/// for several nodes).
+pub fn refuse_shared_homes(
+    recipe: &Recipe,
+    names: &[String],
+    target: &Target,
+    env: &dyn Env,
+) -> Result<()> {
+    let mut seen: std::collections::HashMap<PathBuf, &str> = Default::default();
+    for name in names {
+        let home = match target.homes.get(name) {
+            Some(home) => home.clone(),
+            None => recipe.home(name, env)?,
+        };
+        let real = home.canonicalize().unwrap_or_else(|_| home.clone());
+        if let Some(other) = seen.insert(real, name) {
+            anyhow::bail!(
+                "nodes {other} and {name} share the home {}; give each node its own (--home NAME=PATH)",
+                home.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs a resolved node's steps on an in-memory session of its home and
+/// validates the result.
+pub fn plan_node(node: Node, home: &CarbonHome, max_file_size: u64) -> Result<NodePlan> {
+    let name = &node.name;
     let context = || format!("node {name} ({})", node.home.display());
-    let home = CarbonHome::open(&node.home).with_context(context)?;
-    let mut session = Session::new(&home);
+    let mut session = Session::new(home);
     session.set_max_file_size(max_file_size);
     let mut outcomes = Vec::new();
     for step in &node.steps {
@@ -76,8 +107,9 @@ fn plan_node(
         _ => None,
     };
     Ok(NodePlan {
-        name: name.to_string(),
-        home: node.home.clone(),
+        interrupted: crate::journal::pending(&node.home),
+        name: node.name,
+        home: node.home,
         product,
         outcomes,
         changes,

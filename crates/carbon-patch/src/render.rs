@@ -92,116 +92,222 @@ pub fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
         .collect()
 }
 
-/// Writes the plans as text; `color` paints diff lines.
-pub fn text(out: &mut dyn Write, plans: &[NodePlan], color: bool) -> std::io::Result<()> {
-    let (mut files, mut added, mut removed, mut warnings) = (0, 0, 0, 0);
-    for plan in plans {
-        let product = plan
-            .product
-            .as_deref()
-            .map(|p| format!(" ({p})"))
-            .unwrap_or_default();
-        writeln!(
-            out,
-            "== node {}: {}{product}",
-            plan.name,
-            plan.home.display()
-        )?;
-        let node_diffs = diffs(plan);
-        if node_diffs.is_empty() {
-            writeln!(
-                out,
-                "   no changes: every setting is already as the recipe says"
-            )?;
-        }
-        for d in &node_diffs {
-            for line in d.diff.split_inclusive('\n') {
-                let paint = match line.as_bytes().first() {
-                    _ if !color => None,
-                    Some(b'+') if !line.starts_with("+++") => Some("32"),
-                    Some(b'-') if !line.starts_with("---") => Some("31"),
-                    Some(b'@') => Some("36"),
-                    _ => None,
-                };
-                match paint {
-                    Some(code) => write!(
-                        out,
-                        "\x1b[{code}m{}\x1b[0m{}",
-                        line.trim_end_matches(['\n', '\r']),
-                        &line[line.trim_end_matches(['\n', '\r']).len()..]
-                    )?,
-                    None => write!(out, "{line}")?,
-                }
+/// Counts over the nodes shown so far, and their manual steps (once each).
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub nodes: usize,
+    pub files: usize,
+    pub added: usize,
+    pub removed: usize,
+    pub warnings: usize,
+    /// Whether any node has changes (drift, for `check`).
+    pub drift: bool,
+    pub manual: Vec<String>,
+}
+
+impl Tally {
+    /// Adds another node's counts.
+    pub fn add(&mut self, other: Tally) {
+        self.nodes += other.nodes;
+        self.files += other.files;
+        self.added += other.added;
+        self.removed += other.removed;
+        self.warnings += other.warnings;
+        self.drift |= other.drift;
+        for step in other.manual {
+            if !self.manual.contains(&step) {
+                self.manual.push(step);
             }
-            files += 1;
-            added += d.added;
-            removed += d.removed;
-        }
-        for w in &plan.warnings {
-            writeln!(out, "{}", mask(&w.to_string(), &plan.secrets))?;
-            warnings += 1;
         }
     }
-    let manual = manual_steps(plans);
-    if !manual.is_empty() {
+
+    fn of(plan: &NodePlan, diffs: &[FileDiff]) -> Tally {
+        let mut tally = Tally {
+            nodes: 1,
+            files: diffs.len(),
+            added: diffs.iter().map(|d| d.added).sum(),
+            removed: diffs.iter().map(|d| d.removed).sum(),
+            warnings: plan.warnings.len(),
+            drift: !plan.changes.is_empty(),
+            manual: Vec::new(),
+        };
+        for step in &plan.manual {
+            let step = mask(step, &plan.secrets);
+            if !tally.manual.contains(&step) {
+                tally.manual.push(step);
+            }
+        }
+        tally
+    }
+}
+
+/// One node, shown: its output and its counts.
+pub struct NodeReport {
+    pub output: Vec<u8>,
+    pub tally: Tally,
+}
+
+/// Line shown for a home where an apply was interrupted.
+const INTERRUPTED: &str =
+    "   note: an apply on this home was interrupted; the next apply finishes it before anything else";
+
+/// One node as text: its diffs, then its warnings; `color` paints diff lines.
+pub fn text_node(plan: &NodePlan, color: bool) -> NodeReport {
+    let mut out = Vec::new();
+    let node_diffs = diffs(plan);
+    write_text_node(&mut out, plan, &node_diffs, color).expect("writing to memory");
+    NodeReport {
+        output: out,
+        tally: Tally::of(plan, &node_diffs),
+    }
+}
+
+fn write_text_node(
+    out: &mut dyn Write,
+    plan: &NodePlan,
+    node_diffs: &[FileDiff],
+    color: bool,
+) -> std::io::Result<()> {
+    let product = plan
+        .product
+        .as_deref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "== node {}: {}{product}",
+        plan.name,
+        plan.home.display()
+    )?;
+    if plan.interrupted {
+        writeln!(out, "{INTERRUPTED}")?;
+    }
+    if node_diffs.is_empty() {
+        writeln!(
+            out,
+            "   no changes: every setting is already as the recipe says"
+        )?;
+    }
+    for d in node_diffs {
+        for line in d.diff.split_inclusive('\n') {
+            let paint = match line.as_bytes().first() {
+                _ if !color => None,
+                Some(b'+') if !line.starts_with("+++") => Some("32"),
+                Some(b'-') if !line.starts_with("---") => Some("31"),
+                Some(b'@') => Some("36"),
+                _ => None,
+            };
+            match paint {
+                Some(code) => write!(
+                    out,
+                    "\x1b[{code}m{}\x1b[0m{}",
+                    line.trim_end_matches(['\n', '\r']),
+                    &line[line.trim_end_matches(['\n', '\r']).len()..]
+                )?,
+                None => write!(out, "{line}")?,
+            }
+        }
+    }
+    for w in &plan.warnings {
+        writeln!(out, "{}", mask(&w.to_string(), &plan.secrets))?;
+    }
+    Ok(())
+}
+
+/// The end of a text report: the manual steps, then the summary line.
+pub fn text_end(out: &mut dyn Write, tally: &Tally) -> std::io::Result<()> {
+    if !tally.manual.is_empty() {
         writeln!(out, "Still to do by hand (not edits to a home):")?;
-        for step in &manual {
+        for step in &tally.manual {
             writeln!(out, "  - {step}")?;
         }
     }
     writeln!(
         out,
-        "Summary: {} node(s), {files} file(s) to change, +{added} -{removed} lines, {warnings} warning(s)",
-        plans.len()
+        "Summary: {} node(s), {} file(s) to change, +{} -{} lines, {} warning(s)",
+        tally.nodes, tally.files, tally.added, tally.removed, tally.warnings
     )
 }
 
-/// The recipe's manual steps, once each, in order.
-fn manual_steps(plans: &[NodePlan]) -> Vec<String> {
-    let mut steps: Vec<String> = Vec::new();
-    for plan in plans {
-        for step in &plan.manual {
-            let step = mask(step, &plan.secrets);
-            if !steps.contains(&step) {
-                steps.push(step);
-            }
-        }
+/// One node as JSON (schema: docs/json.md), pretty-printed.
+pub fn json_node(plan: &NodePlan) -> NodeReport {
+    let file_diffs = diffs(plan);
+    let value = json!({
+        "name": plan.name,
+        "home": plan.home.display().to_string(),
+        "product": plan.product,
+        "changes": !plan.changes.is_empty(),
+        "interrupted": plan.interrupted,
+        "files": file_diffs.iter().map(|d| {
+            json!({"path": d.path, "new_file": d.new_file, "added": d.added, "removed": d.removed, "diff": d.diff})
+        }).collect::<Vec<_>>(),
+        "outcomes": plan.outcomes.iter().map(|o| json!({
+            "file": o.file.display().to_string(),
+            "what": mask(&o.what, &plan.secrets),
+            "changed": o.changed,
+        })).collect::<Vec<_>>(),
+        "warnings": plan.warnings.iter().map(|w| mask(&w.to_string(), &plan.secrets)).collect::<Vec<_>>(),
+    });
+    NodeReport {
+        output: serde_json::to_vec_pretty(&value).expect("JSON values serialize"),
+        tally: Tally::of(plan, &file_diffs),
     }
-    steps
 }
 
-/// The plans as JSON (schema: docs/json.md).
-pub fn json(command: &str, plans: &[NodePlan]) -> Value {
-    let (mut files, mut added, mut removed, mut warnings) = (0, 0, 0, 0);
-    let nodes: Vec<Value> = plans
-        .iter()
-        .map(|plan| {
-            let file_diffs = diffs(plan);
-            files += file_diffs.len();
-            warnings += plan.warnings.len();
-            json!({
-                "name": plan.name,
-                "home": plan.home.display().to_string(),
-                "product": plan.product,
-                "changes": !plan.changes.is_empty(),
-                "files": file_diffs.iter().map(|d| {
-                    added += d.added;
-                    removed += d.removed;
-                    json!({"path": d.path, "new_file": d.new_file, "added": d.added, "removed": d.removed, "diff": d.diff})
-                }).collect::<Vec<_>>(),
-                "outcomes": plan.outcomes.iter().map(|o| json!({
-                    "file": o.file.display().to_string(),
-                    "what": mask(&o.what, &plan.secrets),
-                    "changed": o.changed,
-                })).collect::<Vec<_>>(),
-                "warnings": plan.warnings.iter().map(|w| mask(&w.to_string(), &plan.secrets)).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    json!({
-        "command": command,
-        "nodes": nodes,
-        "manual": manual_steps(plans),
-        "summary": {"nodes": plans.len(), "files": files, "added": added, "removed": removed, "warnings": warnings},
-    })
+/// A JSON report written node by node: `{"command", "nodes": [...],
+/// "manual", "summary"}`, laid out as serde_json's pretty printer would.
+pub struct JsonReport {
+    nodes: usize,
+}
+
+impl JsonReport {
+    /// Writes the opening, up to the node list.
+    pub fn begin(out: &mut dyn Write, command: &str) -> std::io::Result<JsonReport> {
+        write!(
+            out,
+            "{{\n  \"command\": {},\n  \"nodes\": [",
+            Value::from(command)
+        )?;
+        Ok(JsonReport { nodes: 0 })
+    }
+
+    /// Writes one node (the output of [`json_node`]).
+    pub fn node(&mut self, out: &mut dyn Write, pretty: &[u8]) -> std::io::Result<()> {
+        out.write_all(if self.nodes == 0 {
+            b"\n    "
+        } else {
+            b",\n    "
+        })?;
+        write_indented(out, pretty, "    ")?;
+        self.nodes += 1;
+        Ok(())
+    }
+
+    /// Writes the manual steps and the summary, and closes the report.
+    pub fn end(self, out: &mut dyn Write, tally: &Tally) -> std::io::Result<()> {
+        if self.nodes > 0 {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(b"],\n  \"manual\": ")?;
+        let manual = serde_json::to_vec_pretty(&tally.manual).expect("strings serialize");
+        write_indented(out, &manual, "  ")?;
+        out.write_all(b",\n  \"summary\": ")?;
+        let summary = json!({"nodes": tally.nodes, "files": tally.files, "added": tally.added, "removed": tally.removed, "warnings": tally.warnings});
+        let summary = serde_json::to_vec_pretty(&summary).expect("JSON values serialize");
+        write_indented(out, &summary, "  ")?;
+        out.write_all(b"\n}\n")
+    }
+}
+
+/// Writes pretty JSON nested at `indent`: every line but the first is
+/// indented (strings never hold a raw line feed, so lines are structure).
+fn write_indented(out: &mut dyn Write, pretty: &[u8], indent: &str) -> std::io::Result<()> {
+    for (i, line) in pretty.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.write_all(b"\n")?;
+            out.write_all(indent.as_bytes())?;
+        }
+        out.write_all(line)?;
+    }
+    Ok(())
 }

@@ -1,77 +1,215 @@
-//! Writing a plan: every file atomically, all of the run or none.
+//! Writing plans: every node's files staged first, then committed together.
 //!
-//! Each file is written to a temporary file in its own directory, synced,
-//! given the original's permissions, and renamed over the original, so a
-//! reader sees the old bytes or the new, never a mix. If a write fails, the
-//! files already written in this run are put back. Files that do not change
-//! are never opened for writing (their mtime stays).
+//! Staging (in the worker threads, node by node) writes each new file into
+//! `CARBON_HOME/.carbon-patch/tmp/` with the original's mode, owner, group
+//! and extended attributes, and keeps only a fingerprint of what the plan
+//! read, so memory does not grow with the size of the fleet. Committing
+//! (once every node is planned and staged, so a bad node stops the run
+//! before anything is written):
+//!
+//! 1. checks that every file still holds the bytes it was planned from;
+//! 2. keeps a hard link to each original, and writes each home's journal;
+//! 3. makes all of that durable, one `syncfs` per file system;
+//! 4. renames the staged files over the originals;
+//! 5. makes the renames durable, then removes the journals.
+//!
+//! A reader sees each file old or new, never a mix. If a rename fails, the
+//! renamed files are put back from their links. If the process dies, the
+//! next apply finishes each interrupted home from its journal (`journal.rs`).
+//! Files that do not change are never opened for writing (their mtime stays).
 
+use std::hash::Hasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::durable::sync_filesystems;
+use crate::journal;
+use crate::lock::HomeLock;
 use crate::plan::NodePlan;
 
-/// Writes `bytes` to `path` atomically, keeping the original's permissions.
-///
-/// The temporary file is made in `stage` (the home's `.carbon-patch/tmp`),
-/// not beside the configuration, so that a process killed mid-write leaves
-/// nothing in repository/conf; the next run clears `stage`. If `stage` is on
-/// another file system than `path` (a rename cannot cross them), the
-/// temporary file is made beside `path` instead.
-fn write_atomic(path: &Path, bytes: &[u8], stage: &Path) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+/// A file's length and hash: enough to tell that it changed since the plan
+/// without keeping its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fingerprint {
+    len: usize,
+    hash: u64,
+}
+
+impl Fingerprint {
+    fn of(bytes: &[u8]) -> Fingerprint {
+        let mut hasher = std::hash::DefaultHasher::new();
+        hasher.write(bytes);
+        Fingerprint {
+            len: bytes.len(),
+            hash: hasher.finish(),
+        }
+    }
+}
+
+/// One staged file.
+#[derive(Debug)]
+struct StagedFile {
+    /// The file, relative to the home.
+    rel: PathBuf,
+    /// The staged new bytes, relative to the home.
+    staged: PathBuf,
+    /// The planned-from bytes; `None` for a file the apply creates.
+    before: Option<Fingerprint>,
+    /// The kept original (set while committing), relative to the home.
+    original: Option<PathBuf>,
+}
+
+/// One node's staged files, holding its home's lock until dropped. Dropping
+/// it before the commit removes what it staged.
+pub struct StagedNode {
+    name: String,
+    home: PathBuf,
+    files: Vec<StagedFile>,
+    _lock: HomeLock,
+}
+
+impl StagedNode {
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The changed files, relative to the home.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.rel.as_path())
+    }
+
+    fn stage_dir(&self) -> PathBuf {
+        self.home.join(".carbon-patch/tmp")
+    }
+}
+
+impl Drop for StagedNode {
+    fn drop(&mut self) {
+        if journal::pending(&self.home) {
+            return; // the next apply needs what the journal names
+        }
+        for file in &self.files {
+            let _ = std::fs::remove_file(self.home.join(&file.staged));
+            if let Some(original) = &file.original {
+                let _ = std::fs::remove_file(self.home.join(original));
+            }
+        }
+    }
+}
+
+/// Stages a node's changes; `lock` is its home's lock (so the plan was made
+/// under it, after any interrupted apply was finished).
+pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
+    let mut node = StagedNode {
+        name: plan.name.clone(),
+        home: plan.home.clone(),
+        files: Vec::with_capacity(plan.changes.len()),
+        _lock: lock,
+    };
+    let stage_dir = node.stage_dir();
+    for change in &plan.changes {
+        let target = plan.home.join(&change.path);
+        let staged = stage_file(&target, &change.after, &stage_dir)
+            .with_context(|| format!("node {}: cannot stage {}", plan.name, target.display()))?;
+        node.files.push(StagedFile {
+            rel: change.path.clone(),
+            staged: staged
+                .strip_prefix(&plan.home)
+                .expect("staged inside the home")
+                .to_path_buf(),
+            before: change.before.as_deref().map(Fingerprint::of),
+            original: None,
+        });
+    }
+    Ok(node)
+}
+
+/// Writes `bytes` to a new file in `stage_dir`, with `target`'s permissions,
+/// owner, group and extended attributes; returns its path. If `stage_dir` is
+/// on another file system than `target` (a rename cannot cross them), the
+/// file is made beside `target` instead.
+fn stage_file(target: &Path, bytes: &[u8], stage_dir: &Path) -> std::io::Result<PathBuf> {
+    let dir = target.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let same_device = {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            matches!((std::fs::metadata(stage), std::fs::metadata(dir)), (Ok(a), Ok(b)) if a.dev() == b.dev())
+            matches!((std::fs::metadata(stage_dir), std::fs::metadata(dir)), (Ok(a), Ok(b)) if a.dev() == b.dev())
         }
         #[cfg(not(unix))]
         {
             false
         }
     };
-    let mut temp = tempfile::NamedTempFile::new_in(if same_device { stage } else { dir })?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".carbon-patch-staged-")
+        .tempfile_in(if same_device { stage_dir } else { dir })?;
     temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        // NamedTempFile is created 0600: give the new file the old one's mode.
-        std::fs::set_permissions(temp.path(), meta.permissions())?;
-        // And its owner and group. Where that is not allowed (another user's
-        // file, without root), the write fails rather than change ownership.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            let new = temp.as_file().metadata()?;
-            if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
-                std::os::unix::fs::chown(temp.path(), Some(meta.uid()), Some(meta.gid()))?;
-            }
+    if let Ok(meta) = std::fs::metadata(target) {
+        keep_metadata(target, &meta, temp.as_file())?;
+    }
+    if !cfg!(target_os = "linux") {
+        // Elsewhere there is no syncfs to batch with (durable.rs).
+        temp.as_file().sync_all()?;
+    }
+    let (_, path) = temp.keep().map_err(|e| e.error)?;
+    Ok(path)
+}
+
+/// Gives `file` the mode, owner, group and extended attributes of
+/// `original`. Where that is not allowed (another user's file, without
+/// root), the write fails rather than change them.
+fn keep_metadata(
+    original: &Path,
+    meta: &std::fs::Metadata,
+    file: &std::fs::File,
+) -> std::io::Result<()> {
+    // A new temporary file is 0600: give it the original's mode.
+    file.set_permissions(meta.permissions())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let new = file.metadata()?;
+        if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))?;
         }
     }
-    temp.persist(path).map_err(|e| e.error)?;
-    if same_device {
-        if let Ok(s) = std::fs::File::open(stage) {
-            let _ = s.sync_all();
-        }
-    }
-    // The rename is durable once the directory is.
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+    #[cfg(target_os = "linux")]
+    copy_xattrs(original, file)?;
+    let _ = original;
+    Ok(())
+}
+
+/// Copies every extended attribute of `from` (SELinux labels, ACLs, user
+/// attributes) to `to`. A file system without them has none to copy.
+#[cfg(target_os = "linux")]
+fn copy_xattrs(from: &Path, to: &std::fs::File) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let size = match rustix::fs::listxattr_query(from) {
+        Ok(0) | Err(Errno::NOTSUP) => return Ok(()),
+        Ok(size) => size,
+        Err(e) => return Err(e.into()),
+    };
+    let mut names = vec![0u8; size];
+    let len = rustix::fs::listxattr(from, &mut names[..])?;
+    for name in names[..len.min(size)]
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+    {
+        let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);
+        let size = rustix::fs::getxattr_query(from, name)?;
+        let mut value = vec![0u8; size];
+        let len = rustix::fs::getxattr(from, name, &mut value[..])?;
+        rustix::fs::fsetxattr(to, name, &value[..len], rustix::fs::XattrFlags::empty())?;
     }
     Ok(())
 }
 
-/// What was written, so a failure can put it back.
-struct Written {
-    path: PathBuf,
-    original: Option<Vec<u8>>,
-    stage: PathBuf,
-}
-
-/// Test hook: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the write after the
+/// Test hook: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the rename after the
 /// N-th fail, so tests can prove that a failure midway restores every file
 /// (a read-only file cannot do that for root, who may write anything).
 fn injected_failure(written: usize) -> std::io::Result<()> {
@@ -86,218 +224,168 @@ fn injected_failure(written: usize) -> std::io::Result<()> {
     }
 }
 
-/// An exclusive lock on one home: `CARBON_HOME/.carbon-patch/lock`, created
-/// only if absent, holding the owner's process id. A lock whose process is
-/// gone is stale and is taken over; a live one is refused, never waited on
-/// forever. Dropping the lock removes it.
-pub struct HomeLock {
-    path: PathBuf,
-}
-
-impl HomeLock {
-    /// Takes the lock on `home`.
-    pub fn acquire(home: &Path) -> Result<HomeLock> {
-        let dir = home.join(".carbon-patch");
-        if dir
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-        {
-            anyhow::bail!(
-                "{}: is a symbolic link; refusing to write through it",
-                dir.display()
-            );
-        }
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-        let path = dir.join("lock");
-        // The pid goes into a private file first, which is then linked to
-        // `lock`: linking fails if `lock` exists, and a lock that exists
-        // always holds its owner's pid, whenever a process is killed.
-        let mine = dir.join(format!("lock.{}", std::process::id()));
-        {
-            let mut file = std::fs::File::create(&mine)
-                .with_context(|| format!("cannot create {}", mine.display()))?;
-            writeln!(file, "{}", std::process::id())?;
-            file.sync_all()?;
-        }
-        let taken = (|| -> Result<bool> {
-            for _ in 0..2 {
-                match std::fs::hard_link(&mine, &path) {
-                    Ok(()) => return Ok(true),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let owner = std::fs::read_to_string(&path)
-                            .ok()
-                            .and_then(|s| s.trim().parse::<u32>().ok());
-                        match owner {
-                            Some(pid) if !process_alive(pid) => {
-                                // Stale: its process died without removing it.
-                                let _ = std::fs::remove_file(&path);
-                            }
-                            Some(pid) => anyhow::bail!(
-                                "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
-                                home.display()
-                            ),
-                            None => anyhow::bail!(
-                                "{}: is locked ({}); if no carbon-patch is running, remove that file",
-                                home.display(),
-                                path.display()
-                            ),
-                        }
-                    }
-                    Err(e) => {
-                        return Err(e).with_context(|| format!("cannot create {}", path.display()))
-                    }
+/// Every file system a commit touches: the homes (their `.carbon-patch/`)
+/// and the directories of the files.
+fn touched_dirs(nodes: &[StagedNode]) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for node in nodes {
+        dirs.push(node.home.clone());
+        for file in &node.files {
+            if let Some(dir) = node.home.join(&file.rel).parent() {
+                if !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_path_buf());
                 }
             }
-            Ok(false)
-        })();
-        let _ = std::fs::remove_file(&mine);
-        if taken? {
-            // Holding the lock, nobody else is writing: what is in tmp/, and
-            // private lock files, were left by runs that died. Clear them.
-            let stage = dir.join("tmp");
-            let _ = std::fs::remove_dir_all(&stage);
-            std::fs::create_dir_all(&stage)
-                .with_context(|| format!("cannot create {}", stage.display()))?;
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                for entry in entries.flatten() {
-                    if entry.file_name().to_string_lossy().starts_with("lock.") {
-                        let _ = std::fs::remove_file(entry.path());
-                    }
-                }
-            }
-            return Ok(HomeLock { path });
         }
-        anyhow::bail!(
-            "{}: could not take the lock {}",
-            home.display(),
-            path.display()
-        )
     }
+    dirs
 }
 
-impl Drop for HomeLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Whether process `pid` is running (Linux: /proc; elsewhere assume it is).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
-    }
-}
-
-/// Takes every home's lock and checks that nothing changed since the plan:
-/// each file must still hold the bytes it was planned from (absent ones must
-/// still be absent). Two nodes sharing a home are refused: their plans would
-/// overwrite each other.
-fn prepare(plans: &[NodePlan]) -> Result<Vec<HomeLock>> {
-    let mut seen: Vec<(PathBuf, &str)> = Vec::new();
-    for plan in plans {
-        let real = plan
-            .home
-            .canonicalize()
-            .unwrap_or_else(|_| plan.home.clone());
-        if let Some((_, other)) = seen.iter().find(|(h, _)| *h == real) {
-            anyhow::bail!(
-                "nodes {other} and {} share the home {}; give each node its own (--home NAME=PATH)",
-                plan.name,
-                plan.home.display()
-            );
-        }
-        seen.push((real, &plan.name));
-    }
-    let mut locks = Vec::new();
-    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
-        locks.push(HomeLock::acquire(&plan.home)?);
-    }
-    for plan in plans {
-        for change in &plan.changes {
-            let path = plan.home.join(&change.path);
+/// Commits staged nodes (see the module documentation); with a backup stamp,
+/// copies the originals to `CARBON_HOME/.carbon-patch/backups/<stamp>/`
+/// first. Returns the number of files written.
+pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>) -> Result<usize> {
+    // 1. Nothing changed since the plan.
+    for node in nodes.iter() {
+        for file in &node.files {
+            let path = node.home.join(&file.rel);
             let now = match std::fs::read(&path) {
-                Ok(bytes) => Some(bytes),
+                Ok(bytes) => Some(Fingerprint::of(&bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
             };
-            if now != change.before {
+            if now != file.before {
                 anyhow::bail!(
                     "node {}: {} changed after it was planned; nothing was written, run again",
-                    plan.name,
+                    node.name,
                     path.display()
                 );
             }
         }
     }
-    Ok(locks)
-}
-
-/// Writes every change of every node; on failure restores what was written.
-/// Returns the number of files written.
-pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
-    let _locks = prepare(plans)?;
-    let mut written: Vec<Written> = Vec::new();
-    let result = (|| -> Result<()> {
-        for plan in plans {
-            if let Some(stamp) = backup_stamp {
-                backup(plan, stamp)?;
+    // 2. Originals kept, backups, journals.
+    for node in nodes.iter_mut() {
+        if let Some(stamp) = backup_stamp {
+            backup(node, stamp)?;
+        }
+        let stage_dir = node.stage_dir();
+        for (i, file) in node.files.iter_mut().enumerate() {
+            if file.before.is_none() {
+                continue;
             }
-            let stage = plan.home.join(".carbon-patch/tmp");
-            for change in &plan.changes {
-                let path = plan.home.join(&change.path);
-                injected_failure(written.len())
-                    .and_then(|()| write_atomic(&path, &change.after, &stage))
+            let target = node.home.join(&file.rel);
+            let kept = stage_dir.join(format!("original-{i}"));
+            if std::fs::hard_link(&target, &kept).is_err() {
+                // Another file system than the stage: keep a copy instead.
+                std::fs::copy(&target, &kept).with_context(|| {
+                    format!("node {}: cannot keep {}", node.name, target.display())
+                })?;
+            }
+            file.original = Some(kept.strip_prefix(&node.home).expect("in the home").into());
+        }
+        let entries: Vec<journal::Entry> = node
+            .files
+            .iter()
+            .map(|f| journal::Entry {
+                target: f.rel.clone(),
+                staged: f.staged.clone(),
+                original: f.original.clone(),
+            })
+            .collect();
+        journal::write(&node.home, &entries).with_context(|| format!("node {}", node.name))?;
+    }
+    // 3. Staged files, kept originals and journals durable before any rename.
+    let dirs = touched_dirs(nodes);
+    sync_filesystems(&dirs)?;
+    // 4. The renames.
+    let mut renamed: Vec<(usize, usize)> = Vec::new();
+    let result = (|| -> Result<()> {
+        for (n, node) in nodes.iter().enumerate() {
+            for (f, file) in node.files.iter().enumerate() {
+                let target = node.home.join(&file.rel);
+                injected_failure(renamed.len())
+                    .and_then(|()| std::fs::rename(node.home.join(&file.staged), &target))
                     .with_context(|| {
-                        format!("node {}: cannot write {}", plan.name, path.display())
+                        format!("node {}: cannot write {}", node.name, target.display())
                     })?;
-                written.push(Written {
-                    path,
-                    original: change.before.clone(),
-                    stage: stage.clone(),
-                });
+                renamed.push((n, f));
             }
         }
         Ok(())
     })();
     if let Err(err) = result {
-        let mut unrestored = Vec::new();
-        for w in written.iter().rev() {
-            let restored = match &w.original {
-                Some(bytes) => write_atomic(&w.path, bytes, &w.stage),
-                None => std::fs::remove_file(&w.path),
-            };
-            if restored.is_err() {
-                unrestored.push(w.path.display().to_string());
-            }
-        }
-        if unrestored.is_empty() {
-            return Err(err.context(format!(
-                "nothing was changed: the {} file(s) written before the failure were restored",
-                written.len()
-            )));
-        }
-        return Err(err.context(format!("could not restore: {}", unrestored.join(", "))));
+        return Err(roll_back(nodes, &renamed, &dirs, err));
     }
-    Ok(written.len())
+    // 5. Renames durable, then the journals go.
+    sync_filesystems(&dirs)?;
+    for node in nodes.iter() {
+        journal::remove(&node.home)?;
+    }
+    Ok(renamed.len())
+}
+
+/// Puts back the originals of the files renamed before a failure.
+fn roll_back(
+    nodes: &[StagedNode],
+    renamed: &[(usize, usize)],
+    dirs: &[PathBuf],
+    err: anyhow::Error,
+) -> anyhow::Error {
+    let mut unrestored = Vec::new();
+    for &(n, f) in renamed.iter().rev() {
+        let (node, file) = (&nodes[n], &nodes[n].files[f]);
+        let target = node.home.join(&file.rel);
+        let restored = match &file.original {
+            Some(original) => std::fs::rename(node.home.join(original), &target),
+            None => std::fs::remove_file(&target),
+        };
+        if restored.is_err() {
+            unrestored.push(target.display().to_string());
+        }
+    }
+    if !unrestored.is_empty() {
+        // The journals stay: the next apply finishes the change.
+        return err.context(format!(
+            "could not restore: {}; the next apply finishes the change",
+            unrestored.join(", ")
+        ));
+    }
+    let synced = sync_filesystems(dirs);
+    for node in nodes {
+        if synced.is_ok() {
+            let _ = journal::remove(&node.home);
+        }
+    }
+    err.context(format!(
+        "nothing was changed: the {} file(s) written before the failure were restored",
+        renamed.len()
+    ))
 }
 
 /// Copies the originals of a node's changing files to
 /// `CARBON_HOME/.carbon-patch/backups/<stamp>/`.
-fn backup(plan: &NodePlan, stamp: &str) -> Result<()> {
-    let root = plan.home.join(".carbon-patch/backups").join(stamp);
-    for change in &plan.changes {
-        if let Some(before) = &change.before {
-            let target = root.join(&change.path);
-            std::fs::create_dir_all(target.parent().expect("a file has a parent"))?;
-            std::fs::write(&target, before).with_context(|| {
-                format!("node {}: cannot back up to {}", plan.name, target.display())
-            })?;
-        }
+fn backup(node: &StagedNode, stamp: &str) -> Result<()> {
+    let root = node.home.join(".carbon-patch/backups").join(stamp);
+    for file in node.files.iter().filter(|f| f.before.is_some()) {
+        let target = root.join(&file.rel);
+        std::fs::create_dir_all(target.parent().expect("a file has a parent"))?;
+        std::fs::copy(node.home.join(&file.rel), &target).with_context(|| {
+            format!("node {}: cannot back up to {}", node.name, target.display())
+        })?;
     }
     Ok(())
+}
+
+/// Locks, stages and commits plans made outside the lock (the library-style
+/// entry point; the CLI plans under the lock itself, see `fleet.rs`).
+#[cfg(test)]
+pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
+    let mut staged = Vec::new();
+    for plan in plans.iter().filter(|p| !p.changes.is_empty()) {
+        let lock = HomeLock::acquire(&plan.home)?;
+        staged.push(stage(plan, lock)?);
+    }
+    commit(&mut staged, backup_stamp)
 }
 
 #[cfg(test)]
@@ -326,6 +414,7 @@ mod tests {
             warnings: vec![],
             secrets: vec![],
             manual: vec![],
+            interrupted: false,
         }
     }
 

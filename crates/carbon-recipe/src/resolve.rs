@@ -166,6 +166,27 @@ impl Recipe {
         Ok(out)
     }
 
+    /// The home of node `name` as the recipe gives it (relative to the
+    /// recipe's folder), without resolving its steps.
+    pub fn home(&self, name: &str, env: &dyn Env) -> Result<PathBuf, RecipeError> {
+        self.check_node(name)?;
+        let table = &self.file.nodes[name];
+        match &table.get_ref().home {
+            Some(h) => {
+                let h = PathBuf::from(self.expand(h, env)?);
+                Ok(if h.is_relative() {
+                    self.path.parent().unwrap_or(Path::new(".")).join(h)
+                } else {
+                    h
+                })
+            }
+            None => Err(self.error(
+                table.span(),
+                format!("node {name} has no `home` (give one, or --home {name}=PATH)"),
+            )),
+        }
+    }
+
     /// Resolves node `name`: its home (`home` overrides the recipe's), and its steps.
     pub fn resolve(
         &self,
@@ -174,23 +195,9 @@ impl Recipe {
         env: &dyn Env,
     ) -> Result<Node, RecipeError> {
         self.check_node(name)?;
-        let table = &self.file.nodes[name];
-        let home = match (home, &table.get_ref().home) {
-            (Some(h), _) => h.to_path_buf(),
-            (None, Some(h)) => {
-                let h = PathBuf::from(self.expand(h, env)?);
-                if h.is_relative() {
-                    self.path.parent().unwrap_or(Path::new(".")).join(h)
-                } else {
-                    h
-                }
-            }
-            (None, None) => {
-                return Err(self.error(
-                    table.span(),
-                    format!("node {name} has no `home` (give one, or --home {name}=PATH)"),
-                ))
-            }
+        let home = match home {
+            Some(h) => h.to_path_buf(),
+            None => self.home(name, env)?,
         };
         let settings = self.settings_of(name);
         let mut node = Node {

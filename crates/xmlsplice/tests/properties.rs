@@ -13,9 +13,11 @@
 
 mod support;
 
+use support::invariants::{changed_window, elements, stage, Edit};
+
 use proptest::prelude::*;
 use proptest::sample::Index;
-use xmlsplice::{Document, NewElement, Place};
+use xmlsplice::Document;
 
 // ---------------------------------------------------------------- generator
 
@@ -291,18 +293,6 @@ fn document() -> impl Strategy<Value = Vec<u8>> {
 
 // ---------------------------------------------------------------- edits
 
-#[derive(Clone, Debug)]
-enum Edit {
-    SetAttribute(&'static str, String),
-    RemoveAttribute(&'static str),
-    SetText(String),
-    Insert(u8, String),
-    Replace(String),
-    Remove,
-    CommentOut,
-    Uncomment(Index),
-}
-
 fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (prop::sample::select(ATTRS), value()).prop_map(|(n, v)| Edit::SetAttribute(n, v)),
@@ -312,7 +302,7 @@ fn edit() -> impl Strategy<Value = Edit> {
         value().prop_map(Edit::Replace),
         Just(Edit::Remove),
         Just(Edit::CommentOut),
-        any::<Index>().prop_map(Edit::Uncomment),
+        any::<usize>().prop_map(Edit::Uncomment),
     ]
 }
 
@@ -324,73 +314,6 @@ fn value_edit() -> impl Strategy<Value = Edit> {
         value().prop_map(Edit::SetText),
         value().prop_map(Edit::Replace),
     ]
-}
-
-/// What an edit may change: the element itself, or its parent when a whole
-/// element comes or goes beside it. `None` when the edit was refused.
-fn stage(
-    doc: &mut Document,
-    target: xmlsplice::Element,
-    edit: &Edit,
-) -> Option<std::ops::Range<usize>> {
-    let own = doc.range(target);
-    let around = doc.parent(target).map(|p| doc.range(p));
-    let new = |v: &str| NewElement::new("added").attribute("v", v).text(v);
-    let staged = match edit {
-        Edit::SetAttribute(n, v) => doc.set_attribute(target, n, v).map(|_| own.clone()),
-        Edit::RemoveAttribute(n) => doc.remove_attribute(target, n).map(|_| own.clone()),
-        Edit::SetText(v) => doc.set_text(target, v).map(|_| own.clone()),
-        Edit::Insert(p, v) => {
-            let (place, region) = match p {
-                0 => (Place::FirstChild(target), Some(own.clone())),
-                1 => (Place::LastChild(target), Some(own.clone())),
-                2 => (Place::Before(target), around.clone()),
-                _ => (Place::After(target), around.clone()),
-            };
-            doc.insert(place, new(v))
-                .map(|_| region.unwrap_or(own.clone()))
-        }
-        Edit::Replace(v) => doc
-            .replace(target, new(v))
-            .map(|_| around.clone().unwrap_or(own.clone())),
-        Edit::Remove => doc
-            .remove(target)
-            .map(|_| around.clone().unwrap_or(own.clone())),
-        Edit::CommentOut => doc
-            .comment_out(target)
-            .map(|_| around.clone().unwrap_or(own.clone())),
-        Edit::Uncomment(i) => {
-            let found = doc.select_commented_from(target, "*").unwrap();
-            if found.is_empty() {
-                return None;
-            }
-            doc.uncomment(&found[i.index(found.len())])
-                .map(|_| own.clone())
-        }
-    };
-    staged.ok()
-}
-
-/// The changed window of `after` relative to `before`, in `before`'s offsets.
-fn changed_window(before: &str, after: &str) -> std::ops::Range<usize> {
-    let prefix = before
-        .char_indices()
-        .zip(after.chars())
-        .find(|((_, a), b)| a != b)
-        .map_or(before.len().min(after.len()), |((i, _), _)| i);
-    let max_suffix = before.len().min(after.len()) - prefix;
-    let suffix = before
-        .bytes()
-        .rev()
-        .zip(after.bytes().rev())
-        .take(max_suffix)
-        .take_while(|(a, b)| a == b)
-        .count();
-    prefix..before.len() - suffix
-}
-
-fn elements(doc: &Document) -> Vec<xmlsplice::Element> {
-    doc.select("//*").unwrap()
 }
 
 proptest! {

@@ -1,0 +1,163 @@
+//! The journal that makes one node's apply all-or-nothing across a crash.
+//!
+//! An apply stages every new file in `CARBON_HOME/.carbon-patch/tmp/`, keeps
+//! a hard link to every original there, and makes all of that durable. Only
+//! then does it write `CARBON_HOME/.carbon-patch/journal`, naming each
+//! (staged file, original, target) triple, make that durable, and start
+//! renaming staged files over their targets. When every rename is durable
+//! the journal is removed.
+//!
+//! So after a crash, a home holds either no journal, and every file is as it
+//! was (what was staged is cleared by the next run), or a journal, and some
+//! files may already be new. The next `apply` on the home rolls it forward
+//! before it plans anything: a staged file still present had not been
+//! renamed yet, and is, provided its target is still the original (the same
+//! inode as the link kept beside it); a staged file that is gone was renamed
+//! already. If a target changed meanwhile, recovery stops, says which, and
+//! leaves the journal for a person to look at.
+//!
+//! The journal is JSON: `{"version": 1, "files": [{"target", "staged",
+//! "original"}]}`, paths relative to the home, `original` null for a file
+//! the apply creates.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Where the journal of `home` lives.
+pub fn path(home: &Path) -> PathBuf {
+    home.join(".carbon-patch/journal")
+}
+
+/// One file of an apply in progress. Paths are relative to the home.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    /// The configuration file.
+    pub target: PathBuf,
+    /// Its new bytes, waiting to be renamed over it.
+    pub staged: PathBuf,
+    /// A hard link to (or a copy of) its original; `None` for a new file.
+    pub original: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    files: Vec<Entry>,
+}
+
+/// Writes the journal of `home` (through a temporary name and a rename, so
+/// it is whole or absent). The caller makes it durable.
+pub fn write(home: &Path, files: &[Entry]) -> Result<()> {
+    let journal = Journal {
+        version: 1,
+        files: files.to_vec(),
+    };
+    let path = path(home);
+    let temp = path.with_extension("new");
+    std::fs::write(&temp, serde_json::to_vec_pretty(&journal)?)
+        .with_context(|| format!("cannot write {}", temp.display()))?;
+    std::fs::rename(&temp, &path).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes the journal of `home`: its apply is complete (or undone).
+pub fn remove(home: &Path) -> Result<()> {
+    match std::fs::remove_file(path(home)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove {}", path(home).display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether an apply on `home` was interrupted and is waiting to be finished.
+pub fn pending(home: &Path) -> bool {
+    path(home).exists()
+}
+
+/// Finishes an interrupted apply on `home`, if there is one. The caller
+/// holds the home's lock.
+pub fn recover(home: &Path) -> Result<()> {
+    let path = path(home);
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let journal: Journal = serde_json::from_slice(&text).with_context(|| {
+        format!(
+            "{}: not a journal this version of carbon-patch can read",
+            path.display()
+        )
+    })?;
+    if journal.version != 1 {
+        bail!(
+            "{}: journal version {} is not supported",
+            path.display(),
+            journal.version
+        );
+    }
+    for entry in &journal.files {
+        for rel in [
+            Some(&entry.target),
+            Some(&entry.staged),
+            entry.original.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if rel.is_absolute()
+                || rel
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir))
+            {
+                bail!(
+                    "{}: names {} outside the home; not touching it",
+                    path.display(),
+                    rel.display()
+                );
+            }
+        }
+    }
+    for entry in &journal.files {
+        let staged = home.join(&entry.staged);
+        if !staged.exists() {
+            continue; // renamed before the crash
+        }
+        let target = home.join(&entry.target);
+        if !still_original(&target, entry.original.as_ref().map(|o| home.join(o)))? {
+            bail!(
+                "{}: an interrupted apply cannot be finished: {} changed since it began. \
+                 Check the file, then remove {} to start afresh",
+                home.display(),
+                target.display(),
+                path.display()
+            );
+        }
+        std::fs::rename(&staged, &target)
+            .with_context(|| format!("cannot finish writing {}", target.display()))?;
+    }
+    crate::durable::sync_filesystems([home])?;
+    remove(home)
+}
+
+/// Whether `target` is still its original: the same inode as the kept link
+/// (or the same bytes as the kept copy), or still absent for a new file.
+fn still_original(target: &Path, original: Option<PathBuf>) -> Result<bool> {
+    let Some(original) = original else {
+        return Ok(!target.exists());
+    };
+    let (Ok(now), Ok(kept)) = (std::fs::metadata(target), std::fs::metadata(&original)) else {
+        return Ok(false);
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if (now.dev(), now.ino()) == (kept.dev(), kept.ino()) {
+            return Ok(true);
+        }
+    }
+    let _ = (now, kept);
+    Ok(std::fs::read(target)? == std::fs::read(&original)?)
+}

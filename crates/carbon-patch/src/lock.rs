@@ -1,0 +1,124 @@
+//! One apply at a time per home: `CARBON_HOME/.carbon-patch/lock`.
+//!
+//! The lock is a file holding its owner's process id, created only if
+//! absent. A lock whose process is gone is stale and is taken over; a live
+//! one is refused with a message naming its pid, never waited on forever.
+//! Whoever takes the lock first finishes any apply that a crash interrupted
+//! (the journal, see `journal.rs`), then clears what dead runs left in
+//! `.carbon-patch/tmp/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::journal;
+
+/// An exclusive lock on one home: `CARBON_HOME/.carbon-patch/lock`, created
+/// only if absent, holding the owner's process id. A lock whose process is
+/// gone is stale and is taken over; a live one is refused, never waited on
+/// forever. Dropping the lock removes it.
+pub struct HomeLock {
+    path: PathBuf,
+}
+
+impl HomeLock {
+    /// Takes the lock on `home`.
+    pub fn acquire(home: &Path) -> Result<HomeLock> {
+        let dir = home.join(".carbon-patch");
+        if dir
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            anyhow::bail!(
+                "{}: is a symbolic link; refusing to write through it",
+                dir.display()
+            );
+        }
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join("lock");
+        // The pid goes into a private file first, which is then linked to
+        // `lock`: linking fails if `lock` exists, and a lock that exists
+        // always holds its owner's pid, whenever a process is killed.
+        let mine = dir.join(format!("lock.{}", std::process::id()));
+        {
+            let mut file = std::fs::File::create(&mine)
+                .with_context(|| format!("cannot create {}", mine.display()))?;
+            writeln!(file, "{}", std::process::id())?;
+            file.sync_all()?;
+        }
+        let taken = (|| -> Result<bool> {
+            for _ in 0..2 {
+                match std::fs::hard_link(&mine, &path) {
+                    Ok(()) => return Ok(true),
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let owner = std::fs::read_to_string(&path)
+                            .ok()
+                            .and_then(|s| s.trim().parse::<u32>().ok());
+                        match owner {
+                            Some(pid) if !process_alive(pid) => {
+                                // Stale: its process died without removing it.
+                                let _ = std::fs::remove_file(&path);
+                            }
+                            Some(pid) => anyhow::bail!(
+                                "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
+                                home.display()
+                            ),
+                            None => anyhow::bail!(
+                                "{}: is locked ({}); if no carbon-patch is running, remove that file",
+                                home.display(),
+                                path.display()
+                            ),
+                        }
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| format!("cannot create {}", path.display()))
+                    }
+                }
+            }
+            Ok(false)
+        })();
+        let _ = std::fs::remove_file(&mine);
+        if taken? {
+            let lock = HomeLock { path };
+            // Holding the lock, nobody else is writing: an interrupted apply
+            // is finished first (the journal names its staged files), then
+            // what is left in tmp/, and private lock files, were left by runs
+            // that died. Clear them.
+            journal::recover(home)?;
+            let stage = dir.join("tmp");
+            let _ = std::fs::remove_dir_all(&stage);
+            std::fs::create_dir_all(&stage)
+                .with_context(|| format!("cannot create {}", stage.display()))?;
+            if let Ok(entries) = std::fs::read_dir(&dir) {
+                for entry in entries.flatten() {
+                    if entry.file_name().to_string_lossy().starts_with("lock.") {
+                        let _ = std::fs::remove_file(entry.path());
+                    }
+                }
+            }
+            return Ok(lock);
+        }
+        anyhow::bail!(
+            "{}: could not take the lock {}",
+            home.display(),
+            path.display()
+        )
+    }
+}
+
+impl Drop for HomeLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether process `pid` is running (Linux: /proc; elsewhere assume it is).
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
