@@ -11,14 +11,14 @@
 //! was (what was staged is cleared by the next run), or a journal, and some
 //! files may already be new. The next `apply` on the home rolls it forward
 //! before it plans anything: a staged file still present had not been
-//! renamed yet, and is, provided its target is still the original (the same
-//! inode as the link kept beside it); a staged file that is gone was renamed
-//! already. If a target changed meanwhile, recovery stops, says which, and
+//! renamed yet, and is, provided its target is still the original (the
+//! same [`Identity`]: inode, size, modification and change times); a staged
+//! file that is gone was renamed already. If a target changed meanwhile, recovery stops, says which, and
 //! leaves the journal for a person to look at.
 //!
 //! The journal is JSON: `{"version": 1, "files": [{"target", "staged",
-//! "original"}]}`, paths relative to the home, `original` null for a file
-//! the apply creates.
+//! "original", "identity"}]}`, paths relative to the home, `original` and
+//! `identity` null for a file the apply creates.
 
 use std::path::{Path, PathBuf};
 
@@ -37,8 +37,59 @@ pub struct Entry {
     pub target: PathBuf,
     /// Its new bytes, waiting to be renamed over it.
     pub staged: PathBuf,
-    /// A hard link to (or a copy of) its original; `None` for a new file.
+    /// A hard link to (or a copy of) its original, for putting it back if a
+    /// rename fails; `None` for a new file.
     pub original: Option<PathBuf>,
+    /// The original's identity when the journal was written; `None` for a
+    /// new file.
+    pub identity: Option<Identity>,
+}
+
+/// What tells that a file was not touched since: its inode, size and
+/// modification and change times. An edit in place keeps the inode but
+/// moves the times; the change time cannot be set back without root.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Identity {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Identity {
+    /// The identity of the file at `path` now.
+    pub fn of(path: &Path) -> std::io::Result<Identity> {
+        let meta = std::fs::metadata(path)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Ok(Identity {
+                dev: meta.dev(),
+                ino: meta.ino(),
+                len: meta.len(),
+                mtime: (meta.mtime(), meta.mtime_nsec()),
+                ctime: (meta.ctime(), meta.ctime_nsec()),
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            let since = |t: std::io::Result<std::time::SystemTime>| {
+                t.ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or((0, 0), |d| {
+                        (d.as_secs() as i64, i64::from(d.subsec_nanos()))
+                    })
+            };
+            Ok(Identity {
+                dev: 0,
+                ino: 0,
+                len: meta.len(),
+                mtime: since(meta.modified()),
+                ctime: since(meta.created()),
+            })
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -126,7 +177,11 @@ pub fn recover(home: &Path) -> Result<()> {
             continue; // renamed before the crash
         }
         let target = home.join(&entry.target);
-        if !still_original(&target, entry.original.as_ref().map(|o| home.join(o)))? {
+        let untouched = match entry.identity {
+            Some(identity) => Identity::of(&target).ok() == Some(identity),
+            None => !target.exists(),
+        };
+        if !untouched {
             bail!(
                 "{}: an interrupted apply cannot be finished: {} changed since it began. \
                  Check the file, then remove {} to start afresh",
@@ -140,24 +195,4 @@ pub fn recover(home: &Path) -> Result<()> {
     }
     crate::durable::sync_filesystems([home])?;
     remove(home)
-}
-
-/// Whether `target` is still its original: the same inode as the kept link
-/// (or the same bytes as the kept copy), or still absent for a new file.
-fn still_original(target: &Path, original: Option<PathBuf>) -> Result<bool> {
-    let Some(original) = original else {
-        return Ok(!target.exists());
-    };
-    let (Ok(now), Ok(kept)) = (std::fs::metadata(target), std::fs::metadata(&original)) else {
-        return Ok(false);
-    };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if (now.dev(), now.ino()) == (kept.dev(), kept.ino()) {
-            return Ok(true);
-        }
-    }
-    let _ = (now, kept);
-    Ok(std::fs::read(target)? == std::fs::read(&original)?)
 }

@@ -59,6 +59,8 @@ struct StagedFile {
     before: Option<Fingerprint>,
     /// The kept original (set while committing), relative to the home.
     original: Option<PathBuf>,
+    /// The original's identity once kept (for the journal).
+    identity: Option<journal::Identity>,
 }
 
 /// One node's staged files, holding its home's lock until dropped. Dropping
@@ -112,6 +114,8 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
     let stage_dir = node.stage_dir();
     for change in &plan.changes {
         let target = plan.home.join(&change.path);
+        writable(&target)
+            .with_context(|| format!("node {}: cannot write {}", plan.name, target.display()))?;
         let staged = stage_file(&target, &change.after, &stage_dir)
             .with_context(|| format!("node {}: cannot stage {}", plan.name, target.display()))?;
         node.files.push(StagedFile {
@@ -122,9 +126,36 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
                 .to_path_buf(),
             before: change.before.as_deref().map(Fingerprint::of),
             original: None,
+            identity: None,
         });
     }
     Ok(node)
+}
+
+/// Refuses a target that this user may not write, or whose directory it may
+/// not write (a rename needs that), before anything is written: a read-only
+/// file is a decision someone made, even though a rename could replace it.
+/// Also catches a read-only mount, for root too.
+fn writable(target: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use rustix::fs::{access, Access};
+        let dir = target.parent().unwrap_or(Path::new("."));
+        let denied = |what: &str, path: &Path, e: rustix::io::Errno| {
+            std::io::Error::new(
+                std::io::Error::from(e).kind(),
+                format!("{what} {} is not writable ({e})", path.display()),
+            )
+        };
+        if target.exists() {
+            access(target, Access::WRITE_OK).map_err(|e| denied("the file", target, e))?;
+        }
+        // The nearest existing directory: a new file's folders may not exist yet.
+        if let Some(dir) = dir.ancestors().find(|d| d.exists()) {
+            access(dir, Access::WRITE_OK).map_err(|e| denied("its directory", dir, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes `bytes` to a new file in `stage_dir`, with `target`'s permissions,
@@ -209,10 +240,19 @@ fn copy_xattrs(from: &Path, to: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Test hook: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the rename after the
+/// Test hooks: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the rename after the
 /// N-th fail, so tests can prove that a failure midway restores every file
-/// (a read-only file cannot do that for root, who may write anything).
+/// (a read-only file cannot do that for root, who may write anything);
+/// `CARBON_PATCH_ABORT_AFTER_WRITES=N` kills the process there instead, as a
+/// crash would, so tests can prove the journal finishes the apply.
 fn injected_failure(written: usize) -> std::io::Result<()> {
+    if std::env::var("CARBON_PATCH_ABORT_AFTER_WRITES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .is_some_and(|n| written >= n)
+    {
+        std::process::abort();
+    }
     match std::env::var("CARBON_PATCH_FAIL_AFTER_WRITES")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
@@ -282,6 +322,8 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>) -> Result<us
                 })?;
             }
             file.original = Some(kept.strip_prefix(&node.home).expect("in the home").into());
+            // After the link, which changes the inode's change time.
+            file.identity = Some(journal::Identity::of(&target)?);
         }
         let entries: Vec<journal::Entry> = node
             .files
@@ -290,6 +332,7 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>) -> Result<us
                 target: f.rel.clone(),
                 staged: f.staged.clone(),
                 original: f.original.clone(),
+                identity: f.identity,
             })
             .collect();
         journal::write(&node.home, &entries).with_context(|| format!("node {}", node.name))?;

@@ -5,8 +5,11 @@
 //!   empty, truncated or mixed;
 //! - no temporary file is left beside the configuration (they live in
 //!   `.carbon-patch/tmp/`, which the next run clears);
+//! - a home is partly written only while its journal exists (the
+//!   commit had begun);
 //! - re-running `apply` finishes the change: every file then holds its
-//!   planned bytes. The dead run's lock is stale and is taken over.
+//!   planned bytes, and no journal is left. The dead run's lock is stale
+//!   and is taken over.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -117,7 +120,16 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
             match changed {
                 0 => before_any += 1,
                 n if n == to_change => complete += 1,
-                _ => partial += 1,
+                _ => {
+                    // Partly written only while the journal says so: the
+                    // next apply rolls it forward (all-or-nothing per node).
+                    assert!(
+                        home.join(".carbon-patch/journal").exists(),
+                        "run {i}: {} is partly written, with no journal to finish it",
+                        home.display()
+                    );
+                    partial += 1
+                }
             }
         }
 
@@ -143,6 +155,7 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
                 "run {i}: after the re-run, {} differs from the plan in {wrong:?}",
                 home.display()
             );
+            assert!(!home.join(".carbon-patch/journal").exists());
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,0 +1,296 @@
+//! Faults around `apply`, each on the built binary: a crash midway finished
+//! by the journal, a full disk, read-only files and directories for a user
+//! who is not root, a recipe home that is a symbolic link to a system
+//! directory, extended attributes. Every refusal must leave the home as it
+//! was.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const RECIPE: &str = "examples/quickstart.toml";
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
+    cmd.current_dir(golden::workspace_root())
+        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
+        .env_remove("CARBON_PATCH_ABORT_AFTER_WRITES");
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `command` of the quickstart recipe on node1 only, at `home`.
+fn on_node1(command: &str, home: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args([command, RECIPE, "--node=node1"])
+        .arg(format!("--home=node1={}", home.display()));
+    cmd
+}
+
+/// A fresh copy of the sample home at `dir/name`.
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let home = dir.join(name);
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    home
+}
+
+/// Every file under `home` outside `.carbon-patch/`, with its bytes.
+fn files(home: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut found: Vec<_> = walkdir::WalkDir::new(home)
+        .into_iter()
+        .filter_entry(|e| e.file_name() != ".carbon-patch")
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            (
+                e.path().strip_prefix(home).unwrap().to_path_buf(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// What node1's files look like once the recipe is applied.
+fn planned(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let home = fresh(dir, "reference");
+    let out = on_node1("apply", &home).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    files(&home)
+}
+
+#[test]
+fn a_crash_between_renames_is_finished_by_the_next_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let planned = planned(dir.path());
+    let home = fresh(dir.path(), "node1");
+    let original = files(&home);
+
+    // Killed (abort) after the second of its renames.
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "2")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let journal = home.join(".carbon-patch/journal");
+    assert!(journal.exists(), "the journal names the unfinished apply");
+    let now = files(&home);
+    let new = now.iter().filter(|f| !original.contains(f)).count();
+    assert_eq!(new, 2, "two files renamed before the crash");
+
+    // plan says so, and writes nothing.
+    let shown = on_node1("plan", &home).output().unwrap();
+    assert!(
+        stdout(&shown).contains("an apply on this home was interrupted"),
+        "{}",
+        stdout(&shown)
+    );
+    assert_eq!(files(&home), now);
+
+    // The next apply finishes it: every file planned, no journal, no temp.
+    let out = on_node1("apply", &home).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(files(&home), planned);
+    assert!(!journal.exists());
+    let tmp = home.join(".carbon-patch/tmp");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "tmp is empty");
+}
+
+#[test]
+fn an_interrupted_apply_whose_file_changed_since_is_not_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // Someone edits a file the dead apply had not reached yet.
+    let carbon = home.join("repository/conf/carbon.xml");
+    let edited = b"<Server><!-- edited by hand --></Server>\n";
+    std::fs::write(&carbon, edited).unwrap();
+
+    let out = on_node1("apply", &home).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("an interrupted apply cannot be finished") && err.contains("carbon.xml"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&carbon).unwrap(), edited, "the edit is kept");
+    assert!(
+        home.join(".carbon-patch/journal").exists(),
+        "left to look at"
+    );
+}
+
+#[test]
+fn a_full_disk_writes_nothing() {
+    // A small tmpfs in a private mount namespace (needs root; skipped otherwise).
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("disk");
+    std::fs::create_dir(&mount).unwrap();
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+    // Fill the disk, then free three pages: room for the lock, not for the
+    // staged files. Then compare the home with the fixture, and list what
+    // is left in .carbon-patch/tmp.
+    let script = r#"
+        set -e
+        mount -t tmpfs -o size=1m tmpfs "$DISK"
+        cp -r "$FIXTURE" "$DISK/node1"
+        dd if=/dev/zero of="$DISK/filler" bs=4096 2>/dev/null || true
+        truncate -s -12288 "$DISK/filler"
+        set +e
+        "$BIN" apply "$RECIPE" --node=node1 --home="node1=$DISK/node1"
+        echo "exit=$?"
+        diff -r -x .carbon-patch "$FIXTURE" "$DISK/node1" && echo "home=unchanged"
+        echo "left=$(ls -A "$DISK/node1/.carbon-patch/tmp" 2>/dev/null | wc -l)"
+    "#;
+    let out = Command::new("unshare")
+        .args(["--mount", "sh", "-c", script])
+        .current_dir(golden::workspace_root())
+        .env("DISK", &mount)
+        .env("FIXTURE", &fixture)
+        .env("BIN", env!("CARGO_BIN_EXE_carbon-patch"))
+        .env("RECIPE", RECIPE)
+        .output()
+        .unwrap();
+    let (text, err) = (stdout(&out), stderr(&out));
+    if !text.contains("exit=") {
+        eprintln!("a_full_disk_writes_nothing: skipped (no private tmpfs here): {err}");
+        return;
+    }
+    assert!(text.contains("exit=1"), "{text}{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(
+        err.contains("node node1"),
+        "the error names the node: {err}"
+    );
+    assert!(text.contains("home=unchanged"), "{text}");
+    assert!(text.contains("left=0"), "staged files removed: {text}");
+}
+
+/// Runs `apply` as user `nobody` on a home that user owns; `setup` makes
+/// part of it read-only. Skipped when this process cannot change user.
+fn apply_as_nobody(setup: impl Fn(&Path)) -> Option<(Output, bool)> {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let status = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&home)
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: cannot give the home to nobody (not root)");
+        return None;
+    }
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    setup(&home);
+    let before = files(&home);
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_carbon-patch"))
+        .args(["apply", RECIPE, "--node=node1"])
+        .arg(format!("--home=node1={}", home.display()))
+        .current_dir(golden::workspace_root())
+        .output()
+        .unwrap();
+    if stderr(&out).contains("setpriv") {
+        eprintln!("skipped: setpriv failed: {}", stderr(&out));
+        return None;
+    }
+    Some((out, files(&home) == before))
+}
+
+#[test]
+fn a_read_only_file_is_refused_for_a_user_who_is_not_root() {
+    let Some((out, unchanged)) = apply_as_nobody(|home| {
+        let file = home.join("repository/conf/registry.xml");
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o444))
+            .unwrap();
+    }) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("registry.xml is not writable") && err.contains("Permission denied"),
+        "{err}"
+    );
+    assert!(unchanged, "nothing written");
+}
+
+#[test]
+fn a_read_only_directory_is_refused_for_a_user_who_is_not_root() {
+    let Some((out, unchanged)) = apply_as_nobody(|home| {
+        let dir = home.join("repository/conf/datasources");
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o555))
+            .unwrap();
+    }) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("its directory") && err.contains("datasources is not writable"),
+        "{err}"
+    );
+    assert!(unchanged, "nothing written");
+}
+
+#[test]
+fn a_recipe_home_linked_to_a_system_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let link = dir.path().join("node1");
+    std::os::unix::fs::symlink("/etc", &link).unwrap();
+    let recipe = dir.path().join("recipe.toml");
+    std::fs::write(
+        &recipe,
+        "[nodes.node1]\nhome = \"node1\"\nserver = { offset = 1 }\n",
+    )
+    .unwrap();
+    for command in ["plan", "apply"] {
+        let out = bin().arg(command).arg(&recipe).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("resolves to the system directory /etc"),
+            "{command}: {err}"
+        );
+        assert!(
+            !Path::new("/etc/.carbon-patch").exists(),
+            "nothing created in /etc"
+        );
+    }
+}
+
+#[test]
+fn extended_attributes_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let carbon = home.join("repository/conf/carbon.xml");
+    let name = "user.carbon_patch_test";
+    if rustix::fs::setxattr(&carbon, name, b"kept", rustix::fs::XattrFlags::empty()).is_err() {
+        eprintln!("extended_attributes_are_kept: skipped (no user xattrs on this file system)");
+        return;
+    }
+    let out = on_node1("apply", &home).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("repository/conf/carbon.xml"));
+    let mut value = [0u8; 16];
+    let len = rustix::fs::getxattr(&carbon, name, &mut value[..]).unwrap();
+    assert_eq!(&value[..len], b"kept");
+}
