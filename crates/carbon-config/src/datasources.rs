@@ -8,7 +8,7 @@ use std::path::Path;
 
 use xmlsplice::NewElement;
 
-use crate::ensure::{check_predicate_value, edit_xml};
+use crate::ensure::{check_predicate_value, edit_xml, edit_xml_adding};
 use crate::error::{Error, Result};
 use crate::home::files::DATASOURCES_DIR;
 use crate::session::{Outcome, Session};
@@ -66,7 +66,7 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
         Some(jndi) => format!("datasource {} ({jndi})", ds.name),
         None => format!("datasource {}", ds.name),
     };
-    edit_xml(session, file, what, |t| {
+    edit_xml_adding(session, file, what, |t| {
         if t.doc.select_optional(&path)?.is_none() {
             let mut element = NewElement::new("datasource").text_child("name", &ds.name);
             if let Some(description) = &ds.description {

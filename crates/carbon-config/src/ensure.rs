@@ -51,14 +51,55 @@ pub(crate) struct Target<'d> {
 
 /// Runs `op` on the XML file `rel` of the session's home, naming the file in
 /// every error it returns, and reports what it ensured.
+///
+/// Edits that add or take away elements are applied (the file re-parsed)
+/// before `op` reads the document, unless they are all insertions and `op`
+/// only adds whole elements of its own ([`edit_xml_adding`]): re-parsing
+/// once for a run of insertions instead of after each is what keeps a fleet
+/// of nodes cheap to plan.
 pub(crate) fn edit_xml(
     session: &mut Session,
     rel: &str,
     what: String,
     op: impl FnOnce(&mut Target) -> Result<bool>,
 ) -> Result<Outcome> {
+    edit_xml_with(session, rel, what, false, op)
+}
+
+/// As [`edit_xml`], for an operation that either adds one whole element
+/// (datasource, dbConfig, remoteInstance, mount) after its kind, or edits
+/// one that the file had before this session. Insertions staged by earlier
+/// such operations are not applied first: an element inserted at the same
+/// place follows them, and none of them is what `op` reads.
+pub(crate) fn edit_xml_adding(
+    session: &mut Session,
+    rel: &str,
+    what: String,
+    op: impl FnOnce(&mut Target) -> Result<bool>,
+) -> Result<Outcome> {
+    edit_xml_with(session, rel, what, true, op)
+}
+
+/// Whether an edit kind leaves the tree as it was (a value changed in place).
+fn in_place(kind: &str) -> bool {
+    matches!(kind, "set text" | "set attribute" | "remove attribute")
+}
+
+fn edit_xml_with(
+    session: &mut Session,
+    rel: &str,
+    what: String,
+    adding: bool,
+    op: impl FnOnce(&mut Target) -> Result<bool>,
+) -> Result<Outcome> {
     let file = session.home().path().join(rel);
     let doc = session.xml(rel)?;
+    let stale = doc
+        .staged_edit_kinds()
+        .any(|kind| !(in_place(kind) || adding && kind == "insert"));
+    if stale {
+        doc.apply().map_err(|e| e.with_path(&file))?;
+    }
     let mut target = Target {
         doc,
         file: file.clone(),
@@ -163,6 +204,16 @@ impl Target<'_> {
         new: NewElement,
         fallback: Fallback,
     ) -> Result<bool> {
+        let ctx = self.one(context)?;
+        if let Some(element) = self.doc.select_optional_from(ctx, child)? {
+            return Ok(self.doc.set_text(element, value)?);
+        }
+        // One commented-out element: uncommented holding the value, in one
+        // edit, with no re-parse (the next operation applies it if it must).
+        if let [one] = self.doc.select_commented_from(ctx, child)?.as_slice() {
+            self.doc.uncomment_with_text(one, value)?;
+            return Ok(true);
+        }
         let activated = self.ensure_active(context, child, &new.text(value), fallback)?;
         let ctx = self.one(context)?;
         let element = self.doc.select_one_from(ctx, child)?;
@@ -229,8 +280,8 @@ impl Target<'_> {
                 break;
             }
         }
+        // Not applied here: see `edit_xml_adding`.
         self.doc.insert(place, new)?;
-        self.doc.apply()?;
         Ok(())
     }
 

@@ -86,10 +86,14 @@ impl CarbonHome {
         }
         // A home given as (or through a symlink to) a system directory is a
         // mistake or an attack; nothing there is ever a Carbon home.
-        if let Some(system) = root.canonicalize().ok().filter(|c| is_system_dir(c)) {
+        let canonical = root.canonicalize().map_err(|error| Error::Io {
+            path: root.clone(),
+            error,
+        })?;
+        if is_system_dir(&canonical) {
             return Err(not_home(&format!(
                 "resolves to the system directory {}; refusing to treat it as a Carbon home",
-                system.display()
+                canonical.display()
             )));
         }
         let conf = root.join("repository/conf");
@@ -108,10 +112,6 @@ impl CarbonHome {
                 "expected repository/conf/carbon.xml, repository/conf/axis2/axis2.xml or (Carbon 4.5+) repository/conf/deployment.toml",
             ));
         }
-        let canonical = root.canonicalize().map_err(|error| Error::Io {
-            path: root.clone(),
-            error,
-        })?;
         let model = if regenerated {
             ConfigModel::DeploymentToml
         } else {
@@ -199,6 +199,26 @@ impl CarbonHome {
             }
         }
         let full = self.root.join(rel);
+        // Below the home, only a symbolic link can lead out of it: without
+        // one among the parts that exist, the path is inside. (One lstat a
+        // part, where resolving the whole path costs a readlink a part from
+        // the file system's root: it adds up over a fleet.)
+        let mut part = self.root.clone();
+        let mut linked = false;
+        for component in rel.components() {
+            part.push(component);
+            match part.symlink_metadata() {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    linked = true;
+                    break;
+                }
+                Ok(_) => {}
+                Err(_) => break, // the rest does not exist yet
+            }
+        }
+        if !linked {
+            return Ok(full);
+        }
         // The deepest part that exists decides where the path really goes.
         let mut existing = full.as_path();
         while !existing.exists() {

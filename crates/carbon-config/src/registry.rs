@@ -9,7 +9,7 @@
 
 use xmlsplice::NewElement;
 
-use crate::ensure::{check_predicate_value, edit_xml};
+use crate::ensure::{check_predicate_value, edit_xml, edit_xml_adding};
 use crate::error::{Error, Result};
 use crate::home::files::REGISTRY;
 use crate::session::{Outcome, Session};
@@ -150,7 +150,7 @@ pub fn ensure_db_config(session: &mut Session, name: &str, config: &DbConfig) ->
         DbConfig::Jdbc(jdbc) => format!("JDBC {}", jdbc.url),
     };
     let path = format!("dbConfig[@name='{name}']");
-    edit_xml(session, REGISTRY, format!("dbConfig {name}: {form}"), |t| {
+    edit_xml_adding(session, REGISTRY, format!("dbConfig {name}: {form}"), |t| {
         let root = t.one(".")?;
         if t.doc.select_optional_from(root, &path)?.is_none() {
             let mut element = NewElement::new("dbConfig").attribute("name", name);
@@ -191,7 +191,7 @@ pub fn ensure_remote_instance(session: &mut Session, instance: &RemoteInstance) 
     }
     let path = format!("remoteInstance[id='{}']", instance.id);
     let what = format!("remoteInstance {} at {}", instance.id, instance.url);
-    edit_xml(session, REGISTRY, what, |t| {
+    edit_xml_adding(session, REGISTRY, what, |t| {
         let root = t.one(".")?;
         if t.doc.select_optional_from(root, &path)?.is_none() {
             let mut element = NewElement::new("remoteInstance").attribute("url", &instance.url);
@@ -228,7 +228,7 @@ pub fn ensure_mount(session: &mut Session, mount: &Mount) -> Result<Outcome> {
         "mount {} -> {}:{}",
         mount.path, mount.instance_id, mount.target_path
     );
-    edit_xml(session, REGISTRY, what, |t| {
+    edit_xml_adding(session, REGISTRY, what, |t| {
         let root = t.one(".")?;
         if t.doc.select_optional_from(root, &path)?.is_none() {
             let mut element = NewElement::new("mount")

@@ -216,6 +216,34 @@ impl<'h> Session<'h> {
         }
     }
 
+    /// Applies the staged edits of the documents `which` selects (one
+    /// re-parse each), so that they can be read as they would be written,
+    /// without rendering and parsing them again.
+    ///
+    /// # Errors
+    /// When an edited document would not parse.
+    pub fn settle(&mut self, which: impl Fn(&Path) -> bool) -> Result<()> {
+        for (rel, loaded) in &mut self.files {
+            if !which(rel) {
+                continue;
+            }
+            if let Loaded::Xml { doc, .. } = loaded {
+                doc.apply()
+                    .map_err(|e| e.with_path(self.home.path().join(rel)))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The loaded document at `rel`, if it has no staged edits (see
+    /// [`Session::settle`]): what the session would write, already parsed.
+    pub fn settled_document(&self, rel: &Path) -> Option<&Document> {
+        match self.files.get(rel) {
+            Some(Loaded::Xml { doc, .. }) if !doc.has_edits() => Some(doc),
+            _ => None,
+        }
+    }
+
     /// The files the session has loaded or staged, relative to the home.
     pub fn staged_paths(&self) -> impl Iterator<Item = &Path> {
         self.files.keys().map(PathBuf::as_path)

@@ -66,13 +66,31 @@ const DRIVER_JARS: &[(&str, &[&str])] = &[
     ("com.ibm.db2.", &["db2jcc"]),
 ];
 
-fn parse(session: &Session, rel: &Path) -> Result<Option<Document>> {
-    match session.current_bytes(rel)? {
-        Some(bytes) => {
-            Ok(Some(Document::parse(bytes).map_err(|e| {
-                e.with_path(session.home().path().join(rel))
-            })?))
+/// A document as the session would write it: the session's own when it is
+/// settled, else parsed from what it would write.
+enum Doc<'s> {
+    Settled(&'s Document),
+    Parsed(Box<Document>),
+}
+
+impl std::ops::Deref for Doc<'_> {
+    type Target = Document;
+    fn deref(&self) -> &Document {
+        match self {
+            Doc::Settled(doc) => doc,
+            Doc::Parsed(doc) => doc,
         }
+    }
+}
+
+fn parse<'s>(session: &'s Session, rel: &Path) -> Result<Option<Doc<'s>>> {
+    if let Some(doc) = session.settled_document(rel) {
+        return Ok(Some(Doc::Settled(doc)));
+    }
+    match session.current_bytes(rel)? {
+        Some(bytes) => Ok(Some(Doc::Parsed(Box::new(
+            Document::parse(bytes).map_err(|e| e.with_path(session.home().path().join(rel)))?,
+        )))),
         None => Ok(None),
     }
 }
@@ -259,8 +277,8 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         let used = ds
             .jndi
             .as_ref()
-            .is_some_and(|j| referenced.contains(j) || other_conf.contains(j.as_str()))
-            || other_conf.contains(&ds.name);
+            .is_some_and(|j| referenced.contains(j) || mentions(&other_conf, j))
+            || mentions(&other_conf, &ds.name);
         if !used {
             findings.push(Finding {
                 severity: Severity::Warning,
@@ -300,9 +318,9 @@ fn lib_file_names(session: &Session) -> Vec<String> {
 /// The text of every XML file under repository/conf other than the
 /// datasources files (as the session would write them): where other
 /// components (api-manager.xml, identity.xml, ...) name datasources.
-fn other_conf_text(session: &Session) -> Result<String> {
+fn other_conf_text(session: &Session) -> Result<Vec<u8>> {
     let conf = session.home().path().join("repository/conf");
-    let mut all = String::new();
+    let mut all = Vec::new();
     let mut stack = vec![conf.clone()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -320,7 +338,7 @@ fn other_conf_text(session: &Session) -> Result<String> {
                     .map(Path::to_path_buf)
                     .unwrap_or(path.clone());
                 if let Some(bytes) = session.current_bytes(&rel)? {
-                    all.push_str(&String::from_utf8_lossy(&bytes));
+                    all.extend_from_slice(&bytes);
                 }
             }
         }
@@ -328,12 +346,22 @@ fn other_conf_text(session: &Session) -> Result<String> {
     Ok(all)
 }
 
+/// Whether `text` (the bytes of configuration files) holds `name`.
+fn mentions(text: &[u8], name: &str) -> bool {
+    memchr::memmem::find(text, name.as_bytes()).is_some()
+}
+
 /// The session's changes, if no rule finds an error; with the warnings.
 ///
 /// # Errors
 /// [`Error::Validation`] with every finding when any is an error: such a
 /// plan must not be written.
-pub fn checked_changes(session: &Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
+pub fn checked_changes(session: &mut Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
+    // Every edited document is settled (re-parsed) once; after that,
+    // rendering it and reading it for the rules cost no parse at all, where
+    // each would otherwise check the edits with a parse of its own (a fleet
+    // plans thousands of documents).
+    session.settle(|_| true)?;
     let changes = session.changes()?;
     let findings = validate(session)?;
     if findings.iter().any(|f| f.severity == Severity::Error) {

@@ -310,7 +310,8 @@ fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
     let mut session = Session::new(&home);
     registry_operations(&mut session).map_err(|e| e.to_string())?;
     // The plan must validate: every reference it makes resolves.
-    let (changes, _warnings) = checked_changes(&session).map_err(|e| format!("{product}: {e}"))?;
+    let (changes, _warnings) =
+        checked_changes(&mut session).map_err(|e| format!("{product}: {e}"))?;
     let mut report = String::new();
     for change in &changes {
         let name = change.path.to_string_lossy().into_owned();

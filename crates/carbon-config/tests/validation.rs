@@ -249,7 +249,7 @@ fn a_plan_that_fails_validation_hands_out_nothing_to_write() {
     )
     .unwrap();
     // What an apply does: write only what checked_changes hands out.
-    match checked_changes(&session) {
+    match checked_changes(&mut session) {
         Ok((changes, _)) => {
             for change in changes {
                 std::fs::write(root.join(&change.path), &change.after).unwrap();

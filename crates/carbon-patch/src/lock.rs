@@ -45,18 +45,24 @@ impl HomeLock {
         {
             let mut file = std::fs::File::create(&mine)
                 .with_context(|| format!("cannot create {}", mine.display()))?;
+            // Not synced: a process that dies leaves the pid in the page
+            // cache; only a power cut can leave the lock empty, and an empty
+            // lock is taken as stale (see below).
             writeln!(file, "{}", std::process::id())?;
-            file.sync_all()?;
         }
         let taken = (|| -> Result<bool> {
             for _ in 0..2 {
                 match std::fs::hard_link(&mine, &path) {
                     Ok(()) => return Ok(true),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let owner = std::fs::read_to_string(&path)
-                            .ok()
-                            .and_then(|s| s.trim().parse::<u32>().ok());
+                        let held = std::fs::read_to_string(&path).ok();
+                        let owner = held.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
                         match owner {
+                            // Empty: written by a process that lost power
+                            // before its pid reached the disk; gone since.
+                            None if held.as_deref() == Some("") => {
+                                let _ = std::fs::remove_file(&path);
+                            }
                             Some(pid) if !process_alive(pid) => {
                                 // Stale: its process died without removing it.
                                 let _ = std::fs::remove_file(&path);
@@ -88,9 +94,22 @@ impl HomeLock {
             // that died. Clear them.
             journal::recover(home)?;
             let stage = dir.join("tmp");
-            let _ = std::fs::remove_dir_all(&stage);
-            std::fs::create_dir_all(&stage)
-                .with_context(|| format!("cannot create {}", stage.display()))?;
+            match std::fs::read_dir(&stage) {
+                // Emptied rather than re-made: creating inodes is what costs
+                // most on some file systems, a thousand homes at a time.
+                Ok(entries) => {
+                    for entry in entries.flatten() {
+                        let path = entry.path();
+                        let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                            std::fs::remove_dir_all(&path)
+                        } else {
+                            std::fs::remove_file(&path)
+                        };
+                    }
+                }
+                Err(_) => std::fs::create_dir_all(&stage)
+                    .with_context(|| format!("cannot create {}", stage.display()))?,
+            }
             if let Ok(entries) = std::fs::read_dir(&dir) {
                 for entry in entries.flatten() {
                     if entry.file_name().to_string_lossy().starts_with("lock.") {

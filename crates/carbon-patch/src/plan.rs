@@ -100,7 +100,7 @@ pub fn plan_node(node: Node, home: &CarbonHome, max_file_size: u64) -> Result<No
     for step in &node.steps {
         outcomes.extend(step.apply(&mut session).with_context(context)?);
     }
-    let (changes, warnings) = checked_changes(&session).with_context(context)?;
+    let (changes, warnings) = checked_changes(&mut session).with_context(context)?;
     let product = match (home.product(), home.version()) {
         (Some(p), Some(v)) => Some(format!("{p} {v}")),
         (Some(p), None) => Some(p.to_string()),

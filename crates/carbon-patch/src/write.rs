@@ -164,15 +164,22 @@ fn writable(target: &Path) -> std::io::Result<()> {
 /// file is made beside `target` instead.
 fn stage_file(target: &Path, bytes: &[u8], stage_dir: &Path) -> std::io::Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    let dir_meta = match std::fs::metadata(dir) {
+        Ok(meta) => meta,
+        Err(_) => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::metadata(dir)?
+        }
+    };
     let same_device = {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            matches!((std::fs::metadata(stage_dir), std::fs::metadata(dir)), (Ok(a), Ok(b)) if a.dev() == b.dev())
+            std::fs::metadata(stage_dir).is_ok_and(|stage| stage.dev() == dir_meta.dev())
         }
         #[cfg(not(unix))]
         {
+            let _ = dir_meta;
             false
         }
     };

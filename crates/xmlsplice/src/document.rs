@@ -356,6 +356,16 @@ impl Document {
         !self.edits.is_empty()
     }
 
+    /// The kinds of the staged edits, in staging order: "set text", "set
+    /// attribute", "remove attribute", "insert", "replace", "remove",
+    /// "comment out", "uncomment". Edits that add or take away elements
+    /// leave the tree behind the text until [`Document::apply`]; a caller
+    /// that reads on (without applying) can tell from these whether what it
+    /// reads may be out of date.
+    pub fn staged_edit_kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.edits.iter().map(|e| e.what)
+    }
+
     /// The text with every staged edit applied, checked to parse.
     ///
     /// The check re-parses the smallest element that holds every edit, with

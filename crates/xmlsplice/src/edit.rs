@@ -29,6 +29,41 @@ pub enum Place {
     After(Element),
 }
 
+/// The splice that gives `node` (in `text`) the text `value`; `None` when it
+/// already holds it. Refused for an element holding anything but text.
+fn text_splice(
+    text: &str,
+    node: Node,
+    value: &str,
+    encoding: crate::encoding::Encoding,
+) -> Result<Option<(std::ops::Range<usize>, String)>, ErrorKind> {
+    if let Some(other) = node.children().find(|c| !c.is_text()) {
+        let what = if other.is_element() {
+            "child elements"
+        } else {
+            "comments or processing instructions"
+        };
+        return Err(ErrorKind::Unsupported(format!(
+            "<{}> holds {what}; setting its text would remove them",
+            node.tag_name().name()
+        )));
+    }
+    if text_content(node) == value {
+        return Ok(None);
+    }
+    let escaped = crate::escape::text(value, encoding).map_err(|e| e.kind().clone())?;
+    let tags = Tags::of(text, node);
+    Ok(Some(if tags.self_closing {
+        let qname = &text[tags.qname.clone()];
+        (
+            tags.slash_start(text)..tags.start_tag_end,
+            format!(">{escaped}</{qname}>"),
+        )
+    } else {
+        (tags.start_tag_end..tags.end_tag_start, escaped)
+    }))
+}
+
 /// Byte offsets of an element's tags.
 struct Tags {
     /// Just after the `>` of the start tag.
@@ -266,34 +301,10 @@ impl Document {
     /// instructions, which setting its text would destroy.
     pub fn set_text(&mut self, element: Element, value: &str) -> Result<bool, Error> {
         let node = self.editable(element)?;
-        let text = self.text();
-        if let Some(other) = node.children().find(|c| !c.is_text()) {
-            let what = if other.is_element() {
-                "child elements"
-            } else {
-                "comments or processing instructions"
-            };
-            return Err(Error::at(
-                ErrorKind::Unsupported(format!(
-                    "<{}> holds {what}; setting its text would remove them",
-                    node.tag_name().name()
-                )),
-                self.pos(node.range().start),
-            ));
-        }
-        if text_content(node) == value {
+        let splice = text_splice(self.text(), node, value, self.encoding)
+            .map_err(|kind| Error::at(kind, self.pos(node.range().start)))?;
+        let Some((range, new)) = splice else {
             return Ok(false);
-        }
-        let escaped = crate::escape::text(value, self.encoding)?;
-        let tags = Tags::of(text, node);
-        let (range, new) = if tags.self_closing {
-            let qname = &text[tags.qname.clone()];
-            (
-                tags.slash_start(text)..tags.start_tag_end,
-                format!(">{escaped}</{qname}>"),
-            )
-        } else {
-            (tags.start_tag_end..tags.end_tag_start, escaped)
         };
         let owner = node.id();
         self.stage(range, new, owner, "set text")?;
@@ -569,6 +580,60 @@ impl Document {
             .get_node(commented.comment)
             .expect("a handle of this generation names a node");
         let (range, new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        let owner = Self::owner_of(comment);
+        self.stage(range, new, owner, "uncomment")
+    }
+
+    /// Uncomments a commented-out element in place, as [`Document::uncomment`],
+    /// and gives it the text `value` in the same edit, so the document needs
+    /// no [`Document::apply`] in between (a re-parse of the whole file).
+    ///
+    /// # Errors
+    /// When the element holds child elements, comments or processing
+    /// instructions.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let mut doc = Document::parse("<Server>\n    <!--HostName>www.wso2.org</HostName-->\n</Server>")?;
+    /// let host = doc.select_commented("HostName")?.remove(0);
+    /// doc.uncomment_with_text(&host, "node1.example.com")?;
+    /// assert_eq!(
+    ///     doc.render()?,
+    ///     b"<Server>\n    <HostName>node1.example.com</HostName>\n</Server>"
+    /// );
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn uncomment_with_text(&mut self, commented: &Commented, value: &str) -> Result<(), Error> {
+        assert_eq!(
+            commented.generation, self.generation,
+            "stale xmlsplice::Commented: the document was re-parsed by apply() after it was selected"
+        );
+        let comment = self
+            .rox()
+            .get_node(commented.comment)
+            .expect("a handle of this generation names a node");
+        let (range, mut new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        // The element's markup inside the new text, edited as a fragment in
+        // the namespaces in scope.
+        let (Some(from), Some(to)) = (new.find('<'), new.rfind('>')) else {
+            return Err(Error::at(
+                ErrorKind::InvalidFragment("no element in it".into()),
+                self.pos(comment.range().start),
+            ));
+        };
+        let scope = comment.parent().unwrap_or(comment);
+        let encoding = self.encoding;
+        let splice = crate::fragment::parse_in_scope(&new[from..=to], scope, |element, head| {
+            let wrapped_text = element.document().input_text();
+            text_splice(wrapped_text, element, value, encoding)
+                .map(|s| s.map(|(r, text)| (r.start - head..r.end - head, text)))
+                .map_err(Error::new)
+        })
+        .map_err(|e| Error::at(e.kind().clone(), self.pos(comment.range().start)))?;
+        if let Some((inner, text)) = splice {
+            new.replace_range(from + inner.start..from + inner.end, &text);
+        }
         let owner = Self::owner_of(comment);
         self.stage(range, new, owner, "uncomment")
     }
