@@ -181,7 +181,7 @@ fn apply(out: &mut dyn Write, target: &Target, format: Format, backup: bool) -> 
         Ok(())
     })?;
     let stamp = backup.then(backup_stamp);
-    let written = write::commit(&mut staged, stamp.as_deref())?;
+    let written = write::commit(&mut staged, stamp.as_deref(), target.jobs)?;
     match format {
         Format::Text => {
             for node in &staged {

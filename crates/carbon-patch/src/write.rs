@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use crate::durable::sync_filesystems;
+use crate::fleet::par_each;
 use crate::journal;
 use crate::lock::HomeLock;
 use crate::plan::NodePlan;
@@ -69,6 +70,8 @@ pub struct StagedNode {
     name: String,
     home: PathBuf,
     files: Vec<StagedFile>,
+    /// Whether what was staged has been removed.
+    cleaned: bool,
     _lock: HomeLock,
 }
 
@@ -90,14 +93,9 @@ impl StagedNode {
 
 impl Drop for StagedNode {
     fn drop(&mut self) {
-        if journal::pending(&self.home) {
-            return; // the next apply needs what the journal names
-        }
-        for file in &self.files {
-            let _ = std::fs::remove_file(self.home.join(&file.staged));
-            if let Some(original) = &file.original {
-                let _ = std::fs::remove_file(self.home.join(original));
-            }
+        // A run that stopped before committing leaves nothing behind.
+        if !self.cleaned {
+            self.clean_up();
         }
     }
 }
@@ -109,6 +107,7 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         name: plan.name.clone(),
         home: plan.home.clone(),
         files: Vec::with_capacity(plan.changes.len()),
+        cleaned: false,
         _lock: lock,
     };
     let stage_dir = node.stage_dir();
@@ -291,63 +290,15 @@ fn touched_dirs(nodes: &[StagedNode]) -> Vec<PathBuf> {
 /// Commits staged nodes (see the module documentation); with a backup stamp,
 /// copies the originals to `CARBON_HOME/.carbon-patch/backups/<stamp>/`
 /// first. Returns the number of files written.
-pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>) -> Result<usize> {
+pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize) -> Result<usize> {
     // 1. Nothing changed since the plan.
-    for node in nodes.iter() {
-        for file in &node.files {
-            let path = node.home.join(&file.rel);
-            let now = match std::fs::read(&path) {
-                Ok(bytes) => Some(Fingerprint::of(&bytes)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-            };
-            if now != file.before {
-                anyhow::bail!(
-                    "node {}: {} changed after it was planned; nothing was written, run again",
-                    node.name,
-                    path.display()
-                );
-            }
-        }
-    }
+    par_each(nodes, jobs, |node| node.verify())?;
     // 2. Originals kept, backups, journals.
-    for node in nodes.iter_mut() {
-        if let Some(stamp) = backup_stamp {
-            backup(node, stamp)?;
-        }
-        let stage_dir = node.stage_dir();
-        for (i, file) in node.files.iter_mut().enumerate() {
-            if file.before.is_none() {
-                continue;
-            }
-            let target = node.home.join(&file.rel);
-            let kept = stage_dir.join(format!("original-{i}"));
-            if std::fs::hard_link(&target, &kept).is_err() {
-                // Another file system than the stage: keep a copy instead.
-                std::fs::copy(&target, &kept).with_context(|| {
-                    format!("node {}: cannot keep {}", node.name, target.display())
-                })?;
-            }
-            file.original = Some(kept.strip_prefix(&node.home).expect("in the home").into());
-            // After the link, which changes the inode's change time.
-            file.identity = Some(journal::Identity::of(&target)?);
-        }
-        let entries: Vec<journal::Entry> = node
-            .files
-            .iter()
-            .map(|f| journal::Entry {
-                target: f.rel.clone(),
-                staged: f.staged.clone(),
-                original: f.original.clone(),
-                identity: f.identity,
-            })
-            .collect();
-        journal::write(&node.home, &entries).with_context(|| format!("node {}", node.name))?;
-    }
+    par_each(nodes, jobs, |node| node.prepare(backup_stamp))?;
     // 3. Staged files, kept originals and journals durable before any rename.
     let dirs = touched_dirs(nodes);
     sync_filesystems(&dirs)?;
-    // 4. The renames.
+    // 4. The renames, in order (a failure puts back those before it).
     let mut renamed: Vec<(usize, usize)> = Vec::new();
     let result = (|| -> Result<()> {
         for (n, node) in nodes.iter().enumerate() {
@@ -366,12 +317,87 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>) -> Result<us
     if let Err(err) = result {
         return Err(roll_back(nodes, &renamed, &dirs, err));
     }
-    // 5. Renames durable, then the journals go.
+    // 5. Renames durable, then the journals and kept originals go.
     sync_filesystems(&dirs)?;
-    for node in nodes.iter() {
+    par_each(nodes, jobs, |node| {
         journal::remove(&node.home)?;
-    }
+        node.clean_up();
+        Ok(())
+    })?;
     Ok(renamed.len())
+}
+
+impl StagedNode {
+    /// Checks that every file still holds the bytes it was planned from.
+    fn verify(&mut self) -> Result<()> {
+        for file in &self.files {
+            let path = self.home.join(&file.rel);
+            let now = match std::fs::read(&path) {
+                Ok(bytes) => Some(Fingerprint::of(&bytes)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+            };
+            if now != file.before {
+                anyhow::bail!(
+                    "node {}: {} changed after it was planned; nothing was written, run again",
+                    self.name,
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Backs up (when asked), keeps a link to each original, and writes the
+    /// journal.
+    fn prepare(&mut self, backup_stamp: Option<&str>) -> Result<()> {
+        if let Some(stamp) = backup_stamp {
+            backup(self, stamp)?;
+        }
+        let stage_dir = self.stage_dir();
+        for (i, file) in self.files.iter_mut().enumerate() {
+            if file.before.is_none() {
+                continue;
+            }
+            let target = self.home.join(&file.rel);
+            let kept = stage_dir.join(format!("original-{i}"));
+            if std::fs::hard_link(&target, &kept).is_err() {
+                // Another file system than the stage: keep a copy instead.
+                std::fs::copy(&target, &kept).with_context(|| {
+                    format!("node {}: cannot keep {}", self.name, target.display())
+                })?;
+            }
+            file.original = Some(kept.strip_prefix(&self.home).expect("in the home").into());
+            // After the link, which changes the inode's change time.
+            file.identity = Some(journal::Identity::of(&target)?);
+        }
+        let entries: Vec<journal::Entry> = self
+            .files
+            .iter()
+            .map(|f| journal::Entry {
+                target: f.rel.clone(),
+                staged: f.staged.clone(),
+                original: f.original.clone(),
+                identity: f.identity,
+            })
+            .collect();
+        journal::write(&self.home, &entries).with_context(|| format!("node {}", self.name))
+    }
+
+    /// Removes what is left of the staging: staged files not renamed, kept
+    /// originals. Not while a journal needs them.
+    fn clean_up(&mut self) {
+        if journal::pending(&self.home) {
+            return;
+        }
+        self.cleaned = true;
+        for file in &mut self.files {
+            let _ = std::fs::remove_file(self.home.join(&file.staged));
+            if let Some(original) = file.original.take() {
+                let _ = std::fs::remove_file(self.home.join(original));
+            }
+        }
+    }
 }
 
 /// Puts back the originals of the files renamed before a failure.
@@ -435,7 +461,7 @@ pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
         let lock = HomeLock::acquire(&plan.home)?;
         staged.push(stage(plan, lock)?);
     }
-    commit(&mut staged, backup_stamp)
+    commit(&mut staged, backup_stamp, 2)
 }
 
 #[cfg(test)]

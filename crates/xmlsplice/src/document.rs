@@ -390,7 +390,12 @@ impl Document {
     /// When the edited text does not parse, or holds a character the
     /// encoding cannot, outside text and attribute values.
     pub fn render(&self) -> Result<Vec<u8>, Error> {
-        self.encoding.encode(&self.edited_text()?)
+        let text = self.edited_text()?;
+        match self.encoding {
+            // The text is the bytes: no second copy of a large file.
+            Encoding::Utf8 { bom: false } => Ok(text.into_bytes()),
+            encoding => encoding.encode(&text),
+        }
     }
 
     /// Applies the staged edits and re-parses, so that what they added can be
