@@ -170,8 +170,9 @@ pub fn set_membership_scheme(session: &mut Session, scheme: MembershipScheme) ->
 /// # Errors
 /// A member listed twice.
 pub fn set_members(session: &mut Session, members: &[Member]) -> Result<Outcome> {
-    for (i, m) in members.iter().enumerate() {
-        if members[..i].contains(m) {
+    let mut seen = std::collections::HashSet::new();
+    for m in members {
+        if !seen.insert(m) {
             return Err(invalid(format!("well-known member {m} is listed twice")));
         }
     }

@@ -278,11 +278,12 @@ impl Recipe {
             let members = match &c.members {
                 Some(list) => {
                     let mut members = Vec::new();
+                    let mut seen = std::collections::HashSet::new();
                     for m in list.get_ref() {
                         let text = x(m)?;
                         let member: Member =
                             text.parse().map_err(|e: String| self.error(m.span(), e))?;
-                        if members.contains(&member) {
+                        if !seen.insert(member.clone()) {
                             return Err(
                                 self.error(m.span(), format!("member {member} is listed twice"))
                             );
@@ -693,6 +694,7 @@ impl Recipe {
     /// wka members for `name`: every other node's local member host and port.
     fn derived_members(&self, name: &str, env: &dyn Env) -> Result<Vec<Member>, RecipeError> {
         let mut members = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for other in self.file.nodes.keys().filter(|n| *n != name) {
             let settings = self.settings_of(other);
             let clustering = settings.clustering.unwrap_or_default();
@@ -711,7 +713,7 @@ impl Recipe {
             let member: Member = text
                 .parse()
                 .map_err(|e: String| self.error(host.span(), e))?;
-            if !members.contains(&member) {
+            if seen.insert(member.clone()) {
                 members.push(member);
             }
         }
