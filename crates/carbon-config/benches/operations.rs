@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use carbon_config::axis2::{self, Member, MembershipScheme};
 use carbon_config::datasources::{self, Datasource};
-use carbon_config::registry::{self, Mount};
+use carbon_config::registry::{self, Mount, RemoteInstance};
 use carbon_config::validate::checked_changes;
 use carbon_config::{carbon_xml, user_mgt, CarbonHome, Result, Session};
 
@@ -61,7 +61,18 @@ const OPERATIONS: &[(&str, Op)] = &[
     ("ensure_datasource", |s| {
         datasources::ensure_datasource(s, MASTER_DATASOURCES, &datasource()).map(drop)
     }),
-    ("ensure_mount", |s| {
+    ("ensure_remote_instance+ensure_mount", |s| {
+        // A mount needs its remote instance (validation says so).
+        let instance = RemoteInstance {
+            url: "https://10.0.0.1:9443/registry".into(),
+            id: "instanceid".into(),
+            db_config: Some("wso2registry".into()),
+            read_only: Some(false),
+            enable_cache: Some(true),
+            registry_root: Some("/".into()),
+            cache_id: None,
+        };
+        registry::ensure_remote_instance(s, &instance)?;
         let mount = Mount {
             path: "/_system/config".into(),
             overwrite: "true".into(),
@@ -70,8 +81,10 @@ const OPERATIONS: &[(&str, Op)] = &[
         };
         registry::ensure_mount(s, &mount).map(drop)
     }),
-    ("set_realm_data_source", |s| {
-        user_mgt::set_realm_data_source(s, "jdbc/WSO2UMDB").map(drop)
+    ("ensure_datasource+set_realm_data_source", |s| {
+        // The user store must name an active datasource (validation says so).
+        datasources::ensure_datasource(s, MASTER_DATASOURCES, &datasource())?;
+        user_mgt::set_realm_data_source(s, "jdbc/WSO2RegistryDB").map(drop)
     }),
 ];
 
