@@ -56,17 +56,19 @@ pub mod files {
 }
 
 /// Directories that are never a Carbon home: the root, the top-level system
-/// directories, and anything under the kernel's virtual file systems.
+/// directories, and anything under /etc, /boot, /usr (but /usr/local) or
+/// the kernel's virtual file systems (but the /dev/shm tmpfs, where test
+/// homes may live).
 fn is_system_dir(canonical: &Path) -> bool {
     const TOP: &[&str] = &[
-        "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/opt", "/proc",
-        "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
+        "/", "/bin", "/boot", "/dev", "/dev/shm", "/etc", "/home", "/lib", "/lib32", "/lib64",
+        "/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/var",
     ];
+    let under = |dir: &str| canonical.starts_with(dir);
     TOP.iter().any(|dir| canonical == Path::new(dir))
-        || ["/proc", "/sys", "/dev", "/etc", "/boot"]
-            .iter()
-            .any(|dir| canonical.starts_with(dir))
-        || canonical.starts_with("/usr") && !canonical.starts_with("/usr/local")
+        || ["/proc", "/sys", "/etc", "/boot"].into_iter().any(under)
+        || under("/dev") && !under("/dev/shm")
+        || under("/usr") && !under("/usr/local")
 }
 
 impl CarbonHome {
@@ -316,6 +318,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("no such directory"), "{err}");
+    }
+
+    #[test]
+    fn system_directories_are_never_homes() {
+        for dir in [
+            "/",
+            "/etc",
+            "/etc/wso2",
+            "/usr",
+            "/usr/lib/x",
+            "/var",
+            "/opt",
+            "/tmp",
+            "/dev/sda",
+            "/proc/1",
+            "/sys/fs",
+            "/boot/grub",
+            "/dev/shm",
+        ] {
+            assert!(is_system_dir(Path::new(dir)), "{dir}");
+        }
+        for dir in [
+            "/opt/wso2mb-1",
+            "/usr/local/wso2",
+            "/home/u/wso2am",
+            "/var/lib/wso2/node1",
+            "/tmp/x/node1",
+            "/dev/shm/homes/node1",
+            "/srv/wso2",
+        ] {
+            assert!(!is_system_dir(Path::new(dir)), "{dir}");
+        }
     }
 
     #[test]

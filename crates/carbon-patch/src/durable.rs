@@ -15,19 +15,22 @@ use anyhow::{Context, Result};
 /// Makes everything written so far on the file systems holding `paths`
 /// durable: one sync per distinct file system.
 pub fn sync_filesystems<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<()> {
-    let mut seen = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let dir = std::fs::File::open(path)
-            .with_context(|| format!("cannot open {} to sync it", path.display()))?;
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::MetadataExt;
-            let dev = dir.metadata()?.dev();
+            // A stat per path, an open and a sync per file system.
+            let dev = std::fs::metadata(path)
+                .with_context(|| format!("cannot sync {}", path.display()))?
+                .dev();
             if seen.contains(&dev) {
                 continue;
             }
             seen.push(dev);
+            let dir = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {} to sync it", path.display()))?;
             rustix::fs::syncfs(&dir)
                 .map_err(std::io::Error::from)
                 .with_context(|| format!("cannot sync the file system of {}", path.display()))?;
@@ -35,6 +38,8 @@ pub fn sync_filesystems<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> R
         #[cfg(not(target_os = "linux"))]
         {
             let _ = &mut seen;
+            let dir = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {} to sync it", path.display()))?;
             dir.sync_all()
                 .with_context(|| format!("cannot sync {}", path.display()))?;
         }

@@ -273,14 +273,16 @@ fn injected_failure(written: usize) -> std::io::Result<()> {
 /// Every file system a commit touches: the homes (their `.carbon-patch/`)
 /// and the directories of the files.
 fn touched_dirs(nodes: &[StagedNode]) -> Vec<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
     let mut dirs: Vec<PathBuf> = Vec::new();
     for node in nodes {
-        dirs.push(node.home.clone());
-        for file in &node.files {
-            if let Some(dir) = node.home.join(&file.rel).parent() {
-                if !dirs.iter().any(|d| d == dir) {
-                    dirs.push(dir.to_path_buf());
-                }
+        for dir in std::iter::once(node.home.clone()).chain(
+            node.files
+                .iter()
+                .filter_map(|f| node.home.join(&f.rel).parent().map(Path::to_path_buf)),
+        ) {
+            if seen.insert(dir.clone()) {
+                dirs.push(dir);
             }
         }
     }
