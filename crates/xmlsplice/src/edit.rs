@@ -571,17 +571,21 @@ impl Document {
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
     pub fn uncomment(&mut self, commented: &Commented) -> Result<(), Error> {
+        let comment = self.comment_of(commented);
+        let (range, new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        let owner = Self::owner_of(comment);
+        self.stage(range, new, owner, "uncomment")
+    }
+
+    /// The comment node behind a handle; panics on a stale one.
+    fn comment_of(&self, commented: &Commented) -> Node<'_, '_> {
         assert_eq!(
             commented.generation, self.generation,
             "stale xmlsplice::Commented: the document was re-parsed by apply() after it was selected"
         );
-        let comment = self
-            .rox()
+        self.rox()
             .get_node(commented.comment)
-            .expect("a handle of this generation names a node");
-        let (range, new) = commented::uncomment_splice(self.text(), comment, commented.form);
-        let owner = Self::owner_of(comment);
-        self.stage(range, new, owner, "uncomment")
+            .expect("a handle of this generation names a node")
     }
 
     /// Uncomments a commented-out element in place, as [`Document::uncomment`],
@@ -605,14 +609,7 @@ impl Document {
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
     pub fn uncomment_with_text(&mut self, commented: &Commented, value: &str) -> Result<(), Error> {
-        assert_eq!(
-            commented.generation, self.generation,
-            "stale xmlsplice::Commented: the document was re-parsed by apply() after it was selected"
-        );
-        let comment = self
-            .rox()
-            .get_node(commented.comment)
-            .expect("a handle of this generation names a node");
+        let comment = self.comment_of(commented);
         let (range, mut new) = commented::uncomment_splice(self.text(), comment, commented.form);
         // The element's markup inside the new text, edited as a fragment in
         // the namespaces in scope.
@@ -624,7 +621,7 @@ impl Document {
         };
         let scope = comment.parent().unwrap_or(comment);
         let encoding = self.encoding;
-        let splice = crate::fragment::parse_in_scope(&new[from..=to], scope, |element, head| {
+        let splice = fragment::parse_in_scope(&new[from..=to], scope, |element, head| {
             let wrapped_text = element.document().input_text();
             text_splice(wrapped_text, element, value, encoding)
                 .map(|s| s.map(|(r, text)| (r.start - head..r.end - head, text)))
