@@ -216,17 +216,14 @@ impl<'h> Session<'h> {
         }
     }
 
-    /// Applies the staged edits of the documents `which` selects (one
-    /// re-parse each), so that they can be read as they would be written,
-    /// without rendering and parsing them again.
+    /// Applies every document's staged edits (one re-parse each), so that
+    /// the documents can be read as they would be written, without
+    /// rendering and parsing them again.
     ///
     /// # Errors
     /// When an edited document would not parse.
-    pub fn settle(&mut self, which: impl Fn(&Path) -> bool) -> Result<()> {
+    pub fn settle(&mut self) -> Result<()> {
         for (rel, loaded) in &mut self.files {
-            if !which(rel) {
-                continue;
-            }
             if let Loaded::Xml { doc, .. } = loaded {
                 doc.apply()
                     .map_err(|e| e.with_path(self.home.path().join(rel)))?;

@@ -361,7 +361,7 @@ pub fn checked_changes(session: &mut Session) -> Result<(Vec<FileChange>, Vec<Fi
     // rendering it and reading it for the rules cost no parse at all, where
     // each would otherwise check the edits with a parse of its own (a fleet
     // plans thousands of documents).
-    session.settle(|_| true)?;
+    session.settle()?;
     let changes = session.changes()?;
     let findings = validate(session)?;
     if findings.iter().any(|f| f.severity == Severity::Error) {
