@@ -128,24 +128,21 @@ fn show(
         })
     };
     let mut tally = render::Tally::default();
-    match format {
-        Format::Text => {
-            fleet::ordered_parallel(&names, target.jobs, work, |report| {
-                out.write_all(&report.output)?;
-                tally.add(report.tally);
-                Ok(())
-            })?;
-            render::text_end(out, &tally)?;
+    let mut json = match format {
+        Format::Text => None,
+        Format::Json => Some(render::JsonReport::begin(out, command)?),
+    };
+    fleet::ordered_parallel(&names, target.jobs, work, |report| {
+        match &mut json {
+            Some(json) => json.node(out, &report.output)?,
+            None => out.write_all(&report.output)?,
         }
-        Format::Json => {
-            let mut json = render::JsonReport::begin(out, command)?;
-            fleet::ordered_parallel(&names, target.jobs, work, |report| {
-                json.node(out, &report.output)?;
-                tally.add(report.tally);
-                Ok(())
-            })?;
-            json.end(out, &tally)?;
-        }
+        tally.add(report.tally);
+        Ok(())
+    })?;
+    match json {
+        Some(json) => json.end(out, &tally)?,
+        None => render::text_end(out, &tally)?,
     }
     Ok(tally.drift)
 }

@@ -428,9 +428,9 @@ fn roll_back(
             unrestored.join(", ")
         ));
     }
-    let synced = sync_filesystems(dirs);
-    for node in nodes {
-        if synced.is_ok() {
+    // The journals go only once the restored files are durable.
+    if sync_filesystems(dirs).is_ok() {
+        for node in nodes {
             let _ = journal::remove(&node.home);
         }
     }
