@@ -215,40 +215,40 @@ fn apply_as_nobody(setup: impl Fn(&Path)) -> Option<(Output, bool)> {
     Some((out, files(&home) == before))
 }
 
-#[test]
-fn a_read_only_file_is_refused_for_a_user_who_is_not_root() {
+/// `apply` as `nobody`, with `rel` of the home given `mode`, must exit 1
+/// with every one of `expected` in its message, and write nothing.
+fn refused_as_nobody(rel: &str, mode: u32, expected: &[&str]) {
     let Some((out, unchanged)) = apply_as_nobody(|home| {
-        let file = home.join("repository/conf/registry.xml");
-        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o444))
-            .unwrap();
+        std::fs::set_permissions(
+            home.join(rel),
+            std::os::unix::fs::PermissionsExt::from_mode(mode),
+        )
+        .unwrap();
     }) else {
         return;
     };
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(
-        err.contains("registry.xml is not writable") && err.contains("Permission denied"),
-        "{err}"
-    );
+    assert!(expected.iter().all(|e| err.contains(e)), "{err}");
     assert!(unchanged, "nothing written");
 }
 
 #[test]
-fn a_read_only_directory_is_refused_for_a_user_who_is_not_root() {
-    let Some((out, unchanged)) = apply_as_nobody(|home| {
-        let dir = home.join("repository/conf/datasources");
-        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o555))
-            .unwrap();
-    }) else {
-        return;
-    };
-    assert_eq!(out.status.code(), Some(1));
-    let err = stderr(&out);
-    assert!(
-        err.contains("its directory") && err.contains("datasources is not writable"),
-        "{err}"
+fn a_read_only_file_is_refused_for_a_user_who_is_not_root() {
+    refused_as_nobody(
+        "repository/conf/registry.xml",
+        0o444,
+        &["registry.xml is not writable", "Permission denied"],
     );
-    assert!(unchanged, "nothing written");
+}
+
+#[test]
+fn a_read_only_directory_is_refused_for_a_user_who_is_not_root() {
+    refused_as_nobody(
+        "repository/conf/datasources",
+        0o555,
+        &["its directory", "datasources is not writable"],
+    );
 }
 
 #[test]
