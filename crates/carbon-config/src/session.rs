@@ -105,24 +105,45 @@ impl<'h> Session<'h> {
     }
 
     fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        use std::io::Read;
         let full = self.home.resolve(rel)?;
-        if let Ok(meta) = std::fs::metadata(&full) {
-            if meta.len() > self.max_file_size {
-                return Err(Error::Invalid {
-                    file: full,
-                    message: format!(
-                        "{} bytes is over the {}-byte limit for a file (raise it with --max-file-size)",
-                        meta.len(),
-                        self.max_file_size
-                    ),
-                });
+        let file = match std::fs::File::open(&full) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(Error::Io { path: full, error }),
+        };
+        // The size of the file opened, not of whatever the path names later.
+        let len = file
+            .metadata()
+            .map_err(|error| Error::Io {
+                path: full.clone(),
+                error,
+            })?
+            .len();
+        if len > self.max_file_size {
+            return Err(Error::Invalid {
+                file: full,
+                message: format!(
+                    "{len} bytes is over the {}-byte limit for a file (raise it with --max-file-size)",
+                    self.max_file_size
+                ),
+            });
+        }
+        // The bytes it had when measured: no more (a file that grows
+        // meanwhile is being edited, which the commit notices), and in as
+        // few reads as it takes.
+        let mut bytes = vec![0; len as usize];
+        let mut filled = 0;
+        while filled < bytes.len() {
+            match (&file).read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(Error::Io { path: full, error }),
             }
         }
-        match std::fs::read(&full) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(error) => Err(Error::Io { path: full, error }),
-        }
+        bytes.truncate(filled);
+        Ok(Some(bytes))
     }
 
     fn missing(&self, rel: &Path) -> Error {
