@@ -15,34 +15,55 @@ use anyhow::{Context, Result};
 /// Makes everything written so far on the file systems holding `paths`
 /// durable: one sync per distinct file system.
 pub fn sync_filesystems<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<()> {
-    let mut seen: Vec<u64> = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::fs::MetadataExt;
-            // A stat per path, an open and a sync per file system.
-            let dev = std::fs::metadata(path)
-                .with_context(|| format!("cannot sync {}", path.display()))?
-                .dev();
-            if seen.contains(&dev) {
-                continue;
+    FileSystems::of(paths)?.sync()
+}
+
+/// The distinct file systems under some paths, each held open by one of
+/// its directories, to be synced more than once (before and after a
+/// commit's renames) for one stat per path.
+pub struct FileSystems {
+    /// A directory of each file system, and the path it was opened by.
+    dirs: Vec<(std::fs::File, std::path::PathBuf)>,
+}
+
+impl FileSystems {
+    /// The file systems holding `paths` (a stat per path, an open per file
+    /// system; elsewhere than Linux, an open per path).
+    pub fn of<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<FileSystems> {
+        let mut seen: Vec<u64> = Vec::new();
+        let mut dirs = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            #[cfg(target_os = "linux")]
+            {
+                use std::os::unix::fs::MetadataExt;
+                let dev = std::fs::metadata(path)
+                    .with_context(|| format!("cannot sync {}", path.display()))?
+                    .dev();
+                if seen.contains(&dev) {
+                    continue;
+                }
+                seen.push(dev);
             }
-            seen.push(dev);
-            let dir = std::fs::File::open(path)
-                .with_context(|| format!("cannot open {} to sync it", path.display()))?;
-            rustix::fs::syncfs(&dir)
-                .map_err(std::io::Error::from)
-                .with_context(|| format!("cannot sync the file system of {}", path.display()))?;
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
             let _ = &mut seen;
             let dir = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {} to sync it", path.display()))?;
+            dirs.push((dir, path.to_path_buf()));
+        }
+        Ok(FileSystems { dirs })
+    }
+
+    /// Makes everything written so far on them durable.
+    pub fn sync(&self) -> Result<()> {
+        for (dir, path) in &self.dirs {
+            #[cfg(target_os = "linux")]
+            rustix::fs::syncfs(dir)
+                .map_err(std::io::Error::from)
+                .with_context(|| format!("cannot sync the file system of {}", path.display()))?;
+            #[cfg(not(target_os = "linux"))]
             dir.sync_all()
                 .with_context(|| format!("cannot sync {}", path.display()))?;
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::durable::sync_filesystems;
+use crate::durable::FileSystems;
 use crate::fleet::par_each;
 use crate::journal;
 use crate::lock::HomeLock;
@@ -94,8 +94,8 @@ impl StagedNode {
 impl Drop for StagedNode {
     fn drop(&mut self) {
         // A run that stopped before committing leaves nothing behind.
-        if !self.cleaned {
-            self.clean_up();
+        if !self.cleaned && !journal::pending(&self.home) {
+            self.clean_up(false);
         }
     }
 }
@@ -111,12 +111,11 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         _lock: lock,
     };
     let stage_dir = node.stage_dir();
+    let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
     for change in &plan.changes {
         let target = plan.home.join(&change.path);
-        writable(&target)
+        let staged = stage_change(&target, &change.after, &stage_dir, stage_dev)
             .with_context(|| format!("node {}: cannot write {}", plan.name, target.display()))?;
-        let staged = stage_file(&target, &change.after, &stage_dir)
-            .with_context(|| format!("node {}: cannot stage {}", plan.name, target.display()))?;
         node.files.push(StagedFile {
             rel: change.path.clone(),
             staged: staged
@@ -131,63 +130,96 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
     Ok(node)
 }
 
+/// Stages the new bytes of `target`: checks that they may be written, makes
+/// the target's folders if need be, and writes them into `stage_dir` (on
+/// device `stage_dev`), or beside the target when that is another file
+/// system (a rename cannot cross them).
+fn stage_change(
+    target: &Path,
+    bytes: &[u8],
+    stage_dir: &Path,
+    stage_dev: Option<u64>,
+) -> std::io::Result<PathBuf> {
+    let original = std::fs::metadata(target).ok();
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let dir_meta = match writable(target, original.is_some())? {
+        Some(meta) => meta,
+        None => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::metadata(dir)?
+        }
+    };
+    let here = if stage_dev.is_some() && device(&dir_meta) == stage_dev {
+        stage_dir
+    } else {
+        dir
+    };
+    stage_file(target, original.as_ref(), bytes, here)
+}
+
+/// The device (file system) a file is on; `None` elsewhere than Unix.
+fn device(meta: &std::fs::Metadata) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(meta.dev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
 /// Refuses a target that this user may not write, or whose directory it may
 /// not write (a rename needs that), before anything is written: a read-only
 /// file is a decision someone made, even though a rename could replace it.
-/// Also catches a read-only mount, for root too.
-fn writable(target: &Path) -> std::io::Result<()> {
+/// Also catches a read-only mount, for root too. `exists`: whether the
+/// target does. Returns its directory's metadata, if that exists (a new
+/// file's folders may not yet).
+fn writable(target: &Path, exists: bool) -> std::io::Result<Option<std::fs::Metadata>> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    // The nearest existing directory is the one whose permission counts.
+    let Some((nearest, meta)) = dir
+        .ancestors()
+        .find_map(|d| std::fs::metadata(d).ok().map(|meta| (d, meta)))
+    else {
+        return Ok(None);
+    };
     #[cfg(unix)]
     {
         use rustix::fs::{access, Access};
-        let dir = target.parent().unwrap_or(Path::new("."));
         let denied = |what: &str, path: &Path, e: rustix::io::Errno| {
             std::io::Error::new(
                 std::io::Error::from(e).kind(),
                 format!("{what} {} is not writable ({e})", path.display()),
             )
         };
-        if target.exists() {
+        if exists {
             access(target, Access::WRITE_OK).map_err(|e| denied("the file", target, e))?;
         }
-        // The nearest existing directory: a new file's folders may not exist yet.
-        if let Some(dir) = dir.ancestors().find(|d| d.exists()) {
-            access(dir, Access::WRITE_OK).map_err(|e| denied("its directory", dir, e))?;
-        }
+        access(nearest, Access::WRITE_OK).map_err(|e| denied("its directory", nearest, e))?;
     }
-    Ok(())
+    #[cfg(not(unix))]
+    let _ = exists;
+    Ok((nearest == dir).then_some(meta))
 }
 
-/// Writes `bytes` to a new file in `stage_dir`, with `target`'s permissions,
-/// owner, group and extended attributes; returns its path. If `stage_dir` is
-/// on another file system than `target` (a rename cannot cross them), the
-/// file is made beside `target` instead.
-fn stage_file(target: &Path, bytes: &[u8], stage_dir: &Path) -> std::io::Result<PathBuf> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let dir_meta = match std::fs::metadata(dir) {
-        Ok(meta) => meta,
-        Err(_) => {
-            std::fs::create_dir_all(dir)?;
-            std::fs::metadata(dir)?
-        }
-    };
-    let same_device = {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            std::fs::metadata(stage_dir).is_ok_and(|stage| stage.dev() == dir_meta.dev())
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = dir_meta;
-            false
-        }
-    };
+/// Writes `bytes` to a new file in `stage_dir` (on the file system of
+/// `target`), with the permissions, owner, group and extended attributes of
+/// the `original` target; returns its path.
+fn stage_file(
+    target: &Path,
+    original: Option<&std::fs::Metadata>,
+    bytes: &[u8],
+    stage_dir: &Path,
+) -> std::io::Result<PathBuf> {
     let mut temp = tempfile::Builder::new()
         .prefix(".carbon-patch-staged-")
-        .tempfile_in(if same_device { stage_dir } else { dir })?;
+        .tempfile_in(stage_dir)?;
     temp.write_all(bytes)?;
-    if let Ok(meta) = std::fs::metadata(target) {
-        keep_metadata(target, &meta, temp.as_file())?;
+    if let Some(meta) = original {
+        keep_metadata(target, meta, temp.as_file())?;
     }
     if !cfg!(target_os = "linux") {
         // Elsewhere there is no syncfs to batch with (durable.rs).
@@ -298,8 +330,8 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize)
     // 2. Originals kept, backups, journals.
     par_each(nodes, jobs, |node| node.prepare(backup_stamp))?;
     // 3. Staged files, kept originals and journals durable before any rename.
-    let dirs = touched_dirs(nodes);
-    sync_filesystems(&dirs)?;
+    let filesystems = FileSystems::of(touched_dirs(nodes))?;
+    filesystems.sync()?;
     // 4. The renames, in order (a failure puts back those before it).
     let mut renamed: Vec<(usize, usize)> = Vec::new();
     let result = (|| -> Result<()> {
@@ -317,13 +349,12 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize)
         Ok(())
     })();
     if let Err(err) = result {
-        return Err(roll_back(nodes, &renamed, &dirs, err));
+        return Err(roll_back(nodes, &renamed, &filesystems, err));
     }
-    // 5. Renames durable, then the journals and kept originals go.
-    sync_filesystems(&dirs)?;
+    filesystems.sync()?;
     par_each(nodes, jobs, |node| {
         journal::remove(&node.home)?;
-        node.clean_up();
+        node.clean_up(true);
         Ok(())
     })?;
     Ok(renamed.len())
@@ -386,15 +417,15 @@ impl StagedNode {
         journal::write(&self.home, &entries).with_context(|| format!("node {}", self.name))
     }
 
-    /// Removes what is left of the staging: staged files not renamed, kept
-    /// originals. Not while a journal needs them.
-    fn clean_up(&mut self) {
-        if journal::pending(&self.home) {
-            return;
-        }
+    /// Removes what is left of the staging: the staged files, unless the
+    /// commit `renamed` them all, and the kept originals. Never while a
+    /// journal needs them (the caller checks).
+    fn clean_up(&mut self, renamed: bool) {
         self.cleaned = true;
         for file in &mut self.files {
-            let _ = std::fs::remove_file(self.home.join(&file.staged));
+            if !renamed {
+                let _ = std::fs::remove_file(self.home.join(&file.staged));
+            }
             if let Some(original) = file.original.take() {
                 let _ = std::fs::remove_file(self.home.join(original));
             }
@@ -406,7 +437,7 @@ impl StagedNode {
 fn roll_back(
     nodes: &[StagedNode],
     renamed: &[(usize, usize)],
-    dirs: &[PathBuf],
+    filesystems: &FileSystems,
     err: anyhow::Error,
 ) -> anyhow::Error {
     let mut unrestored = Vec::new();
@@ -429,7 +460,7 @@ fn roll_back(
         ));
     }
     // The journals go only once the restored files are durable.
-    if sync_filesystems(dirs).is_ok() {
+    if filesystems.sync().is_ok() {
         for node in nodes {
             let _ = journal::remove(&node.home);
         }
