@@ -45,6 +45,7 @@ impl FileSystems {
                 }
                 seen.push(dev);
             }
+            #[cfg(not(target_os = "linux"))]
             let _ = &mut seen;
             let dir = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {} to sync it", path.display()))?;

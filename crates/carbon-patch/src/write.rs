@@ -351,6 +351,7 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize)
     if let Err(err) = result {
         return Err(roll_back(nodes, &renamed, &filesystems, err));
     }
+    // 5. Renames durable, then the journals and kept originals go.
     filesystems.sync()?;
     par_each(nodes, jobs, |node| {
         journal::remove(&node.home)?;
