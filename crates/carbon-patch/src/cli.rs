@@ -37,6 +37,9 @@ enum Cmd {
         /// Keep the originals under CARBON_HOME/.carbon-patch/backups/<time>/.
         #[arg(long)]
         backup: bool,
+        /// Print to stderr how long each phase took (plan and stage, each commit step).
+        #[arg(long)]
+        timings: bool,
     },
     /// Exit 0 when every node already matches the recipe, 2 when something would change (shown), 1 on error.
     #[command(
@@ -148,6 +151,7 @@ pub enum Command {
         target: Target,
         format: Format,
         backup: bool,
+        timings: bool,
     },
     Check {
         target: Target,
@@ -205,10 +209,12 @@ pub fn parse() -> Result<Command, ExitCode> {
             target: t,
             format,
             backup,
+            timings,
         } => target(t).map(|target| Command::Apply {
             target,
             format,
             backup,
+            timings,
         }),
         Cmd::Check { show } => target(show.target).map(|target| Command::Check {
             target,

@@ -15,6 +15,7 @@ mod lock;
 mod mask;
 mod plan;
 mod render;
+mod timings;
 mod write;
 
 use std::io::{IsTerminal, Write};
@@ -88,8 +89,12 @@ fn run(command: Command) -> Result<ExitCode> {
             target,
             format,
             backup,
+            timings,
         } => {
-            apply(&mut out, &target, format, backup)?;
+            let report = apply(&mut out, &target, format, backup)?;
+            if timings {
+                eprint!("{report}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { home, format } => {
@@ -150,10 +155,18 @@ fn show(
 /// `apply`: each node's home locked (finishing any interrupted apply), then
 /// planned and staged, in parallel; once every node has succeeded, all are
 /// committed together (write.rs). Any error before the commit writes nothing.
-fn apply(out: &mut dyn Write, target: &Target, format: Format, backup: bool) -> Result<()> {
+/// Returns how long each phase took.
+fn apply(
+    out: &mut dyn Write,
+    target: &Target,
+    format: Format,
+    backup: bool,
+) -> Result<timings::Timings> {
+    let mut timings = timings::Timings::start();
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target)?;
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
+    timings.lap("read the recipe");
     let work = |name: &String| -> Result<(Option<render::NodeReport>, Option<write::StagedNode>)> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
         let lock = lock::HomeLock::acquire(&node.home)?;
@@ -177,8 +190,9 @@ fn apply(out: &mut dyn Write, target: &Target, format: Format, backup: bool) -> 
         staged.extend(node);
         Ok(())
     })?;
+    timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
-    let written = write::commit(&mut staged, stamp.as_deref(), target.jobs)?;
+    let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;
     match format {
         Format::Text => {
             for node in &staged {
@@ -204,7 +218,8 @@ fn apply(out: &mut dyn Write, target: &Target, format: Format, backup: bool) -> 
             json.end(out, &tally)?;
         }
     }
-    Ok(())
+    timings.lap("report");
+    Ok(timings)
 }
 
 /// A backup folder name from the current time: UTC, sortable, no colons.

@@ -29,6 +29,7 @@ use crate::fleet::par_each;
 use crate::journal;
 use crate::lock::HomeLock;
 use crate::plan::NodePlan;
+use crate::timings::Timings;
 
 /// A file's length and hash: enough to tell that it changed since the plan
 /// without keeping its bytes.
@@ -324,14 +325,22 @@ fn touched_dirs(nodes: &[StagedNode]) -> Vec<PathBuf> {
 /// Commits staged nodes (see the module documentation); with a backup stamp,
 /// copies the originals to `CARBON_HOME/.carbon-patch/backups/<stamp>/`
 /// first. Returns the number of files written.
-pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize) -> Result<usize> {
+pub fn commit(
+    nodes: &mut [StagedNode],
+    backup_stamp: Option<&str>,
+    jobs: usize,
+    timings: &mut Timings,
+) -> Result<usize> {
     // 1. Nothing changed since the plan.
     par_each(nodes, jobs, |node| node.verify())?;
+    timings.lap("commit: check the files are unchanged");
     // 2. Originals kept, backups, journals.
     par_each(nodes, jobs, |node| node.prepare(backup_stamp))?;
+    timings.lap("commit: keep the originals, write the journals");
     // 3. Staged files, kept originals and journals durable before any rename.
     let filesystems = FileSystems::of(touched_dirs(nodes))?;
     filesystems.sync()?;
+    timings.lap("commit: sync (staged files, journals)");
     // 4. The renames, in order (a failure puts back those before it).
     let mut renamed: Vec<(usize, usize)> = Vec::new();
     let result = (|| -> Result<()> {
@@ -351,13 +360,16 @@ pub fn commit(nodes: &mut [StagedNode], backup_stamp: Option<&str>, jobs: usize)
     if let Err(err) = result {
         return Err(roll_back(nodes, &renamed, &filesystems, err));
     }
+    timings.lap("commit: rename the staged files");
     // 5. Renames durable, then the journals and kept originals go.
     filesystems.sync()?;
+    timings.lap("commit: sync (renames)");
     par_each(nodes, jobs, |node| {
         journal::remove(&node.home)?;
         node.clean_up(true);
         Ok(())
     })?;
+    timings.lap("commit: remove the journals and kept originals");
     Ok(renamed.len())
 }
 
@@ -495,7 +507,7 @@ pub fn apply(plans: &[NodePlan], backup_stamp: Option<&str>) -> Result<usize> {
         let lock = HomeLock::acquire(&plan.home)?;
         staged.push(stage(plan, lock)?);
     }
-    commit(&mut staged, backup_stamp, 2)
+    commit(&mut staged, backup_stamp, 2, &mut Timings::start())
 }
 
 #[cfg(test)]

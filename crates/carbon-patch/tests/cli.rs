@@ -176,6 +176,58 @@ fn backups_keep_the_originals() {
 }
 
 #[test]
+fn timings_go_to_stderr_phase_by_phase_and_leave_stdout_alone() {
+    let h = homes();
+    let out = with_homes(&h, "apply", &["--timings", "--format", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // stdout stays one JSON document, whatever goes to stderr.
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_eq!(json["command"], "apply");
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.first(), Some(&"timings (wall clock):"), "{err}");
+    let phases: Vec<(&str, f64)> = lines[1..]
+        .iter()
+        .map(|line| {
+            let (phase, ms) = line
+                .trim()
+                .rsplit_once("  ")
+                .unwrap_or_else(|| panic!("{line:?}"));
+            let ms = ms
+                .trim()
+                .strip_suffix(" ms")
+                .unwrap_or_else(|| panic!("{line:?}"));
+            (phase.trim(), ms.parse().unwrap())
+        })
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        names,
+        [
+            "read the recipe",
+            "lock, plan and stage every node",
+            "commit: check the files are unchanged",
+            "commit: keep the originals, write the journals",
+            "commit: sync (staged files, journals)",
+            "commit: rename the staged files",
+            "commit: sync (renames)",
+            "commit: remove the journals and kept originals",
+            "report",
+            "total",
+        ]
+    );
+    let (total, each) = phases.split_last().unwrap();
+    let sum: f64 = each.iter().map(|(_, ms)| ms).sum();
+    // Each figure, the total too, is rounded to 0.1 ms on its own.
+    assert!((sum - total.1).abs() <= 0.05 * phases.len() as f64, "{err}");
+
+    // Without the flag, nothing goes to stderr.
+    let out = with_homes(&h, "apply", &[]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
 fn recipe_mistakes_exit_1_and_write_nothing() {
     let h = homes();
     let dir = tempfile::tempdir().unwrap();
