@@ -62,7 +62,7 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
         };
         let mut candidates = Vec::new();
         for comment in comments {
-            let Some((form, markup)) = read(comment, step.local_name()) else {
+            let Some((form, markup)) = read(doc.comment_text(comment), step.local_name()) else {
                 continue;
             };
             let scope = comment.parent().unwrap_or(*holder);
@@ -83,17 +83,16 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
                     generation: doc.generation,
                     form,
                     markup,
-                    offset: comment.range().start,
+                    offset: doc.range_of(comment).start,
                 }),
         );
     }
     found
 }
 
-/// Reads a comment as a commented-out element, if its text has that shape
-/// (and names `local`, when given: a cheap test before any parsing).
-fn read(comment: Node, local: Option<&str>) -> Option<(Form, String)> {
-    let content = comment.text()?;
+/// Reads a comment's `content` as a commented-out element, if it has that
+/// shape (and names `local`, when given: a cheap test before any parsing).
+fn read(content: &str, local: Option<&str>) -> Option<(Form, String)> {
     let names = |rest: &str| match local {
         None => true,
         Some(local) => {
@@ -117,7 +116,8 @@ fn read(comment: Node, local: Option<&str>) -> Option<(Form, String)> {
     names(rest).then(|| (Form::Wrapped, trimmed.to_string()))
 }
 
-/// The splice that uncomments `comment`: its range and replacement.
+/// The splice that uncomments the comment at `range` of `text`: its range
+/// and replacement.
 ///
 /// For the wrapped form, a `<!--` or `-->` alone on its line goes with its
 /// line, so the element ends up on the lines it already had:
@@ -129,10 +129,9 @@ fn read(comment: Node, local: Option<&str>) -> Option<(Form, String)> {
 /// ```
 pub(crate) fn uncomment_splice(
     text: &str,
-    comment: Node,
+    range: std::ops::Range<usize>,
     form: Form,
 ) -> (std::ops::Range<usize>, String) {
-    let range = comment.range();
     let (start, end) = (range.start, range.end);
     let inner = &text[start + 4..end - 3];
     if form == Form::Wso2 {

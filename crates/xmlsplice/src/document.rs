@@ -8,6 +8,7 @@
 //! rewrites it.
 
 use std::cell::OnceCell;
+use std::ops::Range;
 
 use roxmltree::{Node, NodeId};
 
@@ -21,12 +22,36 @@ use crate::splice::Splice;
 self_cell::self_cell!(
     /// The text and the tree that borrows it.
     pub(crate) struct Tree {
-        owner: String,
+        owner: Texts,
         #[covariant]
         dependent: RoxDocument,
     }
     impl {Debug}
 );
+
+/// The document's text and, when its comments were left out for the parser
+/// (elide.rs), the text the tree was parsed from.
+#[derive(Debug)]
+pub(crate) struct Texts {
+    original: String,
+    elided: Option<crate::elide::Elided>,
+}
+
+impl Texts {
+    /// The document's text.
+    pub(crate) fn original(&self) -> &str {
+        &self.original
+    }
+
+    /// What the tree was parsed from.
+    fn parsed(&self) -> &str {
+        self.elided.as_ref().map_or(&self.original, |e| &e.text)
+    }
+}
+
+fn parse_texts(texts: &Texts) -> Result<RoxDocument<'_>, roxmltree::Error> {
+    roxmltree::Document::parse_with_options(texts.parsed(), parsing_options())
+}
 
 pub(crate) type RoxDocument<'a> = roxmltree::Document<'a>;
 
@@ -45,10 +70,21 @@ pub(crate) fn parsing_options<'a>() -> roxmltree::ParsingOptions<'a> {
 
 pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
     crate::entities::check_expansion(&text)?;
-    Tree::try_new(text, |text| {
-        roxmltree::Document::parse_with_options(text, parsing_options())
-            .map_err(|e| error::from_parse(&e))
-    })
+    let elided = crate::elide::elide(&text);
+    let texts = Texts {
+        original: text,
+        elided,
+    };
+    let retry = texts.elided.is_some();
+    match Tree::try_new_or_recover(texts, parse_texts) {
+        Ok(tree) => Ok(tree),
+        // Parsed whole, the error is roxmltree's own, at its own position.
+        Err((mut texts, _)) if retry => {
+            texts.elided = None;
+            Tree::try_new(texts, parse_texts).map_err(|e| error::from_parse(&e))
+        }
+        Err((_, e)) => Err(error::from_parse(&e)),
+    }
 }
 
 /// An XML document opened for lossless editing.
@@ -116,7 +152,7 @@ impl Document {
 
     /// The document's text as last parsed (staged edits not included).
     pub fn text(&self) -> &str {
-        self.tree.borrow_owner()
+        &self.tree.borrow_owner().original
     }
 
     /// The encoding the document was read in and will be written in.
@@ -147,10 +183,41 @@ impl Document {
 
     /// The line and column of byte `offset` of the text.
     pub(crate) fn pos(&self, offset: usize) -> TextPos {
-        let p = self.rox().text_pos_at(offset);
-        TextPos {
-            line: p.row,
-            column: p.col,
+        TextPos::of_offset(self.text(), offset)
+    }
+
+    /// Where `node` is in the text. Use this, never `node.range()`: the
+    /// tree may have been parsed from the text with its comments left out.
+    pub(crate) fn range_of(&self, node: Node) -> Range<usize> {
+        self.original_range(node.range())
+    }
+
+    /// Where `attr` (name, `=`, quoted value) is in the text.
+    pub(crate) fn attr_range(&self, attr: &roxmltree::Attribute) -> Range<usize> {
+        self.original_range(attr.range())
+    }
+
+    /// Where `attr`'s value (inside the quotes) is in the text.
+    pub(crate) fn value_range(&self, attr: &roxmltree::Attribute) -> Range<usize> {
+        self.original_range(attr.range_value())
+    }
+
+    /// What a comment node holds, between `<!--` and `-->`.
+    pub(crate) fn comment_text(&self, comment: Node) -> &str {
+        let range = self.range_of(comment);
+        &self.text()[range.start + 4..range.end - 3]
+    }
+
+    /// The name of `attr` as written in the source, prefix included.
+    pub(crate) fn written_name(&self, attr: &roxmltree::Attribute) -> &str {
+        let raw = &self.text()[self.attr_range(attr)];
+        raw.split('=').next().unwrap_or("").trim_end()
+    }
+
+    fn original_range(&self, range: Range<usize>) -> Range<usize> {
+        match &self.tree.borrow_owner().elided {
+            Some(elided) => elided.original_range(range),
+            None => range,
         }
     }
 
@@ -288,19 +355,17 @@ impl Document {
     /// The value of the attribute written as `name` on `element` (with its
     /// prefix, if it has one: `svns:secretAlias`), entities resolved.
     pub fn attribute(&self, element: Element, name: &str) -> Option<&str> {
-        let text = self.text();
         self.node(element)
             .attributes()
-            .find(|a| written_name(text, a) == name)
+            .find(|a| self.written_name(a) == name)
             .map(|a| a.value())
     }
 
     /// Every attribute of `element`: its name as written and its value.
     pub fn attributes(&self, element: Element) -> Vec<(&str, &str)> {
-        let text = self.text();
         self.node(element)
             .attributes()
-            .map(|a| (written_name(text, &a), a.value()))
+            .map(|a| (self.written_name(&a), a.value()))
             .collect()
     }
 
@@ -333,7 +398,7 @@ impl Document {
 
     /// Where `element` starts, as line and column.
     pub fn position(&self, element: Element) -> TextPos {
-        self.pos(self.node(element).range().start)
+        self.pos(self.range(element).start)
     }
 
     /// Where a commented-out element's comment starts, as line and column.
@@ -347,8 +412,8 @@ impl Document {
     }
 
     /// The byte range of `element` in [`Document::text`].
-    pub fn range(&self, element: Element) -> std::ops::Range<usize> {
-        self.node(element).range()
+    pub fn range(&self, element: Element) -> Range<usize> {
+        self.range_of(self.node(element))
     }
 
     /// Whether edits are staged and not yet applied.
@@ -414,11 +479,4 @@ impl Document {
         *self = Document::from_tree(tree, encoding, self.generation.wrapping_add(1));
         Ok(())
     }
-}
-
-/// The name of an attribute as written in the source, prefix included.
-pub(crate) fn written_name<'t>(text: &'t str, attr: &roxmltree::Attribute) -> &'t str {
-    let range = attr.range();
-    let raw = &text[range.start..range.end];
-    raw.split('=').next().unwrap_or("").trim_end()
 }

@@ -9,7 +9,7 @@
 use roxmltree::{Node, NodeId};
 
 use crate::commented::{self, Commented};
-use crate::document::{written_name, Document, Element};
+use crate::document::{Document, Element};
 use crate::error::{Error, ErrorKind};
 use crate::fragment::{self, IntoMarkup};
 use crate::layout;
@@ -34,6 +34,7 @@ pub enum Place {
 fn text_splice(
     text: &str,
     node: Node,
+    range: std::ops::Range<usize>,
     value: &str,
     encoding: crate::encoding::Encoding,
 ) -> Result<Option<(std::ops::Range<usize>, String)>, ErrorKind> {
@@ -52,7 +53,7 @@ fn text_splice(
         return Ok(None);
     }
     let escaped = crate::escape::text(value, encoding).map_err(|e| e.kind().clone())?;
-    let tags = Tags::of(text, node);
+    let tags = Tags::of(text, range);
     Ok(Some(if tags.self_closing {
         let qname = &text[tags.qname.clone()];
         (
@@ -77,8 +78,8 @@ struct Tags {
 }
 
 impl Tags {
-    fn of(text: &str, node: Node) -> Tags {
-        let range = node.range();
+    /// The tags of the element at `range` of `text`.
+    fn of(text: &str, range: std::ops::Range<usize>) -> Tags {
         let bytes = text.as_bytes();
         let name_start = range.start + 1;
         let name_len = text[name_start..]
@@ -166,13 +167,14 @@ impl Document {
     /// The node behind `element`, if it may be edited in place.
     fn editable(&self, element: Element) -> Result<Node<'_, '_>, Error> {
         let node = self.node(element);
-        let root_start = self.rox().root_element().range().start;
-        if node.range().start < root_start {
+        let root_start = self.range_of(self.rox().root_element()).start;
+        let start = self.range_of(node).start;
+        if start < root_start {
             return Err(Error::at(
                 ErrorKind::Unsupported(
                     "this element comes from an entity declared in the DTD; it has no text of its own to edit".into(),
                 ),
-                self.pos(node.range().start),
+                self.pos(start),
             ));
         }
         Ok(node)
@@ -210,7 +212,7 @@ impl Document {
             key,
         };
         let Document { tree, edits, .. } = self;
-        splice::stage(edits, splice, tree.borrow_owner())
+        splice::stage(edits, splice, tree.borrow_owner().original())
     }
 
     /// The indent unit below `parent` given a child indented with `child`:
@@ -218,7 +220,7 @@ impl Document {
     /// else the file's unit.
     fn unit_below(&self, parent: Node, child: &str) -> String {
         let text = self.text();
-        match layout::indentation_before(text, parent.range().start) {
+        match layout::indentation_before(text, self.range_of(parent).start) {
             Some(outer) if child.len() > outer.len() && child.starts_with(outer) => {
                 child[outer.len()..].to_string()
             }
@@ -239,10 +241,10 @@ impl Document {
     ) -> Result<bool, Error> {
         let node = self.editable(element)?;
         let text = self.text();
-        let (range, new) = match node.attributes().find(|a| written_name(text, a) == name) {
+        let (range, new) = match node.attributes().find(|a| self.written_name(a) == name) {
             Some(attr) if attr.value() == value => return Ok(false),
             Some(attr) => {
-                let range = attr.range_value();
+                let range = self.value_range(&attr);
                 let quote = text[..range.start].chars().next_back().unwrap_or('"');
                 (
                     range,
@@ -252,19 +254,20 @@ impl Document {
             None => {
                 let last = node.attributes().next_back();
                 let quote = last
-                    .and_then(|a| text[..a.range_value().start].chars().next_back())
+                    .and_then(|a| text[..self.value_range(&a).start].chars().next_back())
                     .unwrap_or('"');
-                let tags = Tags::of(text, node);
+                let tags = Tags::of(text, self.range_of(node));
                 let close = if tags.self_closing { 2 } else { 1 };
                 let at = text[..tags.start_tag_end - close].trim_end().len();
                 let escaped = crate::escape::attribute(value, quote, self.encoding)?;
                 // A tag that puts its last attribute on a line of its own gets
                 // the new one on the next line, aligned with it.
-                let separator =
-                    match last.and_then(|a| layout::indentation_before(text, a.range().start)) {
-                        Some(indent) => format!("{}{indent}", layout::line_ending_at(text, at)),
-                        None => " ".to_string(),
-                    };
+                let separator = match last
+                    .and_then(|a| layout::indentation_before(text, self.attr_range(&a).start))
+                {
+                    Some(indent) => format!("{}{indent}", layout::line_ending_at(text, at)),
+                    None => " ".to_string(),
+                };
                 (at..at, format!("{separator}{name}={quote}{escaped}{quote}"))
             }
         };
@@ -280,10 +283,10 @@ impl Document {
     pub fn remove_attribute(&mut self, element: Element, name: &str) -> Result<bool, Error> {
         let node = self.editable(element)?;
         let text = self.text();
-        let Some(attr) = node.attributes().find(|a| written_name(text, a) == name) else {
+        let Some(attr) = node.attributes().find(|a| self.written_name(a) == name) else {
             return Ok(false);
         };
-        let range = attr.range();
+        let range = self.attr_range(&attr);
         let start = text[..range.start].trim_end().len();
         let owner = node.id();
         self.stage(start..range.end, String::new(), owner, "remove attribute")?;
@@ -301,8 +304,10 @@ impl Document {
     /// instructions, which setting its text would destroy.
     pub fn set_text(&mut self, element: Element, value: &str) -> Result<bool, Error> {
         let node = self.editable(element)?;
-        let splice = text_splice(self.text(), node, value, self.encoding)
-            .map_err(|kind| Error::at(kind, self.pos(node.range().start)))?;
+        let range = self.range_of(node);
+        let start = range.start;
+        let splice = text_splice(self.text(), node, range, value, self.encoding)
+            .map_err(|kind| Error::at(kind, self.pos(start)))?;
         let Some((range, new)) = splice else {
             return Ok(false);
         };
@@ -360,7 +365,7 @@ impl Document {
         place: Place,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let range = node.range();
+        let range = self.range_of(node);
         let Some(indent) = layout::indentation_before(text, range.start) else {
             // The sibling shares its line: so does the new element.
             let body = layout::reindent(
@@ -391,7 +396,7 @@ impl Document {
 
     fn inside(&self, parent: Node, markup: &str, place: Place) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let tags = Tags::of(text, parent);
+        let tags = Tags::of(text, self.range_of(parent));
         let significant: Vec<Node> = parent.children().filter(|c| !is_blank_text(c)).collect();
         if significant.is_empty() {
             return self.fill_empty(parent, &tags, markup);
@@ -402,7 +407,7 @@ impl Document {
             .children()
             .find(Node::is_element)
             .unwrap_or(significant[0]);
-        let model_indent = layout::indentation_before(text, model.range().start);
+        let model_indent = layout::indentation_before(text, self.range_of(model).start);
         let first = tags.start_tag_end + (content.len() - content.trim_start().len());
         let last = tags.start_tag_end + content.trim_end().len();
         match (place, model_indent) {
@@ -449,7 +454,7 @@ impl Document {
         markup: &str,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let start = parent.range().start;
+        let start = self.range_of(parent).start;
         let outer = line_indent(text, start);
         let unit = self.indent_unit();
         let inner = format!("{outer}{unit}");
@@ -479,7 +484,7 @@ impl Document {
         let text = self.text();
         let scope = node.parent().unwrap_or(node);
         let markup = fragment::prepare(&raw, scope, self.encoding)?;
-        let range = node.range();
+        let range = self.range_of(node);
         let indent = line_indent(text, range.start);
         let unit = match node.parent().filter(Node::is_element) {
             Some(parent) => self.unit_below(parent, indent),
@@ -508,7 +513,7 @@ impl Document {
             )));
         }
         let text = self.text();
-        let range = node.range();
+        let range = self.range_of(node);
         let rest_of_line = &text[range.end..];
         let line_end = rest_of_line.find('\n');
         let alone = layout::indentation_before(text, range.start).is_some()
@@ -533,7 +538,7 @@ impl Document {
                 "the root element cannot be commented out".into(),
             )));
         }
-        let range = node.range();
+        let range = self.range_of(node);
         let markup = &self.text()[range.clone()];
         if markup.contains("--") {
             return Err(Error::at(
@@ -572,7 +577,8 @@ impl Document {
     /// ```
     pub fn uncomment(&mut self, commented: &Commented) -> Result<(), Error> {
         let comment = self.comment_of(commented);
-        let (range, new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        let (range, new) =
+            commented::uncomment_splice(self.text(), self.range_of(comment), commented.form);
         let owner = Self::owner_of(comment);
         self.stage(range, new, owner, "uncomment")
     }
@@ -610,24 +616,26 @@ impl Document {
     /// ```
     pub fn uncomment_with_text(&mut self, commented: &Commented, value: &str) -> Result<(), Error> {
         let comment = self.comment_of(commented);
-        let (range, mut new) = commented::uncomment_splice(self.text(), comment, commented.form);
+        let start = self.range_of(comment).start;
+        let (range, mut new) =
+            commented::uncomment_splice(self.text(), self.range_of(comment), commented.form);
         // The element's markup inside the new text, edited as a fragment in
         // the namespaces in scope.
         let (Some(from), Some(to)) = (new.find('<'), new.rfind('>')) else {
             return Err(Error::at(
                 ErrorKind::InvalidFragment("no element in it".into()),
-                self.pos(comment.range().start),
+                self.pos(start),
             ));
         };
         let scope = comment.parent().unwrap_or(comment);
         let encoding = self.encoding;
         let splice = fragment::parse_in_scope(&new[from..=to], scope, |element, head| {
             let wrapped_text = element.document().input_text();
-            text_splice(wrapped_text, element, value, encoding)
+            text_splice(wrapped_text, element, element.range(), value, encoding)
                 .map(|s| s.map(|(r, text)| (r.start - head..r.end - head, text)))
                 .map_err(Error::new)
         })
-        .map_err(|e| Error::at(e.kind().clone(), self.pos(comment.range().start)))?;
+        .map_err(|e| Error::at(e.kind().clone(), self.pos(start)))?;
         if let Some((inner, text)) = splice {
             new.replace_range(from + inner.start..from + inner.end, &text);
         }

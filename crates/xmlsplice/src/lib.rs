@@ -64,6 +64,7 @@
 mod commented;
 mod document;
 mod edit;
+mod elide;
 mod encoding;
 mod entities;
 mod error;

@@ -31,10 +31,10 @@ pub(crate) fn check(doc: &Document, edited: &str) -> Result<(), Error> {
 }
 
 fn check_element(doc: &Document, element: Node, edited: &str) -> Result<(), Error> {
-    let original = element.range();
+    let original = doc.range_of(element);
     let new_end = (original.end as isize + growth_within(&original, &doc.edits)) as usize;
     let new_element = &edited[original.start..new_end];
-    let root_start = doc.rox().root_element().range().start;
+    let root_start = doc.range_of(doc.rox().root_element()).start;
     let prolog = &doc.text()[..root_start];
     let head = scope_start_tag(element.parent().expect("checked: the parent is an element"));
     let wrapped = format!("{prolog}{head}{new_element}{}", scope_end_tag());

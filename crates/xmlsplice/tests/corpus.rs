@@ -110,6 +110,34 @@ fn roundtrip(path: &Path) -> Result<(), Failed> {
         )
         .into());
     }
+    // The tree is parsed from the text with its comments left out: every
+    // element must still be found exactly where roxmltree finds it in the
+    // whole text.
+    let text = doc.text();
+    let whole = roxmltree::Document::parse_with_options(
+        text,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let expected: Vec<_> = whole
+        .root_element()
+        .descendants()
+        .filter(|n| n.is_element())
+        .map(|n| n.range())
+        .collect();
+    let mut found = vec![doc.range(doc.root())];
+    found.extend(
+        doc.select(".//*")
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|e| doc.range(e)),
+    );
+    if found != expected {
+        return Err(format!("{}: element ranges differ from roxmltree's", path.display()).into());
+    }
     Ok(())
 }
 
