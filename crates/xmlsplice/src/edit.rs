@@ -616,9 +616,10 @@ impl Document {
     /// ```
     pub fn uncomment_with_text(&mut self, commented: &Commented, value: &str) -> Result<(), Error> {
         let comment = self.comment_of(commented);
-        let start = self.range_of(comment).start;
+        let comment_range = self.range_of(comment);
+        let start = comment_range.start;
         let (range, mut new) =
-            commented::uncomment_splice(self.text(), self.range_of(comment), commented.form);
+            commented::uncomment_splice(self.text(), comment_range, commented.form);
         // The element's markup inside the new text, edited as a fragment in
         // the namespaces in scope.
         let (Some(from), Some(to)) = (new.find('<'), new.rfind('>')) else {

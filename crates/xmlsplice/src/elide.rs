@@ -92,6 +92,8 @@ pub(crate) fn elide(text: &str) -> Option<Elided> {
 
 /// Whether `bytes` (UTF-8) hold only characters XML 1.0 allows: no C0
 /// control but tab, line feed and carriage return, and not U+FFFE or U+FFFF.
+/// [`crate::escape::is_xml_char`] over the bytes, without decoding them
+/// (a test holds the two to the same answer for every character).
 fn xml_chars_only(bytes: &[u8]) -> bool {
     // No early exit and no short-circuit: the compiler makes this a vector loop.
     let control = bytes.iter().fold(false, |found, &b| {
@@ -121,6 +123,18 @@ mod tests {
         );
         assert_eq!(elided.original(elided.text.len()), text.len());
         assert_eq!(elided.original(0), 0);
+    }
+
+    #[test]
+    fn the_byte_check_agrees_with_is_xml_char_on_every_character() {
+        let mut buf = [0; 4];
+        for ch in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                xml_chars_only(ch.encode_utf8(&mut buf).as_bytes()),
+                crate::escape::is_xml_char(ch),
+                "{ch:?}"
+            );
+        }
     }
 
     #[test]

@@ -161,7 +161,8 @@ fn select_steps<'a, 'input>(
             }
         }
         if step.axis == Axis::Descendant && current.len() > 1 {
-            // Nested contexts reach the same descendants twice.
+            // Nested contexts reach the same descendants twice. (The tree's
+            // own offsets: comments left out, they still sort as the file's.)
             next.sort_by_key(|n| n.range().start);
             next.dedup_by_key(|n| n.id());
         }
