@@ -99,9 +99,12 @@ fn xml_chars_only(bytes: &[u8]) -> bool {
     let control = bytes.iter().fold(false, |found, &b| {
         found | ((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
     });
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF. A one-byte search: a
+    // two-byte `memmem` would build a searcher for every comment.
     !control
-        && memmem::find_iter(bytes, b"\xEF\xBF")
-            .all(|i| !matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+        && memchr::memchr_iter(0xEF, bytes).all(|i| {
+            !(bytes.get(i + 1) == Some(&0xBF) && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+        })
 }
 
 #[cfg(test)]
