@@ -65,15 +65,16 @@ struct StagedFile {
     identity: Option<journal::Identity>,
 }
 
-/// One node's staged files, holding its home's lock until dropped. Dropping
-/// it before the commit removes what it staged.
+/// One node's staged files, holding its home's lock until the commit is done
+/// or it is dropped. Dropping it before the commit removes what it staged.
 pub struct StagedNode {
     name: String,
     home: PathBuf,
     files: Vec<StagedFile>,
     /// Whether what was staged has been removed.
     cleaned: bool,
-    _lock: HomeLock,
+    /// Released by the commit's last step, with the node's other files.
+    lock: Option<HomeLock>,
 }
 
 impl StagedNode {
@@ -109,7 +110,7 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         home: plan.home.clone(),
         files: Vec::with_capacity(plan.changes.len()),
         cleaned: false,
-        _lock: lock,
+        lock: Some(lock),
     };
     let stage_dir = node.stage_dir();
     let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
@@ -361,15 +362,17 @@ pub fn commit(
         return Err(roll_back(nodes, &renamed, &filesystems, err));
     }
     timings.lap("commit: rename the staged files");
-    // 5. Renames durable, then the journals and kept originals go.
+    // 5. Renames durable, then the journals, kept originals and locks go
+    // (on both cores: each is a file to unlink, a few hundred in a fleet).
     filesystems.sync()?;
     timings.lap("commit: sync (renames)");
     par_each(nodes, jobs, |node| {
         journal::remove(&node.home)?;
         node.clean_up(true);
+        node.lock = None;
         Ok(())
     })?;
-    timings.lap("commit: remove the journals and kept originals");
+    timings.lap("commit: remove the journals, kept originals and locks");
     Ok(renamed.len())
 }
 
@@ -559,6 +562,30 @@ mod tests {
         assert!(
             !dir.path().join(".carbon-patch/lock").exists(),
             "the lock is released"
+        );
+    }
+
+    #[test]
+    fn the_commit_releases_each_lock_while_the_nodes_are_still_held() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+        std::fs::write(dir.path().join("b.xml"), "<b/>").unwrap();
+        let plan = plan(dir.path(), b"<b/>", b"<b x='1'/>");
+        let lock = HomeLock::acquire(dir.path()).unwrap();
+        let mut staged = vec![stage(&plan, lock).unwrap()];
+        let lock_file = dir.path().join(".carbon-patch/lock");
+        assert!(lock_file.exists());
+        assert_eq!(
+            commit(&mut staged, None, 2, &mut Timings::start()).unwrap(),
+            2
+        );
+        // Released by the commit's last step, on the worker threads, not
+        // when the caller drops the nodes after reporting.
+        assert!(!lock_file.exists());
+        assert_eq!(
+            staged[0].paths().count(),
+            2,
+            "the report still has the files"
         );
     }
 

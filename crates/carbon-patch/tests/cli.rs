@@ -211,7 +211,7 @@ fn timings_go_to_stderr_phase_by_phase_and_leave_stdout_alone() {
             "commit: sync (staged files, journals)",
             "commit: rename the staged files",
             "commit: sync (renames)",
-            "commit: remove the journals and kept originals",
+            "commit: remove the journals, kept originals and locks",
             "report",
             "total",
         ]
