@@ -13,9 +13,20 @@ pub const MASK: &str = "********";
 pub fn mask(text: &str, secrets: &[String]) -> String {
     let mut out = mask_password_elements(text);
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        out = out.replace(secret.as_str(), MASK);
+        // `replace` copies the whole text even when there is nothing to
+        // replace, and most files hold none of a recipe's secrets.
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), MASK);
+        }
     }
     out
+}
+
+/// Whether `name` ends in "password", in any case, without allocating: this
+/// runs on every start tag of every file a plan shows.
+fn ends_in_password(name: &str) -> bool {
+    let name = name.as_bytes();
+    name.len() >= 8 && name[name.len() - 8..].eq_ignore_ascii_case(b"password")
 }
 
 /// Whether a start tag (its text between `<` and `>`) opens a password element.
@@ -24,20 +35,21 @@ fn is_password_tag(tag: &str) -> bool {
         .find(|c: char| c.is_whitespace() || c == '/')
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
-    let local = name.rsplit(':').next().unwrap_or(name);
-    if local.to_ascii_lowercase().ends_with("password") {
+    let local = name.rfind(':').map_or(name, |colon| &name[colon + 1..]);
+    if ends_in_password(local) {
         return true;
     }
-    // user-mgt.xml: <Property name="password">, and names like ConnectionPassword.
+    // user-mgt.xml: <Property name="password">, and names like ConnectionPassword:
+    // an `=` after `name` and before a quote. (Searching for the character
+    // `=` is a memchr; a string pattern would build a searcher per tag.)
     let attributes = &tag[name_end..];
-    ["name=\"", "name='"].iter().any(|key| {
-        attributes.split(key).skip(1).any(|rest| {
-            let value: String = rest
-                .chars()
-                .take_while(|c| *c != '"' && *c != '\'')
-                .collect();
-            value.to_ascii_lowercase().ends_with("password")
-        })
+    attributes.match_indices('=').any(|(eq, _)| {
+        let value = &attributes[eq + 1..];
+        attributes[..eq].ends_with("name")
+            && value.starts_with(['"', '\''])
+            && ends_in_password(
+                &value[1..value[1..].find(['"', '\'']).map_or(value.len(), |q| q + 1)],
+            )
     })
 }
 
@@ -80,6 +92,17 @@ mod tests {
             "<password>********</password>\n<SvnPassword>********</SvnPassword>\n\
              <password svns:secretAlias=\"a\">********</password>\n<Property name=\"password\">********</Property>\n\
              <username>admin</username>\n<Password></Password>"
+        );
+    }
+
+    #[test]
+    fn password_names_match_in_any_case_and_any_script() {
+        let text = "<DBPASSWORD>a</DBPASSWORD>\n<Property name='ConnectionPassWord'>b</Property>\n\
+                    <prüfungPassword>c</prüfungPassword>\n<é>d</é>\n<passwörd>e</passwörd>";
+        assert_eq!(
+            mask(text, &[]),
+            "<DBPASSWORD>********</DBPASSWORD>\n<Property name='ConnectionPassWord'>********</Property>\n\
+             <prüfungPassword>********</prüfungPassword>\n<é>d</é>\n<passwörd>e</passwörd>"
         );
     }
 
