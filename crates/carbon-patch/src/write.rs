@@ -20,6 +20,7 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, Result};
 
@@ -73,6 +74,8 @@ pub struct StagedNode {
     files: Vec<StagedFile>,
     /// Whether what was staged has been removed.
     cleaned: bool,
+    /// How many of `files`, from the first, the commit has renamed.
+    renamed: usize,
     /// Released by the commit's last step, with the node's other files.
     lock: Option<HomeLock>,
 }
@@ -110,6 +113,7 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         home: plan.home.clone(),
         files: Vec::with_capacity(plan.changes.len()),
         cleaned: false,
+        renamed: 0,
         lock: Some(lock),
     };
     let stage_dir = node.stage_dir();
@@ -280,11 +284,14 @@ fn copy_xattrs(from: &Path, to: &std::fs::File) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Test hooks: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes the rename after the
-/// N-th fail, so tests can prove that a failure midway restores every file
-/// (a read-only file cannot do that for root, who may write anything);
-/// `CARBON_PATCH_ABORT_AFTER_WRITES=N` kills the process there instead, as a
-/// crash would, so tests can prove the journal finishes the apply.
+/// Test hooks, given each rename's number (0, 1, ... in the order the
+/// renames start): `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every rename
+/// from the (N+1)-th on fail, so exactly N are written and tests can prove
+/// that a failure midway restores every file (a read-only file cannot do
+/// that for root, who may write anything); `CARBON_PATCH_ABORT_AFTER_WRITES=N`
+/// kills the process there instead, as a crash would, so tests can prove the
+/// journal finishes the apply (a rename under way on the other thread may or
+/// may not land, as in a real crash).
 fn injected_failure(written: usize) -> std::io::Result<()> {
     if std::env::var("CARBON_PATCH_ABORT_AFTER_WRITES")
         .ok()
@@ -342,25 +349,32 @@ pub fn commit(
     let filesystems = FileSystems::of(touched_dirs(nodes))?;
     filesystems.sync()?;
     timings.lap("commit: sync (staged files, journals)");
-    // 4. The renames, in order (a failure puts back those before it).
-    let mut renamed: Vec<(usize, usize)> = Vec::new();
-    let result = (|| -> Result<()> {
-        for (n, node) in nodes.iter().enumerate() {
-            for (f, file) in node.files.iter().enumerate() {
-                let target = node.home.join(&file.rel);
-                injected_failure(renamed.len())
-                    .and_then(|()| std::fs::rename(node.home.join(&file.staged), &target))
-                    .with_context(|| {
-                        format!("node {}: cannot write {}", node.name, target.display())
-                    })?;
-                renamed.push((n, f));
+    // 4. The renames: each node's files in order, the nodes on both cores.
+    // A failure stops the other thread at its next file, and every file
+    // renamed by then is put back.
+    let started = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let result = par_each(nodes, jobs, |node| {
+        for file in &node.files {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(()); // the thread that failed reports it
             }
+            let target = node.home.join(&file.rel);
+            let renamed = injected_failure(started.fetch_add(1, Ordering::Relaxed))
+                .and_then(|()| std::fs::rename(node.home.join(&file.staged), &target))
+                .with_context(|| format!("node {}: cannot write {}", node.name, target.display()));
+            if let Err(err) = renamed {
+                failed.store(true, Ordering::Relaxed);
+                return Err(err);
+            }
+            node.renamed += 1;
         }
         Ok(())
-    })();
+    });
     if let Err(err) = result {
-        return Err(roll_back(nodes, &renamed, &filesystems, err));
+        return Err(roll_back(nodes, &filesystems, err));
     }
+    let written = nodes.iter().map(|node| node.renamed).sum();
     timings.lap("commit: rename the staged files");
     // 5. Renames durable, then the journals, kept originals and locks go
     // (on both cores: each is a file to unlink, a few hundred in a fleet).
@@ -373,7 +387,7 @@ pub fn commit(
         Ok(())
     })?;
     timings.lap("commit: remove the journals, kept originals and locks");
-    Ok(renamed.len())
+    Ok(written)
 }
 
 impl StagedNode {
@@ -450,15 +464,16 @@ impl StagedNode {
 }
 
 /// Puts back the originals of the files renamed before a failure.
-fn roll_back(
-    nodes: &[StagedNode],
-    renamed: &[(usize, usize)],
-    filesystems: &FileSystems,
-    err: anyhow::Error,
-) -> anyhow::Error {
+fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error) -> anyhow::Error {
     let mut unrestored = Vec::new();
-    for &(n, f) in renamed.iter().rev() {
-        let (node, file) = (&nodes[n], &nodes[n].files[f]);
+    let renamed = nodes.iter().flat_map(|node| {
+        node.files[..node.renamed]
+            .iter()
+            .map(move |file| (node, file))
+    });
+    let mut count = 0;
+    for (node, file) in renamed {
+        count += 1;
         let target = node.home.join(&file.rel);
         let restored = match &file.original {
             Some(original) => std::fs::rename(node.home.join(original), &target),
@@ -482,8 +497,7 @@ fn roll_back(
         }
     }
     err.context(format!(
-        "nothing was changed: the {} file(s) written before the failure were restored",
-        renamed.len()
+        "nothing was changed: the {count} file(s) written before the failure were restored"
     ))
 }
 
