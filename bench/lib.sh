@@ -5,6 +5,9 @@
 # peer scripts of bench/compare do not expect). Made once; says which.
 make_tree() {
   local tree=$1 corpus=${CARBON_CORPUS:-$root/../shared/corpus}
+  # Absolute: `assemble` copies from inside the corpus, where a relative DEST
+  # would land (and the corpus suite would then read it as corpus files).
+  case $tree in /*) ;; *) tree=$PWD/$tree ;; esac
   [ -d "$tree" ] && return
   if [ -x "$corpus/assemble" ]; then
     "$corpus/assemble" mb-3.2.0 "$tree" >/dev/null
