@@ -131,7 +131,8 @@ impl<'h> Session<'h> {
         }
         // The bytes it had when measured: no more (a file that grows
         // meanwhile is being edited, which the commit notices), and in as
-        // few reads as it takes.
+        // few reads as it takes: one, for a file read whole. (`take(len)` and
+        // `read_to_end` read in pieces of 8 KB, then 16 KB, and so on.)
         let mut bytes = vec![0; len as usize];
         let mut filled = 0;
         while filled < bytes.len() {

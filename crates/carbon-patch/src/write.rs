@@ -374,7 +374,7 @@ pub fn commit(
     if let Err(err) = result {
         return Err(roll_back(nodes, &filesystems, err));
     }
-    let written = nodes.iter().map(|node| node.renamed).sum();
+    let written = files_renamed(nodes);
     timings.lap("commit: rename the staged files");
     // 5. Renames durable, then the journals, kept originals and locks go
     // (on both cores: each is a file to unlink, a few hundred in a fleet).
@@ -471,9 +471,7 @@ fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error
             .iter()
             .map(move |file| (node, file))
     });
-    let mut count = 0;
     for (node, file) in renamed {
-        count += 1;
         let target = node.home.join(&file.rel);
         let restored = match &file.original {
             Some(original) => std::fs::rename(node.home.join(original), &target),
@@ -497,8 +495,14 @@ fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error
         }
     }
     err.context(format!(
-        "nothing was changed: the {count} file(s) written before the failure were restored"
+        "nothing was changed: the {} file(s) written before the failure were restored",
+        files_renamed(nodes)
     ))
+}
+
+/// How many files the commit has renamed, over all nodes.
+fn files_renamed(nodes: &[StagedNode]) -> usize {
+    nodes.iter().map(|node| node.renamed).sum()
 }
 
 /// Copies the originals of a node's changing files to
