@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use xmlsplice::Document;
+use xmlsplice::{Document, TreeCache};
 
 use crate::error::{Error, Result};
 use crate::home::{CarbonHome, ConfigModel};
@@ -72,6 +72,7 @@ pub struct Session<'h> {
     home: &'h CarbonHome,
     files: BTreeMap<PathBuf, Loaded>,
     max_file_size: u64,
+    trees: Option<TreeCache>,
 }
 
 impl fmt::Debug for Session<'_> {
@@ -90,7 +91,15 @@ impl<'h> Session<'h> {
             home,
             files: BTreeMap::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            trees: None,
         }
+    }
+
+    /// Parses XML through `trees`, so that sessions on homes with the same
+    /// files (a fleet unpacked from one archive) parse each text once.
+    pub fn set_tree_cache(&mut self, trees: TreeCache) -> &mut Self {
+        self.trees = Some(trees);
+        self
     }
 
     /// Refuses files larger than `bytes` (default [`DEFAULT_MAX_FILE_SIZE`]).
@@ -168,8 +177,11 @@ impl<'h> Session<'h> {
         let key = PathBuf::from(rel);
         if !self.files.contains_key(&key) {
             let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
-            let doc =
-                Document::parse(&original).map_err(|e| e.with_path(self.home.path().join(&key)))?;
+            let parsed = match &self.trees {
+                Some(trees) => Document::parse_with(&original, trees),
+                None => Document::parse(&original),
+            };
+            let doc = parsed.map_err(|e| e.with_path(self.home.path().join(&key)))?;
             self.files.insert(
                 key.clone(),
                 Loaded::Xml {

@@ -124,9 +124,10 @@ fn show(
 ) -> Result<bool> {
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target)?;
+    let trees = plan::tree_cache();
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
-        let plan = plan::plan_node(node, &home, target.max_file_size)?;
+        let plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
         Ok(match format {
             Format::Text => render::text_node(&plan, color),
             Format::Json => render::json_node(&plan),
@@ -167,10 +168,11 @@ fn apply(
     let names = plan::node_names(&recipe, target)?;
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
     timings.lap("read the recipe");
+    let trees = plan::tree_cache();
     let work = |name: &String| -> Result<(Option<render::NodeReport>, Option<write::StagedNode>)> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
         let lock = lock::HomeLock::acquire(&node.home)?;
-        let plan = plan::plan_node(node, &home, target.max_file_size)?;
+        let plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
         let report = match format {
             Format::Text => None,
             Format::Json => Some(render::json_node(&plan)),

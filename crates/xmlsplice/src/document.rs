@@ -9,9 +9,11 @@
 
 use std::cell::OnceCell;
 use std::ops::Range;
+use std::sync::Arc;
 
 use roxmltree::{Node, NodeId};
 
+use crate::cache::TreeCache;
 use crate::commented::{self, Commented};
 use crate::encoding::Encoding;
 use crate::error::{self, Error, ErrorKind, TextPos};
@@ -107,7 +109,10 @@ pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
 /// ```
 #[derive(Debug)]
 pub struct Document {
-    pub(crate) tree: Tree,
+    /// Shared with the other documents of the same text (see [`TreeCache`]).
+    pub(crate) tree: Arc<Tree>,
+    /// Where [`Document::apply`] parses, when the document was opened with one.
+    cache: Option<TreeCache>,
     pub(crate) encoding: Encoding,
     pub(crate) edits: Vec<Splice>,
     pub(crate) generation: u32,
@@ -137,12 +142,37 @@ impl Document {
         let bytes = bytes.as_ref();
         let encoding = Encoding::detect(bytes)?;
         let text = encoding.decode(bytes)?;
-        Ok(Document::from_tree(parse_tree(text)?, encoding, 0))
+        Ok(Document::from_tree(
+            Arc::new(parse_tree(text)?),
+            None,
+            encoding,
+            0,
+        ))
     }
 
-    fn from_tree(tree: Tree, encoding: Encoding, generation: u32) -> Document {
+    /// As [`Document::parse`], sharing the parse with every document of the
+    /// same text that `cache` has seen; [`Document::apply`] parses through
+    /// it too. The result is the same as [`Document::parse`]'s.
+    ///
+    /// # Errors
+    /// As [`Document::parse`].
+    pub fn parse_with(bytes: impl AsRef<[u8]>, cache: &TreeCache) -> Result<Document, Error> {
+        let bytes = bytes.as_ref();
+        let encoding = Encoding::detect(bytes)?;
+        let text = encoding.decode(bytes)?;
+        let tree = cache.parse(text)?;
+        Ok(Document::from_tree(tree, Some(cache.clone()), encoding, 0))
+    }
+
+    fn from_tree(
+        tree: Arc<Tree>,
+        cache: Option<TreeCache>,
+        encoding: Encoding,
+        generation: u32,
+    ) -> Document {
         Document {
             tree,
+            cache,
             encoding,
             edits: Vec::new(),
             generation,
@@ -473,10 +503,13 @@ impl Document {
             return Ok(());
         }
         let text = crate::splice::apply(self.text(), &self.edits);
-        let tree = parse_tree(text)
-            .map_err(|e| Error::new(ErrorKind::EditBrokeDocument(e.to_string())))?;
-        let encoding = self.encoding;
-        *self = Document::from_tree(tree, encoding, self.generation.wrapping_add(1));
+        let parsed = match &self.cache {
+            Some(cache) => cache.parse(text),
+            None => parse_tree(text).map(Arc::new),
+        };
+        let tree = parsed.map_err(|e| Error::new(ErrorKind::EditBrokeDocument(e.to_string())))?;
+        let generation = self.generation.wrapping_add(1);
+        *self = Document::from_tree(tree, self.cache.take(), self.encoding, generation);
         Ok(())
     }
 }

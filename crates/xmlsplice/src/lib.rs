@@ -46,6 +46,8 @@
 //! - Edits: set or remove an attribute, set an element's text, insert an
 //!   element at a [`Place`], replace, remove, comment out, and uncomment in
 //!   place. New elements copy their neighbours' indentation and line endings.
+//! - Shares parses: documents opened through one [`TreeCache`] share the
+//!   tree of a text parsed before (a fleet's homes hold the same files).
 //! - Checks its own output: [`Document::render`] fails rather than hand back
 //!   text that does not parse, and overlapping edits are an error.
 //!
@@ -61,6 +63,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod cache;
 mod commented;
 mod document;
 mod edit;
@@ -75,6 +78,7 @@ mod path;
 mod splice;
 mod validate;
 
+pub use cache::TreeCache;
 pub use commented::Commented;
 pub use document::{Document, Element};
 pub use edit::Place;

@@ -17,7 +17,7 @@ use support::invariants::{changed_window, elements, stage, Edit};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
-use xmlsplice::Document;
+use xmlsplice::{Document, TreeCache};
 
 // ---------------------------------------------------------------- generator
 
@@ -374,6 +374,30 @@ proptest! {
         stage(&mut again, target, &edit);
         prop_assert!(!again.has_edits(), "{:?} staged an edit the second time", edit);
         prop_assert_eq!(again.render().unwrap(), once);
+    }
+
+    #[test]
+    fn documents_sharing_trees_edit_as_if_parsed_alone(bytes in document(), runs in prop::collection::vec(prop::collection::vec((any::<Index>(), edit()), 1..4), 1..3)) {
+        // Each edit list three times over: the texts its apply parses are
+        // then kept and shared, the original's from the second run on.
+        let cache = TreeCache::new(1 << 20);
+        for edits in runs.iter().cycle().take(3 * runs.len()) {
+            let mut alone = Document::parse(&bytes).unwrap();
+            let mut shared = Document::parse_with(&bytes, &cache).unwrap();
+            for doc in [&mut alone, &mut shared] {
+                let all = elements(doc);
+                for (pick, edit) in edits {
+                    stage(doc, all[pick.index(all.len())], edit);
+                }
+                doc.apply().unwrap();
+                // And an edit on the tree that apply parsed (or shared).
+                let root = doc.root();
+                doc.set_attribute(root, "shared", "no").unwrap();
+            }
+            prop_assert_eq!(shared.render().unwrap(), alone.render().unwrap());
+        }
+        let (hits, _) = cache.stats();
+        prop_assert!(hits >= runs.len() as u64);
     }
 }
 
