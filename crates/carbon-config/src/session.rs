@@ -6,11 +6,12 @@
 //! differ: the plan. Nothing here writes to disk. Writing belongs to
 //! whoever holds the plan, so plan, check and apply can share this one path.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use xmlsplice::{Document, TreeCache};
+use xmlsplice::{Document, Encoding, TreeCache};
 
 use crate::error::{Error, Result};
 use crate::home::{CarbonHome, ConfigModel};
@@ -177,11 +178,9 @@ impl<'h> Session<'h> {
         let key = PathBuf::from(rel);
         if !self.files.contains_key(&key) {
             let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
-            let parsed = match &self.trees {
-                Some(trees) => Document::parse_with(&original, trees),
-                None => Document::parse(&original),
-            };
-            let doc = parsed.map_err(|e| e.with_path(self.home.path().join(&key)))?;
+            let doc = self
+                .parse(&original)
+                .map_err(|e| e.with_path(self.home.path().join(&key)))?;
             self.files.insert(
                 key.clone(),
                 Loaded::Xml {
@@ -239,14 +238,38 @@ impl<'h> Session<'h> {
 
     /// The bytes the file at `rel` holds now, staged changes included.
     pub fn current_bytes(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
-        match self.files.get(rel) {
-            Some(Loaded::Bytes { bytes, .. }) => Ok(Some(bytes.clone())),
-            Some(Loaded::Text { text, .. }) => Ok(Some(text.clone().into_bytes())),
-            Some(Loaded::Xml { doc, .. }) => Ok(Some(
+        Ok(self.current(rel)?.map(Cow::into_owned))
+    }
+
+    /// As [`Session::current_bytes`], borrowed where the session holds them
+    /// as they are (a file loaded and not edited since, or settled, in
+    /// UTF-8), so that searching every file of a home copies none of them.
+    pub fn current(&self, rel: &Path) -> Result<Option<Cow<'_, [u8]>>> {
+        Ok(Some(match self.files.get(rel) {
+            Some(Loaded::Bytes { bytes, .. }) => Cow::Borrowed(bytes),
+            Some(Loaded::Text { text, .. }) => Cow::Borrowed(text.as_bytes()),
+            Some(Loaded::Xml { doc, .. })
+                if !doc.has_edits() && doc.encoding() == (Encoding::Utf8 { bom: false }) =>
+            {
+                Cow::Borrowed(doc.text().as_bytes())
+            }
+            Some(Loaded::Xml { doc, .. }) => Cow::Owned(
                 doc.render()
                     .map_err(|e| e.with_path(self.home.path().join(rel)))?,
-            )),
-            None => self.read(rel),
+            ),
+            None => match self.read(rel)? {
+                Some(bytes) => Cow::Owned(bytes),
+                None => return Ok(None),
+            },
+        }))
+    }
+
+    /// Parses `bytes` (a file of this home) as the session's own documents
+    /// are parsed: through its tree cache, when it has one.
+    pub fn parse(&self, bytes: &[u8]) -> std::result::Result<Document, xmlsplice::Error> {
+        match &self.trees {
+            Some(trees) => Document::parse_with(bytes, trees),
+            None => Document::parse(bytes),
         }
     }
 

@@ -87,10 +87,12 @@ fn parse<'s>(session: &'s Session, rel: &Path) -> Result<Option<Doc<'s>>> {
     if let Some(doc) = session.settled_document(rel) {
         return Ok(Some(Doc::Settled(doc)));
     }
-    match session.current_bytes(rel)? {
-        Some(bytes) => Ok(Some(Doc::Parsed(Box::new(
-            Document::parse(bytes).map_err(|e| e.with_path(session.home().path().join(rel)))?,
-        )))),
+    match session.current(rel)? {
+        Some(bytes) => {
+            Ok(Some(Doc::Parsed(Box::new(session.parse(&bytes).map_err(
+                |e| e.with_path(session.home().path().join(rel)),
+            )?))))
+        }
         None => Ok(None),
     }
 }
@@ -253,7 +255,17 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
 
     // Warnings: drivers without their jar, datasources nothing refers to.
     let lib_names = lib_file_names(session);
-    let other_conf = other_conf_text(session)?;
+    // The names no rule above saw referenced, searched for in the other
+    // configuration files.
+    let mut unseen: Vec<&str> = Vec::new();
+    for ds in &datasources {
+        match &ds.jndi {
+            Some(jndi) if referenced.contains(jndi) => {}
+            Some(jndi) => unseen.extend([jndi.as_str(), ds.name.as_str()]),
+            None => unseen.push(&ds.name),
+        }
+    }
+    let mentioned = mentioned_in_other_conf(session, unseen)?;
     for ds in &datasources {
         if let Some(driver) = &ds.driver {
             if let Some((_, jars)) = DRIVER_JARS
@@ -277,8 +289,8 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         let used = ds
             .jndi
             .as_ref()
-            .is_some_and(|j| referenced.contains(j) || mentions(&other_conf, j))
-            || mentions(&other_conf, &ds.name);
+            .is_some_and(|j| referenced.contains(j) || mentioned.contains(j.as_str()))
+            || mentioned.contains(ds.name.as_str());
         if !used {
             findings.push(Finding {
                 severity: Severity::Warning,
@@ -315,20 +327,28 @@ fn lib_file_names(session: &Session) -> Vec<String> {
     names
 }
 
-/// The text of every XML file under repository/conf other than the
-/// datasources files (as the session would write them): where other
-/// components (api-manager.xml, identity.xml, ...) name datasources.
-fn other_conf_text(session: &Session) -> Result<Vec<u8>> {
-    let conf = session.home().path().join("repository/conf");
-    let mut all = Vec::new();
-    let mut stack = vec![conf.clone()];
+/// Which of `names` appear in an XML file under repository/conf other than
+/// the datasources files (as the session would write them): where other
+/// components (api-manager.xml, identity.xml, ...) name datasources. Stops
+/// reading files once every name is found.
+fn mentioned_in_other_conf<'n>(
+    session: &Session,
+    mut names: Vec<&'n str>,
+) -> Result<std::collections::BTreeSet<&'n str>> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut stack = vec![session.home().path().join("repository/conf")];
     while let Some(dir) = stack.pop() {
+        if names.is_empty() {
+            break;
+        }
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.is_dir() {
+            // The entry's own type (no stat): a link to a folder is not
+            // followed, as the walk never leaves the home.
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
                 if !path.ends_with("datasources") {
                     stack.push(path);
                 }
@@ -337,18 +357,19 @@ fn other_conf_text(session: &Session) -> Result<Vec<u8>> {
                     .strip_prefix(session.home().path())
                     .map(Path::to_path_buf)
                     .unwrap_or(path.clone());
-                if let Some(bytes) = session.current_bytes(&rel)? {
-                    all.extend_from_slice(&bytes);
+                if let Some(bytes) = session.current(&rel)? {
+                    names.retain(|name| {
+                        let seen = memchr::memmem::find(&bytes, name.as_bytes()).is_some();
+                        if seen {
+                            found.insert(*name);
+                        }
+                        !seen
+                    });
                 }
             }
         }
     }
-    Ok(all)
-}
-
-/// Whether `text` (the bytes of configuration files) holds `name`.
-fn mentions(text: &[u8], name: &str) -> bool {
-    memchr::memmem::find(text, name.as_bytes()).is_some()
+    Ok(found)
 }
 
 /// The session's changes, if no rule finds an error; with the warnings.

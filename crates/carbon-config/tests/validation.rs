@@ -210,6 +210,51 @@ fn warnings_for_missing_driver_jars_and_unreferenced_datasources() {
 }
 
 #[test]
+fn a_datasource_named_in_any_other_conf_file_is_used() {
+    // Names found only in files no rule reads: one in a sub-folder the
+    // session never opens, one in a file the plan edits (carbon.xml, searched
+    // as it would be written), one nowhere.
+    let dir = tempfile::tempdir().unwrap();
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        dir.path(),
+    );
+    let identity = dir.path().join("repository/conf/identity");
+    std::fs::create_dir(&identity).unwrap();
+    std::fs::write(
+        identity.join("identity.xml"),
+        "<Server><JDBCPersistenceManager><DataSource><Name>jdbc/IdentityDB</Name></DataSource></JDBCPersistenceManager></Server>",
+    )
+    .unwrap();
+    let home = CarbonHome::open(dir.path()).unwrap();
+    let mut session = Session::new(&home);
+    for (name, jndi) in [
+        ("IDENTITY_DB", "jdbc/IdentityDB"),
+        ("NAMED_DB", "jdbc/Named"),
+        ("LONELY_DB", "jdbc/Lonely"),
+    ] {
+        datasources::ensure_datasource(&mut session, MASTER, &mysql_datasource(name, jndi))
+            .unwrap();
+    }
+    carbon_config::carbon_xml::set_host_name(&mut session, "NAMED_DB.example.org").unwrap();
+    session.settle().unwrap();
+    let unreferenced: Vec<String> = validate(&session)
+        .unwrap()
+        .iter()
+        .filter(|f| f.message.contains("is not referenced"))
+        .map(|f| f.message.clone())
+        .collect();
+    assert_eq!(
+        unreferenced,
+        [
+            // The fixture's own, before this plan.
+            "datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file",
+            "datasource LONELY_DB (jdbc/Lonely) is not referenced by any configuration file",
+        ]
+    );
+}
+
+#[test]
 fn secure_vault_passwords_are_never_written() {
     let home = home();
     let mut session = Session::new(&home);
