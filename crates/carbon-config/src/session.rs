@@ -311,6 +311,8 @@ impl<'h> Session<'h> {
         let mut changes = Vec::new();
         for (path, loaded) in &self.files {
             let (before, after) = match loaded {
+                // Opened and never edited: it renders to its own bytes.
+                Loaded::Xml { doc, .. } if doc.is_pristine() => continue,
                 Loaded::Xml { original, doc } => (
                     Some(original.clone()),
                     doc.render()

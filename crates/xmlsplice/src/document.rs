@@ -451,6 +451,13 @@ impl Document {
         !self.edits.is_empty()
     }
 
+    /// Whether the document is as it was opened: nothing staged, nothing
+    /// applied. [`Document::render`] would then return exactly the bytes it
+    /// was opened from, so a caller comparing the two can skip the render.
+    pub fn is_pristine(&self) -> bool {
+        self.edits.is_empty() && self.generation == 0
+    }
+
     /// The kinds of the staged edits, in staging order: "set text", "set
     /// attribute", "remove attribute", "insert", "replace", "remove",
     /// "comment out", "uncomment". Edits that add or take away elements

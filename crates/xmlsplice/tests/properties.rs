@@ -322,6 +322,7 @@ proptest! {
     #[test]
     fn unedited_documents_render_to_their_own_bytes(bytes in document()) {
         let doc = Document::parse(&bytes).unwrap();
+        prop_assert!(doc.is_pristine());
         prop_assert_eq!(doc.render().unwrap(), bytes);
     }
 
@@ -355,9 +356,13 @@ proptest! {
         }
         let rendered = doc.render().unwrap();
         prop_assert!(Document::parse(&rendered).is_ok());
+        let staged = doc.has_edits();
+        prop_assert_eq!(doc.is_pristine(), !staged);
         // apply() agrees with render().
         doc.apply().unwrap();
         prop_assert_eq!(doc.render().unwrap(), rendered);
+        // Applied edits leave it not pristine, even with nothing staged now.
+        prop_assert_eq!(doc.is_pristine(), !staged);
     }
 
     #[test]
