@@ -35,8 +35,13 @@ impl HomeLock {
                 dir.display()
             );
         }
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        // Made now (a home never applied to): then there is no journal to
+        // finish and nothing left by dead runs to clear, below.
+        let fresh = match std::fs::create_dir(&dir) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => false,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        };
         let path = dir.join("lock");
         // The pid goes into a private file first, which is then linked to
         // `lock`: linking fails if `lock` exists, and a lock that exists
@@ -88,12 +93,17 @@ impl HomeLock {
         let _ = std::fs::remove_file(&mine);
         if taken? {
             let lock = HomeLock { path };
+            let stage = dir.join("tmp");
+            if fresh {
+                std::fs::create_dir(&stage)
+                    .with_context(|| format!("cannot create {}", stage.display()))?;
+                return Ok(lock);
+            }
             // Holding the lock, nobody else is writing: an interrupted apply
             // is finished first (the journal names its staged files), then
             // what is left in tmp/, and private lock files, were left by runs
             // that died. Clear them.
             journal::recover(home)?;
-            let stage = dir.join("tmp");
             match std::fs::read_dir(&stage) {
                 // Emptied rather than re-made: creating inodes is what costs
                 // most on some file systems, a thousand homes at a time.
