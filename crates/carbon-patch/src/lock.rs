@@ -35,8 +35,7 @@ impl HomeLock {
                 dir.display()
             );
         }
-        // Made now (a home never applied to): then there is no journal to
-        // finish and nothing left by dead runs to clear, below.
+        // Made now: a home never applied to (see below).
         let fresh = match std::fs::create_dir(&dir) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => false,
@@ -94,9 +93,12 @@ impl HomeLock {
         if taken? {
             let lock = HomeLock { path };
             let stage = dir.join("tmp");
-            if fresh {
-                std::fs::create_dir(&stage)
-                    .with_context(|| format!("cannot create {}", stage.display()))?;
+            // Every run that takes the lock makes tmp/ before it writes
+            // anything. So when this run made `.carbon-patch/` and now makes
+            // tmp/, no other run has held the lock here: there is no journal
+            // to finish and nothing to clear. (If tmp/ is there, another run
+            // got the lock in between; then the full path below.)
+            if fresh && std::fs::create_dir(&stage).is_ok() {
                 return Ok(lock);
             }
             // Holding the lock, nobody else is writing: an interrupted apply
@@ -149,5 +151,45 @@ fn process_alive(pid: u32) -> bool {
         Path::new("/proc").join(pid.to_string()).exists()
     } else {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_fresh_home_gets_its_lock_and_an_empty_tmp() {
+        let home = tempfile::tempdir().unwrap();
+        let lock = HomeLock::acquire(home.path()).unwrap();
+        let dir = home.path().join(".carbon-patch");
+        assert_eq!(names(&dir), ["lock", "tmp"]);
+        assert!(names(&dir.join("tmp")).is_empty());
+        let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string());
+        drop(lock);
+        assert_eq!(names(&dir), ["tmp"]);
+    }
+
+    #[test]
+    fn what_dead_runs_left_is_cleared_when_the_lock_is_taken() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::create_dir_all(dir.join("tmp/half-staged")).unwrap();
+        std::fs::write(dir.join("tmp/.carbon-patch-staged-x"), "new").unwrap();
+        // A private pid file of a run killed before it linked it.
+        std::fs::write(dir.join("lock.4194305"), "4194305\n").unwrap();
+        let _lock = HomeLock::acquire(home.path()).unwrap();
+        assert_eq!(names(&dir), ["lock", "tmp"]);
+        assert!(names(&dir.join("tmp")).is_empty());
     }
 }
