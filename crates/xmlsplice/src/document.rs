@@ -89,6 +89,14 @@ pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
     }
 }
 
+/// The tree of `text`: shared through `cache` when there is one.
+fn tree_of(text: String, cache: Option<&TreeCache>) -> Result<Arc<Tree>, Error> {
+    match cache {
+        Some(cache) => cache.parse(text),
+        None => parse_tree(text).map(Arc::new),
+    }
+}
+
 /// An XML document opened for lossless editing.
 ///
 /// # Examples
@@ -139,15 +147,7 @@ impl Document {
     /// An unsupported encoding, bytes invalid in it, or text that is not
     /// well-formed XML, each with its line and column.
     pub fn parse(bytes: impl AsRef<[u8]>) -> Result<Document, Error> {
-        let bytes = bytes.as_ref();
-        let encoding = Encoding::detect(bytes)?;
-        let text = encoding.decode(bytes)?;
-        Ok(Document::from_tree(
-            Arc::new(parse_tree(text)?),
-            None,
-            encoding,
-            0,
-        ))
+        Document::open(bytes.as_ref(), None)
     }
 
     /// As [`Document::parse`], sharing the parse with every document of the
@@ -157,11 +157,14 @@ impl Document {
     /// # Errors
     /// As [`Document::parse`].
     pub fn parse_with(bytes: impl AsRef<[u8]>, cache: &TreeCache) -> Result<Document, Error> {
-        let bytes = bytes.as_ref();
+        Document::open(bytes.as_ref(), Some(cache))
+    }
+
+    fn open(bytes: &[u8], cache: Option<&TreeCache>) -> Result<Document, Error> {
         let encoding = Encoding::detect(bytes)?;
         let text = encoding.decode(bytes)?;
-        let tree = cache.parse(text)?;
-        Ok(Document::from_tree(tree, Some(cache.clone()), encoding, 0))
+        let tree = tree_of(text, cache)?;
+        Ok(Document::from_tree(tree, cache.cloned(), encoding, 0))
     }
 
     fn from_tree(
@@ -510,11 +513,8 @@ impl Document {
             return Ok(());
         }
         let text = crate::splice::apply(self.text(), &self.edits);
-        let parsed = match &self.cache {
-            Some(cache) => cache.parse(text),
-            None => parse_tree(text).map(Arc::new),
-        };
-        let tree = parsed.map_err(|e| Error::new(ErrorKind::EditBrokeDocument(e.to_string())))?;
+        let tree = tree_of(text, self.cache.as_ref())
+            .map_err(|e| Error::new(ErrorKind::EditBrokeDocument(e.to_string())))?;
         let generation = self.generation.wrapping_add(1);
         *self = Document::from_tree(tree, self.cache.take(), self.encoding, generation);
         Ok(())
