@@ -31,8 +31,8 @@ self_cell::self_cell!(
     impl {Debug}
 );
 
-/// The document's text and, when its comments were left out for the parser
-/// (elide.rs), the text the tree was parsed from.
+/// The document's text and, when its comments and blank text were left out
+/// for the parser (elide.rs), the text the tree was parsed from.
 #[derive(Debug)]
 pub(crate) struct Texts {
     original: String,
@@ -220,7 +220,8 @@ impl Document {
     }
 
     /// Where `node` is in the text. Use this, never `node.range()`: the
-    /// tree may have been parsed from the text with its comments left out.
+    /// tree may have been parsed from the text with its comments and blank
+    /// text left out (elide.rs).
     pub(crate) fn range_of(&self, node: Node) -> Range<usize> {
         self.original_range(node.range())
     }

@@ -1,4 +1,5 @@
-//! Comment bodies left out before parsing, and the map back to the file.
+//! Comment bodies and blank text left out before parsing, and the map back
+//! to the file.
 //!
 //! roxmltree checks a comment one character at a time, and WSO2's
 //! configuration files are mostly comments (69% of the bytes of a Message
@@ -6,51 +7,130 @@
 //! its comment scan was a third of all the instructions of a fleet apply.
 //! Here the comments are found and checked with `memchr`, by the rules
 //! roxmltree applies, and the parser is given the text with every comment
-//! emptied (`<!---->`): the same nodes, with the same values, in fewer bytes.
-//! [`Elided::original`] maps the parser's offsets back to the file's, and
-//! the document reads comment text from the file itself.
+//! emptied (`<!---->`).
+//!
+//! The indentation between an element and its neighbours goes too. The
+//! parser would make a text node of each run, and copy every one that holds
+//! a CRLF to normalise it: in a shipped axis2.xml that is more than half of
+//! all the nodes, and half the memory of the tree. A caller never sees them:
+//! the edits read indentation from the file, and blank text beside an
+//! element is not an element's text (`Document::element_text` is `None` for
+//! an element with element children). So a run of spaces, tabs and line
+//! breaks is left out when it lies between two pieces of markup, not CDATA,
+//! and an element stands on one side of it: an end tag or an empty-element
+//! tag before it, or a start tag after it. What is left, blank text inside
+//! an element with no element children (`<a> </a>`, `<a><!-- c --> </a>`),
+//! stays and keeps its value.
+//!
+//! [`Elided::start`] and [`Elided::end`] map the parser's offsets back to
+//! the file's, and the document reads comment text from the file itself.
 //!
 //! Anything unusual makes [`elide`] decline, and the file is parsed as it
 //! is: a DOCTYPE (its internal subset is not scanned here), an unterminated
-//! section, or a comment roxmltree would reject (the parse of the whole
-//! text then reports it, at its own position). A text that fails to parse
-//! elided is parsed again whole, so every error is roxmltree's own.
+//! section or tag, a comment roxmltree would reject (the parse of the whole
+//! text then reports it, at its own position), or a text of 4 GiB or more
+//! (offsets are kept in 32 bits). A text that fails to parse elided is
+//! parsed again whole, so every error is roxmltree's own.
 
 use std::ops::Range;
 
 use memchr::memmem;
 
-/// A text with its comment bodies left out.
+/// A text with its comment bodies and blank text beside elements left out.
 #[derive(Debug)]
 pub(crate) struct Elided {
     /// What the parser reads.
     pub text: String,
-    /// For each emptied comment: where its body was, in `text`, and how many
-    /// bytes had been left out up to and including it.
-    gaps: Vec<(usize, usize)>,
+    /// For each place something was left out: where, in `text`, and how many
+    /// bytes had been left out up to and including it. 32 bits each: there
+    /// is one for every comment and most lines of a file.
+    gaps: Vec<(u32, u32)>,
 }
 
 impl Elided {
-    /// The file offset of `offset` in the elided text.
-    pub fn original(&self, offset: usize) -> usize {
-        let before = self.gaps.partition_point(|&(at, _)| at < offset);
-        offset + before.checked_sub(1).map_or(0, |i| self.gaps[i].1)
+    /// The file offset of `offset` in the elided text, where a range starts:
+    /// past anything left out just before it (a node's start follows the
+    /// indentation left out in front of it).
+    pub fn start(&self, offset: usize) -> usize {
+        self.shift(
+            offset,
+            self.gaps.partition_point(|&(at, _)| at as usize <= offset),
+        )
+    }
+
+    /// The file offset of `offset` in the elided text, where a range ends:
+    /// before anything left out just after it.
+    pub fn end(&self, offset: usize) -> usize {
+        self.shift(
+            offset,
+            self.gaps.partition_point(|&(at, _)| (at as usize) < offset),
+        )
+    }
+
+    /// `offset` plus what the first `gaps_before` gaps left out.
+    fn shift(&self, offset: usize, gaps_before: usize) -> usize {
+        offset
+            + gaps_before
+                .checked_sub(1)
+                .map_or(0, |i| self.gaps[i].1 as usize)
     }
 
     /// The file range of `range` in the elided text.
     pub fn original_range(&self, range: Range<usize>) -> Range<usize> {
-        self.original(range.start)..self.original(range.end)
+        let start = self.start(range.start);
+        // An empty range sits where nothing was left out (inside a tag or a
+        // text), so both ends map alike; `max` keeps it a range regardless.
+        start..self.end(range.end).max(start)
     }
 }
 
-/// `text` with every comment body left out, when there is something to
-/// gain and nothing unusual (see the module docs); `None` otherwise.
+/// The elided text as it is built.
+struct Builder<'t> {
+    text: &'t str,
+    elided: String,
+    gaps: Vec<(u32, u32)>,
+    left_out: usize,
+    copied: usize,
+}
+
+impl Builder<'_> {
+    /// Leaves `range` of the text out.
+    fn leave_out(&mut self, range: Range<usize>) {
+        self.elided.push_str(&self.text[self.copied..range.start]);
+        self.left_out += range.len();
+        // `elide` declines texts whose offsets do not fit.
+        self.gaps
+            .push((self.elided.len() as u32, self.left_out as u32));
+        self.copied = range.end;
+    }
+}
+
+/// What a piece of markup is, for deciding about the blank text after it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Markup {
+    /// An end tag or an empty-element tag: an element ends here.
+    ElementEnd,
+    /// A start tag, a comment or a processing instruction.
+    Other,
+}
+
+/// `text` with every comment body and the blank text beside elements left
+/// out, when there is something to gain and nothing unusual (see the module
+/// docs); `None` otherwise.
 pub(crate) fn elide(text: &str) -> Option<Elided> {
+    if u32::try_from(text.len()).is_err() {
+        return None;
+    }
     let bytes = text.as_bytes();
-    let mut elided = String::with_capacity(text.len());
-    let mut gaps = Vec::new();
-    let (mut left_out, mut copied, mut at) = (0, 0, 0);
+    let mut out = Builder {
+        text,
+        elided: String::with_capacity(text.len()),
+        gaps: Vec::new(),
+        left_out: 0,
+        copied: 0,
+    };
     let comment_end = memmem::Finder::new(b"--");
+    let mut at = 0;
     // In well-formed XML a `<` outside comments, CDATA sections and
     // processing instructions always starts markup: attribute values
     // cannot hold one. (Where one does, the `<` stays, and the parse fails
@@ -58,36 +138,74 @@ pub(crate) fn elide(text: &str) -> Option<Elided> {
     while let Some(found) = memchr::memchr(b'<', &bytes[at..]) {
         let open = at + found;
         let rest = &bytes[open..];
-        if rest.starts_with(b"<!--") {
+        let (end, markup) = if rest.starts_with(b"<!--") {
             let body = open + 4;
             // The first `--` must close the comment, and nothing in it may be
             // a character XML forbids: roxmltree's own rules.
-            let end = body + comment_end.find(&bytes[body..])?;
-            if bytes.get(end + 2) != Some(&b'>') || !xml_chars_only(&bytes[body..end]) {
+            let close = body + comment_end.find(&bytes[body..])?;
+            if bytes.get(close + 2) != Some(&b'>') || !xml_chars_only(&bytes[body..close]) {
                 return None;
             }
-            if end > body {
-                elided.push_str(&text[copied..body]);
-                left_out += end - body;
-                gaps.push((elided.len(), left_out));
-                copied = end;
+            if close > body {
+                out.leave_out(body..close);
             }
-            at = end + 3;
+            (close + 3, Markup::Other)
         } else if rest.starts_with(b"<![CDATA[") {
+            // Blank text after a CDATA section belongs to the same text node.
             at = open + 9 + memmem::find(&bytes[open + 9..], b"]]>")? + 3;
+            continue;
         } else if rest.starts_with(b"<?") {
-            at = open + 2 + memmem::find(&bytes[open + 2..], b"?>")? + 2;
+            let close = open + 2 + memmem::find(&bytes[open + 2..], b"?>")?;
+            (close + 2, Markup::Other)
         } else if rest.starts_with(b"<!") {
             return None; // a DOCTYPE
         } else {
-            at = open + 1;
+            let end = tag_end(bytes, open)?;
+            let ends_element = rest.starts_with(b"</") || bytes[end - 2] == b'/';
+            (
+                end,
+                if ends_element {
+                    Markup::ElementEnd
+                } else {
+                    Markup::Other
+                },
+            )
+        };
+        let blank = bytes[end..]
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            .count();
+        let next = &bytes[end + blank..];
+        let element_starts =
+            next.len() > 1 && next[0] == b'<' && !matches!(next[1], b'/' | b'!' | b'?');
+        let markup_follows = next.first() == Some(&b'<') && !next.starts_with(b"<![CDATA[");
+        if blank > 0 && markup_follows && (markup == Markup::ElementEnd || element_starts) {
+            out.leave_out(end..end + blank);
         }
+        at = end + blank;
     }
-    if gaps.is_empty() {
+    if out.gaps.is_empty() {
         return None;
     }
-    elided.push_str(&text[copied..]);
-    Some(Elided { text: elided, gaps })
+    out.elided.push_str(&text[out.copied..]);
+    Some(Elided {
+        text: out.elided,
+        gaps: out.gaps,
+    })
+}
+
+/// The end (just past `>`) of the tag that starts at `open`: the first `>`
+/// outside quotes, as attribute values are the only quoted parts of a tag.
+/// `None` when it never closes.
+fn tag_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut at = open + 1;
+    loop {
+        let found = at + memchr::memchr3(b'>', b'"', b'\'', &bytes[at..])?;
+        match bytes[found] {
+            b'>' => return Some(found + 1),
+            quote => at = found + 1 + memchr::memchr(quote, &bytes[found + 1..])? + 1,
+        }
+    }
 }
 
 /// Whether `bytes` (UTF-8) hold only characters XML 1.0 allows: no C0
@@ -117,15 +235,58 @@ mod tests {
         let elided = elide(text).unwrap();
         assert_eq!(elided.text, "<a><!----><b x='1'/>t<!----></a>");
         let b = elided.text.find("<b").unwrap();
-        assert_eq!(elided.original(b), text.find("<b").unwrap());
+        assert_eq!(elided.start(b), text.find("<b").unwrap());
         // A range over a whole comment maps to the whole comment.
         let second = elided.text.rfind("<!---->").unwrap();
         assert_eq!(
             &text[elided.original_range(second..second + 7)],
             "<!--two-->"
         );
-        assert_eq!(elided.original(elided.text.len()), text.len());
-        assert_eq!(elided.original(0), 0);
+        assert_eq!(elided.end(elided.text.len()), text.len());
+        assert_eq!(elided.start(0), 0);
+    }
+
+    #[test]
+    fn blank_text_beside_elements_goes_and_ranges_keep_to_their_markup() {
+        let text = "<?xml version='1.0'?>\r\n<!-- c -->\r\n<a>\r\n\t<b x='>'/>\r\n\t<c> </c>\r\n\t<d>\t<!-- e --> </d>\r\n</a>\r\n";
+        let elided = elide(text).unwrap();
+        assert_eq!(
+            elided.text,
+            "<?xml version='1.0'?>\r\n<!----><a><b x='>'/><c> </c><d>\t<!----> </d></a>\r\n"
+        );
+        // Each element's range maps to its own markup, without the blank
+        // text left out before or after it.
+        for name in ["<a>", "<b x", "<c>", "<d>"] {
+            let at = elided.text.find(name).unwrap();
+            assert_eq!(elided.start(at), text.find(name).unwrap(), "{name}");
+        }
+        let b = elided.text.find("<b").unwrap();
+        let b_end = b + "<b x='>'/>".len();
+        assert_eq!(&text[elided.original_range(b..b_end)], "<b x='>'/>");
+        let a = elided.text.find("<a>").unwrap();
+        let a_end = elided.text.find("</a>").unwrap() + 4;
+        let a_text = &text[elided.original_range(a..a_end)];
+        assert!(a_text.starts_with("<a>\r\n\t<b") && a_text.ends_with("</d>\r\n</a>"));
+    }
+
+    #[test]
+    fn blank_text_that_is_an_elements_text_or_touches_cdata_stays() {
+        for text in [
+            "<a> </a>",
+            "<a><!---->\n</a>",
+            "<a>\n<!----></a>",
+            "<a><?p?>\n<?q?></a>",
+            "<a><b/>\n<![CDATA[x]]></a>",
+            "<a><![CDATA[x]]>\n<b/></a>",
+            "<a>x <b/> y</a>",
+        ] {
+            let kept = elide(&format!("{text}<!-- so that something goes -->")).unwrap();
+            assert!(
+                kept.text.starts_with(text),
+                "{text:?} became {:?}",
+                kept.text
+            );
+        }
     }
 
     #[test]
@@ -162,6 +323,7 @@ mod tests {
             "<a><!-- bell \u{7} --></a>",
             "<a><!-- \u{FFFE} --></a>",
             "<a><![CDATA[ never closed <!-- x --></a>",
+            "<a x='never closed><!-- c --></a>",
         ] {
             assert!(elide(text).is_none(), "{text:?}");
         }

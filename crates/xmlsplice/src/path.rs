@@ -10,6 +10,9 @@
 //! .//property[@name]                                descendants of the context
 //! ```
 //!
+//! A child's text (`[name='…']`) is its text and CDATA, trimmed; a child
+//! that holds elements has none, as with `Document::element_text`.
+//!
 //! Steps match elements by local name, whatever their namespace, unless the
 //! namespace is written as `{uri}name`. Carbon files put carbon.xml in a
 //! default namespace and nothing else. Prefixes are refused because a path
@@ -287,13 +290,15 @@ impl Predicate {
             Predicate::ChildText { name, value } => node
                 .children()
                 .filter(|c| c.is_element() && name.matches_element(*c))
-                .any(|c| text_content(c).trim() == value),
+                .any(|c| !c.children().any(|g| g.is_element()) && text_content(c).trim() == value),
             Predicate::Position(_) => unreachable!("positions are applied to the list"),
         }
     }
 }
 
 /// All text directly inside `node` (text and CDATA children), concatenated.
+/// Only for an element without element children: beside an element, the
+/// parser was not given blank text (elide.rs), so it is not here.
 pub(crate) fn text_content(node: Node) -> String {
     node.children()
         .filter(Node::is_text)
@@ -491,6 +496,7 @@ mod tests {
   <a id="2"><b>two</b><c><b>deep</b></c></a>
   <x:a id="3"/>
   <d><name> padded </name></d>
+  <e><name>mixed<i/></name></e>
 </root>"#;
 
     fn texts(path: &str) -> Vec<String> {
@@ -522,6 +528,8 @@ mod tests {
         assert_eq!(texts("a[@id='2'][1]"), ["2"]);
         assert_eq!(texts("a[b='one']"), ["1"]);
         assert_eq!(texts("d[name='padded']/name"), [" padded "]);
+        // A child holding elements has no text to match.
+        assert!(texts("e[name='mixed']").is_empty());
         assert_eq!(texts("a[9]"), Vec::<String>::new());
     }
 

@@ -110,9 +110,10 @@ fn roundtrip(path: &Path) -> Result<(), Failed> {
         )
         .into());
     }
-    // The tree is parsed from the text with its comments left out: every
-    // element must still be found exactly where roxmltree finds it in the
-    // whole text.
+    // The tree is parsed from the text with its comment bodies and the
+    // blank text beside elements left out: every element must still be
+    // found exactly where roxmltree finds it in the whole text, with the
+    // same text.
     let text = doc.text();
     let whole = roxmltree::Document::parse_with_options(
         text,
@@ -126,17 +127,27 @@ fn roundtrip(path: &Path) -> Result<(), Failed> {
         .root_element()
         .descendants()
         .filter(|n| n.is_element())
-        .map(|n| n.range())
+        .map(|n| {
+            let text = (!n.children().any(|c| c.is_element())).then(|| {
+                n.children()
+                    .filter_map(|c| c.is_text().then(|| c.text()).flatten())
+                    .collect::<String>()
+            });
+            (n.range(), text)
+        })
         .collect();
-    let mut found = vec![doc.range(doc.root())];
-    found.extend(
-        doc.select(".//*")
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|e| doc.range(e)),
-    );
+    let mut elements = vec![doc.root()];
+    elements.extend(doc.select(".//*").map_err(|e| e.to_string())?);
+    let found: Vec<_> = elements
+        .into_iter()
+        .map(|e| (doc.range(e), doc.element_text(e)))
+        .collect();
     if found != expected {
-        return Err(format!("{}: element ranges differ from roxmltree's", path.display()).into());
+        return Err(format!(
+            "{}: element ranges or texts differ from roxmltree's",
+            path.display()
+        )
+        .into());
     }
     Ok(())
 }

@@ -4,7 +4,9 @@
 //! 2. an edit changes only bytes inside the element it is about (its parent,
 //!    for edits that add or take away a whole element);
 //! 3. every rendered result parses, whatever mix of edits made it;
-//! 4. setting a value again changes nothing.
+//! 4. setting a value again changes nothing;
+//! 5. what the parser is spared (comment bodies, blank text beside
+//!    elements) changes nothing a caller can see or do.
 //!
 //! The generated documents mix what real files have: LF, CRLF and both in one
 //! file, tabs, spaces and no-break spaces, both quote characters, comments,
@@ -403,6 +405,51 @@ proptest! {
         }
         let (hits, _) = cache.stats();
         prop_assert!(hits >= runs.len() as u64);
+    }
+}
+
+/// `bytes` with `<!DOCTYPE x>` just before the root element: the engine then
+/// parses the text as it is, sparing the parser nothing. Returns the bytes
+/// and how far the root element moved.
+fn with_doctype(bytes: &[u8]) -> (Vec<u8>, usize) {
+    const DOCTYPE: &[u8] = b"<!DOCTYPE x>";
+    let doc = Document::parse(bytes).unwrap();
+    // Latin-1 texts are ASCII up to the root element: the offset is the byte's.
+    let at = doc.range(doc.root()).start;
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(DOCTYPE);
+    out.extend_from_slice(&bytes[at..]);
+    (out, DOCTYPE.len())
+}
+
+proptest! {
+    #[test]
+    fn what_the_parser_is_spared_changes_nothing_a_caller_sees(bytes in document(), edits in prop::collection::vec((any::<Index>(), edit()), 1..5)) {
+        let (whole_bytes, shift) = with_doctype(&bytes);
+        let mut spared = Document::parse(&bytes).unwrap();
+        let mut whole = Document::parse(&whole_bytes).unwrap();
+        let (a, b) = (elements(&spared), elements(&whole));
+        prop_assert_eq!(a.len(), b.len());
+        for (&x, &y) in a.iter().zip(&b) {
+            prop_assert_eq!(spared.name(x), whole.name(y));
+            prop_assert_eq!(spared.attributes(x), whole.attributes(y));
+            prop_assert_eq!(spared.element_text(x), whole.element_text(y));
+            prop_assert_eq!(spared.children(x).len(), whole.children(y).len());
+            let (r, s) = (spared.range(x), whole.range(y));
+            prop_assert_eq!((r.start + shift, r.end + shift), (s.start, s.end));
+        }
+        prop_assert_eq!(
+            spared.select_commented("//*").unwrap().len(),
+            whole.select_commented("//*").unwrap().len()
+        );
+        for (pick, edit) in &edits {
+            let i = pick.index(a.len());
+            let x = stage(&mut spared, a[i], edit);
+            let y = stage(&mut whole, b[i], edit);
+            prop_assert_eq!(x.map(|r| (r.start + shift, r.end + shift)), y.map(|r| (r.start, r.end)));
+        }
+        let (x, y) = (spared.render().unwrap(), whole.render().unwrap());
+        prop_assert_eq!(with_doctype(&x).0, y);
     }
 }
 
