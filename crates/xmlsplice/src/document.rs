@@ -97,6 +97,24 @@ fn tree_of(text: String, cache: Option<&TreeCache>) -> Result<Arc<Tree>, Error> 
     }
 }
 
+/// The text of `tree`: taken over, dropping the tree and the text it was
+/// parsed from, unless another document shares it (through a cache).
+fn into_text(tree: Arc<Tree>) -> String {
+    match Arc::try_unwrap(tree) {
+        Ok(tree) => tree.into_owner().original,
+        Err(shared) => shared.borrow_owner().original.clone(),
+    }
+}
+
+/// `text` as bytes in `encoding`.
+fn encoded(encoding: Encoding, text: String) -> Result<Vec<u8>, Error> {
+    match encoding {
+        // The text is the bytes: no second copy of a large file.
+        Encoding::Utf8 { bom: false } => Ok(text.into_bytes()),
+        encoding => encoding.encode(&text),
+    }
+}
+
 /// An XML document opened for lossless editing.
 ///
 /// # Examples
@@ -160,9 +178,28 @@ impl Document {
         Document::open(bytes.as_ref(), Some(cache))
     }
 
+    /// As [`Document::parse`], taking `bytes` over: a UTF-8 or ASCII file's
+    /// text is its bytes, not a copy of them. For large files, with
+    /// [`Document::into_rendered`].
+    ///
+    /// # Errors
+    /// As [`Document::parse`].
+    pub fn parse_owned(bytes: Vec<u8>) -> Result<Document, Error> {
+        let encoding = Encoding::detect(&bytes)?;
+        let text = encoding.decode_owned(bytes)?;
+        Document::from_text(text, encoding, None)
+    }
+
     fn open(bytes: &[u8], cache: Option<&TreeCache>) -> Result<Document, Error> {
         let encoding = Encoding::detect(bytes)?;
-        let text = encoding.decode(bytes)?;
+        Document::from_text(encoding.decode(bytes)?, encoding, cache)
+    }
+
+    fn from_text(
+        text: String,
+        encoding: Encoding,
+        cache: Option<&TreeCache>,
+    ) -> Result<Document, Error> {
         let tree = tree_of(text, cache)?;
         Ok(Document::from_tree(tree, cache.cloned(), encoding, 0))
     }
@@ -496,12 +533,33 @@ impl Document {
     /// When the edited text does not parse, or holds a character the
     /// encoding cannot, outside text and attribute values.
     pub fn render(&self) -> Result<Vec<u8>, Error> {
-        let text = self.edited_text()?;
-        match self.encoding {
-            // The text is the bytes: no second copy of a large file.
-            Encoding::Utf8 { bom: false } => Ok(text.into_bytes()),
-            encoding => encoding.encode(&text),
+        encoded(self.encoding, self.edited_text()?)
+    }
+
+    /// As [`Document::render`], consuming the document. The tree is dropped
+    /// before the edited text is built, so at most the text and its edited
+    /// copy are held at once, not the tree beside them: for a large file,
+    /// opened with [`Document::parse_owned`], this keeps memory near twice
+    /// the file's size.
+    ///
+    /// # Errors
+    /// As [`Document::render`].
+    pub fn into_rendered(self) -> Result<Vec<u8>, Error> {
+        let scope = crate::validate::Scope::of(&self);
+        let Document {
+            tree,
+            edits,
+            encoding,
+            ..
+        } = self;
+        let text = into_text(tree);
+        if edits.is_empty() {
+            return encoded(encoding, text);
         }
+        let edited = crate::splice::apply(&text, &edits);
+        scope.check(&text, &edits, &edited)?;
+        drop(text);
+        encoded(encoding, edited)
     }
 
     /// Applies the staged edits and re-parses, so that what they added can be

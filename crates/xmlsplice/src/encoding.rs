@@ -106,6 +106,23 @@ impl Encoding {
         }
     }
 
+    /// As [`Encoding::decode`], taking `bytes` over: UTF-8 and ASCII text is
+    /// the bytes as they stand, so a large file is not copied.
+    pub fn decode_owned(self, mut bytes: Vec<u8>) -> Result<String, Error> {
+        match self {
+            Encoding::Utf8 { bom } => {
+                if bom {
+                    bytes.drain(..UTF8_BOM.len());
+                }
+                String::from_utf8(bytes)
+                    .map_err(|e| invalid_at(self, e.as_bytes(), e.utf8_error().valid_up_to()))
+            }
+            _ if bytes.is_ascii() => Ok(String::from_utf8(bytes).expect("ASCII is UTF-8")),
+            // Latin-1 beyond ASCII is decoded char by char; ASCII refuses it.
+            _ => self.decode(&bytes),
+        }
+    }
+
     /// Encodes `text` in this encoding, adding the byte order mark if the
     /// original had one.
     ///
@@ -251,6 +268,27 @@ mod tests {
         let text = enc.decode(b"\xEF\xBB\xBF<a/>").unwrap();
         assert_eq!(text, "<a/>");
         assert_eq!(enc.encode(&text).unwrap(), b"\xEF\xBB\xBF<a/>");
+    }
+
+    #[test]
+    fn decoding_owned_bytes_gives_what_decoding_borrowed_ones_gives() {
+        let all: Vec<u8> = (0..=255u8).collect();
+        for (encoding, bytes) in [
+            (Encoding::Utf8 { bom: false }, &b"<a>\xC3\xA9</a>"[..]),
+            (Encoding::Utf8 { bom: true }, b"\xEF\xBB\xBF<a>\xC3\xA9</a>"),
+            (Encoding::Utf8 { bom: false }, b"<a>\n  ok \xC3(</a>"),
+            (Encoding::Utf8 { bom: true }, b"\xEF\xBB\xBF<a>\n\xC3(</a>"),
+            (Encoding::Latin1, &all),
+            (Encoding::Latin1, b"<a>ascii</a>"),
+            (Encoding::Ascii, b"<a>ascii</a>"),
+            (Encoding::Ascii, b"<a>\n\xE9</a>"),
+        ] {
+            let owned = encoding.decode_owned(bytes.to_vec());
+            match encoding.decode(bytes) {
+                Ok(text) => assert_eq!(owned.unwrap(), text, "{encoding:?} {bytes:?}"),
+                Err(e) => assert_eq!(owned.unwrap_err().position(), e.position()),
+            }
+        }
     }
 
     #[test]

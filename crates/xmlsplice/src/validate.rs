@@ -9,44 +9,79 @@
 //! node, the whole text is parsed. On a 10 MB file with a handful of edits,
 //! that is the difference between parsing twice and parsing once.
 
+use std::ops::Range;
+
 use roxmltree::{Node, NodeId};
 
 use crate::document::{parsing_options, Document};
 use crate::error::{strip_position, Error, ErrorKind, TextPos};
 use crate::fragment::{scope_end_tag, scope_start_tag};
-use crate::splice::growth_within;
+use crate::splice::{growth_within, Splice};
 
 /// Checks that `edited` (the document's text with its staged edits applied)
 /// is well-formed.
 pub(crate) fn check(doc: &Document, edited: &str) -> Result<(), Error> {
-    let tree = doc.rox();
-    let owners: Vec<NodeId> = doc.edits.iter().map(|s| s.owner).collect();
-    let scope = common_ancestor(tree, &owners);
-    match scope.filter(|n| n.is_element() && n.parent().is_some_and(|p| p.is_element())) {
-        Some(element) => check_element(doc, element, edited),
-        None => roxmltree::Document::parse_with_options(edited, parsing_options())
-            .map(drop)
-            .map_err(|e| broke(edited, &e, 0, edited, 0)),
-    }
+    Scope::of(doc).check(doc.text(), &doc.edits, edited)
 }
 
-fn check_element(doc: &Document, element: Node, edited: &str) -> Result<(), Error> {
-    let original = doc.range_of(element);
-    let new_end = (original.end as isize + growth_within(&original, &doc.edits)) as usize;
-    let new_element = &edited[original.start..new_end];
-    let root_start = doc.range_of(doc.rox().root_element()).start;
-    let prolog = &doc.text()[..root_start];
-    let head = scope_start_tag(element.parent().expect("checked: the parent is an element"));
-    let wrapped = format!("{prolog}{head}{new_element}{}", scope_end_tag());
-    match roxmltree::Document::parse_with_options(&wrapped, parsing_options()) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(broke(
-            &wrapped,
-            &e,
-            prolog.len() + head.len(),
-            edited,
-            original.start,
-        )),
+/// What must be re-parsed to prove an edited text well-formed, taken from
+/// the tree (so that [`Document::into_rendered`] can drop the tree before it
+/// builds the edited text).
+pub(crate) enum Scope {
+    /// The whole edited text.
+    Whole,
+    /// The new text of the element at `range`, behind the prolog (the text
+    /// before `root_start`) and inside `head`, which declares the namespaces
+    /// in scope.
+    Element {
+        range: Range<usize>,
+        root_start: usize,
+        head: String,
+    },
+}
+
+impl Scope {
+    /// The scope of `doc`'s staged edits: their lowest common ancestor.
+    pub(crate) fn of(doc: &Document) -> Scope {
+        let tree = doc.rox();
+        let owners: Vec<NodeId> = doc.edits.iter().map(|s| s.owner).collect();
+        let scope = common_ancestor(tree, &owners);
+        match scope.filter(|n| n.is_element() && n.parent().is_some_and(|p| p.is_element())) {
+            Some(element) => Scope::Element {
+                range: doc.range_of(element),
+                root_start: doc.range_of(tree.root_element()).start,
+                head: scope_start_tag(element.parent().expect("checked: the parent is an element")),
+            },
+            None => Scope::Whole,
+        }
+    }
+
+    /// Checks `edited`, which is `text` with `edits` applied.
+    pub(crate) fn check(&self, text: &str, edits: &[Splice], edited: &str) -> Result<(), Error> {
+        let Scope::Element {
+            range,
+            root_start,
+            head,
+        } = self
+        else {
+            return roxmltree::Document::parse_with_options(edited, parsing_options())
+                .map(drop)
+                .map_err(|e| broke(edited, &e, 0, edited, 0));
+        };
+        let new_end = (range.end as isize + growth_within(range, edits)) as usize;
+        let new_element = &edited[range.start..new_end];
+        let prolog = &text[..*root_start];
+        let wrapped = format!("{prolog}{head}{new_element}{}", scope_end_tag());
+        match roxmltree::Document::parse_with_options(&wrapped, parsing_options()) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(broke(
+                &wrapped,
+                &e,
+                prolog.len() + head.len(),
+                edited,
+                range.start,
+            )),
+        }
     }
 }
 

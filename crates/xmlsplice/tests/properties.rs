@@ -358,6 +358,13 @@ proptest! {
         }
         let rendered = doc.render().unwrap();
         prop_assert!(Document::parse(&rendered).is_ok());
+        // Opened owned and rendered consuming, for large files: the same.
+        let mut owned = Document::parse_owned(bytes.clone()).unwrap();
+        let targets = elements(&owned);
+        for (pick, edit) in &edits {
+            stage(&mut owned, targets[pick.index(targets.len())], edit);
+        }
+        prop_assert_eq!(owned.into_rendered().unwrap(), rendered.clone());
         let staged = doc.has_edits();
         prop_assert_eq!(doc.is_pristine(), !staged);
         // apply() agrees with render().
@@ -401,7 +408,8 @@ proptest! {
                 let root = doc.root();
                 doc.set_attribute(root, "shared", "no").unwrap();
             }
-            prop_assert_eq!(shared.render().unwrap(), alone.render().unwrap());
+            // Consuming a document whose tree the cache shares: the same.
+            prop_assert_eq!(shared.into_rendered().unwrap(), alone.render().unwrap());
         }
         let (hits, _) = cache.stats();
         prop_assert!(hits >= runs.len() as u64);
