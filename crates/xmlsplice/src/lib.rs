@@ -50,6 +50,9 @@
 //!   tree of a text parsed before (a fleet's homes hold the same files).
 //! - Checks its own output: [`Document::render`] fails rather than hand back
 //!   text that does not parse, and overlapping edits are an error.
+//! - Keeps large files small: [`Document::parse_owned`] takes the bytes
+//!   over, and [`Document::into_rendered`] drops the tree before it builds
+//!   the output (under 3 times a 50 MB file's size at peak).
 //!
 //! # Limitations
 //! - Edits are staged against the text as last parsed: an element added or
