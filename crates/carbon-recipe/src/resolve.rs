@@ -231,14 +231,19 @@ impl Recipe {
         };
 
         if let Some(server) = &s.server {
-            if let Some(offset) = &server.offset {
-                steps.push(Step::Offset(*offset.get_ref()));
-            }
             if let Some(h) = &server.hostname {
                 steps.push(Step::HostName(x(h)?));
             }
             if let Some(h) = &server.mgt_hostname {
                 steps.push(Step::MgtHostName(x(h)?));
+            }
+            // After the host names: each uncomments an element, and the next
+            // step on carbon.xml parses the file again to see it. With the
+            // offset (which differs between the nodes on one machine) still
+            // unset, those texts are the same on every node that shares its
+            // host names, and a fleet parses them once (xmlsplice::TreeCache).
+            if let Some(offset) = &server.offset {
+                steps.push(Step::Offset(*offset.get_ref()));
             }
         }
 

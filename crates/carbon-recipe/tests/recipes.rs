@@ -79,6 +79,10 @@ fn node_values_override_shared_ones_and_wka_members_are_derived() {
     );
     assert!(node1.steps.contains(&Step::Offset(0)));
     assert!(node1.steps.contains(&Step::HostName("10.100.7.118".into())));
+    // The offset comes after the host names, so that the texts carbon.xml is
+    // parsed again in between are the same on nodes sharing host names.
+    let at = |wanted: fn(&Step) -> bool| node1.steps.iter().position(wanted).unwrap();
+    assert!(at(|s| matches!(s, Step::HostName(_))) < at(|s| matches!(s, Step::Offset(_))));
     assert!(node1
         .steps
         .contains(&Step::Members(vec![member("10.100.7.118:4003")])));
