@@ -537,10 +537,12 @@ impl Document {
     }
 
     /// As [`Document::render`], consuming the document. The tree is dropped
-    /// before the edited text is built, so at most the text and its edited
-    /// copy are held at once, not the tree beside them: for a large file,
-    /// opened with [`Document::parse_owned`], this keeps memory near twice
-    /// the file's size.
+    /// before the edited text is built, so the text and its edited copy are
+    /// not held beside it: for a large file, opened with
+    /// [`Document::parse_owned`], this keeps memory near twice the file's
+    /// size. (The check of the edits still parses the smallest element that
+    /// holds them all; an edit to the root element's own content makes that
+    /// the whole text.)
     ///
     /// # Errors
     /// As [`Document::render`].
