@@ -83,27 +83,8 @@ impl Encoding {
 
     /// Decodes `bytes` (in this encoding) to text, without the byte order mark.
     pub fn decode(self, bytes: &[u8]) -> Result<String, Error> {
-        match self {
-            Encoding::Utf8 { bom } => {
-                let body = if bom { &bytes[UTF8_BOM.len()..] } else { bytes };
-                match std::str::from_utf8(body) {
-                    Ok(text) => Ok(text.to_owned()),
-                    Err(err) => Err(invalid_at(self, body, err.valid_up_to())),
-                }
-            }
-            Encoding::Latin1 => {
-                if bytes.is_ascii() {
-                    // ASCII is valid UTF-8 as it stands: the common case is a copy.
-                    Ok(String::from_utf8(bytes.to_vec()).expect("ASCII is UTF-8"))
-                } else {
-                    Ok(bytes.iter().map(|&b| b as char).collect())
-                }
-            }
-            Encoding::Ascii => match bytes.iter().position(|b| !b.is_ascii()) {
-                None => Ok(String::from_utf8(bytes.to_vec()).expect("ASCII is UTF-8")),
-                Some(at) => Err(invalid_at(self, bytes, at)),
-            },
-        }
+        // The one copy a borrowed text needs; the rest is `decode_owned`'s.
+        self.decode_owned(bytes.to_vec())
     }
 
     /// As [`Encoding::decode`], taking `bytes` over: UTF-8 and ASCII text is
@@ -117,9 +98,13 @@ impl Encoding {
                 String::from_utf8(bytes)
                     .map_err(|e| invalid_at(self, e.as_bytes(), e.utf8_error().valid_up_to()))
             }
-            _ if bytes.is_ascii() => Ok(String::from_utf8(bytes).expect("ASCII is UTF-8")),
-            // Latin-1 beyond ASCII is decoded char by char; ASCII refuses it.
-            _ => self.decode(&bytes),
+            Encoding::Latin1 if !bytes.is_ascii() => Ok(bytes.iter().map(|&b| b as char).collect()),
+            Encoding::Ascii => match bytes.iter().position(|b| !b.is_ascii()) {
+                Some(at) => Err(invalid_at(self, &bytes, at)),
+                None => Ok(String::from_utf8(bytes).expect("ASCII is UTF-8")),
+            },
+            // ASCII is valid UTF-8 as it stands: the common Latin-1 file.
+            Encoding::Latin1 => Ok(String::from_utf8(bytes).expect("ASCII is UTF-8")),
         }
     }
 
@@ -260,6 +245,11 @@ mod tests {
         assert_eq!(err.position(), Some(TextPos { line: 2, column: 6 }));
         let err = Encoding::Ascii.decode(b"<a>\xE9</a>").unwrap_err();
         assert_eq!(err.position(), Some(TextPos { line: 1, column: 4 }));
+        // Counted from after a byte order mark, as the text is.
+        let err = Encoding::Utf8 { bom: true }
+            .decode(b"\xEF\xBB\xBF<a>\n\xC3(</a>")
+            .unwrap_err();
+        assert_eq!(err.position(), Some(TextPos { line: 2, column: 1 }));
     }
 
     #[test]
@@ -271,24 +261,23 @@ mod tests {
     }
 
     #[test]
-    fn decoding_owned_bytes_gives_what_decoding_borrowed_ones_gives() {
-        let all: Vec<u8> = (0..=255u8).collect();
-        for (encoding, bytes) in [
-            (Encoding::Utf8 { bom: false }, &b"<a>\xC3\xA9</a>"[..]),
-            (Encoding::Utf8 { bom: true }, b"\xEF\xBB\xBF<a>\xC3\xA9</a>"),
-            (Encoding::Utf8 { bom: false }, b"<a>\n  ok \xC3(</a>"),
-            (Encoding::Utf8 { bom: true }, b"\xEF\xBB\xBF<a>\n\xC3(</a>"),
-            (Encoding::Latin1, &all),
-            (Encoding::Latin1, b"<a>ascii</a>"),
-            (Encoding::Ascii, b"<a>ascii</a>"),
-            (Encoding::Ascii, b"<a>\n\xE9</a>"),
+    fn owned_utf8_and_ascii_bytes_become_the_text_without_a_copy() {
+        for (encoding, text) in [
+            (Encoding::Utf8 { bom: false }, "<a>\u{e9}</a>"),
+            (Encoding::Latin1, "<a>ascii</a>"),
+            (Encoding::Ascii, "<a>ascii</a>"),
         ] {
-            let owned = encoding.decode_owned(bytes.to_vec());
-            match encoding.decode(bytes) {
-                Ok(text) => assert_eq!(owned.unwrap(), text, "{encoding:?} {bytes:?}"),
-                Err(e) => assert_eq!(owned.unwrap_err().position(), e.position()),
-            }
+            let bytes = text.as_bytes().to_vec();
+            let buffer = bytes.as_ptr();
+            let decoded = encoding.decode_owned(bytes).unwrap();
+            assert_eq!(decoded, text);
+            assert_eq!(decoded.as_ptr(), buffer, "{encoding:?} copied");
         }
+        // The byte order mark goes in place.
+        let decoded = Encoding::Utf8 { bom: true }
+            .decode_owned(b"\xEF\xBB\xBF<a/>".to_vec())
+            .unwrap();
+        assert_eq!(decoded, "<a/>");
     }
 
     #[test]
