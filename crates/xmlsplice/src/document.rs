@@ -165,7 +165,7 @@ impl Document {
     /// An unsupported encoding, bytes invalid in it, or text that is not
     /// well-formed XML, each with its line and column.
     pub fn parse(bytes: impl AsRef<[u8]>) -> Result<Document, Error> {
-        Document::open(bytes.as_ref(), None)
+        Document::open(bytes.as_ref().to_vec(), None)
     }
 
     /// As [`Document::parse`], sharing the parse with every document of the
@@ -175,7 +175,7 @@ impl Document {
     /// # Errors
     /// As [`Document::parse`].
     pub fn parse_with(bytes: impl AsRef<[u8]>, cache: &TreeCache) -> Result<Document, Error> {
-        Document::open(bytes.as_ref(), Some(cache))
+        Document::open(bytes.as_ref().to_vec(), Some(cache))
     }
 
     /// As [`Document::parse`], taking `bytes` over: a UTF-8 or ASCII file's
@@ -185,22 +185,12 @@ impl Document {
     /// # Errors
     /// As [`Document::parse`].
     pub fn parse_owned(bytes: Vec<u8>) -> Result<Document, Error> {
+        Document::open(bytes, None)
+    }
+
+    fn open(bytes: Vec<u8>, cache: Option<&TreeCache>) -> Result<Document, Error> {
         let encoding = Encoding::detect(&bytes)?;
-        let text = encoding.decode_owned(bytes)?;
-        Document::from_text(text, encoding, None)
-    }
-
-    fn open(bytes: &[u8], cache: Option<&TreeCache>) -> Result<Document, Error> {
-        let encoding = Encoding::detect(bytes)?;
-        Document::from_text(encoding.decode(bytes)?, encoding, cache)
-    }
-
-    fn from_text(
-        text: String,
-        encoding: Encoding,
-        cache: Option<&TreeCache>,
-    ) -> Result<Document, Error> {
-        let tree = tree_of(text, cache)?;
+        let tree = tree_of(encoding.decode_owned(bytes)?, cache)?;
         Ok(Document::from_tree(tree, cache.cloned(), encoding, 0))
     }
 
