@@ -51,6 +51,9 @@ impl Fingerprint {
     }
 }
 
+/// Where staged files go, relative to the home.
+const STAGE_DIR: &str = ".carbon-patch/tmp";
+
 /// One staged file.
 #[derive(Debug)]
 struct StagedFile {
@@ -92,7 +95,7 @@ impl StagedNode {
     }
 
     fn stage_dir(&self) -> PathBuf {
-        self.home.join(".carbon-patch/tmp")
+        self.home.join(STAGE_DIR)
     }
 }
 
@@ -120,14 +123,18 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
     let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
     for change in &plan.changes {
         let target = plan.home.join(&change.path);
-        let staged = stage_change(&target, &change.after, &stage_dir, stage_dev)
+        let (place, name) = stage_change(&target, &change.after, &stage_dir, stage_dev)
             .with_context(|| format!("node {}: cannot write {}", plan.name, target.display()))?;
+        // Made from the folder and the name: the path the temporary file
+        // reports is absolute, whatever the home's (a home given relative
+        // to the working directory).
+        let folder = match place {
+            Place::StageDir => Path::new(STAGE_DIR),
+            Place::BesideTarget => change.path.parent().unwrap_or(Path::new("")),
+        };
         node.files.push(StagedFile {
             rel: change.path.clone(),
-            staged: staged
-                .strip_prefix(&plan.home)
-                .expect("staged inside the home")
-                .to_path_buf(),
+            staged: folder.join(name),
             before: change.before.as_deref().map(Fingerprint::of),
             original: None,
             identity: None,
@@ -136,16 +143,25 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
     Ok(node)
 }
 
+/// Which folder a file's new bytes were staged in.
+enum Place {
+    /// The home's stage folder, [`STAGE_DIR`].
+    StageDir,
+    /// The target's own folder: the stage folder is on another file system.
+    BesideTarget,
+}
+
 /// Stages the new bytes of `target`: checks that they may be written, makes
 /// the target's folders if need be, and writes them into `stage_dir` (on
 /// device `stage_dev`), or beside the target when that is another file
-/// system (a rename cannot cross them).
+/// system (a rename cannot cross them). Returns where, and the staged
+/// file's name.
 fn stage_change(
     target: &Path,
     bytes: &[u8],
     stage_dir: &Path,
     stage_dev: Option<u64>,
-) -> std::io::Result<PathBuf> {
+) -> std::io::Result<(Place, std::ffi::OsString)> {
     let original = std::fs::metadata(target).ok();
     let dir = target.parent().unwrap_or(Path::new("."));
     let dir_meta = match writable(target, original.is_some())? {
@@ -155,12 +171,17 @@ fn stage_change(
             std::fs::metadata(dir)?
         }
     };
-    let here = if stage_dev.is_some() && device(&dir_meta) == stage_dev {
-        stage_dir
+    let (place, here) = if stage_dev.is_some() && device(&dir_meta) == stage_dev {
+        (Place::StageDir, stage_dir)
     } else {
-        dir
+        (Place::BesideTarget, dir)
     };
-    stage_file(target, original.as_ref(), bytes, here)
+    let staged = stage_file(target, original.as_ref(), bytes, here)?;
+    let name = staged
+        .file_name()
+        .expect("a temporary file has a name")
+        .to_os_string();
+    Ok((place, name))
 }
 
 /// The device (file system) a file is on; `None` elsewhere than Unix.

@@ -481,3 +481,42 @@ fn files_over_the_size_limit_are_refused() {
         stderr(&out)
     );
 }
+
+/// Homes named by relative paths: a recipe's `home` is relative to the
+/// recipe's folder, `--home` to the working directory. The staged files'
+/// paths must come out relative to such a home too (the temporary files
+/// report absolute paths; deriving one from the other once panicked).
+#[test]
+fn homes_given_as_relative_paths_are_applied() {
+    let h = homes();
+    let dir = h.node1.parent().unwrap();
+    std::fs::create_dir(dir.join("recipes")).unwrap();
+    let recipe = std::fs::read_to_string(golden::workspace_root().join("examples/quickstart.toml"))
+        .unwrap()
+        .replace("../fixtures/homes/carbon-4.4", "../node1");
+    assert!(
+        recipe.contains("\"../node1\""),
+        "the example names its home"
+    );
+    std::fs::write(dir.join("recipes/cluster.toml"), recipe).unwrap();
+    let apply = |command: &str| {
+        bin()
+            .current_dir(dir)
+            .args([command, "recipes/cluster.toml", "--home", "node2=./node2"])
+            .output()
+            .unwrap()
+    };
+    let out = apply("apply");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Applied: 8 file(s) on 2 node(s)"),
+        "{}",
+        stdout(&out)
+    );
+    for home in [&h.node1, &h.node2] {
+        let stage = home.join(".carbon-patch/tmp");
+        assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "{stage:?}");
+    }
+    let out = apply("check");
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
