@@ -44,7 +44,9 @@ pub enum Error {
         error: std::io::Error,
     },
     /// The XML engine refused (its message names file, line and column).
-    #[error("{0}")]
+    // Transparent, not `"{0}"` with a source: error chains (anyhow's `{:#}`)
+    // printed the engine's message twice.
+    #[error(transparent)]
     Xml(#[from] xmlsplice::Error),
     /// Cross-file validation found errors: nothing may be written.
     #[error("{} problem(s) found, nothing written:\n{}", .0.len(), crate::error::lines(.0))]

@@ -520,3 +520,44 @@ fn homes_given_as_relative_paths_are_applied() {
     let out = apply("check");
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A home's malformed file is reported once, by file, line and column, and
+/// stops the run before anything is written.
+#[test]
+fn a_malformed_file_is_named_once_with_its_line_and_column() {
+    let h = homes();
+    let carbon = h.node1.join("repository/conf/carbon.xml");
+    // Bytes: the sample carbon.xml is ISO-8859-1, as shipped ones are.
+    let bytes = std::fs::read(&carbon).unwrap();
+    let offset: &[u8] = b"<Offset>0</Offset>";
+    let at = bytes
+        .windows(offset.len())
+        .position(|w| w == offset)
+        .expect("the sample home's offset")
+        + "<Offset>0</".len();
+    let mut broken = bytes[..at].to_vec();
+    broken.extend_from_slice(b"Ofset>");
+    broken.extend_from_slice(&bytes[at + "Offset>".len()..]);
+    std::fs::write(&carbon, broken).unwrap();
+    let before = snapshot(&h.node2);
+    let out = with_homes(&h, "apply", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let before_tag = &bytes[..at - "</".len()];
+    let line = before_tag.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before_tag
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    // The line holds ASCII only: its byte column is its character column.
+    let column = before_tag.len() - line_start + 1;
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: node node1 ({home}): {file}:{line}:{column}: malformed XML: \
+             expected 'Offset' tag, not 'Ofset'\n",
+            home = h.node1.display(),
+            file = carbon.display(),
+        )
+    );
+    assert_eq!(snapshot(&h.node2), before, "nothing written");
+}
