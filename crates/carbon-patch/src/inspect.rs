@@ -204,12 +204,11 @@ pub fn text(r: &Report) -> String {
     let mut out = String::new();
     let none = || "-".to_string();
     let _ = writeln!(out, "home:        {}", r.home.display());
-    let _ = writeln!(
-        out,
-        "product:     {} {}",
-        r.product.clone().unwrap_or_else(none),
-        r.version.clone().unwrap_or_default()
-    );
+    let product = r.product.clone().unwrap_or_else(none);
+    let _ = match &r.version {
+        Some(version) => writeln!(out, "product:     {product} {version}"),
+        None => writeln!(out, "product:     {product}"),
+    };
     let _ = writeln!(out, "config:      {}", r.model);
     if let Some(c) = &r.clustering {
         let _ = writeln!(
@@ -238,12 +237,12 @@ pub fn text(r: &Report) -> String {
         );
     }
     let ports: Vec<String> = r.ports.iter().map(|(l, p)| format!("{l} {p}")).collect();
-    let _ = writeln!(
-        out,
-        "offset:      {} ({})",
-        r.offset.map_or_else(none, |o| o.to_string()),
-        ports.join(", ")
-    );
+    let offset = r.offset.map_or_else(none, |o| o.to_string());
+    let _ = if ports.is_empty() {
+        writeln!(out, "offset:      {offset}")
+    } else {
+        writeln!(out, "offset:      {offset} ({})", ports.join(", "))
+    };
     let _ = writeln!(
         out,
         "host names:  {} / mgt {}",
