@@ -127,13 +127,14 @@ pub fn pending(home: &Path) -> bool {
     path(home).exists()
 }
 
-/// Finishes an interrupted apply on `home`, if there is one. The caller
-/// holds the home's lock.
-pub fn recover(home: &Path) -> Result<()> {
+/// Finishes an interrupted apply on `home`, if there is one; returns the
+/// files it wrote now (relative to the home; those renamed before the crash
+/// are not among them). The caller holds the home's lock.
+pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
     let path = path(home);
     let text = match std::fs::read(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     let journal: Journal = serde_json::from_slice(&text).with_context(|| {
@@ -171,6 +172,7 @@ pub fn recover(home: &Path) -> Result<()> {
             }
         }
     }
+    let mut finished = Vec::new();
     for entry in &journal.files {
         let staged = home.join(&entry.staged);
         if !staged.exists() {
@@ -192,7 +194,9 @@ pub fn recover(home: &Path) -> Result<()> {
         }
         std::fs::rename(&staged, &target)
             .with_context(|| format!("cannot finish writing {}", target.display()))?;
+        finished.push(entry.target.clone());
     }
     crate::durable::sync_filesystems([home])?;
-    remove(home)
+    remove(home)?;
+    Ok(finished)
 }

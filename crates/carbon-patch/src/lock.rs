@@ -20,6 +20,9 @@ use crate::journal;
 /// forever. Dropping the lock removes it.
 pub struct HomeLock {
     path: PathBuf,
+    /// The files an interrupted apply's journal still had to write, which
+    /// taking the lock wrote (relative to the home).
+    finished: Vec<PathBuf>,
 }
 
 impl HomeLock {
@@ -91,7 +94,10 @@ impl HomeLock {
         })();
         let _ = std::fs::remove_file(&mine);
         if taken? {
-            let lock = HomeLock { path };
+            let mut lock = HomeLock {
+                path,
+                finished: Vec::new(),
+            };
             let stage = dir.join("tmp");
             // Every run that takes the lock makes tmp/ before it writes
             // anything. So when this run made `.carbon-patch/` and now makes
@@ -105,7 +111,7 @@ impl HomeLock {
             // is finished first (the journal names its staged files), then
             // what is left in tmp/, and private lock files, were left by runs
             // that died. Clear them.
-            journal::recover(home)?;
+            lock.finished = journal::recover(home)?;
             match std::fs::read_dir(&stage) {
                 // Emptied rather than re-made: creating inodes is what costs
                 // most on some file systems, a thousand homes at a time.
@@ -136,6 +142,14 @@ impl HomeLock {
             home.display(),
             path.display()
         )
+    }
+}
+
+impl HomeLock {
+    /// The files that finishing an interrupted apply wrote when the lock was
+    /// taken, relative to the home; empty when there was none.
+    pub fn finished(&self) -> &[PathBuf] {
+        &self.finished
     }
 }
 

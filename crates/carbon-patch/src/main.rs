@@ -169,27 +169,36 @@ fn apply(
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
     timings.lap("read the recipe");
     let trees = plan::tree_cache();
-    let work = |name: &String| -> Result<(Option<render::NodeReport>, Option<write::StagedNode>)> {
+    let work = |name: &String| -> Result<NodeApplied> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
         let lock = lock::HomeLock::acquire(&node.home)?;
-        let plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
+        let finished = lock.finished().to_vec();
+        let mut plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
+        plan.finished_interrupted = finished;
         let report = match format {
             Format::Text => None,
             Format::Json => Some(render::json_node(&plan)),
         };
+        let finished = (!plan.finished_interrupted.is_empty())
+            .then(|| (plan.name.clone(), plan.finished_interrupted.clone()));
         let staged = if plan.changes.is_empty() {
             None
         } else {
             Some(write::stage(&plan, lock)?)
         };
-        Ok((report, staged))
+        Ok(NodeApplied {
+            report,
+            staged,
+            finished,
+        })
     };
-    let (mut reports, mut staged) = (Vec::new(), Vec::new());
+    let (mut reports, mut staged, mut finished) = (Vec::new(), Vec::new(), Vec::new());
     let mut nodes = 0;
-    fleet::ordered_parallel(&names, target.jobs, work, |(report, node)| {
+    fleet::ordered_parallel(&names, target.jobs, work, |node| {
         nodes += 1;
-        reports.extend(report);
-        staged.extend(node);
+        reports.extend(node.report);
+        staged.extend(node.staged);
+        finished.extend(node.finished);
         Ok(())
     })?;
     timings.lap("lock, plan and stage every node");
@@ -197,6 +206,16 @@ fn apply(
     let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;
     match format {
         Format::Text => {
+            // Written when the lock was taken, before anything was planned.
+            for (name, paths) in &finished {
+                for path in paths {
+                    writeln!(
+                        out,
+                        "finished {name}: {} (left by an interrupted apply)",
+                        path.display()
+                    )?;
+                }
+            }
             for node in &staged {
                 for path in node.paths() {
                     writeln!(out, "wrote {}: {}", node.name(), path.display())?;
@@ -222,6 +241,18 @@ fn apply(
     }
     timings.lap("report");
     Ok(timings)
+}
+
+/// What `apply` keeps of one node until the commit.
+struct NodeApplied {
+    /// The node's JSON report (`--format json` only).
+    report: Option<render::NodeReport>,
+    /// Its staged files, when any changes.
+    staged: Option<write::StagedNode>,
+    /// The node's name and the files that finishing an interrupted apply
+    /// wrote, when there were any (reported in text; JSON has them in the
+    /// node's report).
+    finished: Option<(String, Vec<std::path::PathBuf>)>,
 }
 
 /// A backup folder name from the current time: UTC, sortable, no colons.

@@ -34,6 +34,10 @@ pub struct NodePlan {
     /// Whether an apply on this home was interrupted (a journal waits; the
     /// next apply finishes it before planning).
     pub interrupted: bool,
+    /// `apply` only: the files an interrupted apply still had to write,
+    /// which this one wrote when it took the home's lock, before planning
+    /// (relative to the home).
+    pub finished_interrupted: Vec<PathBuf>,
 }
 
 /// The nodes a command runs on: those named with `--node` (all of the
@@ -129,6 +133,7 @@ pub fn plan_node(
     };
     Ok(NodePlan {
         interrupted: crate::journal::pending(&node.home),
+        finished_interrupted: Vec::new(),
         name: node.name,
         home: node.home,
         product,

@@ -238,6 +238,7 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
         "product": plan.product,
         "changes": !plan.changes.is_empty(),
         "interrupted": plan.interrupted,
+        "finished_interrupted": plan.finished_interrupted.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "files": file_diffs.iter().map(|d| {
             json!({"path": d.path, "new_file": d.new_file, "added": d.added, "removed": d.removed, "diff": d.diff})
         }).collect::<Vec<_>>(),

@@ -579,6 +579,7 @@ mod tests {
             secrets: vec![],
             manual: vec![],
             interrupted: false,
+            finished_interrupted: vec![],
         }
     }
 

@@ -98,12 +98,66 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     assert_eq!(files(&home), now);
 
     // The next apply finishes it: every file planned, no journal, no temp.
+    // It names the files it finished, and has nothing left to apply.
     let out = on_node1("apply", &home).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    let mut expected: Vec<String> = unfinished(&now, &planned)
+        .iter()
+        .map(|path| {
+            format!(
+                "finished node1: {} (left by an interrupted apply)",
+                path.display()
+            )
+        })
+        .collect();
+    assert_eq!(expected.len(), 2, "two files left to rename");
+    expected.push("Applied: 0 file(s) on 1 node(s)".into());
+    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
     assert_eq!(files(&home), planned);
     assert!(!journal.exists());
     let tmp = home.join(".carbon-patch/tmp");
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "tmp is empty");
+}
+
+/// The files of `now` that do not hold their `planned` bytes yet.
+fn unfinished(now: &[(PathBuf, Vec<u8>)], planned: &[(PathBuf, Vec<u8>)]) -> Vec<PathBuf> {
+    now.iter()
+        .filter(|file| !planned.contains(file))
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+#[test]
+fn json_names_the_files_an_apply_finished_for_an_interrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let planned = planned(dir.path());
+    let home = fresh(dir.path(), "node1");
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let left = unfinished(&files(&home), &planned);
+    assert_eq!(left.len(), 3, "one file of four renamed before the crash");
+
+    let out = on_node1("apply", &home)
+        .arg("--format=json")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let node = &report["nodes"][0];
+    let finished: Vec<&str> = node["finished_interrupted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    let left: Vec<String> = left.iter().map(|p| p.display().to_string()).collect();
+    assert_eq!(finished, left);
+    assert_eq!(node["changes"], false, "nothing left to apply");
+    assert_eq!(node["interrupted"], false, "no journal waits any more");
+    assert_eq!(files(&home), planned);
 }
 
 #[test]
