@@ -337,6 +337,17 @@ fn json_follows_the_documented_schema() {
         .unwrap()
         .iter()
         .any(|o| o["changed"] == true));
+    // Every key the output has is documented, at every level.
+    let doc = std::fs::read_to_string(golden::workspace_root().join("docs/json.md")).unwrap();
+    let objects = [&value, node, file, &node["outcomes"][0], &value["summary"]];
+    for object in objects {
+        for key in object.as_object().unwrap().keys() {
+            assert!(
+                doc.contains(&format!("\"{key}\":")),
+                "docs/json.md does not document {key:?}"
+            );
+        }
+    }
 }
 
 #[test]
