@@ -57,7 +57,10 @@ const STAGE_DIR: &str = ".carbon-patch/tmp";
 /// One staged file.
 #[derive(Debug)]
 struct StagedFile {
-    /// The file, relative to the home.
+    /// The file as planned and reported, relative to the home.
+    shown: PathBuf,
+    /// The file the new bytes replace, relative to the home: `shown`, or
+    /// where it leads when it is a symbolic link (the link stays).
     rel: PathBuf,
     /// The staged new bytes, relative to the home.
     staged: PathBuf,
@@ -89,9 +92,9 @@ impl StagedNode {
         &self.name
     }
 
-    /// The changed files, relative to the home.
+    /// The changed files as planned, relative to the home.
     pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|f| f.rel.as_path())
+        self.files.iter().map(|f| f.shown.as_path())
     }
 
     fn stage_dir(&self) -> PathBuf {
@@ -122,25 +125,57 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
     let stage_dir = node.stage_dir();
     let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
     for change in &plan.changes {
-        let target = plan.home.join(&change.path);
-        let (place, name) = stage_change(&target, &change.after, &stage_dir, stage_dev)
-            .with_context(|| format!("node {}: cannot write {}", plan.name, target.display()))?;
+        let cannot = || {
+            format!(
+                "node {}: cannot write {}",
+                plan.name,
+                plan.home.join(&change.path).display()
+            )
+        };
+        let (rel, original) = replaced_file(&plan.home, &change.path).with_context(cannot)?;
+        let target = plan.home.join(&rel);
+        let (place, name) = stage_change(&target, original, &change.after, &stage_dir, stage_dev)
+            .with_context(cannot)?;
         // Made from the folder and the name: the path the temporary file
         // reports is absolute, whatever the home's (a home given relative
         // to the working directory).
         let folder = match place {
             Place::StageDir => Path::new(STAGE_DIR),
-            Place::BesideTarget => change.path.parent().unwrap_or(Path::new("")),
+            Place::BesideTarget => rel.parent().unwrap_or(Path::new("")),
         };
         node.files.push(StagedFile {
-            rel: change.path.clone(),
+            shown: change.path.clone(),
             staged: folder.join(name),
+            rel,
             before: change.before.as_deref().map(Fingerprint::of),
             original: None,
             identity: None,
         });
     }
     Ok(node)
+}
+
+/// The file that new bytes for `rel` replace, relative to `home`, and its
+/// metadata if it exists: `rel` itself, or, when `rel` is a symbolic link,
+/// the file it leads to, so that the link stays and its target changes
+/// (renaming over the link would put a plain file in its place and leave
+/// the target as it was). The plan read the file through the link and
+/// checked that it stays in the home; this checks again.
+fn replaced_file(home: &Path, rel: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
+    let path = home.join(rel);
+    let meta = std::fs::symlink_metadata(&path).ok();
+    if !meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        return Ok((rel.to_path_buf(), meta));
+    }
+    let real = path.canonicalize()?;
+    let home = home.canonicalize()?;
+    match real.strip_prefix(&home) {
+        Ok(inside) => Ok((inside.to_path_buf(), Some(std::fs::metadata(&real)?))),
+        Err(_) => Err(std::io::Error::other(format!(
+            "it is a symbolic link to {}, outside the home",
+            real.display()
+        ))),
+    }
 }
 
 /// Which folder a file's new bytes were staged in.
@@ -154,15 +189,15 @@ enum Place {
 /// Stages the new bytes of `target`: checks that they may be written, makes
 /// the target's folders if need be, and writes them into `stage_dir` (on
 /// device `stage_dev`), or beside the target when that is another file
-/// system (a rename cannot cross them). Returns where, and the staged
-/// file's name.
+/// system (a rename cannot cross them). `original` is the target's
+/// metadata, if it exists. Returns where, and the staged file's name.
 fn stage_change(
     target: &Path,
+    original: Option<std::fs::Metadata>,
     bytes: &[u8],
     stage_dir: &Path,
     stage_dev: Option<u64>,
 ) -> std::io::Result<(Place, std::ffi::OsString)> {
-    let original = std::fs::metadata(target).ok();
     let dir = target.parent().unwrap_or(Path::new("."));
     let dir_meta = match writable(target, original.is_some())? {
         Some(meta) => meta,

@@ -1,8 +1,8 @@
 //! Faults around `apply`, each on the built binary: a crash midway finished
 //! by the journal, a full disk, read-only files and directories for a user
 //! who is not root, a recipe home that is a symbolic link to a system
-//! directory, extended attributes. Every refusal must leave the home as it
-//! was.
+//! directory, extended attributes, a file linked within the home. Every
+//! refusal must leave the home as it was.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -347,4 +347,44 @@ fn extended_attributes_are_kept() {
     let mut value = [0u8; 16];
     let len = rustix::fs::getxattr(&carbon, name, &mut value[..]).unwrap();
     assert_eq!(&value[..len], b"kept");
+}
+
+/// A configuration file that is a symbolic link to a file elsewhere in the
+/// home: the new bytes go to the file it leads to, and the link stays.
+#[test]
+fn a_file_linked_within_the_home_is_written_through_its_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let planned = planned(dir.path());
+    let home = fresh(dir.path(), "node1");
+    let link = home.join("repository/conf/carbon.xml");
+    let real = home.join("shared/carbon.xml");
+    std::fs::create_dir(home.join("shared")).unwrap();
+    std::fs::rename(&link, &real).unwrap();
+    std::os::unix::fs::symlink("../../shared/carbon.xml", &link).unwrap();
+
+    let out = on_node1("apply", &home).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("wrote node1: repository/conf/carbon.xml\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../../shared/carbon.xml")
+    );
+    let expected = planned
+        .iter()
+        .find(|(path, _)| path == Path::new("repository/conf/carbon.xml"))
+        .map(|(_, bytes)| bytes)
+        .unwrap();
+    assert_eq!(&std::fs::read(&real).unwrap(), expected);
+
+    let again = on_node1("apply", &home).output().unwrap();
+    assert!(
+        stdout(&again).contains("Applied: 0 file(s) on 1 node(s)"),
+        "{}",
+        stdout(&again)
+    );
 }
