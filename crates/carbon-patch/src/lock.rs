@@ -42,6 +42,11 @@ impl HomeLock {
         let fresh = match std::fs::create_dir(&dir) {
             Ok(()) => true,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => false,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+                "{}: is not a folder; carbon-patch keeps its lock and journal there. \
+                 Move it away and run again",
+                dir.display()
+            ),
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         };
         let path = dir.join("lock");
@@ -192,6 +197,23 @@ mod tests {
         assert_eq!(pid.trim(), std::process::id().to_string());
         drop(lock);
         assert_eq!(names(&dir), ["tmp"]);
+    }
+
+    #[test]
+    fn a_file_where_the_folder_goes_is_named() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::write(&dir, "not a folder").unwrap();
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: is not a folder; carbon-patch keeps its lock and journal there. \
+                 Move it away and run again",
+                dir.display()
+            )
+        );
+        assert_eq!(std::fs::read(&dir).unwrap(), b"not a folder");
     }
 
     #[test]
