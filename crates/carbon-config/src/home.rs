@@ -100,7 +100,13 @@ impl CarbonHome {
         }
         let conf = root.join("repository/conf");
         if !conf.is_dir() {
-            return Err(not_home("expected a repository/conf directory"));
+            return Err(not_home(&match home_inside(&root) {
+                Some(inner) => format!(
+                    "expected a repository/conf directory; did you mean {}?",
+                    inner.display()
+                ),
+                None => "expected a repository/conf directory".to_string(),
+            }));
         }
         // A 4.5+ home may have no XML before its first start: deployment.toml
         // and the templates are what make it a home.
@@ -246,6 +252,18 @@ impl CarbonHome {
 
 /// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
 /// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
+/// The one folder directly inside `dir` that holds a `repository/conf`:
+/// the home itself, when `dir` is where its archive was unpacked.
+fn home_inside(dir: &Path) -> Option<PathBuf> {
+    let mut homes = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.join("repository/conf").is_dir());
+    let home = homes.next()?;
+    homes.next().is_none().then_some(home)
+}
+
 fn identify(root: &Path) -> (Option<String>, Option<String>) {
     if let Ok(line) = std::fs::read_to_string(root.join("bin/version.txt")) {
         let line = line.trim();
@@ -318,6 +336,29 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("no such directory"), "{err}");
+    }
+
+    #[test]
+    fn the_folder_an_archive_was_unpacked_in_points_to_the_home() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |path: &Path| CarbonHome::open(path).unwrap_err().to_string();
+        std::fs::create_dir_all(dir.path().join("wso2mb-3.2.0/repository/conf")).unwrap();
+        std::fs::create_dir(dir.path().join("downloads")).unwrap();
+        assert_eq!(
+            err(dir.path()),
+            format!(
+                "{}: not a WSO2 Carbon home: expected a repository/conf directory; did you mean {}?",
+                dir.path().display(),
+                dir.path().join("wso2mb-3.2.0").display()
+            )
+        );
+        // Two homes side by side: no guess.
+        std::fs::create_dir_all(dir.path().join("wso2is-5.1.0/repository/conf")).unwrap();
+        assert!(
+            err(dir.path()).ends_with("expected a repository/conf directory"),
+            "{}",
+            err(dir.path())
+        );
     }
 
     #[test]
