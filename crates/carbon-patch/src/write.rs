@@ -276,9 +276,20 @@ fn stage_file(
     bytes: &[u8],
     stage_dir: &Path,
 ) -> std::io::Result<PathBuf> {
-    let mut temp = tempfile::Builder::new()
-        .prefix(".carbon-patch-staged-")
-        .tempfile_in(stage_dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".carbon-patch-staged-");
+    #[cfg(unix)]
+    if original.is_none() {
+        // A new file (a copied driver, a new datasources file) gets what
+        // any new file gets, 0666 less the umask, not a temporary file's
+        // 0600: a server running as another user must be able to read it.
+        // A replaced file is created 0600 and given its original's mode
+        // once written, so its new bytes are never more readable than its
+        // old ones were.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(stage_dir)?;
     temp.write_all(bytes)?;
     if let Some(meta) = original {
         keep_metadata(target, meta, temp.as_file())?;

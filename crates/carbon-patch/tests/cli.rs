@@ -576,3 +576,33 @@ fn a_malformed_file_is_named_once_with_its_line_and_column() {
     );
     assert_eq!(snapshot(&h.node2), before, "nothing written");
 }
+
+/// A file the apply creates (a copied driver) gets the permissions any new
+/// file gets under the caller's umask, not a temporary file's 0600: a server
+/// running as another user must be able to read it.
+#[test]
+fn a_new_file_gets_the_permissions_of_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = homes();
+    let dir = h.node1.parent().unwrap();
+    std::fs::write(dir.join("driver.jar"), b"PK\x03\x04 not a real jar").unwrap();
+    std::fs::write(
+        dir.join("drivers.toml"),
+        format!(
+            "lib = [\"driver.jar\"]\n[nodes.node1]\nhome = {:?}\n",
+            h.node1.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("umask 027 && exec \"$0\" apply drivers.toml")
+        .arg(env!("CARGO_BIN_EXE_carbon-patch"))
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let jar = h.node1.join("repository/components/lib/driver.jar");
+    let mode = std::fs::metadata(&jar).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "{mode:o}");
+}
