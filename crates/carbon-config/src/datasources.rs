@@ -11,6 +11,7 @@ use xmlsplice::NewElement;
 use crate::ensure::{check_predicate_value, edit_xml, edit_xml_adding};
 use crate::error::{Error, Result};
 use crate::home::files::DATASOURCES_DIR;
+use crate::home::CarbonHome;
 use crate::session::{Outcome, Session};
 
 /// A datasource definition. Fields left `None` (or out of `configuration`)
@@ -66,7 +67,7 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
         Some(jndi) => format!("datasource {} ({jndi})", ds.name),
         None => format!("datasource {}", ds.name),
     };
-    edit_xml_adding(session, file, what, |t| {
+    let result = edit_xml_adding(session, file, what, |t| {
         if t.doc.select_optional(&path)?.is_none() {
             let mut element = NewElement::new("datasource").text_child("name", &ds.name);
             if let Some(description) = &ds.description {
@@ -117,7 +118,41 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
                 t.ensure_leaves(&format!("{path}/definition/configuration"), &leaves, &[])?;
         }
         Ok(changed)
-    })
+    });
+    result.map_err(|e| named_if_missing(session.home(), file, e))
+}
+
+/// A datasources file that does not exist, named with those the home has:
+/// the operations change the files a product ships, and create none (a
+/// datasources file needs its provider declarations, which differ between
+/// products).
+fn named_if_missing(home: &CarbonHome, file: &str, err: Error) -> Error {
+    let full = home.path().join(file);
+    match &err {
+        Error::Io { path, error }
+            if *path == full && error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            let have: Vec<String> = home
+                .conf_files()
+                .into_iter()
+                .filter(|rel| rel.starts_with(DATASOURCES_DIR))
+                .filter_map(|rel| Some(rel.file_name()?.to_string_lossy().into_owned()))
+                .collect();
+            let have = if have.is_empty() {
+                "none".to_string()
+            } else {
+                have.join(", ")
+            };
+            Error::Invalid {
+                file: full,
+                message: format!(
+                    "no such file; this home's datasources files are: {have}. \
+                     carbon-patch changes the files a product ships and creates none"
+                ),
+            }
+        }
+        _ => err,
+    }
 }
 
 /// Comments datasource `name` out (seed 001 does so for WSO2_CARBON_DB).
@@ -125,7 +160,7 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
 pub fn comment_out_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
     check_file(file)?;
     check_name(session, file, name)?;
-    edit_xml(
+    let result = edit_xml(
         session,
         file,
         format!("datasource {name} commented out"),
@@ -136,14 +171,15 @@ pub fn comment_out_datasource(session: &mut Session, file: &str, name: &str) -> 
             }
             None => Ok(false),
         },
-    )
+    );
+    result.map_err(|e| named_if_missing(session.home(), file, e))
 }
 
 /// Removes datasource `name`, with its lines. Absent is "already so".
 pub fn remove_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
     check_file(file)?;
     check_name(session, file, name)?;
-    edit_xml(
+    let result = edit_xml(
         session,
         file,
         format!("datasource {name} removed"),
@@ -154,5 +190,6 @@ pub fn remove_datasource(session: &mut Session, file: &str, name: &str) -> Resul
             }
             None => Ok(false),
         },
-    )
+    );
+    result.map_err(|e| named_if_missing(session.home(), file, e))
 }

@@ -110,3 +110,38 @@ fn a_home_that_regenerates_its_xml_is_not_edited() {
     );
     assert!(err.contains("change deployment.toml instead"), "{err}");
 }
+
+#[test]
+fn a_datasources_file_the_home_lacks_is_named_with_those_it_has() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    let file = "repository/conf/datasources/my-datasources.xml";
+    let expected = format!(
+        "{}: no such file; this home's datasources files are: master-datasources.xml. \
+         carbon-patch changes the files a product ships and creates none",
+        home.path().join(file).display()
+    );
+    let ds = carbon_config::datasources::Datasource {
+        name: "MY_DB".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        message(carbon_config::datasources::ensure_datasource(
+            &mut s, file, &ds
+        )),
+        expected
+    );
+    assert_eq!(
+        message(carbon_config::datasources::comment_out_datasource(
+            &mut s, file, "MY_DB"
+        )),
+        expected
+    );
+    assert_eq!(
+        message(carbon_config::datasources::remove_datasource(
+            &mut s, file, "MY_DB"
+        )),
+        expected
+    );
+    assert_eq!(s.changes().unwrap(), vec![]);
+}
