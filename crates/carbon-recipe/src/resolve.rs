@@ -660,10 +660,18 @@ impl Recipe {
                         )));
                     }
                 };
-                RawAction::Insert {
-                    place,
-                    markup: need(&r.markup, "markup")?,
+                let markup = need(&r.markup, "markup")?;
+                // Checked here, where the recipe can point at it: found
+                // only when applied, it was reported against the file it
+                // was to go into, at the markup's own line and column.
+                if let Err(e) = xmlsplice::Document::parse(markup.as_bytes()) {
+                    let t = r.markup.as_ref().expect("a markup was given");
+                    return Err(self.error(
+                        t.span(),
+                        format!("markup is not one well-formed XML element: {e}"),
+                    ));
                 }
+                RawAction::Insert { place, markup }
             }
             "remove" => RawAction::Remove,
             "comment_out" => RawAction::CommentOut,

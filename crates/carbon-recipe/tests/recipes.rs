@@ -231,6 +231,10 @@ fn contradictions_are_errors() {
             "[user_store]\ndata_source = \"jdbc/A\"\njdbc = { url = \"u\", username = \"u\", password = \"p\", driver = \"d\" }\n",
             "user_store takes `data_source` or `jdbc`, not both",
         ),
+        (
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"Ports\"\naction = \"insert\"\nmarkup = \"<Extra>1</Extra\"\n",
+            "cluster.toml:5:10: markup is not one well-formed XML element: 1:16: malformed XML: ",
+        ),
     ];
     for (settings, message) in cases {
         let err = error(&format!("{settings}[nodes.a]\nhome = \"/a\"\n"));

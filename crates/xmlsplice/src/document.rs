@@ -83,9 +83,10 @@ pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
         // Parsed whole, the error is roxmltree's own, at its own position.
         Err((mut texts, _)) if retry => {
             texts.elided = None;
-            Tree::try_new(texts, parse_texts).map_err(|e| error::from_parse(&e))
+            Tree::try_new_or_recover(texts, parse_texts)
+                .map_err(|(texts, e)| error::from_parse(&e, &texts.original))
         }
-        Err((_, e)) => Err(error::from_parse(&e)),
+        Err((texts, e)) => Err(error::from_parse(&e, texts.parsed())),
     }
 }
 

@@ -229,17 +229,33 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Converts a roxmltree error into ours, keeping its position.
-pub(crate) fn from_parse(err: &roxmltree::Error) -> Error {
-    let pos = err.pos();
+/// Converts a roxmltree error on `text` into ours, keeping its position.
+pub(crate) fn from_parse(err: &roxmltree::Error, text: &str) -> Error {
     let message = strip_position(&err.to_string());
     Error::at(
         ErrorKind::Malformed(message),
-        TextPos {
-            line: pos.row,
-            column: pos.col,
-        },
+        TextPos::of_offset(text, offset_of(err, text)),
     )
+}
+
+/// Where in `parsed` roxmltree found `err`, as a byte offset. A text that
+/// ends too soon, inside markup or with its root element open, is reported
+/// at its end: roxmltree gives those errors no position (1:1), which sent
+/// readers of a truncated file to its first line.
+pub(crate) fn offset_of(err: &roxmltree::Error, parsed: &str) -> usize {
+    match err {
+        roxmltree::Error::UnexpectedEndOfStream | roxmltree::Error::UnclosedRootNode => {
+            parsed.len()
+        }
+        _ => {
+            let pos = err.pos();
+            TextPos {
+                line: pos.row,
+                column: pos.col,
+            }
+            .offset_in(parsed)
+        }
+    }
 }
 
 /// roxmltree appends " at 3:7" to its messages; we print the position in front.

@@ -196,14 +196,9 @@ pub(crate) fn parse_in_scope<T>(
     let wrapped = format!("{head}{markup}{}", scope_end_tag());
     let doc =
         roxmltree::Document::parse_with_options(&wrapped, parsing_options()).map_err(|e| {
-            let pos = e.pos();
-            let at = TextPos {
-                line: pos.row,
-                column: pos.col,
-            }
-            .offset_in(&wrapped)
-            .saturating_sub(head.len())
-            .min(markup.len());
+            let at = crate::error::offset_of(&e, &wrapped)
+                .saturating_sub(head.len())
+                .min(markup.len());
             Error::at(
                 ErrorKind::InvalidFragment(crate::error::strip_position(&e.to_string())),
                 TextPos::of_offset(markup, at),

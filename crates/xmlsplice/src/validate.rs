@@ -95,12 +95,7 @@ fn broke(
     edited: &str,
     edited_start: usize,
 ) -> Error {
-    let pos = err.pos();
-    let in_parsed = TextPos {
-        line: pos.row,
-        column: pos.col,
-    }
-    .offset_in(parsed);
+    let in_parsed = crate::error::offset_of(err, parsed);
     let offset = (edited_start + in_parsed.saturating_sub(shift)).min(edited.len());
     Error::at(
         ErrorKind::EditBrokeDocument(strip_position(&err.to_string())),

@@ -28,6 +28,29 @@ fn malformed_xml_names_file_line_and_column() {
 }
 
 #[test]
+fn a_text_that_ends_too_soon_is_reported_where_it_ends() {
+    // roxmltree gives these errors no position; the first line was printed.
+    let cut = "unexpected end of stream";
+    let open = "the root node was opened but never closed";
+    for (text, at, what) in [
+        ("<a>\n  <b x=\"1", "2:10", cut),
+        (
+            "<!-- licence -->\n<a>\n  <!-- cut",
+            "3:11",
+            "expected '-->'",
+        ),
+        ("<a>\n  <b", "2:5", open),
+        ("<a>\n  <b/>\n", "3:1", open),
+    ] {
+        assert_eq!(
+            open_error(text),
+            format!("conf/x.xml:{at}: malformed XML: {what}"),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
 fn encodings_other_than_the_three_are_refused() {
     assert_eq!(
         open_error("<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a/>"),
