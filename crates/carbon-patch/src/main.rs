@@ -255,9 +255,11 @@ struct NodeApplied {
     finished: Option<(String, Vec<std::path::PathBuf>)>,
 }
 
-/// A backup folder name from the current time: UTC, sortable, no colons.
+/// A backup folder name from the current time: UTC, sortable, no colons;
+/// to the millisecond, so that two runs on one home never share one (a run
+/// holds the home's lock for longer than that).
 fn backup_stamp() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+    humantime::format_rfc3339_millis(std::time::SystemTime::now())
         .to_string()
         .replace(':', "")
 }

@@ -410,11 +410,18 @@ pub fn commit(
     par_each(nodes, jobs, |node| node.verify())?;
     timings.lap("commit: check the files are unchanged");
     // 2. Originals kept, backups, journals.
-    par_each(nodes, jobs, |node| node.prepare(backup_stamp))?;
+    if let Err(err) = par_each(nodes, jobs, |node| node.prepare(backup_stamp)) {
+        return Err(unprepare(nodes, err));
+    }
     timings.lap("commit: keep the originals, write the journals");
     // 3. Staged files, kept originals and journals durable before any rename.
-    let filesystems = FileSystems::of(touched_dirs(nodes))?;
-    filesystems.sync()?;
+    let filesystems = match FileSystems::of(touched_dirs(nodes)) {
+        Ok(filesystems) => filesystems,
+        Err(err) => return Err(unprepare(nodes, err)),
+    };
+    if let Err(err) = filesystems.sync() {
+        return Err(unprepare(nodes, err));
+    }
     timings.lap("commit: sync (staged files, journals)");
     // 4. The renames: each node's files in order, the nodes on both cores.
     // A failure stops the other thread at its next file, and every file
@@ -530,6 +537,20 @@ impl StagedNode {
     }
 }
 
+/// After a failure before any rename: removes the journals the nodes that
+/// got that far wrote, and makes that durable, so that the next apply does
+/// not finish a run that stopped with an error (dropping the nodes then
+/// removes what they staged).
+fn unprepare(nodes: &[StagedNode], err: anyhow::Error) -> anyhow::Error {
+    for node in nodes {
+        let _ = journal::remove(&node.home);
+    }
+    if let Ok(filesystems) = FileSystems::of(touched_dirs(nodes)) {
+        let _ = filesystems.sync();
+    }
+    err.context("nothing was written")
+}
+
 /// Puts back the originals of the files renamed before a failure.
 fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error) -> anyhow::Error {
     let mut unrestored = Vec::new();
@@ -573,11 +594,20 @@ fn files_renamed(nodes: &[StagedNode]) -> usize {
 }
 
 /// Copies the originals of a node's changing files to
-/// `CARBON_HOME/.carbon-patch/backups/<stamp>/`.
+/// `CARBON_HOME/.carbon-patch/backups/<stamp>/`. A backup already there is
+/// never overwritten: it holds an older original (the stamps are to the
+/// millisecond, so only a clock set back could bring two runs together).
 fn backup(node: &StagedNode, stamp: &str) -> Result<()> {
     let root = node.home.join(".carbon-patch/backups").join(stamp);
     for file in node.files.iter().filter(|f| f.before.is_some()) {
         let target = root.join(&file.rel);
+        if target.symlink_metadata().is_ok() {
+            anyhow::bail!(
+                "node {}: the backup {} exists already; not overwriting it",
+                node.name,
+                target.display()
+            );
+        }
         std::fs::create_dir_all(target.parent().expect("a file has a parent"))?;
         std::fs::copy(node.home.join(&file.rel), &target).with_context(|| {
             format!("node {}: cannot back up to {}", node.name, target.display())
@@ -692,6 +722,54 @@ mod tests {
         let meta = std::fs::metadata(&b).unwrap();
         assert_eq!((meta.uid(), meta.gid()), (4321, 4322));
         assert_eq!(std::fs::read(&b).unwrap(), b"<b x='1'/>");
+    }
+
+    #[test]
+    fn a_backup_is_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+        std::fs::write(dir.path().join("b.xml"), "<b/>").unwrap();
+        let kept = dir.path().join(".carbon-patch/backups/S/b.xml");
+        apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], Some("S")).unwrap();
+        assert_eq!(std::fs::read(&kept).unwrap(), b"<b/>");
+        // A second run under the same stamp: refused, nothing written.
+        std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+        let err = apply(&[plan(dir.path(), b"<b x='1'/>", b"<b x='2'/>")], Some("S")).unwrap_err();
+        let err = format!("{err:#}");
+        assert!(err.contains("exists already; not overwriting it"), "{err}");
+        assert_eq!(std::fs::read(&kept).unwrap(), b"<b/>", "the older original");
+        assert_eq!(
+            std::fs::read(dir.path().join("b.xml")).unwrap(),
+            b"<b x='1'/>"
+        );
+    }
+
+    #[test]
+    fn a_failure_before_the_renames_leaves_no_journal_to_finish() {
+        let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+        for dir in &dirs {
+            std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+            std::fs::write(dir.path().join("b.xml"), "<b/>").unwrap();
+        }
+        // The second home's backup cannot be made: one is there already.
+        let taken = dirs[1].path().join(".carbon-patch/backups/S/a.xml");
+        std::fs::create_dir_all(taken.parent().unwrap()).unwrap();
+        std::fs::write(&taken, "older").unwrap();
+        let plans: Vec<NodePlan> = dirs
+            .iter()
+            .map(|d| plan(d.path(), b"<b/>", b"<b x='1'/>"))
+            .collect();
+        let err = apply(&plans, Some("S")).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("nothing was written: "),
+            "{err:#}"
+        );
+        for dir in &dirs {
+            assert!(!crate::journal::pending(dir.path()), "no journal left");
+            assert_eq!(std::fs::read(dir.path().join("b.xml")).unwrap(), b"<b/>");
+            let tmp = dir.path().join(".carbon-patch/tmp");
+            assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "tmp is empty");
+        }
     }
 
     #[test]
