@@ -75,8 +75,9 @@ impl HomeLock {
                             None if held.as_deref() == Some("") => {
                                 let _ = std::fs::remove_file(&path);
                             }
-                            Some(pid) if !process_alive(pid) => {
-                                // Stale: its process died without removing it.
+                            Some(pid) if !holder_alive(pid) => {
+                                // Stale: its process died without removing it
+                                // (or a reboot gave its pid to another program).
                                 let _ = std::fs::remove_file(&path);
                             }
                             Some(pid) => anyhow::bail!(
@@ -164,12 +165,34 @@ impl Drop for HomeLock {
     }
 }
 
-/// Whether process `pid` is running (Linux: /proc; elsewhere assume it is).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new("/proc").join(pid.to_string()).exists()
-    } else {
-        true
+/// Whether process `pid` may hold a lock: it runs, and (Linux) it is a
+/// carbon-patch, its program name or executable the same as this process's.
+/// A lock left by a power cut can name a pid that, after the reboot, belongs
+/// to some daemon; that lock is stale. A process whose executable this one
+/// may not read (another user's) is assumed to hold the lock. Elsewhere
+/// than Linux, every lock is assumed held.
+fn holder_alive(pid: u32) -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    let proc = Path::new("/proc").join(pid.to_string());
+    if !proc.exists() {
+        return false;
+    }
+    let comm = |dir: &Path| std::fs::read(dir.join("comm")).ok();
+    // A running binary that was replaced reads as "PATH (deleted)".
+    let exe = |dir: &Path| {
+        std::fs::read_link(dir.join("exe")).ok().map(|p| {
+            let p = p.to_string_lossy().into_owned();
+            p.strip_suffix(" (deleted)")
+                .map(str::to_string)
+                .unwrap_or(p)
+        })
+    };
+    let me = Path::new("/proc/self");
+    match (exe(&proc), exe(me)) {
+        (Some(theirs), Some(mine)) => theirs == mine || comm(&proc) == comm(me),
+        _ => true,
     }
 }
 
@@ -214,6 +237,31 @@ mod tests {
             )
         );
         assert_eq!(std::fs::read(&dir).unwrap(), b"not a folder");
+    }
+
+    #[test]
+    fn a_lock_naming_a_live_process_of_another_program_is_stale() {
+        // What a reboot after a power cut can leave: the pid now runs
+        // something else (here `sleep`, not this program).
+        let mut other = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("lock"), format!("{}\n", other.id())).unwrap();
+        let taken = HomeLock::acquire(home.path());
+        let _ = other.kill();
+        let _ = other.wait();
+        let lock = taken.unwrap();
+        let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string());
+        drop(lock);
+        // This process is this program: its lock is held.
+        std::fs::write(dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert!(err.contains("another carbon-patch"), "{err}");
     }
 
     #[test]

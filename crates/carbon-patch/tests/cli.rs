@@ -449,20 +449,37 @@ fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
     let h = homes();
     let lock_dir = h.node1.join(".carbon-patch");
     std::fs::create_dir_all(&lock_dir).unwrap();
-    // This test's own process is alive: the lock is held.
-    std::fs::write(lock_dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
+    // A live process named carbon-patch (a copy of `sleep`, named so)
+    // holds the lock.
+    let bin_dir = tempfile::tempdir().unwrap();
+    let holder_bin = bin_dir.path().join("carbon-patch");
+    let sleep = ["/bin/sleep", "/usr/bin/sleep"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("a sleep binary");
+    std::fs::copy(sleep, &holder_bin).unwrap();
+    let mut holder = Command::new(&holder_bin).arg("30").spawn().unwrap();
+    std::fs::write(lock_dir.join("lock"), format!("{}\n", holder.id())).unwrap();
     let before = snapshot(&h.node1);
     let out = with_homes(&h, "apply", &[]);
+    let _ = holder.kill();
+    let _ = holder.wait();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains(&format!(
             "another carbon-patch (pid {}) is applying to this home",
-            std::process::id()
+            holder.id()
         )),
         "{}",
         stderr(&out)
     );
     assert_eq!(snapshot(&h.node1), before, "nothing written");
+    // The pid of a live process of another program (this test's), as a
+    // reboot can leave it: stale, taken over.
+    std::fs::write(lock_dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
+    let out = with_homes(&h, "apply", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!lock_dir.join("lock").exists());
     // A process id that cannot be running: stale, taken over, and removed afterwards.
     std::fs::write(lock_dir.join("lock"), "999999999\n").unwrap();
     let out = with_homes(&h, "apply", &[]);
