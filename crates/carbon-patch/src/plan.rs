@@ -2,7 +2,7 @@
 //! session, and the result validated. Nothing here writes; plan, check and
 //! apply all start from this.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use carbon_config::validate::{checked_changes, Finding};
@@ -68,6 +68,28 @@ pub fn open(
     Ok((node, home))
 }
 
+/// What tells two homes apart: the folder's device and inode, so that a
+/// symbolic link or a bind mount to a home is that home (one `stat`, where
+/// resolving the path cost a `readlink` for each of its parts, on the one
+/// thread, before any node is planned); its path when it cannot be read
+/// (the node's own error comes when it is opened).
+#[derive(Hash, PartialEq, Eq)]
+enum HomeId {
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+impl HomeId {
+    fn of(home: &Path) -> HomeId {
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(home) {
+            use std::os::unix::fs::MetadataExt;
+            return HomeId::Inode(meta.dev(), meta.ino());
+        }
+        HomeId::Path(home.canonicalize().unwrap_or_else(|_| home.to_path_buf()))
+    }
+}
+
 /// Two nodes sharing a home would overwrite each other's plan: refused
 /// before anything is planned (apply only; a plan may show one sample home
 /// for several nodes).
@@ -77,14 +99,13 @@ pub fn refuse_shared_homes(
     target: &Target,
     env: &dyn Env,
 ) -> Result<()> {
-    let mut seen: std::collections::HashMap<PathBuf, &str> = Default::default();
+    let mut seen: std::collections::HashMap<HomeId, &str> = Default::default();
     for name in names {
         let home = match target.homes.get(name) {
             Some(home) => home.clone(),
             None => recipe.home(name, env)?,
         };
-        let real = home.canonicalize().unwrap_or_else(|_| home.clone());
-        if let Some(other) = seen.insert(real, name) {
+        if let Some(other) = seen.insert(HomeId::of(&home), name) {
             anyhow::bail!(
                 "nodes {other} and {name} share the home {}; give each node its own (--home NAME=PATH)",
                 home.display()

@@ -496,6 +496,24 @@ fn nodes_sharing_a_home_are_not_applied() {
         "{}",
         stderr(&out)
     );
+    // Through a symbolic link, it is the same home.
+    let h = homes();
+    let link = h.node1.with_file_name("node1-link");
+    std::os::unix::fs::symlink(&h.node1, &link).unwrap();
+    let before = snapshot(&h.node1);
+    let out = bin()
+        .args(["apply", "examples/quickstart.toml"])
+        .arg(format!("--home=node1={}", h.node1.display()))
+        .arg(format!("--home=node2={}", link.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("nodes node1 and node2 share the home"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&h.node1), before, "nothing written");
 }
 
 #[test]
