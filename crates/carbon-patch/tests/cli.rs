@@ -449,15 +449,17 @@ fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
     let h = homes();
     let lock_dir = h.node1.join(".carbon-patch");
     std::fs::create_dir_all(&lock_dir).unwrap();
-    // A live process named carbon-patch (a copy of `sleep`, named so)
-    // holds the lock.
+    // A live process named carbon-patch holds the lock: `sleep`, run
+    // through a link so named (its program name is the link's). A link,
+    // not a copy: executing a file just written fails now and then with
+    // "text file busy", when another test's fork still holds it open.
     let bin_dir = tempfile::tempdir().unwrap();
     let holder_bin = bin_dir.path().join("carbon-patch");
     let sleep = ["/bin/sleep", "/usr/bin/sleep"]
         .into_iter()
         .find(|p| Path::new(p).exists())
         .expect("a sleep binary");
-    std::fs::copy(sleep, &holder_bin).unwrap();
+    std::os::unix::fs::symlink(sleep, &holder_bin).unwrap();
     let mut holder = Command::new(&holder_bin).arg("30").spawn().unwrap();
     std::fs::write(lock_dir.join("lock"), format!("{}\n", holder.id())).unwrap();
     let before = snapshot(&h.node1);
