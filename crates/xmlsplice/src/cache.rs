@@ -19,12 +19,17 @@
 //! text (its trees take a few times that), dropping the least recently used
 //! tree first, so a fleet of nodes whose files all differ costs a bounded
 //! amount of memory and a few comparisons per parse.
+//!
+//! It also keeps the fragments inserted so far, checked (each one is parsed
+//! on its own before it is spliced in, see `fragment.rs`): a fleet inserts
+//! the same datasources and members on every node.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use crate::document::{parse_tree, Tree};
 use crate::error::Error;
+use crate::fragment::FragmentKey;
 
 /// Trees shared by the documents parsed through it. Cloning gives another
 /// handle on the same cache.
@@ -59,6 +64,10 @@ struct Entries {
     bytes: usize,
     /// The hashes of the texts parsed once and not kept (yet).
     seen_once: HashSet<u64>,
+    /// Fragments checked and encoded, by what the answer depends on
+    /// ([`fragment_key`]); `fragment_bytes` counts both.
+    fragments: HashMap<String, String>,
+    fragment_bytes: usize,
     hits: u64,
     misses: u64,
 }
@@ -93,6 +102,33 @@ impl TreeCache {
         let tree = Arc::new(parse_tree(text)?);
         self.keep(hash, &tree);
         Ok(tree)
+    }
+
+    /// The checked markup of a fragment: kept from an earlier `prepare` of
+    /// the same key, else prepared now (and kept, unless it is an error).
+    pub(crate) fn prepared(
+        &self,
+        key: &FragmentKey,
+        prepare: impl FnOnce() -> Result<String, Error>,
+    ) -> Result<String, Error> {
+        let key = fragment_key(key);
+        if let Some(markup) = self.lock().fragments.get(&key) {
+            return Ok(markup.clone());
+        }
+        let markup = prepare()?;
+        let mut entries = self.lock();
+        if entries.fragment_bytes + key.len() + markup.len() > MAX_FRAGMENT_BYTES {
+            entries.fragments.clear();
+            entries.fragment_bytes = 0;
+        }
+        entries.fragment_bytes += key.len() + markup.len();
+        entries.fragments.insert(key, markup.clone());
+        Ok(markup)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn fragments_kept(&self) -> usize {
+        self.lock().fragments.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
@@ -144,6 +180,16 @@ impl TreeCache {
 /// How many texts parsed once the cache remembers (8 bytes each); past
 /// that it forgets them all and starts again.
 const MAX_SEEN_ONCE: usize = 1 << 16;
+
+/// How many bytes of fragments (keys and checked markup) the cache keeps;
+/// past that it forgets them all and starts again.
+const MAX_FRAGMENT_BYTES: usize = 1 << 20;
+
+/// One string for a fragment's key: the encoding and the wrapper's start tag
+/// hold no NUL, so the parts cannot run into each other whatever the markup.
+fn fragment_key(key: &FragmentKey) -> String {
+    format!("{:?}\0{}\0{}", key.encoding, key.scope, key.markup)
+}
 
 /// Whether `entry` is the tree of `text` (whose hash is `hash`).
 fn is(entry: &(u64, Arc<Tree>), hash: u64, text: &str) -> bool {

@@ -138,8 +138,9 @@ fn encoded(encoding: Encoding, text: String) -> Result<Vec<u8>, Error> {
 pub struct Document {
     /// Shared with the other documents of the same text (see [`TreeCache`]).
     pub(crate) tree: Arc<Tree>,
-    /// Where [`Document::apply`] parses, when the document was opened with one.
-    cache: Option<TreeCache>,
+    /// Where [`Document::apply`] parses, and inserted fragments are checked,
+    /// when the document was opened with one.
+    pub(crate) cache: Option<TreeCache>,
     pub(crate) encoding: Encoding,
     pub(crate) edits: Vec<Splice>,
     pub(crate) generation: u32,
@@ -305,7 +306,7 @@ impl Document {
 
     /// Every element `path` selects relative to `context`.
     pub fn select_from(&self, context: Element, path: &str) -> Result<Vec<Element>, Error> {
-        let path = Path::parse(path)?;
+        let path = Path::parse_remembered(path)?;
         Ok(path
             .select(self.node(context))
             .into_iter()

@@ -343,13 +343,13 @@ impl Document {
                         "a document has one root element; nothing can be inserted beside it".into(),
                     ))
                 })?;
-                let markup = fragment::prepare(&raw, parent, self.encoding)?;
+                let markup = fragment::prepare(&raw, parent, self.encoding, self.cache.as_ref())?;
                 let (range, new) = self.beside(node, parent, &markup, place);
                 (range, new, parent.id())
             }
             Place::FirstChild(parent) | Place::LastChild(parent) => {
                 let node = self.editable(parent)?;
-                let markup = fragment::prepare(&raw, node, self.encoding)?;
+                let markup = fragment::prepare(&raw, node, self.encoding, self.cache.as_ref())?;
                 let (range, new) = self.inside(node, &markup, place);
                 (range, new, node.id())
             }
@@ -483,7 +483,7 @@ impl Document {
         let node = self.editable(element)?;
         let text = self.text();
         let scope = node.parent().unwrap_or(node);
-        let markup = fragment::prepare(&raw, scope, self.encoding)?;
+        let markup = fragment::prepare(&raw, scope, self.encoding, self.cache.as_ref())?;
         let range = self.range_of(node);
         let indent = line_indent(text, range.start);
         let unit = match node.parent().filter(Node::is_element) {

@@ -10,7 +10,7 @@
 use crate::error::{Error, ErrorKind, TextPos};
 
 /// A document's character encoding, as declared in its XML declaration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Encoding {
     /// UTF-8, the default when nothing is declared.
     Utf8 {

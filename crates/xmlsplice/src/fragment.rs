@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 
 use roxmltree::Node;
 
+use crate::cache::TreeCache;
 use crate::document::parsing_options;
 use crate::encoding::Encoding;
 use crate::error::{Error, ErrorKind, TextPos};
@@ -82,7 +83,7 @@ impl NewElement {
     /// # Errors
     /// A value holding a character XML does not allow.
     pub fn to_markup(&self) -> Result<String, Error> {
-        let mut out = String::new();
+        let mut out = String::with_capacity(256);
         self.write(&mut out, 0)?;
         Ok(out)
     }
@@ -105,16 +106,21 @@ impl NewElement {
         }
         if !self.children.is_empty() {
             for child in &self.children {
-                out.push('\n');
-                out.push_str(&"    ".repeat(depth + 1));
+                new_line(out, depth + 1);
                 child.write(out, depth + 1)?;
             }
-            out.push('\n');
-            out.push_str(&"    ".repeat(depth));
+            new_line(out, depth);
         }
         let _ = write!(out, "</{}>", self.name);
         Ok(())
     }
+}
+
+/// A line break and `depth` levels of four-space indentation (the layout
+/// re-indents it to the document's own).
+fn new_line(out: &mut String, depth: usize) {
+    out.push('\n');
+    out.extend(std::iter::repeat_n("    ", depth));
 }
 
 /// Something that can be inserted: markup written as a string, or a
@@ -223,7 +229,36 @@ fn is_blank(node: Node) -> bool {
 /// Checks `markup` as an element to insert below `scope` and makes it fit the
 /// document's encoding: characters the encoding cannot hold become character
 /// references in text and attribute values; anywhere else they are refused.
-pub(crate) fn prepare(markup: &str, scope: Node, encoding: Encoding) -> Result<String, Error> {
+///
+/// The answer depends on nothing but the markup, the namespaces in scope and
+/// the encoding, so with a `cache` a fleet checks each fragment it inserts on
+/// every node (a shared datasource, the same members) once.
+pub(crate) fn prepare(
+    markup: &str,
+    scope: Node,
+    encoding: Encoding,
+    cache: Option<&TreeCache>,
+) -> Result<String, Error> {
+    let Some(cache) = cache else {
+        return check_and_encode(markup, scope, encoding);
+    };
+    let key = FragmentKey {
+        scope: scope_start_tag(scope),
+        markup,
+        encoding,
+    };
+    cache.prepared(&key, || check_and_encode(markup, scope, encoding))
+}
+
+/// What [`prepare`]'s answer depends on.
+pub(crate) struct FragmentKey<'a> {
+    /// The wrapper's start tag: the namespaces in scope.
+    pub scope: String,
+    pub markup: &'a str,
+    pub encoding: Encoding,
+}
+
+fn check_and_encode(markup: &str, scope: Node, encoding: Encoding) -> Result<String, Error> {
     parse_in_scope(markup, scope, |element, head| {
         if markup.chars().all(|c| encoding.can_encode(c)) {
             return Ok(markup.trim().to_string());
@@ -273,14 +308,14 @@ mod tests {
     fn fragments_see_the_namespaces_in_scope() {
         let doc = scope_doc();
         let scope = doc.root_element().first_child().unwrap();
-        let out = prepare(
+        let out = check_and_encode(
             "<password svns:secretAlias='a'>x</password>",
             scope,
             Encoding::Latin1,
         )
         .unwrap();
         assert_eq!(out, "<password svns:secretAlias='a'>x</password>");
-        let err = prepare("<p other:x='1'/>", scope, Encoding::Latin1).unwrap_err();
+        let err = check_and_encode("<p other:x='1'/>", scope, Encoding::Latin1).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::InvalidFragment(_)), "{err}");
     }
 
@@ -289,10 +324,13 @@ mod tests {
         let doc = scope_doc();
         let scope = doc.root_element();
         for bad in ["", "text", "<a/><b/>", "<a/> tail", "<a>", "<!-- c -->"] {
-            assert!(prepare(bad, scope, Encoding::Latin1).is_err(), "{bad:?}");
+            assert!(
+                check_and_encode(bad, scope, Encoding::Latin1).is_err(),
+                "{bad:?}"
+            );
         }
         assert_eq!(
-            prepare("\n  <a/>\n", scope, Encoding::Latin1).unwrap(),
+            check_and_encode("\n  <a/>\n", scope, Encoding::Latin1).unwrap(),
             "<a/>"
         );
     }
@@ -300,8 +338,8 @@ mod tests {
     #[test]
     fn fragment_errors_point_into_the_fragment() {
         let doc = scope_doc();
-        let err =
-            prepare("<a>\n  <b></c>\n</a>", doc.root_element(), Encoding::Latin1).unwrap_err();
+        let err = check_and_encode("<a>\n  <b></c>\n</a>", doc.root_element(), Encoding::Latin1)
+            .unwrap_err();
         assert_eq!(err.position().map(|p| p.line), Some(2), "{err}");
     }
 
@@ -309,14 +347,14 @@ mod tests {
     fn unencodable_characters_become_references_where_allowed() {
         let doc = scope_doc();
         let scope = doc.root_element();
-        let out = prepare(
+        let out = check_and_encode(
             "<a b='\u{20AC}'>caf\u{e9} \u{20AC}</a>",
             scope,
             Encoding::Latin1,
         )
         .unwrap();
         assert_eq!(out, "<a b='&#8364;'>caf\u{e9} &#8364;</a>");
-        let err = prepare("<a\u{20AC}/>", scope, Encoding::Latin1).unwrap_err();
+        let err = check_and_encode("<a\u{20AC}/>", scope, Encoding::Latin1).unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::Unencodable { .. }));
     }
 
@@ -330,5 +368,36 @@ mod tests {
             "<a q=\"x&quot;y\">\n    <b>\n        <c/>\n    </b>\n</a>"
         );
         assert!(NewElement::new("a").text("\u{1}").to_markup().is_err());
+    }
+
+    #[test]
+    fn a_cache_answers_a_fragment_checked_before_and_never_an_error() {
+        let doc = scope_doc();
+        let scope = doc.root_element();
+        let cache = TreeCache::new(1 << 20);
+        let euro = "<a b='\u{20AC}'/>";
+        for _ in 0..2 {
+            assert_eq!(
+                prepare(euro, scope, Encoding::Latin1, Some(&cache)).unwrap(),
+                "<a b='&#8364;'/>"
+            );
+            // The encoding is part of what the answer depends on.
+            assert_eq!(
+                prepare(euro, scope, Encoding::Utf8 { bom: false }, Some(&cache)).unwrap(),
+                euro
+            );
+            // So are the namespaces in scope.
+            let inner = scope.first_child().unwrap();
+            assert!(prepare("<p svns:x='1'/>", inner, Encoding::Latin1, Some(&cache)).is_ok());
+            let bare = roxmltree::Document::parse("<r/>").unwrap();
+            assert!(prepare(
+                "<p svns:x='1'/>",
+                bare.root_element(),
+                Encoding::Latin1,
+                Some(&cache)
+            )
+            .is_err());
+        }
+        assert_eq!(cache.fragments_kept(), 3, "an error is not kept");
     }
 }

@@ -24,8 +24,15 @@
 //! Carbon edit needs fits in these forms, and a form this small can be parsed
 //! and checked completely.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use crate::error::{Error, ErrorKind};
 use roxmltree::Node;
+
+/// How many parsed paths each thread remembers ([`Path::parse_remembered`]).
+const PARSED_PER_THREAD: usize = 256;
 
 /// A parsed selector path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,6 +91,27 @@ impl Path {
             rest: source,
         }
         .path()
+    }
+
+    /// [`Path::parse`], remembered per thread: a fleet's operations select
+    /// the same few dozen paths on every node, thousands of times in all, and
+    /// finding a parsed path in a map costs less than parsing it again. At
+    /// most [`PARSED_PER_THREAD`] are kept; past that the thread starts again.
+    pub(crate) fn parse_remembered(source: &str) -> Result<Rc<Path>, Error> {
+        thread_local! {
+            static PARSED: RefCell<HashMap<Box<str>, Rc<Path>>> = RefCell::default();
+        }
+        PARSED.with_borrow_mut(|parsed| {
+            if let Some(path) = parsed.get(source) {
+                return Ok(Rc::clone(path));
+            }
+            let path = Rc::new(Path::parse(source)?);
+            if parsed.len() >= PARSED_PER_THREAD {
+                parsed.clear();
+            }
+            parsed.insert(source.into(), Rc::clone(&path));
+            Ok(path)
+        })
     }
 
     /// The path as it was written.
@@ -557,5 +585,19 @@ mod tests {
         assert_eq!(reason("a[b]"), "a child test needs a value: [name='value']");
         assert!(reason("svns:secretAlias").contains("has a prefix"));
         assert_eq!(reason("a/./b"), "'.' can only start a path");
+    }
+
+    #[test]
+    fn a_remembered_path_is_the_parsed_one_and_errors_are_not_kept() {
+        for _ in 0..2 {
+            let path = Path::parse_remembered("a/b[@n='1']").unwrap();
+            assert_eq!(*path, Path::parse("a/b[@n='1']").unwrap());
+            assert!(Path::parse_remembered("a/[1]").is_err());
+        }
+        // Past the bound the thread starts again, and still answers.
+        for i in 0..PARSED_PER_THREAD + 10 {
+            let source = format!("e{i}");
+            assert_eq!(Path::parse_remembered(&source).unwrap().as_str(), source);
+        }
     }
 }
