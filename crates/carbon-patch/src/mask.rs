@@ -1,10 +1,13 @@
 //! Secrets never reach the screen or a JSON report.
 //!
 //! Two kinds are masked as `********`: every secret value the recipe holds
-//! (datasource, dbConfig and user store passwords, SvnPassword), wherever it
-//! appears; and the content of every password element in the files
-//! themselves (`<password>`, `<SvnPassword>`, `<Property name="password">`),
-//! so the values already on disk are hidden too, on both sides of a diff.
+//! (datasource, dbConfig and user store passwords, SvnPassword, and the
+//! value of every `${env:NAME}` whose name says it is secret, see
+//! carbon-recipe), wherever it appears and in every form it takes once
+//! written to a file (`a&b` is `a&amp;b` there); and the content of every
+//! password element in the files themselves (`<password>`, `<SvnPassword>`,
+//! `<Property name="password">`), so the values already on disk are hidden
+//! too, on both sides of a diff.
 
 /// The mask shown in place of a secret.
 pub const MASK: &str = "********";
@@ -13,10 +16,12 @@ pub const MASK: &str = "********";
 pub fn mask(text: &str, secrets: &[String]) -> String {
     let mut out = mask_password_elements(text);
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        // `replace` copies the whole text even when there is nothing to
-        // replace, and most files hold none of a recipe's secrets.
-        if out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), MASK);
+        for form in xmlsplice::escaped_forms(secret) {
+            // `replace` copies the whole text even when there is nothing to
+            // replace, and most files hold none of a recipe's secrets.
+            if out.contains(form.as_str()) {
+                out = out.replace(form.as_str(), MASK);
+            }
         }
     }
     out
@@ -113,5 +118,18 @@ mod tests {
             "url=jdbc:x?password=********"
         );
         assert_eq!(mask("nothing here", &["".into()]), "nothing here");
+    }
+
+    #[test]
+    fn recipe_secrets_are_masked_as_the_file_holds_them() {
+        let secret = vec!["s3cr&t<\"x".to_string()];
+        assert_eq!(
+            mask("<url>jdbc:x?password=s3cr&amp;t&lt;\"x</url>", &secret),
+            "<url>jdbc:x?password=********</url>"
+        );
+        assert_eq!(
+            mask("<p v=\"s3cr&amp;t&lt;&quot;x\"/>", &secret),
+            "<p v=\"********\"/>"
+        );
     }
 }

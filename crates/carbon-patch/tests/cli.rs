@@ -290,6 +290,8 @@ fn secrets_never_reach_the_output() {
     std::fs::write(
         &recipe,
         "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
+         [[datasource]]\nname = \"MSSQL\"\njndi = \"jdbc/Ms\"\n\
+         url = \"jdbc:sqlserver://${env:CARBON_PATCH_TEST_HOST}:1433;password=${env:CARBON_PATCH_TEST_DB_PWD}\"\n\
          [deployment_synchronizer]\nsvn_password = \"${env:CARBON_PATCH_TEST_SECRET}\"\n[nodes.node1]\nhome = \"x\"\n",
     )
     .unwrap();
@@ -302,14 +304,23 @@ fn secrets_never_reach_the_output() {
                 &format!("--format={format}"),
             ])
             .env("CARBON_PATCH_TEST_SECRET", "hunter2-very-secret")
+            // In a URL, with characters the file holds escaped.
+            .env("CARBON_PATCH_TEST_DB_PWD", "url&pass<word>")
+            .env("CARBON_PATCH_TEST_HOST", "db01.example.com")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", stderr(&out));
         let text = stdout(&out);
-        assert!(
-            !text.contains("hunter2-very-secret"),
-            "{format} leaks the secret:\n{text}"
-        );
+        for leak in [
+            "hunter2-very-secret",
+            "url&pass",
+            "url&amp;pass",
+            "pass&lt;word",
+        ] {
+            assert!(!text.contains(leak), "{format} leaks {leak:?}:\n{text}");
+        }
+        // A variable whose name says nothing secret stays readable.
+        assert!(text.contains("db01.example.com"), "{format}:\n{text}");
         // The password already in the file is masked on both sides too.
         assert!(!text.contains(">password</password>"), "{format}");
         assert!(text.contains("********"), "{format}");

@@ -42,6 +42,48 @@ pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
 
+/// Whether an environment variable's name says its value is secret: it
+/// holds PASS, PWD, SECRET, TOKEN, CRED or KEY, in any case
+/// (`DB_PASSWORD`, `svn_pwd`, `API_KEY`). Such a value is masked in output
+/// wherever the recipe uses it, a password in a JDBC URL included; other
+/// variables (hosts, ports, user names) stay readable in a plan.
+fn is_secret_name(name: &str) -> bool {
+    let name = name.to_ascii_uppercase();
+    ["PASS", "PWD", "SECRET", "TOKEN", "CRED", "KEY"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// An environment that remembers the values of the secret variables read
+/// through it ([`is_secret_name`]), for one node's resolution.
+struct SecretsSeen<'e> {
+    env: &'e dyn Env,
+    seen: std::cell::RefCell<Vec<String>>,
+}
+
+impl<'e> SecretsSeen<'e> {
+    fn new(env: &'e dyn Env) -> SecretsSeen<'e> {
+        SecretsSeen {
+            env,
+            seen: std::cell::RefCell::default(),
+        }
+    }
+
+    fn secrets(self) -> Vec<String> {
+        self.seen.into_inner()
+    }
+}
+
+impl Env for SecretsSeen<'_> {
+    fn var(&self, name: &str) -> Option<String> {
+        let value = self.env.var(name)?;
+        if is_secret_name(name) && !value.is_empty() {
+            self.seen.borrow_mut().push(value.clone());
+        }
+        Some(value)
+    }
+}
+
 /// The process environment.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ProcessEnv;
@@ -207,9 +249,15 @@ impl Recipe {
             secrets: Vec::new(),
             manual: Vec::new(),
         };
-        self.steps(name, &settings, env, &mut node)?;
+        let env = SecretsSeen::new(env);
+        self.steps(name, &settings, &env, &mut node)?;
         for step in &settings.manual {
-            node.manual.push(self.expand(step, env)?);
+            node.manual.push(self.expand(step, &env)?);
+        }
+        for value in env.secrets() {
+            if !node.secrets.contains(&value) {
+                node.secrets.push(value);
+            }
         }
         Ok(node)
     }

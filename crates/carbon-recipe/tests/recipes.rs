@@ -127,6 +127,44 @@ fn node_values_override_shared_ones_and_wka_members_are_derived() {
 }
 
 #[test]
+fn secret_environment_values_are_secrets_wherever_the_recipe_uses_them() {
+    let recipe = Recipe::parse(
+        "cluster.toml",
+        r#"
+[vars]
+sql_login = "user=regadmin;password=${env:MSSQL_PWD}"
+
+[[datasource]]
+name = "REGISTRY_DB"
+url = "jdbc:sqlserver://${env:DB_HOST}:1433;${sql_login}"
+username = "${env:DB_USER}"
+
+[[raw]]
+file = "repository/conf/carbon.xml"
+path = "/Server"
+action = "insert"
+markup = "<Token>${env:Api_Token}</Token>"
+
+[nodes.node1]
+home = "h"
+"#,
+    )
+    .unwrap();
+    let env = env(&[
+        ("MSSQL_PWD", "s3cret"),
+        ("DB_HOST", "db01"),
+        ("DB_USER", "regadmin"),
+        ("Api_Token", "t0ken"),
+        ("UNUSED_PASSWORD", "never-read"),
+    ]);
+    let node = recipe.resolve("node1", None, &env).unwrap();
+    // Through a [vars] entry or directly, in a URL or in raw markup: a
+    // variable whose name says it is secret. Hosts and user names stay
+    // readable, and a variable the node never reads is not collected.
+    assert_eq!(node.secrets, ["s3cret", "t0ken"]);
+}
+
+#[test]
 fn an_explicit_member_list_wins() {
     let recipe = Recipe::parse(
         "c.toml",

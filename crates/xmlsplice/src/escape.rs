@@ -53,6 +53,42 @@ fn escape(value: &str, encoding: Encoding, quote: Option<char>) -> Result<String
     Ok(out)
 }
 
+/// Every form `value` can take in a document this crate wrote it to: as
+/// element text or as an attribute value in either quote, in each encoding
+/// (where characters the encoding cannot hold become references), and as it
+/// is. Without duplicates, the value itself first. A value XML does not
+/// allow has only itself.
+///
+/// For masking: a secret written to a file is searched for in every form
+/// it may have there (`a&b` is `a&amp;b` in the file).
+///
+/// # Examples
+/// ```
+/// assert_eq!(xmlsplice::escaped_forms("a&b'"), ["a&b'", "a&amp;b'", "a&amp;b&apos;"]);
+/// assert_eq!(xmlsplice::escaped_forms("plain"), ["plain"]);
+/// ```
+pub fn escaped_forms(value: &str) -> Vec<String> {
+    let mut forms = vec![value.to_string()];
+    let encodings = [
+        Encoding::Utf8 { bom: false },
+        Encoding::Latin1,
+        Encoding::Ascii,
+    ];
+    for encoding in encodings {
+        let escaped = [
+            text(value, encoding),
+            attribute(value, '"', encoding),
+            attribute(value, '\'', encoding),
+        ];
+        for form in escaped.into_iter().flatten() {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+    }
+    forms
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +126,23 @@ mod tests {
             &ErrorKind::InvalidChar('\u{0}')
         );
         assert!(attribute("\u{1B}", '"', UTF8).is_err());
+    }
+
+    #[test]
+    fn escaped_forms_cover_text_both_quotes_and_every_encoding() {
+        assert_eq!(
+            escaped_forms("p<\"\u{e9}\u{20AC}"),
+            [
+                "p<\"\u{e9}\u{20AC}",
+                "p&lt;\"\u{e9}\u{20AC}",
+                "p&lt;&quot;\u{e9}\u{20AC}",
+                "p&lt;\"\u{e9}&#8364;",
+                "p&lt;&quot;\u{e9}&#8364;",
+                "p&lt;\"&#233;&#8364;",
+                "p&lt;&quot;&#233;&#8364;",
+            ]
+        );
+        // Not a value XML allows: nothing to escape it to.
+        assert_eq!(escaped_forms("a\u{0}"), ["a\u{0}"]);
     }
 }

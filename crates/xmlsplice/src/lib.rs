@@ -87,5 +87,6 @@ pub use document::{Document, Element};
 pub use edit::Place;
 pub use encoding::Encoding;
 pub use error::{Error, ErrorKind, TextPos};
+pub use escape::escaped_forms;
 pub use fragment::{IntoMarkup, NewElement};
 pub use path::Path;
