@@ -127,7 +127,9 @@ fn show(
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
-        let plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
+        let secrets = node.secrets.clone();
+        let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
+        let plan = mask::in_error(plan, &secrets)?;
         Ok(match format {
             Format::Text => render::text_node(&plan, color),
             Format::Json => render::json_node(&plan),
@@ -173,7 +175,9 @@ fn apply(
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
         let lock = lock::HomeLock::acquire(&node.home)?;
         let finished = lock.finished().to_vec();
-        let mut plan = plan::plan_node(node, &home, target.max_file_size, &trees)?;
+        let secrets = node.secrets.clone();
+        let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
+        let mut plan = mask::in_error(plan, &secrets)?;
         plan.finished_interrupted = finished;
         let report = match format {
             Format::Text => None,

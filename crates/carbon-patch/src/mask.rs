@@ -27,6 +27,21 @@ pub fn mask(text: &str, secrets: &[String]) -> String {
     out
 }
 
+/// `result`, its error's message masked when it holds a secret (a path or
+/// a name the recipe built from one): errors reach the screen too. An error
+/// holding none is passed on as it is, its causes intact.
+pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Result<T> {
+    result.map_err(|err| {
+        let message = format!("{err:#}");
+        let masked = mask(&message, secrets);
+        if masked == message {
+            err
+        } else {
+            anyhow::anyhow!(masked)
+        }
+    })
+}
+
 /// Whether `name` ends in "password", in any case, without allocating: this
 /// runs on every start tag of every file a plan shows.
 fn ends_in_password(name: &str) -> bool {
@@ -118,6 +133,20 @@ mod tests {
             "url=jdbc:x?password=********"
         );
         assert_eq!(mask("nothing here", &["".into()]), "nothing here");
+    }
+
+    #[test]
+    fn an_error_holding_a_secret_is_masked_and_any_other_kept_whole() {
+        let secrets = ["t0ken".to_string()];
+        let err = anyhow::anyhow!("no element matches \"/Server/t0ken\"").context("node a");
+        let masked = in_error::<()>(Err(err), &secrets).unwrap_err();
+        assert_eq!(
+            format!("{masked:#}"),
+            "node a: no element matches \"/Server/********\""
+        );
+        let err = anyhow::anyhow!("no such file").context("node a");
+        let kept = in_error::<()>(Err(err), &secrets).unwrap_err();
+        assert_eq!(kept.chain().count(), 2, "causes intact");
     }
 
     #[test]

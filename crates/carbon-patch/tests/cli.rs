@@ -328,6 +328,41 @@ fn secrets_never_reach_the_output() {
 }
 
 #[test]
+fn a_secret_in_an_error_is_masked_too() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("secret.toml");
+    // A path built from a secret matches nothing: the error names the path.
+    std::fs::write(
+        &recipe,
+        "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/${env:CARBON_PATCH_TEST_TOKEN}\"\n\
+         action = \"insert\"\nmarkup = \"<Token/>\"\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    for command in ["plan", "apply"] {
+        let out = bin()
+            .args([
+                command,
+                recipe.to_str().unwrap(),
+                &format!("--home=node1={}", h.node1.display()),
+            ])
+            .env("CARBON_PATCH_TEST_TOKEN", "t0ken-very-secret")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = stderr(&out);
+        assert!(
+            err.contains("no element matches \"/Server/********\""),
+            "{err}"
+        );
+        assert!(
+            !err.contains("t0ken-very-secret"),
+            "{command} leaks:\n{err}"
+        );
+    }
+}
+
+#[test]
 fn json_follows_the_documented_schema() {
     let out = run(&["plan", "examples/quickstart.toml", "--format=json"]);
     assert!(out.status.success());
