@@ -131,7 +131,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
                 "file": rel.display().to_string(),
                 "name": text_in(&doc, ds, "name"),
                 "jndi": text_in(&doc, ds, "jndiConfig/name"),
-                "url": text_in(&doc, ds, "definition/configuration/url"),
+                "url": text_in(&doc, ds, "definition/configuration/url").map(masked_url),
                 "username": text_in(&doc, ds, "definition/configuration/username"),
                 "password": has_password.then_some(crate::mask::MASK),
             }));
@@ -142,14 +142,14 @@ pub fn inspect(home: &Path) -> Result<Report> {
             report.db_configs.push(json!({
                 "name": doc.attribute(db, "name"),
                 "data_source": text_in(&doc, db, "dataSource"),
-                "url": text_in(&doc, db, "url"),
+                "url": text_in(&doc, db, "url").map(masked_url),
                 "current": first_text(&doc, "currentDBConfig").as_deref() == doc.attribute(db, "name"),
             }));
         }
         for r in doc.select("remoteInstance")? {
             report.remote_instances.push(json!({
                 "id": text_in(&doc, r, "id"),
-                "url": doc.attribute(r, "url"),
+                "url": doc.attribute(r, "url").map(masked_url),
                 "db_config": text_in(&doc, r, "dbConfig"),
                 "read_only": text_in(&doc, r, "readOnly"),
             }));
@@ -309,4 +309,9 @@ pub fn text(r: &Report) -> String {
         }
     }
     out
+}
+
+/// A URL as shown: a password given in it (`;password=…`) masked.
+fn masked_url(url: impl AsRef<str>) -> String {
+    crate::mask::password_parameters(url.as_ref())
 }

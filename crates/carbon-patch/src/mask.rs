@@ -7,23 +7,75 @@
 //! written to a file (`a&b` is `a&amp;b` there); and the content of every
 //! password element in the files themselves (`<password>`, `<SvnPassword>`,
 //! `<Property name="password">`), so the values already on disk are hidden
-//! too, on both sides of a diff.
+//! too, on both sides of a diff. A password given as a parameter on disk is
+//! masked the same way: in a JDBC URL (`;password=…`, `&amp;pwd=…`) or as an
+//! attribute (`password="…"`).
 
 /// The mask shown in place of a secret.
 pub const MASK: &str = "********";
 
 /// `text` with every secret and every password element's content masked.
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = mask_password_elements(text);
+    // The recipe's secrets first, whole: masking a parameter first could
+    // leave the part of a secret after a `&` or `;` in it.
+    let mut out = std::borrow::Cow::Borrowed(text);
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         for form in xmlsplice::escaped_forms(secret) {
             // `replace` copies the whole text even when there is nothing to
             // replace, and most files hold none of a recipe's secrets.
             if out.contains(form.as_str()) {
-                out = out.replace(form.as_str(), MASK);
+                out = out.replace(form.as_str(), MASK).into();
             }
         }
     }
+    password_parameters(&mask_password_elements(&out))
+}
+
+/// Parameter names whose value is a password, lowercase.
+const PASSWORD_PARAMETERS: [&str; 3] = ["password", "passwd", "pwd"];
+
+/// `text` with the value of every password parameter masked: `password=`,
+/// `passwd=` or `pwd=` (in any case, not part of a longer name) up to the
+/// next `;`, `&`, `<`, quote or white space, as in a JDBC URL
+/// (`;password=…`, `?user=u&amp;password=…`); or the quoted value after it,
+/// as in an attribute (`password="…"`). An empty value stays empty.
+pub fn password_parameters(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(eq) = text[at..].find('=').map(|i| at + i) {
+        at = eq + 1;
+        let is_parameter = PASSWORD_PARAMETERS.iter().any(|name| {
+            eq >= name.len()
+                && bytes[eq - name.len()..eq].eq_ignore_ascii_case(name.as_bytes())
+                && (eq == name.len() || !bytes[eq - name.len() - 1].is_ascii_alphanumeric())
+        });
+        if !is_parameter {
+            continue;
+        }
+        let (start, end) = match bytes.get(eq + 1) {
+            Some(&quote @ (b'"' | b'\'')) => match text[eq + 2..].find(char::from(quote)) {
+                Some(len) => (eq + 2, eq + 2 + len),
+                None => continue,
+            },
+            _ => {
+                let len = bytes[eq + 1..]
+                    .iter()
+                    .position(|b| b";&<\"' \t\r\n".contains(b))
+                    .unwrap_or(bytes.len() - eq - 1);
+                (eq + 1, eq + 1 + len)
+            }
+        };
+        if start == end {
+            continue;
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
+        at = end;
+    }
+    out.push_str(&text[copied..]);
     out
 }
 
@@ -133,6 +185,38 @@ mod tests {
             "url=jdbc:x?password=********"
         );
         assert_eq!(mask("nothing here", &["".into()]), "nothing here");
+    }
+
+    #[test]
+    fn password_parameters_on_disk_are_masked() {
+        let cases = [
+            (
+                "<url>jdbc:sqlserver://h:1433;user=sa;Password=Secr3t;db=x</url>",
+                "<url>jdbc:sqlserver://h:1433;user=sa;Password=********;db=x</url>",
+            ),
+            (
+                "<url>jdbc:mysql://h/db?user=u&amp;pwd=p4ss&amp;ssl=true</url>",
+                "<url>jdbc:mysql://h/db?user=u&amp;pwd=********&amp;ssl=true</url>",
+            ),
+            (
+                "<user PASSWD='x1' name=\"a\"/>",
+                "<user PASSWD='********' name=\"a\"/>",
+            ),
+            ("password=p\u{e9}ss\u{e9}", "password=********"),
+            // Not a password parameter, or nothing to hide.
+            (
+                "<Property name=\"password\">",
+                "<Property name=\"password\">",
+            ),
+            ("userpassword=x cwd=/tmp", "userpassword=x cwd=/tmp"),
+            (
+                "password=;pwd=\"\" password=\"open",
+                "password=;pwd=\"\" password=\"open",
+            ),
+        ];
+        for (text, masked) in cases {
+            assert_eq!(password_parameters(text), masked, "{text}");
+        }
     }
 
     #[test]

@@ -426,6 +426,50 @@ fn inspect_reads_a_home_without_showing_passwords() {
 }
 
 #[test]
+fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
+    let h = homes();
+    let datasources = h
+        .node1
+        .join("repository/conf/datasources/master-datasources.xml");
+    let text = std::fs::read_to_string(&datasources).unwrap().replace(
+        "jdbc:h2:./repository/database/STORE_DB",
+        "jdbc:sqlserver://db:1433;user=sa;password=Secr3t-on-disk",
+    );
+    std::fs::write(&datasources, text).unwrap();
+    for format in ["text", "json"] {
+        let out = run(&[
+            "inspect",
+            h.node1.to_str().unwrap(),
+            &format!("--format={format}"),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains("Secr3t"), "{format}:\n{text}");
+        assert!(
+            text.contains("user=sa;password=********"),
+            "{format}:\n{text}"
+        );
+    }
+    // A plan whose diff shows the URL as context masks it as well.
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        "[[datasource]]\nname = \"EXAMPLE_STORE_DB\"\nmax_active = 7\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "plan",
+        recipe.to_str().unwrap(),
+        &format!("--home=node1={}", h.node1.display()),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("password=********"), "{text}");
+    assert!(!text.contains("Secr3t"), "{text}");
+}
+
+#[test]
 fn the_mb_guide_recipe_plans_against_the_sample_home() {
     let out = bin()
         .args(["plan", "examples/mb-two-nodes.toml", "--color=never"])
