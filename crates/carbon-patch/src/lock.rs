@@ -54,13 +54,18 @@ impl HomeLock {
         // `lock`: linking fails if `lock` exists, and a lock that exists
         // always holds its owner's pid, whenever a process is killed.
         let mine = dir.join(format!("lock.{}", std::process::id()));
-        {
-            let mut file = std::fs::File::create(&mine)
-                .with_context(|| format!("cannot create {}", mine.display()))?;
-            // Not synced: a process that dies leaves the pid in the page
-            // cache; only a power cut can leave the lock empty, and an empty
-            // lock is taken as stale (see below).
-            writeln!(file, "{}", std::process::id())?;
+        // Not synced: a process that dies leaves the pid in the page cache;
+        // only a power cut can leave the lock empty, and an empty lock is
+        // taken as stale (see below).
+        let written = std::fs::File::create(&mine)
+            .and_then(|mut file| writeln!(file, "{}", std::process::id()));
+        if let Err(e) = written {
+            // A full disk, say: nothing of this run stays behind.
+            let _ = std::fs::remove_file(&mine);
+            if fresh {
+                let _ = std::fs::remove_dir(&dir);
+            }
+            return Err(e).with_context(|| format!("cannot write {}", mine.display()));
         }
         let taken = (|| -> Result<bool> {
             for _ in 0..2 {
@@ -220,6 +225,28 @@ mod tests {
         assert_eq!(pid.trim(), std::process::id().to_string());
         drop(lock);
         assert_eq!(names(&dir), ["tmp"]);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_full_disk_when_the_pid_is_written_leaves_nothing_behind() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::create_dir(&dir).unwrap();
+        // Writing to /dev/full fails as a full disk does.
+        let mine = dir.join(format!("lock.{}", std::process::id()));
+        std::os::unix::fs::symlink("/dev/full", &mine).unwrap();
+        let Err(err) = HomeLock::acquire(home.path()) else {
+            panic!("the lock was taken on a full disk");
+        };
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "cannot write {}: No space left on device (os error 28)",
+                mine.display()
+            )
+        );
+        assert!(names(&dir).is_empty(), "{:?}", names(&dir));
     }
 
     #[test]
