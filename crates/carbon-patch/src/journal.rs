@@ -107,8 +107,11 @@ pub fn write(home: &Path, files: &[Entry]) -> Result<()> {
     };
     let path = path(home);
     let temp = path.with_extension("new");
-    std::fs::write(&temp, serde_json::to_vec_pretty(&journal)?)
-        .with_context(|| format!("cannot write {}", temp.display()))?;
+    if let Err(e) = std::fs::write(&temp, serde_json::to_vec_pretty(&journal)?) {
+        // A full disk, say: no half-written journal stays behind.
+        let _ = std::fs::remove_file(&temp);
+        return Err(e).with_context(|| format!("cannot write {}", temp.display()));
+    }
     std::fs::rename(&temp, &path).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -199,4 +202,29 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
     crate::durable::sync_filesystems([home])?;
     remove(home)?;
     Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_journal_that_cannot_be_written_leaves_no_part_behind() {
+        let home = tempfile::tempdir().unwrap();
+        let temp = path(home.path()).with_extension("new");
+        std::fs::create_dir(temp.parent().unwrap()).unwrap();
+        // Writing to /dev/full fails as a full disk does.
+        std::os::unix::fs::symlink("/dev/full", &temp).unwrap();
+        let err = write(home.path(), &[]).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "cannot write {}: No space left on device (os error 28)",
+                temp.display()
+            )
+        );
+        assert!(temp.symlink_metadata().is_err(), "journal.new is left");
+        assert!(!pending(home.path()));
+    }
 }

@@ -608,10 +608,14 @@ fn backup(node: &StagedNode, stamp: &str) -> Result<()> {
                 target.display()
             );
         }
-        std::fs::create_dir_all(target.parent().expect("a file has a parent"))?;
-        std::fs::copy(node.home.join(&file.rel), &target).with_context(|| {
-            format!("node {}: cannot back up to {}", node.name, target.display())
-        })?;
+        let context = || format!("node {}: cannot back up to {}", node.name, target.display());
+        std::fs::create_dir_all(target.parent().expect("a file has a parent"))
+            .with_context(context)?;
+        if let Err(e) = std::fs::copy(node.home.join(&file.rel), &target) {
+            // A full disk, say: no truncated copy passes for an original.
+            let _ = std::fs::remove_file(&target);
+            return Err(e).with_context(context);
+        }
     }
     Ok(())
 }
