@@ -83,8 +83,13 @@ impl CarbonHome {
             path: root.clone(),
             reason: reason.to_string(),
         };
-        if !root.is_dir() {
-            return Err(not_home("no such directory"));
+        match root.metadata() {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(not_home("a file, not a directory")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(not_home("no such directory"))
+            }
+            Err(e) => return Err(not_home(&format!("cannot read it: {e}"))),
         }
         // A home given as (or through a symlink to) a system directory is a
         // mistake or an attack; nothing there is ever a Carbon home.
@@ -336,6 +341,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.ends_with("no such directory"), "{err}");
+        let err = CarbonHome::open(fixture("carbon-4.4/repository/conf/carbon.xml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("a file, not a directory"), "{err}");
     }
 
     #[test]
