@@ -101,6 +101,11 @@ struct TargetArgs {
 
 fn parse_home(value: &str) -> Result<(String, PathBuf), String> {
     match value.split_once('=') {
+        // The shell leaves `--home=n1=~/x` alone; the path would name a
+        // folder `~` in the current one.
+        Some((_, path)) if path == "~" || path.starts_with("~/") => Err(format!(
+            "{value:?}: `~` was not expanded by the shell; write $HOME/… or an absolute path"
+        )),
         Some((name, path)) if !name.is_empty() && !path.is_empty() => {
             Ok((name.to_string(), PathBuf::from(path)))
         }
@@ -237,6 +242,23 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
 
 #[cfg(test)]
 mod tests {
+    use super::parse_home;
+
+    #[test]
+    fn a_home_is_name_equals_path_and_a_tilde_is_refused() {
+        assert_eq!(
+            parse_home("n1=/opt/mb").unwrap(),
+            ("n1".to_string(), std::path::PathBuf::from("/opt/mb"))
+        );
+        assert_eq!(parse_home("n1=").unwrap_err(), "\"n1=\" is not NAME=PATH");
+        assert_eq!(
+            parse_home("n1=~/mb").unwrap_err(),
+            "\"n1=~/mb\": `~` was not expanded by the shell; write $HOME/… or an absolute path"
+        );
+        // A name with a tilde in it further on is a path like any other.
+        assert!(parse_home("n1=mb~1").is_ok());
+    }
+
     #[test]
     fn the_cli_definition_is_consistent() {
         use clap::CommandFactory;

@@ -214,8 +214,16 @@ impl Recipe {
         self.check_node(name)?;
         let table = &self.file.nodes[name];
         match &table.get_ref().home {
-            Some(h) => {
-                let h = PathBuf::from(self.expand(h, env)?);
+            Some(text) => {
+                let h = PathBuf::from(self.expand(text, env)?);
+                // A shell expands `~`; a recipe does not, and the path would
+                // quietly name a folder `~` beside the recipe.
+                if h.starts_with("~") {
+                    return Err(self.error(
+                        text.span(),
+                        "`~` is not expanded in a recipe; write ${env:HOME}/… or an absolute path",
+                    ));
+                }
                 Ok(if h.is_relative() {
                     self.path.parent().unwrap_or(Path::new(".")).join(h)
                 } else {

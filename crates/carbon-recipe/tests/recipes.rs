@@ -284,6 +284,12 @@ fn contradictions_are_errors() {
 fn nodes_need_a_home_and_wka_needs_member_addresses() {
     assert!(error("[nodes.a]\nserver = { offset = 1 }\n")
         .contains("node a has no `home` (give one, or --home a=PATH)"));
+    // A shell's `~` would quietly be a folder named `~` beside the recipe.
+    let recipe = Recipe::parse("c.toml", "[nodes.a]\nhome = \"~/wso2mb\"\n").unwrap();
+    assert_eq!(
+        recipe.home("a", &env(&[])).unwrap_err().to_string(),
+        "c.toml:2:8: `~` is not expanded in a recipe; write ${env:HOME}/… or an absolute path\n  |\n2 | home = \"~/wso2mb\"\n  |        ^^^^^^^^^^"
+    );
     let err = error("[clustering]\nmembership_scheme = \"wka\"\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n");
     assert!(
         err.contains("node b has no local_member_host and local_member_port"),
