@@ -313,5 +313,5 @@ pub fn text(r: &Report) -> String {
 
 /// A URL as shown: a password given in it (`;password=…`) masked.
 fn masked_url(url: impl AsRef<str>) -> String {
-    crate::mask::password_parameters(url.as_ref())
+    crate::mask::password_parameters(url.as_ref()).into_owned()
 }

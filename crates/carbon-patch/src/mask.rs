@@ -11,24 +11,51 @@
 //! masked the same way: in a JDBC URL (`;password=…`, `&amp;pwd=…`) or as an
 //! attribute (`password="…"`).
 
+use std::borrow::Cow;
+
 /// The mask shown in place of a secret.
 pub const MASK: &str = "********";
 
+/// A node's secret values, each in every form a file may hold it in
+/// (`xmlsplice::escaped_forms`), worked out once for all the texts shown.
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    /// Longest first: a secret inside a longer one must not mask part of it
+    /// and leave the rest showing.
+    forms: Vec<String>,
+}
+
+impl Secrets {
+    /// The forms of `values` (empty ones are no secret).
+    pub fn new(values: &[String]) -> Secrets {
+        let mut forms: Vec<String> = values
+            .iter()
+            .filter(|v| !v.is_empty())
+            .flat_map(|v| xmlsplice::escaped_forms(v))
+            .collect();
+        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.dedup();
+        Secrets { forms }
+    }
+}
+
 /// `text` with every secret and every password element's content masked.
-pub fn mask(text: &str, secrets: &[String]) -> String {
+pub fn mask(text: &str, secrets: &Secrets) -> String {
     // The recipe's secrets first, whole: masking a parameter first could
     // leave the part of a secret after a `&` or `;` in it.
-    let mut out = std::borrow::Cow::Borrowed(text);
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        for form in xmlsplice::escaped_forms(secret) {
-            // `replace` copies the whole text even when there is nothing to
-            // replace, and most files hold none of a recipe's secrets.
-            if out.contains(form.as_str()) {
-                out = out.replace(form.as_str(), MASK).into();
-            }
+    let mut out = Cow::Borrowed(text);
+    for form in &secrets.forms {
+        // `replace` copies the whole text even when there is nothing to
+        // replace, and most files hold none of a recipe's secrets.
+        if out.contains(form.as_str()) {
+            out = out.replace(form.as_str(), MASK).into();
         }
     }
-    password_parameters(&mask_password_elements(&out))
+    let masked = mask_password_elements(&out);
+    match password_parameters(&masked) {
+        Cow::Borrowed(_) => masked,
+        Cow::Owned(more) => more,
+    }
 }
 
 /// Parameter names whose value is a password, lowercase.
@@ -39,13 +66,21 @@ const PASSWORD_PARAMETERS: [&str; 3] = ["password", "passwd", "pwd"];
 /// next `;`, `&`, `<`, quote or white space, as in a JDBC URL
 /// (`;password=…`, `?user=u&amp;password=…`); or the quoted value after it,
 /// as in an attribute (`password="…"`). An empty value stays empty.
-pub fn password_parameters(text: &str) -> String {
+pub fn password_parameters(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::new();
     let mut copied = 0;
-    let mut at = 0;
-    while let Some(eq) = text[at..].find('=').map(|i| at + i) {
-        at = eq + 1;
+    // Every name ends in `d`: looking for `d=` skips the many `=` of
+    // attributes without a look at each.
+    let mut equals: Vec<usize> = memchr::memmem::find_iter(bytes, b"d=")
+        .chain(memchr::memmem::find_iter(bytes, b"D="))
+        .map(|at| at + 1)
+        .collect();
+    equals.sort_unstable();
+    for eq in equals {
+        if eq < copied {
+            continue; // inside a value masked already
+        }
         let is_parameter = PASSWORD_PARAMETERS.iter().any(|name| {
             eq >= name.len()
                 && bytes[eq - name.len()..eq].eq_ignore_ascii_case(name.as_bytes())
@@ -70,13 +105,18 @@ pub fn password_parameters(text: &str) -> String {
         if start == end {
             continue;
         }
+        if out.is_empty() {
+            out.reserve(text.len());
+        }
         out.push_str(&text[copied..start]);
         out.push_str(MASK);
         copied = end;
-        at = end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
     }
     out.push_str(&text[copied..]);
-    out
+    Cow::Owned(out)
 }
 
 /// `result`, its error's message masked when it holds a secret (a path or
@@ -85,7 +125,7 @@ pub fn password_parameters(text: &str) -> String {
 pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Result<T> {
     result.map_err(|err| {
         let message = format!("{err:#}");
-        let masked = mask(&message, secrets);
+        let masked = mask(&message, &Secrets::new(secrets));
         if masked == message {
             err
         } else {
@@ -160,7 +200,7 @@ mod tests {
                     <password svns:secretAlias=\"a\">x</password>\n<Property name=\"password\">root123</Property>\n\
                     <username>admin</username>\n<Password></Password>";
         assert_eq!(
-            mask(text, &[]),
+            mask(text, &Secrets::default()),
             "<password>********</password>\n<SvnPassword>********</SvnPassword>\n\
              <password svns:secretAlias=\"a\">********</password>\n<Property name=\"password\">********</Property>\n\
              <username>admin</username>\n<Password></Password>"
@@ -172,7 +212,7 @@ mod tests {
         let text = "<DBPASSWORD>a</DBPASSWORD>\n<Property name='ConnectionPassWord'>b</Property>\n\
                     <prüfungPassword>c</prüfungPassword>\n<é>d</é>\n<passwörd>e</passwörd>";
         assert_eq!(
-            mask(text, &[]),
+            mask(text, &Secrets::default()),
             "<DBPASSWORD>********</DBPASSWORD>\n<Property name='ConnectionPassWord'>********</Property>\n\
              <prüfungPassword>********</prüfungPassword>\n<é>d</é>\n<passwörd>e</passwörd>"
         );
@@ -181,10 +221,16 @@ mod tests {
     #[test]
     fn recipe_secrets_are_masked_anywhere() {
         assert_eq!(
-            mask("url=jdbc:x?password=s3cret", &["s3cret".into()]),
+            mask(
+                "url=jdbc:x?password=s3cret",
+                &Secrets::new(&["s3cret".into()])
+            ),
             "url=jdbc:x?password=********"
         );
-        assert_eq!(mask("nothing here", &["".into()]), "nothing here");
+        assert_eq!(
+            mask("nothing here", &Secrets::new(&["".into()])),
+            "nothing here"
+        );
     }
 
     #[test]
@@ -235,7 +281,7 @@ mod tests {
 
     #[test]
     fn recipe_secrets_are_masked_as_the_file_holds_them() {
-        let secret = vec!["s3cr&t<\"x".to_string()];
+        let secret = Secrets::new(&["s3cr&t<\"x".to_string()]);
         assert_eq!(
             mask("<url>jdbc:x?password=s3cr&amp;t&lt;\"x</url>", &secret),
             "<url>jdbc:x?password=********</url>"
@@ -243,6 +289,15 @@ mod tests {
         assert_eq!(
             mask("<p v=\"s3cr&amp;t&lt;&quot;x\"/>", &secret),
             "<p v=\"********\"/>"
+        );
+    }
+
+    #[test]
+    fn a_secret_inside_a_longer_one_leaves_none_of_it_showing() {
+        let secrets = Secrets::new(&["pass".into(), "pass&x".into()]);
+        assert_eq!(
+            mask("<u>pass&amp;x</u> pass", &secrets),
+            "<u>********</u> ********"
         );
     }
 }

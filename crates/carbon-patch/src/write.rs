@@ -656,7 +656,7 @@ mod tests {
                 },
             ],
             warnings: vec![],
-            secrets: vec![],
+            secrets: Default::default(),
             manual: vec![],
             interrupted: false,
             finished_interrupted: vec![],

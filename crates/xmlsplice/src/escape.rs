@@ -69,6 +69,13 @@ fn escape(value: &str, encoding: Encoding, quote: Option<char>) -> Result<String
 /// ```
 pub fn escaped_forms(value: &str) -> Vec<String> {
     let mut forms = vec![value.to_string()];
+    // Most values (passwords included) are ASCII with nothing to escape.
+    if value
+        .bytes()
+        .all(|b| b.is_ascii() && !b"&<>\"'\t\r\n".contains(&b))
+    {
+        return forms;
+    }
     let encodings = [
         Encoding::Utf8 { bom: false },
         Encoding::Latin1,
