@@ -43,7 +43,7 @@ enum Cmd {
     },
     /// Exit 0 when every node already matches the recipe, 2 when something would change (shown), 1 on error.
     #[command(
-        after_help = "Example:\n  carbon-patch check examples/quickstart.toml || echo drift"
+        after_help = "Example (exit 2 is drift, 1 an error):\n  carbon-patch check examples/quickstart.toml; [ $? -eq 2 ] && echo drift"
     )]
     Check {
         #[command(flatten)]
