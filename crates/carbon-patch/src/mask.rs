@@ -39,7 +39,8 @@ impl Secrets {
     }
 }
 
-/// `text` with every secret and every password element's content masked.
+/// `text` with every secret, every password element's content and every
+/// password parameter's value masked.
 pub fn mask(text: &str, secrets: &Secrets) -> String {
     // The recipe's secrets first, whole: masking a parameter first could
     // leave the part of a secret after a `&` or `;` in it.
