@@ -6,6 +6,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::redact;
+
 /// An error in a recipe, or in applying one.
 #[derive(Debug)]
 pub struct RecipeError {
@@ -37,14 +39,22 @@ impl RecipeError {
         }
     }
 
-    /// A TOML syntax or schema error, with a "did you mean" for a misspelt key.
+    /// A TOML syntax or schema error, in plain words, with a "did you mean"
+    /// for a misspelt key, and no secret value of its line ([`redact`]).
     pub(crate) fn from_toml(path: &Path, source: &str, err: &toml::de::Error) -> RecipeError {
-        let mut message = err.message().trim().to_string();
+        let mut message = plain_words(err.message().trim());
         if let Some(hint) = did_you_mean(&message) {
             message.push_str(&format!("; did you mean `{hint}`?"));
         }
         match err.span() {
-            Some(span) => RecipeError::at(path, source, span, message),
+            Some(span) => {
+                let line = line_around(source, span.start);
+                for value in redact::secret_values(&source[line.clone()]) {
+                    let value = &source[line.start + value.start..line.start + value.end];
+                    message = redact::masked_message(&message, value);
+                }
+                RecipeError::at(path, source, span, message)
+            }
             None => RecipeError::whole(path, message),
         }
     }
@@ -84,24 +94,59 @@ impl fmt::Display for RecipeError {
             self.path.display(),
             self.message
         )?;
-        let text = source.lines().nth(line - 1).unwrap_or("");
+        // The line as the error shows it: secret values masked, the caret
+        // under the same text (redact.rs).
+        let start = span.start.min(source.len());
+        let around = line_around(source, start);
+        let in_line = start - around.start..span.end.clamp(start, around.end) - around.start;
+        let (text, at) = redact::masked_line(&source[around], in_line);
         let gutter = " ".repeat(line.to_string().len());
-        let width = source[span.clone()]
-            .lines()
-            .next()
-            .map_or(1, |first| first.chars().count().max(1));
         writeln!(f, "{gutter} |")?;
         writeln!(f, "{line} | {text}")?;
         write!(
             f,
             "{gutter} | {}{}",
-            " ".repeat(column - 1),
-            "^".repeat(width)
+            " ".repeat(text[..at.start].chars().count()),
+            "^".repeat(text[at].chars().count().max(1))
         )
     }
 }
 
 impl std::error::Error for RecipeError {}
+
+/// The byte range of the line holding `offset`, without its line break.
+fn line_around(source: &str, offset: usize) -> Range<usize> {
+    let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[offset..]
+        .find('\n')
+        .map_or(source.len(), |i| offset + i);
+    let end = if source[start..end].ends_with('\r') {
+        end - 1
+    } else {
+        end
+    };
+    start..end.max(start)
+}
+
+/// serde's type names in the words of a recipe's author: `u32` is a whole
+/// number, a sequence an array, a map or a struct a table.
+fn plain_words(message: &str) -> String {
+    let mut message = message
+        .replace(
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        )
+        .replace("expected a sequence", "expected an array")
+        .replace("expected a map", "expected a table");
+    while let Some(at) = message.find("expected struct ") {
+        let name_start = at + "expected struct ".len();
+        let name_end = message[name_start..]
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .map_or(message.len(), |i| name_start + i);
+        message.replace_range(at..name_end, "expected a table");
+    }
+    message
+}
 
 /// For "unknown field `x`, expected one of `a`, `b`": the closest expected
 /// name, when it is close enough to be a typo.
@@ -124,7 +169,7 @@ pub(crate) fn closest(got: &str, candidates: &[&str]) -> Option<String> {
 
 /// Optimal string alignment distance: insertions, deletions, substitutions
 /// and swaps of two neighbours (the commonest typo) each cost one.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in d.iter_mut().enumerate() {

@@ -36,6 +36,7 @@
 mod error;
 mod merge;
 pub mod model;
+mod redact;
 mod resolve;
 mod step;
 

@@ -201,8 +201,15 @@ fn unknown_keys_point_at_themselves_and_suggest() {
 fn wrong_types_and_values_point_at_the_value() {
     assert_eq!(
         error("[server]\noffset = \"three\"\n[nodes.a]\nhome = \"/a\"\n"),
-        "cluster.toml:2:10: invalid type: string \"three\", expected u32\n  |\n2 | offset = \"three\"\n  |          ^^^^^^^"
+        "cluster.toml:2:10: invalid type: string \"three\", expected a whole number from 0 to 4294967295\n  |\n2 | offset = \"three\"\n  |          ^^^^^^^"
     );
+    let err = error("[server]\n[nodes.a]\nhome = \"/a\"\nclustering = \"on\"\n");
+    assert!(
+        err.starts_with("cluster.toml:4:14: invalid type: string \"on\", expected a table\n"),
+        "{err}"
+    );
+    let err = error("[clustering]\nmembers = \"h:1\"\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(err.contains("expected an array\n"), "{err}");
     assert_eq!(
         error("[clustering]\nmembership_scheme = \"zookeeper\"\n[nodes.a]\nhome = \"/a\"\n")
             .lines()
@@ -220,6 +227,50 @@ fn wrong_types_and_values_point_at_the_value() {
         err.starts_with("cluster.toml:2:19: member h:1 is listed twice"),
         "{err}"
     );
+}
+
+/// The mistakes people make typing a password are the ones that make TOML
+/// errors; the error must say where and what without showing the password.
+#[test]
+fn errors_on_a_password_line_do_not_show_the_password() {
+    let datasource =
+        "[[datasource]]\nname = \"WSO2_USER_DB\"\nurl = \"jdbc:h2:x\"\nusername = \"u\"\n";
+    let home = "\n[nodes.a]\nhome = \"/a\"\n";
+    let cases = [
+        // A number left unquoted: serde quotes the value in its message.
+        (
+            "password = 31415926",
+            "cluster.toml:5:12: invalid type: integer `********`, expected a string\n  |\n5 | password = ********\n  |            ^^^^^^^^",
+        ),
+        // A backslash that is not an escape: the caret points inside the value.
+        (
+            "password = \"pi\\31415926\"",
+            "cluster.toml:5:16: missing escaped value, expected `b`, `e`, `f`, `n`, `r`, `\\`, `\"`, `x`, `u`, `U`\n  |\n5 | password = ********\n  |            ^^^^^^^^",
+        ),
+        // A string left open.
+        ("password = \"31415926", "5 | password = ********\n"),
+        // A misspelt key: the caret is on the key, the value still hidden.
+        (
+            "pasword = \"31415926\"",
+            "5 | pasword = ********\n  | ^^^^^^^",
+        ),
+    ];
+    for (line, shown) in cases {
+        let err = error(&format!("{datasource}{line}{home}"));
+        assert!(!err.contains("31415926"), "{line}:\n{err}");
+        assert!(
+            err.contains(shown),
+            "{line}:\n{err}\nexpected to contain:\n{shown}"
+        );
+    }
+    // In an inline table the other values stay readable, and the caret is
+    // under the same text after the mask.
+    let err = error(&format!(
+        "datasource = [{{ name = \"a\", url = \"u\", username = \"u\", password = \"31415926\", max_active = \"many\" }}]{home}"
+    ));
+    assert!(!err.contains("31415926"), "{err}");
+    let shown = "1 | datasource = [{ name = \"a\", url = \"u\", username = \"u\", password = ********, max_active = \"many\" }]\n  |                                                                                          ^^^^^^";
+    assert!(err.ends_with(shown), "{err}");
 }
 
 #[test]
