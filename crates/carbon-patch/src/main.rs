@@ -91,14 +91,35 @@ fn run(command: Command) -> Result<ExitCode> {
             backup,
             timings,
         } => {
-            let report = apply(&mut out, &target, format, backup)?;
+            let report = match apply(&mut out, &target, format, backup) {
+                Ok(report) => report,
+                Err(err) => {
+                    // Nothing was shown yet: the document is the error alone.
+                    if let Format::Json = format {
+                        if let Ok(json) = render::JsonReport::begin(&mut out, "apply") {
+                            json_failed(&mut out, json, &err);
+                        }
+                    }
+                    return Err(err);
+                }
+            };
             if timings {
                 eprint!("{report}");
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Inspect { home, format } => {
-            let report = inspect::inspect(&home)?;
+            let report = match inspect::inspect(&home) {
+                Ok(report) => report,
+                Err(err) => {
+                    if let Format::Json = format {
+                        let error =
+                            serde_json::json!({"command": "inspect", "error": format!("{err:#}")});
+                        let _ = writeln!(out, "{error:#}");
+                    }
+                    return Err(err);
+                }
+            };
             match format {
                 Format::Text => write!(out, "{}", inspect::text(&report))?,
                 Format::Json => writeln!(out, "{:#}", inspect::json(&report))?,
@@ -114,7 +135,8 @@ fn run(command: Command) -> Result<ExitCode> {
 
 /// `plan` and `check`: every node planned (in parallel) and shown as soon as
 /// its turn comes, so memory does not grow with the number of nodes.
-/// Returns whether anything would change.
+/// Returns whether anything would change. With `--format json` stdout holds
+/// one whole document even after an error (docs/json.md).
 fn show(
     out: &mut dyn Write,
     command: &str,
@@ -122,6 +144,34 @@ fn show(
     format: Format,
     color: bool,
 ) -> Result<bool> {
+    let mut json = match format {
+        Format::Text => None,
+        Format::Json => Some(render::JsonReport::begin(out, command)?),
+    };
+    let tally = match show_nodes(out, target, format, color, json.as_mut()) {
+        Ok(tally) => tally,
+        Err(err) => {
+            if let Some(json) = json {
+                json_failed(out, json, &err);
+            }
+            return Err(err);
+        }
+    };
+    match json {
+        Some(json) => json.end(out, &tally)?,
+        None => render::text_end(out, &tally)?,
+    }
+    Ok(tally.drift)
+}
+
+/// The nodes of `show`, each written to `out` (into `json` when given).
+fn show_nodes(
+    out: &mut dyn Write,
+    target: &Target,
+    format: Format,
+    color: bool,
+    mut json: Option<&mut render::JsonReport>,
+) -> Result<render::Tally> {
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target)?;
     let trees = plan::tree_cache();
@@ -136,10 +186,6 @@ fn show(
         })
     };
     let mut tally = render::Tally::default();
-    let mut json = match format {
-        Format::Text => None,
-        Format::Json => Some(render::JsonReport::begin(out, command)?),
-    };
     fleet::ordered_parallel(&names, target.jobs, work, |report| {
         match &mut json {
             Some(json) => json.node(out, &report.output)?,
@@ -148,11 +194,15 @@ fn show(
         tally.add(report.tally);
         Ok(())
     })?;
-    match json {
-        Some(json) => json.end(out, &tally)?,
-        None => render::text_end(out, &tally)?,
+    Ok(tally)
+}
+
+/// Closes a JSON report with `err`, unless stdout itself is what failed.
+fn json_failed(out: &mut dyn Write, json: render::JsonReport, err: &anyhow::Error) {
+    if !is_broken_pipe(err) {
+        // The error is still reported on stderr and by the exit code.
+        let _ = json.fail(out, &format!("{err:#}"));
     }
-    Ok(tally.drift)
 }
 
 /// `apply`: each node's home locked (finishing any interrupted apply), then

@@ -298,6 +298,18 @@ impl JsonReport {
         write_indented(out, &summary, "  ")?;
         out.write_all(b"\n}\n")
     }
+
+    /// Closes the report after an error: the nodes shown so far, then
+    /// `"error"` with the message (as on stderr), and no manual steps or
+    /// summary. stdout then still holds one whole JSON document.
+    pub fn fail(self, out: &mut dyn Write, message: &str) -> std::io::Result<()> {
+        if self.nodes > 0 {
+            out.write_all(b"\n  ")?;
+        }
+        out.write_all(b"],\n  \"error\": ")?;
+        out.write_all(Value::from(message).to_string().as_bytes())?;
+        out.write_all(b"\n}\n")
+    }
 }
 
 /// Writes pretty JSON nested at `indent`: every line but the first is

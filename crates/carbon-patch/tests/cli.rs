@@ -396,6 +396,67 @@ fn json_follows_the_documented_schema() {
     }
 }
 
+/// Scripts pipe `--format json` into jq: after an error stdout is still one
+/// whole document, with the nodes shown before the error and `"error"`.
+#[test]
+fn json_after_an_error_is_a_whole_document_with_the_error() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing");
+    let node2 = format!("--home=node2={}", missing.display());
+    let node1 = format!("--home=node1={}", h.node1.display());
+    let parsed = |out: &Output| -> serde_json::Value {
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(out));
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", stdout(out)))
+    };
+    let not_a_home = "not a WSO2 Carbon home";
+
+    // node1 is planned and shown, node2's home does not exist.
+    for command in ["plan", "check"] {
+        let out = run(&[
+            command,
+            "examples/quickstart.toml",
+            "--format=json",
+            &node1,
+            &node2,
+        ]);
+        let value = parsed(&out);
+        assert_eq!(value["command"], command);
+        assert_eq!(value["nodes"].as_array().unwrap().len(), 1);
+        assert_eq!(value["nodes"][0]["name"], "node1");
+        let error = value["error"].as_str().unwrap();
+        assert!(error.contains(not_a_home), "{error}");
+        assert!(stderr(&out).contains(error), "{}", stderr(&out));
+        assert!(value.get("summary").is_none());
+    }
+
+    // apply shows nothing until everything is written, so nothing was.
+    let before = snapshot(&h.node1);
+    let out = run(&[
+        "apply",
+        "examples/quickstart.toml",
+        "--format=json",
+        &node1,
+        &node2,
+    ]);
+    let value = parsed(&out);
+    assert_eq!(value["nodes"], serde_json::json!([]));
+    assert!(value["error"].as_str().unwrap().contains(not_a_home));
+    assert_eq!(snapshot(&h.node1), before);
+
+    // A recipe that does not load, and inspect.
+    let out = run(&["plan", "no-such-recipe.toml", "--format=json"]);
+    assert!(parsed(&out)["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot read the recipe"));
+    let out = run(&["inspect", missing.to_str().unwrap(), "--format=json"]);
+    let value = parsed(&out);
+    assert_eq!(value["command"], "inspect");
+    assert!(value["error"].as_str().unwrap().contains(not_a_home));
+}
+
 #[test]
 fn inspect_reads_a_home_without_showing_passwords() {
     let out = run(&["inspect", "fixtures/homes/carbon-4.4"]);
