@@ -120,8 +120,8 @@ impl HomeLock {
             }
             // Holding the lock, nobody else is writing: an interrupted apply
             // is finished first (the journal names its staged files), then
-            // what is left in tmp/, and private lock files, were left by runs
-            // that died. Clear them.
+            // what is left in tmp/ was left by runs that died, and so were
+            // the private lock files of processes gone. Clear them.
             lock.finished = journal::recover(home)?;
             match std::fs::read_dir(&stage) {
                 // Emptied rather than re-made: creating inodes is what costs
@@ -139,13 +139,7 @@ impl HomeLock {
                 Err(_) => std::fs::create_dir_all(&stage)
                     .with_context(|| format!("cannot create {}", stage.display()))?,
             }
-            if let Ok(entries) = std::fs::read_dir(&dir) {
-                for entry in entries.flatten() {
-                    if entry.file_name().to_string_lossy().starts_with("lock.") {
-                        let _ = std::fs::remove_file(entry.path());
-                    }
-                }
-            }
+            clear_private_locks(&dir, holder_alive);
             return Ok(lock);
         }
         anyhow::bail!(
@@ -167,6 +161,25 @@ impl HomeLock {
 impl Drop for HomeLock {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Removes the private pid files (`lock.PID`) in `dir` of runs that died
+/// before linking theirs to `lock`. A live run's is left alone: that run
+/// is between writing it and linking it, and will find the lock held
+/// (removing its file made it fail with a bare "No such file").
+fn clear_private_locks(dir: &Path, alive: impl Fn(u32) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("lock.")) else {
+            continue;
+        };
+        if pid.parse().map_or(true, |pid| !alive(pid)) {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 
@@ -302,5 +315,15 @@ mod tests {
         let _lock = HomeLock::acquire(home.path()).unwrap();
         assert_eq!(names(&dir), ["lock", "tmp"]);
         assert!(names(&dir.join("tmp")).is_empty());
+    }
+
+    #[test]
+    fn private_lock_files_of_live_runs_are_left_to_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["lock.100", "lock.200", "lock.x", "lock", "journal"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        clear_private_locks(dir.path(), |pid| pid == 200);
+        assert_eq!(names(dir.path()), ["journal", "lock", "lock.200"]);
     }
 }
