@@ -21,7 +21,7 @@ mod write;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use carbon_recipe::{ProcessEnv, Recipe};
 
 use cli::{Command, Format, Target};
@@ -223,7 +223,8 @@ fn apply(
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<NodeApplied> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
-        let lock = lock::HomeLock::acquire(&node.home)?;
+        let lock = lock::HomeLock::acquire(&node.home)
+            .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
         let secrets = node.secrets.clone();
         let plan = plan::plan_node(node, &home, target.max_file_size, &trees);

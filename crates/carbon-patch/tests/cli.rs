@@ -619,9 +619,10 @@ fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
     let _ = holder.wait();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains(&format!(
-            "another carbon-patch (pid {}) is applying to this home",
-            holder.id()
+        stderr(&out).starts_with(&format!(
+            "carbon-patch: node node1 ({home}): {home}: another carbon-patch (pid {}) is applying to this home",
+            holder.id(),
+            home = h.node1.display()
         )),
         "{}",
         stderr(&out)
