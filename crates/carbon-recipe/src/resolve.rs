@@ -104,8 +104,21 @@ impl Recipe {
     /// Reads and parses the recipe at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Recipe, RecipeError> {
         let path = path.as_ref();
-        let source = std::fs::read_to_string(path)
+        let bytes = std::fs::read(path)
             .map_err(|e| RecipeError::whole(path, format!("cannot read the recipe: {e}")))?;
+        let source = String::from_utf8(bytes).map_err(|e| {
+            // Pointed at like any other mistake: the text before it is fine.
+            // The text before it is unchanged in the lossy copy, and U+FFFD
+            // (three bytes) stands where the caret goes.
+            let valid = e.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(e.as_bytes());
+            RecipeError::at(
+                path,
+                &text,
+                valid..valid + 3,
+                "not UTF-8 (TOML is UTF-8 text)",
+            )
+        })?;
         Recipe::parse(path, source)
     }
 

@@ -274,6 +274,28 @@ fn errors_on_a_password_line_do_not_show_the_password() {
 }
 
 #[test]
+fn a_recipe_that_is_not_utf8_is_pointed_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.toml");
+    let cases: [(&[u8], &str); 2] = [
+        (
+            b"[server]\nhostname = \"h\xe9\"\n[nodes.a]\nhome = \"/a\"\n",
+            ":2:14: not UTF-8 (TOML is UTF-8 text)\n  |\n2 | hostname = \"h\u{fffd}\"\n  |              ^",
+        ),
+        // A password in Latin-1 is still a password.
+        (
+            b"[server]\n[nodes.a]\nhome = \"/a\"\n[[nodes.a.datasource]]\npassword = \"\xe9t\xe9\"\n",
+            ":5:13: not UTF-8 (TOML is UTF-8 text)\n  |\n5 | password = ********\n  |            ^^^^^^^^",
+        ),
+    ];
+    for (bytes, shown) in cases {
+        std::fs::write(&path, bytes).unwrap();
+        let err = Recipe::load(&path).unwrap_err().to_string();
+        assert_eq!(err, format!("{}{shown}", path.display()));
+    }
+}
+
+#[test]
 fn unset_variables_are_named() {
     let err = error("[server]\nhostname = \"${env:NODE_HOST}\"\n[nodes.a]\nhome = \"/a\"\n");
     assert!(
