@@ -98,7 +98,9 @@ impl fmt::Display for RecipeError {
         // under the same text (redact.rs).
         let start = span.start.min(source.len());
         let around = line_around(source, start);
-        let in_line = start - around.start..span.end.clamp(start, around.end) - around.start;
+        // A span may start on the line's `\r`, which the line shown leaves out.
+        let from = start.min(around.end);
+        let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
         let (text, at) = redact::masked_line(&source[around], in_line);
         let gutter = " ".repeat(line.to_string().len());
         writeln!(f, "{gutter} |")?;
