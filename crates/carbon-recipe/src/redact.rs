@@ -157,6 +157,10 @@ pub(crate) fn masked_message(message: &str, value: &str) -> String {
         .and_then(|v| v.strip_suffix('"'))
         .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
         .unwrap_or(value);
+    if inner.trim_matches(['"', '\'']).is_empty() {
+        // Nothing to hide, and "`\"`" is how TOML's messages name a quote.
+        return message.to_string();
+    }
     let mut message = message.to_string();
     for quoted in [
         format!("`{value}`"),
@@ -263,6 +267,12 @@ mod tests {
         assert_eq!(
             masked_message("expected a whole number from 0 to 4294967295", "4"),
             "expected a whole number from 0 to 4294967295"
+        );
+        // `password = "` left open: the quote is all there is, and TOML's
+        // message names a quote the same way.
+        assert_eq!(
+            masked_message("invalid basic string, expected `\"`", "\""),
+            "invalid basic string, expected `\"`"
         );
     }
 }
