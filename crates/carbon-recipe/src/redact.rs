@@ -63,7 +63,7 @@ pub(crate) fn secret_values(line: &str) -> Vec<Range<usize>> {
                 i = start;
                 if is_secret_key(key) {
                     let end = value_end(bytes, start);
-                    if start < end {
+                    if start < end && !only_references(&line[start..end]) {
                         found.push(start..end);
                     }
                     i = end;
@@ -108,6 +108,27 @@ pub(crate) fn masked_line(line: &str, span: Range<usize>) -> (String, Range<usiz
     let start = moved(span.start, false).min(shown.len());
     let end = moved(span.end, true).clamp(start, shown.len());
     (shown, start..end)
+}
+
+/// Whether a value is a quoted string of `${…}` references and nothing else
+/// (`"${env:DB_PASSWORD}"`): it names where the secret comes from, which an
+/// error about it (an unset variable) must show.
+fn only_references(value: &str) -> bool {
+    let Some(inner) = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+    else {
+        return false;
+    };
+    let mut rest = inner;
+    while let Some(after) = rest.strip_prefix("${") {
+        match after.find('}') {
+            Some(end) if !after[..end].contains(['"', '\'', '\\']) => rest = &after[end + 1..],
+            _ => return false,
+        }
+    }
+    !inner.is_empty() && rest.is_empty()
 }
 
 /// Where the string starting with the quote at `open` ends (just after its
@@ -226,6 +247,19 @@ mod tests {
             ["[\"a\", \"b\"]"]
         );
         assert_eq!(values("url = \"jdbc:x?password=y\""), Vec::<&str>::new());
+        // Where a secret comes from is not the secret.
+        assert_eq!(
+            values("password = \"${env:DB_PASSWORD}\""),
+            Vec::<&str>::new()
+        );
+        assert_eq!(
+            values("password = '${pw}${env:SUFFIX}'"),
+            Vec::<&str>::new()
+        );
+        assert_eq!(values("password = \"x${env:A}\""), ["\"x${env:A}\""]);
+        assert_eq!(values("password = \"${env:A}x\""), ["\"${env:A}x\""]);
+        assert_eq!(values("password = \"${env:A\""), ["\"${env:A\""]);
+        assert_eq!(values("password = \"\""), ["\"\""]);
         assert_eq!(values("[server]"), Vec::<&str>::new());
     }
 

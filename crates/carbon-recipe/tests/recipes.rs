@@ -263,6 +263,16 @@ fn errors_on_a_password_line_do_not_show_the_password() {
             "{line}:\n{err}\nexpected to contain:\n{shown}"
         );
     }
+    // Where a password comes from is not a secret: an unset variable is shown.
+    let err = error(&format!(
+        "{datasource}password = \"${{env:DB_PASSWORD}}\"{home}"
+    ));
+    assert!(
+        err.ends_with(
+            "5 | password = \"${env:DB_PASSWORD}\"\n  |            ^^^^^^^^^^^^^^^^^^^^"
+        ),
+        "{err}"
+    );
     // In an inline table the other values stay readable, and the caret is
     // under the same text after the mask.
     let err = error(&format!(
