@@ -1,0 +1,562 @@
+//! A node's merged settings translated into its steps, one function per
+//! recipe section. The steps come out in the order they run, which decides
+//! what a plan shows (the golden diffs pin it): the server settings, then
+//! clustering, Tomcat, the deployment synchronizer, mediation, datasources,
+//! the registry, the user store, the event processor, Spark, `lib` and
+//! `[[raw]]`. Every value is expanded here (`${env:…}`, `${var}`), and
+//! every value the recipe itself calls a password is kept as a secret.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use carbon_config::axis2::Member;
+use carbon_config::datasources::Datasource as DsSpec;
+use carbon_config::raw::{RawAction, RawPlace};
+use carbon_config::registry as reg;
+
+use super::{Env, Node, Recipe};
+use crate::error::{closest, RecipeError};
+use crate::model::*;
+use crate::step::Step;
+
+impl Recipe {
+    /// Adds to `node` the steps (and secrets) of `settings`, node `name`'s
+    /// merged settings.
+    pub(super) fn translate(
+        &self,
+        name: &str,
+        settings: &Settings,
+        env: &dyn Env,
+        node: &mut Node,
+    ) -> Result<(), RecipeError> {
+        let mut to = Translate {
+            recipe: self,
+            env,
+            node,
+        };
+        let s = settings;
+        if let Some(server) = &s.server {
+            to.server(server)?;
+        }
+        if let Some(clustering) = &s.clustering {
+            to.clustering(name, clustering)?;
+        }
+        if let Some(tomcat) = &s.tomcat {
+            to.tomcat(tomcat)?;
+        }
+        if let Some(sync) = &s.deployment_synchronizer {
+            to.deployment_synchronizer(sync)?;
+        }
+        if let Some(v) = s.mediation.as_ref().and_then(|m| m.load_from_registry) {
+            to.push(Step::LoadFromRegistry(v));
+        }
+        for datasource in &s.datasource {
+            to.datasource(datasource)?;
+        }
+        if let Some(registry) = &s.registry {
+            to.registry(registry)?;
+        }
+        if let Some(user_store) = &s.user_store {
+            to.user_store(user_store)?;
+        }
+        if let Some(event_processor) = &s.event_processor {
+            to.event_processor(event_processor)?;
+        }
+        for (key, value) in s.spark.iter().flatten() {
+            let step = Step::Spark(key.clone(), to.x(value)?);
+            to.push(step);
+        }
+        for jar in &s.lib {
+            let path = PathBuf::from(to.x(jar)?);
+            let path = if path.is_relative() {
+                self.path.parent().unwrap_or(Path::new(".")).join(path)
+            } else {
+                path
+            };
+            to.push(Step::Lib(path));
+        }
+        for raw in &s.raw {
+            let step = to.raw(raw)?;
+            to.push(step);
+        }
+        Ok(())
+    }
+}
+
+/// One node's translation under way: the recipe (for expanding values and
+/// pointing errors into it), the environment, and the node being filled.
+struct Translate<'a> {
+    recipe: &'a Recipe,
+    env: &'a dyn Env,
+    node: &'a mut Node,
+}
+
+impl Translate<'_> {
+    /// `text` expanded.
+    fn x(&self, text: &Text) -> Result<String, RecipeError> {
+        self.recipe.expand(text, self.env)
+    }
+
+    /// `text` expanded, when given.
+    fn x_opt(&self, text: &Option<Text>) -> Result<Option<String>, RecipeError> {
+        text.as_ref().map(|t| self.x(t)).transpose()
+    }
+
+    /// `text` expanded, and kept as a secret (masked in every output).
+    fn x_secret(&mut self, text: &Text) -> Result<String, RecipeError> {
+        let value = self.x(text)?;
+        if !value.is_empty() {
+            self.node.secrets.push(value.clone());
+        }
+        Ok(value)
+    }
+
+    fn push(&mut self, step: Step) {
+        self.node.steps.push(step);
+    }
+
+    fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> RecipeError {
+        self.recipe.error(span, message)
+    }
+
+    /// `[server]`.
+    fn server(&mut self, server: &Server) -> Result<(), RecipeError> {
+        if let Some(h) = &server.hostname {
+            let step = Step::HostName(self.x(h)?);
+            self.push(step);
+        }
+        if let Some(h) = &server.mgt_hostname {
+            let step = Step::MgtHostName(self.x(h)?);
+            self.push(step);
+        }
+        // After the host names: each uncomments an element, and the next
+        // step on carbon.xml parses the file again to see it. With the
+        // offset (which differs between the nodes on one machine) still
+        // unset, those texts are the same on every node that shares its
+        // host names, and a fleet parses them once (xmlsplice::TreeCache).
+        if let Some(offset) = &server.offset {
+            self.push(Step::Offset(*offset.get_ref()));
+        }
+        Ok(())
+    }
+
+    /// `[clustering]`, in axis2.xml. `name` is the node's, for wka members
+    /// derived from the other nodes.
+    fn clustering(&mut self, name: &str, c: &Clustering) -> Result<(), RecipeError> {
+        self.push(Step::ClusteringEnabled(c.enable.unwrap_or(true)));
+        let parameter = |name: &str, value: String| Step::ClusteringParameter(name.into(), value);
+        let scheme = self.x_opt(&c.membership_scheme)?;
+        if let (Some(scheme), Some(t)) = (&scheme, &c.membership_scheme) {
+            if !["wka", "multicast", "aws", "kubernetes"].contains(&scheme.as_str()) {
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "unknown membership_scheme {scheme:?} (expected wka, multicast, aws or kubernetes)"
+                    ),
+                ));
+            }
+            self.push(parameter("membershipScheme", scheme.clone()));
+        }
+        if let Some(d) = &c.domain {
+            let step = parameter("domain", self.x(d)?);
+            self.push(step);
+        }
+        if let Some(h) = &c.local_member_host {
+            let step = parameter("localMemberHost", self.x(h)?);
+            self.push(step);
+        }
+        if let Some(p) = &c.local_member_port {
+            let port = *p.get_ref();
+            if !(1..=65535).contains(&port) {
+                return Err(self.error(
+                    p.span(),
+                    format!("local_member_port {port} is not from 1 to 65535"),
+                ));
+            }
+            self.push(parameter("localMemberPort", port.to_string()));
+        }
+        for (key, value) in &c.parameters {
+            let step = parameter(key, self.x(value)?);
+            self.push(step);
+        }
+        let members = match &c.members {
+            Some(list) => Some(self.members(list.get_ref())?),
+            None if scheme.as_deref() == Some("wka") => {
+                Some(self.recipe.derived_members(name, self.env)?)
+            }
+            None => None,
+        };
+        if let Some(members) = members {
+            self.push(Step::Members(members));
+        }
+        for (key, value) in &c.properties {
+            if let Some(t) = c.comment_out_properties.iter().find(|t| t.get_ref() == key) {
+                return Err(self.error(
+                    t.span(),
+                    format!("property {key} is both set (in `properties`) and commented out"),
+                ));
+            }
+            let step = Step::MemberProperty(key.clone(), self.x(value)?);
+            self.push(step);
+        }
+        for t in &c.comment_out_properties {
+            let step = Step::CommentOutMemberProperty(self.x(t)?);
+            self.push(step);
+        }
+        Ok(())
+    }
+
+    /// `members`: each `host:port`, none twice.
+    fn members(&self, list: &[Text]) -> Result<Vec<Member>, RecipeError> {
+        let mut members = Vec::new();
+        let mut seen = HashSet::new();
+        for m in list {
+            let member: Member = self
+                .x(m)?
+                .parse()
+                .map_err(|e: String| self.error(m.span(), e))?;
+            if !seen.insert(member.clone()) {
+                return Err(self.error(m.span(), format!("member {member} is listed twice")));
+            }
+            members.push(member);
+        }
+        Ok(members)
+    }
+
+    /// `[tomcat]`: the proxy ports of the HTTP (9763) and HTTPS (9443) connectors.
+    fn tomcat(&mut self, t: &Tomcat) -> Result<(), RecipeError> {
+        for (port, value) in [(9763u16, &t.http_proxy_port), (9443, &t.https_proxy_port)] {
+            let Some(v) = value else { continue };
+            if !(1..=65535).contains(v.get_ref()) {
+                return Err(self.error(v.span(), "a proxy port must be from 1 to 65535"));
+            }
+            self.push(Step::ConnectorAttribute {
+                port,
+                name: "proxyPort".into(),
+                value: v.get_ref().to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `[deployment_synchronizer]`, in carbon.xml.
+    fn deployment_synchronizer(&mut self, d: &DeploymentSynchronizer) -> Result<(), RecipeError> {
+        let field = |name: &'static str, value: String| Step::DeploymentSynchronizer(name, value);
+        let flag =
+            |name: &'static str, value: Option<bool>| value.map(|v| field(name, v.to_string()));
+        let mut fields = vec![
+            flag("Enabled", d.enabled),
+            flag("AutoCommit", d.auto_commit),
+            flag("AutoCheckout", d.auto_checkout),
+            self.x_opt(&d.repository_type)?
+                .map(|v| field("RepositoryType", v)),
+            self.x_opt(&d.svn_url)?.map(|v| field("SvnUrl", v)),
+            self.x_opt(&d.svn_user)?.map(|v| field("SvnUser", v)),
+        ];
+        if let Some(v) = &d.svn_password {
+            fields.push(Some(field("SvnPassword", self.x_secret(v)?)));
+        }
+        fields.push(flag("SvnUrlAppendTenantId", d.svn_url_append_tenant_id));
+        for step in fields.into_iter().flatten() {
+            self.push(step);
+        }
+        Ok(())
+    }
+
+    /// One `[[datasource]]`: added or updated, commented out, or removed.
+    fn datasource(&mut self, ds: &Datasource) -> Result<(), RecipeError> {
+        let file = match &ds.file {
+            Some(f) => {
+                let f = self.x(f)?;
+                if f.ends_with("-datasources.xml") {
+                    f
+                } else {
+                    format!("{f}-datasources.xml")
+                }
+            }
+            None => "master-datasources.xml".into(),
+        };
+        let file = format!("{}/{file}", carbon_config::files::DATASOURCES_DIR);
+        let name = self.x(&ds.name)?;
+        let state = self.x_opt(&ds.state)?.unwrap_or_else(|| "present".into());
+        let has_fields = ds.url.is_some()
+            || ds.jndi.is_some()
+            || ds.password.is_some()
+            || !ds.configuration.is_empty();
+        match state.as_str() {
+            "present" => {}
+            "commented_out" | "absent" if has_fields => {
+                return Err(self.error(
+                    ds.name.span(),
+                    format!("datasource {name} is to be {state}, so it takes no other settings"),
+                ))
+            }
+            "commented_out" => {
+                self.push(Step::CommentOutDatasource { file, name });
+                return Ok(());
+            }
+            "absent" => {
+                self.push(Step::RemoveDatasource { file, name });
+                return Ok(());
+            }
+            other => {
+                let t = ds.state.as_ref().expect("a state was given");
+                return Err(self.error(
+                    t.span(),
+                    format!("unknown state {other:?} (expected present, commented_out or absent)"),
+                ));
+            }
+        }
+        let configuration = self.datasource_configuration(ds)?;
+        let spec = DsSpec {
+            name,
+            description: self.x_opt(&ds.description)?,
+            jndi: self.x_opt(&ds.jndi)?,
+            definition_type: self.x_opt(&ds.definition_type)?,
+            configuration,
+        };
+        self.push(Step::Datasource { file, spec });
+        Ok(())
+    }
+
+    /// A datasource's `<configuration>` children, named as WSO2 names them,
+    /// then the recipe's own `configuration` entries.
+    fn datasource_configuration(
+        &mut self,
+        ds: &Datasource,
+    ) -> Result<Vec<(String, String)>, RecipeError> {
+        let number = |key: &str, v: Option<u32>| v.map(|v| (key.to_string(), v.to_string()));
+        let flag = |key: &str, v: Option<bool>| v.map(|v| (key.to_string(), v.to_string()));
+        let text = |me: &Self, key: &str, v: &Option<Text>| -> Result<_, RecipeError> {
+            Ok(me.x_opt(v)?.map(|v| (key.to_string(), v)))
+        };
+        let mut configuration = vec![
+            text(self, "url", &ds.url)?,
+            text(self, "username", &ds.username)?,
+        ];
+        if let Some(v) = &ds.password {
+            configuration.push(Some(("password".into(), self.x_secret(v)?)));
+        }
+        configuration.extend([
+            text(self, "driverClassName", &ds.driver)?,
+            number("maxActive", ds.max_active),
+            number("maxWait", ds.max_wait),
+            number("minIdle", ds.min_idle),
+            flag("testOnBorrow", ds.test_on_borrow),
+            text(self, "validationQuery", &ds.validation_query)?,
+            number("validationInterval", ds.validation_interval),
+            flag("defaultAutoCommit", ds.default_auto_commit),
+        ]);
+        let mut configuration: Vec<_> = configuration.into_iter().flatten().collect();
+        for (key, value) in &ds.configuration {
+            configuration.push((key.clone(), self.x(value)?));
+        }
+        Ok(configuration)
+    }
+
+    /// `[registry]`: dbConfigs, the current one, remote instances, mounts.
+    fn registry(&mut self, r: &Registry) -> Result<(), RecipeError> {
+        for db in &r.db_config {
+            let name = self.x(&db.name)?;
+            let config = match (&db.data_source, &db.jdbc) {
+                (Some(ds), None) => reg::DbConfig::DataSource(self.x(ds)?),
+                (None, Some(jdbc)) => reg::DbConfig::Jdbc(self.jdbc(jdbc.get_ref())?),
+                _ => {
+                    return Err(self.error(
+                        db.name.span(),
+                        format!("dbConfig {name} needs exactly one of `data_source` and `jdbc`"),
+                    ))
+                }
+            };
+            self.push(Step::DbConfig(name, config));
+        }
+        if let Some(c) = &r.current_db_config {
+            let step = Step::CurrentDbConfig(self.x(c)?);
+            self.push(step);
+        }
+        for ri in &r.remote_instance {
+            let instance = reg::RemoteInstance {
+                url: self.x(&ri.url)?,
+                id: self.x(&ri.id)?,
+                db_config: self.x_opt(&ri.db_config)?,
+                read_only: ri.read_only,
+                enable_cache: ri.enable_cache,
+                registry_root: self.x_opt(&ri.registry_root)?,
+                cache_id: self.x_opt(&ri.cache_id)?,
+            };
+            self.push(Step::RemoteInstance(instance));
+        }
+        for m in &r.mount {
+            let mount = reg::Mount {
+                path: self.x(&m.path)?,
+                overwrite: self.x_opt(&m.overwrite)?.unwrap_or_else(|| "true".into()),
+                instance_id: self.x(&m.instance_id)?,
+                target_path: self.x(&m.target_path)?,
+            };
+            self.push(Step::Mount(mount));
+        }
+        Ok(())
+    }
+
+    /// `[user_store]`, in user-mgt.xml.
+    fn user_store(&mut self, u: &UserStore) -> Result<(), RecipeError> {
+        match (&u.data_source, &u.jdbc) {
+            (Some(ds), Some(_)) => {
+                return Err(self.error(
+                    ds.span(),
+                    "user_store takes `data_source` or `jdbc`, not both",
+                ))
+            }
+            (Some(ds), None) => {
+                let step = Step::RealmDataSource(self.x(ds)?);
+                self.push(step);
+            }
+            (None, Some(jdbc)) => {
+                let step = Step::RealmJdbc(self.jdbc(jdbc.get_ref())?);
+                self.push(step);
+            }
+            (None, None) => {}
+        }
+        if let Some(v) = u.read_only {
+            self.push(Step::RealmReadOnly(v));
+        }
+        for (key, value) in &u.properties {
+            let step = Step::RealmProperty(key.clone(), self.x(value)?);
+            self.push(step);
+        }
+        Ok(())
+    }
+
+    /// A `jdbc` table (of a dbConfig or the user store); its password is a secret.
+    fn jdbc(&mut self, j: &Jdbc) -> Result<reg::Jdbc, RecipeError> {
+        let password = self.x_secret(&j.password)?;
+        Ok(reg::Jdbc {
+            url: self.x(&j.url)?,
+            user_name: self.x(&j.username)?,
+            password,
+            driver_name: self.x(&j.driver)?,
+            max_active: j.max_active,
+            max_wait: j.max_wait,
+            min_idle: j.min_idle,
+        })
+    }
+
+    /// `[event_processor]`: each mode's switches, and HA's event sync address.
+    fn event_processor(&mut self, e: &EventProcessor) -> Result<(), RecipeError> {
+        for (mode, settings) in [
+            ("HA", &e.ha),
+            ("Distributed", &e.distributed),
+            ("SingleNode", &e.single_node),
+        ] {
+            let Some(m) = settings else { continue };
+            if let Some(v) = m.enable {
+                self.push(Step::EventMode { mode, enable: v });
+            }
+            if let Some(v) = m.presenter {
+                self.push(Step::Presenter { mode, enable: v });
+            }
+            if let Some(v) = m.persistence {
+                self.push(Step::Persistence { mode, enable: v });
+            }
+            match (&m.event_sync_host, mode) {
+                (Some(h), "HA") => {
+                    let port = m.event_sync_port.as_ref().map(|p| *p.get_ref());
+                    if let Some(p) = port.filter(|p| !(1..=65535).contains(p)) {
+                        let t = m.event_sync_port.as_ref().expect("a port was given");
+                        return Err(self.error(
+                            t.span(),
+                            format!("event_sync_port {p} is not from 1 to 65535"),
+                        ));
+                    }
+                    let step = Step::EventSync {
+                        host: self.x(h)?,
+                        port: port.map(|p| p as u16),
+                    };
+                    self.push(step);
+                }
+                (Some(h), _) => {
+                    return Err(self.error(h.span(), "event_sync_host belongs to the HA mode only"))
+                }
+                (None, _) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One `[[raw]]` edit, checked where the recipe can point at it.
+    fn raw(&self, r: &Raw) -> Result<Step, RecipeError> {
+        let need = |field: &Option<Text>, what: &str| -> Result<String, RecipeError> {
+            match field {
+                Some(t) => self.x(t),
+                None => Err(self.error(
+                    r.action.span(),
+                    format!("action {} needs `{what}`", r.action.get_ref()),
+                )),
+            }
+        };
+        let action = match r.action.get_ref().as_str() {
+            "set_attribute" => RawAction::SetAttribute {
+                name: need(&r.attribute, "attribute")?,
+                value: need(&r.value, "value")?,
+            },
+            "remove_attribute" => RawAction::RemoveAttribute {
+                name: need(&r.attribute, "attribute")?,
+            },
+            "set_text" => RawAction::SetText(need(&r.value, "value")?),
+            "insert" => {
+                let place = match self.x_opt(&r.place)?.as_deref() {
+                    None | Some("last_child") => RawPlace::LastChild,
+                    Some("first_child") => RawPlace::FirstChild,
+                    Some("before") => RawPlace::Before,
+                    Some("after") => RawPlace::After,
+                    Some(other) => {
+                        let t = r.place.as_ref().expect("a place was given");
+                        return Err(self.error(t.span(), format!(
+                            "unknown place {other:?} (expected first_child, last_child, before or after)"
+                        )));
+                    }
+                };
+                let markup = need(&r.markup, "markup")?;
+                // Checked here, where the recipe can point at it: found
+                // only when applied, it was reported against the file it
+                // was to go into, at the markup's own line and column.
+                if let Err(e) = xmlsplice::Document::parse(markup.as_bytes()) {
+                    let t = r.markup.as_ref().expect("a markup was given");
+                    return Err(self.error(
+                        t.span(),
+                        format!("markup is not one well-formed XML element: {e}"),
+                    ));
+                }
+                RawAction::Insert { place, markup }
+            }
+            "remove" => RawAction::Remove,
+            "comment_out" => RawAction::CommentOut,
+            "uncomment" => RawAction::Uncomment,
+            other => {
+                const ACTIONS: [&str; 7] = [
+                    "set_attribute",
+                    "remove_attribute",
+                    "set_text",
+                    "insert",
+                    "remove",
+                    "comment_out",
+                    "uncomment",
+                ];
+                let hint = closest(other, &ACTIONS)
+                    .map(|c| format!("; did you mean `{c}`?"))
+                    .unwrap_or_default();
+                return Err(self.error(
+                    r.action.span(),
+                    format!("unknown raw action {other:?}{hint}"),
+                ));
+            }
+        };
+        let path = self.x(&r.path)?;
+        xmlsplice::Path::parse(&path).map_err(|e| self.error(r.path.span(), e.to_string()))?;
+        Ok(Step::Raw {
+            file: self.x(&r.file)?,
+            path,
+            action,
+        })
+    }
+}
