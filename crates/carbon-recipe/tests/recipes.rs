@@ -268,9 +268,7 @@ fn errors_on_a_password_line_do_not_show_the_password() {
         "{datasource}password = \"${{env:DB_PASSWORD}}\"{home}"
     ));
     assert!(
-        err.ends_with(
-            "5 | password = \"${env:DB_PASSWORD}\"\n  |            ^^^^^^^^^^^^^^^^^^^^"
-        ),
+        err.ends_with("5 | password = \"${env:DB_PASSWORD}\"\n  |            ^^^^^^^^^^^^^^^^^^^^"),
         "{err}"
     );
     // In an inline table the other values stay readable, and the caret is
