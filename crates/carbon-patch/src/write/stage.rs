@@ -1,0 +1,253 @@
+//! Staging, in the worker threads, node by node: each new file written into
+//! `CARBON_HOME/.carbon-patch/tmp/` with its original's mode, owner, group
+//! and extended attributes, beside a fingerprint of the bytes it was
+//! planned from. Nothing a reader of the home sees changes here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use super::{Fingerprint, StagedFile, StagedNode, STAGE_DIR};
+use crate::lock::HomeLock;
+use crate::plan::NodePlan;
+
+/// Stages a node's changes; `lock` is its home's lock (so the plan was made
+/// under it, after any interrupted apply was finished).
+pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
+    let mut node = StagedNode {
+        name: plan.name.clone(),
+        home: plan.home.clone(),
+        files: Vec::with_capacity(plan.changes.len()),
+        cleaned: false,
+        renamed: 0,
+        lock: Some(lock),
+    };
+    let stage_dir = node.stage_dir();
+    let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
+    for change in &plan.changes {
+        let cannot = || {
+            format!(
+                "node {}: cannot write {}",
+                plan.name,
+                plan.home.join(&change.path).display()
+            )
+        };
+        let (rel, original) = replaced_file(&plan.home, &change.path).with_context(cannot)?;
+        let target = plan.home.join(&rel);
+        let (place, name) = stage_change(&target, original, &change.after, &stage_dir, stage_dev)
+            .with_context(cannot)?;
+        // Made from the folder and the name: the path the temporary file
+        // reports is absolute, whatever the home's (a home given relative
+        // to the working directory).
+        let folder = match place {
+            Place::StageDir => Path::new(STAGE_DIR),
+            Place::BesideTarget => rel.parent().unwrap_or(Path::new("")),
+        };
+        node.files.push(StagedFile {
+            shown: change.path.clone(),
+            staged: folder.join(name),
+            rel,
+            before: change.before.as_deref().map(Fingerprint::of),
+            original: None,
+            identity: None,
+        });
+    }
+    Ok(node)
+}
+
+/// The file that new bytes for `rel` replace, relative to `home`, and its
+/// metadata if it exists: `rel` itself, or, when `rel` is a symbolic link,
+/// the file it leads to, so that the link stays and its target changes
+/// (renaming over the link would put a plain file in its place and leave
+/// the target as it was). The plan read the file through the link and
+/// checked that it stays in the home; this checks again.
+fn replaced_file(home: &Path, rel: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
+    let path = home.join(rel);
+    let meta = std::fs::symlink_metadata(&path).ok();
+    if !meta.as_ref().is_some_and(|m| m.file_type().is_symlink()) {
+        return Ok((rel.to_path_buf(), meta));
+    }
+    let real = path.canonicalize()?;
+    let home = home.canonicalize()?;
+    match real.strip_prefix(&home) {
+        Ok(inside) => Ok((inside.to_path_buf(), Some(std::fs::metadata(&real)?))),
+        Err(_) => Err(std::io::Error::other(format!(
+            "it is a symbolic link to {}, outside the home",
+            real.display()
+        ))),
+    }
+}
+
+/// Which folder a file's new bytes were staged in.
+enum Place {
+    /// The home's stage folder, [`STAGE_DIR`].
+    StageDir,
+    /// The target's own folder: the stage folder is on another file system.
+    BesideTarget,
+}
+
+/// Stages the new bytes of `target`: checks that they may be written, makes
+/// the target's folders if need be, and writes them into `stage_dir` (on
+/// device `stage_dev`), or beside the target when that is another file
+/// system (a rename cannot cross them). `original` is the target's
+/// metadata, if it exists. Returns where, and the staged file's name.
+fn stage_change(
+    target: &Path,
+    original: Option<std::fs::Metadata>,
+    bytes: &[u8],
+    stage_dir: &Path,
+    stage_dev: Option<u64>,
+) -> std::io::Result<(Place, std::ffi::OsString)> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let dir_meta = match writable(target, original.is_some())? {
+        Some(meta) => meta,
+        None => {
+            std::fs::create_dir_all(dir)?;
+            std::fs::metadata(dir)?
+        }
+    };
+    let (place, here) = if stage_dev.is_some() && device(&dir_meta) == stage_dev {
+        (Place::StageDir, stage_dir)
+    } else {
+        (Place::BesideTarget, dir)
+    };
+    let staged = stage_file(target, original.as_ref(), bytes, here)?;
+    let name = staged
+        .file_name()
+        .expect("a temporary file has a name")
+        .to_os_string();
+    Ok((place, name))
+}
+
+/// The device (file system) a file is on; `None` elsewhere than Unix.
+fn device(meta: &std::fs::Metadata) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(meta.dev())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// Refuses a target that this user may not write, or whose directory it may
+/// not write (a rename needs that), before anything is written: a read-only
+/// file is a decision someone made, even though a rename could replace it.
+/// Also catches a read-only mount, for root too. `exists`: whether the
+/// target does. Returns its directory's metadata, if that exists (a new
+/// file's folders may not yet).
+fn writable(target: &Path, exists: bool) -> std::io::Result<Option<std::fs::Metadata>> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    // The nearest existing directory is the one whose permission counts.
+    let Some((nearest, meta)) = dir
+        .ancestors()
+        .find_map(|d| std::fs::metadata(d).ok().map(|meta| (d, meta)))
+    else {
+        return Ok(None);
+    };
+    #[cfg(unix)]
+    {
+        use rustix::fs::{access, Access};
+        let denied = |what: &str, path: &Path, e: rustix::io::Errno| {
+            std::io::Error::new(
+                std::io::Error::from(e).kind(),
+                format!("{what} {} is not writable ({e})", path.display()),
+            )
+        };
+        if exists {
+            access(target, Access::WRITE_OK).map_err(|e| denied("the file", target, e))?;
+        }
+        access(nearest, Access::WRITE_OK).map_err(|e| denied("its directory", nearest, e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = exists;
+    Ok((nearest == dir).then_some(meta))
+}
+
+/// Writes `bytes` to a new file in `stage_dir` (on the file system of
+/// `target`), with the permissions, owner, group and extended attributes of
+/// the `original` target; returns its path.
+fn stage_file(
+    target: &Path,
+    original: Option<&std::fs::Metadata>,
+    bytes: &[u8],
+    stage_dir: &Path,
+) -> std::io::Result<PathBuf> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".carbon-patch-staged-");
+    #[cfg(unix)]
+    if original.is_none() {
+        // A new file (a copied driver, a new datasources file) gets what
+        // any new file gets, 0666 less the umask, not a temporary file's
+        // 0600: a server running as another user must be able to read it.
+        // A replaced file is created 0600 and given its original's mode
+        // once written, so its new bytes are never more readable than its
+        // old ones were.
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut temp = builder.tempfile_in(stage_dir)?;
+    temp.write_all(bytes)?;
+    if let Some(meta) = original {
+        keep_metadata(target, meta, temp.as_file())?;
+    }
+    if !cfg!(target_os = "linux") {
+        // Elsewhere there is no syncfs to batch with (durable.rs).
+        temp.as_file().sync_all()?;
+    }
+    let (_, path) = temp.keep().map_err(|e| e.error)?;
+    Ok(path)
+}
+
+/// Gives `file` the mode, owner, group and extended attributes of
+/// `original`. Where that is not allowed (another user's file, without
+/// root), the write fails rather than change them.
+fn keep_metadata(
+    original: &Path,
+    meta: &std::fs::Metadata,
+    file: &std::fs::File,
+) -> std::io::Result<()> {
+    // A new temporary file is 0600: give it the original's mode.
+    file.set_permissions(meta.permissions())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let new = file.metadata()?;
+        if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))?;
+        }
+    }
+    #[cfg(target_os = "linux")]
+    copy_xattrs(original, file)?;
+    let _ = original;
+    Ok(())
+}
+
+/// Copies every extended attribute of `from` (SELinux labels, ACLs, user
+/// attributes) to `to`. A file system without them has none to copy.
+#[cfg(target_os = "linux")]
+fn copy_xattrs(from: &Path, to: &std::fs::File) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let size = match rustix::fs::listxattr_query(from) {
+        Ok(0) | Err(Errno::NOTSUP) => return Ok(()),
+        Ok(size) => size,
+        Err(e) => return Err(e.into()),
+    };
+    let mut names = vec![0u8; size];
+    let len = rustix::fs::listxattr(from, &mut names[..])?;
+    for name in names[..len.min(size)]
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+    {
+        let name = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name);
+        let size = rustix::fs::getxattr_query(from, name)?;
+        let mut value = vec![0u8; size];
+        let len = rustix::fs::getxattr(from, name, &mut value[..])?;
+        rustix::fs::fsetxattr(to, name, &value[..len], rustix::fs::XattrFlags::empty())?;
+    }
+    Ok(())
+}
