@@ -236,8 +236,15 @@ pub fn parse() -> Result<Command, ExitCode> {
 }
 
 /// Writes the completion script for `shell`.
-pub fn completions(shell: clap_complete::Shell, out: &mut dyn std::io::Write) {
-    clap_complete::generate(shell, &mut Cli::command(), "carbon-patch", out);
+pub fn completions(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    // Generated in memory: clap_complete panics when its writer fails (a
+    // full disk, a closed pipe); writing it here returns the error.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "carbon-patch", &mut script);
+    out.write_all(&script)
 }
 
 #[cfg(test)]

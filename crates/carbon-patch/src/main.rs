@@ -61,7 +61,7 @@ fn use_color(choice: cli::Color) -> bool {
 }
 
 fn run(command: Command) -> Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
+    let mut out = Stdout(std::io::stdout().lock());
     match command {
         Command::Plan {
             target,
@@ -127,9 +127,33 @@ fn run(command: Command) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
-            cli::completions(shell, &mut out);
+            cli::completions(shell, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Standard output, whose errors say that they are its own: a full disk
+/// under a redirection otherwise reads as if a home's disk were full. The
+/// kind is kept, so a closed pipe is still recognised.
+struct Stdout<W>(W);
+
+impl<W: Write> Stdout<W> {
+    fn tagged(err: std::io::Error) -> std::io::Error {
+        std::io::Error::new(
+            err.kind(),
+            format!("cannot write to standard output: {err}"),
+        )
+    }
+}
+
+impl<W: Write> Write for Stdout<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write(buf).map_err(Self::tagged)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush().map_err(Self::tagged)
     }
 }
 
@@ -259,41 +283,49 @@ fn apply(
     timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
     let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;
-    match format {
-        Format::Text => {
-            // Written when the lock was taken, before anything was planned.
-            for (name, paths) in &finished {
-                for path in paths {
+    // Everything is written by now: an error from here on (stdout full or
+    // closed) must not read as if the apply had failed.
+    let report = |out: &mut dyn Write| -> std::io::Result<()> {
+        match format {
+            Format::Text => {
+                // Written when the lock was taken, before anything was planned.
+                for (name, paths) in &finished {
+                    for path in paths {
+                        writeln!(
+                            out,
+                            "finished {name}: {} (left by an interrupted apply)",
+                            path.display()
+                        )?;
+                    }
+                }
+                for node in &staged {
+                    for path in node.paths() {
+                        writeln!(out, "wrote {}: {}", node.name(), path.display())?;
+                    }
+                }
+                if let Some(stamp) = &stamp {
                     writeln!(
                         out,
-                        "finished {name}: {} (left by an interrupted apply)",
-                        path.display()
+                        "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
                     )?;
                 }
+                writeln!(out, "Applied: {written} file(s) on {nodes} node(s)")?;
             }
-            for node in &staged {
-                for path in node.paths() {
-                    writeln!(out, "wrote {}: {}", node.name(), path.display())?;
+            Format::Json => {
+                let mut tally = render::Tally::default();
+                let mut json = render::JsonReport::begin(out, "apply")?;
+                for report in reports {
+                    json.node(out, &report.output)?;
+                    tally.add(report.tally);
                 }
+                json.end(out, &tally)?;
             }
-            if let Some(stamp) = &stamp {
-                writeln!(
-                    out,
-                    "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
-                )?;
-            }
-            writeln!(out, "Applied: {written} file(s) on {nodes} node(s)")?;
         }
-        Format::Json => {
-            let mut tally = render::Tally::default();
-            let mut json = render::JsonReport::begin(out, "apply")?;
-            for report in reports {
-                json.node(out, &report.output)?;
-                tally.add(report.tally);
-            }
-            json.end(out, &tally)?;
-        }
-    }
+        Ok(())
+    };
+    report(out).with_context(|| {
+        format!("applied: {written} file(s) on {nodes} node(s) were written, but not reported")
+    })?;
     timings.lap("report");
     Ok(timings)
 }

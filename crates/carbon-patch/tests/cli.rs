@@ -457,6 +457,47 @@ fn json_after_an_error_is_a_whole_document_with_the_error() {
     assert!(value["error"].as_str().unwrap().contains(not_a_home));
 }
 
+/// A full disk under `> file` is named as standard output's, not taken for
+/// a home's, and no command panics on it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_standard_output_is_named_and_nothing_panics() {
+    for args in [
+        &["plan", "examples/quickstart.toml"][..],
+        &["plan", "examples/quickstart.toml", "--format=json"],
+        &["inspect", "fixtures/homes/carbon-4.4"],
+        &["completions", "bash"],
+    ] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = bin().args(args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "carbon-patch: cannot write to standard output: No space left on device (os error 28)\n",
+            "{args:?}"
+        );
+    }
+    // apply reports after everything is written: it says so.
+    let h = homes();
+    let mut args = vec!["apply".to_string(), "examples/quickstart.toml".to_string()];
+    home_args(&h, &mut args);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = bin().args(&args).stdout(full).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("carbon-patch: applied: 8 file(s) on 2 node(s) were written, but not reported: cannot write to standard output"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(with_homes(&h, "check", &[]).status.success());
+}
+
 #[test]
 fn inspect_reads_a_home_without_showing_passwords() {
     let out = run(&["inspect", "fixtures/homes/carbon-4.4"]);
