@@ -68,11 +68,18 @@ impl HomeLock {
             return Err(e).with_context(|| format!("cannot write {}", mine.display()));
         }
         let taken = (|| -> Result<bool> {
-            for _ in 0..2 {
+            // A few tries: a stale lock is removed and linking tried again,
+            // and a lock released between the link and the read is gone.
+            for _ in 0..4 {
                 match std::fs::hard_link(&mine, &path) {
                     Ok(()) => return Ok(true),
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let held = std::fs::read_to_string(&path).ok();
+                        let held = match std::fs::read_to_string(&path) {
+                            Ok(held) => Some(held),
+                            // Its holder finished in between: try again.
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                            Err(_) => None,
+                        };
                         let owner = held.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
                         match owner {
                             // Empty: written by a process that lost power
