@@ -63,8 +63,7 @@ impl Recipe {
             to.event_processor(event_processor)?;
         }
         for (key, value) in s.spark.iter().flatten() {
-            let step = Step::Spark(key.clone(), to.x(value)?);
-            to.push(step);
+            to.push(Step::Spark(key.clone(), to.x(value)?));
         }
         for jar in &s.lib {
             let path = PathBuf::from(to.x(jar)?);
@@ -76,8 +75,7 @@ impl Recipe {
             to.push(Step::Lib(path));
         }
         for raw in &s.raw {
-            let step = to.raw(raw)?;
-            to.push(step);
+            to.push(to.raw(raw)?);
         }
         Ok(())
     }
@@ -122,12 +120,10 @@ impl Translate<'_> {
     /// `[server]`.
     fn server(&mut self, server: &Server) -> Result<(), RecipeError> {
         if let Some(h) = &server.hostname {
-            let step = Step::HostName(self.x(h)?);
-            self.push(step);
+            self.push(Step::HostName(self.x(h)?));
         }
         if let Some(h) = &server.mgt_hostname {
-            let step = Step::MgtHostName(self.x(h)?);
-            self.push(step);
+            self.push(Step::MgtHostName(self.x(h)?));
         }
         // After the host names: each uncomments an element, and the next
         // step on carbon.xml parses the file again to see it. With the
@@ -158,12 +154,10 @@ impl Translate<'_> {
             self.push(parameter("membershipScheme", scheme.clone()));
         }
         if let Some(d) = &c.domain {
-            let step = parameter("domain", self.x(d)?);
-            self.push(step);
+            self.push(parameter("domain", self.x(d)?));
         }
         if let Some(h) = &c.local_member_host {
-            let step = parameter("localMemberHost", self.x(h)?);
-            self.push(step);
+            self.push(parameter("localMemberHost", self.x(h)?));
         }
         if let Some(p) = &c.local_member_port {
             let port = *p.get_ref();
@@ -176,8 +170,7 @@ impl Translate<'_> {
             self.push(parameter("localMemberPort", port.to_string()));
         }
         for (key, value) in &c.parameters {
-            let step = parameter(key, self.x(value)?);
-            self.push(step);
+            self.push(parameter(key, self.x(value)?));
         }
         let members = match &c.members {
             Some(list) => Some(self.members(list.get_ref())?),
@@ -196,12 +189,10 @@ impl Translate<'_> {
                     format!("property {key} is both set (in `properties`) and commented out"),
                 ));
             }
-            let step = Step::MemberProperty(key.clone(), self.x(value)?);
-            self.push(step);
+            self.push(Step::MemberProperty(key.clone(), self.x(value)?));
         }
         for t in &c.comment_out_properties {
-            let step = Step::CommentOutMemberProperty(self.x(t)?);
-            self.push(step);
+            self.push(Step::CommentOutMemberProperty(self.x(t)?));
         }
         Ok(())
     }
@@ -371,8 +362,7 @@ impl Translate<'_> {
             self.push(Step::DbConfig(name, config));
         }
         if let Some(c) = &r.current_db_config {
-            let step = Step::CurrentDbConfig(self.x(c)?);
-            self.push(step);
+            self.push(Step::CurrentDbConfig(self.x(c)?));
         }
         for ri in &r.remote_instance {
             let instance = reg::RemoteInstance {
@@ -408,12 +398,11 @@ impl Translate<'_> {
                 ))
             }
             (Some(ds), None) => {
-                let step = Step::RealmDataSource(self.x(ds)?);
-                self.push(step);
+                self.push(Step::RealmDataSource(self.x(ds)?));
             }
             (None, Some(jdbc)) => {
-                let step = Step::RealmJdbc(self.jdbc(jdbc.get_ref())?);
-                self.push(step);
+                let jdbc = self.jdbc(jdbc.get_ref())?;
+                self.push(Step::RealmJdbc(jdbc));
             }
             (None, None) => {}
         }
@@ -421,8 +410,7 @@ impl Translate<'_> {
             self.push(Step::RealmReadOnly(v));
         }
         for (key, value) in &u.properties {
-            let step = Step::RealmProperty(key.clone(), self.x(value)?);
-            self.push(step);
+            self.push(Step::RealmProperty(key.clone(), self.x(value)?));
         }
         Ok(())
     }
@@ -468,11 +456,10 @@ impl Translate<'_> {
                             format!("event_sync_port {p} is not from 1 to 65535"),
                         ));
                     }
-                    let step = Step::EventSync {
+                    self.push(Step::EventSync {
                         host: self.x(h)?,
                         port: port.map(|p| p as u16),
-                    };
-                    self.push(step);
+                    });
                 }
                 (Some(h), _) => {
                     return Err(self.error(h.span(), "event_sync_host belongs to the HA mode only"))
