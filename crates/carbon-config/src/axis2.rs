@@ -75,6 +75,14 @@ impl FromStr for Member {
         if host.is_empty() || host.contains(char::is_whitespace) {
             return Err(format!("member {s:?} has no valid host"));
         }
+        // Carbon hands Hazelcast `hostName:port`, which for an IPv6 address
+        // is ambiguous unless the address is in brackets (Java's
+        // InetAddress takes them too): `[fe80::1]:4000`, kept as written.
+        if host.contains(':') && !(host.starts_with('[') && host.ends_with(']')) {
+            return Err(format!(
+                "member {s:?}: write an IPv6 address in brackets, [{host}]:{port}"
+            ));
+        }
         Ok(Member {
             host: host.to_string(),
             port: parse_port(port).map_err(|e| format!("member {s:?}: {e}"))?,
@@ -294,6 +302,13 @@ mod tests {
         for bad in ["10.0.0.1", ":4000", "h:0", "h:70000", "h:x", "a b:1"] {
             assert!(bad.parse::<Member>().is_err(), "{bad}");
         }
+        // IPv6: in brackets, as Hazelcast's host:port strings need them.
+        let m: Member = "[fe80::1]:4000".parse().unwrap();
+        assert_eq!((m.host.as_str(), m.port), ("[fe80::1]", 4000));
+        assert_eq!(
+            "fe80::1:4000".parse::<Member>().unwrap_err(),
+            "member \"fe80::1:4000\": write an IPv6 address in brackets, [fe80::1]:4000"
+        );
     }
 
     #[test]

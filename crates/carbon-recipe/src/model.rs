@@ -41,7 +41,7 @@ pub struct Clustering {
     pub local_member_host: Option<Text>,
     /// `localMemberPort`.
     pub local_member_port: Option<Spanned<u32>>,
-    /// The well-known members, `host:port`; with wka and none given, the
+    /// The well-known members, `host:port` (IPv6: `[fe80::1]:4000`); with wka and none given, the
     /// other nodes of the recipe.
     pub members: Option<Spanned<Vec<Text>>>,
     /// Any other clustering `<parameter>` by its axis2.xml name.

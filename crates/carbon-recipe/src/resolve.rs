@@ -300,7 +300,14 @@ impl Recipe {
                     ),
                 ));
             };
-            let text = format!("{}:{}", self.expand(host, env)?, port.get_ref());
+            let host_text = self.expand(host, env)?;
+            // An IPv6 localMemberHost is written bare; as a member it needs
+            // brackets (Member's parse says why).
+            let text = if host_text.contains(':') && !host_text.starts_with('[') {
+                format!("[{host_text}]:{}", port.get_ref())
+            } else {
+                format!("{host_text}:{}", port.get_ref())
+            };
             let member: Member = text
                 .parse()
                 .map_err(|e: String| self.error(host.span(), e))?;

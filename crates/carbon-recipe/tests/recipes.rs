@@ -303,6 +303,30 @@ fn a_recipe_that_is_not_utf8_is_pointed_at() {
     }
 }
 
+/// Carbon hands Hazelcast `hostName:port`: an IPv6 member needs brackets.
+/// A derived member gets them; a given one without them is refused.
+#[test]
+fn ipv6_members_are_bracketed() {
+    let recipe = Recipe::parse(
+        "cluster.toml",
+        "[clustering]\nmembership_scheme = \"wka\"\nlocal_member_port = 4000\n\
+         [nodes.a]\nhome = \"/a\"\nclustering = { local_member_host = \"fe80::1\" }\n\
+         [nodes.b]\nhome = \"/b\"\nclustering = { local_member_host = \"fe80::2\" }\n",
+    )
+    .unwrap();
+    let a = recipe.resolve("a", None, &env(&[])).unwrap();
+    assert!(a
+        .steps
+        .contains(&Step::Members(vec![member("[fe80::2]:4000")])));
+    let err = error("[clustering]\nmembers = [\"fe80::1:4000\"]\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with(
+            "cluster.toml:2:12: member \"fe80::1:4000\": write an IPv6 address in brackets, [fe80::1]:4000"
+        ),
+        "{err}"
+    );
+}
+
 #[test]
 fn unset_variables_are_named() {
     let err = error("[server]\nhostname = \"${env:NODE_HOST}\"\n[nodes.a]\nhome = \"/a\"\n");
