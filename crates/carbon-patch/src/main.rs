@@ -279,7 +279,10 @@ fn apply(
         staged.extend(node.staged);
         finished.extend(node.finished);
         Ok(())
-    })?;
+    })
+    // Said as the commit's own errors say it (write/commit.rs): a node that
+    // fails stops the run before any of the recipe's changes are written.
+    .context("nothing was written")?;
     timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
     let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;

@@ -661,7 +661,8 @@ fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).starts_with(&format!(
-            "carbon-patch: node node1 ({home}): {home}: another carbon-patch (pid {}) is applying to this home",
+            "carbon-patch: nothing was written: node node1 ({home}): {home}: \
+             another carbon-patch (pid {}) is applying to this home",
             holder.id(),
             home = h.node1.display()
         )),
@@ -850,8 +851,8 @@ fn a_malformed_file_is_named_once_with_its_line_and_column() {
     assert_eq!(
         stderr(&out),
         format!(
-            "carbon-patch: node node1 ({home}): {file}:{line}:{column}: malformed XML: \
-             expected 'Offset' tag, not 'Ofset'\n",
+            "carbon-patch: nothing was written: node node1 ({home}): {file}:{line}:{column}: \
+             malformed XML: expected 'Offset' tag, not 'Ofset'\n",
             home = h.node1.display(),
             file = carbon.display(),
         )

@@ -225,11 +225,24 @@ fn a_full_disk_writes_nothing() {
         return;
     }
     assert!(text.contains("exit=1"), "{text}{err}");
-    assert!(err.contains("No space left on device"), "{err}");
+    // What failed, where, and that nothing was written; not the staged
+    // file's random name (tempfile's "at path" suffix).
     assert!(
-        err.contains("node node1"),
-        "the error names the node: {err}"
+        err.starts_with(&format!(
+            "carbon-patch: nothing was written: node node1: cannot write {mount}/node1/",
+            mount = mount.display()
+        )),
+        "{err}"
     );
+    assert!(
+        err.trim_end().ends_with(&format!(
+            "staging its new bytes in {mount}/node1/.carbon-patch/tmp: \
+             No space left on device (os error 28)",
+            mount = mount.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("at path"), "{err}");
     assert!(text.contains("home=unchanged"), "{text}");
     assert!(text.contains("left=0"), "staged files removed: {text}");
 }

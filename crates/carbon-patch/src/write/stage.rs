@@ -177,29 +177,42 @@ fn stage_file(
     bytes: &[u8],
     stage_dir: &Path,
 ) -> std::io::Result<PathBuf> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".carbon-patch-staged-");
-    #[cfg(unix)]
-    if original.is_none() {
-        // A new file (a copied driver, a new datasources file) gets what
-        // any new file gets, 0666 less the umask, not a temporary file's
-        // 0600: a server running as another user must be able to read it.
-        // A replaced file is created 0600 and given its original's mode
-        // once written, so its new bytes are never more readable than its
-        // old ones were.
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let mut temp = builder.tempfile_in(stage_dir)?;
-    temp.write_all(bytes)?;
+    // Errors name the folder, not the temporary file: tempfile's own
+    // constructors would append its random name, absolute and quoted.
+    let staging = |e: std::io::Error| {
+        std::io::Error::new(
+            e.kind(),
+            format!("staging its new bytes in {}: {e}", stage_dir.display()),
+        )
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".carbon-patch-staged-")
+        .make_in(stage_dir, |path| {
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                // A new file (a copied driver, a new datasources file) gets
+                // what any new file gets, 0666 less the umask: a server
+                // running as another user must be able to read it. A
+                // replaced file is created 0600 and given its original's
+                // mode once written, so its new bytes are never more
+                // readable than its old ones were.
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(if original.is_none() { 0o666 } else { 0o600 });
+            }
+            options.open(path)
+        })
+        .map_err(staging)?;
+    temp.as_file_mut().write_all(bytes).map_err(staging)?;
     if let Some(meta) = original {
         keep_metadata(target, meta, temp.as_file())?;
     }
     if !cfg!(target_os = "linux") {
         // Elsewhere there is no syncfs to batch with (durable.rs).
-        temp.as_file().sync_all()?;
+        temp.as_file().sync_all().map_err(staging)?;
     }
-    let (_, path) = temp.keep().map_err(|e| e.error)?;
+    let (_, path) = temp.keep().map_err(|e| staging(e.error))?;
     Ok(path)
 }
 
