@@ -43,7 +43,7 @@ pub fn commit(
     timings: &mut Timings,
 ) -> Result<usize> {
     // 1. Nothing changed since the plan.
-    par_each(nodes, jobs, |node| node.verify())?;
+    par_each(nodes, jobs, |node| node.verify()).context("nothing was written")?;
     timings.lap("commit: check the files are unchanged");
     // 2. Originals kept, backups, journals.
     if let Err(err) = par_each(nodes, jobs, |node| node.prepare(backup_stamp)) {
@@ -108,11 +108,15 @@ impl StagedNode {
             let now = match std::fs::read(&path) {
                 Ok(bytes) => Some(Fingerprint::of(&bytes)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("node {}: cannot read {}", self.name, path.display())
+                    })
+                }
             };
             if now != file.before {
                 anyhow::bail!(
-                    "node {}: {} changed after it was planned; nothing was written, run again",
+                    "node {}: {} changed after it was planned; run again",
                     self.name,
                     path.display()
                 );
