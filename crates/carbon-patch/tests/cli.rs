@@ -255,6 +255,22 @@ fn recipe_mistakes_exit_1_and_write_nothing() {
             stderr(&out)
         );
         assert_eq!(snapshot(&h.node1), before, "{source}");
+        // A mistake in the recipe reads as `plan` shows it; one found in a
+        // home says that no node was written.
+        let in_recipe = !message.starts_with("JNDI");
+        let recipe_first = format!("carbon-patch: {}:", recipe.display());
+        assert_eq!(
+            stderr(&out).starts_with(&recipe_first),
+            in_recipe,
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(
+            stderr(&out).starts_with("carbon-patch: nothing was written: node node1 ("),
+            !in_recipe,
+            "{}",
+            stderr(&out)
+        );
     }
 }
 
