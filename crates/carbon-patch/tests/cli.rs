@@ -905,3 +905,47 @@ fn a_new_file_gets_the_permissions_of_the_umask() {
     let mode = std::fs::metadata(&jar).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640, "{mode:o}");
 }
+
+/// Nodes are planned, shown and written in the order the recipe lists
+/// them (not sorted: `node10` would come before `node2`).
+#[test]
+fn nodes_are_shown_in_the_recipes_order() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("order.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[server]\nhostname = \"10.0.0.1\"\n\
+             [nodes.node2]\nhome = \"{}\"\nserver = {{ offset = 2 }}\n\
+             [nodes.node10]\nhome = \"{}\"\nserver = {{ offset = 10 }}\n",
+            h.node2.display(),
+            h.node1.display()
+        ),
+    )
+    .unwrap();
+    let recipe = recipe.to_str().unwrap();
+    let plan = stdout(&run(&["plan", recipe]));
+    let headers: Vec<&str> = plan
+        .lines()
+        .filter(|l| l.starts_with("== node "))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(headers, ["node2:", "node10:"], "{plan}");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&run(&["plan", recipe, "--format=json"]))).unwrap();
+    let names: Vec<&str> = json["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["node2", "node10"]);
+    let applied = stdout(&run(&["apply", recipe]));
+    let written: Vec<&str> = applied
+        .lines()
+        .filter_map(|l| l.strip_prefix("wrote "))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(written, ["node2", "node10"], "{applied}");
+}

@@ -5,8 +5,6 @@
 //! by name, remote instances by id, mounts by path, where a node's entry
 //! replaces the shared one whole. `lib` and `raw` lists add up.
 
-use std::collections::BTreeMap;
-
 use crate::model::*;
 
 /// `over`'s `Some` fields win over `base`'s.
@@ -28,7 +26,8 @@ fn merge_option<T: Merge>(base: Option<T>, over: Option<T>) -> Option<T> {
     }
 }
 
-fn merge_map<V>(mut base: BTreeMap<String, V>, over: BTreeMap<String, V>) -> BTreeMap<String, V> {
+/// `over`'s entries replace `base`'s in place; new ones follow.
+fn merge_map<V>(mut base: Map<V>, over: Map<V>) -> Map<V> {
     base.extend(over);
     base
 }

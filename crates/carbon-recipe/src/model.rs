@@ -7,10 +7,13 @@
 //! know newer products feel at home. Unknown keys are errors, so a typo
 //! never silently does nothing.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 use toml::Spanned;
+
+/// A table of the recipe by key, in the order the recipe writes it: nodes
+/// are planned and shown, and new elements and keys are added, in that
+/// order (a sorted map put `node10` before `node2`).
+pub type Map<V> = indexmap::IndexMap<String, V>;
 
 /// A string value with its place in the recipe.
 pub type Text = Spanned<String>;
@@ -46,10 +49,10 @@ pub struct Clustering {
     pub members: Option<Spanned<Vec<Text>>>,
     /// Any other clustering `<parameter>` by its axis2.xml name.
     #[serde(default)]
-    pub parameters: BTreeMap<String, Text>,
+    pub parameters: Map<Text>,
     /// Member properties (`subDomain = "mgt"`).
     #[serde(default)]
-    pub properties: BTreeMap<String, Text>,
+    pub properties: Map<Text>,
     /// Member properties to comment out.
     #[serde(default)]
     pub comment_out_properties: Vec<Text>,
@@ -96,7 +99,7 @@ pub struct Datasource {
     pub default_auto_commit: Option<bool>,
     /// Any other `<configuration>` child, by its XML name.
     #[serde(default)]
-    pub configuration: BTreeMap<String, Text>,
+    pub configuration: Map<Text>,
 }
 
 /// JDBC settings in the older form (registry dbConfig, user-mgt properties).
@@ -194,7 +197,7 @@ pub struct UserStore {
     pub read_only: Option<bool>,
     /// Any other realm `<Property>`.
     #[serde(default)]
-    pub properties: BTreeMap<String, Text>,
+    pub properties: Map<Text>,
 }
 
 /// `[deployment_synchronizer]`: carbon.xml.
@@ -309,7 +312,7 @@ pub struct Settings {
     /// `[event_processor]`.
     pub event_processor: Option<EventProcessor>,
     /// `[spark]`: spark-defaults.conf keys and values.
-    pub spark: Option<BTreeMap<String, Text>>,
+    pub spark: Option<Map<Text>>,
     /// `lib`: files (JDBC drivers) to copy into repository/components/lib.
     pub lib: Vec<Text>,
     /// `[[raw]]`.
@@ -336,7 +339,7 @@ macro_rules! with_settings {
             #[serde(default)] mediation: Option<Mediation>,
             #[serde(default)] tomcat: Option<Tomcat>,
             #[serde(default)] event_processor: Option<EventProcessor>,
-            #[serde(default)] spark: Option<BTreeMap<String, Text>>,
+            #[serde(default)] spark: Option<Map<Text>>,
             #[serde(default)] lib: Vec<Text>,
             #[serde(default)] raw: Vec<Raw>,
             #[serde(default)] manual: Vec<Text>,
@@ -369,9 +372,9 @@ with_settings! {
     /// A recipe file: shared settings, `[vars]`, and `[nodes.NAME]` tables.
     RecipeFile {
         /// `[vars]`: values for `${name}`.
-        vars: BTreeMap<String, Text>,
+        vars: Map<Text>,
         /// `[nodes.NAME]`: each node's home and its own settings.
-        nodes: BTreeMap<String, Spanned<NodeTable>>,
+        nodes: Map<Spanned<NodeTable>>,
     }
 }
 

@@ -127,6 +127,76 @@ fn node_values_override_shared_ones_and_wka_members_are_derived() {
 }
 
 #[test]
+fn nodes_members_and_keys_keep_the_recipes_order() {
+    let source = r#"
+[clustering]
+membership_scheme = "wka"
+local_member_host = "10.0.0.1"
+properties = { subDomain = "mgt", zone = "b", area = "a" }
+parameters = { maxRetries = "5", AWSRegion = "eu" }
+
+[[datasource]]
+name = "REGISTRY_DB"
+jndi = "jdbc/Reg"
+configuration = { testOnBorrow = "true", maxIdle = "4" }
+
+[nodes.node2]
+home = "/opt/2"
+clustering = { local_member_port = 4002, properties = { area = "z", added = "n" } }
+[nodes.node10]
+home = "/opt/10"
+clustering = { local_member_port = 4010 }
+[nodes.node1]
+home = "/opt/1"
+clustering = { local_member_port = 4001 }
+"#;
+    let recipe = Recipe::parse("cluster.toml", source).unwrap();
+    assert_eq!(recipe.node_names(), ["node2", "node10", "node1"]);
+    let node2 = recipe.resolve("node2", None, &env(&[])).unwrap();
+    // Derived members: the other nodes, as the recipe lists them.
+    assert!(node2.steps.contains(&Step::Members(vec![
+        member("10.0.0.1:4010"),
+        member("10.0.0.1:4001")
+    ])));
+    let properties: Vec<(&str, &str)> = node2
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::MemberProperty(k, v) => Some((k.as_str(), v.as_str())),
+            _ => None,
+        })
+        .collect();
+    // A node's value replaces the shared one where it stood; its own keys follow.
+    assert_eq!(
+        properties,
+        [
+            ("subDomain", "mgt"),
+            ("zone", "b"),
+            ("area", "z"),
+            ("added", "n")
+        ]
+    );
+    let parameters: Vec<&str> = node2
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::ClusteringParameter(k, _) => Some(k.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        parameters[parameters.len() - 2..],
+        ["maxRetries", "AWSRegion"]
+    );
+    let configuration = node2.steps.iter().find_map(|s| match s {
+        Step::Datasource { spec, .. } => Some(spec.configuration.clone()),
+        _ => None,
+    });
+    let keys: Vec<String> = configuration.unwrap().into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["testOnBorrow", "maxIdle"]);
+}
+
+#[test]
 fn secret_environment_values_are_secrets_wherever_the_recipe_uses_them() {
     let recipe = Recipe::parse(
         "cluster.toml",
