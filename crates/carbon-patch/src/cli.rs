@@ -27,7 +27,9 @@ enum Cmd {
         show: ShowArgs,
     },
     /// Plan and validate every node, then write every changed file atomically: all of them, or none.
-    #[command(after_help = "Example:\n  carbon-patch apply examples/quickstart.toml --backup")]
+    #[command(
+        after_help = "Example (a home per node: the recipe's sample homes are one folder):\n  carbon-patch apply examples/quickstart.toml --home node1=/opt/wso2/node1 --home node2=/opt/wso2/node2 --backup"
+    )]
     Apply {
         #[command(flatten)]
         target: TargetArgs,

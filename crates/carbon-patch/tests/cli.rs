@@ -949,3 +949,44 @@ fn nodes_are_shown_in_the_recipes_order() {
         .collect();
     assert_eq!(written, ["node2", "node10"], "{applied}");
 }
+
+/// The example under each command's `--help` runs as written, with its
+/// `/opt/...` homes replaced by copies of the sample home.
+#[test]
+fn the_help_examples_run() {
+    // Each is run twice: plan and check only look (check finds the drift
+    // both times); apply writes, then finds nothing left to do.
+    for (command, codes) in [("plan", [0, 0]), ("apply", [0, 0]), ("check", [2, 2])] {
+        let help = stdout(&run(&[command, "--help"]));
+        let example = help
+            .lines()
+            .skip_while(|l| !l.starts_with("Example"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{command} --help has an example: {help}"));
+        let line = example.trim().split(';').next().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+        let args: Vec<String> = line
+            .split_whitespace()
+            .skip(1) // the program
+            .map(|arg| match arg.split_once("/opt/") {
+                Some((before, path)) => {
+                    let home = dir.path().join(path);
+                    golden::copy_tree(&fixture, &home);
+                    format!("{before}{}", home.display())
+                }
+                None => arg.to_string(),
+            })
+            .collect();
+        for expected in codes {
+            let out = bin().args(&args).output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(expected),
+                "{line}\n{}{}",
+                stdout(&out),
+                stderr(&out)
+            );
+        }
+    }
+}
