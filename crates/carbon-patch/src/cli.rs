@@ -181,6 +181,13 @@ fn target(args: TargetArgs) -> Result<Target, String> {
             return Err(format!("--home {name}=... is given twice"));
         }
     }
+    // Given twice, a node would be planned twice (and refused by apply as
+    // two nodes sharing one home): said here, as for --home.
+    for (i, name) in args.nodes.iter().enumerate() {
+        if args.nodes[..i].contains(name) {
+            return Err(format!("--node {name} is given twice"));
+        }
+    }
     Ok(Target {
         recipe: args.recipe,
         nodes: args.nodes,

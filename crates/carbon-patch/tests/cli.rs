@@ -280,11 +280,26 @@ fn argument_errors_exit_1_so_that_2_always_means_drift() {
         vec!["plan"],
         vec!["plan", "examples/quickstart.toml", "--home", "node1"],
         vec!["plan", "examples/quickstart.toml", "--node", "node9"],
+        vec![
+            "plan",
+            "examples/quickstart.toml",
+            "--node",
+            "node1",
+            "--node",
+            "node1",
+        ],
         vec!["frobnicate"],
     ] {
         let out = run(&args);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
     }
+    let out = run(&[
+        "apply",
+        "examples/quickstart.toml",
+        "--node=node1",
+        "--node=node1",
+    ]);
+    assert_eq!(stderr(&out), "carbon-patch: --node node1 is given twice\n");
     let out = run(&["plan", "examples/quickstart.toml", "--node", "nod1"]);
     assert!(
         stderr(&out).contains("did you mean `node1`?"),
