@@ -280,7 +280,15 @@ fn apply(
         finished.extend(node.finished);
         Ok(())
     })
-    .map_err(nothing_written)?;
+    // A recipe's mistake reads as `plan` shows it: nothing is written from a
+    // recipe that does not resolve, and no node was reached.
+    .map_err(|err| {
+        if err.is::<carbon_recipe::RecipeError>() {
+            err
+        } else {
+            write::nothing_written(err)
+        }
+    })?;
     timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
     let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;
@@ -329,18 +337,6 @@ fn apply(
     })?;
     timings.lap("report");
     Ok(timings)
-}
-
-/// A node's error, said as the commit's own errors say it (write/commit.rs):
-/// in a fleet the first question is whether the nodes before it were
-/// written. Not a recipe's mistake, which reads as `plan` shows it (nothing
-/// is written from a recipe that does not resolve).
-fn nothing_written(err: anyhow::Error) -> anyhow::Error {
-    if err.is::<carbon_recipe::RecipeError>() {
-        err
-    } else {
-        err.context("nothing was written")
-    }
 }
 
 /// What `apply` keeps of one node until the commit.

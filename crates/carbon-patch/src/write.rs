@@ -36,6 +36,13 @@ mod stage;
 pub use commit::commit;
 pub use stage::stage;
 
+/// How every error that stops an apply before its first rename begins (a
+/// node's, or the commit's): in a fleet, the first question after an error
+/// is whether the nodes before it were written.
+pub fn nothing_written(err: anyhow::Error) -> anyhow::Error {
+    err.context("nothing was written")
+}
+
 /// A file's length and hash: enough to tell that it changed since the plan
 /// without keeping its bytes. XXH3, because every changed file is hashed
 /// twice (when staged and when the commit checks it) and std's SipHash cost

@@ -43,7 +43,7 @@ pub fn commit(
     timings: &mut Timings,
 ) -> Result<usize> {
     // 1. Nothing changed since the plan.
-    par_each(nodes, jobs, |node| node.verify()).context("nothing was written")?;
+    par_each(nodes, jobs, |node| node.verify()).map_err(super::nothing_written)?;
     timings.lap("commit: check the files are unchanged");
     // 2. Originals kept, backups, journals.
     if let Err(err) = par_each(nodes, jobs, |node| node.prepare(backup_stamp)) {
@@ -188,7 +188,7 @@ fn unprepare(nodes: &[StagedNode], err: anyhow::Error) -> anyhow::Error {
     if let Ok(filesystems) = FileSystems::of(touched_dirs(nodes)) {
         let _ = filesystems.sync();
     }
-    err.context("nothing was written")
+    super::nothing_written(err)
 }
 
 /// Puts back the originals of the files renamed before a failure.
