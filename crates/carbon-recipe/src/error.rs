@@ -48,6 +48,9 @@ impl RecipeError {
         }
         match err.span() {
             Some(span) => {
+                if let Some(said) = brackets_mistaken(&message, source, span.clone()) {
+                    message = said;
+                }
                 let line = line_around(source, span.start);
                 for value in redact::secret_values(&source[line.clone()]) {
                     let value = &source[line.start + value.start..line.start + value.end];
@@ -148,6 +151,59 @@ fn plain_words(message: &str) -> String {
         message.replace_range(at..name_end, "expected a table");
     }
     message
+}
+
+/// The keys that hold a list of strings, not tables (`model.rs`).
+const STRING_LISTS: &[&str] = &["lib", "manual", "members", "comment_out_properties"];
+
+/// For a type error at a table header or an inline table whose brackets say
+/// the other kind of table (`[[server]]` for `[server]`, `[registry.mount]`
+/// for `[[registry.mount]]`): what to write instead. serde's own words name
+/// the first field's type there ("invalid type: map, expected a whole
+/// number" for `[[server]]`), which says nothing to a recipe's author.
+fn brackets_mistaken(message: &str, source: &str, span: Range<usize>) -> Option<String> {
+    let text = source.get(span.clone())?.trim();
+    let table_for_array = message.starts_with("invalid type: map, expected an array");
+    if let Some(key) = text.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+        let key = key.trim();
+        let last = key.rsplit('.').next().unwrap_or(key).trim();
+        let array_for_other = (message.starts_with("invalid type: map, expected")
+            && !table_for_array)
+            || message.starts_with("invalid type: sequence, expected a table");
+        if !array_for_other {
+            return None;
+        }
+        return Some(if STRING_LISTS.contains(&last) {
+            format!(
+                "`[[{key}]]` starts a table in an array of tables, but `{last}` is a list of \
+                 strings: write `{last} = [\"…\", \"…\"]` in its table"
+            )
+        } else {
+            format!(
+                "`[[{key}]]` starts a table in an array of tables, but `{key}` is one table: \
+                 write `[{key}]`"
+            )
+        });
+    }
+    if !table_for_array {
+        return None;
+    }
+    if let Some(key) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        let key = key.trim();
+        return Some(format!(
+            "`[{key}]` makes one table, but `{key}` is an array of tables: write `[[{key}]]` \
+             before each of them"
+        ));
+    }
+    if text.starts_with('{') {
+        // `key = { … }`: the key is what precedes the `=` on its line.
+        let line = &source[line_around(source, span.start)];
+        let key = line.split('=').next().unwrap_or("").trim();
+        return Some(format!(
+            "`{key}` is an array of tables, and `{{ … }}` is one table: write `{key} = [{{ … }}]`"
+        ));
+    }
+    None
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`": the closest expected

@@ -299,6 +299,60 @@ fn wrong_types_and_values_point_at_the_value() {
     );
 }
 
+/// `[x]` for `[[x]]` and back is TOML's commonest slip; serde's words for
+/// it name the first field's type ("expected a whole number" for
+/// `[[server]]`), so the error says which brackets to write instead.
+#[test]
+fn a_table_in_the_wrong_brackets_says_which_to_write() {
+    let home = "[nodes.a]\nhome = \"/a\"\n";
+    let cases = [
+        (
+            "[[server]]\noffset = 1\n",
+            "cluster.toml:1:1: `[[server]]` starts a table in an array of tables, but `server` is one table: write `[server]`\n  |\n1 | [[server]]\n  | ^^^^^^^^^^",
+        ),
+        (
+            "[[clustering]]\nenable = true\n",
+            "cluster.toml:1:1: `[[clustering]]` starts a table in an array of tables, but `clustering` is one table: write `[clustering]`",
+        ),
+        (
+            "[[vars]]\nhost = \"h\"\n",
+            "cluster.toml:1:1: `[[vars]]` starts a table in an array of tables, but `vars` is one table: write `[vars]`",
+        ),
+        (
+            "[datasource]\nname = \"X\"\n",
+            "cluster.toml:1:1: `[datasource]` makes one table, but `datasource` is an array of tables: write `[[datasource]]` before each of them",
+        ),
+        (
+            "[registry]\n[registry.mount]\npath = \"/_system/config\"\n",
+            "cluster.toml:2:1: `[registry.mount]` makes one table, but `registry.mount` is an array of tables: write `[[registry.mount]]` before each of them",
+        ),
+        (
+            "[registry]\nmount = { path = \"/_system/config\" }\n",
+            "cluster.toml:2:9: `mount` is an array of tables, and `{ … }` is one table: write `mount = [{ … }]`",
+        ),
+        (
+            "[[lib]]\npath = \"mysql.jar\"\n",
+            "cluster.toml:1:1: `[[lib]]` starts a table in an array of tables, but `lib` is a list of strings: write `lib = [\"…\", \"…\"]` in its table",
+        ),
+    ];
+    for (recipe, expected) in cases {
+        let err = error(&format!("{recipe}{home}"));
+        assert!(err.starts_with(expected), "{recipe}:\n{err}");
+    }
+    // Under a node, the key is the node's.
+    let err = error("[nodes.a]\nhome = \"/a\"\n[[nodes.a.server]]\noffset = 1\n");
+    assert!(
+        err.starts_with("cluster.toml:3:1: `[[nodes.a.server]]` starts a table in an array of tables, but `nodes.a.server` is one table: write `[nodes.a.server]`"),
+        "{err}"
+    );
+    // A type error elsewhere keeps serde's words.
+    let err = error("[clustering]\nproperties = [\"a\"]\n[nodes.a]\nhome = \"/a\"\n");
+    assert!(
+        err.starts_with("cluster.toml:2:14: invalid type: sequence, expected a table\n"),
+        "{err}"
+    );
+}
+
 /// The mistakes people make typing a password are the ones that make TOML
 /// errors; the error must say where and what without showing the password.
 #[test]
