@@ -174,14 +174,16 @@ impl Recipe {
 
     /// Expands `${env:NAME}` and `${var}` in a value.
     fn expand(&self, text: &Text, env: &dyn Env) -> Result<String, RecipeError> {
-        self.expand_depth(text, env, 0)
+        self.expand_within(text, env, &mut Vec::new())
     }
 
-    fn expand_depth(
-        &self,
+    /// [`Recipe::expand`] inside the values of the variables in `chain`, the
+    /// one being expanded last: a name met again is a loop, named whole.
+    fn expand_within<'r>(
+        &'r self,
         text: &Text,
         env: &dyn Env,
-        depth: usize,
+        chain: &mut Vec<&'r str>,
     ) -> Result<String, RecipeError> {
         let raw = text.get_ref();
         let mut out = String::with_capacity(raw.len());
@@ -202,17 +204,30 @@ impl Recipe {
                 })?;
                 out.push_str(&value);
             } else {
-                let value = self.file.vars.get(name).ok_or_else(|| {
+                let (name, value) = self.file.vars.get_key_value(name).ok_or_else(|| {
                     let names: Vec<&str> = self.file.vars.keys().map(String::as_str).collect();
                     let hint = closest(name, &names)
                         .map(|c| format!("; did you mean `{c}`?"))
                         .unwrap_or_default();
                     self.error(text.span(), format!("no [vars] entry named {name:?}{hint}"))
                 })?;
-                if depth > 8 {
-                    return Err(self.error(value.span(), "variables refer to each other in a loop"));
+                if let Some(first) = chain.iter().position(|n| *n == name) {
+                    let cycle: Vec<&str> = chain[first..]
+                        .iter()
+                        .copied()
+                        .chain([name.as_str()])
+                        .collect();
+                    return Err(self.error(
+                        text.span(),
+                        format!(
+                            "variables refer to each other in a loop: {}",
+                            cycle.join(" -> ")
+                        ),
+                    ));
                 }
-                out.push_str(&self.expand_depth(value, env, depth + 1)?);
+                chain.push(name);
+                out.push_str(&self.expand_within(value, env, chain)?);
+                chain.pop();
             }
             rest = &after[end + 1..];
         }

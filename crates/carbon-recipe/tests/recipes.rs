@@ -466,9 +466,19 @@ fn unset_variables_are_named() {
     );
     let err = error("[vars]\na = \"${b}\"\nb = \"${a}\"\n[server]\nhostname = \"${a}\"\n[nodes.a]\nhome = \"/a\"\n");
     assert!(
-        err.contains("variables refer to each other in a loop"),
+        err.starts_with("cluster.toml:3:5: variables refer to each other in a loop: a -> b -> a\n"),
         "{err}"
     );
+    // A long chain is no loop: each variable is expanded once per use.
+    let chain: String = (0..12)
+        .map(|i| format!("v{i} = \"${{v{}}}\"\n", i + 1))
+        .collect();
+    let source = format!(
+        "[vars]\n{chain}v12 = \"deep\"\n[server]\nhostname = \"${{v0}}\"\n[nodes.a]\nhome = \"/a\"\n"
+    );
+    let recipe = Recipe::parse("cluster.toml", source).unwrap();
+    let node = recipe.resolve("a", None, &env(&[])).unwrap();
+    assert_eq!(node.steps, vec![Step::HostName("deep".into())]);
 }
 
 #[test]
