@@ -45,6 +45,8 @@ impl RecipeError {
         let mut message = plain_words(err.message().trim());
         if let Some(hint) = did_you_mean(&message) {
             message.push_str(&format!("; did you mean `{hint}`?"));
+        } else if let Some(hint) = belongs_in(&message) {
+            message.push_str(&hint);
         }
         match err.span() {
             Some(span) => {
@@ -213,6 +215,27 @@ fn did_you_mean(message: &str) -> Option<String> {
     let (got, rest) = unknown.split_once('`')?;
     let candidates: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
     closest(got, &candidates)
+}
+
+/// For "unknown field `offset`, expected one of `home`, …": the tables the
+/// key is a key of, and for a node table how to write it there.
+fn belongs_in(message: &str) -> Option<String> {
+    let (got, expected) = message.strip_prefix("unknown field `")?.split_once('`')?;
+    let tables = crate::keys::tables_with(got);
+    let (first, rest) = tables.split_first()?;
+    let mut hint = format!("; `{got}` is a key of {first}");
+    for table in rest {
+        hint.push_str(&format!(" or {table}"));
+    }
+    let in_node = expected.contains("`home`");
+    if let (true, [table]) = (in_node, tables.as_slice()) {
+        if let Some(name) = table.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+            if !name.starts_with('[') && !name.contains('.') {
+                hint.push_str(&format!(": in a node, `{name} = {{ {got} = … }}`"));
+            }
+        }
+    }
+    Some(hint)
 }
 
 /// The candidate closest to `got` in edit distance, if within a third of its length.

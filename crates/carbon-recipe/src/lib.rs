@@ -34,6 +34,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod error;
+mod keys;
 mod merge;
 pub mod model;
 mod redact;

@@ -267,6 +267,31 @@ fn unknown_keys_point_at_themselves_and_suggest() {
     );
 }
 
+/// A key written in the wrong table (a node's `offset` beside its `home`)
+/// is not a typo: the error says which table has it.
+#[test]
+fn a_key_in_the_wrong_table_is_sent_to_its_own() {
+    let first_line = |source: &str| error(source).lines().next().unwrap().to_string();
+    assert!(
+        first_line("[nodes.a]\nhome = \"/a\"\noffset = 1\n").ends_with(
+            "`manual`; `offset` is a key of [server]: in a node, `server = { offset = … }`"
+        )
+    );
+    assert!(
+        first_line("local_member_port = 4000\n[nodes.a]\nhome = \"/a\"\n")
+            .ends_with("`manual`; `local_member_port` is a key of [clustering]")
+    );
+    assert!(
+        first_line("[clustering]\noffset = 1\n[nodes.a]\nhome = \"/a\"\n")
+            .ends_with("`comment_out_properties`; `offset` is a key of [server]")
+    );
+    assert!(first_line("[nodes.a]\nhome = \"/a\"\nurl = \"jdbc:h2:x\"\n").ends_with(
+        "; `url` is a key of [[datasource]] or [registry.db_config.jdbc] or [[registry.remote_instance]] or [user_store.jdbc]"
+    ));
+    // A key no table has gets no hint.
+    assert!(first_line("[nodes.a]\nhome = \"/a\"\nfoo = 1\n").ends_with("`raw`, `manual`"));
+}
+
 #[test]
 fn wrong_types_and_values_point_at_the_value() {
     assert_eq!(
