@@ -238,12 +238,16 @@ fn belongs_in(message: &str) -> Option<String> {
     Some(hint)
 }
 
-/// The candidate closest to `got` in edit distance, if within a third of its length.
+/// The candidate closest to `got` in edit distance, if within a third of its
+/// length, and not made by replacing all of `got` (node `c` is no typo of
+/// node `a`).
 pub(crate) fn closest(got: &str, candidates: &[&str]) -> Option<String> {
     candidates
         .iter()
         .map(|c| (edit_distance(got, c), *c))
-        .filter(|(d, c)| *d > 0 && *d <= (c.len().max(got.len()) / 3).max(1))
+        .filter(|(d, c)| {
+            *d > 0 && *d <= (c.len().max(got.len()) / 3).max(1) && *d < got.chars().count()
+        })
         .min()
         .map(|(_, c)| c.to_string())
 }
@@ -294,6 +298,7 @@ mod tests {
             Some("membership_scheme".into())
         );
         assert_eq!(closest("hots", &["host", "db"]), Some("host".into()));
+        assert_eq!(closest("c", &["a", "b"]), None);
     }
 
     #[test]
