@@ -198,6 +198,7 @@ fn show_nodes(
 ) -> Result<render::Tally> {
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target)?;
+    recipe.refuse_port_clashes(&ProcessEnv)?;
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
@@ -242,6 +243,7 @@ fn apply(
     let mut timings = timings::Timings::start();
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target)?;
+    recipe.refuse_port_clashes(&ProcessEnv)?;
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
     timings.lap("read the recipe");
     let trees = plan::tree_cache();

@@ -233,8 +233,9 @@ fn recipe_mistakes_exit_1_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let recipe = dir.path().join("bad.toml");
     let before = snapshot(&h.node1);
-    let cases: [(&str, &str); 3] = [
+    let cases: [(&str, &str); 4] = [
         ("[server]\noffest = 1\n[nodes.node1]\nhome = \"x\"\n", "did you mean `offset`?"),
+        ("[clustering]\nlocal_member_host = \"10.0.0.5\"\nlocal_member_port = 4000\n[nodes.node1]\nhome = \"x\"\n[nodes.node2]\nhome = \"y\"\n", "nodes node1 and node2 would both listen for cluster members on 10.0.0.5:4000"),
         ("[server]\nhostname = \"${env:CARBON_PATCH_TEST_UNSET}\"\n[nodes.node1]\nhome = \"x\"\n", "environment variable CARBON_PATCH_TEST_UNSET is not set"),
         ("[[datasource]]\nname = \"X\"\njndi = \"jdbc/ExampleCarbonDB\"\n[nodes.node1]\nhome = \"x\"\n", "JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources"),
     ];

@@ -10,6 +10,7 @@ use crate::merge::Merge;
 use crate::model::*;
 use crate::step::Step;
 
+mod ports;
 mod translate;
 
 /// A parsed recipe.

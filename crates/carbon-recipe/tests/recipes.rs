@@ -544,6 +544,49 @@ fn contradictions_are_errors() {
     }
 }
 
+/// The guides give each node of one machine its own port offset and member
+/// port; a recipe that does not would plan cleanly and the second server to
+/// start would fail to bind.
+#[test]
+fn nodes_of_one_machine_need_their_own_ports() {
+    let clashes = |source: &str| {
+        let recipe = Recipe::parse("cluster.toml", source).unwrap();
+        recipe
+            .refuse_port_clashes(&env(&[("HOST_B", "10.0.0.5")]))
+            .err()
+            .map(|e| e.to_string())
+    };
+    // One shared member port on one shared host: the caret is on that port.
+    assert_eq!(
+        clashes("[clustering]\nlocal_member_host = \"10.0.0.5\"\nlocal_member_port = 4000\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n").as_deref(),
+        Some("cluster.toml:3:21: nodes a and b would both listen for cluster members on 10.0.0.5:4000; give each node of one machine its own local_member_port\n  |\n3 | local_member_port = 4000\n  |                     ^^^^")
+    );
+    // The same offset, the host reached through the environment.
+    let two = |a: &str, b: &str| {
+        format!("[clustering]\nlocal_member_host = \"${{env:HOST_B}}\"\n[nodes.a]\nhome = \"/a\"\n{a}\n[nodes.b]\nhome = \"/b\"\n{b}\n")
+    };
+    let err = clashes(&two("server = { offset = 1 }", "server = { offset = 1 }")).unwrap();
+    assert!(
+        err.starts_with("cluster.toml:8:21: nodes a and b are on one machine (local_member_host 10.0.0.5) with the same port offset 1, so their ports would clash; give each its own server.offset\n"),
+        "{err}"
+    );
+    // Their own offsets and ports: no clash; nor when the offset is the
+    // home's (not in the recipe).
+    assert_eq!(
+        clashes(&two("server = { offset = 1 }", "server = { offset = 2 }")),
+        None
+    );
+    assert_eq!(clashes(&two("server = { offset = 1 }", "")), None);
+    // Other machines, a loopback host, a host not known to this command.
+    for recipe in [
+        "[server]\noffset = 0\n[clustering]\nlocal_member_port = 4000\n[nodes.a]\nhome = \"/a\"\nclustering = { local_member_host = \"10.0.0.1\" }\n[nodes.b]\nhome = \"/b\"\nclustering = { local_member_host = \"10.0.0.2\" }\n",
+        "[server]\noffset = 0\n[clustering]\nlocal_member_host = \"127.0.0.1\"\nlocal_member_port = 4000\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n",
+        "[server]\noffset = 0\n[clustering]\nlocal_member_host = \"${env:UNSET_HOST}\"\nlocal_member_port = 4000\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n",
+    ] {
+        assert_eq!(clashes(recipe), None, "{recipe}");
+    }
+}
+
 #[test]
 fn nodes_need_a_home_and_wka_needs_member_addresses() {
     assert!(error("[nodes.a]\nserver = { offset = 1 }\n")
