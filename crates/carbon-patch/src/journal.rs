@@ -187,10 +187,10 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
             None => !target.exists(),
         };
         if !untouched {
+            // The caller (the home's lock) names the node and its home.
             bail!(
-                "{}: an interrupted apply cannot be finished: {} changed since it began. \
+                "an interrupted apply cannot be finished: {} changed since it began. \
                  Check the file, then remove {} to start afresh",
-                home.display(),
                 target.display(),
                 path.display()
             );

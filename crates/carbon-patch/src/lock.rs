@@ -92,13 +92,12 @@ impl HomeLock {
                                 // (or a reboot gave its pid to another program).
                                 let _ = std::fs::remove_file(&path);
                             }
+                            // The caller names the node and its home.
                             Some(pid) => anyhow::bail!(
-                                "{}: another carbon-patch (pid {pid}) is applying to this home; run again when it has finished",
-                                home.display()
+                                "another carbon-patch (pid {pid}) is applying to this home; run again when it has finished"
                             ),
                             None => anyhow::bail!(
-                                "{}: is locked ({}); if no carbon-patch is running, remove that file",
-                                home.display(),
+                                "the home is locked by {}, which names no process; if no carbon-patch is running, remove that file",
                                 path.display()
                             ),
                         }
@@ -149,11 +148,7 @@ impl HomeLock {
             clear_private_locks(&dir, holder_alive);
             return Ok(lock);
         }
-        anyhow::bail!(
-            "{}: could not take the lock {}",
-            home.display(),
-            path.display()
-        )
+        anyhow::bail!("could not take the lock {}", path.display())
     }
 }
 

@@ -693,8 +693,8 @@ fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).starts_with(&format!(
-            "carbon-patch: nothing was written: node node1 ({home}): {home}: \
-             another carbon-patch (pid {}) is applying to this home",
+            "carbon-patch: nothing was written: node node1 ({home}): \
+             another carbon-patch (pid {}) is applying to this home; run again when it has finished\n",
             holder.id(),
             home = h.node1.display()
         )),
