@@ -104,6 +104,42 @@ pub(crate) fn parse_port(value: &str) -> std::result::Result<u16, String> {
     }
 }
 
+/// What is wrong with `value` as a host name or address (carbon.xml's
+/// `HostName`, axis2.xml's `localMemberHost`), if anything. Carbon builds
+/// URLs and binds sockets from these: a URL or a `host:port` pasted in
+/// would make `https://https://…` service URLs or a member that cannot
+/// bind. An IPv6 address is one, bare or in brackets.
+pub(crate) fn host_problem(value: &str) -> Option<String> {
+    let bare = value.trim_start_matches('[').trim_end_matches(']');
+    if value.trim().is_empty() || value.contains(char::is_whitespace) {
+        return Some("is not a host name".into());
+    }
+    // `fe80::1%eth0`: a link-local address with its zone.
+    let address = bare.split_once('%').map_or(bare, |(address, _)| address);
+    if address.parse::<std::net::Ipv6Addr>().is_ok() {
+        return None;
+    }
+    if let Some((_, rest)) = value.split_once("://") {
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let host = match authority.find(']') {
+            Some(end) if authority.starts_with('[') => &authority[..=end],
+            _ => authority.split(':').next().unwrap_or(authority),
+        };
+        return Some(format!("is a URL; give the host name alone: {host}"));
+    }
+    if value.contains('/') {
+        return Some("is not a host name (it holds a '/')".into());
+    }
+    if let Some((host, port)) = value.rsplit_once(':') {
+        return Some(if !host.contains(':') && parse_port(port).is_ok() {
+            format!("holds a port; give the host name alone: {host}")
+        } else {
+            "is not a host name".into()
+        });
+    }
+    None
+}
+
 fn invalid(message: String) -> Error {
     Error::Invalid {
         file: AXIS2.into(),
@@ -146,6 +182,11 @@ pub fn set_clustering_parameter(session: &mut Session, name: &str, value: &str) 
         }
         "localMemberPort" | "localMemberBindPort" | "mcastPort" => {
             parse_port(value).map_err(|e| invalid(format!("{name}: {e}")))?;
+        }
+        "localMemberHost" | "localMemberBindAddress" => {
+            if let Some(problem) = host_problem(value) {
+                return Err(invalid(format!("{name} {value:?} {problem}")));
+            }
         }
         _ => {}
     }
@@ -293,6 +334,44 @@ pub fn comment_out_member_property(session: &mut Session, name: &str) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_names_and_addresses_pass_urls_and_ports_do_not() {
+        for host in [
+            "is.example.com",
+            "10.100.7.118",
+            "localhost",
+            "::1",
+            "[fe80::1]",
+            "fe80::1%eth0",
+            "wso2-node_1",
+        ] {
+            assert_eq!(host_problem(host), None, "{host}");
+        }
+        for (value, problem) in [
+            ("", "is not a host name"),
+            ("a b", "is not a host name"),
+            (
+                "https://a.example.com",
+                "is a URL; give the host name alone: a.example.com",
+            ),
+            (
+                "http://[::1]:80/",
+                "is a URL; give the host name alone: [::1]",
+            ),
+            (
+                "a.example.com:9443",
+                "holds a port; give the host name alone: a.example.com",
+            ),
+            (
+                "a.example.com/carbon",
+                "is not a host name (it holds a '/')",
+            ),
+            ("a:b", "is not a host name"),
+        ] {
+            assert_eq!(host_problem(value).as_deref(), Some(problem), "{value}");
+        }
+    }
 
     #[test]
     fn members_parse_as_host_and_port() {

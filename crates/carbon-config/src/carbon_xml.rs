@@ -8,6 +8,7 @@
 
 use xmlsplice::NewElement;
 
+use crate::axis2::host_problem;
 use crate::ensure::{edit_xml, Fallback};
 use crate::error::{Error, Result};
 use crate::home::files::{CARBON, CATALINA};
@@ -88,10 +89,10 @@ fn highest_port(session: &mut Session) -> Result<u32> {
 }
 
 fn set_host(session: &mut Session, element: &'static str, value: &str) -> Result<Outcome> {
-    if value.trim().is_empty() || value.contains(char::is_whitespace) {
+    if let Some(problem) = host_problem(value) {
         return Err(Error::Invalid {
             file: session.home().path().join(CARBON),
-            message: format!("{element} {value:?} is not a host name"),
+            message: format!("{element} {value:?} {problem}"),
         });
     }
     edit_xml(session, CARBON, format!("{element} = {value}"), |t| {

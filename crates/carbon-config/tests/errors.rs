@@ -45,6 +45,26 @@ fn values_the_products_would_not_accept_are_refused() {
     ))
     .contains("unknown DeploymentSynchronizer field"));
     assert!(message(carbon_xml::set_host_name(&mut s, "two words")).contains("is not a host name"));
+    // A URL or a host:port pasted where a host name goes.
+    assert!(
+        message(carbon_xml::set_host_name(&mut s, "https://is.example.com:9443/carbon")).ends_with(
+            "HostName \"https://is.example.com:9443/carbon\" is a URL; give the host name alone: is.example.com"
+        )
+    );
+    assert!(message(carbon_xml::set_mgt_host_name(&mut s, "mgt.example.com:9443"))
+        .ends_with("MgtHostName \"mgt.example.com:9443\" holds a port; give the host name alone: mgt.example.com"));
+    assert!(message(axis2::set_clustering_parameter(
+        &mut s,
+        "localMemberHost",
+        "10.0.0.1:4000"
+    ))
+    .ends_with(
+        "localMemberHost \"10.0.0.1:4000\" holds a port; give the host name alone: 10.0.0.1"
+    ));
+    assert!(
+        message(carbon_xml::set_host_name(&mut s, "example.com/carbon"))
+            .ends_with("is not a host name (it holds a '/')")
+    );
     assert!(
         message(event_processor::set_mode_enabled(&mut s, "Cluster", true))
             .contains("unknown mode \"Cluster\"")
