@@ -69,6 +69,9 @@ pub struct Member {
 impl FromStr for Member {
     type Err = String;
     fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s.contains("://") || s.contains('/') {
+            return Err(format!("member {s:?} is not host:port (a URL or a path)"));
+        }
         let (host, port) = s
             .rsplit_once(':')
             .ok_or_else(|| format!("member {s:?} is not host:port"))?;
@@ -375,6 +378,10 @@ mod tests {
 
     #[test]
     fn members_parse_as_host_and_port() {
+        assert_eq!(
+            "https://10.0.0.1:4000".parse::<Member>(),
+            Err("member \"https://10.0.0.1:4000\" is not host:port (a URL or a path)".into())
+        );
         let m: Member = "10.0.0.1:4000".parse().unwrap();
         assert_eq!((m.host.as_str(), m.port), ("10.0.0.1", 4000));
         assert_eq!(m.to_string(), "10.0.0.1:4000");
