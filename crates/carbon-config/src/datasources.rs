@@ -32,6 +32,45 @@ pub struct Datasource {
     pub configuration: Vec<(String, String)>,
 }
 
+/// The JDBC URL schemes of the drivers whose jars WSO2's guides name, and
+/// the driver classes that take each (MariaDB's driver takes MySQL URLs too).
+const URL_DRIVERS: &[(&str, &[&str])] = &[
+    ("jdbc:mysql:", &["com.mysql.", "org.mariadb."]),
+    ("jdbc:mariadb:", &["org.mariadb."]),
+    ("jdbc:postgresql:", &["org.postgresql."]),
+    ("jdbc:oracle:", &["oracle.jdbc"]),
+    ("jdbc:sqlserver:", &["com.microsoft.sqlserver."]),
+    ("jdbc:db2:", &["com.ibm.db2."]),
+    ("jdbc:h2:", &["org.h2."]),
+];
+
+/// What is wrong with a JDBC `url` and its `driver` class, if anything: a
+/// URL that is not JDBC's (`mysql://…` for `jdbc:mysql://…`), or a driver
+/// of one database for the URL of another, either of which stops the
+/// server at start-up. A driver or URL scheme not in [`URL_DRIVERS`] (a
+/// wrapper such as P6Spy, another database) is not judged.
+pub(crate) fn jdbc_problem(url: &str, driver: Option<&str>) -> Option<String> {
+    let url = url.trim();
+    if !url.starts_with("jdbc:") {
+        return Some(format!("url {url:?} is not a JDBC URL (jdbc:…)"));
+    }
+    let driver = driver?.trim();
+    let known = |d: &str| {
+        URL_DRIVERS
+            .iter()
+            .any(|(_, ds)| ds.iter().any(|p| d.starts_with(p)))
+    };
+    let (scheme, drivers) = URL_DRIVERS
+        .iter()
+        .find(|(scheme, _)| url.starts_with(scheme))?;
+    if known(driver) && !drivers.iter().any(|p| driver.starts_with(p)) {
+        return Some(format!(
+            "driver {driver} does not take {scheme} URLs ({url:?})"
+        ));
+    }
+    None
+}
+
 /// Checks that `file` names a datasources file of the home.
 fn check_file(file: &str) -> Result<()> {
     let path = Path::new(file);
@@ -62,6 +101,21 @@ fn path_of(name: &str) -> String {
 pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> Result<Outcome> {
     check_file(file)?;
     check_name(session, file, &ds.name)?;
+    let setting = |key: &str| {
+        ds.configuration
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let rdbms = ds.definition_type.as_deref().is_none_or(|t| t == "RDBMS");
+    if let (true, Some(url)) = (rdbms, setting("url")) {
+        if let Some(problem) = jdbc_problem(url, setting("driverClassName")) {
+            return Err(Error::Invalid {
+                file: session.home().path().join(file),
+                message: format!("datasource {}: {problem}", ds.name),
+            });
+        }
+    }
     let path = path_of(&ds.name);
     let what = match &ds.jndi {
         Some(jndi) => format!("datasource {} ({jndi})", ds.name),

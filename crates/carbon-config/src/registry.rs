@@ -9,6 +9,7 @@
 
 use xmlsplice::NewElement;
 
+use crate::datasources::jdbc_problem;
 use crate::ensure::{check_predicate_value, edit_xml, edit_xml_adding};
 use crate::error::{Error, Result};
 use crate::home::files::REGISTRY;
@@ -141,6 +142,11 @@ pub fn set_current_db_config(session: &mut Session, name: &str) -> Result<Outcom
 /// changed in place; switching form removes the other form's children.
 pub fn ensure_db_config(session: &mut Session, name: &str, config: &DbConfig) -> Result<Outcome> {
     check_key(session, "dbConfig name", name)?;
+    if let DbConfig::Jdbc(jdbc) = config {
+        if let Some(problem) = jdbc_problem(&jdbc.url, Some(&jdbc.driver_name)) {
+            return Err(invalid(session, format!("dbConfig {name}: {problem}")));
+        }
+    }
     let (leaves, remove): (Vec<(&str, String)>, Vec<&str>) = match config {
         DbConfig::DataSource(jndi) => (vec![("dataSource", jndi.clone())], JDBC_FIELDS.to_vec()),
         DbConfig::Jdbc(jdbc) => (jdbc.fields(), vec!["dataSource"]),

@@ -7,8 +7,9 @@
 
 use xmlsplice::NewElement;
 
+use crate::datasources::jdbc_problem;
 use crate::ensure::{check_predicate_value, edit_xml, Fallback};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::home::files::USER_MGT;
 use crate::registry::{Jdbc, JDBC_FIELDS};
 use crate::session::{Outcome, Session};
@@ -60,6 +61,12 @@ pub fn set_realm_data_source(session: &mut Session, jndi: &str) -> Result<Outcom
 /// Sets the realm's older JDBC properties, one `<Property>` each.
 pub fn set_realm_jdbc(session: &mut Session, jdbc: &Jdbc) -> Result<Vec<Outcome>> {
     debug_assert!(jdbc.fields().iter().all(|(f, _)| JDBC_FIELDS.contains(f)));
+    if let Some(problem) = jdbc_problem(&jdbc.url, Some(&jdbc.driver_name)) {
+        return Err(Error::Invalid {
+            file: session.home().path().join(USER_MGT),
+            message: format!("the user store's JDBC properties: {problem}"),
+        });
+    }
     jdbc.fields()
         .into_iter()
         .map(|(name, value)| set_realm_property(session, name, &value))

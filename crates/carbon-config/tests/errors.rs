@@ -165,3 +165,72 @@ fn a_datasources_file_the_home_lacks_is_named_with_those_it_has() {
     );
     assert_eq!(s.changes().unwrap(), vec![]);
 }
+
+/// A JDBC URL without its `jdbc:`, or one database's driver for another's
+/// URL, plans and applies cleanly and stops the server at start-up: each of
+/// the three places a recipe writes JDBC settings refuses them.
+#[test]
+fn jdbc_urls_and_drivers_that_cannot_work_are_refused() {
+    use carbon_config::datasources::{ensure_datasource, Datasource};
+    use carbon_config::registry::{ensure_db_config, DbConfig, Jdbc};
+    use carbon_config::user_mgt::set_realm_jdbc;
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    let file = "repository/conf/datasources/master-datasources.xml";
+    let datasource = |url: &str, driver: &str| Datasource {
+        name: "REGISTRY_DB".into(),
+        jndi: Some("jdbc/RegistryDB".into()),
+        configuration: vec![
+            ("url".into(), url.into()),
+            ("driverClassName".into(), driver.into()),
+        ],
+        ..Default::default()
+    };
+    assert_eq!(
+        message(ensure_datasource(
+            &mut s,
+            file,
+            &datasource("mysql://db:3306/reg", "com.mysql.jdbc.Driver")
+        )),
+        format!(
+            "{}: datasource REGISTRY_DB: url \"mysql://db:3306/reg\" is not a JDBC URL (jdbc:…)",
+            home.path().join(file).display()
+        )
+    );
+    assert!(message(ensure_datasource(
+        &mut s,
+        file,
+        &datasource("jdbc:mysql://db:3306/reg", "org.postgresql.Driver")
+    ))
+    .ends_with(
+        "datasource REGISTRY_DB: driver org.postgresql.Driver does not take jdbc:mysql: URLs (\"jdbc:mysql://db:3306/reg\")"
+    ));
+    let jdbc = Jdbc {
+        url: "jdbc:oracle:thin:@db:1521/reg".into(),
+        user_name: "u".into(),
+        password: "p".into(),
+        driver_name: "com.mysql.jdbc.Driver".into(),
+        ..Default::default()
+    };
+    assert!(message(ensure_db_config(&mut s, "remote", &DbConfig::Jdbc(jdbc.clone())))
+        .ends_with("registry.xml: dbConfig remote: driver com.mysql.jdbc.Driver does not take jdbc:oracle: URLs (\"jdbc:oracle:thin:@db:1521/reg\")"));
+    let err = set_realm_jdbc(&mut s, &jdbc).unwrap_err().to_string();
+    assert!(
+        err.ends_with("user-mgt.xml: the user store's JDBC properties: driver com.mysql.jdbc.Driver does not take jdbc:oracle: URLs (\"jdbc:oracle:thin:@db:1521/reg\")"),
+        "{err}"
+    );
+    assert_eq!(s.changes().unwrap(), vec![]);
+    // MariaDB's driver takes MySQL URLs; a driver not known here is not judged.
+    for driver in [
+        "org.mariadb.jdbc.Driver",
+        "com.mysql.cj.jdbc.Driver",
+        "com.p6spy.engine.spy.P6SpyDriver",
+    ] {
+        ensure_datasource(
+            &mut s,
+            file,
+            &datasource("jdbc:mysql://db:3306/reg", driver),
+        )
+        .unwrap();
+    }
+}
