@@ -3,7 +3,8 @@
 //! Two kinds are masked as `********`: every secret value the recipe holds
 //! (datasource, dbConfig and user store passwords, SvnPassword, and the
 //! value of every `${env:NAME}` whose name says it is secret, see
-//! carbon-recipe), wherever it appears and in every form it takes once
+//! carbon-recipe), wherever it appears (one shorter than six characters
+//! where it stands alone, see [`SHORT`]) and in every form it takes once
 //! written to a file (`a&b` is `a&amp;b` there); and the content of every
 //! password element in the files themselves (`<password>`, `<SvnPassword>`,
 //! `<Property name="password">`), so the values already on disk are hidden
@@ -21,19 +22,34 @@ pub const MASK: &str = "********";
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     /// Longest first: a secret inside a longer one must not mask part of it
-    /// and leave the rest showing.
-    forms: Vec<String>,
+    /// and leave the rest showing. With each, whether it is masked inside
+    /// words too ([`SHORT`]).
+    forms: Vec<(String, bool)>,
 }
+
+/// Secrets shorter than this many characters are masked only where they
+/// stand alone, not inside a longer word. A test recipe's password `p` or
+/// `pw` masked everywhere turns `repository` into `re********ository`, in
+/// every path shown, and the pattern of masks gives the secret away; a
+/// longer secret is masked wherever it appears, since it could be glued to
+/// other text (`…password=${env:DB_PASSWORD}` and a suffix) and is unlikely
+/// to match inside an unrelated word.
+const SHORT: usize = 6;
 
 impl Secrets {
     /// The forms of `values` (empty ones are no secret).
     pub fn new(values: &[String]) -> Secrets {
-        let mut forms: Vec<String> = values
+        let mut forms: Vec<(String, bool)> = values
             .iter()
             .filter(|v| !v.is_empty())
-            .flat_map(|v| xmlsplice::escaped_forms(v))
+            .flat_map(|v| {
+                let anywhere = v.chars().count() >= SHORT;
+                xmlsplice::escaped_forms(v)
+                    .into_iter()
+                    .map(move |form| (form, anywhere))
+            })
             .collect();
-        forms.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        forms.sort_by(|(a, _), (b, _)| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         forms.dedup();
         Secrets { forms }
     }
@@ -45,18 +61,45 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
     // The recipe's secrets first, whole: masking a parameter first could
     // leave the part of a secret after a `&` or `;` in it.
     let mut out = Cow::Borrowed(text);
-    for form in &secrets.forms {
+    for (form, anywhere) in &secrets.forms {
         // `replace` copies the whole text even when there is nothing to
         // replace, and most files hold none of a recipe's secrets.
-        if out.contains(form.as_str()) {
-            out = out.replace(form.as_str(), MASK).into();
+        if !out.contains(form.as_str()) {
+            continue;
         }
+        out = if *anywhere {
+            out.replace(form.as_str(), MASK).into()
+        } else {
+            standing_alone_masked(&out, form).into()
+        };
     }
     let masked = mask_password_elements(&out);
     match password_parameters(&masked) {
         Cow::Borrowed(_) => masked,
         Cow::Owned(more) => more,
     }
+}
+
+/// `text` with each `form` that stands alone (no letter or digit right
+/// before or after it) masked.
+fn standing_alone_masked(text: &str, form: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(form) {
+        let end = at + form.len();
+        if at < copied {
+            continue; // overlaps one masked already
+        }
+        let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+        if glued(text[..at].chars().next_back()) || glued(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[copied..at]);
+        out.push_str(MASK);
+        copied = end;
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Parameter names whose value is a password, lowercase.
@@ -216,6 +259,23 @@ mod tests {
             mask(text, &Secrets::default()),
             "<DBPASSWORD>********</DBPASSWORD>\n<Property name='ConnectionPassWord'>********</Property>\n\
              <prüfungPassword>********</prüfungPassword>\n<é>d</é>\n<passwörd>e</passwörd>"
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_masked_where_they_stand_alone() {
+        let secrets = Secrets::new(&["p".into(), "wso2".into()]);
+        assert_eq!(
+            mask(
+                "repository/conf: jdbc:mysql://u:p@h/db wso2 org.wso2.carbon wso2carbon",
+                &secrets
+            ),
+            "repository/conf: jdbc:mysql://u:********@h/db ******** org.********.carbon wso2carbon"
+        );
+        // Six characters and more: inside words too.
+        assert_eq!(
+            mask("x=s3cretSuffix", &Secrets::new(&["s3cret".into()])),
+            "x=********Suffix"
         );
     }
 

@@ -359,6 +359,38 @@ fn secrets_never_reach_the_output() {
     }
 }
 
+/// A one-letter test password masked inside every word made `repository`
+/// read `re********ository` in every path, and the masks spelt it out.
+#[test]
+fn a_short_secret_is_masked_where_it_stands_alone() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("short.toml");
+    std::fs::write(
+        &recipe,
+        "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\n\
+         url = \"jdbc:mysql://u:${env:CARBON_PATCH_TEST_PWD}@db/reg\"\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "plan",
+            recipe.to_str().unwrap(),
+            &format!("--home=node1={}", h.node1.display()),
+        ])
+        .env("CARBON_PATCH_TEST_PWD", "p")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("warning: repository/conf/datasources/master-datasources.xml: datasource REG (jdbc/Reg) is not referenced"),
+        "{text}"
+    );
+    assert!(text.contains("jdbc:mysql://u:********@db/reg"), "{text}");
+    assert!(!text.contains("u:p@"), "{text}");
+}
+
 #[test]
 fn a_secret_in_an_error_is_masked_too() {
     let h = homes();
