@@ -121,8 +121,22 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
         Some(jndi) => format!("datasource {} ({jndi})", ds.name),
         None => format!("datasource {}", ds.name),
     };
+    let full = session.home().path().join(file);
     let result = edit_xml_adding(session, file, what, |t| {
         if t.doc.select_optional(&path)?.is_none() {
+            // A new RDBMS datasource without a url stops the server at
+            // start-up; an existing one keeps its own. (The driver may be
+            // left out: a JDBC 4 driver is found from the url.)
+            if rdbms && setting("url").is_none() {
+                return Err(Error::Invalid {
+                    file: full,
+                    message: format!(
+                        "datasource {} is new in this file and has no url: a new datasource \
+                         needs one",
+                        ds.name
+                    ),
+                });
+            }
             let mut element = NewElement::new("datasource").text_child("name", &ds.name);
             if let Some(description) = &ds.description {
                 element = element.text_child("description", description);

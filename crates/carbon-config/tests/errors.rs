@@ -219,7 +219,22 @@ fn jdbc_urls_and_drivers_that_cannot_work_are_refused() {
         err.ends_with("user-mgt.xml: the user store's JDBC properties: driver com.mysql.jdbc.Driver does not take jdbc:oracle: URLs (\"jdbc:oracle:thin:@db:1521/reg\")"),
         "{err}"
     );
+    // A new datasource needs a url; an existing one keeps its own.
+    let bare = Datasource {
+        name: "NEW_DB".into(),
+        jndi: Some("jdbc/NewDB".into()),
+        ..Default::default()
+    };
+    assert!(message(ensure_datasource(&mut s, file, &bare)).ends_with(
+        "datasource NEW_DB is new in this file and has no url: a new datasource needs one"
+    ));
     assert_eq!(s.changes().unwrap(), vec![]);
+    let existing = Datasource {
+        name: "EXAMPLE_STORE_DB".into(),
+        configuration: vec![("maxActive".into(), "7".into())],
+        ..Default::default()
+    };
+    ensure_datasource(&mut s, file, &existing).unwrap();
     // MariaDB's driver takes MySQL URLs; a driver not known here is not judged.
     for driver in [
         "org.mariadb.jdbc.Driver",

@@ -237,7 +237,7 @@ fn recipe_mistakes_exit_1_and_write_nothing() {
         ("[server]\noffest = 1\n[nodes.node1]\nhome = \"x\"\n", "did you mean `offset`?"),
         ("[clustering]\nlocal_member_host = \"10.0.0.5\"\nlocal_member_port = 4000\n[nodes.node1]\nhome = \"x\"\n[nodes.node2]\nhome = \"y\"\n", "nodes node1 and node2 would both listen for cluster members on 10.0.0.5:4000"),
         ("[server]\nhostname = \"${env:CARBON_PATCH_TEST_UNSET}\"\n[nodes.node1]\nhome = \"x\"\n", "environment variable CARBON_PATCH_TEST_UNSET is not set"),
-        ("[[datasource]]\nname = \"X\"\njndi = \"jdbc/ExampleCarbonDB\"\n[nodes.node1]\nhome = \"x\"\n", "JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources"),
+        ("[[datasource]]\nname = \"X\"\njndi = \"jdbc/ExampleCarbonDB\"\nurl = \"jdbc:h2:mem:x\"\n[nodes.node1]\nhome = \"x\"\n", "JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources"),
     ];
     for (source, message) in cases {
         std::fs::write(&recipe, source).unwrap();
@@ -321,7 +321,7 @@ fn secrets_never_reach_the_output() {
     let recipe = dir.path().join("secret.toml");
     std::fs::write(
         &recipe,
-        "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
+        "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\nurl = \"jdbc:h2:mem:reg\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
          [[datasource]]\nname = \"MSSQL\"\njndi = \"jdbc/Ms\"\n\
          url = \"jdbc:sqlserver://${env:CARBON_PATCH_TEST_HOST}:1433;password=${env:CARBON_PATCH_TEST_DB_PWD}\"\n\
          [deployment_synchronizer]\nsvn_password = \"${env:CARBON_PATCH_TEST_SECRET}\"\n[nodes.node1]\nhome = \"x\"\n",
