@@ -43,13 +43,13 @@ pub trait Env {
 }
 
 /// Whether an environment variable's name says its value is secret: it
-/// holds PASS, PWD, SECRET, TOKEN, CRED or KEY, in any case
-/// (`DB_PASSWORD`, `svn_pwd`, `API_KEY`). Such a value is masked in output
+/// holds PASS, PW, SECRET, TOKEN, CRED or KEY, in any case
+/// (`DB_PASSWORD`, `svn_pwd`, `DB_PW`, `API_KEY`). Such a value is masked in output
 /// wherever the recipe uses it, a password in a JDBC URL included; other
 /// variables (hosts, ports, user names) stay readable in a plan.
 fn is_secret_name(name: &str) -> bool {
     let name = name.to_ascii_uppercase();
-    ["PASS", "PWD", "SECRET", "TOKEN", "CRED", "KEY"]
+    ["PASS", "PW", "SECRET", "TOKEN", "CRED", "KEY"]
         .iter()
         .any(|word| name.contains(word))
 }

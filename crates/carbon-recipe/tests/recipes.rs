@@ -215,6 +215,12 @@ path = "/Server"
 action = "insert"
 markup = "<Token>${env:Api_Token}</Token>"
 
+[[raw]]
+file = "repository/conf/carbon.xml"
+path = "/Server"
+action = "insert"
+markup = "<Login>${env:DB_USER}/${env:db_pw}</Login>"
+
 [nodes.node1]
 home = "h"
 "#,
@@ -225,13 +231,14 @@ home = "h"
         ("DB_HOST", "db01"),
         ("DB_USER", "regadmin"),
         ("Api_Token", "t0ken"),
+        ("db_pw", "pw-value"),
         ("UNUSED_PASSWORD", "never-read"),
     ]);
     let node = recipe.resolve("node1", None, &env).unwrap();
     // Through a [vars] entry or directly, in a URL or in raw markup: a
     // variable whose name says it is secret. Hosts and user names stay
     // readable, and a variable the node never reads is not collected.
-    assert_eq!(node.secrets, ["s3cret", "t0ken"]);
+    assert_eq!(node.secrets, ["s3cret", "t0ken", "pw-value"]);
 }
 
 #[test]
