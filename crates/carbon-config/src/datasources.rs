@@ -108,10 +108,12 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
             .map(|(_, v)| v.as_str())
     };
     let rdbms = ds.definition_type.as_deref().is_none_or(|t| t == "RDBMS");
-    if let (true, Some(url)) = (rdbms, setting("url")) {
+    let url = setting("url");
+    let full = session.home().path().join(file);
+    if let (true, Some(url)) = (rdbms, url) {
         if let Some(problem) = jdbc_problem(url, setting("driverClassName")) {
             return Err(Error::Invalid {
-                file: session.home().path().join(file),
+                file: full,
                 message: format!("datasource {}: {problem}", ds.name),
             });
         }
@@ -121,13 +123,12 @@ pub fn ensure_datasource(session: &mut Session, file: &str, ds: &Datasource) -> 
         Some(jndi) => format!("datasource {} ({jndi})", ds.name),
         None => format!("datasource {}", ds.name),
     };
-    let full = session.home().path().join(file);
     let result = edit_xml_adding(session, file, what, |t| {
         if t.doc.select_optional(&path)?.is_none() {
             // A new RDBMS datasource without a url stops the server at
             // start-up; an existing one keeps its own. (The driver may be
             // left out: a JDBC 4 driver is found from the url.)
-            if rdbms && setting("url").is_none() {
+            if rdbms && url.is_none() {
                 return Err(Error::Invalid {
                     file: full,
                     message: format!(

@@ -197,8 +197,7 @@ fn show_nodes(
     mut json: Option<&mut render::JsonReport>,
 ) -> Result<render::Tally> {
     let recipe = Recipe::load(&target.recipe)?;
-    let names = plan::node_names(&recipe, target)?;
-    recipe.refuse_port_clashes(&ProcessEnv)?;
+    let names = plan::node_names(&recipe, target, &ProcessEnv)?;
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
@@ -242,8 +241,7 @@ fn apply(
 ) -> Result<timings::Timings> {
     let mut timings = timings::Timings::start();
     let recipe = Recipe::load(&target.recipe)?;
-    let names = plan::node_names(&recipe, target)?;
-    recipe.refuse_port_clashes(&ProcessEnv)?;
+    let names = plan::node_names(&recipe, target, &ProcessEnv)?;
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
     timings.lap("read the recipe");
     let trees = plan::tree_cache();

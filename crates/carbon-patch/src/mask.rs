@@ -83,14 +83,12 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
 /// `text` with each `form` that stands alone (no letter or digit right
 /// before or after it) masked.
 fn standing_alone_masked(text: &str, form: &str) -> String {
+    let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
+    // `match_indices` gives matches that do not overlap.
     for (at, _) in text.match_indices(form) {
         let end = at + form.len();
-        if at < copied {
-            continue; // overlaps one masked already
-        }
-        let glued = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
         if glued(text[..at].chars().next_back()) || glued(text[end..].chars().next()) {
             continue;
         }

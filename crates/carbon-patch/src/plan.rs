@@ -42,10 +42,13 @@ pub struct NodePlan {
 
 /// The nodes a command runs on: those named with `--node` (all of the
 /// recipe's when none is), checked to exist, as are those of `--home`.
-pub fn node_names(recipe: &Recipe, target: &Target) -> Result<Vec<String>> {
+/// Then all the recipe's nodes are checked together: no two of one machine
+/// on the same ports.
+pub fn node_names(recipe: &Recipe, target: &Target, env: &dyn Env) -> Result<Vec<String>> {
     for name in target.nodes.iter().chain(target.homes.keys()) {
         recipe.check_node(name)?;
     }
+    recipe.refuse_port_clashes(env)?;
     Ok(if target.nodes.is_empty() {
         recipe.node_names().into_iter().map(String::from).collect()
     } else {

@@ -155,9 +155,6 @@ fn plain_words(message: &str) -> String {
     message
 }
 
-/// The keys that hold a list of strings, not tables (`model.rs`).
-const STRING_LISTS: &[&str] = &["lib", "manual", "members", "comment_out_properties"];
-
 /// For a type error at a table header or an inline table whose brackets say
 /// the other kind of table (`[[server]]` for `[server]`, `[registry.mount]`
 /// for `[[registry.mount]]`): what to write instead. serde's own words name
@@ -175,7 +172,7 @@ fn brackets_mistaken(message: &str, source: &str, span: Range<usize>) -> Option<
         if !array_for_other {
             return None;
         }
-        return Some(if STRING_LISTS.contains(&last) {
+        return Some(if crate::keys::STRING_LISTS.contains(&last) {
             format!(
                 "`[[{key}]]` starts a table in an array of tables, but `{last}` is a list of \
                  strings: write `{last} = [\"…\", \"…\"]` in its table"
@@ -222,11 +219,10 @@ fn did_you_mean(message: &str) -> Option<String> {
 fn belongs_in(message: &str) -> Option<String> {
     let (got, expected) = message.strip_prefix("unknown field `")?.split_once('`')?;
     let tables = crate::keys::tables_with(got);
-    let (first, rest) = tables.split_first()?;
-    let mut hint = format!("; `{got}` is a key of {first}");
-    for table in rest {
-        hint.push_str(&format!(" or {table}"));
+    if tables.is_empty() {
+        return None;
     }
+    let mut hint = format!("; `{got}` is a key of {}", tables.join(" or "));
     let in_node = expected.contains("`home`");
     if let (true, [table]) = (in_node, tables.as_slice()) {
         if let Some(name) = table.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {

@@ -10,6 +10,10 @@ use crate::model::{
     RemoteInstance, Server, Tomcat, UserStore,
 };
 
+/// The keys that hold a list of strings, not tables (which serde's field
+/// names do not tell).
+pub(crate) const STRING_LISTS: &[&str] = &["lib", "manual", "members", "comment_out_properties"];
+
 /// The tables a key may be misplaced from, as a recipe writes their
 /// headers, with their keys. `[registry]` and `[event_processor]` hold
 /// tables only; their tables are listed instead (MODE: ha, distributed or
