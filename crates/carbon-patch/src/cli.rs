@@ -85,7 +85,7 @@ struct ShowArgs {
 
 #[derive(Debug, Args)]
 struct TargetArgs {
-    /// The recipe file (TOML).
+    /// The recipe file (TOML; every key is in docs/recipe.md).
     recipe: PathBuf,
     /// Only this node (repeatable); all nodes when none is given.
     #[arg(long = "node", value_name = "NAME")]

@@ -9,6 +9,8 @@ use crate::model::{
     Clustering, Datasource, DbConfig, DeploymentSynchronizer, EventMode, Jdbc, Mediation, Mount,
     RemoteInstance, Server, Tomcat, UserStore,
 };
+#[cfg(test)]
+use crate::model::{EventProcessor, NodeTable, Raw, RecipeFile, Registry};
 
 /// The keys that hold a list of strings, not tables (which serde's field
 /// names do not tell).
@@ -103,5 +105,101 @@ mod tests {
             ]
         );
         assert!(tables_with("home").is_empty());
+    }
+
+    /// Every table of the recipe, as docs/recipe.md heads its section, with
+    /// its keys: those a key may be misplaced from, and the ones that hold
+    /// only tables or stand at the top. A node's section lists only its own
+    /// keys: it takes the top level's settings too, which the page says.
+    fn documented_tables() -> Vec<(&'static str, Vec<&'static str>)> {
+        let top = fields::<RecipeFile>();
+        let node_own = fields::<NodeTable>()
+            .iter()
+            .copied()
+            .filter(|key| !top.contains(key))
+            .collect();
+        let mut all = vec![
+            ("The top level", top.to_vec()),
+            ("[nodes.NAME]", node_own),
+            ("[registry]", fields::<Registry>().to_vec()),
+            ("[event_processor]", fields::<EventProcessor>().to_vec()),
+            ("[[raw]]", fields::<Raw>().to_vec()),
+        ];
+        all.extend(tables().into_iter().map(|(t, keys)| (t, keys.to_vec())));
+        all
+    }
+
+    /// The keys each section of `doc` lists in its tables (the first cell
+    /// of a row, in backticks), by the section's heading.
+    fn documented_keys(doc: &str) -> Vec<(String, Vec<String>)> {
+        let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+        for line in doc.lines() {
+            if let Some(heading) = line.strip_prefix("## ").or(line.strip_prefix("### ")) {
+                sections.push((heading.to_string(), Vec::new()));
+            } else if let Some(cell) = line.strip_prefix("| `") {
+                let key = cell.split('`').next().unwrap_or_default().to_string();
+                if let Some((_, keys)) = sections.last_mut() {
+                    keys.push(key);
+                }
+            }
+        }
+        sections
+    }
+
+    #[test]
+    fn the_reference_example_is_a_recipe_that_resolves() {
+        let doc = include_str!("../../../docs/recipe.md");
+        let example = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("docs/recipe.md opens with a ```toml example");
+        let recipe = crate::Recipe::parse("docs/recipe.md", example).unwrap();
+        let env = std::collections::BTreeMap::from([(
+            "IS_DB_PASSWORD".to_string(),
+            "example-password".to_string(),
+        )]);
+        let node = recipe.resolve("is1", None, &env).unwrap();
+        // The members the page says are derived: the other node's.
+        assert!(node.steps.iter().any(|step| matches!(
+            step,
+            crate::Step::Members(members) if members.len() == 1
+                && members[0].to_string() == "10.0.0.12:4000"
+        )));
+        assert_eq!(node.secrets, ["example-password"]);
+    }
+
+    #[test]
+    fn every_recipe_key_is_documented() {
+        let doc = include_str!("../../../docs/recipe.md");
+        let sections = documented_keys(doc);
+        // A table is found by its header in backticks; the two `jdbc`
+        // tables share a section.
+        for (table, keys) in documented_tables() {
+            let wanted = if table.starts_with('[') {
+                format!("`{table}`")
+            } else {
+                table.to_string()
+            };
+            let Some((heading, listed)) = sections.iter().find(|(h, _)| h.contains(&wanted)) else {
+                panic!("docs/recipe.md has no section headed {wanted}");
+            };
+            let missing: Vec<_> = keys
+                .iter()
+                .filter(|k| !listed.iter().any(|l| l == *k))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "{heading}: keys not documented: {missing:?}"
+            );
+            let unknown: Vec<_> = listed
+                .iter()
+                .filter(|l| !keys.contains(&l.as_str()))
+                .collect();
+            assert!(
+                unknown.is_empty(),
+                "{heading}: documents keys the recipe does not take: {unknown:?}"
+            );
+        }
     }
 }
