@@ -50,7 +50,9 @@ impl RecipeError {
         }
         match err.span() {
             Some(span) => {
-                if let Some(said) = brackets_mistaken(&message, source, span.clone()) {
+                if let Some(said) = brackets_mistaken(&message, source, span.clone())
+                    .or_else(|| dotted_key(&message, source, span.clone()))
+                {
                     message = said;
                 }
                 let line = line_around(source, span.start);
@@ -203,6 +205,42 @@ fn brackets_mistaken(message: &str, source: &str, span: Range<usize>) -> Option<
         ));
     }
     None
+}
+
+/// For a string expected where a bare dotted key stands
+/// (`carbon.spark.master.count = "2"` in `[spark]`): TOML reads the dots as
+/// tables inside tables, and serde says "invalid type: map, expected a
+/// string" at the key's first part. WSO2's names hold dots (Spark keys,
+/// Hazelcast parameters, member properties such as `port.mapping.80`), so
+/// the name is to be quoted.
+fn dotted_key(message: &str, source: &str, span: Range<usize>) -> Option<String> {
+    if !message.starts_with("invalid type: map, expected a string") {
+        return None;
+    }
+    let first = source.get(span.clone())?;
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if first.is_empty() || !first.chars().all(bare) {
+        return None;
+    }
+    if !source[span.end..]
+        .trim_start_matches([' ', '\t'])
+        .starts_with('.')
+    {
+        return None;
+    }
+    // The whole key: up to the `=` that follows it, on its line.
+    let line = &source[span.start..line_around(source, span.start).end];
+    let key: String = line
+        .split('=')
+        .next()?
+        .split('.')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(".");
+    Some(format!(
+        "`{key}` is a dotted key, which TOML reads as tables inside tables; quote a name \
+         that holds dots: `\"{key}\" = …`"
+    ))
 }
 
 /// For "unknown field `x`, expected one of `a`, `b`": the closest expected

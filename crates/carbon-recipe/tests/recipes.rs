@@ -385,6 +385,45 @@ fn a_table_in_the_wrong_brackets_says_which_to_write() {
     );
 }
 
+/// WSO2's names hold dots (Spark keys, Hazelcast parameters, member
+/// properties); written bare, TOML reads them as tables inside tables, and
+/// serde's words were "invalid type: map, expected a string".
+#[test]
+fn a_dotted_name_left_unquoted_is_told_to_be_quoted() {
+    let home = "[nodes.a]\nhome = \"/a\"\n";
+    let cases = [
+        (
+            "[spark]\ncarbon.spark.master.count = \"2\"\n",
+            "cluster.toml:2:1: `carbon.spark.master.count` is a dotted key, which TOML reads as tables inside tables; quote a name that holds dots: `\"carbon.spark.master.count\" = …`\n  |\n2 | carbon.spark.master.count = \"2\"\n  | ^^^^^^",
+        ),
+        (
+            "[clustering.parameters]\nhazelcast.max.no.heartbeat.seconds = \"600\"\n",
+            "cluster.toml:2:1: `hazelcast.max.no.heartbeat.seconds` is a dotted key",
+        ),
+        (
+            "[clustering]\nproperties = { port . mapping.80 = \"9763\" }\n",
+            "cluster.toml:2:16: `port.mapping.80` is a dotted key, which TOML reads as tables inside tables; quote a name that holds dots: `\"port.mapping.80\" = …`",
+        ),
+        (
+            "[[datasource]]\nname = \"X\"\nconfiguration = { jdbc.interceptors = \"x\" }\n",
+            "cluster.toml:3:19: `jdbc.interceptors` is a dotted key",
+        ),
+    ];
+    for (recipe, expected) in cases {
+        let err = error(&format!("{recipe}{home}"));
+        assert!(err.starts_with(expected), "{recipe}:\n{err}");
+    }
+    // Quoted, the name is one key.
+    let recipe = format!("[spark]\n\"carbon.spark.master.count\" = \"2\"\n{home}");
+    assert!(carbon_recipe::Recipe::parse("cluster.toml", recipe).is_ok());
+    // A table given where a string belongs keeps serde's words.
+    let err = error(&format!("[spark]\nkey = {{ a = \"b\" }}\n{home}"));
+    assert!(
+        err.starts_with("cluster.toml:2:7: invalid type: map, expected a string\n"),
+        "{err}"
+    );
+}
+
 /// The mistakes people make typing a password are the ones that make TOML
 /// errors; the error must say where and what without showing the password.
 #[test]
