@@ -107,6 +107,9 @@ mod tests {
         assert!(tables_with("home").is_empty());
     }
 
+    /// The recipe reference, which these tests hold to the model.
+    const RECIPE_DOC: &str = include_str!("../../../docs/recipe.md");
+
     /// Every table of the recipe, as docs/recipe.md heads its section, with
     /// its keys: those a key may be misplaced from, and the ones that hold
     /// only tables or stand at the top. A node's section lists only its own
@@ -148,8 +151,7 @@ mod tests {
 
     #[test]
     fn the_reference_example_is_a_recipe_that_resolves() {
-        let doc = include_str!("../../../docs/recipe.md");
-        let example = doc
+        let example = RECIPE_DOC
             .split("```toml\n")
             .nth(1)
             .and_then(|rest| rest.split("```").next())
@@ -171,8 +173,7 @@ mod tests {
 
     #[test]
     fn every_recipe_key_is_documented() {
-        let doc = include_str!("../../../docs/recipe.md");
-        let sections = documented_keys(doc);
+        let sections = documented_keys(RECIPE_DOC);
         // A table is found by its header in backticks; the two `jdbc`
         // tables share a section.
         for (table, keys) in documented_tables() {

@@ -331,12 +331,24 @@ fn wrong_types_and_values_point_at_the_value() {
     );
 }
 
+/// A recipe's last table: one node, so that what comes before it is what
+/// a case tests.
+const ONE_NODE: &str = "[nodes.a]\nhome = \"/a\"\n";
+
+/// Each `(recipe, expected)`, with [`ONE_NODE`] after it, fails with an
+/// error that starts with `expected`.
+fn each_error_starts_with(cases: &[(&str, &str)]) {
+    for (recipe, expected) in cases {
+        let err = error(&format!("{recipe}{ONE_NODE}"));
+        assert!(err.starts_with(expected), "{recipe}:\n{err}");
+    }
+}
+
 /// `[x]` for `[[x]]` and back is TOML's commonest slip; serde's words for
 /// it name the first field's type ("expected a whole number" for
 /// `[[server]]`), so the error says which brackets to write instead.
 #[test]
 fn a_table_in_the_wrong_brackets_says_which_to_write() {
-    let home = "[nodes.a]\nhome = \"/a\"\n";
     let cases = [
         (
             "[[server]]\noffset = 1\n",
@@ -367,10 +379,7 @@ fn a_table_in_the_wrong_brackets_says_which_to_write() {
             "cluster.toml:1:1: `[[lib]]` starts a table in an array of tables, but `lib` is a list of strings: write `lib = [\"…\", \"…\"]` in its table",
         ),
     ];
-    for (recipe, expected) in cases {
-        let err = error(&format!("{recipe}{home}"));
-        assert!(err.starts_with(expected), "{recipe}:\n{err}");
-    }
+    each_error_starts_with(&cases);
     // Under a node, the key is the node's.
     let err = error("[nodes.a]\nhome = \"/a\"\n[[nodes.a.server]]\noffset = 1\n");
     assert!(
@@ -390,7 +399,6 @@ fn a_table_in_the_wrong_brackets_says_which_to_write() {
 /// serde's words were "invalid type: map, expected a string".
 #[test]
 fn a_dotted_name_left_unquoted_is_told_to_be_quoted() {
-    let home = "[nodes.a]\nhome = \"/a\"\n";
     let cases = [
         (
             "[spark]\ncarbon.spark.master.count = \"2\"\n",
@@ -409,15 +417,12 @@ fn a_dotted_name_left_unquoted_is_told_to_be_quoted() {
             "cluster.toml:3:19: `jdbc.interceptors` is a dotted key",
         ),
     ];
-    for (recipe, expected) in cases {
-        let err = error(&format!("{recipe}{home}"));
-        assert!(err.starts_with(expected), "{recipe}:\n{err}");
-    }
+    each_error_starts_with(&cases);
     // Quoted, the name is one key.
-    let recipe = format!("[spark]\n\"carbon.spark.master.count\" = \"2\"\n{home}");
+    let recipe = format!("[spark]\n\"carbon.spark.master.count\" = \"2\"\n{ONE_NODE}");
     assert!(carbon_recipe::Recipe::parse("cluster.toml", recipe).is_ok());
     // A table given where a string belongs keeps serde's words.
-    let err = error(&format!("[spark]\nkey = {{ a = \"b\" }}\n{home}"));
+    let err = error(&format!("[spark]\nkey = {{ a = \"b\" }}\n{ONE_NODE}"));
     assert!(
         err.starts_with("cluster.toml:2:7: invalid type: map, expected a string\n"),
         "{err}"
