@@ -61,6 +61,30 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Whether this is about a home or a file as it stands, whichever
+    /// operation came upon it first: not a home, a file that cannot be read
+    /// (for a reason other than being missing), or one that is not
+    /// well-formed in its encoding. The other errors come from what an
+    /// operation was asked to do (a path that matches nothing, a value the
+    /// file cannot take, a file the home does not have), so a caller may
+    /// show what asked for it.
+    pub fn is_about_the_home_as_it_is(&self) -> bool {
+        use xmlsplice::ErrorKind;
+        match self {
+            Error::NotCarbonHome { .. } | Error::RegeneratedConfig { .. } => true,
+            Error::Io { error, .. } => error.kind() != std::io::ErrorKind::NotFound,
+            Error::Xml(e) => matches!(
+                e.kind(),
+                ErrorKind::Malformed(_)
+                    | ErrorKind::UnsupportedEncoding(_)
+                    | ErrorKind::InvalidEncoding { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// Results of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -70,4 +94,29 @@ pub(crate) fn lines(findings: &[crate::validate::Finding]) -> String {
         .map(|f| format!("  {f}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_what_was_asked_for_and_a_broken_one_the_homes() {
+        let io = |kind: std::io::ErrorKind| Error::Io {
+            path: "repository/conf/event-processor.xml".into(),
+            error: kind.into(),
+        };
+        assert!(!io(std::io::ErrorKind::NotFound).is_about_the_home_as_it_is());
+        assert!(io(std::io::ErrorKind::PermissionDenied).is_about_the_home_as_it_is());
+        let malformed = xmlsplice::Document::parse(b"<a><b></a>").unwrap_err();
+        assert!(Error::Xml(malformed).is_about_the_home_as_it_is());
+        let doc = xmlsplice::Document::parse(b"<a/>").unwrap();
+        let not_found = doc.select_one("b").unwrap_err();
+        assert!(!Error::Xml(not_found).is_about_the_home_as_it_is());
+        let invalid = Error::Invalid {
+            file: "carbon.xml".into(),
+            message: "a host name".into(),
+        };
+        assert!(!invalid.is_about_the_home_as_it_is());
+    }
 }

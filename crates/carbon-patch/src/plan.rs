@@ -131,6 +131,28 @@ pub fn tree_cache() -> TreeCache {
     TreeCache::new(TREE_CACHE_BUDGET)
 }
 
+/// A step that could not be carried out, and the recipe entry that asked
+/// for it: the error names the home's file (and where in it), and the place
+/// the recipe line (a fleet's recipe may ask for the same file in many
+/// entries). Shown as the error, then the place on the lines below. Not for
+/// a file that is broken as it stands (malformed, unreadable): whichever
+/// step read it first did not cause that.
+#[derive(Debug)]
+struct StepFailed {
+    err: carbon_config::Error,
+    place: carbon_recipe::RecipePlace,
+}
+
+impl std::fmt::Display for StepFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\n{}", self.err, self.place)
+    }
+}
+
+// No `source()`: the error is part of this one's message, and a report of
+// the chain would show it twice.
+impl std::error::Error for StepFailed {}
+
 /// Runs a resolved node's steps on an in-memory session of its home and
 /// validates the result. Parses go through `trees`, shared by the nodes.
 pub fn plan_node(
@@ -146,8 +168,17 @@ pub fn plan_node(
         .set_max_file_size(max_file_size)
         .set_tree_cache(trees.clone());
     let mut outcomes = Vec::new();
-    for step in &node.steps {
-        outcomes.extend(step.apply(&mut session).with_context(context)?);
+    for (index, step) in node.steps.iter().enumerate() {
+        let done = step.apply(&mut session).map_err(|err| {
+            match node
+                .asked_at(index)
+                .filter(|_| !err.is_about_the_home_as_it_is())
+            {
+                Some(place) => anyhow::Error::new(StepFailed { err, place }),
+                None => err.into(),
+            }
+        });
+        outcomes.extend(done.with_context(context)?);
     }
     let (changes, warnings) = checked_changes(&mut session).with_context(context)?;
     let product = match (home.product(), home.version()) {

@@ -427,6 +427,68 @@ fn a_secret_in_an_error_is_masked_too() {
 }
 
 #[test]
+fn an_error_in_a_home_shows_the_recipe_entry_that_asked_for_it() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("cluster.toml");
+    let home = h.node1.display();
+    let shown = recipe.display();
+    // A datasources file the home does not have, in an entry whose line also
+    // holds a password: the line is shown with the password masked.
+    std::fs::write(
+        &recipe,
+        "[nodes.node1]\nhome = \"x\"\n\
+         datasource = [{ name = \"X\", file = \"nosuch\", password = \"hunter22\" }]\n",
+    )
+    .unwrap();
+    let out = run(&["plan", &shown.to_string(), &format!("--home=node1={home}")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: node node1 ({home}): {home}/repository/conf/datasources/nosuch-datasources.xml: \
+             no such file; this home's datasources files are: master-datasources.xml. \
+             carbon-patch changes the files a product ships and creates none\n\
+             {shown}:3:24: asked for here\n  |\n\
+             3 | datasource = [{{ name = \"X\", file = \"nosuch\", password = ******** }}]\n  \
+             |                        ^^^\n"
+        )
+    );
+    // A [[raw]] path that matches nothing, among several entries: the
+    // caret is on the one that failed, and apply says nothing was written.
+    let raw = |path: &str| {
+        format!("[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"{path}\"\naction = \"set_text\"\nvalue = \"1\"\n")
+    };
+    std::fs::write(
+        &recipe,
+        format!(
+            "{}{}[nodes.node1]\nhome = \"x\"\n",
+            raw("Name"),
+            raw("Nope")
+        ),
+    )
+    .unwrap();
+    let before = snapshot(&h.node1);
+    let out = run(&["apply", &shown.to_string(), &format!("--home=node1={home}")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "carbon-patch: nothing was written: node node1 ({home}): {home}/repository/conf/carbon.xml:"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(&format!(
+            ": no element matches \"Nope\"\n\
+             {shown}:8:8: asked for here\n  |\n8 | path = \"Nope\"\n  |        ^^^^^^\n"
+        )),
+        "{err}"
+    );
+    assert_eq!(snapshot(&h.node1), before);
+}
+
+#[test]
 fn json_follows_the_documented_schema() {
     let out = run(&["plan", "examples/quickstart.toml", "--format=json"]);
     assert!(out.status.success());

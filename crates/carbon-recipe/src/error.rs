@@ -79,46 +79,101 @@ impl RecipeError {
     /// Line and column (from 1) of the offending text, if it has a place.
     pub fn line_column(&self) -> Option<(usize, usize)> {
         let (span, source) = self.place.as_ref()?;
-        let before = &source[..span.start.min(source.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
-            .chars()
-            .count()
-            + 1;
-        Some((line, column))
+        Some(line_column(source, span.start))
     }
 }
 
 impl fmt::Display for RecipeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some((span, source)) = &self.place else {
-            return write!(f, "{}: {}", self.path.display(), self.message);
-        };
-        let (line, column) = self.line_column().unwrap_or((1, 1));
-        writeln!(
-            f,
-            "{}:{line}:{column}: {}",
-            self.path.display(),
-            self.message
-        )?;
-        // The line as the error shows it: secret values masked, the caret
-        // under the same text (redact.rs).
-        let start = span.start.min(source.len());
-        let around = line_around(source, start);
-        // A span may start on the line's `\r`, which the line shown leaves out.
-        let from = start.min(around.end);
-        let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
-        let (text, at) = redact::masked_line(&source[around], in_line);
-        let gutter = " ".repeat(line.to_string().len());
-        writeln!(f, "{gutter} |")?;
-        writeln!(f, "{line} | {text}")?;
-        write!(
-            f,
-            "{gutter} | {}{}",
-            " ".repeat(text[..at.start].chars().count()),
-            "^".repeat(text[at].chars().count().max(1))
-        )
+        match &self.place {
+            Some((span, source)) => show_place(f, &self.path, source, span, &self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
     }
+}
+
+/// A recipe file's path and text, shared by the recipe and its nodes (so
+/// that a node can point into the recipe without a copy of it).
+#[derive(Debug)]
+pub(crate) struct RecipeText {
+    pub path: PathBuf,
+    pub source: String,
+}
+
+/// The recipe entry that asked for one of a node's steps
+/// ([`Node::asked_at`](crate::Node::asked_at)), shown as a recipe error is:
+/// `recipe.toml:LINE:COLUMN: asked for here`, the line with its secret
+/// values masked, and a caret under the entry. An error in carrying out the
+/// step names the file of the home it was about; this names the recipe's
+/// line that caused it.
+#[derive(Clone, Debug)]
+pub struct RecipePlace {
+    text: std::sync::Arc<RecipeText>,
+    span: Range<usize>,
+}
+
+impl RecipePlace {
+    pub(crate) fn new(text: std::sync::Arc<RecipeText>, span: Range<usize>) -> RecipePlace {
+        RecipePlace { text, span }
+    }
+
+    /// The recipe file.
+    pub fn path(&self) -> &Path {
+        &self.text.path
+    }
+
+    /// Line and column (from 1) of the entry.
+    pub fn line_column(&self) -> (usize, usize) {
+        line_column(&self.text.source, self.span.start)
+    }
+}
+
+impl fmt::Display for RecipePlace {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = &self.text;
+        show_place(f, &text.path, &text.source, &self.span, "asked for here")
+    }
+}
+
+/// Line and column (from 1) of `offset` in `source`.
+fn line_column(source: &str, offset: usize) -> (usize, usize) {
+    let before = &source[..offset.min(source.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    (line, column)
+}
+
+/// `path:line:column: message`, then the line with a caret under `span`, as
+/// rustc shows a place.
+fn show_place(
+    f: &mut fmt::Formatter<'_>,
+    path: &Path,
+    source: &str,
+    span: &Range<usize>,
+    message: &str,
+) -> fmt::Result {
+    let (line, column) = line_column(source, span.start);
+    writeln!(f, "{}:{line}:{column}: {message}", path.display())?;
+    // The line as the error shows it: secret values masked, the caret
+    // under the same text (redact.rs).
+    let start = span.start.min(source.len());
+    let around = line_around(source, start);
+    // A span may start on the line's `\r`, which the line shown leaves out.
+    let from = start.min(around.end);
+    let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
+    let (text, at) = redact::masked_line(&source[around], in_line);
+    let gutter = " ".repeat(line.to_string().len());
+    writeln!(f, "{gutter} |")?;
+    writeln!(f, "{line} | {text}")?;
+    write!(
+        f,
+        "{gutter} | {}{}",
+        " ".repeat(text[..at.start].chars().count()),
+        "^".repeat(text[at].chars().count().max(1))
+    )
 }
 
 impl std::error::Error for RecipeError {}

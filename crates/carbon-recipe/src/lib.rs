@@ -7,7 +7,9 @@
 //! replace by key). Values may use `${env:NAME}` and `${var}`. With
 //! `membership_scheme = "wka"` and no `members`, a node's well-known
 //! members are the other nodes' `local_member_host:local_member_port`.
-//! Errors point into the recipe, with line, column and a caret.
+//! Errors point into the recipe, with line, column and a caret, and each
+//! step keeps the entry that asked for it ([`Node::asked_at`]), for an error
+//! in carrying it out to point at.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -41,6 +43,6 @@ mod redact;
 mod resolve;
 mod step;
 
-pub use error::RecipeError;
+pub use error::{RecipeError, RecipePlace};
 pub use resolve::{Env, Node, ProcessEnv, Recipe};
 pub use step::Step;

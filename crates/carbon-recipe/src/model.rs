@@ -18,6 +18,10 @@ pub type Map<V> = indexmap::IndexMap<String, V>;
 /// A string value with its place in the recipe.
 pub type Text = Spanned<String>;
 
+/// A switch that becomes a step, with its place in the recipe (shown when
+/// carrying the step out fails).
+pub type Flag = Spanned<bool>;
+
 /// `[server]`: carbon.xml host names and port offset.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -35,7 +39,7 @@ pub struct Server {
 #[serde(deny_unknown_fields)]
 pub struct Clustering {
     /// `enable` on `<clustering>`; true when the section sets anything else.
-    pub enable: Option<bool>,
+    pub enable: Option<Flag>,
     /// `membershipScheme`: wka, multicast, aws or kubernetes.
     pub membership_scheme: Option<Text>,
     /// `domain`.
@@ -194,7 +198,7 @@ pub struct UserStore {
     /// The older JDBC properties.
     pub jdbc: Option<Spanned<Jdbc>>,
     /// `<ReadOnly>`.
-    pub read_only: Option<bool>,
+    pub read_only: Option<Flag>,
     /// Any other realm `<Property>`.
     #[serde(default)]
     pub properties: Map<Text>,
@@ -205,11 +209,11 @@ pub struct UserStore {
 #[serde(deny_unknown_fields)]
 pub struct DeploymentSynchronizer {
     /// `Enabled`.
-    pub enabled: Option<bool>,
+    pub enabled: Option<Flag>,
     /// `AutoCommit`.
-    pub auto_commit: Option<bool>,
+    pub auto_commit: Option<Flag>,
     /// `AutoCheckout`.
-    pub auto_checkout: Option<bool>,
+    pub auto_checkout: Option<Flag>,
     /// `RepositoryType`.
     pub repository_type: Option<Text>,
     /// `SvnUrl`.
@@ -219,7 +223,7 @@ pub struct DeploymentSynchronizer {
     /// `SvnPassword`: use `${env:NAME}`.
     pub svn_password: Option<Text>,
     /// `SvnUrlAppendTenantId`.
-    pub svn_url_append_tenant_id: Option<bool>,
+    pub svn_url_append_tenant_id: Option<Flag>,
 }
 
 /// `[mediation]`: carbon.xml's MediationConfig.
@@ -227,7 +231,7 @@ pub struct DeploymentSynchronizer {
 #[serde(deny_unknown_fields)]
 pub struct Mediation {
     /// `LoadFromRegistry`.
-    pub load_from_registry: Option<bool>,
+    pub load_from_registry: Option<Flag>,
 }
 
 /// `[tomcat]`: catalina-server.xml connectors.
@@ -245,11 +249,11 @@ pub struct Tomcat {
 #[serde(deny_unknown_fields)]
 pub struct EventMode {
     /// `enable` on `<mode>`.
-    pub enable: Option<bool>,
+    pub enable: Option<Flag>,
     /// `nodeType/presenter enable`.
-    pub presenter: Option<bool>,
+    pub presenter: Option<Flag>,
     /// `persistence enable`.
-    pub persistence: Option<bool>,
+    pub persistence: Option<Flag>,
     /// HA only: `eventSync/hostName`.
     pub event_sync_host: Option<Text>,
     /// HA only: `eventSync/port`.

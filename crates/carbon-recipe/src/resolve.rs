@@ -1,11 +1,13 @@
 //! From a recipe to each node's steps: merge, expand, derive, check.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use carbon_config::axis2::Member;
 
-use crate::error::{closest, RecipeError};
+use crate::error::{closest, RecipeError, RecipePlace, RecipeText};
 use crate::merge::Merge;
 use crate::model::*;
 use crate::step::Step;
@@ -16,8 +18,7 @@ mod translate;
 /// A parsed recipe.
 #[derive(Debug)]
 pub struct Recipe {
-    path: PathBuf,
-    source: String,
+    text: Arc<RecipeText>,
     file: RecipeFile,
 }
 
@@ -34,6 +35,23 @@ pub struct Node {
     pub secrets: Vec<String>,
     /// Steps that are not edits to a home, to do by hand.
     pub manual: Vec<String>,
+    /// For each of `steps`, the recipe text that asked for it, where there
+    /// is one to point at.
+    origins: Vec<Option<Range<usize>>>,
+    /// The recipe, for showing those places.
+    recipe: Arc<RecipeText>,
+}
+
+impl Node {
+    /// The recipe entry that asked for `steps[index]` (the value the step
+    /// writes, or the key that names it), to show beside an error in
+    /// carrying the step out; `None` for a step the recipe only implies
+    /// (clustering enabled by a `[clustering]` table that does not say
+    /// `enable`) and for steps added after resolving.
+    pub fn asked_at(&self, index: usize) -> Option<RecipePlace> {
+        let span = self.origins.get(index)?.clone()?;
+        Some(RecipePlace::new(Arc::clone(&self.recipe), span))
+    }
 }
 
 /// Where `${env:NAME}` values come from (the process environment, or a map in tests).
@@ -128,10 +146,13 @@ impl Recipe {
         let source = source.into();
         let file: RecipeFile =
             toml::from_str(&source).map_err(|e| RecipeError::from_toml(&path, &source, &e))?;
-        let recipe = Recipe { path, source, file };
+        let recipe = Recipe {
+            text: Arc::new(RecipeText { path, source }),
+            file,
+        };
         if recipe.file.nodes.is_empty() {
             return Err(RecipeError::whole(
-                &recipe.path,
+                recipe.path(),
                 "the recipe has no [nodes.NAME] table",
             ));
         }
@@ -140,7 +161,7 @@ impl Recipe {
 
     /// The recipe file.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.text.path
     }
 
     /// The node names, in order.
@@ -149,7 +170,7 @@ impl Recipe {
     }
 
     fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> RecipeError {
-        RecipeError::at(&self.path, &self.source, span, message)
+        RecipeError::at(self.path(), &self.text.source, span, message)
     }
 
     /// Checks that `name` is a node of the recipe ("did you mean" if close).
@@ -162,7 +183,7 @@ impl Recipe {
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
         Err(RecipeError::whole(
-            &self.path,
+            self.path(),
             format!("no node named {name:?} (nodes: {}){hint}", names.join(", ")),
         ))
     }
@@ -253,7 +274,7 @@ impl Recipe {
                     ));
                 }
                 Ok(if h.is_relative() {
-                    self.path.parent().unwrap_or(Path::new(".")).join(h)
+                    self.path().parent().unwrap_or(Path::new(".")).join(h)
                 } else {
                     h
                 })
@@ -284,6 +305,8 @@ impl Recipe {
             steps: Vec::new(),
             secrets: Vec::new(),
             manual: Vec::new(),
+            origins: Vec::new(),
+            recipe: Arc::clone(&self.text),
         };
         let env = SecretsSeen::new(env);
         self.translate(name, &settings, &env, &mut node)?;

@@ -702,3 +702,59 @@ fn a_recipe_applies_to_a_home_and_a_second_run_changes_nothing() {
     );
     assert_eq!(run(false), (0, 0), "a second run changes nothing");
 }
+
+#[test]
+fn each_step_knows_the_recipe_entry_that_asked_for_it() {
+    let source = r#"[server]
+offset = 1
+[clustering]
+membership_scheme = "wka"
+local_member_host = "10.0.0.1"
+[[datasource]]
+name = "WSO2_CARBON_DB"
+url = "jdbc:h2:x"
+[[raw]]
+file = "repository/conf/carbon.xml"
+path = "Server/Name"
+action = "set_text"
+value = "x"
+[nodes.a]
+home = "/a"
+server = { offset = 3 }
+clustering = { local_member_port = 4000 }
+[nodes.b]
+home = "/b"
+clustering = { local_member_port = 4001 }
+"#;
+    let recipe = Recipe::parse("cluster.toml", source).unwrap();
+    let node = recipe.resolve("a", None, &env(&[])).unwrap();
+    let asked: Vec<(&Step, Option<(usize, usize)>)> = node
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| (step, node.asked_at(i).map(|p| p.line_column())))
+        .collect();
+    let param = |n: &str, v: &str| Step::ClusteringParameter(n.into(), v.into());
+    let expected = [
+        // The node's own value, not the shared one it overrides.
+        (Step::Offset(3), Some((16, 21))),
+        // Implied by the [clustering] table, which has no place of its own.
+        (Step::ClusteringEnabled(true), None),
+        (param("membershipScheme", "wka"), Some((4, 21))),
+        (param("localMemberHost", "10.0.0.1"), Some((5, 21))),
+        (param("localMemberPort", "4000"), Some((17, 36))),
+        // Derived from the other nodes because the scheme is wka.
+        (Step::Members(vec![member("10.0.0.1:4001")]), Some((4, 21))),
+    ];
+    for (i, (step, place)) in expected.iter().enumerate() {
+        assert_eq!((asked[i].0, asked[i].1), (step, *place), "step {i}");
+    }
+    assert!(matches!(asked[6], (Step::Datasource { .. }, Some((7, 8)))));
+    assert!(matches!(asked[7], (Step::Raw { .. }, Some((11, 8)))));
+    assert_eq!(asked.len(), 8);
+    assert!(node.asked_at(8).is_none());
+    assert_eq!(
+        node.asked_at(7).unwrap().to_string(),
+        "cluster.toml:11:8: asked for here\n   |\n11 | path = \"Server/Name\"\n   |        ^^^^^^^^^^^^^"
+    );
+}

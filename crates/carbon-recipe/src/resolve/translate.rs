@@ -7,6 +7,7 @@
 //! every value the recipe itself calls a password is kept as a secret.
 
 use std::collections::HashSet;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use carbon_config::axis2::Member;
@@ -47,8 +48,12 @@ impl Recipe {
         if let Some(sync) = &s.deployment_synchronizer {
             to.deployment_synchronizer(sync)?;
         }
-        if let Some(v) = s.mediation.as_ref().and_then(|m| m.load_from_registry) {
-            to.push(Step::LoadFromRegistry(v));
+        if let Some(v) = s
+            .mediation
+            .as_ref()
+            .and_then(|m| m.load_from_registry.as_ref())
+        {
+            to.push(v.span(), Step::LoadFromRegistry(*v.get_ref()));
         }
         for datasource in &s.datasource {
             to.datasource(datasource)?;
@@ -63,19 +68,19 @@ impl Recipe {
             to.event_processor(event_processor)?;
         }
         for (key, value) in s.spark.iter().flatten() {
-            to.push(Step::Spark(key.clone(), to.x(value)?));
+            to.push(value.span(), Step::Spark(key.clone(), to.x(value)?));
         }
         for jar in &s.lib {
             let path = PathBuf::from(to.x(jar)?);
             let path = if path.is_relative() {
-                self.path.parent().unwrap_or(Path::new(".")).join(path)
+                self.path().parent().unwrap_or(Path::new(".")).join(path)
             } else {
                 path
             };
-            to.push(Step::Lib(path));
+            to.push(jar.span(), Step::Lib(path));
         }
         for raw in &s.raw {
-            to.push(to.raw(raw)?);
+            to.push(raw.path.span(), to.raw(raw)?);
         }
         Ok(())
     }
@@ -109,8 +114,11 @@ impl Translate<'_> {
         Ok(value)
     }
 
-    fn push(&mut self, step: Step) {
+    /// Adds `step`, asked for by the recipe text at `at` (a value's span,
+    /// or `None` for a step the recipe only implies).
+    fn push(&mut self, at: impl Into<Option<Range<usize>>>, step: Step) {
         self.node.steps.push(step);
+        self.node.origins.push(at.into());
     }
 
     fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> RecipeError {
@@ -120,10 +128,10 @@ impl Translate<'_> {
     /// `[server]`.
     fn server(&mut self, server: &Server) -> Result<(), RecipeError> {
         if let Some(h) = &server.hostname {
-            self.push(Step::HostName(self.x(h)?));
+            self.push(h.span(), Step::HostName(self.x(h)?));
         }
         if let Some(h) = &server.mgt_hostname {
-            self.push(Step::MgtHostName(self.x(h)?));
+            self.push(h.span(), Step::MgtHostName(self.x(h)?));
         }
         // After the host names: each uncomments an element, and the next
         // step on carbon.xml parses the file again to see it. With the
@@ -131,7 +139,7 @@ impl Translate<'_> {
         // unset, those texts are the same on every node that shares its
         // host names, and a fleet parses them once (xmlsplice::TreeCache).
         if let Some(offset) = &server.offset {
-            self.push(Step::Offset(*offset.get_ref()));
+            self.push(offset.span(), Step::Offset(*offset.get_ref()));
         }
         Ok(())
     }
@@ -139,7 +147,10 @@ impl Translate<'_> {
     /// `[clustering]`, in axis2.xml. `name` is the node's, for wka members
     /// derived from the other nodes.
     fn clustering(&mut self, name: &str, c: &Clustering) -> Result<(), RecipeError> {
-        self.push(Step::ClusteringEnabled(c.enable.unwrap_or(true)));
+        match &c.enable {
+            Some(on) => self.push(on.span(), Step::ClusteringEnabled(*on.get_ref())),
+            None => self.push(None, Step::ClusteringEnabled(true)),
+        }
         let parameter = |name: &str, value: String| Step::ClusteringParameter(name.into(), value);
         let scheme = self.x_opt(&c.membership_scheme)?;
         if let (Some(scheme), Some(t)) = (&scheme, &c.membership_scheme) {
@@ -151,13 +162,13 @@ impl Translate<'_> {
                     ),
                 ));
             }
-            self.push(parameter("membershipScheme", scheme.clone()));
+            self.push(t.span(), parameter("membershipScheme", scheme.clone()));
         }
         if let Some(d) = &c.domain {
-            self.push(parameter("domain", self.x(d)?));
+            self.push(d.span(), parameter("domain", self.x(d)?));
         }
         if let Some(h) = &c.local_member_host {
-            self.push(parameter("localMemberHost", self.x(h)?));
+            self.push(h.span(), parameter("localMemberHost", self.x(h)?));
         }
         if let Some(p) = &c.local_member_port {
             let port = *p.get_ref();
@@ -167,20 +178,21 @@ impl Translate<'_> {
                     format!("local_member_port {port} is not from 1 to 65535"),
                 ));
             }
-            self.push(parameter("localMemberPort", port.to_string()));
+            self.push(p.span(), parameter("localMemberPort", port.to_string()));
         }
         for (key, value) in &c.parameters {
-            self.push(parameter(key, self.x(value)?));
+            self.push(value.span(), parameter(key, self.x(value)?));
         }
-        let members = match &c.members {
-            Some(list) => Some(self.members(list.get_ref())?),
-            None if scheme.as_deref() == Some("wka") => {
-                Some(self.recipe.derived_members(name, self.env)?)
+        // Derived members were asked for by `membership_scheme = "wka"`.
+        let members = match (&c.members, &c.membership_scheme) {
+            (Some(list), _) => Some((list.span(), self.members(list.get_ref())?)),
+            (None, Some(t)) if scheme.as_deref() == Some("wka") => {
+                Some((t.span(), self.recipe.derived_members(name, self.env)?))
             }
-            None => None,
+            (None, _) => None,
         };
-        if let Some(members) = members {
-            self.push(Step::Members(members));
+        if let Some((at, members)) = members {
+            self.push(at, Step::Members(members));
         }
         for (key, value) in &c.properties {
             if let Some(t) = c.comment_out_properties.iter().find(|t| t.get_ref() == key) {
@@ -189,10 +201,13 @@ impl Translate<'_> {
                     format!("property {key} is both set (in `properties`) and commented out"),
                 ));
             }
-            self.push(Step::MemberProperty(key.clone(), self.x(value)?));
+            self.push(
+                value.span(),
+                Step::MemberProperty(key.clone(), self.x(value)?),
+            );
         }
         for t in &c.comment_out_properties {
-            self.push(Step::CommentOutMemberProperty(self.x(t)?));
+            self.push(t.span(), Step::CommentOutMemberProperty(self.x(t)?));
         }
         Ok(())
     }
@@ -221,36 +236,48 @@ impl Translate<'_> {
             if !(1..=65535).contains(v.get_ref()) {
                 return Err(self.error(v.span(), "a proxy port must be from 1 to 65535"));
             }
-            self.push(Step::ConnectorAttribute {
-                port,
-                name: "proxyPort".into(),
-                value: v.get_ref().to_string(),
-            });
+            self.push(
+                v.span(),
+                Step::ConnectorAttribute {
+                    port,
+                    name: "proxyPort".into(),
+                    value: v.get_ref().to_string(),
+                },
+            );
         }
         Ok(())
     }
 
     /// `[deployment_synchronizer]`, in carbon.xml.
     fn deployment_synchronizer(&mut self, d: &DeploymentSynchronizer) -> Result<(), RecipeError> {
-        let field = |name: &'static str, value: String| Step::DeploymentSynchronizer(name, value);
-        let flag =
-            |name: &'static str, value: Option<bool>| value.map(|v| field(name, v.to_string()));
-        let mut fields = vec![
-            flag("Enabled", d.enabled),
-            flag("AutoCommit", d.auto_commit),
-            flag("AutoCheckout", d.auto_checkout),
-            self.x_opt(&d.repository_type)?
-                .map(|v| field("RepositoryType", v)),
-            self.x_opt(&d.svn_url)?.map(|v| field("SvnUrl", v)),
-            self.x_opt(&d.svn_user)?.map(|v| field("SvnUser", v)),
-        ];
+        let flag = |me: &mut Self, name: &'static str, value: &Option<Flag>| {
+            if let Some(v) = value {
+                me.push(
+                    v.span(),
+                    Step::DeploymentSynchronizer(name, v.get_ref().to_string()),
+                );
+            }
+        };
+        flag(self, "Enabled", &d.enabled);
+        flag(self, "AutoCommit", &d.auto_commit);
+        flag(self, "AutoCheckout", &d.auto_checkout);
+        for (name, value) in [
+            ("RepositoryType", &d.repository_type),
+            ("SvnUrl", &d.svn_url),
+            ("SvnUser", &d.svn_user),
+        ] {
+            if let Some(v) = value {
+                self.push(v.span(), Step::DeploymentSynchronizer(name, self.x(v)?));
+            }
+        }
         if let Some(v) = &d.svn_password {
-            fields.push(Some(field("SvnPassword", self.x_secret(v)?)));
+            let password = self.x_secret(v)?;
+            self.push(
+                v.span(),
+                Step::DeploymentSynchronizer("SvnPassword", password),
+            );
         }
-        fields.push(flag("SvnUrlAppendTenantId", d.svn_url_append_tenant_id));
-        for step in fields.into_iter().flatten() {
-            self.push(step);
-        }
+        flag(self, "SvnUrlAppendTenantId", &d.svn_url_append_tenant_id);
         Ok(())
     }
 
@@ -283,11 +310,11 @@ impl Translate<'_> {
                 ))
             }
             "commented_out" => {
-                self.push(Step::CommentOutDatasource { file, name });
+                self.push(ds.name.span(), Step::CommentOutDatasource { file, name });
                 return Ok(());
             }
             "absent" => {
-                self.push(Step::RemoveDatasource { file, name });
+                self.push(ds.name.span(), Step::RemoveDatasource { file, name });
                 return Ok(());
             }
             other => {
@@ -306,7 +333,7 @@ impl Translate<'_> {
             definition_type: self.x_opt(&ds.definition_type)?,
             configuration,
         };
-        self.push(Step::Datasource { file, spec });
+        self.push(ds.name.span(), Step::Datasource { file, spec });
         Ok(())
     }
 
@@ -359,10 +386,10 @@ impl Translate<'_> {
                     ))
                 }
             };
-            self.push(Step::DbConfig(name, config));
+            self.push(db.name.span(), Step::DbConfig(name, config));
         }
         if let Some(c) = &r.current_db_config {
-            self.push(Step::CurrentDbConfig(self.x(c)?));
+            self.push(c.span(), Step::CurrentDbConfig(self.x(c)?));
         }
         for ri in &r.remote_instance {
             let instance = reg::RemoteInstance {
@@ -374,7 +401,7 @@ impl Translate<'_> {
                 registry_root: self.x_opt(&ri.registry_root)?,
                 cache_id: self.x_opt(&ri.cache_id)?,
             };
-            self.push(Step::RemoteInstance(instance));
+            self.push(ri.id.span(), Step::RemoteInstance(instance));
         }
         for m in &r.mount {
             let mount = reg::Mount {
@@ -383,7 +410,7 @@ impl Translate<'_> {
                 instance_id: self.x(&m.instance_id)?,
                 target_path: self.x(&m.target_path)?,
             };
-            self.push(Step::Mount(mount));
+            self.push(m.path.span(), Step::Mount(mount));
         }
         Ok(())
     }
@@ -398,19 +425,22 @@ impl Translate<'_> {
                 ))
             }
             (Some(ds), None) => {
-                self.push(Step::RealmDataSource(self.x(ds)?));
+                self.push(ds.span(), Step::RealmDataSource(self.x(ds)?));
             }
             (None, Some(jdbc)) => {
-                let jdbc = self.jdbc(jdbc.get_ref())?;
-                self.push(Step::RealmJdbc(jdbc));
+                let step = Step::RealmJdbc(self.jdbc(jdbc.get_ref())?);
+                self.push(jdbc.span(), step);
             }
             (None, None) => {}
         }
-        if let Some(v) = u.read_only {
-            self.push(Step::RealmReadOnly(v));
+        if let Some(v) = &u.read_only {
+            self.push(v.span(), Step::RealmReadOnly(*v.get_ref()));
         }
         for (key, value) in &u.properties {
-            self.push(Step::RealmProperty(key.clone(), self.x(value)?));
+            self.push(
+                value.span(),
+                Step::RealmProperty(key.clone(), self.x(value)?),
+            );
         }
         Ok(())
     }
@@ -437,14 +467,17 @@ impl Translate<'_> {
             ("SingleNode", &e.single_node),
         ] {
             let Some(m) = settings else { continue };
-            if let Some(v) = m.enable {
-                self.push(Step::EventMode { mode, enable: v });
+            if let Some(v) = &m.enable {
+                let enable = *v.get_ref();
+                self.push(v.span(), Step::EventMode { mode, enable });
             }
-            if let Some(v) = m.presenter {
-                self.push(Step::Presenter { mode, enable: v });
+            if let Some(v) = &m.presenter {
+                let enable = *v.get_ref();
+                self.push(v.span(), Step::Presenter { mode, enable });
             }
-            if let Some(v) = m.persistence {
-                self.push(Step::Persistence { mode, enable: v });
+            if let Some(v) = &m.persistence {
+                let enable = *v.get_ref();
+                self.push(v.span(), Step::Persistence { mode, enable });
             }
             match (&m.event_sync_host, mode) {
                 (Some(h), "HA") => {
@@ -456,10 +489,13 @@ impl Translate<'_> {
                             format!("event_sync_port {p} is not from 1 to 65535"),
                         ));
                     }
-                    self.push(Step::EventSync {
-                        host: self.x(h)?,
-                        port: port.map(|p| p as u16),
-                    });
+                    self.push(
+                        h.span(),
+                        Step::EventSync {
+                            host: self.x(h)?,
+                            port: port.map(|p| p as u16),
+                        },
+                    );
                 }
                 (Some(h), _) => {
                     return Err(self.error(h.span(), "event_sync_host belongs to the HA mode only"))
