@@ -486,6 +486,20 @@ fn an_error_in_a_home_shows_the_recipe_entry_that_asked_for_it() {
         "{err}"
     );
     assert_eq!(snapshot(&h.node1), before);
+    // JSON's "error" is the same message, recipe lines and all.
+    let out = run(&[
+        "plan",
+        &shown.to_string(),
+        "--format=json",
+        &format!("--home=node1={home}"),
+    ]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let err = stderr(&out);
+    assert_eq!(
+        Some(err.strip_prefix("carbon-patch: ").unwrap().trim_end()),
+        value["error"].as_str()
+    );
+    assert!(err.contains("asked for here\n"), "{err}");
 }
 
 #[test]
