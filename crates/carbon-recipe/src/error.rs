@@ -5,6 +5,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::redact;
 
@@ -13,21 +14,35 @@ use crate::redact;
 pub struct RecipeError {
     path: PathBuf,
     message: String,
-    /// The offending text, and the recipe's source to show it in.
-    place: Option<(Range<usize>, String)>,
+    /// The offending text, in the recipe's source.
+    place: Option<RecipePlace>,
 }
 
 impl RecipeError {
+    /// An error at `span` of `source`, a text that is not (yet) a recipe's.
     pub(crate) fn at(
         path: &Path,
         source: &str,
         span: Range<usize>,
         message: impl Into<String>,
     ) -> RecipeError {
-        RecipeError {
+        let text = RecipeText {
             path: path.to_path_buf(),
+            source: source.to_string(),
+        };
+        RecipeError::in_recipe(&Arc::new(text), span, message)
+    }
+
+    /// An error at `span` of a recipe's text, which it shares.
+    pub(crate) fn in_recipe(
+        text: &Arc<RecipeText>,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> RecipeError {
+        RecipeError {
+            path: text.path.clone(),
             message: message.into(),
-            place: Some((span, source.to_string())),
+            place: Some(RecipePlace::new(Arc::clone(text), span)),
         }
     }
 
@@ -78,15 +93,14 @@ impl RecipeError {
 
     /// Line and column (from 1) of the offending text, if it has a place.
     pub fn line_column(&self) -> Option<(usize, usize)> {
-        let (span, source) = self.place.as_ref()?;
-        Some(line_column(source, span.start))
+        self.place.as_ref().map(RecipePlace::line_column)
     }
 }
 
 impl fmt::Display for RecipeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.place {
-            Some((span, source)) => show_place(f, &self.path, source, span, &self.message),
+            Some(place) => place.show(f, &self.message),
             None => write!(f, "{}: {}", self.path.display(), self.message),
         }
     }
@@ -100,20 +114,20 @@ pub(crate) struct RecipeText {
     pub source: String,
 }
 
-/// The recipe entry that asked for one of a node's steps
-/// ([`Node::asked_at`](crate::Node::asked_at)), shown as a recipe error is:
-/// `recipe.toml:LINE:COLUMN: asked for here`, the line with its secret
-/// values masked, and a caret under the entry. An error in carrying out the
-/// step names the file of the home it was about; this names the recipe's
-/// line that caused it.
+/// A place in a recipe: where a [`RecipeError`] is, or the entry that asked
+/// for one of a node's steps ([`Node::asked_at`](crate::Node::asked_at)).
+/// Shown as `recipe.toml:LINE:COLUMN: asked for here`, the line with its
+/// secret values masked, and a caret under the entry: an error in carrying
+/// out a step names the file of the home it was about, and this the
+/// recipe's line that caused it.
 #[derive(Clone, Debug)]
 pub struct RecipePlace {
-    text: std::sync::Arc<RecipeText>,
+    text: Arc<RecipeText>,
     span: Range<usize>,
 }
 
 impl RecipePlace {
-    pub(crate) fn new(text: std::sync::Arc<RecipeText>, span: Range<usize>) -> RecipePlace {
+    pub(crate) fn new(text: Arc<RecipeText>, span: Range<usize>) -> RecipePlace {
         RecipePlace { text, span }
     }
 
@@ -126,12 +140,36 @@ impl RecipePlace {
     pub fn line_column(&self) -> (usize, usize) {
         line_column(&self.text.source, self.span.start)
     }
+
+    /// `path:line:column: message`, then the line with a caret under the
+    /// place, as rustc shows one.
+    fn show(&self, f: &mut fmt::Formatter<'_>, message: &str) -> fmt::Result {
+        let (source, span) = (&self.text.source, &self.span);
+        let (line, column) = self.line_column();
+        writeln!(f, "{}:{line}:{column}: {message}", self.path().display())?;
+        // The line as the error shows it: secret values masked, the caret
+        // under the same text (redact.rs).
+        let start = span.start.min(source.len());
+        let around = line_around(source, start);
+        // A span may start on the line's `\r`, which the line shown leaves out.
+        let from = start.min(around.end);
+        let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
+        let (text, at) = redact::masked_line(&source[around], in_line);
+        let gutter = " ".repeat(line.to_string().len());
+        writeln!(f, "{gutter} |")?;
+        writeln!(f, "{line} | {text}")?;
+        write!(
+            f,
+            "{gutter} | {}{}",
+            " ".repeat(text[..at.start].chars().count()),
+            "^".repeat(text[at].chars().count().max(1))
+        )
+    }
 }
 
 impl fmt::Display for RecipePlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = &self.text;
-        show_place(f, &text.path, &text.source, &self.span, "asked for here")
+        self.show(f, "asked for here")
     }
 }
 
@@ -144,36 +182,6 @@ fn line_column(source: &str, offset: usize) -> (usize, usize) {
         .count()
         + 1;
     (line, column)
-}
-
-/// `path:line:column: message`, then the line with a caret under `span`, as
-/// rustc shows a place.
-fn show_place(
-    f: &mut fmt::Formatter<'_>,
-    path: &Path,
-    source: &str,
-    span: &Range<usize>,
-    message: &str,
-) -> fmt::Result {
-    let (line, column) = line_column(source, span.start);
-    writeln!(f, "{}:{line}:{column}: {message}", path.display())?;
-    // The line as the error shows it: secret values masked, the caret
-    // under the same text (redact.rs).
-    let start = span.start.min(source.len());
-    let around = line_around(source, start);
-    // A span may start on the line's `\r`, which the line shown leaves out.
-    let from = start.min(around.end);
-    let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
-    let (text, at) = redact::masked_line(&source[around], in_line);
-    let gutter = " ".repeat(line.to_string().len());
-    writeln!(f, "{gutter} |")?;
-    writeln!(f, "{line} | {text}")?;
-    write!(
-        f,
-        "{gutter} | {}{}",
-        " ".repeat(text[..at.start].chars().count()),
-        "^".repeat(text[at].chars().count().max(1))
-    )
 }
 
 impl std::error::Error for RecipeError {}

@@ -170,7 +170,7 @@ impl Recipe {
     }
 
     fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> RecipeError {
-        RecipeError::at(self.path(), &self.text.source, span, message)
+        RecipeError::in_recipe(&self.text, span, message)
     }
 
     /// Checks that `name` is a node of the recipe ("did you mean" if close).
