@@ -305,10 +305,9 @@ fn wrong_types_and_values_point_at_the_value() {
         error("[server]\noffset = \"three\"\n[nodes.a]\nhome = \"/a\"\n"),
         "cluster.toml:2:10: invalid type: string \"three\", expected a whole number from 0 to 4294967295\n  |\n2 | offset = \"three\"\n  |          ^^^^^^^"
     );
-    let err = error("[server]\n[nodes.a]\nhome = \"/a\"\nclustering = \"on\"\n");
-    assert!(
-        err.starts_with("cluster.toml:4:14: invalid type: string \"on\", expected a table\n"),
-        "{err}"
+    error_starts_with(
+        "[server]\n[nodes.a]\nhome = \"/a\"\nclustering = \"on\"\n",
+        "cluster.toml:4:14: invalid type: string \"on\", expected a table\n",
     );
     let err = error("[clustering]\nmembers = \"h:1\"\n[nodes.a]\nhome = \"/a\"\n");
     assert!(err.contains("expected an array\n"), "{err}");
@@ -319,15 +318,13 @@ fn wrong_types_and_values_point_at_the_value() {
             .unwrap(),
         "cluster.toml:2:21: unknown membership_scheme \"zookeeper\" (expected wka, multicast, aws or kubernetes)"
     );
-    let err = error("[clustering]\nmembers = [\"10.0.0.1\"]\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:2:12: member \"10.0.0.1\" is not host:port"),
-        "{err}"
+    error_starts_with(
+        "[clustering]\nmembers = [\"10.0.0.1\"]\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:2:12: member \"10.0.0.1\" is not host:port",
     );
-    let err = error("[clustering]\nmembers = [\"h:1\", \"h:1\"]\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:2:19: member h:1 is listed twice"),
-        "{err}"
+    error_starts_with(
+        "[clustering]\nmembers = [\"h:1\", \"h:1\"]\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:2:19: member h:1 is listed twice",
     );
 }
 
@@ -335,12 +332,17 @@ fn wrong_types_and_values_point_at_the_value() {
 /// a case tests.
 const ONE_NODE: &str = "[nodes.a]\nhome = \"/a\"\n";
 
+/// Asserts that `source` fails with an error that starts with `expected`.
+fn error_starts_with(source: &str, expected: &str) {
+    let err = error(source);
+    assert!(err.starts_with(expected), "{source}:\n{err}");
+}
+
 /// Each `(recipe, expected)`, with [`ONE_NODE`] after it, fails with an
 /// error that starts with `expected`.
 fn each_error_starts_with(cases: &[(&str, &str)]) {
     for (recipe, expected) in cases {
-        let err = error(&format!("{recipe}{ONE_NODE}"));
-        assert!(err.starts_with(expected), "{recipe}:\n{err}");
+        error_starts_with(&format!("{recipe}{ONE_NODE}"), expected);
     }
 }
 
@@ -381,16 +383,14 @@ fn a_table_in_the_wrong_brackets_says_which_to_write() {
     ];
     each_error_starts_with(&cases);
     // Under a node, the key is the node's.
-    let err = error("[nodes.a]\nhome = \"/a\"\n[[nodes.a.server]]\noffset = 1\n");
-    assert!(
-        err.starts_with("cluster.toml:3:1: `[[nodes.a.server]]` starts a table in an array of tables, but `nodes.a.server` is one table: write `[nodes.a.server]`"),
-        "{err}"
+    error_starts_with(
+        "[nodes.a]\nhome = \"/a\"\n[[nodes.a.server]]\noffset = 1\n",
+        "cluster.toml:3:1: `[[nodes.a.server]]` starts a table in an array of tables, but `nodes.a.server` is one table: write `[nodes.a.server]`",
     );
     // A type error elsewhere keeps serde's words.
-    let err = error("[clustering]\nproperties = [\"a\"]\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:2:14: invalid type: sequence, expected a table\n"),
-        "{err}"
+    error_starts_with(
+        "[clustering]\nproperties = [\"a\"]\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:2:14: invalid type: sequence, expected a table\n",
     );
 }
 
@@ -422,10 +422,9 @@ fn a_dotted_name_left_unquoted_is_told_to_be_quoted() {
     let recipe = format!("[spark]\n\"carbon.spark.master.count\" = \"2\"\n{ONE_NODE}");
     assert!(carbon_recipe::Recipe::parse("cluster.toml", recipe).is_ok());
     // A table given where a string belongs keeps serde's words.
-    let err = error(&format!("[spark]\nkey = {{ a = \"b\" }}\n{ONE_NODE}"));
-    assert!(
-        err.starts_with("cluster.toml:2:7: invalid type: map, expected a string\n"),
-        "{err}"
+    error_starts_with(
+        &format!("[spark]\nkey = {{ a = \"b\" }}\n{ONE_NODE}"),
+        "cluster.toml:2:7: invalid type: map, expected a string\n",
     );
 }
 
@@ -518,32 +517,25 @@ fn ipv6_members_are_bracketed() {
     assert!(a
         .steps
         .contains(&Step::Members(vec![member("[fe80::2]:4000")])));
-    let err = error("[clustering]\nmembers = [\"fe80::1:4000\"]\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with(
-            "cluster.toml:2:12: member \"fe80::1:4000\": write an IPv6 address in brackets, [fe80::1]:4000"
-        ),
-        "{err}"
+    error_starts_with(
+        "[clustering]\nmembers = [\"fe80::1:4000\"]\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:2:12: member \"fe80::1:4000\": write an IPv6 address in brackets, [fe80::1]:4000",
     );
 }
 
 #[test]
 fn unset_variables_are_named() {
-    let err = error("[server]\nhostname = \"${env:NODE_HOST}\"\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:2:12: environment variable NODE_HOST is not set"),
-        "{err}"
+    error_starts_with(
+        "[server]\nhostname = \"${env:NODE_HOST}\"\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:2:12: environment variable NODE_HOST is not set",
     );
-    let err =
-        error("[vars]\nhost = \"x\"\n[server]\nhostname = \"${hots}\"\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:4:12: no [vars] entry named \"hots\"; did you mean `host`?"),
-        "{err}"
+    error_starts_with(
+        "[vars]\nhost = \"x\"\n[server]\nhostname = \"${hots}\"\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:4:12: no [vars] entry named \"hots\"; did you mean `host`?",
     );
-    let err = error("[vars]\na = \"${b}\"\nb = \"${a}\"\n[server]\nhostname = \"${a}\"\n[nodes.a]\nhome = \"/a\"\n");
-    assert!(
-        err.starts_with("cluster.toml:3:5: variables refer to each other in a loop: a -> b -> a\n"),
-        "{err}"
+    error_starts_with(
+        "[vars]\na = \"${b}\"\nb = \"${a}\"\n[server]\nhostname = \"${a}\"\n[nodes.a]\nhome = \"/a\"\n",
+        "cluster.toml:3:5: variables refer to each other in a loop: a -> b -> a\n",
     );
     // A long chain is no loop: each variable is expanded once per use.
     let chain: String = (0..12)
