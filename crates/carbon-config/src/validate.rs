@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use xmlsplice::Document;
+use xmlsplice::{Document, Element, TextPos};
 
 use crate::error::{Error, Result};
 use crate::home::files;
@@ -34,6 +34,10 @@ pub struct Finding {
     pub severity: Severity,
     /// The file it is about, relative to the home.
     pub file: PathBuf,
+    /// Where in that file: the start of the element it is about, in the
+    /// file as the plan would leave it (the new side of its diff; the file
+    /// as it is when nothing changes it).
+    pub at: Option<TextPos>,
     /// What is wrong, and what would fix it.
     pub message: String,
 }
@@ -44,16 +48,24 @@ impl fmt::Display for Finding {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{level}: {}: {}", self.file.display(), self.message)
+        write!(f, "{level}: {}", self.file.display())?;
+        if let Some(at) = self.at {
+            write!(f, ":{at}")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 
 /// An active datasource, as a datasources file defines it.
 struct DatasourceInfo {
-    file: PathBuf,
+    /// Which of the parsed datasources files defines it.
+    doc: usize,
+    /// Its `<datasource>` element.
+    element: Element,
     name: String,
     jndi: Option<String>,
-    driver: Option<String>,
+    /// Its driverClassName: the element and the class.
+    driver: Option<(Element, String)>,
 }
 
 /// The jar-name fragments that hold each driver family.
@@ -97,35 +109,55 @@ fn parse<'s>(session: &'s Session, rel: &Path) -> Result<Option<Doc<'s>>> {
     }
 }
 
-fn texts(doc: &Document, path: &str) -> Vec<String> {
+/// The elements `path` selects, each with its trimmed text.
+fn texts(doc: &Document, path: &str) -> Vec<(Element, String)> {
     doc.select(path)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|e| doc.element_text(e))
-        .map(|t| t.trim().to_string())
+        .filter_map(|e| Some((e, doc.element_text(e)?.trim().to_string())))
         .collect()
 }
 
-fn text_in(doc: &Document, context: xmlsplice::Element, path: &str) -> Option<String> {
-    doc.select_optional_from(context, path)
-        .ok()
-        .flatten()
-        .and_then(|e| doc.element_text(e))
-        .map(|t| t.trim().to_string())
+/// The element `path` selects under `context`, with its trimmed text.
+fn text_in(doc: &Document, context: Element, path: &str) -> Option<(Element, String)> {
+    let element = doc.select_optional_from(context, path).ok().flatten()?;
+    Some((element, doc.element_text(element)?.trim().to_string()))
+}
+
+/// The findings of one run of the rules. Positions are worked out only for
+/// the findings made (each counts the lines before it), not for every
+/// element a rule reads.
+#[derive(Default)]
+struct Findings(Vec<Finding>);
+
+impl Findings {
+    fn add(
+        &mut self,
+        severity: Severity,
+        file: &Path,
+        doc: &Document,
+        at: Element,
+        message: String,
+    ) {
+        self.0.push(Finding {
+            severity,
+            file: file.to_path_buf(),
+            at: Some(doc.position(at)),
+            message,
+        });
+    }
+
+    fn error(&mut self, file: &str, doc: &Document, at: Element, message: String) {
+        self.add(Severity::Error, Path::new(file), doc, at, message);
+    }
 }
 
 /// Runs every rule on the state `session` would write.
 pub fn validate(session: &Session) -> Result<Vec<Finding>> {
-    let mut findings = Vec::new();
-    let mut error = |file: &str, message: String| {
-        findings.push(Finding {
-            severity: Severity::Error,
-            file: file.into(),
-            message,
-        })
-    };
+    let mut findings = Findings::default();
 
     // Datasources, from every *-datasources.xml (staged new files included).
+    let mut files_read: Vec<(PathBuf, Doc)> = Vec::new();
     let mut datasources: Vec<DatasourceInfo> = Vec::new();
     for rel in session.home().conf_files() {
         if !rel.starts_with(files::DATASOURCES_DIR) {
@@ -136,13 +168,20 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         };
         for ds in doc.select("datasources/datasource").unwrap_or_default() {
             datasources.push(DatasourceInfo {
-                file: rel.clone(),
-                name: text_in(&doc, ds, "name").unwrap_or_default(),
-                jndi: text_in(&doc, ds, "jndiConfig/name").filter(|j| !j.is_empty()),
+                doc: files_read.len(),
+                element: ds,
+                name: text_in(&doc, ds, "name")
+                    .map(|(_, t)| t)
+                    .unwrap_or_default(),
+                jndi: text_in(&doc, ds, "jndiConfig/name")
+                    .map(|(_, t)| t)
+                    .filter(|j| !j.is_empty()),
                 driver: text_in(&doc, ds, "definition/configuration/driverClassName"),
             });
         }
+        files_read.push((rel, doc));
     }
+    let file_of = |ds: &DatasourceInfo| &files_read[ds.doc];
     let mut by_jndi: BTreeMap<&str, Vec<&DatasourceInfo>> = BTreeMap::new();
     for ds in &datasources {
         if let Some(jndi) = &ds.jndi {
@@ -153,10 +192,14 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         if defs.len() > 1 {
             let names: Vec<String> = defs
                 .iter()
-                .map(|d| format!("{} in {}", d.name, d.file.display()))
+                .map(|d| format!("{} in {}", d.name, file_of(d).0.display()))
                 .collect();
-            error(
-                &defs[1].file.to_string_lossy(),
+            let (file, doc) = file_of(defs[1]);
+            findings.add(
+                Severity::Error,
+                file,
+                doc,
+                defs[1].element,
                 format!(
                     "JNDI name {jndi} is defined by {} active datasources: {}",
                     defs.len(),
@@ -173,34 +216,42 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         let mut db_names = Vec::new();
         for db in doc.select("dbConfig").unwrap_or_default() {
             let name = doc.attribute(db, "name").unwrap_or("").to_string();
-            if let Some(jndi) = text_in(&doc, db, "dataSource") {
-                referenced.push(jndi.clone());
+            if let Some((source, jndi)) = text_in(&doc, db, "dataSource") {
                 if !defined(&jndi) {
-                    error(
+                    findings.error(
                         files::REGISTRY,
+                        &doc,
+                        source,
                         format!(
                         "dbConfig {name} uses dataSource {jndi}, which no active datasource defines"
                     ),
                     );
                 }
+                referenced.push(jndi);
             }
             db_names.push(name);
         }
-        for current in texts(&doc, "currentDBConfig") {
+        for (element, current) in texts(&doc, "currentDBConfig") {
             if !db_names.contains(&current) {
-                error(
+                findings.error(
                     files::REGISTRY,
+                    &doc,
+                    element,
                     format!("currentDBConfig names {current}, but no dbConfig has that name"),
                 );
             }
         }
         let mut instance_ids = Vec::new();
         for remote in doc.select("remoteInstance").unwrap_or_default() {
-            let id = text_in(&doc, remote, "id").unwrap_or_default();
-            if let Some(db) = text_in(&doc, remote, "dbConfig") {
+            let id = text_in(&doc, remote, "id")
+                .map(|(_, t)| t)
+                .unwrap_or_default();
+            if let Some((element, db)) = text_in(&doc, remote, "dbConfig") {
                 if !db_names.contains(&db) {
-                    error(
+                    findings.error(
                         files::REGISTRY,
+                        &doc,
+                        element,
                         format!("remoteInstance {id} uses dbConfig {db}, which does not exist"),
                     );
                 }
@@ -209,10 +260,13 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         }
         for mount in doc.select("mount").unwrap_or_default() {
             let path = doc.attribute(mount, "path").unwrap_or("").to_string();
-            let instance = text_in(&doc, mount, "instanceId").unwrap_or_default();
+            let (element, instance) =
+                text_in(&doc, mount, "instanceId").unwrap_or((mount, String::new()));
             if !instance_ids.contains(&instance) {
-                error(
+                findings.error(
                     files::REGISTRY,
+                    &doc,
+                    element,
                     format!(
                     "mount {path} uses instanceId {instance}, but no remoteInstance has that id"
                 ),
@@ -227,27 +281,33 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
             "Realm/Configuration/Property[@name='dataSource']",
             "Realm/UserStoreManager/Property[@name='dataSource']",
         ] {
-            for jndi in texts(&doc, path) {
-                referenced.push(jndi.clone());
+            for (element, jndi) in texts(&doc, path) {
                 if !defined(&jndi) {
-                    error(
+                    findings.error(
                         files::USER_MGT,
+                        &doc,
+                        element,
                         format!(
                         "the user store uses dataSource {jndi}, which no active datasource defines"
                     ),
                     );
                 }
+                referenced.push(jndi);
             }
         }
     }
 
     // axis2.xml: wka needs members.
     if let Some(doc) = parse(session, Path::new(files::AXIS2))? {
-        let scheme = texts(&doc, "clustering/parameter[@name='membershipScheme']");
+        let wka = texts(&doc, "clustering/parameter[@name='membershipScheme']")
+            .into_iter()
+            .find(|(_, scheme)| scheme == "wka");
         let members = doc.select("clustering/members/member").unwrap_or_default();
-        if scheme.iter().any(|s| s == "wka") && members.is_empty() {
-            error(
+        if let (Some((scheme, _)), true) = (wka, members.is_empty()) {
+            findings.error(
                 files::AXIS2,
+                &doc,
+                scheme,
                 "membershipScheme is wka but <members> lists no member".into(),
             );
         }
@@ -267,22 +327,25 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     }
     let mentioned = mentioned_in_other_conf(session, unseen)?;
     for ds in &datasources {
-        if let Some(driver) = &ds.driver {
+        let (file, doc) = file_of(ds);
+        if let Some((element, driver)) = &ds.driver {
             if let Some((_, jars)) = DRIVER_JARS
                 .iter()
                 .find(|(prefix, _)| driver.starts_with(prefix))
             {
                 if !lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))) {
-                    findings.push(Finding {
-                        severity: Severity::Warning,
-                        file: ds.file.clone(),
-                        message: format!(
+                    findings.add(
+                        Severity::Warning,
+                        file,
+                        doc,
+                        *element,
+                        format!(
                             "datasource {} uses {driver}, but {} holds no {} jar",
                             ds.name,
                             files::LIB_DIR,
                             jars.join(" or ")
                         ),
-                    });
+                    );
                 }
             }
         }
@@ -292,18 +355,25 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
             .is_some_and(|j| referenced.contains(j) || mentioned.contains(j.as_str()))
             || mentioned.contains(ds.name.as_str());
         if !used {
-            findings.push(Finding {
-                severity: Severity::Warning,
-                file: ds.file.clone(),
-                message: format!(
+            findings.add(
+                Severity::Warning,
+                file,
+                doc,
+                ds.element,
+                format!(
                     "datasource {} ({}) is not referenced by any configuration file",
                     ds.name,
                     ds.jndi.as_deref().unwrap_or("no JNDI name")
                 ),
-            });
+            );
         }
     }
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.file.cmp(&b.file)));
+    let mut findings = findings.0;
+    findings.sort_by(|a, b| {
+        (b.severity.cmp(&a.severity))
+            .then_with(|| a.file.cmp(&b.file))
+            .then_with(|| a.at.cmp(&b.at))
+    });
     Ok(findings)
 }
 

@@ -50,7 +50,7 @@ fn the_untouched_fixture_home_has_no_errors() {
     assert_eq!(errors, Vec::<String>::new());
     assert_eq!(
         warnings,
-        ["warning: repository/conf/datasources/master-datasources.xml: datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file"]
+        ["warning: repository/conf/datasources/master-datasources.xml:22:9: datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file"]
     );
 }
 
@@ -64,7 +64,7 @@ fn registry_data_sources_must_be_defined() {
         )?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/registry.xml: dbConfig wso2registry uses dataSource jdbc/Missing, which no active datasource defines"]);
+    assert_eq!(found, ["error: repository/conf/registry.xml:11:9: dbConfig wso2registry uses dataSource jdbc/Missing, which no active datasource defines"]);
     let repaired = errors(|s| {
         registry::ensure_db_config(
             s,
@@ -83,7 +83,7 @@ fn the_user_store_data_source_must_be_defined() {
         user_mgt::set_realm_data_source(s, "jdbc/WSO2UM_DB")?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/user-mgt.xml: the user store uses dataSource jdbc/WSO2UM_DB, which no active datasource defines"]);
+    assert_eq!(found, ["error: repository/conf/user-mgt.xml:6:13: the user store uses dataSource jdbc/WSO2UM_DB, which no active datasource defines"]);
     assert!(errors(|s| {
         user_mgt::set_realm_data_source(s, "jdbc/WSO2UM_DB")?;
         datasources::ensure_datasource(s, MASTER, &mysql_datasource("UM_DB", "jdbc/WSO2UM_DB"))?;
@@ -110,13 +110,13 @@ fn mounts_need_a_remote_instance_which_needs_a_db_config() {
         registry::ensure_mount(s, &mount)?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/registry.xml: mount /_system/config uses instanceId Mount1, but no remoteInstance has that id"]);
+    assert_eq!(found, ["error: repository/conf/registry.xml:14:9: mount /_system/config uses instanceId Mount1, but no remoteInstance has that id"]);
     let found = errors(|s| {
         registry::ensure_mount(s, &mount)?;
         registry::ensure_remote_instance(s, &remote("govRegistry"))?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/registry.xml: remoteInstance Mount1 uses dbConfig govRegistry, which does not exist"]);
+    assert_eq!(found, ["error: repository/conf/registry.xml:19:9: remoteInstance Mount1 uses dbConfig govRegistry, which does not exist"]);
     assert!(errors(|s| {
         registry::ensure_mount(s, &mount)?;
         registry::ensure_remote_instance(s, &remote("wso2registry"))?;
@@ -131,7 +131,7 @@ fn current_db_config_must_name_a_db_config() {
         registry::set_current_db_config(s, "local")?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/registry.xml: currentDBConfig names local, but no dbConfig has that name"]);
+    assert_eq!(found, ["error: repository/conf/registry.xml:7:5: currentDBConfig names local, but no dbConfig has that name"]);
     assert!(errors(|s| {
         registry::set_current_db_config(s, "local")?;
         registry::ensure_db_config(
@@ -154,7 +154,7 @@ fn two_active_datasources_may_not_share_a_jndi_name() {
         )?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/datasources/master-datasources.xml: JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources: EXAMPLE_CARBON_DB in repository/conf/datasources/master-datasources.xml, OTHER in repository/conf/datasources/master-datasources.xml"]);
+    assert_eq!(found, ["error: repository/conf/datasources/master-datasources.xml:30:9: JNDI name jdbc/ExampleCarbonDB is defined by 2 active datasources: EXAMPLE_CARBON_DB in repository/conf/datasources/master-datasources.xml, OTHER in repository/conf/datasources/master-datasources.xml"]);
     // Commenting the old one out (as seed 001 does) resolves it.
     assert!(errors(|s| {
         datasources::ensure_datasource(
@@ -175,7 +175,7 @@ fn wka_needs_members() {
         axis2::set_members(s, &[])?;
         Ok(())
     });
-    assert_eq!(found, ["error: repository/conf/axis2/axis2.xml: membershipScheme is wka but <members> lists no member"]);
+    assert_eq!(found, ["error: repository/conf/axis2/axis2.xml:15:9: membershipScheme is wka but <members> lists no member"]);
     assert!(errors(|s| {
         axis2::set_membership_scheme(s, axis2::MembershipScheme::Wka)?;
         Ok(())
@@ -190,8 +190,17 @@ fn warnings_for_missing_driver_jars_and_unreferenced_datasources() {
         Ok(())
     });
     assert!(errors.is_empty());
-    assert!(warnings.contains(&"warning: repository/conf/datasources/master-datasources.xml: datasource LONELY uses com.mysql.jdbc.Driver, but repository/components/lib holds no mysql-connector jar".to_string()), "{warnings:?}");
-    assert!(warnings.contains(&"warning: repository/conf/datasources/master-datasources.xml: datasource LONELY (jdbc/Lonely) is not referenced by any configuration file".to_string()), "{warnings:?}");
+    // In the order of the file as the plan leaves it: the new datasource
+    // follows the last one (line 29 ends it), its driverClassName on the
+    // ninth line of its own, indented five levels.
+    assert_eq!(
+        warnings,
+        [
+            "warning: repository/conf/datasources/master-datasources.xml:22:9: datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file",
+            "warning: repository/conf/datasources/master-datasources.xml:30:9: datasource LONELY (jdbc/Lonely) is not referenced by any configuration file",
+            "warning: repository/conf/datasources/master-datasources.xml:38:21: datasource LONELY uses com.mysql.jdbc.Driver, but repository/components/lib holds no mysql-connector jar",
+        ]
+    );
 
     // The driver copied and the datasource used, in the same plan: no warning about it.
     let dir = tempfile::tempdir().unwrap();

@@ -154,6 +154,59 @@ fn a_failed_write_midway_restores_every_file() {
     assert_eq!(strip(snapshot(&h.node2)), strip(two));
 }
 
+/// A warning's `file:line:column` is where its element starts in the file
+/// as the apply writes it, so an editor opened there after the apply lands
+/// on it (the new side of the plan's diff).
+#[test]
+fn a_warning_points_at_its_element_in_the_file_as_written() {
+    let h = homes();
+    let out = with_homes(&h, "plan", &["--color=never"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let out = with_homes(&h, "apply", &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut seen = 0;
+    let mut node = &h.node1;
+    for line in text.lines() {
+        if line.starts_with("== node node2") {
+            node = &h.node2;
+        }
+        let Some(rest) = line.strip_prefix("warning: ") else {
+            continue;
+        };
+        let mut parts = rest.splitn(4, ':');
+        let (file, row, column) = (
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+            parts.next().unwrap(),
+        );
+        let written = std::fs::read_to_string(node.join(file)).unwrap();
+        let row: usize = row.parse().unwrap_or_else(|_| panic!("no line in {line}"));
+        let column: usize = column
+            .parse()
+            .unwrap_or_else(|_| panic!("no column in {line}"));
+        let at: String = written
+            .lines()
+            .nth(row - 1)
+            .unwrap()
+            .chars()
+            .skip(column - 1)
+            .collect();
+        let expected = if line.contains(" uses ") {
+            "<driverClassName>"
+        } else {
+            "<datasource>"
+        };
+        assert!(
+            at.starts_with(expected),
+            "{line}: the file has {at:?} there"
+        );
+        seen += 1;
+    }
+    // Per node: the sample's unused store, and the recipe's MySQL datasource without its jar.
+    assert_eq!(seen, 4, "{text}");
+}
+
 #[test]
 fn backups_keep_the_originals() {
     let h = homes();
@@ -384,7 +437,7 @@ fn a_short_secret_is_masked_where_it_stands_alone() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
-        text.contains("warning: repository/conf/datasources/master-datasources.xml: datasource REG (jdbc/Reg) is not referenced"),
+        text.contains("warning: repository/conf/datasources/master-datasources.xml:30:9: datasource REG (jdbc/Reg) is not referenced"),
         "{text}"
     );
     assert!(text.contains("jdbc:mysql://u:********@db/reg"), "{text}");
