@@ -49,7 +49,7 @@ pub enum Error {
     #[error(transparent)]
     Xml(#[from] xmlsplice::Error),
     /// Cross-file validation found errors: nothing may be written.
-    #[error("{} problem(s) found, nothing written:\n{}", .0.len(), crate::error::lines(.0))]
+    #[error("{} problem(s) found in the files as the plan would write them:\n{}", .0.len(), crate::error::lines(.0))]
     Validation(Vec<crate::validate::Finding>),
     /// A value an operation cannot accept.
     #[error("{}: {message}", file.display())]

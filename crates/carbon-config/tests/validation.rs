@@ -319,7 +319,7 @@ fn a_plan_that_fails_validation_hands_out_nothing_to_write() {
             let message = Error::Validation(findings).to_string();
             assert!(
                 message.starts_with(
-                    "2 problem(s) found, nothing written:\n  error: repository/conf/registry.xml"
+                    "2 problem(s) found in the files as the plan would write them:\n  error: repository/conf/registry.xml:11:9: "
                 ),
                 "{message}"
             );

@@ -207,6 +207,42 @@ fn a_warning_points_at_its_element_in_the_file_as_written() {
     assert_eq!(seen, 4, "{text}");
 }
 
+/// A plan that breaks a reference between files stops before anything is
+/// written; its errors name the place in the file as the plan would write
+/// it (where the new dbConfig is, not the line 14 of the home as it is).
+#[test]
+fn a_broken_reference_stops_the_apply_and_names_its_place() {
+    let h = homes();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("broken.toml");
+    std::fs::write(
+        &recipe,
+        "[registry]\n[[registry.db_config]]\nname = \"gov\"\ndata_source = \"jdbc/Missing\"\n\n\
+         [nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    let before = snapshot(&h.node1);
+    let out = bin()
+        .args([
+            "apply",
+            recipe.to_str().unwrap(),
+            &format!("--home=node1={}", h.node1.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: nothing was written: node node1 ({}): 2 problem(s) found in the files as the plan would write them:\n  \
+             error: repository/conf/registry.xml:14:9: dbConfig gov uses dataSource jdbc/Missing, which no active datasource defines\n  \
+             warning: repository/conf/datasources/master-datasources.xml:22:9: datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file\n",
+            h.node1.display()
+        )
+    );
+    assert_eq!(snapshot(&h.node1), before, "nothing written");
+}
+
 #[test]
 fn backups_keep_the_originals() {
     let h = homes();
