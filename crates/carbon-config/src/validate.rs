@@ -157,7 +157,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     let mut findings = Findings::default();
 
     // Datasources, from every *-datasources.xml (staged new files included).
-    let mut files_read: Vec<(PathBuf, Doc)> = Vec::new();
+    let mut datasource_files: Vec<(PathBuf, Doc)> = Vec::new();
     let mut datasources: Vec<DatasourceInfo> = Vec::new();
     for rel in session.home().conf_files() {
         if !rel.starts_with(files::DATASOURCES_DIR) {
@@ -168,7 +168,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         };
         for ds in doc.select("datasources/datasource").unwrap_or_default() {
             datasources.push(DatasourceInfo {
-                doc: files_read.len(),
+                doc: datasource_files.len(),
                 element: ds,
                 name: text_in(&doc, ds, "name")
                     .map(|(_, t)| t)
@@ -179,9 +179,9 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
                 driver: text_in(&doc, ds, "definition/configuration/driverClassName"),
             });
         }
-        files_read.push((rel, doc));
+        datasource_files.push((rel, doc));
     }
-    let file_of = |ds: &DatasourceInfo| &files_read[ds.doc];
+    let file_of = |ds: &DatasourceInfo| &datasource_files[ds.doc];
     let mut by_jndi: BTreeMap<&str, Vec<&DatasourceInfo>> = BTreeMap::new();
     for ds in &datasources {
         if let Some(jndi) = &ds.jndi {
