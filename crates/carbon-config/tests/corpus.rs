@@ -7,7 +7,9 @@
 //! - each setting reads back as asked;
 //! - every changed line is about one of the operations;
 //! - the diff equals tests/golden/carbon-corpus/<product>.diff;
-//! - a second run on the written tree changes nothing.
+//! - a second run on the written tree changes nothing;
+//! - every validation finding's line and column is where an element starts,
+//!   in the tree as it was and as written.
 //!
 //! A Carbon 4.5+ tree (API Manager 3.0.0) must be refused. Without the
 //! variable the suite says it was skipped; with `CI=true` that fails.
@@ -17,7 +19,7 @@ use std::process::{Command, ExitCode};
 
 use carbon_config::datasources::{self, Datasource};
 use carbon_config::registry::{self, DbConfig, Mount, RemoteInstance};
-use carbon_config::validate::checked_changes;
+use carbon_config::validate::{checked_changes, validate, Finding};
 use carbon_config::{
     axis2, carbon_xml, catalina, event_processor, files, libs, raw, spark, user_mgt, CarbonHome,
     ConfigModel, Error, Outcome, Session,
@@ -308,9 +310,11 @@ fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
         return Ok(());
     }
     let mut session = Session::new(&home);
+    let as_it_is = validate(&session).map_err(|e| format!("{product}: {e}"))?;
+    check_places(&root, &as_it_is).map_err(|e| format!("{product}, as shipped: {e}"))?;
     registry_operations(&mut session).map_err(|e| e.to_string())?;
     // The plan must validate: every reference it makes resolves.
-    let (changes, _warnings) =
+    let (changes, warnings) =
         checked_changes(&mut session).map_err(|e| format!("{product}: {e}"))?;
     let mut report = String::new();
     for change in &changes {
@@ -329,6 +333,7 @@ fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
         )
     })
     .map_err(|_| format!("{product}: the diff differs from its golden file (see above)"))?;
+    check_places(&root, &warnings).map_err(|e| format!("{product}, as written: {e}"))?;
 
     // Read back what the guides care about.
     let doc = xmlsplice::Document::parse(std::fs::read(root.join(files::REGISTRY))?)
@@ -352,6 +357,23 @@ fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
     }
     if !again.changes().map_err(|e| e.to_string())?.is_empty() {
         return Err(format!("{product}: second run has file changes").into());
+    }
+    Ok(())
+}
+
+/// Each finding's line and column is where an element's start tag begins in
+/// the file under `root` (which holds the state the findings were made on).
+fn check_places(root: &Path, findings: &[Finding]) -> Result<(), String> {
+    for finding in findings {
+        let at = finding.at.ok_or_else(|| format!("no place: {finding}"))?;
+        // Lossy: a Latin-1 byte stands for one character, as does U+FFFD.
+        let bytes = std::fs::read(root.join(&finding.file)).map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&bytes);
+        let line = text.lines().nth(at.line as usize - 1).unwrap_or_default();
+        let there: String = line.chars().skip(at.column as usize - 1).take(30).collect();
+        if !there.starts_with('<') || there.starts_with("<!--") {
+            return Err(format!("{finding}: the file has {there:?} there"));
+        }
     }
     Ok(())
 }
