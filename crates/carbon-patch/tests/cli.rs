@@ -58,6 +58,16 @@ fn with_homes(h: &Homes, command: &str, extra: &[&str]) -> Output {
     bin().args(&args).output().unwrap()
 }
 
+/// `carbon-patch COMMAND RECIPE --home=node1=HOME`: a recipe the test wrote,
+/// run on one copy of the sample home (add arguments or environment to it).
+fn on_node1(command: &str, recipe: &Path, home: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.arg(command)
+        .arg(recipe)
+        .arg(format!("--home=node1={}", home.display()));
+    cmd
+}
+
 /// Every file under `root` with its bytes and modification time.
 fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     let mut files: Vec<_> = walkdir::WalkDir::new(root)
@@ -222,14 +232,7 @@ fn a_broken_reference_stops_the_apply_and_names_its_place() {
     )
     .unwrap();
     let before = snapshot(&h.node1);
-    let out = bin()
-        .args([
-            "apply",
-            recipe.to_str().unwrap(),
-            &format!("--home=node1={}", h.node1.display()),
-        ])
-        .output()
-        .unwrap();
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
@@ -330,14 +333,7 @@ fn recipe_mistakes_exit_1_and_write_nothing() {
     ];
     for (source, message) in cases {
         std::fs::write(&recipe, source).unwrap();
-        let out = bin()
-            .args([
-                "apply",
-                recipe.to_str().unwrap(),
-                &format!("--home=node1={}", h.node1.display()),
-            ])
-            .output()
-            .unwrap();
+        let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{source}");
         assert!(
             stderr(&out).contains(message),
@@ -417,13 +413,8 @@ fn secrets_never_reach_the_output() {
     )
     .unwrap();
     for format in ["text", "json"] {
-        let out = bin()
-            .args([
-                "plan",
-                recipe.to_str().unwrap(),
-                &format!("--home=node1={}", h.node1.display()),
-                &format!("--format={format}"),
-            ])
+        let out = on_node1("plan", &recipe, &h.node1)
+            .arg(format!("--format={format}"))
             .env("CARBON_PATCH_TEST_SECRET", "hunter2-very-secret")
             // In a URL, with characters the file holds escaped.
             .env("CARBON_PATCH_TEST_DB_PWD", "url&pass<word>")
@@ -461,12 +452,7 @@ fn a_short_secret_is_masked_where_it_stands_alone() {
          url = \"jdbc:mysql://u:${env:CARBON_PATCH_TEST_PWD}@db/reg\"\n[nodes.node1]\nhome = \"x\"\n",
     )
     .unwrap();
-    let out = bin()
-        .args([
-            "plan",
-            recipe.to_str().unwrap(),
-            &format!("--home=node1={}", h.node1.display()),
-        ])
+    let out = on_node1("plan", &recipe, &h.node1)
         .env("CARBON_PATCH_TEST_PWD", "p")
         .output()
         .unwrap();
@@ -493,12 +479,7 @@ fn a_secret_in_an_error_is_masked_too() {
     )
     .unwrap();
     for command in ["plan", "apply"] {
-        let out = bin()
-            .args([
-                command,
-                recipe.to_str().unwrap(),
-                &format!("--home=node1={}", h.node1.display()),
-            ])
+        let out = on_node1(command, &recipe, &h.node1)
             .env("CARBON_PATCH_TEST_TOKEN", "t0ken-very-secret")
             .output()
             .unwrap();
@@ -530,7 +511,7 @@ fn an_error_in_a_home_shows_the_recipe_entry_that_asked_for_it() {
          datasource = [{ name = \"X\", file = \"nosuch\", password = \"hunter22\" }]\n",
     )
     .unwrap();
-    let out = run(&["plan", &shown.to_string(), &format!("--home=node1={home}")]);
+    let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
@@ -558,7 +539,7 @@ fn an_error_in_a_home_shows_the_recipe_entry_that_asked_for_it() {
     )
     .unwrap();
     let before = snapshot(&h.node1);
-    let out = run(&["apply", &shown.to_string(), &format!("--home=node1={home}")]);
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -576,12 +557,10 @@ fn an_error_in_a_home_shows_the_recipe_entry_that_asked_for_it() {
     );
     assert_eq!(snapshot(&h.node1), before);
     // JSON's "error" is the same message, recipe lines and all.
-    let out = run(&[
-        "plan",
-        &shown.to_string(),
-        "--format=json",
-        &format!("--home=node1={home}"),
-    ]);
+    let out = on_node1("plan", &recipe, &h.node1)
+        .arg("--format=json")
+        .output()
+        .unwrap();
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let err = stderr(&out);
     assert_eq!(
@@ -789,11 +768,7 @@ fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
         "[[datasource]]\nname = \"EXAMPLE_STORE_DB\"\nmax_active = 7\n[nodes.node1]\nhome = \"x\"\n",
     )
     .unwrap();
-    let out = run(&[
-        "plan",
-        recipe.to_str().unwrap(),
-        &format!("--home=node1={}", h.node1.display()),
-    ]);
+    let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("password=********"), "{text}");
