@@ -119,9 +119,14 @@ fn texts(doc: &Document, path: &str) -> Vec<(Element, String)> {
 }
 
 /// The element `path` selects under `context`, with its trimmed text.
-fn text_in(doc: &Document, context: Element, path: &str) -> Option<(Element, String)> {
+fn element_in(doc: &Document, context: Element, path: &str) -> Option<(Element, String)> {
     let element = doc.select_optional_from(context, path).ok().flatten()?;
     Some((element, doc.element_text(element)?.trim().to_string()))
+}
+
+/// The trimmed text of the element `path` selects under `context`.
+fn text_in(doc: &Document, context: Element, path: &str) -> Option<String> {
+    element_in(doc, context, path).map(|(_, text)| text)
 }
 
 /// The findings of one run of the rules. Positions are worked out only for
@@ -170,13 +175,9 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
             datasources.push(DatasourceInfo {
                 doc: datasource_files.len(),
                 element: ds,
-                name: text_in(&doc, ds, "name")
-                    .map(|(_, t)| t)
-                    .unwrap_or_default(),
-                jndi: text_in(&doc, ds, "jndiConfig/name")
-                    .map(|(_, t)| t)
-                    .filter(|j| !j.is_empty()),
-                driver: text_in(&doc, ds, "definition/configuration/driverClassName"),
+                name: text_in(&doc, ds, "name").unwrap_or_default(),
+                jndi: text_in(&doc, ds, "jndiConfig/name").filter(|j| !j.is_empty()),
+                driver: element_in(&doc, ds, "definition/configuration/driverClassName"),
             });
         }
         datasource_files.push((rel, doc));
@@ -216,7 +217,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         let mut db_names = Vec::new();
         for db in doc.select("dbConfig").unwrap_or_default() {
             let name = doc.attribute(db, "name").unwrap_or("").to_string();
-            if let Some((source, jndi)) = text_in(&doc, db, "dataSource") {
+            if let Some((source, jndi)) = element_in(&doc, db, "dataSource") {
                 if !defined(&jndi) {
                     findings.error(
                         files::REGISTRY,
@@ -243,10 +244,8 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         }
         let mut instance_ids = Vec::new();
         for remote in doc.select("remoteInstance").unwrap_or_default() {
-            let id = text_in(&doc, remote, "id")
-                .map(|(_, t)| t)
-                .unwrap_or_default();
-            if let Some((element, db)) = text_in(&doc, remote, "dbConfig") {
+            let id = text_in(&doc, remote, "id").unwrap_or_default();
+            if let Some((element, db)) = element_in(&doc, remote, "dbConfig") {
                 if !db_names.contains(&db) {
                     findings.error(
                         files::REGISTRY,
@@ -261,7 +260,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         for mount in doc.select("mount").unwrap_or_default() {
             let path = doc.attribute(mount, "path").unwrap_or("").to_string();
             let (element, instance) =
-                text_in(&doc, mount, "instanceId").unwrap_or((mount, String::new()));
+                element_in(&doc, mount, "instanceId").unwrap_or((mount, String::new()));
             if !instance_ids.contains(&instance) {
                 findings.error(
                     files::REGISTRY,
@@ -303,7 +302,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
             .into_iter()
             .find(|(_, scheme)| scheme == "wka");
         let members = doc.select("clustering/members/member").unwrap_or_default();
-        if let (Some((scheme, _)), true) = (wka, members.is_empty()) {
+        if let Some((scheme, _)) = wka.filter(|_| members.is_empty()) {
             findings.error(
                 files::AXIS2,
                 &doc,
@@ -370,7 +369,8 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     }
     let mut findings = findings.0;
     findings.sort_by(|a, b| {
-        (b.severity.cmp(&a.severity))
+        b.severity
+            .cmp(&a.severity)
             .then_with(|| a.file.cmp(&b.file))
             .then_with(|| a.at.cmp(&b.at))
     });
