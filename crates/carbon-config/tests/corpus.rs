@@ -164,16 +164,17 @@ fn operations(session: &mut Session) -> Result<Vec<Outcome>, Error> {
             &raw::RawAction::SetText("true".into()),
         )?);
     }
-    done.push(libs::ensure_lib_file(session, &driver_jar())?);
+    let jar = driver_jar(home.parent().expect("the tree is in a temporary directory"));
+    done.push(libs::ensure_lib_file(session, &jar)?);
     Ok(done)
 }
 
-/// A stand-in JDBC driver, the same bytes every run.
-fn driver_jar() -> std::path::PathBuf {
-    let path = std::env::temp_dir().join("carbon-config-corpus-mysql-connector-java-5.1.49.jar");
-    if std::fs::read(&path).ok().as_deref() != Some(DRIVER_BYTES) {
-        std::fs::write(&path, DRIVER_BYTES).expect("a temporary jar");
-    }
+/// A stand-in JDBC driver, the same bytes every run, written beside the
+/// assembled tree in the trial's own temporary directory (so that it goes
+/// with it, and two runs never share it).
+fn driver_jar(dir: &Path) -> PathBuf {
+    let path = dir.join("carbon-config-corpus-mysql-connector-java-5.1.49.jar");
+    std::fs::write(&path, DRIVER_BYTES).expect("a temporary jar");
     path
 }
 
