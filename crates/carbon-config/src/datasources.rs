@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use xmlsplice::NewElement;
+use xmlsplice::{Document, Element, NewElement};
 
 use crate::ensure::{check_predicate_value, edit_xml, edit_xml_adding};
 use crate::error::{Error, Result};
@@ -227,38 +227,35 @@ fn named_if_missing(home: &CarbonHome, file: &str, err: Error) -> Error {
 /// Comments datasource `name` out (seed 001 does so for WSO2_CARBON_DB).
 /// Already commented out, or absent, is "already so".
 pub fn comment_out_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
-    check_file(file)?;
-    check_name(session, file, name)?;
-    let result = edit_xml(
-        session,
-        file,
-        format!("datasource {name} commented out"),
-        |t| match t.doc.select_optional(&path_of(name))? {
-            Some(element) => {
-                t.doc.comment_out(element)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        },
-    );
-    result.map_err(|e| named_if_missing(session.home(), file, e))
+    let what = format!("datasource {name} commented out");
+    take_out_datasource(session, file, name, what, Document::comment_out)
 }
 
 /// Removes datasource `name`, with its lines. Absent is "already so".
 pub fn remove_datasource(session: &mut Session, file: &str, name: &str) -> Result<Outcome> {
+    let what = format!("datasource {name} removed");
+    take_out_datasource(session, file, name, what, Document::remove)
+}
+
+/// Takes datasource `name`'s element out of `file` with `take_out`
+/// (comment it out, or remove it); nothing to do when it is not there.
+fn take_out_datasource(
+    session: &mut Session,
+    file: &str,
+    name: &str,
+    what: String,
+    take_out: fn(&mut Document, Element) -> std::result::Result<(), xmlsplice::Error>,
+) -> Result<Outcome> {
     check_file(file)?;
     check_name(session, file, name)?;
-    let result = edit_xml(
-        session,
-        file,
-        format!("datasource {name} removed"),
-        |t| match t.doc.select_optional(&path_of(name))? {
+    let result = edit_xml(session, file, what, |t| {
+        match t.doc.select_optional(&path_of(name))? {
             Some(element) => {
-                t.doc.remove(element)?;
+                take_out(t.doc, element)?;
                 Ok(true)
             }
             None => Ok(false),
-        },
-    );
+        }
+    });
     result.map_err(|e| named_if_missing(session.home(), file, e))
 }
