@@ -10,7 +10,10 @@
 //! `<Property name="password">`), so the values already on disk are hidden
 //! too, on both sides of a diff. A password given as a parameter on disk is
 //! masked the same way: in a JDBC URL (`;password=…`, `&amp;pwd=…`) or as an
-//! attribute (`password="…"`).
+//! attribute (`password="…"`, Tomcat's `keystorePass="…"`). One rule says
+//! which names are a password's, for elements, `name="…"` properties,
+//! attributes and parameters alike: those that end in `password`, `passwd`,
+//! `pwd` or `pass`, in any case.
 
 use std::borrow::Cow;
 
@@ -75,7 +78,7 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
     }
     let masked = mask_password_elements(&out);
     match password_parameters(&masked) {
-        Cow::Borrowed(_) => masked,
+        Cow::Borrowed(_) => masked.into_owned(),
         Cow::Owned(more) => more,
     }
 }
@@ -100,49 +103,88 @@ fn standing_alone_masked(text: &str, form: &str) -> String {
     out
 }
 
-/// Parameter names whose value is a password, lowercase.
-const PASSWORD_PARAMETERS: [&str; 3] = ["password", "passwd", "pwd"];
+/// How the name of a password ends, in any case: `password`, `DBPassword`,
+/// `passwd`, `pwd`, and `pass` for Tomcat's `keystorePass` and
+/// `truststorePass` and identity.xml's `<StorePass>`. One rule for
+/// elements, `name="…"` properties, attributes and URL parameters.
+const PASSWORD_NAME_ENDINGS: [&[u8]; 4] = [b"password", b"passwd", b"pwd", b"pass"];
 
-/// `text` with the value of every password parameter masked: `password=`,
-/// `passwd=` or `pwd=` (in any case, not part of a longer name) up to the
-/// next `;`, `&`, `<`, quote or white space, as in a JDBC URL
-/// (`;password=…`, `?user=u&amp;password=…`); or the quoted value after it,
-/// as in an attribute (`password="…"`). An empty value stays empty.
+/// Whether `name` (an element's, an attribute's, a parameter's) is the name
+/// of a password.
+#[inline]
+fn is_password_name(name: &[u8]) -> bool {
+    may_be_password_name(name)
+        && PASSWORD_NAME_ENDINGS.iter().any(|end| {
+            name.len() >= end.len() && name[name.len() - end.len()..].eq_ignore_ascii_case(end)
+        })
+}
+
+/// The quick look first: every ending ends in `d` or `s`, and this rules out
+/// most names (it runs on every tag and every `=` of every file a plan
+/// shows).
+#[inline]
+fn may_be_password_name(name: &[u8]) -> bool {
+    matches!(name.last(), Some(b'd' | b'D' | b's' | b'S'))
+}
+
+/// Whether `b` can be part of an attribute's or a parameter's name
+/// (`svns:password`, `javax.net.ssl.trustStorePassword`, `key_pass`;
+/// bytes of non-ASCII letters too).
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':') || b >= 0x80
+}
+
+/// XML's white space.
+fn is_blank(b: &u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// `text` with the value of every password parameter masked: a name that
+/// [`is_password_name`] followed by `=`, up to the next `;`, `&`, `<`,
+/// quote or white space, as in a JDBC URL (`;password=…`,
+/// `?user=u&amp;pwd=…`); or the quoted value after it, as in an attribute
+/// (`keystorePass="…"`, blanks around the `=` allowed there). An empty value
+/// stays empty.
 pub fn password_parameters(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
-    // Every name ends in `d`: looking for `d=` skips the many `=` of
-    // attributes without a look at each.
-    let mut equals: Vec<usize> = memchr::memmem::find_iter(bytes, b"d=")
-        .chain(memchr::memmem::find_iter(bytes, b"D="))
-        .map(|at| at + 1)
-        .collect();
-    equals.sort_unstable();
-    for eq in equals {
+    for eq in memchr::memchr_iter(b'=', bytes) {
         if eq < copied {
             continue; // inside a value masked already
         }
-        let is_parameter = PASSWORD_PARAMETERS.iter().any(|name| {
-            eq >= name.len()
-                && bytes[eq - name.len()..eq].eq_ignore_ascii_case(name.as_bytes())
-                && (eq == name.len() || !bytes[eq - name.len() - 1].is_ascii_alphanumeric())
-        });
-        if !is_parameter {
+        // The name ends at the `=`, or before the blanks in front of it;
+        // each look back stops at the `=` before, so the scan stays linear.
+        let name_end = bytes[..eq]
+            .iter()
+            .rposition(|b| !is_blank(b))
+            .map_or(0, |i| i + 1);
+        if !may_be_password_name(&bytes[..name_end]) {
+            continue; // before the name's start is looked for
+        }
+        let name_start = bytes[..name_end]
+            .iter()
+            .rposition(|&b| !is_name_byte(b))
+            .map_or(0, |i| i + 1);
+        if !is_password_name(&bytes[name_start..name_end]) {
             continue;
         }
-        let (start, end) = match bytes.get(eq + 1) {
-            Some(&quote @ (b'"' | b'\'')) => match text[eq + 2..].find(char::from(quote)) {
-                Some(len) => (eq + 2, eq + 2 + len),
+        let value_at = eq + 1 + bytes[eq + 1..].iter().take_while(|b| is_blank(b)).count();
+        let (start, end) = match bytes.get(value_at) {
+            Some(&quote @ (b'"' | b'\'')) => match memchr::memchr(quote, &bytes[value_at + 1..]) {
+                Some(len) => (value_at + 1, value_at + 1 + len),
                 None => continue,
             },
-            _ => {
+            // Unquoted, a value follows the `=` at once (in prose,
+            // `password = x` names no value).
+            _ if value_at == eq + 1 && name_end == eq => {
                 let len = bytes[eq + 1..]
                     .iter()
                     .position(|b| b";&<\"' \t\r\n".contains(b))
                     .unwrap_or(bytes.len() - eq - 1);
                 (eq + 1, eq + 1 + len)
             }
+            _ => continue,
         };
         if start == end {
             continue;
@@ -176,60 +218,71 @@ pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Res
     })
 }
 
-/// Whether `name` ends in "password", in any case, without allocating: this
-/// runs on every start tag of every file a plan shows.
-fn ends_in_password(name: &str) -> bool {
-    let name = name.as_bytes();
-    name.len() >= 8 && name[name.len() - 8..].eq_ignore_ascii_case(b"password")
-}
-
-/// Whether a start tag (its text between `<` and `>`) opens a password element.
-fn is_password_tag(tag: &str) -> bool {
+/// Whether a start tag (its bytes between `<` and `>`) opens a password
+/// element: its name is a password's ([`is_password_name`], after any
+/// prefix), or it has a `name` attribute whose value is (user-mgt.xml's
+/// `<Property name="password">`, `ConnectionPassword`).
+fn is_password_tag(tag: &[u8]) -> bool {
     let name_end = tag
-        .find(|c: char| c.is_whitespace() || c == '/')
+        .iter()
+        .position(|&b| is_blank(&b) || b == b'/')
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
-    let local = name.rfind(':').map_or(name, |colon| &name[colon + 1..]);
-    if ends_in_password(local) {
+    let local = memchr::memrchr(b':', name).map_or(name, |colon| &name[colon + 1..]);
+    if is_password_name(local) {
         return true;
     }
-    // user-mgt.xml: <Property name="password">, and names like ConnectionPassword:
-    // an `=` after `name` and before a quote. (Searching for the character
-    // `=` is a memchr; a string pattern would build a searcher per tag.)
     let attributes = &tag[name_end..];
-    attributes.match_indices('=').any(|(eq, _)| {
+    memchr::memchr_iter(b'=', attributes).any(|eq| {
         let value = &attributes[eq + 1..];
-        attributes[..eq].ends_with("name")
-            && value.starts_with(['"', '\''])
-            && ends_in_password(
-                &value[1..value[1..].find(['"', '\'']).map_or(value.len(), |q| q + 1)],
-            )
+        match value.first() {
+            Some(&quote @ (b'"' | b'\'')) if attributes[..eq].ends_with(b"name") => {
+                let len = memchr::memchr(quote, &value[1..]).unwrap_or(value.len() - 1);
+                is_password_name(&value[1..1 + len])
+            }
+            _ => false,
+        }
     })
 }
 
-fn mask_password_elements(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('<') {
-        let Some(close) = rest[open..].find('>').map(|c| open + c) else {
+/// `text` with the content of every password element masked, when it is
+/// text on the start tag's own line. Only the masked stretches are copied
+/// around: most files are tags and comments with no password among them.
+fn mask_password_elements(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(open) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
+        let Some(close) = memchr::memchr(b'>', &bytes[open..]).map(|i| open + i) else {
             break;
         };
-        let tag = &rest[open + 1..close];
-        out.push_str(&rest[..=close]);
-        rest = &rest[close + 1..];
-        if tag.starts_with(['/', '!', '?']) || tag.ends_with('/') || !is_password_tag(tag) {
+        let tag = &bytes[open + 1..close];
+        at = close + 1;
+        if tag.first().is_some_and(|b| b"/!?".contains(b))
+            || tag.last() == Some(&b'/')
+            || !is_password_tag(tag)
+        {
             continue;
         }
         // Mask the text up to the next tag, if there is any on the line.
-        let end = rest.find('<').unwrap_or(rest.len());
-        let content = &rest[..end];
+        let end = memchr::memchr(b'<', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        let content = &text[at..end];
         if !content.trim().is_empty() && !content.contains('\n') {
+            if out.is_empty() {
+                out.reserve(text.len());
+            }
+            out.push_str(&text[copied..at]);
             out.push_str(MASK);
-            rest = &rest[end..];
+            copied = end;
+            at = end;
         }
     }
-    out.push_str(rest);
-    out
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -246,6 +299,19 @@ mod tests {
             "<password>********</password>\n<SvnPassword>********</SvnPassword>\n\
              <password svns:secretAlias=\"a\">********</password>\n<Property name=\"password\">********</Property>\n\
              <username>admin</username>\n<Password></Password>"
+        );
+    }
+
+    #[test]
+    fn every_kind_of_password_name_masks_its_element() {
+        let text = "<StorePass>s</StorePass>\n<parameter name=\"keystorePass\">k</parameter>\n\
+                    <DbPwd>d</DbPwd>\n<x:passwd>p</x:passwd>\n<Passing>v</Passing>\n\
+                    <Property\n  name=\"ConnectionPassword\">c</Property>";
+        assert_eq!(
+            mask(text, &Secrets::default()),
+            "<StorePass>********</StorePass>\n<parameter name=\"keystorePass\">********</parameter>\n\
+             <DbPwd>********</DbPwd>\n<x:passwd>********</x:passwd>\n<Passing>v</Passing>\n\
+             <Property\n  name=\"ConnectionPassword\">********</Property>"
         );
     }
 
@@ -308,12 +374,23 @@ mod tests {
                 "<user PASSWD='********' name=\"a\"/>",
             ),
             ("password=p\u{e9}ss\u{e9}", "password=********"),
+            // A name that ends as a password's is one (Tomcat's connector
+            // attributes, a JVM property), blanks around an attribute's `=`.
+            (
+                "keystoreFile=\"a.jks\"\n   keystorePass=\"k3y\" truststorePassword='t' keyPass = \"x y\"",
+                "keystoreFile=\"a.jks\"\n   keystorePass=\"********\" truststorePassword='********' keyPass = \"********\"",
+            ),
+            (
+                "-Djavax.net.ssl.trustStorePassword=s3 userpassword=x svns:password=\"p\"",
+                "-Djavax.net.ssl.trustStorePassword=******** userpassword=******** svns:password=\"********\"",
+            ),
             // Not a password parameter, or nothing to hide.
             (
                 "<Property name=\"password\">",
                 "<Property name=\"password\">",
             ),
-            ("userpassword=x cwd=/tmp", "userpassword=x cwd=/tmp"),
+            ("cwd=/tmp passing=x bypassed=y", "cwd=/tmp passing=x bypassed=y"),
+            ("a password = of the user", "a password = of the user"),
             (
                 "password=;pwd=\"\" password=\"open",
                 "password=;pwd=\"\" password=\"open",

@@ -775,6 +775,44 @@ fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
     assert!(!text.contains("Secr3t"), "{text}");
 }
 
+/// Tomcat's connector holds the keystore's password as an attribute,
+/// `keystorePass`, a few lines below where `https_proxy_port` adds
+/// `proxyPort`: the diff's context showed it.
+#[test]
+fn a_keystore_password_on_disk_is_masked_in_the_diff_around_it() {
+    let h = homes();
+    let catalina = h.node1.join("repository/conf/tomcat/catalina-server.xml");
+    let text = std::fs::read_to_string(&catalina).unwrap().replace(
+        "SSLEnabled=\"true\" />",
+        "SSLEnabled=\"true\"\n               keystoreFile=\"wso2carbon.jks\"\n               \
+         keystorePass=\"Keystore-S3cret\" truststorePassword='Trust-S3cret' />",
+    );
+    std::fs::write(&catalina, text).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        "[tomcat]\nhttps_proxy_port = 8443\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    for format in ["text", "json"] {
+        let out = on_node1("plan", &recipe, &h.node1)
+            .arg(format!("--format={format}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(text.contains("proxyPort"), "{format}:\n{text}");
+        assert!(!text.contains("S3cret"), "{format}:\n{text}");
+        let masked = if format == "json" {
+            "keystorePass=\\\"********\\\" truststorePassword='********'"
+        } else {
+            "keystorePass=\"********\" truststorePassword='********'"
+        };
+        assert!(text.contains(masked), "{format}:\n{text}");
+    }
+}
+
 #[test]
 fn the_mb_guide_recipe_plans_against_the_sample_home() {
     let out = bin()
