@@ -7,6 +7,7 @@
 //! error (argument errors included), 2 `check` found drift.
 
 mod cli;
+mod diff;
 mod durable;
 mod fleet;
 mod inspect;

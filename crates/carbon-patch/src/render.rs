@@ -5,6 +5,7 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
+use crate::diff::MaskedDiff;
 use crate::mask::mask;
 use crate::plan::NodePlan;
 
@@ -58,29 +59,17 @@ pub fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
                     removed: 0,
                 };
             }
-            let before = mask(
+            let header = format!("{}: {path}", plan.name);
+            let MaskedDiff {
+                text: diff,
+                added,
+                removed,
+            } = MaskedDiff::new(
+                &header,
                 &as_text(change.before.as_deref().unwrap_or_default()),
+                &as_text(&change.after),
                 &plan.secrets,
             );
-            let after = mask(&as_text(&change.after), &plan.secrets);
-            let text_diff = similar::TextDiff::from_lines(&before, &after);
-            let header = format!("{}: {path}", plan.name);
-            let diff = text_diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&header, &header)
-                .missing_newline_hint(true)
-                .to_string();
-            let (mut added, mut removed) = (0, 0);
-            for op in text_diff.ops() {
-                for change in text_diff.iter_changes(op) {
-                    match change.tag() {
-                        similar::ChangeTag::Insert => added += 1,
-                        similar::ChangeTag::Delete => removed += 1,
-                        similar::ChangeTag::Equal => {}
-                    }
-                }
-            }
             FileDiff {
                 path,
                 new_file,

@@ -68,6 +68,30 @@ fn on_node1(command: &str, recipe: &Path, home: &Path) -> Command {
     cmd
 }
 
+/// The output of a successful `plan` of a recipe of the test's own (its
+/// text) on one copy of the sample home, with `env` set.
+fn plan_on_node1(recipe: &str, home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("recipe.toml");
+    std::fs::write(&path, recipe).unwrap();
+    let out = on_node1("plan", &path, home)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// Replaces `from` with `to` in the home's file `rel`, which must hold it
+/// (else the test would go on against a file it did not change).
+fn replace_in(home: &Path, rel: &str, from: &str, to: &str) {
+    let path = home.join(rel);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{rel} holds no {from:?}");
+    std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
 /// Every file under `root` with its bytes and modification time.
 fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
     let mut files: Vec<_> = walkdir::WalkDir::new(root)
@@ -444,20 +468,13 @@ fn secrets_never_reach_the_output() {
 #[test]
 fn a_short_secret_is_masked_where_it_stands_alone() {
     let h = homes();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("short.toml");
-    std::fs::write(
-        &recipe,
+    let text = plan_on_node1(
         "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\n\
          url = \"jdbc:mysql://u:${env:CARBON_PATCH_TEST_PWD}@db/reg\"\n[nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
-    let out = on_node1("plan", &recipe, &h.node1)
-        .env("CARBON_PATCH_TEST_PWD", "p")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = stdout(&out);
+        &h.node1,
+        &[],
+        &[("CARBON_PATCH_TEST_PWD", "p")],
+    );
     assert!(
         text.contains("warning: repository/conf/datasources/master-datasources.xml:30:9: datasource REG (jdbc/Reg) is not referenced"),
         "{text}"
@@ -738,14 +755,12 @@ fn inspect_reads_a_home_without_showing_passwords() {
 #[test]
 fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
     let h = homes();
-    let datasources = h
-        .node1
-        .join("repository/conf/datasources/master-datasources.xml");
-    let text = std::fs::read_to_string(&datasources).unwrap().replace(
+    replace_in(
+        &h.node1,
+        "repository/conf/datasources/master-datasources.xml",
         "jdbc:h2:./repository/database/STORE_DB",
         "jdbc:sqlserver://db:1433;user=sa;password=Secr3t-on-disk",
     );
-    std::fs::write(&datasources, text).unwrap();
     for format in ["text", "json"] {
         let out = run(&[
             "inspect",
@@ -781,27 +796,20 @@ fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
 #[test]
 fn a_keystore_password_on_disk_is_masked_in_the_diff_around_it() {
     let h = homes();
-    let catalina = h.node1.join("repository/conf/tomcat/catalina-server.xml");
-    let text = std::fs::read_to_string(&catalina).unwrap().replace(
+    replace_in(
+        &h.node1,
+        "repository/conf/tomcat/catalina-server.xml",
         "SSLEnabled=\"true\" />",
         "SSLEnabled=\"true\"\n               keystoreFile=\"wso2carbon.jks\"\n               \
          keystorePass=\"Keystore-S3cret\" truststorePassword='Trust-S3cret' />",
     );
-    std::fs::write(&catalina, text).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("r.toml");
-    std::fs::write(
-        &recipe,
-        "[tomcat]\nhttps_proxy_port = 8443\n[nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
     for format in ["text", "json"] {
-        let out = on_node1("plan", &recipe, &h.node1)
-            .arg(format!("--format={format}"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
-        let text = stdout(&out);
+        let text = plan_on_node1(
+            "[tomcat]\nhttps_proxy_port = 8443\n[nodes.node1]\nhome = \"x\"\n",
+            &h.node1,
+            &[&format!("--format={format}")],
+            &[],
+        );
         assert!(text.contains("proxyPort"), "{format}:\n{text}");
         assert!(!text.contains("S3cret"), "{format}:\n{text}");
         let masked = if format == "json" {
@@ -811,6 +819,37 @@ fn a_keystore_password_on_disk_is_masked_in_the_diff_around_it() {
         };
         assert!(text.contains(masked), "{format}:\n{text}");
     }
+}
+
+/// Diffing the masked texts showed a changed password as an unchanged line,
+/// and a plan that changed nothing else read "+0 -0".
+#[test]
+fn a_changed_password_shows_as_a_changed_line_masked() {
+    let h = homes();
+    replace_in(
+        &h.node1,
+        "repository/conf/datasources/master-datasources.xml",
+        " svns:secretAlias=\"Datasources.EXAMPLE.Password\"",
+        "",
+    );
+    let text = plan_on_node1(
+        "[[datasource]]\nname = \"EXAMPLE_CARBON_DB\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
+         [nodes.node1]\nhome = \"x\"\n",
+        &h.node1,
+        &[],
+        &[("CARBON_PATCH_TEST_SECRET", "a-new-db-secret")],
+    );
+    assert!(!text.contains("a-new-db-secret"), "{text}");
+    let password = "<password>********</password>";
+    assert!(
+        text.contains(&format!("\n-{}{password}\n", " ".repeat(20))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("\n+{}{password}\n", " ".repeat(20))),
+        "{text}"
+    );
+    assert!(text.contains("+1 -1 lines"), "{text}");
 }
 
 #[test]

@@ -1,0 +1,154 @@
+//! One file's unified diff, worked out on what the file holds and shown
+//! masked.
+//!
+//! Diffing the masked texts would hide a changed password: both sides read
+//! `********`, the line drops out of the diff, and a plan said "1 file to
+//! change, +0 -0" with nothing to show for it. So the lines are matched on
+//! the file's own text, and each line shown is taken from the masked text,
+//! which masking keeps line for line (it replaces values within a line).
+//! Where it does not (a secret with a line break in it), the masked texts
+//! are diffed instead: nothing secret shows either way.
+
+use std::fmt::Write;
+
+use similar::udiff::UnifiedHunkHeader;
+use similar::{DiffOp, DiffableStr, TextDiff};
+
+use crate::mask::{mask, Secrets};
+
+/// Lines of context around each change.
+const CONTEXT: usize = 3;
+
+/// A unified diff of `before` against `after`, both sides masked.
+pub struct MaskedDiff {
+    /// The unified diff, empty when nothing changes.
+    pub text: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+}
+
+impl MaskedDiff {
+    /// The diff of one file, `header` naming it on the `---` and `+++`
+    /// lines.
+    pub fn new(header: &str, before: &str, after: &str, secrets: &Secrets) -> MaskedDiff {
+        let (masked_before, masked_after) = (mask(before, secrets), mask(after, secrets));
+        let diff = TextDiff::from_lines(before, after);
+        let (old, new) = (
+            masked_before.tokenize_lines(),
+            masked_after.tokenize_lines(),
+        );
+        if old.len() != diff.old_len() || new.len() != diff.new_len() {
+            return MaskedDiff::of_masked(header, &masked_before, &masked_after);
+        }
+        let mut text = String::new();
+        for hunk in diff
+            .grouped_ops(CONTEXT)
+            .iter()
+            .filter(|ops| !ops.is_empty())
+        {
+            if text.is_empty() {
+                let _ = writeln!(text, "--- {header}\n+++ {header}");
+            }
+            write_hunk(&mut text, hunk, &old, &new);
+        }
+        let (added, removed) = counts(diff.ops());
+        MaskedDiff {
+            text,
+            added,
+            removed,
+        }
+    }
+
+    /// The diff of the masked texts themselves.
+    fn of_masked(header: &str, before: &str, after: &str) -> MaskedDiff {
+        let diff = TextDiff::from_lines(before, after);
+        let text = diff
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .header(header, header)
+            .missing_newline_hint(true)
+            .to_string();
+        let (added, removed) = counts(diff.ops());
+        MaskedDiff {
+            text,
+            added,
+            removed,
+        }
+    }
+}
+
+/// One hunk as `similar`'s unified diff writes it: its header, then each
+/// line with its sign, and the marker after a last line without a newline.
+fn write_hunk(out: &mut String, ops: &[DiffOp], old: &[&str], new: &[&str]) {
+    let _ = writeln!(out, "{}", UnifiedHunkHeader::new(ops));
+    for op in ops {
+        for change in op.iter_changes(old, new) {
+            let _ = write!(out, "{}{}", change.tag(), change.value());
+            if change.missing_newline() {
+                out.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+    }
+}
+
+/// Lines added and removed by `ops`.
+fn counts(ops: &[DiffOp]) -> (usize, usize) {
+    ops.iter().fold((0, 0), |(added, removed), op| {
+        (
+            added + op.new_range().len() * usize::from(!matches!(op, DiffOp::Equal { .. })),
+            removed + op.old_range().len() * usize::from(!matches!(op, DiffOp::Equal { .. })),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_password_shows_as_a_changed_line_without_its_value() {
+        let before = "<a>\n  <password>old-one</password>\n  <url>x</url>\n</a>\n";
+        let after = "<a>\n  <password>new-one</password>\n  <url>x</url>\n</a>\n";
+        let diff = MaskedDiff::new("f", before, after, &Secrets::new(&["new-one".into()]));
+        assert_eq!(
+            diff.text,
+            "--- f\n+++ f\n@@ -1,4 +1,4 @@\n <a>\n-  <password>********</password>\n\
+             +  <password>********</password>\n   <url>x</url>\n </a>\n"
+        );
+        assert_eq!((diff.added, diff.removed), (1, 1));
+    }
+
+    #[test]
+    fn it_reads_as_similar_writes_it_where_no_secret_changes() {
+        let before = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\nk";
+        let after = "a\nB\nc\nd\ne\nf\ng\nh\ni\nj\nK\nl";
+        let diff = MaskedDiff::new("f", before, after, &Secrets::default());
+        let expected = TextDiff::from_lines(before, after)
+            .unified_diff()
+            .context_radius(CONTEXT)
+            .header("f", "f")
+            .missing_newline_hint(true)
+            .to_string();
+        assert_eq!(diff.text, expected);
+        assert!(
+            diff.text.contains("\\ No newline at end of file"),
+            "{}",
+            diff.text
+        );
+        assert_eq!((diff.added, diff.removed), (3, 2));
+        assert_eq!(
+            MaskedDiff::new("f", "same\n", "same\n", &Secrets::default()).text,
+            ""
+        );
+    }
+
+    #[test]
+    fn a_secret_with_a_line_break_falls_back_to_the_masked_texts() {
+        let secrets = Secrets::new(&["two\nlines".into()]);
+        let diff = MaskedDiff::new("f", "a\n", "a\nv=two\nlines\n", &secrets);
+        assert_eq!(diff.text, "--- f\n+++ f\n@@ -1 +1,2 @@\n a\n+v=********\n");
+        assert_eq!((diff.added, diff.removed), (1, 0));
+    }
+}
