@@ -131,6 +131,55 @@ fn counts(ops: &[DiffOp]) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Texts of a few short lines, with every kind of line break and at
+    /// times none at the end; with secrets, `SECRET` stands for a password
+    /// on some lines (in an element, a URL parameter, a plain attribute).
+    fn text(with_secrets: bool) -> BoxedStrategy<String> {
+        let plain = prop_oneof!["[ab]{0,3}\n", "[ab]{1,2}\r\n", "[ab]{1,2}\r"].boxed();
+        let line = if with_secrets {
+            prop_oneof![
+                plain,
+                Just("  <password>SECRET</password>\n".to_string()),
+                Just("url=x;pwd=SECRET;y\n".to_string()),
+                Just("v=\"SECRET\"\n".to_string()),
+            ]
+            .boxed()
+        } else {
+            plain
+        };
+        (prop::collection::vec(line, 0..14), "[ab]{0,2}")
+            .prop_map(|(lines, last)| lines.concat() + &last)
+            .boxed()
+    }
+
+    proptest! {
+        #[test]
+        fn no_secret_shows_whatever_changes(
+            before in text(true),
+            after in text(true),
+            old in "[a-z]{6,9}",
+            new in "[a-z]{6,9}",
+        ) {
+            let (before, after) = (before.replace("SECRET", &old), after.replace("SECRET", &new));
+            let diff = MaskedDiff::new("f", &before, &after, &Secrets::new(std::slice::from_ref(&new)));
+            prop_assert!(!diff.text.contains(&new), "{}", diff.text);
+            // The password on disk is masked in elements and parameters;
+            // its quoted value only as the recipe's secret.
+            if !before.contains(&format!("v=\"{old}\"")) {
+                prop_assert!(!diff.text.contains(&old), "{}", diff.text);
+            }
+        }
+
+        #[test]
+        fn without_secrets_it_is_similars_unified_diff(before in text(false), after in text(false)) {
+            let diff = MaskedDiff::new("f", &before, &after, &Secrets::default());
+            let expected = MaskedDiff::of_masked("f", &before, &after);
+            prop_assert_eq!(&diff.text, &expected.text);
+            prop_assert_eq!((diff.added, diff.removed), (expected.added, expected.removed));
+        }
+    }
 
     #[test]
     fn a_changed_password_shows_as_a_changed_line_without_its_value() {
