@@ -68,12 +68,19 @@ fn on_node1(command: &str, recipe: &Path, home: &Path) -> Command {
     cmd
 }
 
+/// A recipe of the test's own, `text` written to `name` in a temporary
+/// directory (kept as long as the returned guard).
+fn recipe_file(name: &str, text: impl AsRef<[u8]>) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
 /// The output of a successful `plan` of a recipe of the test's own (its
 /// text) on one copy of the sample home, with `env` set.
 fn plan_on_node1(recipe: &str, home: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("recipe.toml");
-    std::fs::write(&path, recipe).unwrap();
+    let (_dir, path) = recipe_file("recipe.toml", recipe);
     let out = on_node1("plan", &path, home)
         .args(args)
         .envs(env.iter().copied())
@@ -247,14 +254,11 @@ fn a_warning_points_at_its_element_in_the_file_as_written() {
 #[test]
 fn a_broken_reference_stops_the_apply_and_names_its_place() {
     let h = homes();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("broken.toml");
-    std::fs::write(
-        &recipe,
+    let (_dir, recipe) = recipe_file(
+        "broken.toml",
         "[registry]\n[[registry.db_config]]\nname = \"gov\"\ndata_source = \"jdbc/Missing\"\n\n\
          [nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
+    );
     let before = snapshot(&h.node1);
     let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -426,16 +430,13 @@ fn argument_errors_exit_1_so_that_2_always_means_drift() {
 #[test]
 fn secrets_never_reach_the_output() {
     let h = homes();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("secret.toml");
-    std::fs::write(
-        &recipe,
+    let (_dir, recipe) = recipe_file(
+        "secret.toml",
         "[[datasource]]\nname = \"REG\"\njndi = \"jdbc/Reg\"\nurl = \"jdbc:h2:mem:reg\"\npassword = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
          [[datasource]]\nname = \"MSSQL\"\njndi = \"jdbc/Ms\"\n\
          url = \"jdbc:sqlserver://${env:CARBON_PATCH_TEST_HOST}:1433;password=${env:CARBON_PATCH_TEST_DB_PWD}\"\n\
          [deployment_synchronizer]\nsvn_password = \"${env:CARBON_PATCH_TEST_SECRET}\"\n[nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
+    );
     for format in ["text", "json"] {
         let out = on_node1("plan", &recipe, &h.node1)
             .arg(format!("--format={format}"))
@@ -486,15 +487,12 @@ fn a_short_secret_is_masked_where_it_stands_alone() {
 #[test]
 fn a_secret_in_an_error_is_masked_too() {
     let h = homes();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("secret.toml");
     // A path built from a secret matches nothing: the error names the path.
-    std::fs::write(
-        &recipe,
+    let (_dir, recipe) = recipe_file(
+        "secret.toml",
         "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/${env:CARBON_PATCH_TEST_TOKEN}\"\n\
          action = \"insert\"\nmarkup = \"<Token/>\"\n[nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
+    );
     for command in ["plan", "apply"] {
         let out = on_node1(command, &recipe, &h.node1)
             .env("CARBON_PATCH_TEST_TOKEN", "t0ken-very-secret")
@@ -776,13 +774,10 @@ fn a_password_in_a_url_on_disk_is_masked_in_inspect_and_in_diffs() {
         );
     }
     // A plan whose diff shows the URL as context masks it as well.
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("r.toml");
-    std::fs::write(
-        &recipe,
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
         "[[datasource]]\nname = \"EXAMPLE_STORE_DB\"\nmax_active = 7\n[nodes.node1]\nhome = \"x\"\n",
-    )
-    .unwrap();
+    );
     let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -1176,10 +1171,8 @@ fn a_new_file_gets_the_permissions_of_the_umask() {
 #[test]
 fn nodes_are_shown_in_the_recipes_order() {
     let h = homes();
-    let dir = tempfile::tempdir().unwrap();
-    let recipe = dir.path().join("order.toml");
-    std::fs::write(
-        &recipe,
+    let (_dir, recipe) = recipe_file(
+        "order.toml",
         format!(
             "[server]\nhostname = \"10.0.0.1\"\n\
              [nodes.node2]\nhome = \"{}\"\nserver = {{ offset = 2 }}\n\
@@ -1187,8 +1180,7 @@ fn nodes_are_shown_in_the_recipes_order() {
             h.node2.display(),
             h.node1.display()
         ),
-    )
-    .unwrap();
+    );
     let recipe = recipe.to_str().unwrap();
     let plan = stdout(&run(&["plan", recipe]));
     let headers: Vec<&str> = plan
