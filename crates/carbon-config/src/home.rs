@@ -255,8 +255,6 @@ impl CarbonHome {
     }
 }
 
-/// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
-/// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
 /// The one folder directly inside `dir` that holds a `repository/conf`:
 /// the home itself, when `dir` is where its archive was unpacked.
 fn home_inside(dir: &Path) -> Option<PathBuf> {
@@ -269,6 +267,8 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
     homes.next().is_none().then_some(home)
 }
 
+/// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
+/// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
 fn identify(root: &Path) -> (Option<String>, Option<String>) {
     if let Ok(line) = std::fs::read_to_string(root.join("bin/version.txt")) {
         let line = line.trim();
