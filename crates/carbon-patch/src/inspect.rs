@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use carbon_config::validate::validate;
+use carbon_config::validate::{validate, Finding};
 use carbon_config::{files, CarbonHome, ConfigModel, Session};
 use serde_json::{json, Value};
 use xmlsplice::Document;
@@ -27,7 +27,7 @@ pub struct Report {
     remote_instances: Vec<Value>,
     mounts: Vec<Value>,
     user_store_data_source: Option<String>,
-    findings: Vec<String>,
+    findings: Vec<Finding>,
 }
 
 fn open(home: &Path, rel: &str) -> Result<Option<Document>> {
@@ -167,7 +167,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
             first_text(&doc, "Realm/Configuration/Property[@name='dataSource']");
     }
     let session = Session::new(&carbon_home);
-    report.findings = validate(&session)?.iter().map(|f| f.to_string()).collect();
+    report.findings = validate(&session)?;
     Ok(report)
 }
 
@@ -187,7 +187,10 @@ pub fn json(r: &Report) -> Value {
         "datasources": r.datasources,
         "registry": {"db_configs": r.db_configs, "remote_instances": r.remote_instances, "mounts": r.mounts},
         "user_store_data_source": r.user_store_data_source,
-        "findings": r.findings,
+        "findings": r.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "finding_details": r.findings.iter()
+            .map(|f| crate::render::finding_json(f, &crate::mask::Secrets::default()))
+            .collect::<Vec<_>>(),
     })
 }
 

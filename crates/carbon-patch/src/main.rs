@@ -226,7 +226,7 @@ fn show_nodes(
 fn json_failed(out: &mut dyn Write, json: render::JsonReport, err: &anyhow::Error) {
     if !is_broken_pipe(err) {
         // The error is still reported on stderr and by the exit code.
-        let _ = json.fail(out, &format!("{err:#}"));
+        let _ = json.fail(out, &format!("{err:#}"), mask::validation_findings(err));
     }
 }
 

@@ -17,6 +17,8 @@
 
 use std::borrow::Cow;
 
+use carbon_config::validate::Finding;
+
 /// The mask shown in place of a secret.
 pub const MASK: &str = "********";
 
@@ -205,17 +207,58 @@ pub fn password_parameters(text: &str) -> Cow<'_, str> {
 
 /// `result`, its error's message masked when it holds a secret (a path or
 /// a name the recipe built from one): errors reach the screen too. An error
-/// holding none is passed on as it is, its causes intact.
+/// holding none is passed on as it is, its causes intact. So is a failed
+/// validation's list of findings, masked one by one, for JSON's
+/// `"error_details"` ([`validation_findings`]).
 pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Result<T> {
     result.map_err(|err| {
+        let secrets = Secrets::new(secrets);
         let message = format!("{err:#}");
-        let masked = mask(&message, &Secrets::new(secrets));
+        let masked = mask(&message, &secrets);
         if masked == message {
-            err
-        } else {
-            anyhow::anyhow!(masked)
+            return err;
+        }
+        match validation_findings(&err).map(|findings| masked_validation(&err, findings, &secrets))
+        {
+            // Masking the parts must show what masking the whole would.
+            Some(rebuilt) if format!("{rebuilt:#}") == masked => rebuilt,
+            _ => anyhow::anyhow!(masked),
         }
     })
+}
+
+/// The findings of the failed validation `err` stems from, if it does.
+pub fn validation_findings(err: &anyhow::Error) -> Option<&[Finding]> {
+    err.chain().find_map(|cause| match cause.downcast_ref() {
+        Some(carbon_config::Error::Validation(findings)) => Some(findings.as_slice()),
+        _ => None,
+    })
+}
+
+/// `err` again, each of its findings and of the contexts around them masked.
+fn masked_validation(
+    err: &anyhow::Error,
+    findings: &[Finding],
+    secrets: &Secrets,
+) -> anyhow::Error {
+    let findings = findings
+        .iter()
+        .map(|f| Finding {
+            file: mask(&f.file.to_string_lossy(), secrets).into(),
+            message: mask(&f.message, secrets),
+            ..f.clone()
+        })
+        .collect();
+    let contexts: Vec<String> = err
+        .chain()
+        .take_while(|cause| cause.downcast_ref::<carbon_config::Error>().is_none())
+        .map(|cause| mask(&cause.to_string(), secrets))
+        .collect();
+    let inner = anyhow::Error::new(carbon_config::Error::Validation(findings));
+    contexts
+        .into_iter()
+        .rev()
+        .fold(inner, anyhow::Error::context)
 }
 
 /// Whether a start tag (its bytes between `<` and `>`) opens a password

@@ -5,8 +5,10 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
+use carbon_config::validate::{Finding, Severity};
+
 use crate::diff::MaskedDiff;
-use crate::mask::mask;
+use crate::mask::{mask, Secrets};
 use crate::plan::NodePlan;
 
 /// Bytes as text: UTF-8 when they are, else Latin-1 (one character a byte).
@@ -237,11 +239,28 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
             "changed": o.changed,
         })).collect::<Vec<_>>(),
         "warnings": plan.warnings.iter().map(|w| mask(&w.to_string(), &plan.secrets)).collect::<Vec<_>>(),
+        "warning_details": plan.warnings.iter().map(|w| finding_json(w, &plan.secrets)).collect::<Vec<_>>(),
     });
     NodeReport {
         output: serde_json::to_vec_pretty(&value).expect("JSON values serialize"),
         tally: Tally::of(plan, &file_diffs),
     }
+}
+
+/// A finding as JSON (docs/json.md): its parts apart, so that a script
+/// need not take the one-line form apart to point at the file.
+pub fn finding_json(finding: &Finding, secrets: &Secrets) -> Value {
+    let severity = match finding.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    json!({
+        "severity": severity,
+        "file": mask(&finding.file.display().to_string(), secrets),
+        "line": finding.at.map(|at| at.line),
+        "column": finding.at.map(|at| at.column),
+        "message": mask(&finding.message, secrets),
+    })
 }
 
 /// A JSON report written node by node: `{"command", "nodes": [...],
@@ -291,12 +310,28 @@ impl JsonReport {
     /// Closes the report after an error: the nodes shown so far, then
     /// `"error"` with the message (as on stderr), and no manual steps or
     /// summary. stdout then still holds one whole JSON document.
-    pub fn fail(self, out: &mut dyn Write, message: &str) -> std::io::Result<()> {
+    /// With the findings of a failed validation as `"error_details"`.
+    pub fn fail(
+        self,
+        out: &mut dyn Write,
+        message: &str,
+        findings: Option<&[Finding]>,
+    ) -> std::io::Result<()> {
         if self.nodes > 0 {
             out.write_all(b"\n  ")?;
         }
         out.write_all(b"],\n  \"error\": ")?;
         out.write_all(Value::from(message).to_string().as_bytes())?;
+        if let Some(findings) = findings {
+            // Masked already, as the message is (mask::in_error).
+            let details: Vec<Value> = findings
+                .iter()
+                .map(|f| finding_json(f, &Secrets::default()))
+                .collect();
+            out.write_all(b",\n  \"error_details\": ")?;
+            let pretty = serde_json::to_vec_pretty(&details).expect("JSON values serialize");
+            write_indented(out, &pretty, "  ")?;
+        }
         out.write_all(b"\n}\n")
     }
 }

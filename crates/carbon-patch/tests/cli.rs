@@ -608,7 +608,14 @@ fn json_follows_the_documented_schema() {
         .any(|o| o["changed"] == true));
     // Every key the output has is documented, at every level.
     let doc = std::fs::read_to_string(golden::workspace_root().join("docs/json.md")).unwrap();
-    let objects = [&value, node, file, &node["outcomes"][0], &value["summary"]];
+    let objects = [
+        &value,
+        node,
+        file,
+        &node["outcomes"][0],
+        &node["warning_details"][0],
+        &value["summary"],
+    ];
     for object in objects {
         for key in object.as_object().unwrap().keys() {
             assert!(
@@ -617,6 +624,116 @@ fn json_follows_the_documented_schema() {
             );
         }
     }
+}
+
+/// The one-line form of a finding (`warning: FILE:LINE:COLUMN: MESSAGE`)
+/// rebuilt from its JSON parts.
+fn one_line(finding: &serde_json::Value) -> String {
+    let text = |key: &str| finding[key].as_str().unwrap().to_string();
+    let at = match (finding["line"].as_u64(), finding["column"].as_u64()) {
+        (Some(line), Some(column)) => format!(":{line}:{column}"),
+        _ => String::new(),
+    };
+    format!(
+        "{}: {}{at}: {}",
+        text("severity"),
+        text("file"),
+        text("message")
+    )
+}
+
+/// Scripts that point at a warning's file and line (a CI annotation) read
+/// the parts, not the line: each finding in both forms, the same finding,
+/// masked alike.
+#[test]
+fn json_findings_come_apart_into_file_line_column_and_message() {
+    let h = homes();
+    // A datasource nothing references, named from a secret variable.
+    let json = plan_on_node1(
+        "[[datasource]]\nname = \"${env:CARBON_PATCH_TEST_TOKEN}\"\njndi = \"jdbc/Spare\"\n\
+         url = \"jdbc:h2:mem:spare\"\n[nodes.node1]\nhome = \"x\"\n",
+        &h.node1,
+        &["--format=json"],
+        &[("CARBON_PATCH_TEST_TOKEN", "t0ken-very-secret")],
+    );
+    assert!(!json.contains("t0ken-very-secret"), "{json}");
+    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let node = &value["nodes"][0];
+    let lines = node["warnings"].as_array().unwrap();
+    let details = node["warning_details"].as_array().unwrap();
+    assert_eq!(lines.len(), details.len());
+    for (line, detail) in lines.iter().zip(details) {
+        assert_eq!(line.as_str().unwrap(), one_line(detail));
+    }
+    let spare = details
+        .iter()
+        .find(|d| d["message"].as_str().unwrap().contains("jdbc/Spare"))
+        .expect("a warning about the datasource nothing references");
+    assert_eq!(spare["severity"], "warning");
+    assert_eq!(
+        spare["file"],
+        "repository/conf/datasources/master-datasources.xml"
+    );
+    assert!(spare["line"].as_u64().unwrap() > 1 && spare["column"].as_u64().unwrap() > 1);
+    assert_eq!(
+        spare["message"],
+        "datasource ******** (jdbc/Spare) is not referenced by any configuration file"
+    );
+
+    // inspect's findings, likewise.
+    let out = run(&["inspect", "fixtures/homes/carbon-4.4", "--format=json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = value["findings"].as_array().unwrap();
+    let details = value["finding_details"].as_array().unwrap();
+    assert!(!details.is_empty());
+    assert_eq!(lines.len(), details.len());
+    for (line, detail) in lines.iter().zip(details) {
+        assert_eq!(line.as_str().unwrap(), one_line(detail));
+    }
+}
+
+/// A plan that validation refuses: the findings that stopped it come apart
+/// in `"error_details"` as the warnings do, masked as the message is.
+#[test]
+fn a_failed_validation_comes_apart_in_json_too() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "refused.toml",
+        "[user_store]\ndata_source = \"jdbc/${env:CARBON_PATCH_TEST_TOKEN}\"\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let before = snapshot(&h.node1);
+    for command in ["plan", "apply"] {
+        let out = on_node1(command, &recipe, &h.node1)
+            .arg("--format=json")
+            .env("CARBON_PATCH_TEST_TOKEN", "t0ken-very-secret")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        let json = stdout(&out);
+        assert!(!json.contains("t0ken-very-secret"), "{json}");
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let error = value["error"].as_str().unwrap();
+        let details = value["error_details"].as_array().unwrap();
+        // The message lists the same findings, one a line.
+        for detail in details {
+            assert!(
+                error.contains(&format!("\n  {}", one_line(detail))),
+                "{error}"
+            );
+        }
+        let refused = &details[0];
+        assert_eq!(refused["severity"], "error");
+        assert_eq!(refused["file"], "repository/conf/user-mgt.xml");
+        assert_eq!(
+            refused["message"],
+            "the user store uses dataSource jdbc/********, which no active datasource defines"
+        );
+    }
+    assert_eq!(snapshot(&h.node1), before);
+    // Other errors have no details.
+    let out = run(&["plan", "no-such-recipe.toml", "--format=json"]);
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(value["error"].is_string() && value.get("error_details").is_none());
 }
 
 /// Scripts pipe `--format json` into jq: after an error stdout is still one
