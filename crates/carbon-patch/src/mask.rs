@@ -333,6 +333,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_validation_keeps_its_findings_when_its_error_is_masked() {
+        use carbon_config::validate::Severity;
+        let finding = |message: &str| Finding {
+            severity: Severity::Error,
+            file: "repository/conf/user-mgt.xml".into(),
+            at: None,
+            message: message.to_string(),
+        };
+        let secret = "s3cret-name".to_string();
+        let failed: anyhow::Result<()> =
+            Err(anyhow::Error::new(carbon_config::Error::Validation(vec![
+                finding("uses jdbc/s3cret-name"),
+                finding("plain"),
+            ]))
+            .context("node a (/homes/s3cret-name)"));
+        let err = in_error(failed, std::slice::from_ref(&secret)).unwrap_err();
+        let shown = format!("{err:#}");
+        assert!(!shown.contains(&secret), "{shown}");
+        assert!(
+            shown.starts_with("node a (/homes/********): 2 problem(s)"),
+            "{shown}"
+        );
+        let kept = validation_findings(&err).expect("the findings are kept");
+        let messages: Vec<&str> = kept.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages, ["uses jdbc/********", "plain"]);
+        // An error of another kind becomes its masked message.
+        let other: anyhow::Result<()> = Err(anyhow::anyhow!("no home at /s3cret-name"));
+        let err = in_error(other, &[secret]).unwrap_err();
+        assert_eq!(format!("{err:#}"), "no home at /********");
+        assert!(validation_findings(&err).is_none());
+    }
+
+    #[test]
     fn password_elements_are_masked_in_every_form() {
         let text = "<password>wso2carbon</password>\n<SvnPassword>p</SvnPassword>\n\
                     <password svns:secretAlias=\"a\">x</password>\n<Property name=\"password\">root123</Property>\n\
