@@ -27,6 +27,16 @@ pub enum Severity {
     Error,
 }
 
+impl Severity {
+    /// Its name as findings print it: `error`, `warning`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
@@ -44,11 +54,7 @@ pub struct Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{level}: {}", self.file.display())?;
+        write!(f, "{}: {}", self.severity.as_str(), self.file.display())?;
         if let Some(at) = self.at {
             write!(f, ":{at}")?;
         }

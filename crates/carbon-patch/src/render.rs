@@ -5,7 +5,7 @@ use std::io::Write;
 
 use serde_json::{json, Value};
 
-use carbon_config::validate::{Finding, Severity};
+use carbon_config::validate::Finding;
 
 use crate::diff::MaskedDiff;
 use crate::mask::{mask, Secrets};
@@ -250,12 +250,8 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
 /// A finding as JSON (docs/json.md): its parts apart, so that a script
 /// need not take the one-line form apart to point at the file.
 pub fn finding_json(finding: &Finding, secrets: &Secrets) -> Value {
-    let severity = match finding.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
     json!({
-        "severity": severity,
+        "severity": finding.severity.as_str(),
         "file": mask(&finding.file.display().to_string(), secrets),
         "line": finding.at.map(|at| at.line),
         "column": finding.at.map(|at| at.column),
