@@ -42,8 +42,9 @@ impl MaskedDiff {
         // What `TextDiff::from_lines` works out (Myers, no deadline), on lines
         // split once.
         let ops = similar::capture_diff_slices(Algorithm::Myers, &file_old, &file_new);
+        let (added, removed) = counts(&ops);
         let mut text = String::new();
-        for hunk in group_diff_ops(ops.clone(), CONTEXT)
+        for hunk in group_diff_ops(ops, CONTEXT)
             .iter()
             .filter(|ops| !ops.is_empty())
         {
@@ -52,7 +53,6 @@ impl MaskedDiff {
             }
             write_hunk(&mut text, hunk, &old, &new);
         }
-        let (added, removed) = counts(&ops);
         MaskedDiff {
             text,
             added,
