@@ -642,6 +642,16 @@ fn one_line(finding: &serde_json::Value) -> String {
     )
 }
 
+/// Each finding in `details` reads, rebuilt, as its one-line string in
+/// `lines`: the same findings in the same order.
+fn assert_details_match_lines(lines: &serde_json::Value, details: &serde_json::Value) {
+    let (lines, details) = (lines.as_array().unwrap(), details.as_array().unwrap());
+    assert_eq!(lines.len(), details.len());
+    for (line, detail) in lines.iter().zip(details) {
+        assert_eq!(line.as_str().unwrap(), one_line(detail));
+    }
+}
+
 /// Scripts that point at a warning's file and line (a CI annotation) read
 /// the parts, not the line: each finding in both forms, the same finding,
 /// masked alike.
@@ -659,13 +669,10 @@ fn json_findings_come_apart_into_file_line_column_and_message() {
     assert!(!json.contains("t0ken-very-secret"), "{json}");
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let node = &value["nodes"][0];
-    let lines = node["warnings"].as_array().unwrap();
-    let details = node["warning_details"].as_array().unwrap();
-    assert_eq!(lines.len(), details.len());
-    for (line, detail) in lines.iter().zip(details) {
-        assert_eq!(line.as_str().unwrap(), one_line(detail));
-    }
-    let spare = details
+    assert_details_match_lines(&node["warnings"], &node["warning_details"]);
+    let spare = node["warning_details"]
+        .as_array()
+        .unwrap()
         .iter()
         .find(|d| d["message"].as_str().unwrap().contains("jdbc/Spare"))
         .expect("a warning about the datasource nothing references");
@@ -683,13 +690,8 @@ fn json_findings_come_apart_into_file_line_column_and_message() {
     // inspect's findings, likewise.
     let out = run(&["inspect", "fixtures/homes/carbon-4.4", "--format=json"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let lines = value["findings"].as_array().unwrap();
-    let details = value["finding_details"].as_array().unwrap();
-    assert!(!details.is_empty());
-    assert_eq!(lines.len(), details.len());
-    for (line, detail) in lines.iter().zip(details) {
-        assert_eq!(line.as_str().unwrap(), one_line(detail));
-    }
+    assert!(!value["finding_details"].as_array().unwrap().is_empty());
+    assert_details_match_lines(&value["findings"], &value["finding_details"]);
 }
 
 /// A plan that validation refuses: the findings that stopped it come apart
