@@ -7,7 +7,6 @@
 //! (the journal, see `journal.rs`), then clears what dead runs left in
 //! `.carbon-patch/tmp/`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -57,8 +56,8 @@ impl HomeLock {
         // Not synced: a process that dies leaves the pid in the page cache;
         // only a power cut can leave the lock empty, and an empty lock is
         // taken as stale (see below).
-        let written = std::fs::File::create(&mine)
-            .and_then(|mut file| writeln!(file, "{}", std::process::id()));
+        // One write: the pid and its newline land together.
+        let written = std::fs::write(&mine, format!("{}\n", std::process::id()));
         if let Err(e) = written {
             // A full disk, say: nothing of this run stays behind.
             let _ = std::fs::remove_file(&mine);

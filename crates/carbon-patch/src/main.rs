@@ -296,6 +296,10 @@ fn apply(
     // Everything is written by now: an error from here on (stdout full or
     // closed) must not read as if the apply had failed.
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
+        // Buffered: stdout flushes at each newline, two system calls a line,
+        // and a fleet's report is a line per file written.
+        let mut out = std::io::BufWriter::new(out);
+        let out: &mut dyn Write = &mut out;
         match format {
             Format::Text => {
                 // Written when the lock was taken, before anything was planned.
@@ -331,7 +335,7 @@ fn apply(
                 json.end(out, &tally)?;
             }
         }
-        Ok(())
+        out.flush()
     };
     report(out).with_context(|| {
         format!("applied: {written} file(s) on {nodes} node(s) were written, but not reported")
