@@ -10,6 +10,8 @@ use carbon_config::{files, CarbonHome, ConfigModel, Session};
 use serde_json::{json, Value};
 use xmlsplice::Document;
 
+use crate::mask::Secrets;
+
 /// A home, as read.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -167,7 +169,13 @@ pub fn inspect(home: &Path) -> Result<Report> {
             first_text(&doc, "Realm/Configuration/Property[@name='dataSource']");
     }
     let session = Session::new(&carbon_home);
-    report.findings = validate(&session)?;
+    // Masked once, here, so that the text, JSON's strings and its details
+    // show the same thing (a password parameter quoted from a file; there is
+    // no recipe, so no recipe secrets).
+    report.findings = validate(&session)?
+        .iter()
+        .map(|f| crate::mask::finding(f, &Secrets::default()))
+        .collect();
     Ok(report)
 }
 
@@ -189,7 +197,7 @@ pub fn json(r: &Report) -> Value {
         "user_store_data_source": r.user_store_data_source,
         "findings": r.findings.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "finding_details": r.findings.iter()
-            .map(|f| crate::render::finding_json(f, &crate::mask::Secrets::default()))
+            .map(|f| crate::render::finding_json(f, &Secrets::default()))
             .collect::<Vec<_>>(),
     })
 }

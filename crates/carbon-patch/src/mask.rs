@@ -235,20 +235,22 @@ pub fn validation_findings(err: &anyhow::Error) -> Option<&[Finding]> {
     })
 }
 
+/// `finding` with its file and message masked.
+pub fn finding(finding: &Finding, secrets: &Secrets) -> Finding {
+    Finding {
+        file: mask(&finding.file.to_string_lossy(), secrets).into(),
+        message: mask(&finding.message, secrets),
+        ..finding.clone()
+    }
+}
+
 /// `err` again, each of its findings and of the contexts around them masked.
 fn masked_validation(
     err: &anyhow::Error,
     findings: &[Finding],
     secrets: &Secrets,
 ) -> anyhow::Error {
-    let findings = findings
-        .iter()
-        .map(|f| Finding {
-            file: mask(&f.file.to_string_lossy(), secrets).into(),
-            message: mask(&f.message, secrets),
-            ..f.clone()
-        })
-        .collect();
+    let findings = findings.iter().map(|f| finding(f, secrets)).collect();
     let contexts: Vec<String> = err
         .chain()
         .take_while(|cause| cause.downcast_ref::<carbon_config::Error>().is_none())

@@ -687,11 +687,29 @@ fn json_findings_come_apart_into_file_line_column_and_message() {
         "datasource ******** (jdbc/Spare) is not referenced by any configuration file"
     );
 
-    // inspect's findings, likewise.
-    let out = run(&["inspect", "fixtures/homes/carbon-4.4", "--format=json"]);
+    // inspect's findings, likewise, masked in both forms and in the text: a
+    // datasource nothing references, whose name quotes a password parameter.
+    replace_in(
+        &h.node1,
+        "repository/conf/datasources/master-datasources.xml",
+        "<name>EXAMPLE_STORE_DB</name>",
+        "<name>STORE;password=S3cret-in-a-name</name>",
+    );
+    let home = h.node1.to_str().unwrap();
+    let out = run(&["inspect", home, "--format=json"]);
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!value["finding_details"].as_array().unwrap().is_empty());
     assert_details_match_lines(&value["findings"], &value["finding_details"]);
+    let findings = format!("{} {}", value["findings"], value["finding_details"]);
+    assert!(
+        findings.contains("datasource STORE;password=******** (no JNDI name)"),
+        "{findings}"
+    );
+    assert!(!findings.contains("S3cret"), "{findings}");
+    let text = stdout(&run(&["inspect", home]));
+    let shown = &text[text.find("\nfindings:").expect("a findings section")..];
+    assert!(shown.contains("STORE;password=********"), "{shown}");
+    assert!(!shown.contains("S3cret"), "{shown}");
 }
 
 /// A plan that validation refuses: the findings that stopped it come apart
