@@ -250,12 +250,13 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
 /// A finding as JSON (docs/json.md): its parts apart, so that a script
 /// need not take the one-line form apart to point at the file.
 pub fn finding_json(finding: &Finding, secrets: &Secrets) -> Value {
+    let finding = crate::mask::finding(finding, secrets);
     json!({
         "severity": finding.severity.as_str(),
-        "file": mask(&finding.file.display().to_string(), secrets),
+        "file": finding.file.display().to_string(),
         "line": finding.at.map(|at| at.line),
         "column": finding.at.map(|at| at.column),
-        "message": mask(&finding.message, secrets),
+        "message": finding.message,
     })
 }
 
