@@ -953,6 +953,42 @@ fn a_keystore_password_on_disk_is_masked_in_the_diff_around_it() {
     }
 }
 
+/// WSO2's documentation has a password holding `&` wrapped in a CDATA
+/// section on a line of its own; carbon.xml ships commented-out password
+/// elements. Both showed in a diff's context, and an uncommented one on the
+/// removed line.
+#[test]
+fn a_password_on_disk_in_cdata_or_a_comment_is_masked_in_the_diff() {
+    let h = homes();
+    replace_in(
+        &h.node1,
+        "repository/conf/user-mgt.xml",
+        "            <AdminRole>admin</AdminRole>\n",
+        "            <AdminUser>\n                <UserName>admin</UserName>\n                \
+         <Password>\n                    <![CDATA[Cdata&S3cret]]>\n                </Password>\n\
+         \x20               <!-- <ConnectionPassword>Commented-S3cret</ConnectionPassword> -->\n\
+         \x20           </AdminUser>\n            <AdminRole>admin</AdminRole>\n",
+    );
+    let recipe = "[user_store]\ndata_source = \"jdbc/UM\"\n\
+                  [[datasource]]\nname = \"UM_DB\"\njndi = \"jdbc/UM\"\n\
+                  url = \"jdbc:h2:./repository/database/UM\"\ndriver = \"org.h2.Driver\"\n\
+                  [[raw]]\nfile = \"repository/conf/user-mgt.xml\"\npath = \"//AdminUser/ConnectionPassword\"\n\
+                  action = \"uncomment\"\n\
+                  [nodes.node1]\nhome = \"x\"\n";
+    for format in ["text", "json"] {
+        let text = plan_on_node1(recipe, &h.node1, &[&format!("--format={format}")], &[]);
+        assert!(text.contains("jdbc/UM"), "{format}:\n{text}");
+        assert!(!text.contains("S3cret"), "{format}:\n{text}");
+        for masked in [
+            "<![CDATA[********]]>",
+            "-                <!-- <ConnectionPassword>********</ConnectionPassword> -->",
+            "+                <ConnectionPassword>********</ConnectionPassword>",
+        ] {
+            assert!(text.contains(masked), "{format}: {masked}\n{text}");
+        }
+    }
+}
+
 /// Diffing the masked texts showed a changed password as an unchanged line,
 /// and a plan that changed nothing else read "+0 -0".
 #[test]
