@@ -8,7 +8,8 @@
 //! written to a file (`a&b` is `a&amp;b` there); and the content of every
 //! password element in the files themselves (`<password>`, `<SvnPassword>`,
 //! `<Property name="password">`; its text or CDATA section, on lines of its
-//! own too, and in a comment), so the values already on disk are hidden
+//! own too, or its `value` attribute beside `key="password"`, and in a
+//! comment), so the values already on disk are hidden
 //! too, on both sides of a diff. A password given as a parameter on disk is
 //! masked the same way: in a JDBC URL (`;password=…`, `&amp;pwd=…`) or as an
 //! attribute (`password="…"`, Tomcat's `keystorePass="…"`). One rule says
@@ -264,30 +265,90 @@ fn masked_validation(
         .fold(inner, anyhow::Error::context)
 }
 
-/// Whether a start tag (its bytes between `<` and `>`) opens a password
-/// element: its name is a password's ([`is_password_name`], after any
-/// prefix), or it has a `name` attribute whose value is (user-mgt.xml's
-/// `<Property name="password">`, `ConnectionPassword`).
-fn is_password_tag(tag: &[u8]) -> bool {
+/// What a start tag (its bytes between `<` and `>`) says about a password.
+#[derive(Debug, PartialEq)]
+enum PasswordTag {
+    /// No password here.
+    None,
+    /// The element holds one: its name is a password's
+    /// ([`is_password_name`], after any prefix), or its `name` or `key`
+    /// attribute names one (user-mgt.xml's `<Property
+    /// name="password">`, `ConnectionPassword`).
+    Content,
+    /// As `Content`, and its `value` attribute (these bytes of the tag)
+    /// holds it: `<property key="password" value="admin" />`, as G-Reg's
+    /// registry.xml ships in a commented-out task.
+    Value(usize, usize),
+}
+
+fn password_tag(tag: &[u8]) -> PasswordTag {
     let name_end = tag
         .iter()
         .position(|&b| is_blank(&b) || b == b'/')
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
     let local = memchr::memrchr(b':', name).map_or(name, |colon| &name[colon + 1..]);
-    if is_password_name(local) {
-        return true;
-    }
-    let attributes = &tag[name_end..];
-    memchr::memchr_iter(b'=', attributes).any(|eq| {
-        let value = &attributes[eq + 1..];
-        match value.first() {
-            Some(&quote @ (b'"' | b'\'')) if attributes[..eq].ends_with(b"name") => {
-                let len = memchr::memchr(quote, &value[1..]).unwrap_or(value.len() - 1);
-                is_password_name(&value[1..1 + len])
+    // Most tags hold no `name` or `key` that could name a password: a quick
+    // look ([`may_be_password_name`]) keeps the full reading of the
+    // attributes for the few that may.
+    let attributes_at = &tag[name_end..];
+    let may_name = memchr::memchr_iter(b'=', attributes_at).any(|eq| {
+        let before = &attributes_at[..eq];
+        let before = &before[..before
+            .iter()
+            .rposition(|b| !is_blank(b))
+            .map_or(0, |i| i + 1)];
+        if !(before.ends_with(b"name") || before.ends_with(b"key")) {
+            return false;
+        }
+        let value = &attributes_at[eq + 1..];
+        match value.iter().position(|b| !is_blank(b)) {
+            Some(q) if matches!(value[q], b'"' | b'\'') => {
+                memchr::memchr(value[q], &value[q + 1..])
+                    .is_some_and(|len| may_be_password_name(&value[q + 1..q + 1 + len]))
             }
             _ => false,
         }
+    });
+    if !is_password_name(local) && !may_name {
+        return PasswordTag::None;
+    }
+    let mut named = is_password_name(local);
+    let mut value = None;
+    for (attribute, start, end) in attributes(tag, name_end) {
+        match attribute {
+            b"name" | b"key" => named |= is_password_name(&tag[start..end]),
+            b"value" => value = Some((start, end)),
+            _ => {}
+        }
+    }
+    match (named, value) {
+        (false, _) => PasswordTag::None,
+        (true, Some((start, end))) if start < end => PasswordTag::Value(start, end),
+        (true, _) => PasswordTag::Content,
+    }
+}
+
+/// The attributes of a start tag from byte `at` on: each name, and where
+/// its quoted value starts and ends. Stops at anything that is not an
+/// attribute.
+fn attributes(tag: &[u8], mut at: usize) -> impl Iterator<Item = (&[u8], usize, usize)> {
+    std::iter::from_fn(move || {
+        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
+        let name_len = tag[at..].iter().take_while(|&&b| is_name_byte(b)).count();
+        let name = &tag[at..at + name_len];
+        at += name_len;
+        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
+        if name.is_empty() || tag.get(at) != Some(&b'=') {
+            return None;
+        }
+        at += 1;
+        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
+        let quote = *tag.get(at).filter(|q| matches!(q, b'"' | b'\''))?;
+        let start = at + 1;
+        let end = start + memchr::memchr(quote, &tag[start..])?;
+        at = end + 1;
+        Some((name, start, end))
     })
 }
 
@@ -325,11 +386,23 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         };
         let tag = &bytes[open + 1..close];
         at = close + 1;
-        if tag.first().is_some_and(|b| b"/!?".contains(b))
-            || tag.last() == Some(&b'/')
-            || !is_password_tag(tag)
-        {
+        if tag.first().is_some_and(|b| b"/!?".contains(b)) {
             continue;
+        }
+        match password_tag(tag) {
+            PasswordTag::None => continue,
+            PasswordTag::Value(start, end) => {
+                let (start, end) = (open + 1 + start, open + 1 + end);
+                if out.is_empty() {
+                    out.reserve(text.len());
+                }
+                out.push_str(&text[copied..start]);
+                mask_lines(&mut out, &text[start..end]);
+                copied = end;
+                continue;
+            }
+            PasswordTag::Content if tag.last() == Some(&b'/') => continue,
+            PasswordTag::Content => {}
         }
         let in_comment = comment.around(open);
         let Some((start, end)) = password_content(bytes, at, in_comment, &cdata_close) else {
@@ -661,6 +734,23 @@ mod tests {
              <!-- <Password> --> kept <x/>"
         );
     }
+    #[test]
+    fn a_password_named_by_key_or_name_is_masked_in_its_value_attribute() {
+        let text = "<property key=\"userName\" value=\"admin\" />\n\
+                    <!--<property key=\"password\" value=\"admin\" />-->\n\
+                    <parameter name=\"transport.mail.smtp.password\" value='p' locked=\"false\"/>\n\
+                    <Property name=\"password\" value=\"\"/><property key=\"password\">c</property>\n\
+                    <property key = 'DbPassword'\n      value = 'v' />";
+        assert_eq!(
+            mask(text, &Secrets::default()),
+            "<property key=\"userName\" value=\"admin\" />\n\
+             <!--<property key=\"password\" value=\"********\" />-->\n\
+             <parameter name=\"transport.mail.smtp.password\" value='********' locked=\"false\"/>\n\
+             <Property name=\"password\" value=\"\"/><property key=\"password\">********</property>\n\
+             <property key = 'DbPassword'\n      value = '********' />"
+        );
+    }
+
     proptest::proptest! {
         /// Whatever surrounds it, and in whichever form the file holds it,
         /// a password element's value never shows, and no line moves.
@@ -670,15 +760,18 @@ mod tests {
             after in proptest::collection::vec(proptest::sample::select(SURROUNDINGS), 0..4),
             value in "[A-Za-z0-9&;%?@#!,. ]{0,16}",
             own_lines in proptest::bool::ANY,
-            cdata in proptest::bool::ANY,
+            form in 0..3u8,
             commented in proptest::bool::ANY,
             crlf in proptest::bool::ANY,
         ) {
             let value = format!("S3cret{value}");
             let newline = if crlf { "\r\n" } else { "\n" };
             let around = if own_lines { format!("{newline}    ") } else { String::new() };
-            let inner = if cdata { format!("<![CDATA[{value}]]>") } else { value.clone() };
-            let mut element = format!("<Password>{around}{inner}{around}</Password>");
+            let mut element = match form {
+                0 => format!("<Password>{around}{value}{around}</Password>"),
+                1 => format!("<Password>{around}<![CDATA[{value}]]>{around}</Password>"),
+                _ => format!("<property {around}key=\"password\" value=\"{value}\"{around}/>"),
+            };
             if commented {
                 element = format!("<!-- {element} -->");
             }
