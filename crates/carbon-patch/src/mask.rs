@@ -143,6 +143,27 @@ fn is_blank(b: &u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// The first byte at or after `at` that is not a blank.
+fn after_blanks(bytes: &[u8], at: usize) -> usize {
+    at + bytes[at..].iter().take_while(|b| is_blank(b)).count()
+}
+
+/// `bytes` without the blanks at its end.
+fn trim_end_blanks(bytes: &[u8]) -> &[u8] {
+    &bytes[..bytes
+        .iter()
+        .rposition(|b| !is_blank(b))
+        .map_or(0, |i| i + 1)]
+}
+
+/// Where the quoted value that starts at `at` (its quote) begins and ends,
+/// inside the quotes; `None` when no quote is there, or none closes it.
+fn quoted_at(bytes: &[u8], at: usize) -> Option<(usize, usize)> {
+    let quote = *bytes.get(at).filter(|q| matches!(q, b'"' | b'\''))?;
+    let len = memchr::memchr(quote, &bytes[at + 1..])?;
+    Some((at + 1, at + 1 + len))
+}
+
 /// `text` with the value of every password parameter masked: a name that
 /// [`is_password_name`] followed by `=`, up to the next `;`, `&`, `<`,
 /// quote or white space, as in a JDBC URL (`;password=…`,
@@ -159,10 +180,7 @@ pub fn password_parameters(text: &str) -> Cow<'_, str> {
         }
         // The name ends at the `=`, or before the blanks in front of it;
         // each look back stops at the `=` before, so the scan stays linear.
-        let name_end = bytes[..eq]
-            .iter()
-            .rposition(|b| !is_blank(b))
-            .map_or(0, |i| i + 1);
+        let name_end = trim_end_blanks(&bytes[..eq]).len();
         if !may_be_password_name(&bytes[..name_end]) {
             continue; // before the name's start is looked for
         }
@@ -291,29 +309,17 @@ fn password_tag(tag: &[u8]) -> PasswordTag {
     // Most tags hold no `name` or `key` that could name a password: a quick
     // look ([`may_be_password_name`]) keeps the full reading of the
     // attributes for the few that may.
-    let attributes_at = &tag[name_end..];
-    let may_name = memchr::memchr_iter(b'=', attributes_at).any(|eq| {
-        let before = &attributes_at[..eq];
-        let before = &before[..before
-            .iter()
-            .rposition(|b| !is_blank(b))
-            .map_or(0, |i| i + 1)];
-        if !(before.ends_with(b"name") || before.ends_with(b"key")) {
-            return false;
-        }
-        let value = &attributes_at[eq + 1..];
-        match value.iter().position(|b| !is_blank(b)) {
-            Some(q) if matches!(value[q], b'"' | b'\'') => {
-                memchr::memchr(value[q], &value[q + 1..])
-                    .is_some_and(|len| may_be_password_name(&value[q + 1..q + 1 + len]))
-            }
-            _ => false,
-        }
+    let mut named = is_password_name(local);
+    let may_name = memchr::memchr_iter(b'=', &tag[name_end..]).any(|eq| {
+        let eq = name_end + eq;
+        let before = trim_end_blanks(&tag[name_end..eq]);
+        (before.ends_with(b"name") || before.ends_with(b"key"))
+            && quoted_at(tag, after_blanks(tag, eq + 1))
+                .is_some_and(|(start, end)| may_be_password_name(&tag[start..end]))
     });
-    if !is_password_name(local) && !may_name {
+    if !named && !may_name {
         return PasswordTag::None;
     }
-    let mut named = is_password_name(local);
     let mut value = None;
     for (attribute, start, end) in attributes(tag, name_end) {
         match attribute {
@@ -334,19 +340,14 @@ fn password_tag(tag: &[u8]) -> PasswordTag {
 /// attribute.
 fn attributes(tag: &[u8], mut at: usize) -> impl Iterator<Item = (&[u8], usize, usize)> {
     std::iter::from_fn(move || {
-        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
+        at = after_blanks(tag, at);
         let name_len = tag[at..].iter().take_while(|&&b| is_name_byte(b)).count();
         let name = &tag[at..at + name_len];
-        at += name_len;
-        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
+        at = after_blanks(tag, at + name_len);
         if name.is_empty() || tag.get(at) != Some(&b'=') {
             return None;
         }
-        at += 1;
-        at += tag[at..].iter().take_while(|b| is_blank(b)).count();
-        let quote = *tag.get(at).filter(|q| matches!(q, b'"' | b'\''))?;
-        let start = at + 1;
-        let end = start + memchr::memchr(quote, &tag[start..])?;
+        let (start, end) = quoted_at(tag, after_blanks(tag, at + 1))?;
         at = end + 1;
         Some((name, start, end))
     })
@@ -392,13 +393,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         match password_tag(tag) {
             PasswordTag::None => continue,
             PasswordTag::Value(start, end) => {
-                let (start, end) = (open + 1 + start, open + 1 + end);
-                if out.is_empty() {
-                    out.reserve(text.len());
-                }
-                out.push_str(&text[copied..start]);
-                mask_lines(&mut out, &text[start..end]);
-                copied = end;
+                copied = mask_stretch(&mut out, text, copied, open + 1 + start, open + 1 + end);
                 continue;
             }
             PasswordTag::Content if tag.last() == Some(&b'/') => continue,
@@ -408,12 +403,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         let Some((start, end)) = password_content(bytes, at, in_comment, &cdata_close) else {
             continue;
         };
-        if out.is_empty() {
-            out.reserve(text.len());
-        }
-        out.push_str(&text[copied..start]);
-        mask_lines(&mut out, &text[start..end]);
-        copied = end;
+        copied = mask_stretch(&mut out, text, copied, start, end);
         at = end;
     }
     if copied == 0 {
@@ -477,9 +467,9 @@ fn password_content(
 ) -> Option<(usize, usize)> {
     let limit = comment_end.unwrap_or(bytes.len());
     let value = &bytes[at..limit];
-    let blanks = value.iter().take_while(|b| is_blank(b)).count();
-    if value[blanks..].starts_with(CDATA_OPEN) {
-        let start = at + blanks + CDATA_OPEN.len();
+    let first = after_blanks(bytes, at).min(limit);
+    if bytes[first..limit].starts_with(CDATA_OPEN) {
+        let start = first + CDATA_OPEN.len();
         let len = cdata_close.find(&bytes[start..limit])?;
         return (len > 0).then_some((start, start + len));
     }
@@ -488,6 +478,19 @@ fn password_content(
         return None;
     }
     (!value[..end - at].iter().all(is_blank)).then_some((at, end))
+}
+
+/// `out` with the text from `copied` to `start` added as it is, and the
+/// text from `start` to `end` masked ([`mask_lines`]); returns `end`, up to
+/// which `text` is now copied. The first stretch reserves room for the whole
+/// text: only texts that hold a password are copied at all.
+fn mask_stretch(out: &mut String, text: &str, copied: usize, start: usize, end: usize) -> usize {
+    if out.is_empty() {
+        out.reserve(text.len());
+    }
+    out.push_str(&text[copied..start]);
+    mask_lines(out, &text[start..end]);
+    end
 }
 
 /// `value` onto `out` with each line's text masked and its blanks and line
@@ -695,6 +698,7 @@ mod tests {
             "<u>********</u> ********"
         );
     }
+
     #[test]
     fn a_password_in_a_cdata_section_is_masked_on_its_own_line_too() {
         // The forms WSO2's documentation gives for a password holding `&`.
@@ -734,6 +738,7 @@ mod tests {
              <!-- <Password> --> kept <x/>"
         );
     }
+
     #[test]
     fn a_password_named_by_key_or_name_is_masked_in_its_value_attribute() {
         let text = "<property key=\"userName\" value=\"admin\" />\n\
