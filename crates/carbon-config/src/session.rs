@@ -280,7 +280,23 @@ impl<'h> Session<'h> {
     /// # Errors
     /// When an edited document would not parse.
     pub fn settle(&mut self) -> Result<()> {
+        self.settle_where(|_| true)
+    }
+
+    /// As [`Session::settle`], for the documents at the paths `pick` chooses:
+    /// those that will be read. The others keep their edits staged, and
+    /// rendering them checks only the elements those edits changed (see
+    /// `xmlsplice::Document::render`), which is much less than a whole parse
+    /// when their last edit was small. A node's port offset, set last in a
+    /// carbon.xml that is otherwise the same on every node, is such an edit.
+    ///
+    /// # Errors
+    /// When a picked document would not parse.
+    pub fn settle_where(&mut self, pick: impl Fn(&Path) -> bool) -> Result<()> {
         for (rel, loaded) in &mut self.files {
+            if !pick(rel) {
+                continue;
+            }
             if let Loaded::Xml { doc, .. } = loaded {
                 doc.apply()
                     .map_err(|e| e.with_path(self.home.path().join(rel)))?;

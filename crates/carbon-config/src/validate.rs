@@ -163,6 +163,16 @@ impl Findings {
     }
 }
 
+/// Whether [`validate`] parses the file at `rel` (relative to the home).
+/// Only an answer of speed: a file the rules read without it being settled
+/// is rendered and parsed where they read it.
+fn read_by_rules(rel: &Path) -> bool {
+    rel.starts_with(files::DATASOURCES_DIR)
+        || [files::REGISTRY, files::USER_MGT, files::AXIS2]
+            .iter()
+            .any(|file| rel == Path::new(file))
+}
+
 /// Runs every rule on the state `session` would write.
 pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     let mut findings = Findings::default();
@@ -454,11 +464,12 @@ fn mentioned_in_other_conf<'n>(
 /// [`Error::Validation`] with every finding when any is an error: such a
 /// plan must not be written.
 pub fn checked_changes(session: &mut Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
-    // Every edited document is settled (re-parsed) once; after that,
-    // rendering it and reading it for the rules cost no parse at all, where
-    // each would otherwise check the edits with a parse of its own (a fleet
-    // plans thousands of documents).
-    session.settle()?;
+    // Every edited document the rules read is settled (re-parsed) once;
+    // after that, rendering it and reading it for the rules cost no parse at
+    // all, where each would otherwise check the edits with a parse of its own
+    // (a fleet plans thousands of documents). The others are only rendered,
+    // which re-parses just the elements their last edits touched.
+    session.settle_where(read_by_rules)?;
     let changes = session.changes()?;
     let findings = validate(session)?;
     if findings.iter().any(|f| f.severity == Severity::Error) {
