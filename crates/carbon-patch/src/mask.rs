@@ -81,10 +81,74 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
         };
     }
     let masked = mask_password_elements(&out);
-    match password_parameters(&masked) {
+    let masked = match password_parameters(&masked) {
+        Cow::Borrowed(_) => masked,
+        Cow::Owned(more) => Cow::Owned(more),
+    };
+    match password_properties(&masked) {
         Cow::Borrowed(_) => masked.into_owned(),
         Cow::Owned(more) => more,
     }
+}
+
+/// `text` with the value of every `key value` line whose key names a
+/// secret masked, as spark-defaults.conf holds them
+/// (`spark.ssl.keyStorePassword  s3cret`, `spark.authenticate.secret x`):
+/// a dotted key whose last part [`is_password_name`] or is `secret`, blanks,
+/// then the value, up to the end of the line. The dot keeps prose out (a
+/// comment's line that starts "password of the user"); `key=value` is
+/// [`password_parameters`]'s.
+pub fn password_properties(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut line_start = 0;
+    while line_start < bytes.len() {
+        let line_end =
+            memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |i| line_start + i);
+        if let Some((start, end)) = property_value(&bytes[line_start..line_end]) {
+            if out.is_empty() {
+                out.reserve(text.len());
+            }
+            out.push_str(&text[copied..line_start + start]);
+            out.push_str(MASK);
+            copied = line_start + end;
+        }
+        line_start = line_end + 1;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// Where the value of `line` starts and ends, when the line is a `key
+/// value` property whose key names a secret (see [`password_properties`]).
+fn property_value(line: &[u8]) -> Option<(usize, usize)> {
+    let key_start = line.iter().position(|&b| b != b' ' && b != b'\t')?;
+    if !line[key_start].is_ascii_alphabetic() {
+        return None; // markup, a comment, a number: no key
+    }
+    let key_len = line[key_start..]
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+        .unwrap_or(line.len() - key_start);
+    let key = &line[key_start..key_start + key_len];
+    let last = &key[key.iter().rposition(|&b| b == b'.')? + 1..];
+    if !(is_password_name(last) || last.eq_ignore_ascii_case(b"secret")) {
+        return None;
+    }
+    let after_key = key_start + key_len;
+    let start = after_key
+        + line[after_key..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+    let end = trim_end_blanks(line).len();
+    // Blanks between key and value, and a value that is not `=`'s or `:`'s.
+    (start > after_key && start < end && !matches!(line[start], b'=' | b':'))
+        .then_some((start, end))
 }
 
 /// `text` with each `form` that stands alone (no letter or digit right
@@ -660,6 +724,35 @@ mod tests {
         ];
         for (text, masked) in cases {
             assert_eq!(password_parameters(text), masked, "{text}");
+        }
+    }
+
+    #[test]
+    fn password_properties_on_disk_are_masked() {
+        let cases = [
+            (
+                "spark.ssl.keyStorePassword  s3cret\r\nspark.ui.port 4040\r\n",
+                "spark.ssl.keyStorePassword  ********\r\nspark.ui.port 4040\r\n",
+            ),
+            (
+                "\tspark.ssl.keyPassword\tk3y w1th blanks \nspark.authenticate.secret x",
+                "\tspark.ssl.keyPassword\t******** \nspark.authenticate.secret ********",
+            ),
+            // Not a secret's property, or no value to hide: a key without a
+            // dot (prose), `=` (password_parameters' own), a comment,
+            // markup, a key with nothing after it.
+            (
+                "password of the user\njavax.net.ssl.trustStorePassword = x\n\
+                 # spark.ssl.keyPassword k\n<spark.ssl.keyPassword k/>\n\
+                 spark.ssl.keyPassword   \nspark.ssl.keyStore /path/ks.jks",
+                "password of the user\njavax.net.ssl.trustStorePassword = x\n\
+                 # spark.ssl.keyPassword k\n<spark.ssl.keyPassword k/>\n\
+                 spark.ssl.keyPassword   \nspark.ssl.keyStore /path/ks.jks",
+            ),
+        ];
+        for (text, masked) in cases {
+            assert_eq!(password_properties(text), masked, "{text}");
+            assert_eq!(mask(text, &Secrets::default()), masked, "{text}");
         }
     }
 

@@ -989,6 +989,58 @@ fn a_password_on_disk_in_cdata_or_a_comment_is_masked_in_the_diff() {
     }
 }
 
+/// A value given under a key that names a secret, in the tables of WSO2's
+/// own names (Spark keys, clustering parameters and properties, user store
+/// properties, a datasource's other configuration), is as secret as a
+/// datasource's password; and so is a Spark password already on disk,
+/// shown as context of the line the plan changes.
+#[test]
+fn secret_keyed_values_and_spark_passwords_on_disk_are_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("das");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/das-3.1"),
+        &home,
+    );
+    replace_in(
+        &home,
+        "repository/conf/analytics/spark/spark-defaults.conf",
+        "spark.master.port\t7077",
+        "spark.ssl.trustStorePassword\tOnDisk-S3cret\r\nspark.master.port\t7077",
+    );
+    let recipe = "spark = { \"carbon.spark.master.count\" = \"2\", \
+                  \"spark.ssl.keyStorePassword\" = \"Spark-S3cret\", \"spark.authenticate.secret\" = \"Auth-S3cret\" }\n\
+                  clustering = { parameters = { groupPassword = \"Group-S3cret\" } }\n\
+                  [user_store]\nproperties = { ConnectionPassword = \"Ldap-S3cret\", MaxUserNameListLength = \"100\" }\n\
+                  [[datasource]]\nname = \"X_DB\"\njndi = \"jdbc/X\"\nurl = \"jdbc:h2:./x\"\n\
+                  driver = \"org.h2.Driver\"\nconfiguration = { trustStorePassword = \"Trust-S3cret\" }\n\
+                  [nodes.node1]\nhome = \"x\"\n";
+    for format in ["text", "json"] {
+        let text = plan_on_node1(recipe, &home, &[&format!("--format={format}")], &[]);
+        assert!(!text.contains("S3cret"), "{format}:\n{text}");
+        for shown in [
+            "spark.ssl.trustStorePassword\t********",
+            "+spark.ssl.keyStorePassword ********",
+            "+spark.authenticate.secret ********",
+            "<parameter name=\"groupPassword\">********</parameter>",
+            "<Property name=\"ConnectionPassword\">********</Property>",
+            "<trustStorePassword>********</trustStorePassword>",
+            // A key that names no secret keeps its value in sight.
+            "<Property name=\"MaxUserNameListLength\">100</Property>",
+            "carbon.spark.master.count  2",
+        ] {
+            let shown = match format {
+                "json" => serde_json::to_string(shown)
+                    .unwrap()
+                    .trim_matches('"')
+                    .to_string(),
+                _ => shown.to_string(),
+            };
+            assert!(text.contains(&shown), "{format}: {shown}\n{text}");
+        }
+    }
+}
+
 /// Diffing the masked texts showed a changed password as an unchanged line,
 /// and a plan that changed nothing else read "+0 -0".
 #[test]

@@ -242,6 +242,35 @@ home = "h"
 }
 
 #[test]
+fn values_of_keys_that_name_a_secret_are_secrets_in_every_table_of_wso2_names() {
+    let recipe = Recipe::parse(
+        "cluster.toml",
+        r#"
+spark = { "spark.ssl.keyStorePassword" = "spark-pw", "spark.ui.port" = "4040" }
+clustering = { parameters = { groupPassword = "group-pw", groupName = "wso2" }, properties = { keyPass = "member-pw" } }
+
+[user_store]
+properties = { ConnectionPassword = "ldap-pw", ConnectionName = "uid=admin" }
+
+[[datasource]]
+name = "X_DB"
+configuration = { trustStorePassword = "trust-pw", maxIdle = "8" }
+
+[nodes.node1]
+home = "h"
+"#,
+    )
+    .unwrap();
+    let node = recipe.resolve("node1", None, &env(&[])).unwrap();
+    let mut secrets = node.secrets.clone();
+    secrets.sort();
+    assert_eq!(
+        secrets,
+        ["group-pw", "ldap-pw", "member-pw", "spark-pw", "trust-pw"]
+    );
+}
+
+#[test]
 fn an_explicit_member_list_wins() {
     let recipe = Recipe::parse(
         "c.toml",

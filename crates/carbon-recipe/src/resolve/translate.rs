@@ -68,7 +68,8 @@ impl Recipe {
             to.event_processor(event_processor)?;
         }
         for (key, value) in s.spark.iter().flatten() {
-            to.push(value.span(), Step::Spark(key.clone(), to.x(value)?));
+            let value_text = to.x_keyed(key, value)?;
+            to.push(value.span(), Step::Spark(key.clone(), value_text));
         }
         for jar in &s.lib {
             let path = PathBuf::from(to.x(jar)?);
@@ -112,6 +113,21 @@ impl Translate<'_> {
             self.node.secrets.push(value.clone());
         }
         Ok(value)
+    }
+
+    /// The value the recipe gives `key` in a table of names WSO2 chose
+    /// (Spark keys, clustering parameters and properties, a datasource's
+    /// other configuration, user store properties), expanded; kept as a
+    /// secret when the key names one, as the recipe's own keys are judged
+    /// (`ConnectionPassword`, `spark.ssl.keyStorePassword`,
+    /// `spark.authenticate.secret`): a literal there is as secret as a
+    /// datasource's password.
+    fn x_keyed(&mut self, key: &str, text: &Text) -> Result<String, RecipeError> {
+        if crate::redact::is_secret_key(key) {
+            self.x_secret(text)
+        } else {
+            self.x(text)
+        }
     }
 
     /// Adds `step`, asked for by the recipe text at `at` (a value's span,
@@ -181,7 +197,8 @@ impl Translate<'_> {
             self.push(p.span(), parameter("localMemberPort", port.to_string()));
         }
         for (key, value) in &c.parameters {
-            self.push(value.span(), parameter(key, self.x(value)?));
+            let step = parameter(key, self.x_keyed(key, value)?);
+            self.push(value.span(), step);
         }
         // Derived members were asked for by `membership_scheme = "wka"`.
         let members = match (&c.members, &c.membership_scheme) {
@@ -201,10 +218,8 @@ impl Translate<'_> {
                     format!("property {key} is both set (in `properties`) and commented out"),
                 ));
             }
-            self.push(
-                value.span(),
-                Step::MemberProperty(key.clone(), self.x(value)?),
-            );
+            let step = Step::MemberProperty(key.clone(), self.x_keyed(key, value)?);
+            self.push(value.span(), step);
         }
         for t in &c.comment_out_properties {
             self.push(t.span(), Step::CommentOutMemberProperty(self.x(t)?));
@@ -367,7 +382,7 @@ impl Translate<'_> {
         ]);
         let mut configuration: Vec<_> = configuration.into_iter().flatten().collect();
         for (key, value) in &ds.configuration {
-            configuration.push((key.clone(), self.x(value)?));
+            configuration.push((key.clone(), self.x_keyed(key, value)?));
         }
         Ok(configuration)
     }
@@ -437,10 +452,8 @@ impl Translate<'_> {
             self.push(v.span(), Step::RealmReadOnly(*v.get_ref()));
         }
         for (key, value) in &u.properties {
-            self.push(
-                value.span(),
-                Step::RealmProperty(key.clone(), self.x(value)?),
-            );
+            let step = Step::RealmProperty(key.clone(), self.x_keyed(key, value)?);
+            self.push(value.span(), step);
         }
         Ok(())
     }
