@@ -97,9 +97,15 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
 /// a dotted key whose last part [`is_password_name`] or is `secret`, blanks,
 /// then the value, up to the end of the line. The dot keeps prose out (a
 /// comment's line that starts "password of the user"); `key=value` is
-/// [`password_parameters`]'s.
+/// [`password_parameters`]'s. An XML text (its first byte after blanks and
+/// a byte order mark is `<`) holds no such lines and is not read line by
+/// line: that cost a plan of 50 nodes a tenth of its instructions.
 pub fn password_properties(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
+    let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    if body.get(after_blanks(body, 0)) == Some(&b'<') {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::new();
     let mut copied = 0;
     let mut line_start = 0;
@@ -750,6 +756,8 @@ mod tests {
                  spark.ssl.keyPassword   \nspark.ssl.keyStore /path/ks.jks",
             ),
         ];
+        let xml = "<Server>\nspark.ssl.keyPassword k\n</Server>";
+        assert_eq!(password_properties(xml), xml);
         for (text, masked) in cases {
             assert_eq!(password_properties(text), masked, "{text}");
             assert_eq!(mask(text, &Secrets::default()), masked, "{text}");
