@@ -68,6 +68,11 @@ enum Loaded {
 /// kilobytes, and a huge one is a mistake or an attack, not a config.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
+/// A document no rule reads is left unsettled when rendering it would
+/// re-parse at most this fraction of it (one over this) to check its edits
+/// ([`Session::settle_where`]).
+const SMALL_CHECK: usize = 8;
+
 /// The operations' working state on one home.
 pub struct Session<'h> {
     home: &'h CarbonHome,
@@ -283,21 +288,26 @@ impl<'h> Session<'h> {
         self.settle_where(|_| true)
     }
 
-    /// As [`Session::settle`], for the documents at the paths `pick` chooses:
-    /// those that will be read. The others keep their edits staged, and
-    /// rendering them checks only the elements those edits changed (see
-    /// `xmlsplice::Document::render`), which is much less than a whole parse
-    /// when their last edit was small. A node's port offset, set last in a
-    /// carbon.xml that is otherwise the same on every node, is such an edit.
+    /// As [`Session::settle`], for the documents that will be read (at the
+    /// paths `read` picks) and for those whose staged edits span much of
+    /// them. The others keep their edits staged, and rendering them
+    /// re-parses only the element that holds those edits
+    /// ([`Document::check_len`]). That is much less than a whole parse when
+    /// the edits are small and the text is the node's own: a node's port
+    /// offset, set last in a carbon.xml that is otherwise the same on every
+    /// node. Edits that span the document (a host name uncommented beside
+    /// the root's other children) are settled, through the tree cache, which
+    /// parses a text that every node shares only twice in all, where each
+    /// node's render would parse it whole.
     ///
     /// # Errors
-    /// When a picked document would not parse.
-    pub fn settle_where(&mut self, pick: impl Fn(&Path) -> bool) -> Result<()> {
+    /// When a settled document would not parse.
+    pub fn settle_where(&mut self, read: impl Fn(&Path) -> bool) -> Result<()> {
         for (rel, loaded) in &mut self.files {
-            if !pick(rel) {
-                continue;
-            }
             if let Loaded::Xml { doc, .. } = loaded {
+                if !read(rel) && doc.check_len() <= doc.text().len() / SMALL_CHECK {
+                    continue;
+                }
                 doc.apply()
                     .map_err(|e| e.with_path(self.home.path().join(rel)))?;
             }

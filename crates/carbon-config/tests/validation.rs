@@ -240,9 +240,21 @@ fn only_the_documents_the_rules_read_are_settled_and_every_change_is_the_same() 
     let (changes, _) = checked_changes(&mut session).unwrap();
     assert_eq!(changes, expected);
     let settled = |rel: &str| session.settled_document(Path::new(rel)).is_some();
+    // carbon.xml's last edit, its offset, is checked at render by parsing
+    // `<Offset>` alone; the rules read the other two.
     assert!(!settled("repository/conf/carbon.xml"));
     assert!(settled("repository/conf/axis2/axis2.xml"));
     assert!(settled(MASTER));
+
+    // An element uncommented among the root's children makes the render's
+    // check the whole text: settled instead, through the tree cache.
+    let mut session = Session::new(&home);
+    carbon_config::carbon_xml::set_host_name(&mut session, "node.example.org").unwrap();
+    let (changes, _) = checked_changes(&mut session).unwrap();
+    assert_eq!(changes.len(), 1);
+    assert!(session
+        .settled_document(Path::new("repository/conf/carbon.xml"))
+        .is_some());
 }
 
 #[test]
@@ -262,6 +274,22 @@ fn a_datasource_named_in_any_other_conf_file_is_used() {
         "<Server><JDBCPersistenceManager><DataSource><Name>jdbc/IdentityDB</Name></DataSource></JDBCPersistenceManager></Server>",
     )
     .unwrap();
+    // HostName live already: setting it is a small edit, which leaves
+    // carbon.xml unsettled (below).
+    // (The file is Latin-1: bytes, not a string.)
+    let carbon = dir.path().join("repository/conf/carbon.xml");
+    let bytes = std::fs::read(&carbon).unwrap();
+    let commented: &[u8] = b"<!--HostName>www.example.org</HostName-->";
+    let at = bytes
+        .windows(commented.len())
+        .position(|w| w == commented)
+        .unwrap();
+    let live = b"<HostName>www.example.org</HostName>";
+    std::fs::write(
+        &carbon,
+        [&bytes[..at], live, &bytes[at + commented.len()..]].concat(),
+    )
+    .unwrap();
     let home = CarbonHome::open(dir.path()).unwrap();
     let mut session = Session::new(&home);
     for (name, jndi) in [
@@ -274,8 +302,8 @@ fn a_datasource_named_in_any_other_conf_file_is_used() {
     }
     carbon_config::carbon_xml::set_host_name(&mut session, "NAMED_DB.example.org").unwrap();
     let (_, warnings) = checked_changes(&mut session).unwrap();
-    // No rule parses carbon.xml, so it was not settled: the search read its
-    // edits by rendering them.
+    // No rule parses carbon.xml, and its edit is small, so it was not
+    // settled: the search read its edits by rendering them.
     assert!(session
         .settled_document(Path::new("repository/conf/carbon.xml"))
         .is_none());

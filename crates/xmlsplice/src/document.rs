@@ -501,6 +501,19 @@ impl Document {
         self.edits.iter().map(|e| e.what)
     }
 
+    /// How many bytes [`Document::edited_text`] (and so rendering) would
+    /// re-parse to check the staged edits: the smallest element that holds
+    /// them all, or the whole text when they touch the root element's own
+    /// content. A caller choosing between that check and
+    /// [`Document::apply`] (a whole parse, which a [`TreeCache`] shares
+    /// between documents of the same text) can weigh the two.
+    pub fn check_len(&self) -> usize {
+        if self.edits.is_empty() {
+            return 0;
+        }
+        crate::validate::Scope::of(self).len(self.text().len())
+    }
+
     /// The text with every staged edit applied, checked to parse.
     ///
     /// The check re-parses the smallest element that holds every edit, with

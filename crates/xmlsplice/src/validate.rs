@@ -56,6 +56,15 @@ impl Scope {
         }
     }
 
+    /// How many bytes of the original text the check stands for: the
+    /// element's, or the whole `text_len`.
+    pub(crate) fn len(&self, text_len: usize) -> usize {
+        match self {
+            Scope::Whole => text_len,
+            Scope::Element { range, .. } => range.len(),
+        }
+    }
+
     /// Checks `edited`, which is `text` with `edits` applied.
     pub(crate) fn check(&self, text: &str, edits: &[Splice], edited: &str) -> Result<(), Error> {
         let Scope::Element {
@@ -150,5 +159,21 @@ mod tests {
         assert_eq!(name(&[find("d"), find("c")]), "c");
         assert_eq!(name(&[find("d"), find("e")]), "r");
         assert!(common_ancestor(&doc, &[]).is_none());
+    }
+
+    #[test]
+    fn check_len_is_what_the_render_check_parses() {
+        let text = "<r><a><b>1</b><c>2</c></a><e/></r>";
+        let mut doc = Document::parse(text).unwrap();
+        assert_eq!(doc.check_len(), 0);
+        let b = doc.select_one("a/b").unwrap();
+        doc.set_text(b, "3").unwrap();
+        assert_eq!(doc.check_len(), "<b>1</b>".len());
+        let c = doc.select_one("a/c").unwrap();
+        doc.set_text(c, "4").unwrap();
+        assert_eq!(doc.check_len(), "<a><b>1</b><c>2</c></a>".len());
+        let e = doc.select_one("e").unwrap();
+        doc.set_attribute(e, "x", "y").unwrap();
+        assert_eq!(doc.check_len(), text.len());
     }
 }
