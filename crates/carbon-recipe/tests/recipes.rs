@@ -246,11 +246,11 @@ fn values_of_keys_that_name_a_secret_are_secrets_in_every_table_of_wso2_names() 
     let recipe = Recipe::parse(
         "cluster.toml",
         r#"
-spark = { "spark.ssl.keyStorePassword" = "spark-pw", "spark.ui.port" = "4040" }
+spark = { "spark.ssl.keyStorePassword" = "spark-pw", "spark.authenticate.secret" = "spark-secret", "spark.ui.port" = "4040" }
 clustering = { parameters = { groupPassword = "group-pw", groupName = "wso2" }, properties = { keyPass = "member-pw" } }
 
 [user_store]
-properties = { ConnectionPassword = "ldap-pw", ConnectionName = "uid=admin" }
+properties = { ConnectionPassword = "ldap-pw", ConnectionName = "uid=admin", PasswordDigest = "SHA-256" }
 
 [[datasource]]
 name = "X_DB"
@@ -266,7 +266,14 @@ home = "h"
     secrets.sort();
     assert_eq!(
         secrets,
-        ["group-pw", "ldap-pw", "member-pw", "spark-pw", "trust-pw"]
+        [
+            "group-pw",
+            "ldap-pw",
+            "member-pw",
+            "spark-pw",
+            "spark-secret",
+            "trust-pw"
+        ]
     );
 }
 

@@ -87,6 +87,23 @@ impl Recipe {
     }
 }
 
+/// Whether one of WSO2's own names (a Spark key, a clustering parameter or
+/// property, a user store property, a datasource's configuration entry)
+/// names a secret: its last dotted part ends, in any case, as a password's
+/// name does (`password`, `passwd`, `pwd`, `pass`: the rule masking uses on
+/// disk), or in `secret` or `token` (`ConnectionPassword`,
+/// `spark.ssl.keyStorePassword`, `spark.authenticate.secret`). Tighter than
+/// the rule for the recipe's own keys, which any `pass` inside makes
+/// secret: user-mgt.xml's `PasswordDigest` and `PasswordJavaRegEx` name no
+/// secret, and masking their values (`SHA-256`) wherever a node's output
+/// shows them would hide what a reviewer must see.
+fn names_a_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
+    ["password", "passwd", "pwd", "pass", "secret", "token"]
+        .iter()
+        .any(|end| last.ends_with(end))
+}
+
 /// One node's translation under way: the recipe (for expanding values and
 /// pointing errors into it), the environment, and the node being filled.
 struct Translate<'a> {
@@ -118,12 +135,10 @@ impl Translate<'_> {
     /// The value the recipe gives `key` in a table of names WSO2 chose
     /// (Spark keys, clustering parameters and properties, a datasource's
     /// other configuration, user store properties), expanded; kept as a
-    /// secret when the key names one, as the recipe's own keys are judged
-    /// (`ConnectionPassword`, `spark.ssl.keyStorePassword`,
-    /// `spark.authenticate.secret`): a literal there is as secret as a
-    /// datasource's password.
+    /// secret when the key names one ([`names_a_secret`]): a literal there
+    /// is as secret as a datasource's password.
     fn x_keyed(&mut self, key: &str, text: &Text) -> Result<String, RecipeError> {
-        if crate::redact::is_secret_key(key) {
+        if names_a_secret(key) {
             self.x_secret(text)
         } else {
             self.x(text)
