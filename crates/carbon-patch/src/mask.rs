@@ -889,6 +889,53 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever lines surround it and whatever blanks follow its key, a
+        /// Spark password line's value never shows, and every other line
+        /// stays as it was.
+        #[test]
+        fn a_key_value_password_never_shows_and_other_lines_stay(
+            before in proptest::collection::vec(proptest::sample::select(PROPERTY_LINES), 0..4),
+            after in proptest::collection::vec(proptest::sample::select(PROPERTY_LINES), 0..4),
+            key in proptest::sample::select(&[
+                "spark.ssl.keyStorePassword",
+                "spark.ssl.keyPassword",
+                "spark.authenticate.secret",
+                "javax.net.ssl.trustStorePASS",
+            ][..]),
+            gap in "[ \t]{1,3}",
+            value in "[A-Za-z0-9&;%?@#!,.=/ \t]{0,16}",
+            crlf in proptest::bool::ANY,
+        ) {
+            let newline = if crlf { "\r\n" } else { "\n" };
+            let line = format!("{key}{gap}S3cret{value}");
+            let lines: Vec<&str> = before.iter().copied().chain([line.as_str()]).chain(after.iter().copied()).collect();
+            let text = lines.join(newline);
+            let masked = mask(&text, &Secrets::default());
+            proptest::prop_assert!(!masked.contains("S3cret"), "{text:?}\n{masked:?}");
+            let masked_lines: Vec<&str> = masked.split(newline).collect();
+            proptest::prop_assert_eq!(masked_lines.len(), lines.len());
+            for (i, (was, is)) in lines.iter().zip(&masked_lines).enumerate() {
+                if i == before.len() {
+                    proptest::prop_assert!(is.starts_with(&format!("{key}{gap}{MASK}")), "{is:?}");
+                } else {
+                    proptest::prop_assert_eq!(was, is);
+                }
+            }
+        }
+    }
+
+    /// Lines around the password line of the key-value property test:
+    /// spark-defaults.conf's own kinds, none secret.
+    const PROPERTY_LINES: &[&str] = &[
+        "# CARBON RELATED SPARK PROPERTIES",
+        "# spark.ssl.keyPassword is the key's own password",
+        "carbon.spark.master.count  1",
+        "spark.master.port\t7077",
+        "spark.ssl.keyStore /opt/das/ks.jks",
+        "",
+    ];
+
     /// Lines around the password element of the property test: markup,
     /// comments and CDATA sections that hold nothing secret.
     const SURROUNDINGS: &[&str] = &[
