@@ -202,9 +202,8 @@ fn named_if_missing(home: &CarbonHome, file: &str, err: Error) -> Error {
             if *path == full && error.kind() == std::io::ErrorKind::NotFound =>
         {
             let have: Vec<String> = home
-                .conf_files()
+                .datasource_files()
                 .into_iter()
-                .filter(|rel| rel.starts_with(DATASOURCES_DIR))
                 .filter_map(|rel| Some(rel.file_name()?.to_string_lossy().into_owned()))
                 .collect();
             let have = if have.is_empty() {

@@ -180,10 +180,7 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     // Datasources, from every *-datasources.xml (staged new files included).
     let mut datasource_files: Vec<(PathBuf, Doc)> = Vec::new();
     let mut datasources: Vec<DatasourceInfo> = Vec::new();
-    for rel in session.home().conf_files() {
-        if !rel.starts_with(files::DATASOURCES_DIR) {
-            continue;
-        }
+    for rel in session.home().datasource_files() {
         let Some(doc) = parse(session, &rel)? else {
             continue;
         };

@@ -118,10 +118,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
         };
         report.ports.push((label, port + offset));
     }
-    for rel in carbon_home.conf_files() {
-        if !rel.starts_with(files::DATASOURCES_DIR) {
-            continue;
-        }
+    for rel in carbon_home.datasource_files() {
         let Some(doc) = open(home, &rel.to_string_lossy())? else {
             continue;
         };
