@@ -334,6 +334,16 @@ mod tests {
             .collect();
         assert!(files.contains(&files::AXIS2.to_string()));
         assert!(files.contains(&"repository/conf/datasources/master-datasources.xml".to_string()));
+        let datasources = home.datasource_files();
+        assert_eq!(
+            datasources,
+            files
+                .iter()
+                .filter(|f| f.starts_with(files::DATASOURCES_DIR))
+                .map(PathBuf::from)
+                .collect::<Vec<_>>()
+        );
+        assert!(!datasources.is_empty());
     }
 
     #[test]
