@@ -81,14 +81,18 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
         };
     }
     let masked = mask_password_elements(&out);
-    let masked = match password_parameters(&masked) {
-        Cow::Borrowed(_) => masked,
-        Cow::Owned(more) => Cow::Owned(more),
+    let masked = and_then(masked, password_parameters);
+    and_then(masked, password_properties).into_owned()
+}
+
+/// `text` after `step`, which borrows its text back when it changes nothing
+/// (most texts hold no password): no copy then.
+fn and_then<'t>(text: Cow<'t, str>, step: fn(&str) -> Cow<'_, str>) -> Cow<'t, str> {
+    let changed = match step(&text) {
+        Cow::Borrowed(_) => None,
+        Cow::Owned(changed) => Some(changed),
     };
-    match password_properties(&masked) {
-        Cow::Borrowed(_) => masked.into_owned(),
-        Cow::Owned(more) => more,
-    }
+    changed.map_or(text, Cow::Owned)
 }
 
 /// `text` with the value of every `key value` line whose key names a
@@ -132,29 +136,24 @@ pub fn password_properties(text: &str) -> Cow<'_, str> {
 /// Where the value of `line` starts and ends, when the line is a `key
 /// value` property whose key names a secret (see [`password_properties`]).
 fn property_value(line: &[u8]) -> Option<(usize, usize)> {
-    let key_start = line.iter().position(|&b| b != b' ' && b != b'\t')?;
-    if !line[key_start].is_ascii_alphabetic() {
+    let key_start = after_blanks(line, 0);
+    if !line.get(key_start)?.is_ascii_alphabetic() {
         return None; // markup, a comment, a number: no key
     }
-    let key_len = line[key_start..]
-        .iter()
-        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
-        .unwrap_or(line.len() - key_start);
-    let key = &line[key_start..key_start + key_len];
+    let key_end = key_start
+        + line[key_start..]
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            .count();
+    let key = &line[key_start..key_end];
     let last = &key[key.iter().rposition(|&b| b == b'.')? + 1..];
     if !(is_password_name(last) || last.eq_ignore_ascii_case(b"secret")) {
         return None;
     }
-    let after_key = key_start + key_len;
-    let start = after_key
-        + line[after_key..]
-            .iter()
-            .take_while(|&&b| b == b' ' || b == b'\t')
-            .count();
+    let start = after_blanks(line, key_end);
     let end = trim_end_blanks(line).len();
     // Blanks between key and value, and a value that is not `=`'s or `:`'s.
-    (start > after_key && start < end && !matches!(line[start], b'=' | b':'))
-        .then_some((start, end))
+    (start > key_end && start < end && !matches!(line[start], b'=' | b':')).then_some((start, end))
 }
 
 /// `text` with each `form` that stands alone (no letter or digit right
