@@ -69,7 +69,7 @@ enum Loaded {
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
 
 /// A document no rule reads is left unsettled when rendering it would
-/// re-parse at most this fraction of it (one over this) to check its edits
+/// re-parse at most 1/`SMALL_CHECK` of its text to check its edits
 /// ([`Session::settle_where`]).
 const SMALL_CHECK: usize = 8;
 

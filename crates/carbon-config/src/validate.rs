@@ -465,7 +465,8 @@ pub fn checked_changes(session: &mut Session) -> Result<(Vec<FileChange>, Vec<Fi
     // after that, rendering it and reading it for the rules cost no parse at
     // all, where each would otherwise check the edits with a parse of its own
     // (a fleet plans thousands of documents). The others are only rendered,
-    // which re-parses just the elements their last edits touched.
+    // which re-parses just the element their last edits touched, unless that
+    // is much of the file (`Session::settle_where`).
     session.settle_where(read_by_rules)?;
     let changes = session.changes()?;
     let findings = validate(session)?;
