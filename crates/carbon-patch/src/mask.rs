@@ -743,6 +743,11 @@ mod tests {
                 "\tspark.ssl.keyPassword\tk3y w1th blanks \nspark.authenticate.secret x",
                 "\tspark.ssl.keyPassword\t******** \nspark.authenticate.secret ********",
             ),
+            // Multi-byte characters, to its last one.
+            (
+                "spark.ssl.trustStorePassword p\u{e4}ssw\u{f6}rd\u{20ac}\u{3000}\nnext",
+                "spark.ssl.trustStorePassword ********\nnext",
+            ),
             // Not a secret's property, or no value to hide: a key without a
             // dot (prose), `=` (password_parameters' own), a comment,
             // markup, a key with nothing after it.
