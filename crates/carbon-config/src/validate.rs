@@ -177,7 +177,8 @@ fn read_by_rules(rel: &Path) -> bool {
 pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     let mut findings = Findings::default();
 
-    // Datasources, from every *-datasources.xml (staged new files included).
+    // Datasources, from every *-datasources.xml in the folder (the operations
+    // create none), as the session would write it.
     let mut datasource_files: Vec<(PathBuf, Doc)> = Vec::new();
     let mut datasources: Vec<DatasourceInfo> = Vec::new();
     for rel in session.home().datasource_files() {
