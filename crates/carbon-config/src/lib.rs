@@ -33,6 +33,7 @@ mod error;
 pub mod event_processor;
 mod home;
 pub mod libs;
+pub mod password_names;
 pub mod raw;
 pub mod registry;
 mod session;

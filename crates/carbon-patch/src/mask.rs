@@ -19,6 +19,7 @@
 
 use std::borrow::Cow;
 
+use carbon_config::password_names::{is_password_name, may_be_password_name};
 use carbon_config::validate::Finding;
 
 /// The mask shown in place of a secret.
@@ -174,30 +175,6 @@ fn standing_alone_masked(text: &str, form: &str) -> String {
     }
     out.push_str(&text[copied..]);
     out
-}
-
-/// How the name of a password ends, in any case: `password`, `DBPassword`,
-/// `passwd`, `pwd`, and `pass` for Tomcat's `keystorePass` and
-/// `truststorePass` and identity.xml's `<StorePass>`. One rule for
-/// elements, `name="…"` properties, attributes and URL parameters.
-const PASSWORD_NAME_ENDINGS: [&[u8]; 4] = [b"password", b"passwd", b"pwd", b"pass"];
-
-/// Whether `name` (an element's, an attribute's, a parameter's) is the name
-/// of a password.
-#[inline]
-fn is_password_name(name: &[u8]) -> bool {
-    may_be_password_name(name)
-        && PASSWORD_NAME_ENDINGS.iter().any(|end| {
-            name.len() >= end.len() && name[name.len() - end.len()..].eq_ignore_ascii_case(end)
-        })
-}
-
-/// The quick look first: every ending ends in `d` or `s`, and this rules out
-/// most names (it runs on every tag and every `=` of every file a plan
-/// shows).
-#[inline]
-fn may_be_password_name(name: &[u8]) -> bool {
-    matches!(name.last(), Some(b'd' | b'D' | b's' | b'S'))
 }
 
 /// Whether `b` can be part of an attribute's or a parameter's name

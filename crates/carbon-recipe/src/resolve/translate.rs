@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use carbon_config::axis2::Member;
 use carbon_config::datasources::Datasource as DsSpec;
+use carbon_config::password_names::is_password_name;
 use carbon_config::raw::{RawAction, RawPlace};
 use carbon_config::registry as reg;
 
@@ -89,19 +90,20 @@ impl Recipe {
 
 /// Whether one of WSO2's own names (a Spark key, a clustering parameter or
 /// property, a user store property, a datasource's configuration entry)
-/// names a secret: its last dotted part ends, in any case, as a password's
-/// name does (`password`, `passwd`, `pwd`, `pass`: the rule masking uses on
-/// disk), or in `secret` or `token` (`ConnectionPassword`,
+/// names a secret: its last dotted part is a password's name
+/// ([`is_password_name`], the rule masking uses on disk), or ends, in any
+/// case, in `secret` or `token` (`ConnectionPassword`,
 /// `spark.ssl.keyStorePassword`, `spark.authenticate.secret`). Tighter than
 /// the rule for the recipe's own keys, which any `pass` inside makes
 /// secret: user-mgt.xml's `PasswordDigest` and `PasswordJavaRegEx` name no
 /// secret, and masking their values (`SHA-256`) wherever a node's output
 /// shows them would hide what a reviewer must see.
 fn names_a_secret(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key).to_ascii_lowercase();
-    ["password", "passwd", "pwd", "pass", "secret", "token"]
-        .iter()
-        .any(|end| last.ends_with(end))
+    let last = key.rsplit('.').next().unwrap_or(key);
+    is_password_name(last.as_bytes()) || {
+        let last = last.to_ascii_lowercase();
+        last.ends_with("secret") || last.ends_with("token")
+    }
 }
 
 /// One node's translation under way: the recipe (for expanding values and
