@@ -1,6 +1,6 @@
 //! The journal that makes one node's apply all-or-nothing across a crash.
 //!
-//! An apply stages every new file in `CARBON_HOME/.carbon-patch/tmp/`, keeps
+//! An apply stages every new file in `CARBON_HOME/.carbon-patch/`, keeps
 //! a hard link to every original there, and makes all of that durable. Only
 //! then does it write `CARBON_HOME/.carbon-patch/journal`, naming each
 //! (staged file, original, target) triple, make that durable, and start

@@ -1,11 +1,11 @@
 //! One apply at a time per home: `CARBON_HOME/.carbon-patch/lock`.
 //!
-//! The lock is a file holding its owner's process id, created only if
-//! absent. A lock whose process is gone is stale and is taken over; a live
-//! one is refused with a message naming its pid, never waited on forever.
+//! The lock is an `flock(2)` on that file, which stays between runs and
+//! names its last holder's process id. The kernel releases the lock when
+//! its holder exits, however it exits, so a lock is never stale: a held one
+//! is refused with a message naming its pid, never waited on forever.
 //! Whoever takes the lock first finishes any apply that a crash interrupted
-//! (the journal, see `journal.rs`), then clears what dead runs left in
-//! `.carbon-patch/tmp/`.
+//! (the journal, see `journal.rs`), then clears what dead runs staged.
 
 use std::path::{Path, PathBuf};
 
@@ -13,12 +13,16 @@ use anyhow::{Context, Result};
 
 use crate::journal;
 
-/// An exclusive lock on one home: `CARBON_HOME/.carbon-patch/lock`, created
-/// only if absent, holding the owner's process id. A lock whose process is
-/// gone is stale and is taken over; a live one is refused, never waited on
-/// forever. Dropping the lock removes it.
+/// How the names of staged files begin (in `.carbon-patch/`, or beside
+/// their targets when that is another file system): what the lock's next
+/// holder finds under such a name in `.carbon-patch/`, a dead run left.
+pub const STAGED_PREFIX: &str = ".carbon-patch-staged-";
+
+/// An exclusive lock on one home: an `flock(2)` on
+/// `CARBON_HOME/.carbon-patch/lock`, held while this value lives.
 pub struct HomeLock {
-    path: PathBuf,
+    /// Open for as long as the lock is held: closing it releases the lock.
+    _file: std::fs::File,
     /// The files an interrupted apply's journal still had to write, which
     /// taking the lock wrote (relative to the home).
     finished: Vec<PathBuf>,
@@ -49,105 +53,65 @@ impl HomeLock {
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         };
         let path = dir.join("lock");
-        // The pid goes into a private file first, which is then linked to
-        // `lock`: linking fails if `lock` exists, and a lock that exists
-        // always holds its owner's pid, whenever a process is killed.
-        let mine = dir.join(format!("lock.{}", std::process::id()));
-        // Not synced: a process that dies leaves the pid in the page cache;
-        // only a power cut can leave the lock empty, and an empty lock is
-        // taken as stale (see below).
-        // One write: the pid and its newline land together.
-        let written = std::fs::write(&mine, format!("{}\n", std::process::id()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        use rustix::fs::{flock, FlockOperation};
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            // The caller names the node and its home.
+            Err(rustix::io::Errno::WOULDBLOCK) => anyhow::bail!(match holder(&path) {
+                Some(pid) => format!(
+                    "another carbon-patch (pid {pid}) is applying to this home; run again when it has finished"
+                ),
+                None => "another carbon-patch is applying to this home; run again when it has finished"
+                    .to_string(),
+            }),
+            Err(e) => {
+                return Err(std::io::Error::from(e)).with_context(|| {
+                    format!("cannot lock {} (its file system must support flock)", path.display())
+                })
+            }
+        }
+        // Every holder writes its pid before it writes anything else. So a
+        // lock file this run created and found empty once locked was never
+        // held before: there is no journal to finish and nothing to clear.
+        // (Another run could have opened it between its creation and this
+        // run's lock, held it and died; then it names that run.)
+        let held_before = file.metadata().map_or(true, |m| m.len() > 0);
+        if held_before {
+            file.set_len(0)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        // One write: the pid and its newline land together. Not synced: it
+        // only names the holder for a run that finds the lock held.
+        let written = rustix::io::pwrite(&file, format!("{}\n", std::process::id()).as_bytes(), 0);
         if let Err(e) = written {
             // A full disk, say: nothing of this run stays behind.
-            let _ = std::fs::remove_file(&mine);
             if fresh {
+                let _ = std::fs::remove_file(&path);
                 let _ = std::fs::remove_dir(&dir);
             }
-            return Err(e).with_context(|| format!("cannot write {}", mine.display()));
+            return Err(std::io::Error::from(e))
+                .with_context(|| format!("cannot write {}", path.display()));
         }
-        let taken = (|| -> Result<bool> {
-            // A few tries: a stale lock is removed and linking tried again,
-            // and a lock released between the link and the read is gone.
-            for _ in 0..4 {
-                match std::fs::hard_link(&mine, &path) {
-                    Ok(()) => return Ok(true),
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                        let held = match std::fs::read_to_string(&path) {
-                            Ok(held) => Some(held),
-                            // Its holder finished in between: try again.
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                            Err(_) => None,
-                        };
-                        let owner = held.as_deref().and_then(|s| s.trim().parse::<u32>().ok());
-                        match owner {
-                            // Empty: written by a process that lost power
-                            // before its pid reached the disk; gone since.
-                            None if held.as_deref() == Some("") => {
-                                let _ = std::fs::remove_file(&path);
-                            }
-                            Some(pid) if !holder_alive(pid) => {
-                                // Stale: its process died without removing it
-                                // (or a reboot gave its pid to another program).
-                                let _ = std::fs::remove_file(&path);
-                            }
-                            // The caller names the node and its home.
-                            Some(pid) => anyhow::bail!(
-                                "another carbon-patch (pid {pid}) is applying to this home; run again when it has finished"
-                            ),
-                            None => anyhow::bail!(
-                                "the home is locked by {}, which names no process; if no carbon-patch is running, remove that file",
-                                path.display()
-                            ),
-                        }
-                    }
-                    Err(e) => {
-                        return Err(e).with_context(|| format!("cannot create {}", path.display()))
-                    }
-                }
-            }
-            Ok(false)
-        })();
-        let _ = std::fs::remove_file(&mine);
-        if taken? {
-            let mut lock = HomeLock {
-                path,
-                finished: Vec::new(),
-            };
-            let stage = dir.join("tmp");
-            // Every run that takes the lock makes tmp/ before it writes
-            // anything. So when this run made `.carbon-patch/` and now makes
-            // tmp/, no other run has held the lock here: there is no journal
-            // to finish and nothing to clear. (If tmp/ is there, another run
-            // got the lock in between; then the full path below.)
-            if fresh && std::fs::create_dir(&stage).is_ok() {
-                return Ok(lock);
-            }
-            // Holding the lock, nobody else is writing: an interrupted apply
-            // is finished first (the journal names its staged files), then
-            // what is left in tmp/ was left by runs that died, and so were
-            // the private lock files of processes gone. Clear them.
-            lock.finished = journal::recover(home)?;
-            match std::fs::read_dir(&stage) {
-                // Emptied rather than re-made: creating inodes is what costs
-                // most on some file systems, a thousand homes at a time.
-                Ok(entries) => {
-                    for entry in entries.flatten() {
-                        let path = entry.path();
-                        let _ = if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                            std::fs::remove_dir_all(&path)
-                        } else {
-                            std::fs::remove_file(&path)
-                        };
-                    }
-                }
-                Err(_) => std::fs::create_dir_all(&stage)
-                    .with_context(|| format!("cannot create {}", stage.display()))?,
-            }
-            clear_private_locks(&dir, holder_alive);
+        let mut lock = HomeLock {
+            _file: file,
+            finished: Vec::new(),
+        };
+        if fresh && !held_before {
             return Ok(lock);
         }
-        anyhow::bail!("could not take the lock {}", path.display())
+        // Holding the lock, nobody else is writing: an interrupted apply is
+        // finished first (the journal names its staged files), then what is
+        // left was left by runs that died. Clear it.
+        lock.finished = journal::recover(home)?;
+        clear_dead_runs(&dir);
+        Ok(lock)
     }
 }
 
@@ -159,59 +123,55 @@ impl HomeLock {
     }
 }
 
-impl Drop for HomeLock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+/// Whether some run holds the lock on `home` now (for tests: a lock file
+/// stays when its lock is released).
+#[cfg(test)]
+pub fn is_held(home: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(home.join(".carbon-patch/lock")) else {
+        return false;
+    };
+    use rustix::fs::{flock, FlockOperation};
+    match flock(&file, FlockOperation::NonBlockingLockShared) {
+        Ok(()) => false,
+        Err(e) => e == rustix::io::Errno::WOULDBLOCK,
     }
 }
 
-/// Removes the private pid files (`lock.PID`) in `dir` of runs that died
-/// before linking theirs to `lock`. A live run's is left alone: that run
-/// is between writing it and linking it, and will find the lock held
-/// (removing its file made it fail with a bare "No such file").
-fn clear_private_locks(dir: &Path, alive: impl Fn(u32) -> bool) {
+/// The pid a held lock names, read a few times over a few milliseconds: a
+/// run that has just taken the lock writes its pid right after.
+fn holder(path: &Path) -> Option<u32> {
+    for _ in 0..20 {
+        let pid = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.trim().parse().ok());
+        if pid.is_some() {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(250));
+    }
+    None
+}
+
+/// Removes from `dir` (`.carbon-patch/`) what runs that died left: staged
+/// files, kept originals and unfinished journals, and what earlier versions
+/// left (the `tmp/` folder they staged in, their private `lock.PID` files).
+/// The lock, the journal (finished by now) and the backups stay.
+fn clear_dead_runs(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("lock.")) else {
-            continue;
-        };
-        if pid.parse().map_or(true, |pid| !alive(pid)) {
+        let name = name.to_string_lossy();
+        let left = name.starts_with(STAGED_PREFIX)
+            || name.starts_with("original-")
+            || name.starts_with("lock.")
+            || name == "journal.new";
+        if left {
             let _ = std::fs::remove_file(entry.path());
+        } else if name == "tmp" {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
-    }
-}
-
-/// Whether process `pid` may hold a lock: it runs, and (Linux) it is a
-/// carbon-patch, its program name or executable the same as this process's.
-/// A lock left by a power cut can name a pid that, after the reboot, belongs
-/// to some daemon; that lock is stale. A process whose executable this one
-/// may not read (another user's) is assumed to hold the lock. Elsewhere
-/// than Linux, every lock is assumed held.
-fn holder_alive(pid: u32) -> bool {
-    if !cfg!(target_os = "linux") {
-        return true;
-    }
-    let proc = Path::new("/proc").join(pid.to_string());
-    if !proc.exists() {
-        return false;
-    }
-    let comm = |dir: &Path| std::fs::read(dir.join("comm")).ok();
-    // A running binary that was replaced reads as "PATH (deleted)".
-    let exe = |dir: &Path| {
-        std::fs::read_link(dir.join("exe")).ok().map(|p| {
-            let p = p.to_string_lossy().into_owned();
-            p.strip_suffix(" (deleted)")
-                .map(str::to_string)
-                .unwrap_or(p)
-        })
-    };
-    let me = Path::new("/proc/self");
-    match (exe(&proc), exe(me)) {
-        (Some(theirs), Some(mine)) => theirs == mine || comm(&proc) == comm(me),
-        _ => true,
     }
 }
 
@@ -229,27 +189,69 @@ mod tests {
     }
 
     #[test]
-    fn a_fresh_home_gets_its_lock_and_an_empty_tmp() {
+    fn a_fresh_home_gets_its_lock_naming_this_process() {
         let home = tempfile::tempdir().unwrap();
         let lock = HomeLock::acquire(home.path()).unwrap();
         let dir = home.path().join(".carbon-patch");
-        assert_eq!(names(&dir), ["lock", "tmp"]);
-        assert!(names(&dir.join("tmp")).is_empty());
+        assert_eq!(names(&dir), ["lock"]);
         let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
-        assert_eq!(pid.trim(), std::process::id().to_string());
+        assert_eq!(pid, format!("{}\n", std::process::id()));
+        // Held: a second taker is refused, naming this process.
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "another carbon-patch (pid {}) is applying to this home; run again when it has finished",
+                std::process::id()
+            )
+        );
+        assert!(is_held(home.path()));
         drop(lock);
-        assert_eq!(names(&dir), ["tmp"]);
+        // Released, and the file stays for the next run.
+        assert!(!is_held(home.path()));
+        assert_eq!(names(&dir), ["lock"]);
+        let again = HomeLock::acquire(home.path()).unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn a_lock_file_held_by_no_one_is_taken_whatever_it_names() {
+        // What a killed run, an older version or a reboot leaves: a pid
+        // (here this live process's, longer than a real one), or nothing.
+        for left in ["4194305000\n", "", "not a pid"] {
+            let home = tempfile::tempdir().unwrap();
+            let dir = home.path().join(".carbon-patch");
+            std::fs::create_dir(&dir).unwrap();
+            std::fs::write(dir.join("lock"), left).unwrap();
+            let lock = HomeLock::acquire(home.path()).unwrap();
+            let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
+            assert_eq!(pid, format!("{}\n", std::process::id()), "{left:?}");
+            drop(lock);
+        }
+    }
+
+    #[test]
+    fn a_held_lock_that_names_no_pid_yet_is_still_refused() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::create_dir(&dir).unwrap();
+        let held = std::fs::File::create(dir.join("lock")).unwrap();
+        rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert_eq!(
+            err,
+            "another carbon-patch is applying to this home; run again when it has finished"
+        );
     }
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn a_full_disk_when_the_pid_is_written_leaves_nothing_behind() {
+    fn a_full_disk_when_the_pid_is_written_is_reported() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join(".carbon-patch");
         std::fs::create_dir(&dir).unwrap();
         // Writing to /dev/full fails as a full disk does.
-        let mine = dir.join(format!("lock.{}", std::process::id()));
-        std::os::unix::fs::symlink("/dev/full", &mine).unwrap();
+        std::os::unix::fs::symlink("/dev/full", dir.join("lock")).unwrap();
         let Err(err) = HomeLock::acquire(home.path()) else {
             panic!("the lock was taken on a full disk");
         };
@@ -257,10 +259,10 @@ mod tests {
             format!("{err:#}"),
             format!(
                 "cannot write {}: No space left on device (os error 28)",
-                mine.display()
+                dir.join("lock").display()
             )
         );
-        assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+        assert_eq!(names(&dir), ["lock"], "nothing of this run stays");
     }
 
     #[test]
@@ -281,50 +283,20 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_naming_a_live_process_of_another_program_is_stale() {
-        // What a reboot after a power cut can leave: the pid now runs
-        // something else (here `sleep`, not this program).
-        let mut other = std::process::Command::new("sleep")
-            .arg("30")
-            .spawn()
-            .unwrap();
-        let home = tempfile::tempdir().unwrap();
-        let dir = home.path().join(".carbon-patch");
-        std::fs::create_dir(&dir).unwrap();
-        std::fs::write(dir.join("lock"), format!("{}\n", other.id())).unwrap();
-        let taken = HomeLock::acquire(home.path());
-        let _ = other.kill();
-        let _ = other.wait();
-        let lock = taken.unwrap();
-        let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
-        assert_eq!(pid.trim(), std::process::id().to_string());
-        drop(lock);
-        // This process is this program: its lock is held.
-        std::fs::write(dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
-        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
-        assert!(err.contains("another carbon-patch"), "{err}");
-    }
-
-    #[test]
     fn what_dead_runs_left_is_cleared_when_the_lock_is_taken() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join(".carbon-patch");
+        // An older version's staging folder and private pid file.
         std::fs::create_dir_all(dir.join("tmp/half-staged")).unwrap();
-        std::fs::write(dir.join("tmp/.carbon-patch-staged-x"), "new").unwrap();
-        // A private pid file of a run killed before it linked it.
         std::fs::write(dir.join("lock.4194305"), "4194305\n").unwrap();
+        // This version's staged file, kept original and unfinished journal.
+        std::fs::write(dir.join(format!("{STAGED_PREFIX}x")), "new").unwrap();
+        std::fs::write(dir.join("original-0"), "old").unwrap();
+        std::fs::write(dir.join("journal.new"), "{\"vers").unwrap();
+        // What stays: the backups.
+        std::fs::create_dir_all(dir.join("backups/S")).unwrap();
         let _lock = HomeLock::acquire(home.path()).unwrap();
-        assert_eq!(names(&dir), ["lock", "tmp"]);
-        assert!(names(&dir.join("tmp")).is_empty());
-    }
-
-    #[test]
-    fn private_lock_files_of_live_runs_are_left_to_them() {
-        let dir = tempfile::tempdir().unwrap();
-        for name in ["lock.100", "lock.200", "lock.x", "lock", "journal"] {
-            std::fs::write(dir.path().join(name), "").unwrap();
-        }
-        clear_private_locks(dir.path(), |pid| pid == 200);
-        assert_eq!(names(dir.path()), ["journal", "lock", "lock.200"]);
+        assert_eq!(names(&dir), ["backups", "lock"]);
+        assert_eq!(names(&dir.join("backups")), ["S"]);
     }
 }

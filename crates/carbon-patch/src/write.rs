@@ -1,7 +1,7 @@
 //! Writing plans: every node's files staged first, then committed together.
 //!
 //! Staging (in the worker threads, node by node) writes each new file into
-//! `CARBON_HOME/.carbon-patch/tmp/` with the original's mode, owner, group
+//! `CARBON_HOME/.carbon-patch/` with the original's mode, owner, group
 //! and extended attributes, and keeps only a fingerprint of what the plan
 //! read, so memory does not grow with the size of the fleet. Committing
 //! (once every node is planned and staged, so a bad node stops the run
@@ -63,8 +63,10 @@ impl Fingerprint {
     }
 }
 
-/// Where staged files go, relative to the home.
-const STAGE_DIR: &str = ".carbon-patch/tmp";
+/// Where staged files go, relative to the home: beside the lock and the
+/// journal, not in a folder of their own, which a fresh home would have to
+/// make (a `mkdir` a home is among the costliest calls of an apply).
+const STAGE_DIR: &str = ".carbon-patch";
 
 /// One staged file.
 #[derive(Debug)]
@@ -184,10 +186,7 @@ mod tests {
             b"<a/>",
             "a.xml untouched"
         );
-        assert!(
-            !dir.path().join(".carbon-patch/lock").exists(),
-            "the lock is released"
-        );
+        assert!(!crate::lock::is_held(dir.path()), "the lock is released");
     }
 
     #[test]
@@ -198,15 +197,14 @@ mod tests {
         let plan = plan(dir.path(), b"<b/>", b"<b x='1'/>");
         let lock = HomeLock::acquire(dir.path()).unwrap();
         let mut staged = vec![stage(&plan, lock).unwrap()];
-        let lock_file = dir.path().join(".carbon-patch/lock");
-        assert!(lock_file.exists());
+        assert!(crate::lock::is_held(dir.path()));
         assert_eq!(
             commit(&mut staged, None, 2, &mut Timings::start()).unwrap(),
             2
         );
         // Released by the commit's last step, on the worker threads, not
         // when the caller drops the nodes after reporting.
-        assert!(!lock_file.exists());
+        assert!(!crate::lock::is_held(dir.path()));
         assert_eq!(
             staged[0].paths().count(),
             2,
@@ -276,8 +274,12 @@ mod tests {
         for dir in &dirs {
             assert!(!crate::journal::pending(dir.path()), "no journal left");
             assert_eq!(std::fs::read(dir.path().join("b.xml")).unwrap(), b"<b/>");
-            let tmp = dir.path().join(".carbon-patch/tmp");
-            assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "tmp is empty");
+            let stage = dir.path().join(".carbon-patch");
+            let left: Vec<_> = std::fs::read_dir(&stage)
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            assert_eq!(left, ["backups", "lock"], "nothing staged is left");
         }
     }
 

@@ -101,10 +101,12 @@ fn replace_in(home: &Path, rel: &str, from: &str, to: &str) {
 
 /// Every file under `root` with its bytes and modification time.
 fn snapshot(root: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    // The lock file stays between runs and names the last one's pid.
+    let lock = root.join(".carbon-patch/lock");
     let mut files: Vec<_> = walkdir::WalkDir::new(root)
         .into_iter()
         .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
+        .filter(|e| e.file_type().is_file() && e.path() != lock)
         .map(|e| {
             let meta = e.metadata().unwrap();
             (
@@ -1137,51 +1139,61 @@ fn every_example_plans_on_its_sample_homes_and_writes_nothing() {
     assert_eq!(snapshot(&fixtures), before);
 }
 
+/// Whether some process holds the `flock(2)` on the home's lock file.
+fn lock_is_held(home: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(home.join(".carbon-patch/lock")) else {
+        return false;
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor this function owns, closed when `file` drops.
+    let held = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0;
+    held && std::io::Error::last_os_error().raw_os_error() == Some(libc::EWOULDBLOCK)
+}
+
 #[test]
-fn a_live_lock_is_refused_and_a_stale_one_taken_over() {
+fn a_held_lock_is_refused_and_a_released_one_taken() {
     let h = homes();
     let lock_dir = h.node1.join(".carbon-patch");
     std::fs::create_dir_all(&lock_dir).unwrap();
-    // A live process named carbon-patch holds the lock: `sleep`, run
-    // through a link so named (its program name is the link's). A link,
-    // not a copy: executing a file just written fails now and then with
-    // "text file busy", when another test's fork still holds it open.
-    let bin_dir = tempfile::tempdir().unwrap();
-    let holder_bin = bin_dir.path().join("carbon-patch");
-    let sleep = ["/bin/sleep", "/usr/bin/sleep"]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .expect("a sleep binary");
-    std::os::unix::fs::symlink(sleep, &holder_bin).unwrap();
-    let mut holder = Command::new(&holder_bin).arg("30").spawn().unwrap();
-    std::fs::write(lock_dir.join("lock"), format!("{}\n", holder.id())).unwrap();
+    // This test holds the lock, its file naming it as a holder's would.
+    let lock = lock_dir.join("lock");
+    let held = std::fs::File::create(&lock).unwrap();
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor `held` owns.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    std::fs::write(&lock, format!("{}\n", std::process::id())).unwrap();
+    assert!(lock_is_held(&h.node1));
     let before = snapshot(&h.node1);
     let out = with_homes(&h, "apply", &[]);
-    let _ = holder.kill();
-    let _ = holder.wait();
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).starts_with(&format!(
+    assert_eq!(
+        stderr(&out),
+        format!(
             "carbon-patch: nothing was written: node node1 ({home}): \
              another carbon-patch (pid {}) is applying to this home; run again when it has finished\n",
-            holder.id(),
+            std::process::id(),
             home = h.node1.display()
-        )),
-        "{}",
-        stderr(&out)
+        )
     );
     assert_eq!(snapshot(&h.node1), before, "nothing written");
-    // The pid of a live process of another program (this test's), as a
-    // reboot can leave it: stale, taken over.
-    std::fs::write(lock_dir.join("lock"), format!("{}\n", std::process::id())).unwrap();
-    let out = with_homes(&h, "apply", &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!lock_dir.join("lock").exists());
-    // A process id that cannot be running: stale, taken over, and removed afterwards.
-    std::fs::write(lock_dir.join("lock"), "999999999\n").unwrap();
-    let out = with_homes(&h, "apply", &[]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(!lock_dir.join("lock").exists());
+    // Released (as the kernel releases it when its holder dies), whatever
+    // pid the file names, of a live process or of none: taken, and
+    // released again when the apply exits.
+    drop(held);
+    for named in [
+        format!("{}\n", std::process::id()),
+        "999999999\n".to_string(),
+    ] {
+        std::fs::write(&lock, &named).unwrap();
+        let out = with_homes(&h, "apply", &[]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!lock_is_held(&h.node1));
+        assert_ne!(
+            std::fs::read_to_string(&lock).unwrap(),
+            named,
+            "names its last holder"
+        );
+    }
 }
 
 /// Applies racing for one home: one wins, the others say who holds the
@@ -1209,8 +1221,8 @@ fn racing_applies_on_one_home_name_the_holder_or_succeed() {
         }
         golden::copy_tree(&fixture, &home);
         // Not the first apply on this home: the winner then clears what
-        // dead runs left, where the old race was.
-        std::fs::create_dir_all(home.join(".carbon-patch/tmp")).unwrap();
+        // dead runs left, where an old race was.
+        std::fs::create_dir_all(home.join(".carbon-patch")).unwrap();
         let runs: Vec<_> = (0..3)
             .map(|_| {
                 bin()
@@ -1313,8 +1325,12 @@ fn homes_given_as_relative_paths_are_applied() {
         stdout(&out)
     );
     for home in [&h.node1, &h.node2] {
-        let stage = home.join(".carbon-patch/tmp");
-        assert_eq!(std::fs::read_dir(&stage).unwrap().count(), 0, "{stage:?}");
+        let stage = home.join(".carbon-patch");
+        let left: Vec<_> = std::fs::read_dir(&stage)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["lock"], "nothing staged is left in {stage:?}");
     }
     let out = apply("check");
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));

@@ -4,12 +4,12 @@
 //! - each file holds either its original bytes or its planned bytes, never
 //!   empty, truncated or mixed;
 //! - no temporary file is left beside the configuration (they live in
-//!   `.carbon-patch/tmp/`, which the next run clears);
+//!   `.carbon-patch/`, where the next run clears them);
 //! - a home is partly written only while its journal exists (the
 //!   commit had begun);
 //! - re-running `apply` finishes the change: every file then holds its
-//!   planned bytes, and no journal is left. The dead run's lock is stale
-//!   and is taken over.
+//!   planned bytes, and no journal is left. The dead run's lock was
+//!   released by the kernel when it died, and is taken.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -155,7 +155,13 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
                 "run {i}: after the re-run, {} differs from the plan in {wrong:?}",
                 home.display()
             );
-            assert!(!home.join(".carbon-patch/journal").exists());
+            // No journal, and nothing the killed run staged or kept.
+            let mut left: Vec<_> = std::fs::read_dir(home.join(".carbon-patch"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            left.sort();
+            assert_eq!(left, ["lock"], "run {i}: {}", home.display());
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -115,8 +115,11 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
     assert_eq!(files(&home), planned);
     assert!(!journal.exists());
-    let tmp = home.join(".carbon-patch/tmp");
-    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "tmp is empty");
+    let left: Vec<_> = std::fs::read_dir(home.join(".carbon-patch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["lock"], "nothing staged is left");
 }
 
 /// The files of `now` that do not hold their `planned` bytes yet.
@@ -202,8 +205,8 @@ fn a_full_disk_writes_nothing() {
     std::fs::create_dir(&mount).unwrap();
     let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
     // Fill the disk, then free three pages: room for the lock, not for the
-    // staged files. Then compare the home with the fixture, and list what
-    // is left in .carbon-patch/tmp.
+    // staged files. Then compare the home with the fixture, and count what
+    // is left in .carbon-patch/ besides the lock.
     let script = r#"
         set -e
         mount -t tmpfs -o size=1m tmpfs "$DISK"
@@ -214,7 +217,7 @@ fn a_full_disk_writes_nothing() {
         "$BIN" apply "$RECIPE" --node=node1 --home="node1=$DISK/node1"
         echo "exit=$?"
         diff -r -x .carbon-patch "$FIXTURE" "$DISK/node1" && echo "home=unchanged"
-        echo "left=$(ls -A "$DISK/node1/.carbon-patch/tmp" 2>/dev/null | wc -l)"
+        echo "left=$(ls -A "$DISK/node1/.carbon-patch" | grep -vx lock | wc -l)"
     "#;
     let out = Command::new("unshare")
         .args(["--mount", "sh", "-c", script])
@@ -242,7 +245,7 @@ fn a_full_disk_writes_nothing() {
     );
     assert!(
         err.trim_end().ends_with(&format!(
-            "staging its new bytes in {mount}/node1/.carbon-patch/tmp: \
+            "staging its new bytes in {mount}/node1/.carbon-patch: \
              No space left on device (os error 28)",
             mount = mount.display()
         )),

@@ -1,5 +1,5 @@
 //! Staging, in the worker threads, node by node: each new file written into
-//! `CARBON_HOME/.carbon-patch/tmp/` with its original's mode, owner, group
+//! `CARBON_HOME/.carbon-patch/` with its original's mode, owner, group
 //! and extended attributes, beside a fingerprint of the bytes it was
 //! planned from. Nothing a reader of the home sees changes here.
 
@@ -186,7 +186,7 @@ fn stage_file(
         )
     };
     let mut temp = tempfile::Builder::new()
-        .prefix(".carbon-patch-staged-")
+        .prefix(crate::lock::STAGED_PREFIX)
         .make_in(stage_dir, |path| {
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
