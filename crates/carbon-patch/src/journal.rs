@@ -1,24 +1,29 @@
 //! The journal that makes one node's apply all-or-nothing across a crash.
 //!
-//! An apply stages every new file in `CARBON_HOME/.carbon-patch/`, keeps
-//! a hard link to every original there, and makes all of that durable. Only
-//! then does it write `CARBON_HOME/.carbon-patch/journal`, naming each
-//! (staged file, original, target) triple, make that durable, and start
-//! renaming staged files over their targets. When every rename is durable
-//! the journal is removed.
+//! An apply stages every new file in `CARBON_HOME/.carbon-patch/`, then
+//! writes `CARBON_HOME/.carbon-patch/journal`, naming each (target, staged
+//! file, identity of the original) triple, makes all of that durable, and
+//! starts replacing the targets: each staged file is swapped with its
+//! target by `renameat2(RENAME_EXCHANGE)`, so the original waits under the
+//! staged name until the commit is done (where the file system has no
+//! exchange, a hard link keeps it and the staged file is renamed). When
+//! every replacement is durable the journal is removed.
 //!
 //! So after a crash, a home holds either no journal, and every file is as it
 //! was (what was staged is cleared by the next run), or a journal, and some
 //! files may already be new. The next `apply` on the home rolls it forward
-//! before it plans anything: a staged file still present had not been
-//! renamed yet, and is, provided its target is still the original (the
-//! same [`Identity`]: inode, size, modification and change times); a staged
-//! file that is gone was renamed already. If a target changed meanwhile, recovery stops, says which, and
+//! before it plans anything. For each file: a staged name that is gone was
+//! renamed already; one that holds the original (the same inode) was
+//! swapped already, and the original is removed; one that holds the new
+//! bytes is renamed over the target, provided the target is still the
+//! original (the same [`Identity`]: inode, size, modification and change
+//! times). If a target changed meanwhile, recovery stops, says which, and
 //! leaves the journal for a person to look at.
 //!
-//! The journal is JSON: `{"version": 1, "files": [{"target", "staged",
-//! "original", "identity"}]}`, paths relative to the home, `original` and
-//! `identity` null for a file the apply creates.
+//! The journal is JSON: `{"version": 2, "files": [{"target", "staged",
+//! "identity"}]}`, paths relative to the home, `identity` null for a file
+//! the apply creates. Version 1 (before the exchange) also named a kept
+//! `original`; it reads the same way.
 
 use std::path::{Path, PathBuf};
 
@@ -35,11 +40,8 @@ pub fn path(home: &Path) -> PathBuf {
 pub struct Entry {
     /// The configuration file.
     pub target: PathBuf,
-    /// Its new bytes, waiting to be renamed over it.
+    /// Its new bytes, waiting to replace it; once swapped, the original.
     pub staged: PathBuf,
-    /// A hard link to (or a copy of) its original, for putting it back if a
-    /// rename fails; `None` for a new file.
-    pub original: Option<PathBuf>,
     /// The original's identity when the journal was written; `None` for a
     /// new file.
     pub identity: Option<Identity>,
@@ -92,6 +94,26 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Whether `meta` is of the same file (device and inode), whatever its
+    /// times: a rename changes the change time.
+    fn same_inode(&self, meta: &std::fs::Metadata) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            (self.dev, self.ino) == (meta.dev(), meta.ino())
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = meta;
+            false
+        }
+    }
+}
+
+/// The version this build writes; it reads 1 as well.
+const VERSION: u32 = 2;
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Journal {
     version: u32,
@@ -102,7 +124,7 @@ struct Journal {
 /// it is whole or absent). The caller makes it durable.
 pub fn write(home: &Path, files: &[Entry]) -> Result<()> {
     let journal = Journal {
-        version: 1,
+        version: VERSION,
         files: files.to_vec(),
     };
     let path = path(home);
@@ -146,7 +168,7 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
             path.display()
         )
     })?;
-    if journal.version != 1 {
+    if !(1..=VERSION).contains(&journal.version) {
         bail!(
             "{}: journal version {} is not supported",
             path.display(),
@@ -154,14 +176,7 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
         );
     }
     for entry in &journal.files {
-        for rel in [
-            Some(&entry.target),
-            Some(&entry.staged),
-            entry.original.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for rel in [&entry.target, &entry.staged] {
             if rel.is_absolute()
                 || rel
                     .components()
@@ -176,10 +191,16 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     let mut finished = Vec::new();
+    let mut swapped_originals = Vec::new();
     for entry in &journal.files {
         let staged = home.join(&entry.staged);
-        if !staged.exists() {
+        let Ok(meta) = std::fs::symlink_metadata(&staged) else {
             continue; // renamed before the crash
+        };
+        if entry.identity.is_some_and(|id| id.same_inode(&meta)) {
+            // Swapped before the crash: the original waits there.
+            swapped_originals.push(staged);
+            continue;
         }
         let target = home.join(&entry.target);
         let untouched = match entry.identity {
@@ -200,6 +221,13 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
         finished.push(entry.target.clone());
     }
     crate::durable::sync_filesystems([home])?;
+    // Every file is new, durably: the originals can go (those in
+    // `.carbon-patch/` would be cleared anyway; staged beside their
+    // targets, on another file system, they would not).
+    for original in swapped_originals {
+        std::fs::remove_file(&original)
+            .with_context(|| format!("cannot remove {}", original.display()))?;
+    }
     remove(home)?;
     Ok(finished)
 }
@@ -207,6 +235,88 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A home with `a.xml`, `b.xml` and `c.xml` holding "old", each with
+    /// "new" staged in `.carbon-patch/`; returns the journal's entries.
+    fn staged_home(home: &Path) -> Vec<Entry> {
+        std::fs::create_dir(home.join(".carbon-patch")).unwrap();
+        ["a.xml", "b.xml", "c.xml"]
+            .iter()
+            .map(|name| {
+                let staged = Path::new(".carbon-patch").join(format!("staged-{name}"));
+                std::fs::write(home.join(name), "old").unwrap();
+                std::fs::write(home.join(&staged), "new").unwrap();
+                Entry {
+                    target: name.into(),
+                    staged,
+                    identity: Some(Identity::of(&home.join(name)).unwrap()),
+                }
+            })
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_journal_is_finished_whichever_way_each_file_was_replaced() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+        let entries = staged_home(home);
+        write(home, &entries).unwrap();
+        // a.xml was swapped (its original waits under the staged name),
+        // b.xml not yet, c.xml renamed over (where there is no exchange).
+        use rustix::fs::{renameat_with, RenameFlags, CWD};
+        let (a, sa) = (home.join("a.xml"), home.join(&entries[0].staged));
+        renameat_with(CWD, &sa, CWD, &a, RenameFlags::EXCHANGE).unwrap();
+        std::fs::rename(home.join(&entries[2].staged), home.join("c.xml")).unwrap();
+        let finished = recover(home).unwrap();
+        assert_eq!(finished, [PathBuf::from("b.xml")]);
+        for name in ["a.xml", "b.xml", "c.xml"] {
+            assert_eq!(std::fs::read(home.join(name)).unwrap(), b"new", "{name}");
+        }
+        assert!(!sa.exists(), "the swapped original is removed");
+        assert!(!pending(home));
+        assert!(recover(home).unwrap().is_empty(), "nothing left to finish");
+    }
+
+    #[test]
+    fn a_journal_of_the_first_version_is_finished() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+        let entries = staged_home(home);
+        // Version 1 named a kept original, linked in `tmp/` (which the
+        // lock clears afterwards); a.xml had been renamed over.
+        let mut v1 = serde_json::json!({"version": 1, "files": entries});
+        for (file, name) in v1["files"].as_array_mut().unwrap().iter_mut().zip(0..) {
+            file["original"] = format!(".carbon-patch/tmp/original-{name}").into();
+        }
+        std::fs::write(path(home), serde_json::to_vec(&v1).unwrap()).unwrap();
+        std::fs::rename(home.join(&entries[0].staged), home.join("a.xml")).unwrap();
+        let finished = recover(home).unwrap();
+        assert_eq!(finished, [PathBuf::from("b.xml"), PathBuf::from("c.xml")]);
+        for name in ["a.xml", "b.xml", "c.xml"] {
+            assert_eq!(std::fs::read(home.join(name)).unwrap(), b"new", "{name}");
+        }
+        assert!(!pending(home));
+    }
+
+    #[test]
+    fn a_journal_of_a_later_version_is_left_alone() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+        let entries = staged_home(home);
+        let v3 = serde_json::json!({"version": 3, "files": entries});
+        std::fs::write(path(home), serde_json::to_vec(&v3).unwrap()).unwrap();
+        let err = recover(home).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: journal version 3 is not supported",
+                path(home).display()
+            )
+        );
+        assert_eq!(std::fs::read(home.join("b.xml")).unwrap(), b"old");
+        assert!(pending(home));
+    }
 
     #[cfg(target_os = "linux")]
     #[test]

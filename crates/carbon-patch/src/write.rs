@@ -8,13 +8,15 @@
 //! before anything is written):
 //!
 //! 1. checks that every file still holds the bytes it was planned from;
-//! 2. keeps a hard link to each original, and writes each home's journal;
+//! 2. notes each original's identity, and writes each home's journal;
 //! 3. makes all of that durable, one `syncfs` per file system;
-//! 4. renames the staged files over the originals;
-//! 5. makes the renames durable, then removes the journals.
+//! 4. swaps each staged file with its target (the original waits under the
+//!    staged name), or where the file system cannot, keeps a hard link to
+//!    the original and renames the staged file over it;
+//! 5. makes that durable, then removes the journals and the originals.
 //!
 //! A reader sees each file old or new, never a mix. If a rename fails, the
-//! renamed files are put back from their links. If the process dies, the
+//! files replaced so far are put back from where their originals wait. If the process dies, the
 //! next apply finishes each interrupted home from its journal (`journal.rs`).
 //! Files that do not change are never opened for writing (their mtime stays).
 //!
@@ -80,9 +82,10 @@ struct StagedFile {
     staged: PathBuf,
     /// The planned-from bytes; `None` for a file the apply creates.
     before: Option<Fingerprint>,
-    /// The kept original (set while committing), relative to the home.
+    /// Where the original waits once replaced (set while committing),
+    /// relative to the home: the staged name, or a hard link.
     original: Option<PathBuf>,
-    /// The original's identity once kept (for the journal).
+    /// The original's identity, for the journal (set while committing).
     identity: Option<journal::Identity>,
 }
 

@@ -329,7 +329,7 @@ fn timings_go_to_stderr_phase_by_phase_and_leave_stdout_alone() {
             "read the recipe",
             "lock, plan and stage every node",
             "commit: check the files are unchanged",
-            "commit: keep the originals, write the journals",
+            "commit: write the journals",
             "commit: sync (staged files, journals)",
             "commit: rename the staged files",
             "commit: sync (renames)",

@@ -45,12 +45,12 @@ pub fn commit(
     // 1. Nothing changed since the plan.
     par_each(nodes, jobs, |node| node.verify()).map_err(super::nothing_written)?;
     timings.lap("commit: check the files are unchanged");
-    // 2. Originals kept, backups, journals.
+    // 2. Backups, the originals' identities, journals.
     if let Err(err) = par_each(nodes, jobs, |node| node.prepare(backup_stamp)) {
         return Err(unprepare(nodes, err));
     }
-    timings.lap("commit: keep the originals, write the journals");
-    // 3. Staged files, kept originals and journals durable before any rename.
+    timings.lap("commit: write the journals");
+    // 3. Staged files and journals durable before any rename.
     let filesystems = match FileSystems::of(touched_dirs(nodes)) {
         Ok(filesystems) => filesystems,
         Err(err) => return Err(unprepare(nodes, err)),
@@ -65,17 +65,23 @@ pub fn commit(
     let started = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let result = par_each(nodes, jobs, |node| {
-        for file in &node.files {
+        let mut exchange = true;
+        for i in 0..node.files.len() {
             if failed.load(Ordering::Relaxed) {
                 return Ok(()); // the thread that failed reports it
             }
-            let target = node.home.join(&file.rel);
-            let renamed = injected_failure(started.fetch_add(1, Ordering::Relaxed))
-                .and_then(|()| std::fs::rename(node.home.join(&file.staged), &target))
-                .with_context(|| format!("node {}: cannot write {}", node.name, target.display()));
-            if let Err(err) = renamed {
-                failed.store(true, Ordering::Relaxed);
-                return Err(err);
+            let replaced = injected_failure(started.fetch_add(1, Ordering::Relaxed))
+                .and_then(|()| node.replace(i, &mut exchange))
+                .with_context(|| {
+                    let target = node.home.join(&node.files[i].rel);
+                    format!("node {}: cannot write {}", node.name, target.display())
+                });
+            match replaced {
+                Ok(kept) => node.files[i].original = kept,
+                Err(err) => {
+                    failed.store(true, Ordering::Relaxed);
+                    return Err(err);
+                }
             }
             node.renamed += 1;
         }
@@ -125,28 +131,17 @@ impl StagedNode {
         Ok(())
     }
 
-    /// Backs up (when asked), keeps a link to each original, and writes the
-    /// journal.
+    /// Backs up (when asked), notes each original's identity, and writes
+    /// the journal.
     fn prepare(&mut self, backup_stamp: Option<&str>) -> Result<()> {
         if let Some(stamp) = backup_stamp {
             backup(self, stamp)?;
         }
-        let stage_dir = self.stage_dir();
-        for (i, file) in self.files.iter_mut().enumerate() {
-            if file.before.is_none() {
-                continue;
-            }
+        for file in self.files.iter_mut().filter(|f| f.before.is_some()) {
             let target = self.home.join(&file.rel);
-            let kept = stage_dir.join(format!("original-{i}"));
-            if std::fs::hard_link(&target, &kept).is_err() {
-                // Another file system than the stage: keep a copy instead.
-                std::fs::copy(&target, &kept).with_context(|| {
-                    format!("node {}: cannot keep {}", self.name, target.display())
-                })?;
-            }
-            file.original = Some(kept.strip_prefix(&self.home).expect("in the home").into());
-            // After the link, which changes the inode's change time.
-            file.identity = Some(journal::Identity::of(&target)?);
+            let identity = journal::Identity::of(&target)
+                .with_context(|| format!("node {}: cannot read {}", self.name, target.display()))?;
+            file.identity = Some(identity);
         }
         let entries: Vec<journal::Entry> = self
             .files
@@ -154,11 +149,53 @@ impl StagedNode {
             .map(|f| journal::Entry {
                 target: f.rel.clone(),
                 staged: f.staged.clone(),
-                original: f.original.clone(),
                 identity: f.identity,
             })
             .collect();
         journal::write(&self.home, &entries).with_context(|| format!("node {}", self.name))
+    }
+
+    /// Puts file `i`'s staged bytes in place of its target, in one call.
+    /// Returns where the original is kept until the commit is done (relative
+    /// to the home), to be put back if a later rename fails: under the
+    /// staged name, which `renameat2(RENAME_EXCHANGE)` swaps with the
+    /// target's; or, where the file system has no exchange (NFS, some
+    /// overlays; `exchange` is then cleared for the node's other files), a
+    /// hard link (or a copy) made just before a plain rename. A file the
+    /// apply creates has no original.
+    pub(super) fn replace(
+        &self,
+        i: usize,
+        exchange: &mut bool,
+    ) -> std::io::Result<Option<PathBuf>> {
+        let file = &self.files[i];
+        let (staged, target) = (self.home.join(&file.staged), self.home.join(&file.rel));
+        if file.identity.is_none() {
+            std::fs::rename(&staged, &target)?;
+            return Ok(None);
+        }
+        #[cfg(target_os = "linux")]
+        if *exchange {
+            use rustix::fs::{renameat_with, RenameFlags, CWD};
+            use rustix::io::Errno;
+            match renameat_with(CWD, &staged, CWD, &target, RenameFlags::EXCHANGE) {
+                Ok(()) => return Ok(Some(file.staged.clone())),
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => *exchange = false,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        *exchange = false;
+        let kept_rel = Path::new(super::STAGE_DIR).join(format!("original-{i}"));
+        let kept = self.home.join(&kept_rel);
+        if std::fs::hard_link(&target, &kept).is_err() {
+            // Another file system than the stage: keep a copy instead.
+            std::fs::copy(&target, &kept)?;
+        }
+        if let Err(e) = std::fs::rename(&staged, &target) {
+            let _ = std::fs::remove_file(&kept);
+            return Err(e);
+        }
+        Ok(Some(kept_rel))
     }
 
     /// Removes what is left of the staging: the staged files, unless the
@@ -284,5 +321,86 @@ fn injected_failure(written: usize) -> std::io::Result<()> {
             "injected write failure (CARBON_PATCH_FAIL_AFTER_WRITES)",
         )),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lock::HomeLock;
+    use crate::plan::NodePlan;
+    use carbon_config::FileChange;
+
+    const NAMES: [&str; 2] = ["a.xml", "b.xml"];
+
+    /// A home whose two files hold "old", with "new" staged for both and
+    /// the journal written.
+    fn prepared(home: &Path) -> StagedNode {
+        let changes = NAMES
+            .iter()
+            .map(|name| {
+                std::fs::write(home.join(name), "old").unwrap();
+                FileChange {
+                    path: name.into(),
+                    before: Some(b"old".to_vec()),
+                    after: b"new".to_vec(),
+                }
+            })
+            .collect();
+        let plan = NodePlan {
+            name: "node1".into(),
+            home: home.to_path_buf(),
+            product: None,
+            outcomes: vec![],
+            changes,
+            warnings: vec![],
+            secrets: Default::default(),
+            manual: vec![],
+            interrupted: false,
+            finished_interrupted: vec![],
+        };
+        let mut node = super::super::stage(&plan, HomeLock::acquire(home).unwrap()).unwrap();
+        node.prepare(None).unwrap();
+        node
+    }
+
+    #[test]
+    fn either_way_of_replacing_keeps_the_original_to_put_back() {
+        for exchange in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let home = dir.path();
+            let mut node = prepared(home);
+            let mut way = exchange;
+            for i in 0..NAMES.len() {
+                node.files[i].original = node.replace(i, &mut way).unwrap();
+                node.renamed += 1;
+            }
+            let swapped = exchange && cfg!(target_os = "linux");
+            assert_eq!(way, swapped);
+            for (i, name) in NAMES.iter().enumerate() {
+                assert_eq!(std::fs::read(home.join(name)).unwrap(), b"new");
+                let kept = node.files[i].original.clone().expect("an original");
+                assert_eq!(std::fs::read(home.join(&kept)).unwrap(), b"old");
+                let expected = match swapped {
+                    true => node.files[i].staged.clone(),
+                    false => Path::new(".carbon-patch").join(format!("original-{i}")),
+                };
+                assert_eq!(kept, expected);
+            }
+            let filesystems = FileSystems::of([home]).unwrap();
+            let err = roll_back(
+                std::slice::from_ref(&node),
+                &filesystems,
+                anyhow::anyhow!("failed"),
+            );
+            assert_eq!(
+                format!("{err:#}"),
+                "nothing was changed: the 2 file(s) written before the failure were restored: failed"
+            );
+            for name in NAMES {
+                assert_eq!(std::fs::read(home.join(name)).unwrap(), b"old", "{name}");
+            }
+            assert!(!journal::pending(home));
+        }
     }
 }
