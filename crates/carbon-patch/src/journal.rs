@@ -120,21 +120,23 @@ struct Journal {
     files: Vec<Entry>,
 }
 
-/// Writes the journal of `home` (through a temporary name and a rename, so
-/// it is whole or absent). The caller makes it durable.
+/// Writes the journal of `home`. The caller makes it durable before any
+/// rename, so a journal cut short (the process killed while writing it, or
+/// the power lost before the sync) names no file that was replaced, and
+/// [`recover`] discards it: written in place, with no temporary name and
+/// rename, which cost a rename a home.
 pub fn write(home: &Path, files: &[Entry]) -> Result<()> {
     let journal = Journal {
         version: VERSION,
         files: files.to_vec(),
     };
     let path = path(home);
-    let temp = path.with_extension("new");
-    if let Err(e) = std::fs::write(&temp, serde_json::to_vec_pretty(&journal)?) {
+    if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&journal)?) {
         // A full disk, say: no half-written journal stays behind.
-        let _ = std::fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("cannot write {}", temp.display()));
+        let _ = std::fs::remove_file(&path);
+        return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
-    std::fs::rename(&temp, &path).with_context(|| format!("cannot write {}", path.display()))
+    Ok(())
 }
 
 /// Removes the journal of `home`: its apply is complete (or undone).
@@ -162,12 +164,24 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let journal: Journal = serde_json::from_slice(&text).with_context(|| {
-        format!(
-            "{}: not a journal this version of carbon-patch can read",
-            path.display()
-        )
-    })?;
+    let journal: Journal = match serde_json::from_slice(&text) {
+        Ok(journal) => journal,
+        // Cut short while it was written: no rename had begun (they wait for
+        // the whole journal to be durable), so there is nothing to finish;
+        // the staged files are cleared with the rest of the dead run's.
+        Err(e) if e.is_eof() => {
+            remove(home)?;
+            return Ok(Vec::new());
+        }
+        Err(e) => {
+            return Err(e).with_context(|| {
+                format!(
+                    "{}: not a journal this version of carbon-patch can read",
+                    path.display()
+                )
+            })
+        }
+    };
     if !(1..=VERSION).contains(&journal.version) {
         bail!(
             "{}: journal version {} is not supported",
@@ -322,19 +336,48 @@ mod tests {
     #[test]
     fn a_journal_that_cannot_be_written_leaves_no_part_behind() {
         let home = tempfile::tempdir().unwrap();
-        let temp = path(home.path()).with_extension("new");
-        std::fs::create_dir(temp.parent().unwrap()).unwrap();
+        let journal = path(home.path());
+        std::fs::create_dir(journal.parent().unwrap()).unwrap();
         // Writing to /dev/full fails as a full disk does.
-        std::os::unix::fs::symlink("/dev/full", &temp).unwrap();
+        std::os::unix::fs::symlink("/dev/full", &journal).unwrap();
         let err = write(home.path(), &[]).unwrap_err();
         assert_eq!(
             format!("{err:#}"),
             format!(
                 "cannot write {}: No space left on device (os error 28)",
-                temp.display()
+                journal.display()
             )
         );
-        assert!(temp.symlink_metadata().is_err(), "journal.new is left");
+        assert!(journal.symlink_metadata().is_err(), "the journal is left");
         assert!(!pending(home.path()));
+    }
+
+    #[test]
+    fn a_journal_cut_short_is_discarded_and_nothing_is_renamed() {
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+        let entries = staged_home(home);
+        write(home, &entries).unwrap();
+        let whole = std::fs::read(path(home)).unwrap();
+        // Every length a kill or a power cut could leave, empty included.
+        for len in 0..whole.len() {
+            std::fs::write(path(home), &whole[..len]).unwrap();
+            assert!(recover(home).unwrap().is_empty(), "{len} bytes");
+            assert!(!pending(home), "{len} bytes: discarded");
+            for name in ["a.xml", "b.xml", "c.xml"] {
+                assert_eq!(std::fs::read(home.join(name)).unwrap(), b"old", "{name}");
+            }
+        }
+        // Whole, it is finished; and a journal that is not cut short but
+        // not JSON either (damaged) is left for a person.
+        std::fs::write(path(home), b"\0\0\0\0").unwrap();
+        let err = recover(home).unwrap_err().to_string();
+        assert!(
+            err.ends_with("not a journal this version of carbon-patch can read"),
+            "{err}"
+        );
+        assert!(pending(home));
+        std::fs::write(path(home), &whole).unwrap();
+        assert_eq!(recover(home).unwrap().len(), 3);
     }
 }

@@ -153,8 +153,9 @@ fn holder(path: &Path) -> Option<u32> {
 }
 
 /// Removes from `dir` (`.carbon-patch/`) what runs that died left: staged
-/// files, kept originals and unfinished journals, and what earlier versions
-/// left (the `tmp/` folder they staged in, their private `lock.PID` files).
+/// files (or the originals swapped with them) and hard-linked originals,
+/// and what earlier versions left (the `tmp/` folder they staged in, their
+/// `journal.new` and private `lock.PID` files).
 /// The lock, the journal (finished by now) and the backups stay.
 fn clear_dead_runs(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -289,7 +290,8 @@ mod tests {
         // An older version's staging folder and private pid file.
         std::fs::create_dir_all(dir.join("tmp/half-staged")).unwrap();
         std::fs::write(dir.join("lock.4194305"), "4194305\n").unwrap();
-        // This version's staged file, kept original and unfinished journal.
+        // An older version's unfinished journal; this version's staged
+        // file and hard-linked original.
         std::fs::write(dir.join(format!("{STAGED_PREFIX}x")), "new").unwrap();
         std::fs::write(dir.join("original-0"), "old").unwrap();
         std::fs::write(dir.join("journal.new"), "{\"vers").unwrap();
