@@ -1,13 +1,14 @@
 //! The journal that makes one node's apply all-or-nothing across a crash.
 //!
 //! An apply stages every new file in `CARBON_HOME/.carbon-patch/`, then
-//! writes `CARBON_HOME/.carbon-patch/journal`, naming each (target, staged
-//! file, identity of the original) triple, makes all of that durable, and
-//! starts replacing the targets: each staged file is swapped with its
-//! target by `renameat2(RENAME_EXCHANGE)`, so the original waits under the
-//! staged name until the commit is done (where the file system has no
-//! exchange, a hard link keeps it and the staged file is renamed). When
-//! every replacement is durable the journal is removed.
+//! writes the journal into the home's lock file (`.carbon-patch/lock`,
+//! after the holder's pid; `lock.rs`), naming each (target, staged file,
+//! identity of the original) triple, makes all of that durable, and starts
+//! replacing the targets: each staged file is swapped with its target by
+//! `renameat2(RENAME_EXCHANGE)`, so the original waits under the staged name
+//! until the commit is done (where the file system has no exchange, a hard
+//! link keeps it and the staged file is renamed). When every replacement is
+//! durable the journal is cut from the lock file.
 //!
 //! So after a crash, a home holds either no journal, and every file is as it
 //! was (what was staged is cleared by the next run), or a journal, and some
@@ -22,17 +23,24 @@
 //!
 //! The journal is JSON: `{"version": 2, "files": [{"target", "staged",
 //! "identity"}]}`, paths relative to the home, `identity` null for a file
-//! the apply creates. Version 1 (before the exchange) also named a kept
-//! `original`; it reads the same way.
+//! the apply creates. Versions before the twentieth session wrote it to a
+//! file of its own, `.carbon-patch/journal`, which is still finished; its
+//! version 1 (before the exchange) also named a kept `original`, and reads
+//! the same way.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Where the journal of `home` lives.
-pub fn path(home: &Path) -> PathBuf {
+/// Where versions before the twentieth session kept the journal of `home`.
+fn file_path(home: &Path) -> PathBuf {
     home.join(".carbon-patch/journal")
+}
+
+/// Where the lock, and the journal while an apply commits, are.
+fn lock_path(home: &Path) -> PathBuf {
+    home.join(".carbon-patch/lock")
 }
 
 /// One file of an apply in progress. Paths are relative to the home.
@@ -120,59 +128,61 @@ struct Journal {
     files: Vec<Entry>,
 }
 
-/// Writes the journal of `home`. The caller makes it durable before any
-/// rename, so a journal cut short (the process killed while writing it, or
-/// the power lost before the sync) names no file that was replaced, and
-/// [`recover`] discards it: written in place, with no temporary name and
-/// rename, which cost a rename a home.
-pub fn write(home: &Path, files: &[Entry]) -> Result<()> {
+/// The journal naming `files`, for the lock file. The caller makes it
+/// durable before any rename, so a journal cut short (the process killed
+/// while writing it, or the power lost before the sync) names no file that
+/// was replaced, and [`recover`] discards it.
+pub fn encode(files: &[Entry]) -> Result<Vec<u8>> {
     let journal = Journal {
         version: VERSION,
         files: files.to_vec(),
     };
-    let path = path(home);
-    if let Err(e) = std::fs::write(&path, serde_json::to_vec_pretty(&journal)?) {
-        // A full disk, say: no half-written journal stays behind.
-        let _ = std::fs::remove_file(&path);
-        return Err(e).with_context(|| format!("cannot write {}", path.display()));
-    }
-    Ok(())
+    Ok(serde_json::to_vec_pretty(&journal)?)
 }
 
-/// Removes the journal of `home`: its apply is complete (or undone).
-pub fn remove(home: &Path) -> Result<()> {
-    match std::fs::remove_file(path(home)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove {}", path(home).display()))
-        }
-        _ => Ok(()),
-    }
+/// The journal in a lock file's bytes: what follows its first line (the
+/// holder's pid); empty when there is none.
+pub fn in_lock_file(bytes: &[u8]) -> &[u8] {
+    memchr::memchr(b'\n', bytes).map_or(&[], |end| &bytes[end + 1..])
 }
 
-/// Whether an apply on `home` was interrupted and is waiting to be finished.
+/// Whether an apply on `home` was interrupted and is waiting to be finished
+/// (read without the lock: `plan` and `check` say so).
 pub fn pending(home: &Path) -> bool {
-    path(home).exists()
+    file_path(home).exists()
+        || std::fs::read(lock_path(home))
+            .is_ok_and(|bytes| !in_lock_file(&bytes).trim_ascii().is_empty())
 }
 
-/// Finishes an interrupted apply on `home`, if there is one; returns the
-/// files it wrote now (relative to the home; those renamed before the crash
-/// are not among them). The caller holds the home's lock.
-pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
-    let path = path(home);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
+/// Finishes an interrupted apply of a version before the twentieth
+/// session, whose journal is a file of its own, and removes that file.
+/// The caller holds the home's lock.
+pub fn recover_file(home: &Path) -> Result<Vec<PathBuf>> {
+    let path = file_path(home);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
-    let journal: Journal = match serde_json::from_slice(&text) {
+    let finished = recover(home, &path, &bytes)?;
+    std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    Ok(finished)
+}
+
+/// Finishes the interrupted apply on `home` that `journal` (read from
+/// `path`) describes, if any; returns the files it wrote now (relative to
+/// the home; those renamed before the crash are not among them). The
+/// caller holds the home's lock, and removes the journal once this returns.
+pub fn recover(home: &Path, path: &Path, journal: &[u8]) -> Result<Vec<PathBuf>> {
+    if journal.trim_ascii().is_empty() {
+        return Ok(Vec::new());
+    }
+    let journal: Journal = match serde_json::from_slice(journal) {
         Ok(journal) => journal,
         // Cut short while it was written: no rename had begun (they wait for
         // the whole journal to be durable), so there is nothing to finish;
         // the staged files are cleared with the rest of the dead run's.
-        Err(e) if e.is_eof() => {
-            remove(home)?;
-            return Ok(Vec::new());
-        }
+        Err(e) if e.is_eof() => return Ok(Vec::new()),
         Err(e) => {
             return Err(e).with_context(|| {
                 format!(
@@ -242,7 +252,6 @@ pub fn recover(home: &Path) -> Result<Vec<PathBuf>> {
         std::fs::remove_file(&original)
             .with_context(|| format!("cannot remove {}", original.display()))?;
     }
-    remove(home)?;
     Ok(finished)
 }
 
@@ -269,31 +278,35 @@ mod tests {
             .collect()
     }
 
+    fn read(home: &Path, name: &str) -> Vec<u8> {
+        std::fs::read(home.join(name)).unwrap()
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn a_journal_is_finished_whichever_way_each_file_was_replaced() {
         let home = tempfile::tempdir().unwrap();
         let home = home.path();
         let entries = staged_home(home);
-        write(home, &entries).unwrap();
+        let journal = encode(&entries).unwrap();
         // a.xml was swapped (its original waits under the staged name),
         // b.xml not yet, c.xml renamed over (where there is no exchange).
         use rustix::fs::{renameat_with, RenameFlags, CWD};
         let (a, sa) = (home.join("a.xml"), home.join(&entries[0].staged));
         renameat_with(CWD, &sa, CWD, &a, RenameFlags::EXCHANGE).unwrap();
         std::fs::rename(home.join(&entries[2].staged), home.join("c.xml")).unwrap();
-        let finished = recover(home).unwrap();
+        let finished = recover(home, &lock_path(home), &journal).unwrap();
         assert_eq!(finished, [PathBuf::from("b.xml")]);
         for name in ["a.xml", "b.xml", "c.xml"] {
-            assert_eq!(std::fs::read(home.join(name)).unwrap(), b"new", "{name}");
+            assert_eq!(read(home, name), b"new", "{name}");
         }
         assert!(!sa.exists(), "the swapped original is removed");
-        assert!(!pending(home));
-        assert!(recover(home).unwrap().is_empty(), "nothing left to finish");
+        let again = recover(home, &lock_path(home), &journal).unwrap();
+        assert!(again.is_empty(), "nothing left to finish");
     }
 
     #[test]
-    fn a_journal_of_the_first_version_is_finished() {
+    fn a_journal_file_of_an_earlier_version_is_finished_and_removed() {
         let home = tempfile::tempdir().unwrap();
         let home = home.path();
         let entries = staged_home(home);
@@ -303,14 +316,16 @@ mod tests {
         for (file, name) in v1["files"].as_array_mut().unwrap().iter_mut().zip(0..) {
             file["original"] = format!(".carbon-patch/tmp/original-{name}").into();
         }
-        std::fs::write(path(home), serde_json::to_vec(&v1).unwrap()).unwrap();
+        std::fs::write(file_path(home), serde_json::to_vec(&v1).unwrap()).unwrap();
+        assert!(pending(home));
         std::fs::rename(home.join(&entries[0].staged), home.join("a.xml")).unwrap();
-        let finished = recover(home).unwrap();
+        let finished = recover_file(home).unwrap();
         assert_eq!(finished, [PathBuf::from("b.xml"), PathBuf::from("c.xml")]);
         for name in ["a.xml", "b.xml", "c.xml"] {
-            assert_eq!(std::fs::read(home.join(name)).unwrap(), b"new", "{name}");
+            assert_eq!(read(home, name), b"new", "{name}");
         }
         assert!(!pending(home));
+        assert!(recover_file(home).unwrap().is_empty());
     }
 
     #[test]
@@ -319,37 +334,17 @@ mod tests {
         let home = home.path();
         let entries = staged_home(home);
         let v3 = serde_json::json!({"version": 3, "files": entries});
-        std::fs::write(path(home), serde_json::to_vec(&v3).unwrap()).unwrap();
-        let err = recover(home).unwrap_err().to_string();
+        let err = recover(home, &lock_path(home), &serde_json::to_vec(&v3).unwrap())
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             format!(
                 "{}: journal version 3 is not supported",
-                path(home).display()
+                lock_path(home).display()
             )
         );
-        assert_eq!(std::fs::read(home.join("b.xml")).unwrap(), b"old");
-        assert!(pending(home));
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn a_journal_that_cannot_be_written_leaves_no_part_behind() {
-        let home = tempfile::tempdir().unwrap();
-        let journal = path(home.path());
-        std::fs::create_dir(journal.parent().unwrap()).unwrap();
-        // Writing to /dev/full fails as a full disk does.
-        std::os::unix::fs::symlink("/dev/full", &journal).unwrap();
-        let err = write(home.path(), &[]).unwrap_err();
-        assert_eq!(
-            format!("{err:#}"),
-            format!(
-                "cannot write {}: No space left on device (os error 28)",
-                journal.display()
-            )
-        );
-        assert!(journal.symlink_metadata().is_err(), "the journal is left");
-        assert!(!pending(home.path()));
+        assert_eq!(read(home, "b.xml"), b"old");
     }
 
     #[test]
@@ -357,27 +352,44 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         let home = home.path();
         let entries = staged_home(home);
-        write(home, &entries).unwrap();
-        let whole = std::fs::read(path(home)).unwrap();
+        let whole = encode(&entries).unwrap();
         // Every length a kill or a power cut could leave, empty included.
         for len in 0..whole.len() {
-            std::fs::write(path(home), &whole[..len]).unwrap();
-            assert!(recover(home).unwrap().is_empty(), "{len} bytes");
-            assert!(!pending(home), "{len} bytes: discarded");
+            let finished = recover(home, &lock_path(home), &whole[..len]).unwrap();
+            assert!(finished.is_empty(), "{len} bytes");
             for name in ["a.xml", "b.xml", "c.xml"] {
-                assert_eq!(std::fs::read(home.join(name)).unwrap(), b"old", "{name}");
+                assert_eq!(read(home, name), b"old", "{len} bytes: {name}");
             }
         }
-        // Whole, it is finished; and a journal that is not cut short but
-        // not JSON either (damaged) is left for a person.
-        std::fs::write(path(home), b"\0\0\0\0").unwrap();
-        let err = recover(home).unwrap_err().to_string();
+        // A journal that is not cut short but not JSON either (damaged) is
+        // left for a person; whole, it is finished.
+        let err = recover(home, &lock_path(home), b"\0\0\0\0").unwrap_err();
         assert!(
-            err.ends_with("not a journal this version of carbon-patch can read"),
+            err.to_string()
+                .ends_with("not a journal this version of carbon-patch can read"),
             "{err}"
         );
-        assert!(pending(home));
-        std::fs::write(path(home), &whole).unwrap();
-        assert_eq!(recover(home).unwrap().len(), 3);
+        let finished = recover(home, &lock_path(home), &whole).unwrap();
+        assert_eq!(finished.len(), 3);
+    }
+
+    #[test]
+    fn the_journal_is_what_follows_the_lock_files_first_line() {
+        assert_eq!(in_lock_file(b""), b"");
+        assert_eq!(in_lock_file(b"4242      \n"), b"");
+        assert_eq!(
+            in_lock_file(b"4242"),
+            b"",
+            "an older version's pid, cut short"
+        );
+        assert_eq!(in_lock_file(b"4242      \n{\"version\""), b"{\"version\"");
+        let home = tempfile::tempdir().unwrap();
+        let home = home.path();
+        std::fs::create_dir(home.join(".carbon-patch")).unwrap();
+        assert!(!pending(home), "no lock file");
+        std::fs::write(lock_path(home), "4242      \n").unwrap();
+        assert!(!pending(home), "a pid alone");
+        std::fs::write(lock_path(home), "4242      \n{").unwrap();
+        assert!(pending(home), "a journal, even cut short");
     }
 }

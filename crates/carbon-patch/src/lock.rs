@@ -1,11 +1,15 @@
-//! One apply at a time per home: `CARBON_HOME/.carbon-patch/lock`.
+//! One apply at a time per home, and the home's journal:
+//! `CARBON_HOME/.carbon-patch/lock`.
 //!
-//! The lock is an `flock(2)` on that file, which stays between runs and
-//! names its last holder's process id. The kernel releases the lock when
-//! its holder exits, however it exits, so a lock is never stale: a held one
-//! is refused with a message naming its pid, never waited on forever.
-//! Whoever takes the lock first finishes any apply that a crash interrupted
-//! (the journal, see `journal.rs`), then clears what dead runs staged.
+//! The lock is an `flock(2)` on that file, which stays between runs. Its
+//! first line names its holder's process id; while the holder commits, the
+//! journal follows (`journal.rs`), so the one file a home needs anyway also
+//! records the apply in flight, where a journal file of its own cost a
+//! create and an unlink a home. The kernel releases the lock when its holder
+//! exits, however it exits, so a lock is never stale: a held one is refused
+//! with a message naming its pid, never waited on forever. Whoever takes the
+//! lock first finishes any apply that a crash interrupted (the journal the
+//! file still holds), then clears what dead runs staged.
 
 use std::path::{Path, PathBuf};
 
@@ -18,11 +22,18 @@ use crate::journal;
 /// holder finds under such a name in `.carbon-patch/`, a dead run left.
 pub const STAGED_PREFIX: &str = ".carbon-patch-staged-";
 
+/// The lock file's first line, the holder's pid padded to one width, so a
+/// new holder writes its own over it without touching a journal after it.
+const PID_LINE: u64 = 11;
+
 /// An exclusive lock on one home: an `flock(2)` on
 /// `CARBON_HOME/.carbon-patch/lock`, held while this value lives.
 pub struct HomeLock {
     /// Open for as long as the lock is held: closing it releases the lock.
-    _file: std::fs::File,
+    file: std::fs::File,
+    path: PathBuf,
+    /// Whether the file holds a journal this run wrote.
+    journal: bool,
     /// The files an interrupted apply's journal still had to write, which
     /// taking the lock wrote (relative to the home).
     finished: Vec<PathBuf>,
@@ -83,35 +94,79 @@ impl HomeLock {
         // (Another run could have opened it between its creation and this
         // run's lock, held it and died; then it names that run.)
         let held_before = file.metadata().map_or(true, |m| m.len() > 0);
+        // What the last holder left, read before this run's pid goes over
+        // its own: a journal, if it died committing.
+        let mut left = Vec::new();
         if held_before {
-            file.set_len(0)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            use std::io::Read;
+            (&file)
+                .read_to_end(&mut left)
+                .with_context(|| format!("cannot read {}", path.display()))?;
         }
         // One write: the pid and its newline land together. Not synced: it
         // only names the holder for a run that finds the lock held.
-        let written = rustix::io::pwrite(&file, format!("{}\n", std::process::id()).as_bytes(), 0);
-        if let Err(e) = written {
+        use std::os::unix::fs::FileExt;
+        let pid = format!(
+            "{:<width$}\n",
+            std::process::id(),
+            width = PID_LINE as usize - 1
+        );
+        if let Err(e) = file.write_all_at(pid.as_bytes(), 0) {
             // A full disk, say: nothing of this run stays behind.
             if fresh {
                 let _ = std::fs::remove_file(&path);
                 let _ = std::fs::remove_dir(&dir);
             }
-            return Err(std::io::Error::from(e))
-                .with_context(|| format!("cannot write {}", path.display()));
+            return Err(e).with_context(|| format!("cannot write {}", path.display()));
         }
         let mut lock = HomeLock {
-            _file: file,
+            file,
+            path,
+            journal: false,
             finished: Vec::new(),
         };
         if fresh && !held_before {
             return Ok(lock);
         }
         // Holding the lock, nobody else is writing: an interrupted apply is
-        // finished first (the journal names its staged files), then what is
-        // left was left by runs that died. Clear it.
-        lock.finished = journal::recover(home)?;
+        // finished first (an older version's journal file, or the journal
+        // the lock file holds), then what is left was left by runs that
+        // died. Clear it, and the finished journal with it.
+        lock.finished = journal::recover_file(home)?;
+        let journal = journal::in_lock_file(&left);
+        lock.finished
+            .extend(journal::recover(home, &lock.path, journal)?);
+        if left.len() as u64 > PID_LINE {
+            lock.clear_journal()
+                .with_context(|| format!("cannot write {}", lock.path.display()))?;
+        }
         clear_dead_runs(&dir);
         Ok(lock)
+    }
+
+    /// Writes the journal of the apply this run is committing into the lock
+    /// file, after the pid. The caller makes it durable.
+    pub fn write_journal(&mut self, journal: &[u8]) -> Result<()> {
+        use std::os::unix::fs::FileExt;
+        // Set first: a write that fails midway leaves part of it.
+        self.journal = true;
+        self.file
+            .write_all_at(journal, PID_LINE)
+            .with_context(|| format!("cannot write {}", self.path.display()))
+    }
+
+    /// Removes the journal: the apply it describes is complete, or undone.
+    pub fn clear_journal(&mut self) -> Result<()> {
+        self.file
+            .set_len(PID_LINE)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        self.journal = false;
+        Ok(())
+    }
+
+    /// Whether the lock file holds a journal this run wrote.
+    pub fn has_journal(&self) -> bool {
+        self.journal
     }
 }
 
@@ -196,7 +251,7 @@ mod tests {
         let dir = home.path().join(".carbon-patch");
         assert_eq!(names(&dir), ["lock"]);
         let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
-        assert_eq!(pid, format!("{}\n", std::process::id()));
+        assert_eq!(pid, format!("{:<10}\n", std::process::id()));
         // Held: a second taker is refused, naming this process.
         let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
         assert_eq!(
@@ -226,7 +281,7 @@ mod tests {
             std::fs::write(dir.join("lock"), left).unwrap();
             let lock = HomeLock::acquire(home.path()).unwrap();
             let pid = std::fs::read_to_string(dir.join("lock")).unwrap();
-            assert_eq!(pid, format!("{}\n", std::process::id()), "{left:?}");
+            assert_eq!(pid, format!("{:<10}\n", std::process::id()), "{left:?}");
             drop(lock);
         }
     }
@@ -300,5 +355,55 @@ mod tests {
         let _lock = HomeLock::acquire(home.path()).unwrap();
         assert_eq!(names(&dir), ["backups", "lock"]);
         assert_eq!(names(&dir.join("backups")), ["S"]);
+    }
+
+    #[test]
+    fn the_journal_goes_into_the_lock_file_after_the_pid() {
+        let home = tempfile::tempdir().unwrap();
+        let mut lock = HomeLock::acquire(home.path()).unwrap();
+        let file = home.path().join(".carbon-patch/lock");
+        assert!(!journal::pending(home.path()));
+        lock.write_journal(b"{\"version\": 2, \"files\": []}")
+            .unwrap();
+        assert!(lock.has_journal() && journal::pending(home.path()));
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            format!(
+                "{:<10}\n{{\"version\": 2, \"files\": []}}",
+                std::process::id()
+            )
+        );
+        lock.clear_journal().unwrap();
+        assert!(!lock.has_journal() && !journal::pending(home.path()));
+        assert_eq!(std::fs::metadata(&file).unwrap().len(), PID_LINE);
+    }
+
+    #[test]
+    fn a_journal_left_in_the_lock_file_is_finished_when_the_lock_is_taken() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        std::fs::create_dir(&dir).unwrap();
+        let target = home.path().join("a.xml");
+        std::fs::write(&target, "old").unwrap();
+        let staged = Path::new(".carbon-patch").join(format!("{STAGED_PREFIX}a"));
+        std::fs::write(home.path().join(&staged), "new").unwrap();
+        let entries = [journal::Entry {
+            target: "a.xml".into(),
+            staged,
+            identity: Some(journal::Identity::of(&target).unwrap()),
+        }];
+        // What a run killed while renaming leaves: its pid, then its journal.
+        let mut left = b"4194305   \n".to_vec();
+        left.extend(journal::encode(&entries).unwrap());
+        std::fs::write(dir.join("lock"), left).unwrap();
+        let lock = HomeLock::acquire(home.path()).unwrap();
+        assert_eq!(lock.finished(), [PathBuf::from("a.xml")]);
+        assert_eq!(std::fs::read(&target).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("lock")).unwrap(),
+            format!("{:<10}\n", std::process::id()),
+            "the journal is gone, the pid is this run's"
+        );
+        assert_eq!(names(&dir), ["lock"]);
     }
 }

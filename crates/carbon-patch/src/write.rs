@@ -122,7 +122,7 @@ impl StagedNode {
 impl Drop for StagedNode {
     fn drop(&mut self) {
         // A run that stopped before committing leaves nothing behind.
-        if !self.cleaned && !journal::pending(&self.home) {
+        if !self.cleaned && !self.lock.as_ref().is_some_and(HomeLock::has_journal) {
             self.clean_up(false);
         }
     }

@@ -5,7 +5,7 @@
 //!   empty, truncated or mixed;
 //! - no temporary file is left beside the configuration (they live in
 //!   `.carbon-patch/`, where the next run clears them);
-//! - a home is partly written only while its journal exists (the
+//! - a home is partly written only while its lock file holds a journal (the
 //!   commit had begun);
 //! - re-running `apply` finishes the change: every file then holds its
 //!   planned bytes, and no journal is left. The dead run's lock was
@@ -28,6 +28,15 @@ fn apply(node1: &Path, node2: &Path) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
+}
+
+/// Whether a journal waits in `home`: the lines after the pid in its lock
+/// file.
+fn journal_waits(home: &Path) -> bool {
+    let lock = std::fs::read(home.join(".carbon-patch/lock")).unwrap_or_default();
+    lock.splitn(2, |&b| b == b'\n')
+        .nth(1)
+        .is_some_and(|journal| !journal.trim_ascii().is_empty())
 }
 
 /// Every file under `home` outside `.carbon-patch/`, with its bytes.
@@ -124,7 +133,7 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
                     // Partly written only while the journal says so: the
                     // next apply rolls it forward (all-or-nothing per node).
                     assert!(
-                        home.join(".carbon-patch/journal").exists(),
+                        journal_waits(home),
                         "run {i}: {} is partly written, with no journal to finish it",
                         home.display()
                     );

@@ -43,6 +43,15 @@ fn fresh(dir: &Path, name: &str) -> PathBuf {
     home
 }
 
+/// Whether a journal waits in `home`: the lines after the pid in its lock
+/// file.
+fn journal_waits(home: &Path) -> bool {
+    let lock = std::fs::read(home.join(".carbon-patch/lock")).unwrap_or_default();
+    lock.splitn(2, |&b| b == b'\n')
+        .nth(1)
+        .is_some_and(|journal| !journal.trim_ascii().is_empty())
+}
+
 /// Every file under `home` outside `.carbon-patch/`, with its bytes.
 fn files(home: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let mut found: Vec<_> = walkdir::WalkDir::new(home)
@@ -82,8 +91,10 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let journal = home.join(".carbon-patch/journal");
-    assert!(journal.exists(), "the journal names the unfinished apply");
+    assert!(
+        journal_waits(&home),
+        "the journal names the unfinished apply"
+    );
     let now = files(&home);
     let new = now.iter().filter(|f| !original.contains(f)).count();
     assert_eq!(new, 2, "two files renamed before the crash");
@@ -114,7 +125,7 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     expected.push("Applied: 0 file(s) on 1 node(s)".into());
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
     assert_eq!(files(&home), planned);
-    assert!(!journal.exists());
+    assert!(!journal_waits(&home));
     let left: Vec<_> = std::fs::read_dir(home.join(".carbon-patch"))
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -185,16 +196,13 @@ fn an_interrupted_apply_whose_file_changed_since_is_not_finished() {
         format!(
             "carbon-patch: nothing was written: node node1 ({home}): an interrupted apply cannot \
              be finished: {carbon} changed since it began. Check the file, then remove \
-             {home}/.carbon-patch/journal to start afresh\n",
+             {home}/.carbon-patch/lock to start afresh\n",
             home = home.display(),
             carbon = carbon.display(),
         )
     );
     assert_eq!(std::fs::read(&carbon).unwrap(), edited, "the edit is kept");
-    assert!(
-        home.join(".carbon-patch/journal").exists(),
-        "left to look at"
-    );
+    assert!(journal_waits(&home), "left to look at");
 }
 
 #[test]

@@ -12,6 +12,7 @@ use super::{Fingerprint, StagedNode};
 use crate::durable::FileSystems;
 use crate::fleet::par_each;
 use crate::journal;
+use crate::lock::HomeLock;
 use crate::timings::Timings;
 
 /// Every file system a commit touches: the homes (their `.carbon-patch/`)
@@ -97,7 +98,7 @@ pub fn commit(
     filesystems.sync()?;
     timings.lap("commit: sync (renames)");
     par_each(nodes, jobs, |node| {
-        journal::remove(&node.home)?;
+        node.held_lock().clear_journal()?;
         node.clean_up(true);
         node.lock = None;
         Ok(())
@@ -152,7 +153,16 @@ impl StagedNode {
                 identity: f.identity,
             })
             .collect();
-        journal::write(&self.home, &entries).with_context(|| format!("node {}", self.name))
+        let journal = journal::encode(&entries)?;
+        let written = self.held_lock().write_journal(&journal);
+        written.with_context(|| format!("node {}", self.name))
+    }
+
+    /// The home's lock, which a node holds until its commit is done.
+    fn held_lock(&mut self) -> &mut HomeLock {
+        self.lock
+            .as_mut()
+            .expect("a node holds its lock until the commit is done")
     }
 
     /// Puts file `i`'s staged bytes in place of its target, in one call.
@@ -218,9 +228,11 @@ impl StagedNode {
 /// got that far wrote, and makes that durable, so that the next apply does
 /// not finish a run that stopped with an error (dropping the nodes then
 /// removes what they staged).
-fn unprepare(nodes: &[StagedNode], err: anyhow::Error) -> anyhow::Error {
-    for node in nodes {
-        let _ = journal::remove(&node.home);
+fn unprepare(nodes: &mut [StagedNode], err: anyhow::Error) -> anyhow::Error {
+    for node in nodes.iter_mut() {
+        if let Some(lock) = node.lock.as_mut().filter(|lock| lock.has_journal()) {
+            let _ = lock.clear_journal();
+        }
     }
     if let Ok(filesystems) = FileSystems::of(touched_dirs(nodes)) {
         let _ = filesystems.sync();
@@ -229,7 +241,11 @@ fn unprepare(nodes: &[StagedNode], err: anyhow::Error) -> anyhow::Error {
 }
 
 /// Puts back the originals of the files renamed before a failure.
-fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error) -> anyhow::Error {
+fn roll_back(
+    nodes: &mut [StagedNode],
+    filesystems: &FileSystems,
+    err: anyhow::Error,
+) -> anyhow::Error {
     let mut unrestored = Vec::new();
     let renamed = nodes.iter().flat_map(|node| {
         node.files[..node.renamed]
@@ -255,8 +271,8 @@ fn roll_back(nodes: &[StagedNode], filesystems: &FileSystems, err: anyhow::Error
     }
     // The journals go only once the restored files are durable.
     if filesystems.sync().is_ok() {
-        for node in nodes {
-            let _ = journal::remove(&node.home);
+        for node in nodes.iter_mut() {
+            let _ = node.held_lock().clear_journal();
         }
     }
     err.context(format!(
@@ -389,7 +405,7 @@ mod tests {
             }
             let filesystems = FileSystems::of([home]).unwrap();
             let err = roll_back(
-                std::slice::from_ref(&node),
+                std::slice::from_mut(&mut node),
                 &filesystems,
                 anyhow::anyhow!("failed"),
             );
