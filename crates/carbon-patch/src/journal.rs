@@ -23,7 +23,7 @@
 //!
 //! The journal is JSON: `{"version": 2, "files": [{"target", "staged",
 //! "identity"}]}`, paths relative to the home, `identity` null for a file
-//! the apply creates. Versions before the twentieth session wrote it to a
+//! the apply creates. Versions before 707c3fb (2026-12-06) wrote it to a
 //! file of its own, `.carbon-patch/journal`, which is still finished; its
 //! version 1 (before the exchange) also named a kept `original`, and reads
 //! the same way.
@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-/// Where versions before the twentieth session kept the journal of `home`.
+/// Where versions before 707c3fb kept the journal of `home`.
 fn file_path(home: &Path) -> PathBuf {
     home.join(".carbon-patch/journal")
 }
@@ -154,8 +154,8 @@ pub fn pending(home: &Path) -> bool {
             .is_ok_and(|bytes| !in_lock_file(&bytes).trim_ascii().is_empty())
 }
 
-/// Finishes an interrupted apply of a version before the twentieth
-/// session, whose journal is a file of its own, and removes that file.
+/// Finishes an interrupted apply of a version before 707c3fb, whose
+/// journal is a file of its own, and removes that file.
 /// The caller holds the home's lock.
 pub fn recover_file(home: &Path) -> Result<Vec<PathBuf>> {
     let path = file_path(home);
