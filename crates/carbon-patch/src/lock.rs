@@ -137,8 +137,7 @@ impl HomeLock {
         lock.finished
             .extend(journal::recover(home, &lock.path, journal)?);
         if left.len() as u64 > PID_LINE {
-            lock.clear_journal()
-                .with_context(|| format!("cannot write {}", lock.path.display()))?;
+            lock.clear_journal()?;
         }
         clear_dead_runs(&dir);
         Ok(lock)
