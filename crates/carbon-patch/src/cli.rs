@@ -36,7 +36,7 @@ enum Cmd {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// Keep the originals under CARBON_HOME/.carbon-patch/backups/<time>/.
+        /// Keep the originals under CARBON_HOME/.carbon-patch/backups/TIME/ (UTC, to the millisecond).
         #[arg(long)]
         backup: bool,
         /// Print to stderr how long each phase took (plan and stage, each commit step).
