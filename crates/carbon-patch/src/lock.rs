@@ -64,13 +64,36 @@ impl HomeLock {
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         };
         let path = dir.join("lock");
+        // Never through a link: whoever may write in the home could point
+        // `lock` at a file of root's, for a root apply to write its pid into.
+        use std::os::unix::fs::OpenOptionsExt;
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+            .map_err(|e| {
+                match e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) {
+                    true => anyhow::anyhow!(
+                        "{}: is a symbolic link; refusing to write through it",
+                        path.display()
+                    ),
+                    false => {
+                        anyhow::Error::new(e).context(format!("cannot open {}", path.display()))
+                    }
+                }
+            })?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if !meta.is_file() {
+            anyhow::bail!(
+                "{}: is not a regular file; carbon-patch keeps its lock there. Move it away and run again",
+                path.display()
+            );
+        }
         use rustix::fs::{flock, FlockOperation};
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
@@ -93,7 +116,7 @@ impl HomeLock {
         // held before: there is no journal to finish and nothing to clear.
         // (Another run could have opened it between its creation and this
         // run's lock, held it and died; then it names that run.)
-        let held_before = file.metadata().map_or(true, |m| m.len() > 0);
+        let held_before = meta.len() > 0;
         // What the last holder left, read before this run's pid goes over
         // its own: a journal, if it died committing.
         let mut left = Vec::new();
@@ -299,25 +322,43 @@ mod tests {
         );
     }
 
-    #[cfg(target_os = "linux")]
     #[test]
-    fn a_full_disk_when_the_pid_is_written_is_reported() {
+    fn a_lock_that_is_a_link_or_not_a_file_is_refused() {
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join(".carbon-patch");
         std::fs::create_dir(&dir).unwrap();
-        // Writing to /dev/full fails as a full disk does.
-        std::os::unix::fs::symlink("/dev/full", dir.join("lock")).unwrap();
-        let Err(err) = HomeLock::acquire(home.path()) else {
-            panic!("the lock was taken on a full disk");
-        };
+        // A file of someone else's, which a root apply must not write to.
+        let theirs = home.path().join("theirs");
+        std::fs::write(&theirs, "keep me\n").unwrap();
+        std::os::unix::fs::symlink(&theirs, dir.join("lock")).unwrap();
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
         assert_eq!(
-            format!("{err:#}"),
+            err,
             format!(
-                "cannot write {}: No space left on device (os error 28)",
+                "{}: is a symbolic link; refusing to write through it",
                 dir.join("lock").display()
             )
         );
-        assert_eq!(names(&dir), ["lock"], "nothing of this run stays");
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"keep me\n");
+        // A folder, a pipe: not a lock file either.
+        std::fs::remove_file(dir.join("lock")).unwrap();
+        std::fs::create_dir(dir.join("lock")).unwrap();
+        let err = format!("{:#}", HomeLock::acquire(home.path()).err().unwrap());
+        assert!(
+            err.starts_with(&format!("cannot open {}", dir.join("lock").display())),
+            "{err}"
+        );
+        std::fs::remove_dir(dir.join("lock")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            dir.join("lock"),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert!(err.ends_with("is not a regular file; carbon-patch keeps its lock there. Move it away and run again"), "{err}");
     }
 
     #[test]
