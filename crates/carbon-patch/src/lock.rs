@@ -214,13 +214,14 @@ pub fn is_held(home: &Path) -> bool {
     }
 }
 
-/// The pid a held lock names, read a few times over a few milliseconds: a
-/// run that has just taken the lock writes its pid right after.
+/// The pid a held lock names on its first line (a journal may follow),
+/// read a few times over a few milliseconds: a run that has just taken the
+/// lock writes its pid right after.
 fn holder(path: &Path) -> Option<u32> {
     for _ in 0..20 {
         let pid = std::fs::read_to_string(path)
             .ok()
-            .and_then(|s| s.trim().parse().ok());
+            .and_then(|s| s.lines().next()?.trim().parse().ok());
         if pid.is_some() {
             return pid;
         }
@@ -406,6 +407,16 @@ mod tests {
         lock.write_journal(b"{\"version\": 2, \"files\": []}")
             .unwrap();
         assert!(lock.has_journal() && journal::pending(home.path()));
+        // A run that finds it held while the journal is there still names
+        // the holder.
+        let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "another carbon-patch (pid {}) ",
+                std::process::id()
+            )),
+            "{err}"
+        );
         assert_eq!(
             std::fs::read_to_string(&file).unwrap(),
             format!(
