@@ -255,6 +255,30 @@ mod tests {
     }
 
     #[test]
+    fn backups_go_only_into_a_folder_the_run_makes() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::write(home.join("a.xml"), "<a/>").unwrap();
+        std::fs::write(home.join("b.xml"), "<b/>").unwrap();
+        // `backups` made a link to a folder of someone else's choosing.
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::create_dir(home.join(".carbon-patch")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, home.join(".carbon-patch/backups")).unwrap();
+        let err = apply(&[plan(&home, b"<b/>", b"<b x='1'/>")], Some("S")).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!(
+                "nothing was written: node node1: {} is a symbolic link; refusing to write through it",
+                home.join(".carbon-patch/backups").display()
+            )
+        );
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        assert_eq!(std::fs::read(home.join("b.xml")).unwrap(), b"<b/>");
+    }
+
+    #[test]
     fn a_failure_before_the_renames_leaves_no_journal_to_finish() {
         let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
         for dir in &dirs {

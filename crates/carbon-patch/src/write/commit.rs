@@ -195,11 +195,18 @@ impl StagedNode {
             }
         }
         *exchange = false;
-        let kept_rel = Path::new(super::STAGE_DIR).join(format!("original-{i}"));
+        // Beside the staged file, so on the target's file system: the way
+        // back is a rename.
+        let kept_rel = file
+            .staged
+            .with_file_name(format!("{}original-{i}", crate::lock::STAGED_PREFIX));
         let kept = self.home.join(&kept_rel);
-        if std::fs::hard_link(&target, &kept).is_err() {
-            // Another file system than the stage: keep a copy instead.
-            std::fs::copy(&target, &kept)?;
+        if let Err(e) = std::fs::hard_link(&target, &kept) {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                return Err(e);
+            }
+            // A file system without hard links: a copy.
+            copy_new(&target, &kept)?;
         }
         if let Err(e) = std::fs::rename(&staged, &target) {
             let _ = std::fs::remove_file(&kept);
@@ -291,26 +298,55 @@ fn files_renamed(nodes: &[StagedNode]) -> usize {
 /// never overwritten: it holds an older original (the stamps are to the
 /// millisecond, so only a clock set back could bring two runs together).
 fn backup(node: &StagedNode, stamp: &str) -> Result<()> {
-    let root = node.home.join(".carbon-patch/backups").join(stamp);
+    let backups = node.home.join(".carbon-patch/backups");
+    let root = backups.join(stamp);
+    let context = |path: &Path| format!("node {}: cannot back up to {}", node.name, path.display());
+    // Only into a folder this run makes: a `backups` that is a link, or a
+    // stamp's folder someone made beforehand, could lead a root apply to
+    // write where whoever may write in the home chose.
+    if backups
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        anyhow::bail!(
+            "node {}: {} is a symbolic link; refusing to write through it",
+            node.name,
+            backups.display()
+        );
+    }
+    std::fs::create_dir_all(&backups).with_context(|| context(&backups))?;
+    match std::fs::create_dir(&root) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
+            "node {}: the backup {} exists already; not overwriting it",
+            node.name,
+            root.display()
+        ),
+        other => other.with_context(|| context(&root))?,
+    }
     for file in node.files.iter().filter(|f| f.before.is_some()) {
         let target = root.join(&file.rel);
-        if target.symlink_metadata().is_ok() {
-            anyhow::bail!(
-                "node {}: the backup {} exists already; not overwriting it",
-                node.name,
-                target.display()
-            );
-        }
-        let context = || format!("node {}: cannot back up to {}", node.name, target.display());
         std::fs::create_dir_all(target.parent().expect("a file has a parent"))
-            .with_context(context)?;
-        if let Err(e) = std::fs::copy(node.home.join(&file.rel), &target) {
-            // A full disk, say: no truncated copy passes for an original.
-            let _ = std::fs::remove_file(&target);
-            return Err(e).with_context(context);
-        }
+            .with_context(|| context(&target))?;
+        copy_new(&node.home.join(&file.rel), &target).with_context(|| context(&target))?;
     }
     Ok(())
+}
+
+/// Copies `from` to `to`, a file this creates (never through a link, never
+/// over a file), with `from`'s permissions. A copy that fails midway (a
+/// full disk, say) is removed: no truncated copy passes for an original.
+fn copy_new(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut source = std::fs::File::open(from)?;
+    let mut copy = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)?;
+    let copied = std::io::copy(&mut source, &mut copy)
+        .and_then(|_| copy.set_permissions(source.metadata()?.permissions()));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(to);
+    }
+    copied
 }
 
 /// Test hooks, given each rename's number (0, 1, ... in the order the
@@ -399,7 +435,8 @@ mod tests {
                 assert_eq!(std::fs::read(home.join(&kept)).unwrap(), b"old");
                 let expected = match swapped {
                     true => node.files[i].staged.clone(),
-                    false => Path::new(".carbon-patch").join(format!("original-{i}")),
+                    false => Path::new(".carbon-patch")
+                        .join(format!("{}original-{i}", crate::lock::STAGED_PREFIX)),
                 };
                 assert_eq!(kept, expected);
             }
