@@ -38,11 +38,6 @@ fn file_path(home: &Path) -> PathBuf {
     home.join(".carbon-patch/journal")
 }
 
-/// Where the lock, and the journal while an apply commits, are.
-fn lock_path(home: &Path) -> PathBuf {
-    home.join(".carbon-patch/lock")
-}
-
 /// One file of an apply in progress. Paths are relative to the home.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Entry {
@@ -70,17 +65,21 @@ pub struct Identity {
 impl Identity {
     /// The identity of the file at `path` now.
     pub fn of(path: &Path) -> std::io::Result<Identity> {
-        let meta = std::fs::metadata(path)?;
+        Ok(Identity::of_metadata(&std::fs::metadata(path)?))
+    }
+
+    /// The identity of the file `meta` describes (of a file already open).
+    pub fn of_metadata(meta: &std::fs::Metadata) -> Identity {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            Ok(Identity {
+            Identity {
                 dev: meta.dev(),
                 ino: meta.ino(),
                 len: meta.len(),
                 mtime: (meta.mtime(), meta.mtime_nsec()),
                 ctime: (meta.ctime(), meta.ctime_nsec()),
-            })
+            }
         }
         #[cfg(not(unix))]
         {
@@ -91,18 +90,16 @@ impl Identity {
                         (d.as_secs() as i64, i64::from(d.subsec_nanos()))
                     })
             };
-            Ok(Identity {
+            Identity {
                 dev: 0,
                 ino: 0,
                 len: meta.len(),
                 mtime: since(meta.modified()),
                 ctime: since(meta.created()),
-            })
+            }
         }
     }
-}
 
-impl Identity {
     /// Whether `meta` is of the same file (device and inode), whatever its
     /// times: a rename changes the change time.
     fn same_inode(&self, meta: &std::fs::Metadata) -> bool {
@@ -150,7 +147,7 @@ pub fn in_lock_file(bytes: &[u8]) -> &[u8] {
 /// (read without the lock: `plan` and `check` say so).
 pub fn pending(home: &Path) -> bool {
     file_path(home).exists()
-        || std::fs::read(lock_path(home))
+        || std::fs::read(crate::lock::path(home))
             .is_ok_and(|bytes| !in_lock_file(&bytes).trim_ascii().is_empty())
 }
 
@@ -295,13 +292,13 @@ mod tests {
         let (a, sa) = (home.join("a.xml"), home.join(&entries[0].staged));
         renameat_with(CWD, &sa, CWD, &a, RenameFlags::EXCHANGE).unwrap();
         std::fs::rename(home.join(&entries[2].staged), home.join("c.xml")).unwrap();
-        let finished = recover(home, &lock_path(home), &journal).unwrap();
+        let finished = recover(home, &crate::lock::path(home), &journal).unwrap();
         assert_eq!(finished, [PathBuf::from("b.xml")]);
         for name in ["a.xml", "b.xml", "c.xml"] {
             assert_eq!(read(home, name), b"new", "{name}");
         }
         assert!(!sa.exists(), "the swapped original is removed");
-        let again = recover(home, &lock_path(home), &journal).unwrap();
+        let again = recover(home, &crate::lock::path(home), &journal).unwrap();
         assert!(again.is_empty(), "nothing left to finish");
     }
 
@@ -334,14 +331,18 @@ mod tests {
         let home = home.path();
         let entries = staged_home(home);
         let v3 = serde_json::json!({"version": 3, "files": entries});
-        let err = recover(home, &lock_path(home), &serde_json::to_vec(&v3).unwrap())
-            .unwrap_err()
-            .to_string();
+        let err = recover(
+            home,
+            &crate::lock::path(home),
+            &serde_json::to_vec(&v3).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(
             err,
             format!(
                 "{}: journal version 3 is not supported",
-                lock_path(home).display()
+                crate::lock::path(home).display()
             )
         );
         assert_eq!(read(home, "b.xml"), b"old");
@@ -355,7 +356,7 @@ mod tests {
         let whole = encode(&entries).unwrap();
         // Every length a kill or a power cut could leave, empty included.
         for len in 0..whole.len() {
-            let finished = recover(home, &lock_path(home), &whole[..len]).unwrap();
+            let finished = recover(home, &crate::lock::path(home), &whole[..len]).unwrap();
             assert!(finished.is_empty(), "{len} bytes");
             for name in ["a.xml", "b.xml", "c.xml"] {
                 assert_eq!(read(home, name), b"old", "{len} bytes: {name}");
@@ -363,13 +364,13 @@ mod tests {
         }
         // A journal that is not cut short but not JSON either (damaged) is
         // left for a person; whole, it is finished.
-        let err = recover(home, &lock_path(home), b"\0\0\0\0").unwrap_err();
+        let err = recover(home, &crate::lock::path(home), b"\0\0\0\0").unwrap_err();
         assert!(
             err.to_string()
                 .ends_with("not a journal this version of carbon-patch can read"),
             "{err}"
         );
-        let finished = recover(home, &lock_path(home), &whole).unwrap();
+        let finished = recover(home, &crate::lock::path(home), &whole).unwrap();
         assert_eq!(finished.len(), 3);
     }
 
@@ -387,9 +388,9 @@ mod tests {
         let home = home.path();
         std::fs::create_dir(home.join(".carbon-patch")).unwrap();
         assert!(!pending(home), "no lock file");
-        std::fs::write(lock_path(home), "4242      \n").unwrap();
+        std::fs::write(crate::lock::path(home), "4242      \n").unwrap();
         assert!(!pending(home), "a pid alone");
-        std::fs::write(lock_path(home), "4242      \n{").unwrap();
+        std::fs::write(crate::lock::path(home), "4242      \n{").unwrap();
         assert!(pending(home), "a journal, even cut short");
     }
 }

@@ -39,6 +39,12 @@ pub struct HomeLock {
     finished: Vec<PathBuf>,
 }
 
+/// The lock file of `home`, which also holds the journal of an apply in
+/// flight.
+pub fn path(home: &Path) -> PathBuf {
+    home.join(".carbon-patch/lock")
+}
+
 impl HomeLock {
     /// Takes the lock on `home`.
     pub fn acquire(home: &Path) -> Result<HomeLock> {
@@ -63,7 +69,7 @@ impl HomeLock {
             ),
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         };
-        let path = dir.join("lock");
+        let path = path(home);
         // Never through a link: whoever may write in the home could point
         // `lock` at a file of root's, for a root apply to write its pid into.
         use std::os::unix::fs::OpenOptionsExt;
@@ -190,9 +196,7 @@ impl HomeLock {
     pub fn has_journal(&self) -> bool {
         self.journal
     }
-}
 
-impl HomeLock {
     /// The files that finishing an interrupted apply wrote when the lock was
     /// taken, relative to the home; empty when there was none.
     pub fn finished(&self) -> &[PathBuf] {
@@ -204,7 +208,7 @@ impl HomeLock {
 /// stays when its lock is released).
 #[cfg(test)]
 pub fn is_held(home: &Path) -> bool {
-    let Ok(file) = std::fs::File::open(home.join(".carbon-patch/lock")) else {
+    let Ok(file) = std::fs::File::open(path(home)) else {
         return false;
     };
     use rustix::fs::{flock, FlockOperation};

@@ -7,8 +7,9 @@
 //! (once every node is planned and staged, so a bad node stops the run
 //! before anything is written):
 //!
-//! 1. checks that every file still holds the bytes it was planned from;
-//! 2. notes each original's identity, and writes each home's journal;
+//! 1. checks that every file still holds the bytes it was planned from,
+//!    noting each original's identity;
+//! 2. writes each home's journal;
 //! 3. makes all of that durable, one `syncfs` per file system;
 //! 4. swaps each staged file with its target (the original waits under the
 //!    staged name), or where the file system cannot, keeps a hard link to
@@ -16,8 +17,9 @@
 //! 5. makes that durable, then removes the journals and the originals.
 //!
 //! A reader sees each file old or new, never a mix. If a rename fails, the
-//! files replaced so far are put back from where their originals wait. If the process dies, the
-//! next apply finishes each interrupted home from its journal (`journal.rs`).
+//! files replaced so far are put back from where their originals wait. If
+//! the process dies, the next apply finishes each interrupted home from its
+//! journal (`journal.rs`).
 //! Files that do not change are never opened for writing (their mtime stays).
 //!
 //! The two halves are `write/stage.rs` and `write/commit.rs`; what they share
@@ -302,10 +304,11 @@ mod tests {
             assert!(!crate::journal::pending(dir.path()), "no journal left");
             assert_eq!(std::fs::read(dir.path().join("b.xml")).unwrap(), b"<b/>");
             let stage = dir.path().join(".carbon-patch");
-            let left: Vec<_> = std::fs::read_dir(&stage)
+            let mut left: Vec<_> = std::fs::read_dir(&stage)
                 .unwrap()
                 .map(|e| e.unwrap().file_name())
                 .collect();
+            left.sort();
             assert_eq!(left, ["backups", "lock"], "nothing staged is left");
         }
     }

@@ -46,7 +46,7 @@ pub fn commit(
     // 1. Nothing changed since the plan.
     par_each(nodes, jobs, |node| node.verify()).map_err(super::nothing_written)?;
     timings.lap("commit: check the files are unchanged");
-    // 2. Backups, the originals' identities, journals.
+    // 2. Backups, journals (naming the originals' identities, noted by 1).
     if let Err(err) = par_each(nodes, jobs, |node| node.prepare(backup_stamp)) {
         return Err(unprepare(nodes, err));
     }
@@ -108,12 +108,26 @@ pub fn commit(
 }
 
 impl StagedNode {
-    /// Checks that every file still holds the bytes it was planned from.
+    /// Checks that every file still holds the bytes it was planned from,
+    /// and notes the identity of each original so checked, for the journal.
     fn verify(&mut self) -> Result<()> {
-        for file in &self.files {
+        for file in &mut self.files {
             let path = self.home.join(&file.rel);
-            let now = match std::fs::read(&path) {
-                Ok(bytes) => Some(Fingerprint::of(&bytes)),
+            let read = |mut opened: std::fs::File| -> std::io::Result<_> {
+                use std::io::Read;
+                let meta = opened.metadata()?;
+                let mut bytes = Vec::with_capacity(meta.len() as usize);
+                opened.read_to_end(&mut bytes)?;
+                Ok((
+                    Fingerprint::of(&bytes),
+                    journal::Identity::of_metadata(&meta),
+                ))
+            };
+            let now = match std::fs::File::open(&path).and_then(read) {
+                Ok((fingerprint, identity)) => {
+                    file.identity = Some(identity);
+                    Some(fingerprint)
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => {
                     return Err(e).with_context(|| {
@@ -132,17 +146,10 @@ impl StagedNode {
         Ok(())
     }
 
-    /// Backs up (when asked), notes each original's identity, and writes
-    /// the journal.
+    /// Backs up (when asked), and writes the journal.
     fn prepare(&mut self, backup_stamp: Option<&str>) -> Result<()> {
         if let Some(stamp) = backup_stamp {
             backup(self, stamp)?;
-        }
-        for file in self.files.iter_mut().filter(|f| f.before.is_some()) {
-            let target = self.home.join(&file.rel);
-            let identity = journal::Identity::of(&target)
-                .with_context(|| format!("node {}: cannot read {}", self.name, target.display()))?;
-            file.identity = Some(identity);
         }
         let entries: Vec<journal::Entry> = self
             .files
@@ -190,7 +197,9 @@ impl StagedNode {
             use rustix::io::Errno;
             match renameat_with(CWD, &staged, CWD, &target, RenameFlags::EXCHANGE) {
                 Ok(()) => return Ok(Some(file.staged.clone())),
-                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => *exchange = false,
+                // No exchange on this file system: the way below, for
+                // the node's other files too.
+                Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
                 Err(e) => return Err(e.into()),
             }
         }
@@ -385,8 +394,8 @@ mod tests {
 
     const NAMES: [&str; 2] = ["a.xml", "b.xml"];
 
-    /// A home whose two files hold "old", with "new" staged for both and
-    /// the journal written.
+    /// A home whose two files hold "old", with "new" staged for both,
+    /// checked and the journal written, as the commit does before renaming.
     fn prepared(home: &Path) -> StagedNode {
         let changes = NAMES
             .iter()
@@ -412,6 +421,7 @@ mod tests {
             finished_interrupted: vec![],
         };
         let mut node = super::super::stage(&plan, HomeLock::acquire(home).unwrap()).unwrap();
+        node.verify().unwrap();
         node.prepare(None).unwrap();
         node
     }
