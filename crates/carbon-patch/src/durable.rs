@@ -30,28 +30,44 @@ impl FileSystems {
     /// The file systems holding `paths` (a stat per path, an open per file
     /// system; elsewhere than Linux, an open per path).
     pub fn of<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<FileSystems> {
-        let mut seen: Vec<u64> = Vec::new();
-        let mut dirs = Vec::new();
+        let mut known = Vec::new();
         for path in paths {
             let path = path.as_ref();
             #[cfg(target_os = "linux")]
-            {
+            let device = {
                 use std::os::unix::fs::MetadataExt;
-                let dev = std::fs::metadata(path)
+                std::fs::metadata(path)
                     .with_context(|| format!("cannot sync {}", path.display()))?
-                    .dev();
-                if seen.contains(&dev) {
+                    .dev()
+            };
+            #[cfg(not(target_os = "linux"))]
+            let device = 0;
+            known.push((device, path.to_path_buf()));
+        }
+        FileSystems::of_devices(known)
+    }
+
+    /// The file systems of directories whose devices are known already
+    /// (from stats made while staging): an open per file system, no stat.
+    /// Elsewhere than Linux, where each directory is synced on its own, an
+    /// open per directory.
+    pub fn of_devices(
+        dirs: impl IntoIterator<Item = (u64, std::path::PathBuf)>,
+    ) -> Result<FileSystems> {
+        let mut seen: Vec<u64> = Vec::new();
+        let mut opened = Vec::new();
+        for (device, path) in dirs {
+            if cfg!(target_os = "linux") {
+                if seen.contains(&device) {
                     continue;
                 }
-                seen.push(dev);
+                seen.push(device);
             }
-            #[cfg(not(target_os = "linux"))]
-            let _ = &mut seen;
-            let dir = std::fs::File::open(path)
+            let dir = std::fs::File::open(&path)
                 .with_context(|| format!("cannot open {} to sync it", path.display()))?;
-            dirs.push((dir, path.to_path_buf()));
+            opened.push((dir, path));
         }
-        Ok(FileSystems { dirs })
+        Ok(FileSystems { dirs: opened })
     }
 
     /// Makes everything written so far on them durable.

@@ -34,6 +34,8 @@ pub struct HomeLock {
     path: PathBuf,
     /// Whether the file holds a journal this run wrote.
     journal: bool,
+    /// The device (file system) of `.carbon-patch/`, where staged files go.
+    device: u64,
     /// The files an interrupted apply's journal still had to write, which
     /// taking the lock wrote (relative to the home).
     finished: Vec<PathBuf>,
@@ -49,24 +51,24 @@ impl HomeLock {
     /// Takes the lock on `home`.
     pub fn acquire(home: &Path) -> Result<HomeLock> {
         let dir = home.join(".carbon-patch");
-        if dir
-            .symlink_metadata()
-            .is_ok_and(|m| m.file_type().is_symlink())
-        {
-            anyhow::bail!(
-                "{}: is a symbolic link; refusing to write through it",
-                dir.display()
-            );
-        }
-        // Made now: a home never applied to (see below).
+        // Made now: a home never applied to (see below). What is there
+        // already (`mkdir` follows no link) must be a folder, not a link.
         let fresh = match std::fs::create_dir(&dir) {
             Ok(()) => true,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => false,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => anyhow::bail!(
-                "{}: is not a folder; carbon-patch keeps its lock and journal there. \
-                 Move it away and run again",
-                dir.display()
-            ),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match dir.symlink_metadata() {
+                    Ok(meta) if meta.file_type().is_symlink() => anyhow::bail!(
+                        "{}: is a symbolic link; refusing to write through it",
+                        dir.display()
+                    ),
+                    Ok(meta) if meta.is_dir() => false,
+                    _ => anyhow::bail!(
+                        "{}: is not a folder; carbon-patch keeps its lock and journal there. \
+                         Move it away and run again",
+                        dir.display()
+                    ),
+                }
+            }
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
         };
         let path = path(home);
@@ -148,10 +150,12 @@ impl HomeLock {
             }
             return Err(e).with_context(|| format!("cannot write {}", path.display()));
         }
+        use std::os::unix::fs::MetadataExt;
         let mut lock = HomeLock {
             file,
             path,
             journal: false,
+            device: meta.dev(),
             finished: Vec::new(),
         };
         if fresh && !held_before {
@@ -190,6 +194,12 @@ impl HomeLock {
             .with_context(|| format!("cannot write {}", self.path.display()))?;
         self.journal = false;
         Ok(())
+    }
+
+    /// The device (file system) of the home's `.carbon-patch/` folder, the
+    /// lock file's own.
+    pub fn device(&self) -> u64 {
+        self.device
     }
 
     /// Whether the lock file holds a journal this run wrote.
@@ -364,6 +374,30 @@ mod tests {
         .unwrap();
         let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
         assert!(err.ends_with("is not a regular file; carbon-patch keeps its lock there. Move it away and run again"), "{err}");
+    }
+
+    #[test]
+    fn a_folder_that_is_a_link_is_refused() {
+        let home = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".carbon-patch");
+        // To a folder, and to nothing at all (`mkdir` follows neither).
+        for target in [
+            elsewhere.path().to_path_buf(),
+            elsewhere.path().join("none"),
+        ] {
+            std::os::unix::fs::symlink(&target, &dir).unwrap();
+            let err = HomeLock::acquire(home.path()).err().unwrap().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "{}: is a symbolic link; refusing to write through it",
+                    dir.display()
+                )
+            );
+            std::fs::remove_file(&dir).unwrap();
+        }
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]

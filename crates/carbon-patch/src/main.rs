@@ -204,7 +204,8 @@ fn show_nodes(
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
         let secrets = node.secrets.clone();
         let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
-        let plan = mask::in_error(plan, &secrets)?;
+        let mut plan = mask::in_error(plan, &secrets)?;
+        plan.interrupted = journal::pending(&plan.home);
         Ok(match format {
             Format::Text => render::text_node(&plan, color),
             Format::Json => render::json_node(&plan),

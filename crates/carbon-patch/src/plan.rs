@@ -155,6 +155,9 @@ impl std::error::Error for StepFailed {}
 
 /// Runs a resolved node's steps on an in-memory session of its home and
 /// validates the result. Parses go through `trees`, shared by the nodes.
+/// `interrupted` is left false for the caller to set: `plan` and `check`
+/// look for a waiting journal ([`crate::journal::pending`]), while `apply`
+/// has finished any before planning, when it took the home's lock.
 pub fn plan_node(
     node: Node,
     home: &CarbonHome,
@@ -187,7 +190,7 @@ pub fn plan_node(
         _ => None,
     };
     Ok(NodePlan {
-        interrupted: crate::journal::pending(&node.home),
+        interrupted: false,
         finished_interrupted: Vec::new(),
         name: node.name,
         home: node.home,

@@ -82,6 +82,8 @@ struct StagedFile {
     rel: PathBuf,
     /// The staged new bytes, relative to the home.
     staged: PathBuf,
+    /// The device (file system) the new bytes are staged and renamed on.
+    device: u64,
     /// The planned-from bytes; `None` for a file the apply creates.
     before: Option<Fingerprint>,
     /// Where the original waits once replaced (set while committing),
@@ -96,6 +98,9 @@ struct StagedFile {
 pub struct StagedNode {
     name: String,
     home: PathBuf,
+    /// The device (file system) of the home's stage folder, which holds the
+    /// lock and the journal.
+    device: u64,
     files: Vec<StagedFile>,
     /// Whether what was staged has been removed.
     cleaned: bool,

@@ -15,23 +15,17 @@ use crate::journal;
 use crate::lock::HomeLock;
 use crate::timings::Timings;
 
-/// Every file system a commit touches: the homes (their `.carbon-patch/`)
-/// and the directories of the files.
-fn touched_dirs(nodes: &[StagedNode]) -> Vec<PathBuf> {
-    let mut seen = std::collections::HashSet::new();
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for node in nodes {
-        for dir in std::iter::once(node.home.clone()).chain(
-            node.files
-                .iter()
-                .filter_map(|f| node.home.join(&f.rel).parent().map(Path::to_path_buf)),
-        ) {
-            if seen.insert(dir.clone()) {
-                dirs.push(dir);
-            }
-        }
-    }
-    dirs
+/// Every file system a commit touches, each with a directory on it: the
+/// homes' stage folders (the journals, most staged files) and the
+/// directories of files staged beside their targets. Their devices were
+/// noted while staging, so this stats nothing.
+fn touched(nodes: &[StagedNode]) -> Result<FileSystems> {
+    FileSystems::of_devices(nodes.iter().flat_map(|node| {
+        std::iter::once((node.device, node.home.clone())).chain(node.files.iter().filter_map(|f| {
+            let dir = node.home.join(&f.rel);
+            Some((f.device, dir.parent()?.to_path_buf()))
+        }))
+    }))
 }
 
 /// Commits staged nodes (see the module documentation); with a backup stamp,
@@ -52,7 +46,7 @@ pub fn commit(
     }
     timings.lap("commit: write the journals");
     // 3. Staged files and journals durable before any rename.
-    let filesystems = match FileSystems::of(touched_dirs(nodes)) {
+    let filesystems = match touched(nodes) {
         Ok(filesystems) => filesystems,
         Err(err) => return Err(unprepare(nodes, err)),
     };
@@ -107,35 +101,52 @@ pub fn commit(
     Ok(written)
 }
 
+/// The fingerprint and identity of an opened file, read whole; `None` when
+/// its length moved while it was read (someone is writing it). Exactly the
+/// length its stat gives, then one read to see the end: a `File`'s own
+/// `read_to_end` would stat it again and ask for its position, two calls a
+/// file in a fleet's commit.
+fn read_checked(
+    mut opened: std::fs::File,
+) -> std::io::Result<Option<(Fingerprint, journal::Identity)>> {
+    use std::io::Read;
+    let meta = opened.metadata()?;
+    let mut bytes = vec![0; meta.len() as usize];
+    match opened.read_exact(&mut bytes) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    if opened.read(&mut [0])? != 0 {
+        return Ok(None);
+    }
+    Ok(Some((
+        Fingerprint::of(&bytes),
+        journal::Identity::of_metadata(&meta),
+    )))
+}
+
 impl StagedNode {
     /// Checks that every file still holds the bytes it was planned from,
     /// and notes the identity of each original so checked, for the journal.
     fn verify(&mut self) -> Result<()> {
         for file in &mut self.files {
             let path = self.home.join(&file.rel);
-            let read = |mut opened: std::fs::File| -> std::io::Result<_> {
-                use std::io::Read;
-                let meta = opened.metadata()?;
-                let mut bytes = Vec::with_capacity(meta.len() as usize);
-                opened.read_to_end(&mut bytes)?;
-                Ok((
-                    Fingerprint::of(&bytes),
-                    journal::Identity::of_metadata(&meta),
-                ))
-            };
-            let now = match std::fs::File::open(&path).and_then(read) {
-                Ok((fingerprint, identity)) => {
+            // `Ok(None)`: no such file; `Err(())`: written to while read.
+            let now = match std::fs::File::open(&path).and_then(read_checked) {
+                Ok(Some((fingerprint, identity))) => {
                     file.identity = Some(identity);
-                    Some(fingerprint)
+                    Ok(Some(fingerprint))
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Ok(None) => Err(()), // written to while it was read
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(e) => {
                     return Err(e).with_context(|| {
                         format!("node {}: cannot read {}", self.name, path.display())
                     })
                 }
             };
-            if now != file.before {
+            if now != Ok(file.before) {
                 anyhow::bail!(
                     "node {}: {} changed after it was planned; run again",
                     self.name,
@@ -250,7 +261,7 @@ fn unprepare(nodes: &mut [StagedNode], err: anyhow::Error) -> anyhow::Error {
             let _ = lock.clear_journal();
         }
     }
-    if let Ok(filesystems) = FileSystems::of(touched_dirs(nodes)) {
+    if let Ok(filesystems) = touched(nodes) {
         let _ = filesystems.sync();
     }
     super::nothing_written(err)

@@ -15,16 +15,18 @@ use crate::plan::NodePlan;
 /// Stages a node's changes; `lock` is its home's lock (so the plan was made
 /// under it, after any interrupted apply was finished).
 pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
+    // The lock file is in the stage folder: its device is the folder's.
+    let stage_dev = lock.device();
     let mut node = StagedNode {
         name: plan.name.clone(),
         home: plan.home.clone(),
+        device: stage_dev,
         files: Vec::with_capacity(plan.changes.len()),
         cleaned: false,
         renamed: 0,
         lock: Some(lock),
     };
     let stage_dir = node.stage_dir();
-    let stage_dev = std::fs::metadata(&stage_dir).ok().and_then(|m| device(&m));
     for change in &plan.changes {
         let cannot = || {
             format!(
@@ -35,8 +37,9 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         };
         let (rel, original) = replaced_file(&plan.home, &change.path).with_context(cannot)?;
         let target = plan.home.join(&rel);
-        let (place, name) = stage_change(&target, original, &change.after, &stage_dir, stage_dev)
-            .with_context(cannot)?;
+        let (place, name, device) =
+            stage_change(&target, original, &change.after, &stage_dir, stage_dev)
+                .with_context(cannot)?;
         // Made from the folder and the name: the path the temporary file
         // reports is absolute, whatever the home's (a home given relative
         // to the working directory).
@@ -47,6 +50,7 @@ pub fn stage(plan: &NodePlan, lock: HomeLock) -> Result<StagedNode> {
         node.files.push(StagedFile {
             shown: change.path.clone(),
             staged: folder.join(name),
+            device,
             rel,
             before: change.before.as_deref().map(Fingerprint::of),
             original: None,
@@ -91,14 +95,15 @@ enum Place {
 /// the target's folders if need be, and writes them into `stage_dir` (on
 /// device `stage_dev`), or beside the target when that is another file
 /// system (a rename cannot cross them). `original` is the target's
-/// metadata, if it exists. Returns where, and the staged file's name.
+/// metadata, if it exists. Returns where, the staged file's name, and the
+/// device it is on.
 fn stage_change(
     target: &Path,
     original: Option<std::fs::Metadata>,
     bytes: &[u8],
     stage_dir: &Path,
-    stage_dev: Option<u64>,
-) -> std::io::Result<(Place, std::ffi::OsString)> {
+    stage_dev: u64,
+) -> std::io::Result<(Place, std::ffi::OsString, u64)> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let dir_meta = match writable(target, original.is_some())? {
         Some(meta) => meta,
@@ -107,7 +112,8 @@ fn stage_change(
             std::fs::metadata(dir)?
         }
     };
-    let (place, here) = if stage_dev.is_some() && device(&dir_meta) == stage_dev {
+    let device = std::os::unix::fs::MetadataExt::dev(&dir_meta);
+    let (place, here) = if device == stage_dev {
         (Place::StageDir, stage_dir)
     } else {
         (Place::BesideTarget, dir)
@@ -117,21 +123,7 @@ fn stage_change(
         .file_name()
         .expect("a temporary file has a name")
         .to_os_string();
-    Ok((place, name))
-}
-
-/// The device (file system) a file is on; `None` elsewhere than Unix.
-fn device(meta: &std::fs::Metadata) -> Option<u64> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        Some(meta.dev())
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = meta;
-        None
-    }
+    Ok((place, name, device))
 }
 
 /// Refuses a target that this user may not write, or whose directory it may
