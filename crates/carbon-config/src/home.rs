@@ -188,9 +188,9 @@ impl CarbonHome {
     /// never read).
     pub fn datasource_files(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        if let Ok(entries) = std::fs::read_dir(self.root.join(files::DATASOURCES_DIR)) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
+        if let Ok(entries) = crate::unmarked::read_dir(&self.root.join(files::DATASOURCES_DIR)) {
+            for entry in entries {
+                let name = entry.name.to_string_lossy().into_owned();
                 if name.ends_with("-datasources.xml") {
                     found.push(Path::new(files::DATASOURCES_DIR).join(name));
                 }
@@ -282,7 +282,11 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
 /// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
 /// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
 fn identify(root: &Path) -> (Option<String>, Option<String>) {
-    if let Ok(line) = std::fs::read_to_string(root.join("bin/version.txt")) {
+    let version_txt = crate::unmarked::open(&root.join("bin/version.txt")).and_then(|mut file| {
+        let mut line = String::new();
+        std::io::Read::read_to_string(&mut file, &mut line).map(|_| line)
+    });
+    if let Ok(line) = version_txt {
         let line = line.trim();
         if let Some((name, version)) = line.rsplit_once(" v") {
             return (

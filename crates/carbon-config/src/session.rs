@@ -122,7 +122,7 @@ impl<'h> Session<'h> {
     fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
         use std::io::Read;
         let full = self.home.resolve(rel)?;
-        let file = match std::fs::File::open(&full) {
+        let file = match crate::unmarked::open(&full) {
             Ok(file) => file,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(error) => return Err(Error::Io { path: full, error }),

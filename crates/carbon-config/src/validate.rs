@@ -393,14 +393,15 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
 
 /// File names in repository/components/lib, staged copies included.
 fn lib_file_names(session: &Session) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(session.home().path().join(files::LIB_DIR))
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut names: Vec<String> =
+        crate::unmarked::read_dir(&session.home().path().join(files::LIB_DIR))
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .map(|e| e.name.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
     for path in session.staged_paths() {
         if path.starts_with(files::LIB_DIR) {
             if let Some(name) = path.file_name() {
@@ -425,14 +426,14 @@ fn mentioned_in_other_conf<'n>(
         if names.is_empty() {
             break;
         }
-        let Ok(entries) = std::fs::read_dir(&dir) else {
+        let Ok(entries) = crate::unmarked::read_dir(&dir) else {
             continue;
         };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            // The entry's own type (no stat): a link to a folder is not
-            // followed, as the walk never leaves the home.
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+        for entry in entries {
+            let path = dir.join(&entry.name);
+            // The entry's own type: a link to a folder is not followed, as
+            // the walk never leaves the home.
+            if entry.is_dir {
                 if !path.ends_with("datasources") {
                     stack.push(path);
                 }

@@ -133,7 +133,7 @@ impl StagedNode {
         for file in &mut self.files {
             let path = self.home.join(&file.rel);
             // `Ok(None)`: no such file; `Err(())`: written to while read.
-            let now = match std::fs::File::open(&path).and_then(read_checked) {
+            let now = match carbon_config::unmarked::open(&path).and_then(read_checked) {
                 Ok(Some((fingerprint, identity))) => {
                     file.identity = Some(identity);
                     Ok(Some(fingerprint))
