@@ -321,25 +321,31 @@ mod tests {
     #[test]
     fn permissions_are_kept() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        for (name, body) in [("a.xml", "<a/>"), ("b.xml", "<b/>")] {
-            let path = dir.path().join(name);
-            std::fs::write(&path, body).unwrap();
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        // 0666: bits a umask of 022 or 002 takes from a new file, which the
+        // staged file must get back.
+        for wanted in [0o640, 0o666] {
+            let dir = tempfile::tempdir().unwrap();
+            for (name, body) in [("a.xml", "<a/>"), ("b.xml", "<b/>")] {
+                let path = dir.path().join(name);
+                std::fs::write(&path, body).unwrap();
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(wanted)).unwrap();
+            }
+            assert_eq!(
+                apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap(),
+                2
+            );
+            for name in ["a.xml", "b.xml"] {
+                let mode = std::fs::metadata(dir.path().join(name))
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o7777;
+                assert_eq!(mode, wanted, "{name}");
+            }
+            assert_eq!(
+                std::fs::read(dir.path().join("b.xml")).unwrap(),
+                b"<b x='1'/>"
+            );
         }
-        assert_eq!(
-            apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap(),
-            2
-        );
-        let mode = std::fs::metadata(dir.path().join("b.xml"))
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o640);
-        assert_eq!(
-            std::fs::read(dir.path().join("b.xml")).unwrap(),
-            b"<b x='1'/>"
-        );
     }
 }

@@ -187,11 +187,12 @@ fn stage_file(
                 // A new file (a copied driver, a new datasources file) gets
                 // what any new file gets, 0666 less the umask: a server
                 // running as another user must be able to read it. A
-                // replaced file is created 0600 and given its original's
-                // mode once written, so its new bytes are never more
-                // readable than its old ones were.
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(if original.is_none() { 0o666 } else { 0o600 });
+                // replaced file is created with its original's permissions
+                // less the umask, so its new bytes are never more readable
+                // than its old ones were (`keep_metadata` then restores
+                // what the umask took, if anything).
+                use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+                options.mode(original.map_or(0o666, |meta| meta.mode() & 0o777));
             }
             options.open(path)
         })
@@ -216,15 +217,18 @@ fn keep_metadata(
     meta: &std::fs::Metadata,
     file: &std::fs::File,
 ) -> std::io::Result<()> {
-    // A new temporary file is 0600: give it the original's mode.
-    file.set_permissions(meta.permissions())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let new = file.metadata()?;
-        if (new.uid(), new.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))?;
-        }
+    use std::os::unix::fs::MetadataExt;
+    let new = file.metadata()?;
+    // The owner first: giving a file away clears its set-user-ID bit.
+    let given = (new.uid(), new.gid()) != (meta.uid(), meta.gid());
+    if given {
+        std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()))?;
+    }
+    // Created with the original's permissions less the umask, the file has
+    // its mode already unless the umask took a bit (or it held special
+    // bits): most often, no call and no inode update.
+    if given || new.mode() & 0o7777 != meta.mode() & 0o7777 {
+        file.set_permissions(meta.permissions())?;
     }
     #[cfg(target_os = "linux")]
     copy_xattrs(original, file)?;
