@@ -241,7 +241,14 @@ pub fn recover(home: &Path, path: &Path, journal: &[u8]) -> Result<Vec<PathBuf>>
             .with_context(|| format!("cannot finish writing {}", target.display()))?;
         finished.push(entry.target.clone());
     }
-    crate::durable::sync_filesystems([home])?;
+    // The journal's file system, and each target's: a file staged beside
+    // its target, on another file system than the home's `.carbon-patch/`,
+    // was renamed there (the caller clears the journal once this returns).
+    let folders = journal
+        .files
+        .iter()
+        .filter_map(|entry| home.join(&entry.target).parent().map(Path::to_path_buf));
+    crate::durable::sync_filesystems(std::iter::once(home.to_path_buf()).chain(folders))?;
     // Every file is new, durably: the originals can go (those in
     // `.carbon-patch/` would be cleared anyway; staged beside their
     // targets, on another file system, they would not).
