@@ -101,29 +101,15 @@ pub fn commit(
     Ok(written)
 }
 
-/// The fingerprint and identity of an opened file, read whole; `None` when
-/// its length moved while it was read (someone is writing it). Exactly the
-/// length its stat gives, then one read to see the end: a `File`'s own
-/// `read_to_end` would stat it again and ask for its position, two calls a
-/// file in a fleet's commit.
+/// The fingerprint and identity of an opened file; `None` when its length
+/// is not its stat's (someone is writing it).
 fn read_checked(
     mut opened: std::fs::File,
 ) -> std::io::Result<Option<(Fingerprint, journal::Identity)>> {
-    use std::io::Read;
     let meta = opened.metadata()?;
-    let mut bytes = vec![0; meta.len() as usize];
-    match opened.read_exact(&mut bytes) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    if opened.read(&mut [0])? != 0 {
-        return Ok(None);
-    }
-    Ok(Some((
-        Fingerprint::of(&bytes),
-        journal::Identity::of_metadata(&meta),
-    )))
+    let fingerprint = Fingerprint::of_file(&mut opened, meta.len())?;
+    Ok((fingerprint.len as u64 == meta.len())
+        .then(|| (fingerprint, journal::Identity::of_metadata(&meta))))
 }
 
 impl StagedNode {
