@@ -119,7 +119,7 @@ fn operations(c: &mut Criterion) {
                 b.iter(|| {
                     let mut session = Session::new(&home);
                     op(&mut session).unwrap();
-                    checked_changes(&mut session).unwrap()
+                    checked_changes(session).unwrap()
                 })
             });
         }

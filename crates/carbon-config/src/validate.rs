@@ -457,23 +457,31 @@ fn mentioned_in_other_conf<'n>(
     Ok(found)
 }
 
+/// Settles (re-parses) every edited document the rules read, once: after
+/// that, rendering it and reading it for the rules cost no parse at all,
+/// where each would otherwise check the edits with a parse of its own (a
+/// fleet plans thousands of documents). The others are only rendered,
+/// which re-parses just the element their last edits touched, unless that
+/// is much of the file (`Session::settle_where`). [`checked_changes`] does
+/// this first.
+///
+/// # Errors
+/// When a settled document would not parse.
+pub fn settle_for_rules(session: &mut Session) -> Result<()> {
+    session.settle_where(read_by_rules)
+}
+
 /// The session's changes, if no rule finds an error; with the warnings.
+/// Consumes the session, whose files' bytes become the changes' (no copy).
 ///
 /// # Errors
 /// [`Error::Validation`] with every finding when any is an error: such a
 /// plan must not be written.
-pub fn checked_changes(session: &mut Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
-    // Every edited document the rules read is settled (re-parsed) once;
-    // after that, rendering it and reading it for the rules cost no parse at
-    // all, where each would otherwise check the edits with a parse of its own
-    // (a fleet plans thousands of documents). The others are only rendered,
-    // which re-parses just the element their last edits touched, unless that
-    // is much of the file (`Session::settle_where`).
-    session.settle_where(read_by_rules)?;
-    let changes = session.changes()?;
-    let findings = validate(session)?;
+pub fn checked_changes(mut session: Session) -> Result<(Vec<FileChange>, Vec<Finding>)> {
+    settle_for_rules(&mut session)?;
+    let findings = validate(&session)?;
     if findings.iter().any(|f| f.severity == Severity::Error) {
         return Err(Error::Validation(findings));
     }
-    Ok((changes, findings))
+    Ok((session.into_changes()?, findings))
 }

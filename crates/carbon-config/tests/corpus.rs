@@ -315,8 +315,7 @@ fn shared_registry(assemble: &Path, product: &str) -> Result<(), Failed> {
     check_places(&root, &as_it_is).map_err(|e| format!("{product}, as shipped: {e}"))?;
     registry_operations(&mut session).map_err(|e| e.to_string())?;
     // The plan must validate: every reference it makes resolves.
-    let (changes, warnings) =
-        checked_changes(&mut session).map_err(|e| format!("{product}: {e}"))?;
+    let (changes, warnings) = checked_changes(session).map_err(|e| format!("{product}: {e}"))?;
     let mut report = String::new();
     for change in &changes {
         let name = change.path.to_string_lossy().into_owned();

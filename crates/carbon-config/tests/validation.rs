@@ -6,7 +6,7 @@ use std::path::Path;
 
 use carbon_config::datasources::{self, Datasource};
 use carbon_config::registry::{self, DbConfig, Mount, RemoteInstance};
-use carbon_config::validate::{checked_changes, validate, Severity};
+use carbon_config::validate::{checked_changes, settle_for_rules, validate, Severity};
 use carbon_config::{axis2, libs, user_mgt, CarbonHome, Error, Session};
 
 const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
@@ -237,24 +237,26 @@ fn only_the_documents_the_rules_read_are_settled_and_every_change_is_the_same() 
 
     let mut session = Session::new(&home);
     plan(&mut session);
-    let (changes, _) = checked_changes(&mut session).unwrap();
-    assert_eq!(changes, expected);
+    settle_for_rules(&mut session).unwrap();
     let settled = |rel: &str| session.settled_document(Path::new(rel)).is_some();
     // carbon.xml's last edit, its offset, is checked at render by parsing
     // `<Offset>` alone; the rules read the other two.
     assert!(!settled("repository/conf/carbon.xml"));
     assert!(settled("repository/conf/axis2/axis2.xml"));
     assert!(settled(MASTER));
+    let (changes, _) = checked_changes(session).unwrap();
+    assert_eq!(changes, expected);
 
     // An element uncommented among the root's children makes the render's
     // check the whole text: settled instead, through the tree cache.
     let mut session = Session::new(&home);
     carbon_config::carbon_xml::set_host_name(&mut session, "node.example.org").unwrap();
-    let (changes, _) = checked_changes(&mut session).unwrap();
-    assert_eq!(changes.len(), 1);
+    settle_for_rules(&mut session).unwrap();
     assert!(session
         .settled_document(Path::new("repository/conf/carbon.xml"))
         .is_some());
+    let (changes, _) = checked_changes(session).unwrap();
+    assert_eq!(changes.len(), 1);
 }
 
 #[test]
@@ -301,12 +303,13 @@ fn a_datasource_named_in_any_other_conf_file_is_used() {
             .unwrap();
     }
     carbon_config::carbon_xml::set_host_name(&mut session, "NAMED_DB.example.org").unwrap();
-    let (_, warnings) = checked_changes(&mut session).unwrap();
-    // No rule parses carbon.xml, and its edit is small, so it was not
-    // settled: the search read its edits by rendering them.
+    // No rule parses carbon.xml, and its edit is small, so it is not
+    // settled: the search reads its edits by rendering them.
+    settle_for_rules(&mut session).unwrap();
     assert!(session
         .settled_document(Path::new("repository/conf/carbon.xml"))
         .is_none());
+    let (_, warnings) = checked_changes(session).unwrap();
     let unreferenced: Vec<String> = warnings
         .iter()
         .filter(|f| f.message.contains("is not referenced"))
@@ -362,7 +365,7 @@ fn a_plan_that_fails_validation_hands_out_nothing_to_write() {
     )
     .unwrap();
     // What an apply does: write only what checked_changes hands out.
-    match checked_changes(&mut session) {
+    match checked_changes(session) {
         Ok((changes, _)) => {
             for change in changes {
                 std::fs::write(root.join(&change.path), &change.after).unwrap();

@@ -183,7 +183,7 @@ pub fn plan_node(
         });
         outcomes.extend(done.with_context(context)?);
     }
-    let (changes, warnings) = checked_changes(&mut session).with_context(context)?;
+    let (changes, warnings) = checked_changes(session).with_context(context)?;
     let product = match (home.product(), home.version()) {
         (Some(p), Some(v)) => Some(format!("{p} {v}")),
         (Some(p), None) => Some(p.to_string()),
