@@ -118,21 +118,21 @@ impl StagedNode {
     fn verify(&mut self) -> Result<()> {
         for file in &mut self.files {
             let path = self.home.join(&file.rel);
-            // `Ok(None)`: no such file; `Err(())`: written to while read.
-            let now = match carbon_config::unmarked::open(&path).and_then(read_checked) {
+            let changed = match carbon_config::unmarked::open(&path).and_then(read_checked) {
                 Ok(Some((fingerprint, identity))) => {
                     file.identity = Some(identity);
-                    Ok(Some(fingerprint))
+                    file.before != Some(fingerprint)
                 }
-                Ok(None) => Err(()), // written to while it was read
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Ok(None) => true, // written to while it was read
+                // Gone: changed, unless the apply creates it.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => file.before.is_some(),
                 Err(e) => {
                     return Err(e).with_context(|| {
                         format!("node {}: cannot read {}", self.name, path.display())
                     })
                 }
             };
-            if now != Ok(file.before) {
+            if changed {
                 anyhow::bail!(
                     "node {}: {} changed after it was planned; run again",
                     self.name,
