@@ -259,6 +259,40 @@ mod tests {
     }
 
     #[test]
+    fn a_file_removed_or_made_after_the_plan_stops_the_run_too() {
+        // Removed: b.xml was planned from "<b/>" and is gone.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
+        let err = apply(&[plan(dir.path(), b"<b/>", b"<b x='1'/>")], None).unwrap_err();
+        assert!(
+            format!("{err:#}").ends_with("b.xml changed after it was planned; run again"),
+            "{err:#}"
+        );
+        assert!(!dir.path().join("b.xml").exists());
+        // Made: the plan creates c.xml, which someone made meanwhile.
+        let mut creating = plan(dir.path(), b"<b/>", b"<b x='1'/>");
+        creating.changes[1] = FileChange {
+            path: "c.xml".into(),
+            before: None,
+            after: b"<c/>".to_vec(),
+        };
+        std::fs::write(dir.path().join("c.xml"), "<theirs/>").unwrap();
+        let err = apply(std::slice::from_ref(&creating), None).unwrap_err();
+        assert!(
+            format!("{err:#}").ends_with("c.xml changed after it was planned; run again"),
+            "{err:#}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("c.xml")).unwrap(),
+            b"<theirs/>"
+        );
+        // Still absent: created.
+        std::fs::remove_file(dir.path().join("c.xml")).unwrap();
+        assert_eq!(apply(&[creating], None).unwrap(), 2);
+        assert_eq!(std::fs::read(dir.path().join("c.xml")).unwrap(), b"<c/>");
+    }
+
+    #[test]
     fn the_commit_releases_each_lock_while_the_nodes_are_still_held() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.xml"), "<a/>").unwrap();
