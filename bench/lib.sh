@@ -22,3 +22,8 @@ make_tree() {
 median() {
   python3 -c "import json,statistics,sys; print(statistics.median(json.load(open(sys.argv[1]))['results'][0]['times']))" "$1"
 }
+
+# The fastest of the times in hyperfine's JSON export $1 (its first command).
+fastest() {
+  python3 -c "import json,sys; print(min(json.load(open(sys.argv[1]))['results'][0]['times']))" "$1"
+}
