@@ -11,10 +11,12 @@
 //!   planned bytes, and no journal is left. The dead run's lock was
 //!   released by the kernel when it died, and is taken.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+mod common;
+use common::{files, journal_waits};
 
 const RECIPE: &str = "examples/quickstart.toml";
 
@@ -28,36 +30,6 @@ fn apply(node1: &Path, node2: &Path) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
-}
-
-/// Whether a journal waits in `home`: the lines after the pid in its lock
-/// file.
-fn journal_waits(home: &Path) -> bool {
-    let lock = std::fs::read(home.join(".carbon-patch/lock")).unwrap_or_default();
-    lock.splitn(2, |&b| b == b'\n')
-        .nth(1)
-        .is_some_and(|journal| !journal.trim_ascii().is_empty())
-}
-
-/// Every file under `home` outside `.carbon-patch/`, with its bytes.
-fn files(home: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut found = BTreeMap::new();
-    let mut stack = vec![home.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                if entry.file_name() != ".carbon-patch" {
-                    stack.push(path);
-                }
-            } else {
-                let rel = path.strip_prefix(home).unwrap().to_path_buf();
-                found.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    found
 }
 
 /// Two fresh copies of the sample home under `dir`.

@@ -4,8 +4,12 @@
 //! directory, extended attributes, a file linked within the home. Every
 //! refusal must leave the home as it was.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
+use common::{files, journal_waits};
 
 const RECIPE: &str = "examples/quickstart.toml";
 
@@ -43,35 +47,8 @@ fn fresh(dir: &Path, name: &str) -> PathBuf {
     home
 }
 
-/// Whether a journal waits in `home`: the lines after the pid in its lock
-/// file.
-fn journal_waits(home: &Path) -> bool {
-    let lock = std::fs::read(home.join(".carbon-patch/lock")).unwrap_or_default();
-    lock.splitn(2, |&b| b == b'\n')
-        .nth(1)
-        .is_some_and(|journal| !journal.trim_ascii().is_empty())
-}
-
-/// Every file under `home` outside `.carbon-patch/`, with its bytes.
-fn files(home: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut found: Vec<_> = walkdir::WalkDir::new(home)
-        .into_iter()
-        .filter_entry(|e| e.file_name() != ".carbon-patch")
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| {
-            (
-                e.path().strip_prefix(home).unwrap().to_path_buf(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    found.sort();
-    found
-}
-
 /// What node1's files look like once the recipe is applied.
-fn planned(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+fn planned(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let home = fresh(dir, "reference");
     let out = on_node1("apply", &home).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
@@ -96,7 +73,7 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
         "the journal names the unfinished apply"
     );
     let now = files(&home);
-    let new = now.iter().filter(|f| !original.contains(f)).count();
+    let new = differing(&now, &original).len();
     assert_eq!(new, 2, "two files renamed before the crash");
 
     // plan says so, and writes nothing.
@@ -112,7 +89,7 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     // It names the files it finished, and has nothing left to apply.
     let out = on_node1("apply", &home).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    let mut expected: Vec<String> = unfinished(&now, &planned)
+    let mut expected: Vec<String> = differing(&now, &planned)
         .iter()
         .map(|path| {
             format!(
@@ -133,10 +110,11 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     assert_eq!(left, ["lock"], "nothing staged is left");
 }
 
-/// The files of `now` that do not hold their `planned` bytes yet.
-fn unfinished(now: &[(PathBuf, Vec<u8>)], planned: &[(PathBuf, Vec<u8>)]) -> Vec<PathBuf> {
+/// The files of `now` that do not hold their bytes in `other` (the planned
+/// ones: the files not written yet; the originals: those written).
+fn differing(now: &BTreeMap<PathBuf, Vec<u8>>, other: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<PathBuf> {
     now.iter()
-        .filter(|file| !planned.contains(file))
+        .filter(|(path, bytes)| other.get(*path) != Some(bytes))
         .map(|(path, _)| path.clone())
         .collect()
 }
@@ -151,7 +129,7 @@ fn json_names_the_files_an_apply_finished_for_an_interrupted_one() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    let left = unfinished(&files(&home), &planned);
+    let left = differing(&files(&home), &planned);
     assert_eq!(left.len(), 3, "one file of four renamed before the crash");
 
     let out = on_node1("apply", &home)
@@ -404,11 +382,7 @@ fn a_file_linked_within_the_home_is_written_through_its_link() {
         std::fs::read_link(&link).unwrap(),
         Path::new("../../shared/carbon.xml")
     );
-    let expected = planned
-        .iter()
-        .find(|(path, _)| path == Path::new("repository/conf/carbon.xml"))
-        .map(|(_, bytes)| bytes)
-        .unwrap();
+    let expected = &planned[Path::new("repository/conf/carbon.xml")];
     assert_eq!(&std::fs::read(&real).unwrap(), expected);
 
     let again = on_node1("apply", &home).output().unwrap();
