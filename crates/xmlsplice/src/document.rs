@@ -98,8 +98,6 @@ fn tree_of(text: String, cache: Option<&TreeCache>) -> Result<Arc<Tree>, Error> 
     }
 }
 
-/// The text of `tree`: taken over, dropping the tree and the text it was
-/// parsed from, unless another document shares it (through a cache).
 /// A tree of an empty element, held by a document only while
 /// [`Document::apply`] parses its new text (parsed once per process).
 fn placeholder() -> Arc<Tree> {
@@ -109,6 +107,8 @@ fn placeholder() -> Arc<Tree> {
         .clone()
 }
 
+/// The text of `tree`: taken over, dropping the tree and the text it was
+/// parsed from, unless another document shares it (through a cache).
 fn into_text(tree: Arc<Tree>) -> String {
     match Arc::try_unwrap(tree) {
         Ok(tree) => tree.into_owner().original,
