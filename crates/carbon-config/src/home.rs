@@ -282,11 +282,10 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
 /// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
 /// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
 fn identify(root: &Path) -> (Option<String>, Option<String>) {
-    let version_txt = crate::unmarked::open(&root.join("bin/version.txt")).and_then(|mut file| {
-        let mut line = String::new();
-        std::io::Read::read_to_string(&mut file, &mut line).map(|_| line)
-    });
-    if let Ok(line) = version_txt {
+    let version_txt = crate::unmarked::read(&root.join("bin/version.txt"))
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    if let Some(line) = version_txt {
         let line = line.trim();
         if let Some((name, version)) = line.rsplit_once(" v") {
             return (
@@ -298,7 +297,7 @@ fn identify(root: &Path) -> (Option<String>, Option<String>) {
             return (Some(line.to_string()), None);
         }
     }
-    let Ok(bytes) = std::fs::read(root.join(files::CARBON)) else {
+    let Ok(bytes) = crate::unmarked::read(&root.join(files::CARBON)) else {
         return (None, None);
     };
     let Ok(doc) = xmlsplice::Document::parse(bytes) else {

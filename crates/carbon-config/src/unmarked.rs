@@ -40,6 +40,16 @@ pub fn open(path: &Path) -> io::Result<File> {
     File::open(path)
 }
 
+/// The bytes of the file at `path`, read as [`open`] opens it.
+///
+/// # Errors
+/// As [`std::fs::read`].
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    io::Read::read_to_end(&mut open(path)?, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// An entry of a folder listed by [`read_dir`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -192,5 +202,11 @@ mod tests {
         }
         let long_ago = long_unread(&path);
         assert_eq!(read_with(open, &path), long_ago);
+        let long_ago = long_unread(&path);
+        assert_eq!(read(&path).unwrap(), b"<Server/>");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().accessed().unwrap(),
+            long_ago
+        );
     }
 }

@@ -37,7 +37,7 @@ fn open(home: &Path, rel: &str) -> Result<Option<Document>> {
     if !path.is_file() {
         return Ok(None);
     }
-    let bytes = std::fs::read(&path).with_context(|| path.display().to_string())?;
+    let bytes = carbon_config::unmarked::read(&path).with_context(|| path.display().to_string())?;
     Ok(Some(
         Document::parse(bytes).map_err(|e| e.with_path(&path))?,
     ))
