@@ -21,7 +21,8 @@ use crate::timings::Timings;
 /// noted while staging, so this stats nothing.
 fn touched(nodes: &[StagedNode]) -> Result<FileSystems> {
     FileSystems::of_devices(nodes.iter().flat_map(|node| {
-        std::iter::once((node.device, node.home.clone())).chain(node.files.iter().filter_map(|f| {
+        let beside = node.files.iter().filter(|f| f.device != node.device);
+        std::iter::once((node.device, node.home.clone())).chain(beside.filter_map(|f| {
             let dir = node.home.join(&f.rel);
             Some((f.device, dir.parent()?.to_path_buf()))
         }))
