@@ -49,6 +49,18 @@ pub struct FileChange {
     pub after: Vec<u8>,
 }
 
+impl FileChange {
+    /// The change of `path` from `before` to `after`; none when they are the
+    /// same bytes.
+    fn between(path: PathBuf, before: Option<Vec<u8>>, after: Vec<u8>) -> Option<FileChange> {
+        (before.as_ref() != Some(&after)).then_some(FileChange {
+            path,
+            before,
+            after,
+        })
+    }
+}
+
 enum Loaded {
     Xml {
         original: Vec<u8>,
@@ -349,13 +361,7 @@ impl<'h> Session<'h> {
                 }
                 Loaded::Bytes { original, bytes } => (original.clone(), bytes.clone()),
             };
-            if before.as_ref() != Some(&after) {
-                changes.push(FileChange {
-                    path: path.clone(),
-                    before,
-                    after,
-                });
-            }
+            changes.extend(FileChange::between(path.clone(), before, after));
         }
         Ok(changes)
     }
@@ -379,13 +385,7 @@ impl<'h> Session<'h> {
                 Loaded::Text { original, text } => (Some(original), text.into_bytes()),
                 Loaded::Bytes { original, bytes } => (original, bytes),
             };
-            if before.as_ref() != Some(&after) {
-                changes.push(FileChange {
-                    path,
-                    before,
-                    after,
-                });
-            }
+            changes.extend(FileChange::between(path, before, after));
         }
         Ok(changes)
     }
