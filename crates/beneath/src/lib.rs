@@ -1,0 +1,232 @@
+//! A directory tree that whoever may write in it cannot lead you out of.
+//!
+//! A process that works on a folder another user owns (root applying a
+//! configuration to a service account's install) must not be led to a file
+//! outside it: a symbolic link planted in the tree, or a folder swapped for
+//! one while the process works, would make a path-based `open`, `rename`
+//! or `unlink` act on whatever the link names. So this crate never hands a
+//! path with more than one component to the kernel. A [`Root`] holds a
+//! handle on the tree's top folder; every path is resolved from it one
+//! component at a time, each folder opened without following a link, and
+//! each symbolic link read and followed here, only while it stays inside:
+//!
+//! - a relative link is followed from the folder it is in, `..` included,
+//!   as long as it never climbs above the root;
+//! - an absolute link is followed when it names a place under the root's
+//!   real path (resolved once, when the root is opened); the rest of it is
+//!   walked from the root's handle, never from `/`;
+//! - anything else is [`Error::LeadsOut`], at the moment of use.
+//!
+//! What a walk finds is a [`Dir`]: an open folder and its real path
+//! relative to the root. Its operations ([`Dir::rename`],
+//! [`Dir::exchange`], [`Dir::create_new`], ...) take single names and never
+//! follow a link in them. A folder once opened stays the folder acted on,
+//! even if it is renamed or replaced by a link afterwards: the file system
+//! object found inside the tree, not whatever the path names later.
+//!
+//! Files are opened to read without blocking and checked to be regular
+//! files ([`Error::NotAFile`]): a FIFO planted where a file is read would
+//! otherwise wait forever for a writer. They are opened with `O_NOATIME`
+//! where the kernel allows it, so reading leaves access times alone.
+//!
+//! Linux only in what it was tested on; it uses nothing beyond POSIX `*at`
+//! calls but `renameat2` for [`Dir::exchange`] and `O_NOATIME`.
+
+mod dir;
+mod error;
+mod walk;
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub use dir::{Dir, Entry, Kind, Meta};
+pub use error::{Error, Result};
+
+/// A handle on the top folder of a tree, from which every path in it is
+/// resolved. Cheap to clone: clones share the handle and the folders
+/// opened so far.
+#[derive(Clone, Debug)]
+pub struct Root {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// The root as given, for messages.
+    path: PathBuf,
+    /// Its real path when it was opened: what absolute links may lead into.
+    real: PathBuf,
+    /// The root folder itself.
+    top: Dir,
+    /// Folders opened so far, by their real path relative to the root, so a
+    /// second file in a folder costs one call, not a walk.
+    folders: Mutex<HashMap<PathBuf, Dir>>,
+}
+
+impl Root {
+    /// Opens the folder at `path` as a tree's root. The path itself is the
+    /// caller's to trust: links in it are followed, as any path given on a
+    /// command line.
+    ///
+    /// # Errors
+    /// [`Error::Io`] when it cannot be opened as a folder.
+    pub fn open(path: impl AsRef<Path>) -> Result<Root> {
+        let path = path.as_ref();
+        let top = Dir::open_top(path)?;
+        let real = top.real_path().map_err(|source| Error::io(path, source))?;
+        Ok(Root {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                real,
+                top,
+                folders: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The root as given to [`Root::open`].
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The root's real path (no links, absolute), as it was when opened.
+    pub fn real_path(&self) -> &Path {
+        &self.inner.real
+    }
+
+    /// The root folder itself.
+    pub fn top(&self) -> &Dir {
+        &self.inner.top
+    }
+
+    /// The full path of `rel` as a person would name it: the root as given,
+    /// then `rel`. For messages; never opened.
+    pub fn display_path(&self, rel: impl AsRef<Path>) -> PathBuf {
+        self.inner.path.join(rel)
+    }
+
+    /// Opens the file at `rel` to read it, following links that stay in the
+    /// tree; `None` when it does not exist (nor the folder it would be in).
+    ///
+    /// # Errors
+    /// [`Error::LeadsOut`], [`Error::NotAFile`] (a folder, a FIFO, a
+    /// device, a socket), [`Error::Io`].
+    pub fn open_file(&self, rel: impl AsRef<Path>) -> Result<Option<(File, Meta)>> {
+        let rel = rel.as_ref();
+        match self.walk(rel, |dir, name| dir.open_read_step(name)) {
+            Err(Error::Io { source, .. }) if is_not_found(&source) => Ok(None),
+            Ok(opened) => Ok(Some(opened)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The whole content of the regular file at `rel`; `None` when it does
+    /// not exist. As [`Root::open_file`] for the rest.
+    ///
+    /// # Errors
+    /// As [`Root::open_file`].
+    pub fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+        let rel = rel.as_ref();
+        let Some((mut file, meta)) = self.open_file(rel)? else {
+            return Ok(None);
+        };
+        let mut bytes = Vec::with_capacity(meta.len as usize);
+        std::io::Read::read_to_end(&mut file, &mut bytes)
+            .map_err(|source| Error::io(self.display_path(rel), source))?;
+        Ok(Some(bytes))
+    }
+
+    /// What is at `rel`, following links that stay in the tree; `None` when
+    /// nothing is.
+    ///
+    /// # Errors
+    /// [`Error::LeadsOut`], [`Error::Io`].
+    pub fn metadata(&self, rel: impl AsRef<Path>) -> Result<Option<Meta>> {
+        let rel = rel.as_ref();
+        if rel.as_os_str().is_empty() {
+            return self.top().stat_self().map(Some);
+        }
+        match self.walk(rel, |dir, name| dir.stat_step(name)) {
+            Err(Error::Io { source, .. }) if is_not_found(&source) => Ok(None),
+            other => other.map(Some),
+        }
+    }
+
+    /// The folder at `rel` (the root for an empty path), following links
+    /// that stay in the tree.
+    ///
+    /// # Errors
+    /// [`Error::LeadsOut`], [`Error::NotAFolder`], [`Error::Io`] (not found
+    /// among them).
+    pub fn dir(&self, rel: impl AsRef<Path>) -> Result<Dir> {
+        self.folder(rel.as_ref(), None)
+    }
+
+    /// The folder at `rel`, made with `mode` (less the umask) where it and
+    /// the folders above it do not exist yet, as `mkdir -p` would, but
+    /// beneath the root.
+    ///
+    /// # Errors
+    /// As [`Root::dir`].
+    pub fn create_dirs(&self, rel: impl AsRef<Path>, mode: u32) -> Result<Dir> {
+        self.folder(rel.as_ref(), Some(mode))
+    }
+
+    /// The folder `rel` is in, and the name it has there, following every
+    /// link in it that stays in the tree, the last one too: where a file
+    /// written "at `rel`" is written (a link to a file stays, and the file
+    /// it leads to changes). The folder must exist; the name need not.
+    ///
+    /// # Errors
+    /// [`Error::LeadsOut`], [`Error::Io`] (the folder not found among them).
+    pub fn locate(&self, rel: impl AsRef<Path>) -> Result<(Dir, std::ffi::OsString)> {
+        self.walk(rel.as_ref(), |dir, name| dir.locate_step(name))
+    }
+
+    /// The entries of the folder at `rel` (without `.` and `..`), in the
+    /// order the file system gives them; `None` when it does not exist.
+    ///
+    /// # Errors
+    /// As [`Root::dir`], then [`Dir::list`].
+    pub fn read_dir(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<Entry>>> {
+        match self.dir(rel) {
+            Ok(dir) => dir.list().map(Some),
+            Err(Error::Io { source, .. }) if is_not_found(&source) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A folder opened before by its real path, or `None`.
+    fn known(&self, rel: &Path) -> Option<Dir> {
+        if rel.as_os_str().is_empty() {
+            return Some(self.inner.top.clone());
+        }
+        self.inner.folders.lock().unwrap().get(rel).cloned()
+    }
+
+    fn remember(&self, dir: &Dir) {
+        self.inner
+            .folders
+            .lock()
+            .unwrap()
+            .insert(dir.rel().to_path_buf(), dir.clone());
+    }
+
+    /// The name of `rel`'s last part, if it is a plain name.
+    fn file_name(rel: &Path) -> Option<&OsStr> {
+        match rel.components().next_back()? {
+            std::path::Component::Normal(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+fn is_not_found(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::NotFound
+}
+
+#[cfg(test)]
+mod tests;
