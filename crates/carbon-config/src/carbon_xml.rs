@@ -75,8 +75,7 @@ fn highest_port(session: &mut Session) -> Result<u32> {
             }
         }
     }
-    let home = session.home().path().to_path_buf();
-    let servlet_ports: Vec<u32> = if home.join(CATALINA).is_file() {
+    let servlet_ports: Vec<u32> = if session.home().is_file(CATALINA)? {
         let doc = session.xml(CATALINA)?;
         doc.select("//Connector")?
             .into_iter()

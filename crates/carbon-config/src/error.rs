@@ -51,6 +51,19 @@ pub enum Error {
     /// Cross-file validation found errors: nothing may be written.
     #[error("{} problem(s) found in the files as the plan would write them:\n{}", .0.len(), crate::error::lines(.0))]
     Validation(Vec<crate::validate::Finding>),
+    /// Two paths the plan edits are one file: a link leads from one to the
+    /// other, and writing both would lose one's edits.
+    #[error(
+        "{} and {} are one file (a link leads from one to the other); edit it by one path",
+        first.display(),
+        second.display()
+    )]
+    SameFile {
+        /// One path, relative to the home.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
     /// A value an operation cannot accept.
     #[error("{}: {message}", file.display())]
     Invalid {
@@ -59,6 +72,32 @@ pub enum Error {
         /// What is wrong with the value.
         message: String,
     },
+}
+
+/// A file of the home that cannot be reached or read as it stands: a link
+/// that leads out is [`Error::OutsideHome`], a FIFO or a folder where a
+/// file is read [`Error::Invalid`], the rest [`Error::Io`].
+impl From<beneath::Error> for Error {
+    fn from(e: beneath::Error) -> Error {
+        match e {
+            beneath::Error::LeadsOut { path, how } => Error::OutsideHome { path, reason: how },
+            beneath::Error::NotInside { path } => Error::OutsideHome {
+                path,
+                reason: "not a path inside the home".into(),
+            },
+            beneath::Error::Io { path, source } => Error::Io {
+                path,
+                error: source,
+            },
+            other => Error::Invalid {
+                file: other.path().to_path_buf(),
+                message: other
+                    .to_string()
+                    .trim_start_matches(&format!("{}: ", other.path().display()))
+                    .to_string(),
+            },
+        }
+    }
 }
 
 impl Error {
@@ -72,7 +111,9 @@ impl Error {
     pub fn is_about_the_home_as_it_is(&self) -> bool {
         use xmlsplice::ErrorKind;
         match self {
-            Error::NotCarbonHome { .. } | Error::RegeneratedConfig { .. } => true,
+            Error::NotCarbonHome { .. }
+            | Error::RegeneratedConfig { .. }
+            | Error::SameFile { .. } => true,
             Error::Io { error, .. } => error.kind() != std::io::ErrorKind::NotFound,
             Error::Xml(e) => matches!(
                 e.kind(),

@@ -7,7 +7,9 @@
 //! silently lost on the next restart.
 //!
 //! Every path an operation names is relative to the home and must stay in
-//! it: absolute paths, `..` and symlinks that leave the tree are refused.
+//! it: absolute paths and `..` are refused as written, and every file is
+//! reached through the home's [`beneath::Root`], which refuses a symbolic
+//! link that leads out at the moment it is met.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -26,8 +28,7 @@ pub enum ConfigModel {
 /// An opened product home.
 #[derive(Clone, Debug)]
 pub struct CarbonHome {
-    root: PathBuf,
-    canonical: PathBuf,
+    root: beneath::Root,
     product: Option<String>,
     version: Option<String>,
     model: ConfigModel,
@@ -78,12 +79,12 @@ impl CarbonHome {
     /// [`Error::NotCarbonHome`] when `path` has no `repository/conf` holding
     /// carbon.xml or axis2/axis2.xml.
     pub fn open(path: impl AsRef<Path>) -> Result<CarbonHome> {
-        let root = path.as_ref().to_path_buf();
+        let path = path.as_ref();
         let not_home = |reason: &str| Error::NotCarbonHome {
-            path: root.clone(),
+            path: path.to_path_buf(),
             reason: reason.to_string(),
         };
-        match root.metadata() {
+        match path.metadata() {
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(not_home("a file, not a directory")),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -91,21 +92,20 @@ impl CarbonHome {
             }
             Err(e) => return Err(not_home(&format!("cannot read it: {e}"))),
         }
+        let root = beneath::Root::open(path)?;
         // A home given as (or through a symlink to) a system directory is a
         // mistake or an attack; nothing there is ever a Carbon home.
-        let canonical = root.canonicalize().map_err(|error| Error::Io {
-            path: root.clone(),
-            error,
-        })?;
-        if is_system_dir(&canonical) {
+        if is_system_dir(root.real_path()) {
             return Err(not_home(&format!(
                 "resolves to the system directory {}; refusing to treat it as a Carbon home",
-                canonical.display()
+                root.real_path().display()
             )));
         }
-        let conf = root.join("repository/conf");
-        if !conf.is_dir() {
-            return Err(not_home(&match home_inside(&root) {
+        let kind = |rel: &str| -> Result<Option<beneath::Kind>> {
+            Ok(root.metadata(rel)?.map(|meta| meta.kind))
+        };
+        if kind("repository/conf")? != Some(beneath::Kind::Folder) {
+            return Err(not_home(&match home_inside(path) {
                 Some(inner) => format!(
                     "expected a repository/conf directory; did you mean {}?",
                     inner.display()
@@ -113,13 +113,14 @@ impl CarbonHome {
                 None => "expected a repository/conf directory".to_string(),
             }));
         }
+        let file = Some(beneath::Kind::File);
         // A 4.5+ home may have no XML before its first start: deployment.toml
         // and the templates are what make it a home.
-        let regenerated = conf.join("deployment.toml").is_file()
-            && root.join("repository/resources/conf/templates").is_dir();
+        let regenerated = kind("repository/conf/deployment.toml")? == file
+            && kind("repository/resources/conf/templates")? == Some(beneath::Kind::Folder);
         if !regenerated
-            && !conf.join("carbon.xml").is_file()
-            && !conf.join("axis2/axis2.xml").is_file()
+            && kind(files::CARBON)? != file
+            && kind("repository/conf/axis2/axis2.xml")? != file
         {
             return Err(not_home(
                 "expected repository/conf/carbon.xml, repository/conf/axis2/axis2.xml or (Carbon 4.5+) repository/conf/deployment.toml",
@@ -130,10 +131,9 @@ impl CarbonHome {
         } else {
             ConfigModel::Xml
         };
-        let (product, version) = identify(&root);
+        let (product, version) = identify(&root)?;
         Ok(CarbonHome {
             root,
-            canonical,
             product,
             version,
             model,
@@ -142,7 +142,21 @@ impl CarbonHome {
 
     /// The home as given.
     pub fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    /// The handle every file of the home is reached through.
+    pub fn root(&self) -> &beneath::Root {
         &self.root
+    }
+
+    /// Whether `rel` is a regular file (through links that stay in the home).
+    ///
+    /// # Errors
+    /// A link that leads out of the home, or a file that cannot be looked at.
+    pub fn is_file(&self, rel: impl AsRef<Path>) -> Result<bool> {
+        let meta = self.root.metadata(rel)?;
+        Ok(meta.is_some_and(|meta| meta.kind == beneath::Kind::File))
     }
 
     /// The product name (`WSO2 Message Broker`), if known.
@@ -174,7 +188,7 @@ impl CarbonHome {
         ]
         .iter()
         .map(PathBuf::from)
-        .filter(|rel| self.root.join(rel).is_file())
+        .filter(|rel| self.is_file(rel).unwrap_or(false))
         .collect();
         found.extend(self.datasource_files());
         found.sort();
@@ -188,7 +202,7 @@ impl CarbonHome {
     /// never read).
     pub fn datasource_files(&self) -> Vec<PathBuf> {
         let mut found = Vec::new();
-        if let Ok(entries) = crate::unmarked::read_dir(&self.root.join(files::DATASOURCES_DIR)) {
+        if let Ok(Some(entries)) = self.root.read_dir(files::DATASOURCES_DIR) {
             for entry in entries {
                 let name = entry.name.to_string_lossy().into_owned();
                 if name.ends_with("-datasources.xml") {
@@ -200,71 +214,45 @@ impl CarbonHome {
         found
     }
 
-    /// The full path of `rel`, checked to stay inside the home.
+    /// The full path of `rel` (for messages), checked to stay inside the
+    /// home: as written, and through the links its folders pass (the file
+    /// itself need not exist).
     ///
     /// # Errors
     /// [`Error::OutsideHome`] for an absolute path, a `..` component, or a
-    /// path whose existing part resolves (through symlinks) outside the home.
+    /// path whose existing part leads (through symlinks) outside the home.
     pub fn resolve(&self, rel: impl AsRef<Path>) -> Result<PathBuf> {
         let rel = rel.as_ref();
-        let refuse = |reason: &str| Error::OutsideHome {
-            path: rel.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        if rel.as_os_str().is_empty() {
-            return Err(refuse("an empty path names no file"));
+        check_relative(rel)?;
+        match self.root.locate(rel) {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e.into()),
         }
-        for component in rel.components() {
-            match component {
-                Component::Normal(_) | Component::CurDir => {}
-                Component::ParentDir => return Err(refuse("paths may not contain '..'")),
-                Component::RootDir | Component::Prefix(_) => {
-                    return Err(refuse("paths must be relative to the home"))
-                }
-            }
-        }
-        let full = self.root.join(rel);
-        // Below the home, only a symbolic link can lead out of it: without
-        // one among the parts that exist, the path is inside. (One lstat a
-        // part, where resolving the whole path costs a readlink a part from
-        // the file system's root: it adds up over a fleet.)
-        let mut part = self.root.clone();
-        let mut linked = false;
-        for component in rel.components() {
-            part.push(component);
-            match part.symlink_metadata() {
-                Ok(meta) if meta.file_type().is_symlink() => {
-                    linked = true;
-                    break;
-                }
-                Ok(_) => {}
-                Err(_) => break, // the rest does not exist yet
-            }
-        }
-        if !linked {
-            return Ok(full);
-        }
-        // The deepest part that exists decides where the path really goes.
-        let mut existing = full.as_path();
-        while !existing.exists() {
-            existing = match existing.parent() {
-                Some(parent) => parent,
-                None => break,
-            };
-        }
-        let real = existing.canonicalize().map_err(|error| Error::Io {
-            path: existing.to_path_buf(),
-            error,
-        })?;
-        if !real.starts_with(&self.canonical) {
-            return Err(refuse(&format!(
-                "it resolves to {}, outside the home {}",
-                real.display(),
-                self.canonical.display()
-            )));
-        }
-        Ok(full)
+        Ok(self.root.display_path(rel))
     }
+}
+
+/// Refuses what no operation may name: an empty path, an absolute one, one
+/// with `..`.
+pub(crate) fn check_relative(rel: &Path) -> Result<()> {
+    let refuse = |reason: &str| Error::OutsideHome {
+        path: rel.to_path_buf(),
+        reason: reason.to_string(),
+    };
+    if rel.as_os_str().is_empty() {
+        return Err(refuse("an empty path names no file"));
+    }
+    for component in rel.components() {
+        match component {
+            Component::Normal(_) | Component::CurDir => {}
+            Component::ParentDir => return Err(refuse("paths may not contain '..'")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse("paths must be relative to the home"))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The one folder directly inside `dir` that holds a `repository/conf`:
@@ -281,27 +269,30 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
 
 /// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
 /// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
-fn identify(root: &Path) -> (Option<String>, Option<String>) {
-    let version_txt = crate::unmarked::read(&root.join("bin/version.txt"))
-        .ok()
+///
+/// # Errors
+/// Either file there but not a readable regular file (a FIFO, a link out).
+fn identify(root: &beneath::Root) -> Result<(Option<String>, Option<String>)> {
+    let version_txt = root
+        .read("bin/version.txt")?
         .and_then(|bytes| String::from_utf8(bytes).ok());
     if let Some(line) = version_txt {
         let line = line.trim();
         if let Some((name, version)) = line.rsplit_once(" v") {
-            return (
+            return Ok((
                 Some(name.trim().to_string()),
                 Some(version.trim().to_string()),
-            );
+            ));
         }
         if !line.is_empty() {
-            return (Some(line.to_string()), None);
+            return Ok((Some(line.to_string()), None));
         }
     }
-    let Ok(bytes) = crate::unmarked::read(&root.join(files::CARBON)) else {
-        return (None, None);
+    let Some(bytes) = root.read(files::CARBON)? else {
+        return Ok((None, None));
     };
     let Ok(doc) = xmlsplice::Document::parse(bytes) else {
-        return (None, None);
+        return Ok((None, None));
     };
     let read = |name: &str| {
         doc.select_optional(name)
@@ -311,7 +302,7 @@ fn identify(root: &Path) -> (Option<String>, Option<String>) {
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty() && !t.contains("${"))
     };
-    (read("Name"), read("Version"))
+    Ok((read("Name"), read("Version")))
 }
 
 #[cfg(test)]
@@ -453,7 +444,15 @@ mod tests {
         std::os::unix::fs::symlink(&outside, home_dir.join("repository/conf/linked")).unwrap();
         let home = CarbonHome::open(&home_dir).unwrap();
         let err = home.resolve("repository/conf/linked/x.xml").unwrap_err();
-        assert!(err.to_string().contains("outside the home"), "{err}");
+        assert!(matches!(err, Error::OutsideHome { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "the symbolic link {} leads to {}, outside",
+                home_dir.join("repository/conf/linked").display(),
+                outside.display()
+            )),
+            "{err}"
+        );
         assert!(home.resolve("repository/conf/linked/new.xml").is_err());
     }
 }

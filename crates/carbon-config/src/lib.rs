@@ -38,7 +38,6 @@ pub mod raw;
 pub mod registry;
 mod session;
 pub mod spark;
-pub mod unmarked;
 pub mod user_mgt;
 pub mod validate;
 

@@ -89,6 +89,9 @@ const SMALL_CHECK: usize = 8;
 pub struct Session<'h> {
     home: &'h CarbonHome,
     files: BTreeMap<PathBuf, Loaded>,
+    /// The file system object (device, inode) each loaded file was read
+    /// from: two paths to one file must not both be written.
+    objects: BTreeMap<PathBuf, (u64, u64)>,
     max_file_size: u64,
     trees: Option<TreeCache>,
 }
@@ -108,6 +111,7 @@ impl<'h> Session<'h> {
         Session {
             home,
             files: BTreeMap::new(),
+            objects: BTreeMap::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             trees: None,
         }
@@ -132,24 +136,33 @@ impl<'h> Session<'h> {
     }
 
     fn read(&self, rel: &Path) -> Result<Option<Vec<u8>>> {
-        use std::io::Read;
-        let full = self.home.resolve(rel)?;
-        let file = match crate::unmarked::open(&full) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(Error::Io { path: full, error }),
+        Ok(self.read_file(rel)?.map(|(bytes, _)| bytes))
+    }
+
+    /// Reads `rel` to load it, noting the object it was read from.
+    fn load(&mut self, rel: &Path) -> Result<Option<Vec<u8>>> {
+        let Some((bytes, meta)) = self.read_file(rel)? else {
+            return Ok(None);
         };
+        self.objects.insert(rel.to_path_buf(), (meta.dev, meta.ino));
+        Ok(Some(bytes))
+    }
+
+    /// The bytes of the file at `rel` and what it is, through the home's
+    /// root (a link out of the home, a FIFO or a folder is refused);
+    /// `None` when it does not exist.
+    fn read_file(&self, rel: &Path) -> Result<Option<(Vec<u8>, beneath::Meta)>> {
+        use std::io::Read;
+        crate::home::check_relative(rel)?;
+        let Some((file, meta)) = self.home.root().open_file(rel)? else {
+            return Ok(None);
+        };
+        let full = || self.home.path().join(rel);
         // The size of the file opened, not of whatever the path names later.
-        let len = file
-            .metadata()
-            .map_err(|error| Error::Io {
-                path: full.clone(),
-                error,
-            })?
-            .len();
+        let len = meta.len;
         if len > self.max_file_size {
             return Err(Error::Invalid {
-                file: full,
+                file: full(),
                 message: format!(
                     "{len} bytes is over the {}-byte limit for a file (raise it with --max-file-size)",
                     self.max_file_size
@@ -167,11 +180,16 @@ impl<'h> Session<'h> {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(Error::Io { path: full, error }),
+                Err(error) => {
+                    return Err(Error::Io {
+                        path: full(),
+                        error,
+                    })
+                }
             }
         }
         bytes.truncate(filled);
-        Ok(Some(bytes))
+        Ok(Some((bytes, meta)))
     }
 
     fn missing(&self, rel: &Path) -> Error {
@@ -194,7 +212,7 @@ impl<'h> Session<'h> {
         }
         let key = PathBuf::from(rel);
         if !self.files.contains_key(&key) {
-            let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
+            let original = self.load(&key)?.ok_or_else(|| self.missing(&key))?;
             let doc = self
                 .parse(&original)
                 .map_err(|e| e.with_path(self.home.path().join(&key)))?;
@@ -219,7 +237,7 @@ impl<'h> Session<'h> {
     pub fn text(&mut self, rel: &str) -> Result<&mut String> {
         let key = PathBuf::from(rel);
         if !self.files.contains_key(&key) {
-            let original = self.read(&key)?.ok_or_else(|| self.missing(&key))?;
+            let original = self.load(&key)?.ok_or_else(|| self.missing(&key))?;
             let text = String::from_utf8(original.clone()).map_err(|_| Error::Invalid {
                 file: self.home.path().join(&key),
                 message: "not valid UTF-8 text".into(),
@@ -246,7 +264,7 @@ impl<'h> Session<'h> {
                     message: "already opened as a configuration file".into(),
                 })
             }
-            None => self.read(rel)?,
+            None => self.load(rel)?,
         };
         self.files
             .insert(rel.to_path_buf(), Loaded::Bytes { original, bytes });
@@ -363,6 +381,7 @@ impl<'h> Session<'h> {
             };
             changes.extend(FileChange::between(path.clone(), before, after));
         }
+        refuse_one_file_twice(&self.objects, &changes)?;
         Ok(changes)
     }
 
@@ -374,19 +393,43 @@ impl<'h> Session<'h> {
     /// As [`Session::changes`].
     pub fn into_changes(self) -> Result<Vec<FileChange>> {
         let mut changes = Vec::new();
+        let home = self.home;
         for (path, loaded) in self.files {
             let (before, after) = match loaded {
                 Loaded::Xml { doc, .. } if doc.is_pristine() => continue,
                 Loaded::Xml { original, doc } => (
                     Some(original),
                     doc.into_rendered()
-                        .map_err(|e| e.with_path(self.home.path().join(&path)))?,
+                        .map_err(|e| e.with_path(home.path().join(&path)))?,
                 ),
                 Loaded::Text { original, text } => (Some(original), text.into_bytes()),
                 Loaded::Bytes { original, bytes } => (original, bytes),
             };
             changes.extend(FileChange::between(path, before, after));
         }
+        refuse_one_file_twice(&self.objects, &changes)?;
         Ok(changes)
     }
+}
+
+/// Refuses changes that write one file by two paths (a link to it): each
+/// path's edits were made on its own copy, and the second write would undo
+/// the first's.
+fn refuse_one_file_twice(
+    objects: &BTreeMap<PathBuf, (u64, u64)>,
+    changes: &[FileChange],
+) -> Result<()> {
+    let mut seen: std::collections::HashMap<(u64, u64), &Path> = Default::default();
+    for change in changes {
+        let Some(object) = objects.get(&change.path) else {
+            continue; // a file the plan creates
+        };
+        if let Some(first) = seen.insert(*object, &change.path) {
+            return Err(Error::SameFile {
+                first: first.to_path_buf(),
+                second: change.path.clone(),
+            });
+        }
+    }
+    Ok(())
 }

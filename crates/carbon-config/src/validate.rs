@@ -393,15 +393,19 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
 
 /// File names in repository/components/lib, staged copies included.
 fn lib_file_names(session: &Session) -> Vec<String> {
-    let mut names: Vec<String> =
-        crate::unmarked::read_dir(&session.home().path().join(files::LIB_DIR))
-            .map(|entries| {
-                entries
-                    .into_iter()
-                    .map(|e| e.name.to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+    let mut names: Vec<String> = session
+        .home()
+        .root()
+        .read_dir(files::LIB_DIR)
+        .ok()
+        .flatten()
+        .map(|entries| {
+            entries
+                .into_iter()
+                .map(|e| e.name.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
     for path in session.staged_paths() {
         if path.starts_with(files::LIB_DIR) {
             if let Some(name) = path.file_name() {
@@ -421,27 +425,23 @@ fn mentioned_in_other_conf<'n>(
     mut names: Vec<&'n str>,
 ) -> Result<std::collections::BTreeSet<&'n str>> {
     let mut found = std::collections::BTreeSet::new();
-    let mut stack = vec![session.home().path().join("repository/conf")];
+    let mut stack = vec![PathBuf::from("repository/conf")];
     while let Some(dir) = stack.pop() {
         if names.is_empty() {
             break;
         }
-        let Ok(entries) = crate::unmarked::read_dir(&dir) else {
+        let Ok(Some(entries)) = session.home().root().read_dir(&dir) else {
             continue;
         };
         for entry in entries {
-            let path = dir.join(&entry.name);
-            // The entry's own type: a link to a folder is not followed, as
-            // the walk never leaves the home.
+            let rel = dir.join(&entry.name);
+            // The entry's own type: a link to a folder is not followed, so
+            // no folder is listed twice.
             if entry.is_dir {
-                if !path.ends_with("datasources") {
-                    stack.push(path);
+                if !rel.ends_with("datasources") {
+                    stack.push(rel);
                 }
-            } else if path.extension().is_some_and(|e| e == "xml") {
-                let rel = path
-                    .strip_prefix(session.home().path())
-                    .map(Path::to_path_buf)
-                    .unwrap_or(path.clone());
+            } else if rel.extension().is_some_and(|e| e == "xml") {
                 if let Some(bytes) = session.current(&rel)? {
                     names.retain(|name| {
                         let seen = memchr::memmem::find(&bytes, name.as_bytes()).is_some();

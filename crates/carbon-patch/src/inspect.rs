@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use carbon_config::validate::{validate, Finding};
 use carbon_config::{files, CarbonHome, ConfigModel, Session};
 use serde_json::{json, Value};
@@ -32,12 +32,13 @@ pub struct Report {
     findings: Vec<Finding>,
 }
 
-fn open(home: &Path, rel: &str) -> Result<Option<Document>> {
-    let path = home.join(rel);
-    if !path.is_file() {
+/// The XML file `rel` of `home`, read through the home's root (no link
+/// out of it, no FIFO); `None` when it does not exist.
+fn open(home: &CarbonHome, rel: &str) -> Result<Option<Document>> {
+    let Some(bytes) = home.root().read(rel)? else {
         return Ok(None);
-    }
-    let bytes = carbon_config::unmarked::read(&path).with_context(|| path.display().to_string())?;
+    };
+    let path = home.path().join(rel);
     Ok(Some(
         Document::parse(bytes).map_err(|e| e.with_path(&path))?,
     ))
@@ -71,7 +72,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
     if carbon_home.model() == ConfigModel::DeploymentToml {
         return Ok(report);
     }
-    if let Some(doc) = open(home, files::AXIS2)? {
+    if let Some(doc) = open(&carbon_home, files::AXIS2)? {
         if let Some(c) = doc.select_optional("clustering")? {
             let param =
                 |name: &str| first_text(&doc, &format!("clustering/parameter[@name='{name}']"));
@@ -96,13 +97,13 @@ pub fn inspect(home: &Path) -> Result<Report> {
             }));
         }
     }
-    if let Some(doc) = open(home, files::CARBON)? {
+    if let Some(doc) = open(&carbon_home, files::CARBON)? {
         report.offset = first_text(&doc, "Ports/Offset").and_then(|t| t.parse().ok());
         report.host_name = first_text(&doc, "HostName");
         report.mgt_host_name = first_text(&doc, "MgtHostName");
     }
     let offset = report.offset.unwrap_or(0);
-    let connectors: Vec<u32> = match open(home, files::CATALINA)? {
+    let connectors: Vec<u32> = match open(&carbon_home, files::CATALINA)? {
         Some(doc) => doc
             .select("//Connector")?
             .into_iter()
@@ -119,7 +120,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
         report.ports.push((label, port + offset));
     }
     for rel in carbon_home.datasource_files() {
-        let Some(doc) = open(home, &rel.to_string_lossy())? else {
+        let Some(doc) = open(&carbon_home, &rel.to_string_lossy())? else {
             continue;
         };
         for ds in doc.select("datasources/datasource")? {
@@ -136,7 +137,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
             }));
         }
     }
-    if let Some(doc) = open(home, files::REGISTRY)? {
+    if let Some(doc) = open(&carbon_home, files::REGISTRY)? {
         for db in doc.select("dbConfig")? {
             report.db_configs.push(json!({
                 "name": doc.attribute(db, "name"),
@@ -161,7 +162,7 @@ pub fn inspect(home: &Path) -> Result<Report> {
             }));
         }
     }
-    if let Some(doc) = open(home, files::USER_MGT)? {
+    if let Some(doc) = open(&carbon_home, files::USER_MGT)? {
         report.user_store_data_source =
             first_text(&doc, "Realm/Configuration/Property[@name='dataSource']");
     }

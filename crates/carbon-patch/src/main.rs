@@ -8,16 +8,12 @@
 
 mod cli;
 mod diff;
-mod durable;
 mod fleet;
 mod inspect;
-mod journal;
-mod lock;
 mod mask;
 mod plan;
 mod render;
 mod timings;
-mod write;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -205,7 +201,7 @@ fn show_nodes(
         let secrets = node.secrets.clone();
         let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
         let mut plan = mask::in_error(plan, &secrets)?;
-        plan.interrupted = journal::pending(&plan.home);
+        plan.interrupted = carbon_commit::pending(home.root());
         Ok(match format {
             Format::Text => render::text_node(&plan, color),
             Format::Json => render::json_node(&plan),
@@ -233,7 +229,8 @@ fn json_failed(out: &mut dyn Write, json: render::JsonReport, err: &anyhow::Erro
 
 /// `apply`: each node's home locked (finishing any interrupted apply), then
 /// planned and staged, in parallel; once every node has succeeded, all are
-/// committed together (write.rs). Any error before the commit writes nothing.
+/// committed together (the carbon-commit crate). Any error before the
+/// commit writes nothing.
 /// Returns how long each phase took.
 fn apply(
     out: &mut dyn Write,
@@ -249,7 +246,7 @@ fn apply(
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<NodeApplied> {
         let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
-        let lock = lock::HomeLock::acquire(&node.home)
+        let lock = carbon_commit::Lock::acquire(home.root())
             .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
         let secrets = node.secrets.clone();
@@ -265,20 +262,29 @@ fn apply(
         let staged = if plan.changes.is_empty() {
             None
         } else {
-            Some(write::stage(&plan, lock)?)
+            let mut staged = carbon_commit::Staged::new(format!("node {}", plan.name), lock);
+            for change in &plan.changes {
+                staged.add(&change.path, change.before.as_deref(), &change.after)?;
+            }
+            Some(staged)
         };
         Ok(NodeApplied {
+            name: name.clone(),
             report,
             staged,
             finished,
         })
     };
     let (mut reports, mut staged, mut finished) = (Vec::new(), Vec::new(), Vec::new());
+    let mut staged_names = Vec::new();
     let mut nodes = 0;
     fleet::ordered_parallel(&names, target.jobs, work, |node| {
         nodes += 1;
         reports.extend(node.report);
-        staged.extend(node.staged);
+        if let Some(tree) = node.staged {
+            staged_names.push(node.name);
+            staged.push(tree);
+        }
         finished.extend(node.finished);
         Ok(())
     })
@@ -288,12 +294,23 @@ fn apply(
         if err.is::<carbon_recipe::RecipeError>() {
             err
         } else {
-            write::nothing_written(err)
+            nothing_written(err)
         }
     })?;
     timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
-    let written = write::commit(&mut staged, stamp.as_deref(), target.jobs, &mut timings)?;
+    let options = carbon_commit::Options {
+        backup: stamp.as_deref(),
+        jobs: target.jobs,
+    };
+    let written = match carbon_commit::commit(&mut staged, options) {
+        Ok(report) => {
+            timings.extend("commit: ", &report.steps);
+            report.written
+        }
+        Err(err) if err.wrote_nothing() => return Err(nothing_written(err.into())),
+        Err(err) => return Err(err.into()),
+    };
     // Everything is written by now: an error from here on (stdout full or
     // closed) must not read as if the apply had failed.
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
@@ -313,9 +330,9 @@ fn apply(
                         )?;
                     }
                 }
-                for node in &staged {
+                for (node, name) in staged.iter().zip(&staged_names) {
                     for path in node.paths() {
-                        writeln!(out, "wrote {}: {}", node.name(), path.display())?;
+                        writeln!(out, "wrote {name}: {}", path.display())?;
                     }
                 }
                 if let Some(stamp) = &stamp {
@@ -347,14 +364,23 @@ fn apply(
 
 /// What `apply` keeps of one node until the commit.
 struct NodeApplied {
+    /// The node's name.
+    name: String,
     /// The node's JSON report (`--format json` only).
     report: Option<render::NodeReport>,
     /// Its staged files, when any changes.
-    staged: Option<write::StagedNode>,
+    staged: Option<carbon_commit::Staged>,
     /// The node's name and the files that finishing an interrupted apply
     /// wrote, when there were any (reported in text; JSON has them in the
     /// node's report).
     finished: Option<(String, Vec<std::path::PathBuf>)>,
+}
+
+/// How every error that stops an apply before its first write begins (a
+/// node's, or the commit's): in a fleet, the first question after an error
+/// is whether the nodes before it were written.
+fn nothing_written(err: anyhow::Error) -> anyhow::Error {
+    err.context("nothing was written")
 }
 
 /// A backup folder name from the current time: UTC, sortable, no colons;

@@ -156,7 +156,7 @@ impl std::error::Error for StepFailed {}
 /// Runs a resolved node's steps on an in-memory session of its home and
 /// validates the result. Parses go through `trees`, shared by the nodes.
 /// `interrupted` is left false for the caller to set: `plan` and `check`
-/// look for a waiting journal ([`crate::journal::pending`]), while `apply`
+/// look for a waiting journal ([`carbon_commit::pending`]), while `apply`
 /// has finished any before planning, when it took the home's lock.
 pub fn plan_node(
     node: Node,

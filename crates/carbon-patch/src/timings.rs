@@ -7,6 +7,7 @@
 //! apply. Recording costs a clock read per phase, so it is always on and the
 //! flag only decides whether the report is printed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct Timings {
     last: Instant,
-    phases: Vec<(&'static str, Duration)>,
+    phases: Vec<(Cow<'static, str>, Duration)>,
 }
 
 impl Timings {
@@ -32,8 +33,17 @@ impl Timings {
     }
 
     fn lap_at(&mut self, phase: &'static str, now: Instant) {
-        self.phases.push((phase, now - self.last));
+        self.phases.push((phase.into(), now - self.last));
         self.last = now;
+    }
+
+    /// Adds the phases a step timed itself (`steps`, each under `prefix`),
+    /// which end now.
+    pub fn extend(&mut self, prefix: &str, steps: &[(&'static str, Duration)]) {
+        for (step, took) in steps {
+            self.phases.push((format!("{prefix}{step}").into(), *took));
+        }
+        self.last = Instant::now();
     }
 }
 
@@ -58,17 +68,23 @@ mod tests {
     #[test]
     fn phases_are_listed_in_order_with_their_total() {
         let mut timings = Timings::start();
-        timings.phases = vec![
-            ("plan and stage", Duration::from_micros(71_140)),
-            ("sync", Duration::from_micros(16_300)),
-            ("rename", Duration::from_micros(4_500)),
-        ];
+        timings.lap_at(
+            "plan and stage",
+            timings.last + Duration::from_micros(71_140),
+        );
+        timings.extend(
+            "commit: ",
+            &[
+                ("sync", Duration::from_micros(16_300)),
+                ("rename", Duration::from_micros(4_500)),
+            ],
+        );
         assert_eq!(
             timings.to_string(),
             "timings (wall clock):\n\
              \x20 plan and stage       71.1 ms\n\
-             \x20 sync                 16.3 ms\n\
-             \x20 rename                4.5 ms\n\
+             \x20 commit: sync         16.3 ms\n\
+             \x20 commit: rename        4.5 ms\n\
              \x20 total                91.9 ms\n"
         );
     }
@@ -79,8 +95,13 @@ mod tests {
         let start = timings.last;
         timings.lap_at("first", start + Duration::from_millis(5));
         timings.lap_at("second", start + Duration::from_millis(7));
+        let phases: Vec<(&str, Duration)> = timings
+            .phases
+            .iter()
+            .map(|(p, d)| (p.as_ref(), *d))
+            .collect();
         assert_eq!(
-            timings.phases,
+            phases,
             [
                 ("first", Duration::from_millis(5)),
                 ("second", Duration::from_millis(2))

@@ -1,0 +1,455 @@
+//! Committing every staged home together, once all are staged.
+//!
+//! 1. Each file still holds the bytes it was planned from.
+//! 2. Backups (when asked) and each home's journal are written.
+//! 3. All of that is made durable: the staged files, their folders, the
+//!    journals, the backups.
+//! 4. Each staged file is swapped with its target, or, where the file
+//!    system cannot swap, a hard link keeps the original and the staged
+//!    file is renamed over it. Right after each swap, what was swapped out
+//!    is checked to be the very bytes the plan read: an edit that landed
+//!    between the check of step 1 and the swap is put back, and the run
+//!    stops with every file put back as it was.
+//! 5. Every folder a replacement touched is made durable; then the
+//!    journals, the originals and the locks go.
+//!
+//! A reader sees each file old or new, never a mix. If a replacement fails,
+//! the files replaced so far are put back from where their originals wait.
+//! If the process dies, the next holder of a home's lock finishes it from
+//! its journal (`journal.rs`). Files that do not change are never opened
+//! for writing (their mtime stays).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::durable::Durable;
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::journal;
+use crate::parallel::par_each;
+use crate::stage::{kept_name, Staged, StagedFile};
+
+/// How a commit runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options<'a> {
+    /// With a stamp, the originals are first copied to
+    /// `CARBON_HOME/.carbon-patch/backups/<stamp>/`.
+    pub backup: Option<&'a str>,
+    /// How many homes are worked on at once.
+    pub jobs: usize,
+}
+
+/// What a commit did.
+#[derive(Debug)]
+pub struct Report {
+    /// How many files it wrote.
+    pub written: usize,
+    /// How long each step took, in order.
+    pub steps: Vec<(&'static str, Duration)>,
+}
+
+struct Steps {
+    last: Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Steps {
+    fn lap(&mut self, step: &'static str) {
+        let now = Instant::now();
+        self.done.push((step, now - self.last));
+        self.last = now;
+    }
+}
+
+/// Commits staged homes (see the module documentation). Returns how many
+/// files were written.
+///
+/// # Errors
+/// Each error says whether anything was written ([`Error::wrote_nothing`]):
+/// a file changed since it was planned, a backup that exists, a journal or
+/// a sync that failed stop the commit before its first replacement; a
+/// replacement that fails, or an edit that landed meanwhile, puts back
+/// every file replaced ([`Error::RolledBack`]).
+pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
+    let mut steps = Steps {
+        last: Instant::now(),
+        done: Vec::new(),
+    };
+    let jobs = options.jobs;
+    let keep_originals = options.backup.is_some();
+    par_each(trees, jobs, |tree| {
+        tree.verify(keep_originals).map_err(|e| e.on(&tree.label))
+    })?;
+    steps.lap("check the files are unchanged");
+    let prepared = par_each(trees, jobs, |tree| {
+        tree.prepare(options.backup).map_err(|e| e.on(&tree.label))
+    });
+    if let Err(err) = prepared {
+        return Err(unprepare(trees, err));
+    }
+    steps.lap("write the journals");
+    let before: Vec<Durable> = trees
+        .iter_mut()
+        .flat_map(|t| std::mem::take(&mut t.durable))
+        .collect();
+    if let Err(err) = crate::durable::sync(&before) {
+        return Err(unprepare(trees, err));
+    }
+    drop(before);
+    steps.lap("sync (staged files, journals)");
+    #[cfg(test)]
+    for tree in trees.iter_mut() {
+        crate::pause::at_path(crate::pause::Point::Journalled, tree.lock().root().path());
+    }
+    // The replacements: each home's files in order, the homes side by side.
+    // A failure stops the other threads at their next file, and every file
+    // replaced by then is put back.
+    let failed = AtomicBool::new(false);
+    let started = AtomicUsize::new(0);
+    let replaced = par_each(trees, jobs, |tree| {
+        tree.replace_all(&failed, &started).map_err(|e| {
+            failed.store(true, Ordering::Relaxed);
+            e.on(&tree.label)
+        })
+    });
+    if let Err(err) = replaced {
+        return Err(roll_back(trees, err));
+    }
+    let written = files_replaced(trees);
+    steps.lap("rename the staged files");
+    let after = |err: Error| Error::AfterWriting {
+        written,
+        error: Box::new(err),
+    };
+    let touched: Vec<Durable> = trees.iter().flat_map(Staged::touched).collect();
+    crate::durable::sync(&touched).map_err(after)?;
+    drop(touched);
+    steps.lap("sync (renames)");
+    par_each(trees, jobs, |tree| {
+        tree.lock().clear_journal()?;
+        tree.clean_up(true);
+        tree.lock = None;
+        Ok(())
+    })
+    .map_err(after)?;
+    steps.lap("remove the journals, kept originals and locks");
+    Ok(Report {
+        written,
+        steps: steps.done,
+    })
+}
+
+/// What a file holds, by fingerprint; `None` when it does not exist, or
+/// is no longer a regular file.
+fn holds(dir: &beneath::Dir, name: &std::ffi::OsStr) -> Result<Option<Fingerprint>> {
+    match dir.open_read(name) {
+        Ok(Some((mut file, meta))) => Fingerprint::of_file(&mut file, meta.len)
+            .map(Some)
+            .map_err(|e| Error::io("cannot read", dir.shown(name), e)),
+        Ok(None) | Err(beneath::Error::NotAFile { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Staged {
+    /// Checks that every file still holds the bytes it was planned from;
+    /// keeps each original open when it is to be backed up.
+    pub(crate) fn verify(&mut self, keep: bool) -> Result<()> {
+        for file in &mut self.files {
+            let changed = match file.dir.open_read(&file.name) {
+                Ok(Some((mut opened, meta))) => {
+                    let read = Fingerprint::of_file(&mut opened, meta.len)
+                        .map_err(|e| Error::io("cannot read", file.dir.shown(&file.name), e))?;
+                    // A length other than its stat's: someone is writing it.
+                    let changed = read.len != meta.len || file.before != Some(read);
+                    if keep && !changed {
+                        file.checked = Some((opened, meta));
+                    }
+                    changed
+                }
+                // Gone: changed, unless the commit creates it.
+                Ok(None) => file.before.is_some(),
+                // A link or a folder where the file was.
+                Err(beneath::Error::NotAFile { .. }) => true,
+                Err(e) => return Err(e.into()),
+            };
+            if changed {
+                return Err(Error::Changed {
+                    path: file.dir.shown(&file.name),
+                });
+            }
+        }
+        #[cfg(test)]
+        crate::pause::at_path(crate::pause::Point::Verified, self.lock().root().path());
+        Ok(())
+    }
+
+    /// Backs up (when asked), writes the journal, and lists what must be
+    /// durable before the first replacement.
+    pub(crate) fn prepare(&mut self, backup_stamp: Option<&str>) -> Result<()> {
+        let stage = self.lock().stage().clone();
+        let mut durable = Vec::new();
+        if let Some(stamp) = backup_stamp {
+            let mut writer = crate::backup::start(&stage, stamp)?;
+            for file in &mut self.files {
+                if let Some((mut original, meta)) = file.checked.take() {
+                    writer.copy(&file.target, &mut original, &meta)?;
+                }
+            }
+            durable.append(&mut writer.durable);
+            self.backup = Some(writer.names);
+        }
+        let entries: Vec<journal::Entry> = self
+            .files
+            .iter()
+            .map(|f| journal::Entry {
+                target: f.target.clone(),
+                staged: f.stage.rel().join(&f.staged),
+                before: f.before,
+                after: f.after,
+            })
+            .collect();
+        let bytes = journal::encode(self.backup.as_ref(), &entries);
+        self.lock().write_journal(&bytes)?;
+        durable.push(Durable::File(stage.clone(), "lock".into()));
+        durable.push(Durable::Folder(stage));
+        for file in &self.files {
+            durable.push(Durable::File(file.stage.clone(), file.staged.clone()));
+            if file.stage.rel() != std::path::Path::new(crate::lock::STAGE_DIR) {
+                durable.push(Durable::Folder(file.stage.clone()));
+            }
+        }
+        self.durable = durable;
+        Ok(())
+    }
+
+    /// Finishes the backup, then replaces every file in order, stopping
+    /// at the first failure or when another home's replacements failed.
+    fn replace_all(&mut self, failed: &AtomicBool, started: &AtomicUsize) -> Result<()> {
+        if let (Some(backup), Some(lock)) = (&self.backup, &self.lock) {
+            crate::backup::finish(lock.stage(), backup)?;
+        }
+        let mut exchange = true;
+        for i in 0..self.files.len() {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(()); // the thread that failed reports it
+            }
+            let file = &self.files[i];
+            let kept = injected_failure(started.fetch_add(1, Ordering::Relaxed))
+                .and_then(|()| replace(file, &mut exchange))
+                .map_err(|e| match e {
+                    e @ Error::EditedMeanwhile { .. } => e,
+                    e => Error::In {
+                        label: format!("cannot write {}", file.dir.shown(&file.name).display()),
+                        error: Box::new(e),
+                    },
+                })?;
+            self.files[i].original = kept;
+            self.renamed += 1;
+        }
+        Ok(())
+    }
+
+    /// Every folder the replacements touched, once each: the targets'
+    /// folders, the stage folders (originals moved in, staged files moved
+    /// out), the backups' folder.
+    fn touched(&self) -> Vec<Durable> {
+        let mut seen: Vec<&std::path::Path> = Vec::new();
+        let mut touched = Vec::new();
+        let stage = self.lock.as_ref().map(|lock| lock.stage());
+        let folders = self
+            .files
+            .iter()
+            .flat_map(|f| [&f.dir, &f.stage])
+            .chain(stage);
+        for dir in folders {
+            if !seen.contains(&dir.rel()) {
+                seen.push(dir.rel());
+                touched.push(Durable::Folder(dir.clone()));
+            }
+        }
+        if self.backup.is_some() {
+            touched.extend(stage.and_then(crate::backup::folder).map(Durable::Folder));
+        }
+        touched
+    }
+}
+
+/// Puts `file`'s staged bytes in place of its target, in one call, and
+/// returns where the original waits until the commit is done (in the
+/// file's stage folder), to be put back if a later replacement fails: under
+/// the staged name, which `renameat2(RENAME_EXCHANGE)` swaps with the
+/// target's; or, where the file system cannot (NFS, some overlays;
+/// `exchange` is then cleared for the home's other files), a hard link (or
+/// a copy) made just before a plain rename. A file the commit creates has
+/// no original, and must still not exist.
+pub(crate) fn replace(
+    file: &StagedFile,
+    exchange: &mut bool,
+) -> Result<Option<std::ffi::OsString>> {
+    #[cfg(test)]
+    crate::pause::at_path(crate::pause::Point::BeforeSwap, &file.dir.shown(&file.name));
+    let (stage, dir) = (&file.stage, &file.dir);
+    let edited = || Error::EditedMeanwhile {
+        path: dir.shown(&file.name),
+    };
+    if file.before.is_none() {
+        return match create(file) {
+            Err(e)
+                if e.io_error()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
+            {
+                Err(edited())
+            }
+            done => done.map(|()| None).map_err(Error::from),
+        };
+    }
+    if *exchange && stage.exchange(&file.staged, dir, &file.name)? {
+        // What was swapped out must be what the plan read: an edit made
+        // since the check goes back, and this run stops.
+        if holds(stage, &file.staged)? != file.before {
+            stage.exchange(&file.staged, dir, &file.name)?;
+            return Err(edited());
+        }
+        return Ok(Some(file.staged.clone()));
+    }
+    *exchange = false;
+    // Beside the staged file, so on the target's file system: the way back
+    // is a rename.
+    let kept = kept_name(&file.staged);
+    match dir.hard_link(&file.name, stage, &kept) {
+        Ok(()) => {}
+        Err(e)
+            if e.io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
+        {
+            return Err(e.into())
+        }
+        // A file system without hard links: a copy.
+        Err(_) => copy_new(dir, &file.name, stage, &kept)?,
+    }
+    if let Err(e) = stage.rename(&file.staged, dir, &file.name) {
+        let _ = stage.remove_file(&kept);
+        return Err(e.into());
+    }
+    if holds(stage, &kept)? != file.before {
+        stage.rename(&kept, dir, &file.name)?;
+        return Err(edited());
+    }
+    Ok(Some(kept))
+}
+
+/// Puts a new file in place, unless something is there by now.
+fn create(file: &StagedFile) -> beneath::Result<()> {
+    file.stage.rename_new(&file.staged, &file.dir, &file.name)
+}
+
+/// Copies the file `name` in `from` to the new file `to_name` in `to`, with
+/// its permissions. A copy that fails midway is removed: no truncated copy
+/// passes for an original.
+fn copy_new(
+    from: &beneath::Dir,
+    name: &std::ffi::OsStr,
+    to: &beneath::Dir,
+    to_name: &std::ffi::OsStr,
+) -> Result<()> {
+    let Some((mut source, meta)) = from.open_read(name)? else {
+        return Err(Error::Changed {
+            path: from.shown(name),
+        });
+    };
+    let mut copy = to.create_new(to_name, meta.mode & 0o777)?;
+    if let Err(e) = std::io::copy(&mut source, &mut copy) {
+        let _ = to.remove_file(to_name);
+        return Err(Error::io("cannot copy to", to.shown(to_name), e));
+    }
+    Ok(())
+}
+
+/// After a failure before any replacement: removes the journals and
+/// unfinished backups of the homes that got that far (dropping the homes
+/// then removes what they staged). A journal whose removal a crash undoes
+/// names no file replaced, and the next run discards it.
+fn unprepare(trees: &mut [Staged], err: Error) -> Error {
+    for tree in trees.iter_mut() {
+        if let Some(lock) = tree.lock.as_mut().filter(|lock| lock.has_journal()) {
+            let _ = lock.clear_journal();
+        }
+        if let (Some(backup), Some(lock)) = (tree.backup.take(), tree.lock.as_ref()) {
+            if let (Some(backups), Some(partial)) = (
+                crate::backup::folder(lock.stage()),
+                backup.partial.file_name(),
+            ) {
+                let _ = crate::lock::remove_tree(&backups, partial);
+            }
+        }
+    }
+    err
+}
+
+/// Puts back the originals of the files replaced before a failure.
+pub(crate) fn roll_back(trees: &mut [Staged], err: Error) -> Error {
+    let mut unrestored = Vec::new();
+    for tree in trees.iter() {
+        for file in &tree.files[..tree.renamed] {
+            let restored = match &file.original {
+                Some(original) => file.stage.rename(original, &file.dir, &file.name),
+                None => file.dir.remove_file(&file.name),
+            };
+            if restored.is_err() {
+                unrestored.push(file.dir.shown(&file.name));
+            }
+        }
+    }
+    if !unrestored.is_empty() {
+        // The journals stay: the next apply finishes the change.
+        return Error::NotRestored {
+            files: unrestored,
+            error: Box::new(err),
+        };
+    }
+    // The journals go only once the restored files are durable.
+    let touched: Vec<Durable> = trees.iter().flat_map(Staged::touched).collect();
+    if crate::durable::sync(&touched).is_ok() {
+        for tree in trees.iter_mut() {
+            let _ = tree.lock().clear_journal();
+        }
+    }
+    Error::RolledBack {
+        restored: files_replaced(trees),
+        error: Box::new(err),
+    }
+}
+
+/// How many files the commit has replaced, over all homes.
+fn files_replaced(trees: &[Staged]) -> usize {
+    trees.iter().map(|tree| tree.renamed).sum()
+}
+
+/// Test hooks for the built binary, given each replacement's number (0, 1,
+/// ... in the order they start, over all homes):
+/// `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every replacement from the
+/// (N+1)-th on fail, so exactly N are written and tests can prove that a
+/// failure midway restores every file (a read-only file cannot do that for
+/// root, who may write anything); `CARBON_PATCH_ABORT_AFTER_WRITES=N`
+/// kills the process there instead, as a crash would, so tests can prove
+/// the journal finishes the commit (a replacement under way on another
+/// thread may or may not land, as in a real crash).
+fn injected_failure(written: usize) -> Result<()> {
+    let at = |var: &str| {
+        std::env::var(var)
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|n| written >= n)
+    };
+    if at("CARBON_PATCH_ABORT_AFTER_WRITES") {
+        std::process::abort();
+    }
+    if at("CARBON_PATCH_FAIL_AFTER_WRITES") {
+        return Err(Error::InTheWay {
+            path: "(test hook)".into(),
+            what: "injected write failure (CARBON_PATCH_FAIL_AFTER_WRITES)".into(),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! What stops a commit, each naming the file it is about and, where a
+//! person has something to do, what.
+
+use std::path::PathBuf;
+
+/// A result of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong.
+// No `source` fields: each message says its cause, and error chains
+// (anyhow's `{:#}`) would print it twice.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Another run holds the home's lock.
+    #[error(
+        "another carbon-patch{} is applying to this home; run again when it has finished",
+        match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() }
+    )]
+    Held {
+        /// The pid the lock names, when it names one.
+        pid: Option<u32>,
+    },
+    /// A lock, stage folder or journal that this run cannot trust: another
+    /// user could have written it.
+    #[error("{}: {reason}. {remedy}", path.display())]
+    Untrusted {
+        /// The lock or folder.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// How a person recovers.
+        remedy: String,
+    },
+    /// A file changed between its plan and its write.
+    #[error("{} changed after it was planned; run again", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A file changed while it was being replaced: an edit landed between
+    /// the check and the swap. It was put back.
+    #[error(
+        "{} was edited while it was being written; the edit is kept and nothing of this node \
+         was written; run again",
+        path.display()
+    )]
+    EditedMeanwhile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An interrupted commit that cannot be finished: a file it names
+    /// changed since.
+    #[error(
+        "an interrupted apply cannot be finished: {} changed since it began{}. \
+         Check the file, then remove {} to start afresh (the next apply plans again \
+         from the files as they are)",
+        path.display(),
+        if *edit_kept { " (the edit made meanwhile is in place)" } else { "" },
+        lock.display()
+    )]
+    Unfinishable {
+        /// The file.
+        path: PathBuf,
+        /// Whether an edit swapped out by the interrupted run was put back.
+        edit_kept: bool,
+        /// The lock file holding the journal.
+        lock: PathBuf,
+    },
+    /// A journal this version cannot read, or that names what no journal of
+    /// it would.
+    #[error("{}: {message}", path.display())]
+    Journal {
+        /// The lock file holding it.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A backup folder there already.
+    #[error("the backup {} exists already; not overwriting it", path.display())]
+    BackupExists {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Something where carbon-patch keeps its own files that it will not
+    /// write through or into.
+    #[error("{}: {what}", path.display())]
+    InTheWay {
+        /// The path.
+        path: PathBuf,
+        /// What is there, and what to do.
+        what: String,
+    },
+    /// A file that may not be written by this user.
+    #[error("{reason}")]
+    NotWritable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The file system refused.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("cannot write", "cannot sync", ...).
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What the file system said.
+        source: std::io::Error,
+    },
+    /// A path in the home that could not be reached or is not a file.
+    #[error(transparent)]
+    Tree(#[from] beneath::Error),
+    /// An error on one tree of a commit, labelled as the caller named it
+    /// ("node node1").
+    #[error("{label}: {error}")]
+    In {
+        /// The tree's label.
+        label: String,
+        /// What went wrong there.
+        error: Box<Error>,
+    },
+    /// A failure midway through the renames, after which every file
+    /// renamed before it was put back.
+    #[error(
+        "nothing was changed: the {restored} file(s) written before the failure were restored: {error}"
+    )]
+    RolledBack {
+        /// How many were put back.
+        restored: usize,
+        /// The failure.
+        error: Box<Error>,
+    },
+    /// A failure midway through the renames, after which some files could
+    /// not be put back: their journals stay, for the next run to finish.
+    #[error(
+        "could not restore: {}; the next apply finishes the change: {error}",
+        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    NotRestored {
+        /// The files left new.
+        files: Vec<PathBuf>,
+        /// The failure.
+        error: Box<Error>,
+    },
+    /// A failure once every file was written: they are in place, but the
+    /// last steps (making that durable, clearing up) did not finish.
+    #[error("{written} file(s) were written, but {error}")]
+    AfterWriting {
+        /// How many.
+        written: usize,
+        /// The failure.
+        error: Box<Error>,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: impl Into<std::io::Error>,
+    ) -> Error {
+        Error::Io {
+            action,
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    /// This error, labelled with the tree it happened on.
+    pub(crate) fn on(self, label: &str) -> Error {
+        Error::In {
+            label: label.to_string(),
+            error: Box::new(self),
+        }
+    }
+
+    /// Whether the commit stopped before it wrote any file (everything
+    /// staged removed, every home as it was).
+    pub fn wrote_nothing(&self) -> bool {
+        match self {
+            Error::In { error, .. } => error.wrote_nothing(),
+            Error::NotRestored { .. } | Error::AfterWriting { .. } => false,
+            _ => true,
+        }
+    }
+}

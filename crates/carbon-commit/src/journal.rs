@@ -1,0 +1,272 @@
+//! The journal that makes one home's commit all-or-nothing across a crash.
+//!
+//! A commit stages every new file, then writes the journal into the home's
+//! lock file (after the holder's pid), naming for each file its target, its
+//! staged file, and fingerprints of the bytes it was planned from and of
+//! its new bytes. All of that is made durable together, and only then do
+//! the replacements start: each staged file is swapped with its target
+//! (`renameat2(RENAME_EXCHANGE)`), so the original waits under the staged
+//! name until the commit is done; where the file system cannot swap, a
+//! hard link keeps the original and the staged file is renamed over the
+//! target. When every replacement is durable, the journal is cut from the
+//! lock file.
+//!
+//! So after a crash a home holds no journal, and every file is as it was,
+//! or a journal, and some files may already be new. The next holder of the
+//! lock reads each file's content, not its inode or times (a hard link
+//! changes a file's change time, and so would any tool that looks):
+//!
+//! - no target holds its new bytes: no replacement had begun (they wait for
+//!   the journal and the staged files to be durable, so a staged file torn
+//!   by a power cut is never put in place). Nothing to finish;
+//! - some do: every staged file was durable before the first replacement.
+//!   Each target still holding the bytes it was planned from gets its
+//!   staged file; one holding neither was changed by someone since, and
+//!   recovery stops, names it, and changes nothing. A staged name that
+//!   holds neither the original nor the new bytes holds an edit that
+//!   landed just before its swap: it is put back in place before stopping.
+//!
+//! The journal is JSON, `{"version": 3, "backup": ..., "files": [{"target",
+//! "staged", "before", "after"}]}`, paths relative to the home, `before`
+//! null for a file the commit creates, fingerprints as `{"len", "xxh3"}`.
+
+use std::ffi::OsString;
+use std::path::{Component, Path, PathBuf};
+
+use beneath::{Dir, Root};
+use serde::{Deserialize, Serialize};
+
+use crate::durable::Durable;
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::lock::{STAGED_PREFIX, STAGE_DIR};
+
+/// The version this build writes and reads.
+const VERSION: u32 = 3;
+
+/// One file of a commit in progress. Paths are relative to the home.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Entry {
+    /// The file replaced (its real path: no link in it).
+    pub target: PathBuf,
+    /// Its new bytes, waiting to replace it; once swapped, the original.
+    pub staged: PathBuf,
+    /// What the target held when planned; `None` for a new file.
+    pub before: Option<Fingerprint>,
+    /// What the staged file holds.
+    pub after: Fingerprint,
+}
+
+/// A backup folder the commit finishes by renaming it (see `backup.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct Backup {
+    /// Where it is written, relative to the stage folder.
+    pub partial: PathBuf,
+    /// What it is renamed to once the commit's replacements begin.
+    pub done: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    backup: Option<Backup>,
+    files: Vec<Entry>,
+}
+
+/// The journal naming `files` (and `backup`), for the lock file.
+pub(crate) fn encode(backup: Option<&Backup>, files: &[Entry]) -> Vec<u8> {
+    let journal = Journal {
+        version: VERSION,
+        backup: backup.cloned(),
+        files: files.to_vec(),
+    };
+    serde_json::to_vec_pretty(&journal).expect("a journal always serializes")
+}
+
+/// The journal in a lock file's bytes: what follows its first line (the
+/// holder's pid); empty when there is none.
+pub(crate) fn in_lock_file(bytes: &[u8]) -> &[u8] {
+    memchr::memchr(b'\n', bytes).map_or(&[], |end| &bytes[end + 1..])
+}
+
+/// Whether `rel` is a plain relative path: no root, no `..`, not empty.
+fn plain(rel: &Path) -> bool {
+    !rel.as_os_str().is_empty()
+        && rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Where a staged file may be, for a journal to be trusted: in the home's
+/// stage folder, or beside its target (another file system), under a
+/// staged file's name. Returns its folder relative to the home, and name.
+fn staged_place(entry: &Entry) -> Option<(PathBuf, OsString)> {
+    let name = entry.staged.file_name()?;
+    let folder = entry.staged.parent()?;
+    let staged_name = name.to_string_lossy().starts_with(STAGED_PREFIX);
+    let beside = Some(folder) == entry.target.parent();
+    (plain(&entry.staged) && staged_name && (folder == Path::new(STAGE_DIR) || beside))
+        .then(|| (folder.to_path_buf(), name.to_os_string()))
+}
+
+/// What a file holds, by fingerprint; `None` when it does not exist.
+fn content(dir: &Dir, name: &std::ffi::OsStr) -> Result<Option<Fingerprint>> {
+    let Some((mut file, meta)) = dir.open_read(name)? else {
+        return Ok(None);
+    };
+    Fingerprint::of_file(&mut file, meta.len)
+        .map(Some)
+        .map_err(|e| Error::io("cannot read", dir.shown(name), e))
+}
+
+/// One entry, read: its folders and what each name holds now.
+struct Found<'e> {
+    entry: &'e Entry,
+    dir: Dir,
+    name: OsString,
+    stage: Dir,
+    staged: OsString,
+    target_holds: Option<Fingerprint>,
+    staged_holds: Option<Fingerprint>,
+}
+
+impl Found<'_> {
+    fn replaced(&self) -> bool {
+        self.target_holds == Some(self.entry.after)
+    }
+}
+
+/// Finishes the interrupted commit on the home at `root` that `journal`
+/// (read from the lock file at `lock`) describes, if any; returns the files
+/// it wrote now (relative to the home; those written before the crash are
+/// not among them). The caller holds the lock, and clears the journal once
+/// this returns.
+pub(crate) fn recover(
+    root: &Root,
+    home_stage: &Dir,
+    lock: &Path,
+    journal: &[u8],
+) -> Result<Vec<PathBuf>> {
+    if journal.trim_ascii().is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad = |message: String| Error::Journal {
+        path: lock.to_path_buf(),
+        message,
+    };
+    let journal: Journal = match serde_json::from_slice(journal) {
+        Ok(journal) => journal,
+        // Cut short while it was written: no replacement had begun (they
+        // wait for the whole journal to be durable), so there is nothing
+        // to finish; the staged files are cleared with the rest of the
+        // dead run's.
+        Err(e) if e.is_eof() => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(bad(format!(
+                "not a journal this version of carbon-patch can read ({e}); \
+                 remove it to start afresh"
+            )))
+        }
+    };
+    if journal.version != VERSION {
+        return Err(bad(format!(
+            "journal version {} is not supported; remove it to start afresh",
+            journal.version
+        )));
+    }
+    let mut found = Vec::with_capacity(journal.files.len());
+    for entry in &journal.files {
+        let (Some((folder, staged)), true) = (staged_place(entry), plain(&entry.target)) else {
+            return Err(bad(format!(
+                "names {} to replace {}, where this version stages nothing; not trusting it",
+                entry.staged.display(),
+                entry.target.display()
+            )));
+        };
+        let (Some(parent), Some(name)) = (entry.target.parent(), entry.target.file_name()) else {
+            return Err(bad(format!("names no file in {}", entry.target.display())));
+        };
+        let dir = root.dir(parent)?;
+        let stage = if folder == Path::new(STAGE_DIR) {
+            home_stage.clone()
+        } else {
+            dir.clone()
+        };
+        found.push(Found {
+            entry,
+            target_holds: content(&dir, name)?,
+            staged_holds: content(&stage, &staged)?,
+            dir,
+            name: name.to_os_string(),
+            stage,
+            staged,
+        });
+    }
+    if !found.iter().any(Found::replaced) {
+        return Ok(Vec::new()); // no replacement had begun
+    }
+    // Edits swapped out just before the crash go back first, then any
+    // target changed since stops the recovery: nothing more is written.
+    let mut conflict = None;
+    for f in &found {
+        let original = f.staged_holds == f.entry.before;
+        if f.replaced() && f.staged_holds.is_some() && !original {
+            put_back(f)?;
+            conflict.get_or_insert((f, true));
+        } else if !f.replaced()
+            && (f.target_holds != f.entry.before || f.staged_holds != Some(f.entry.after))
+        {
+            conflict.get_or_insert((f, false));
+        }
+    }
+    if let Some((f, edit_kept)) = conflict {
+        return Err(Error::Unfinishable {
+            path: f.dir.shown(&f.name),
+            edit_kept,
+            lock: lock.to_path_buf(),
+        });
+    }
+    let mut finished = Vec::new();
+    for f in found.iter().filter(|f| !f.replaced()) {
+        f.stage.rename(&f.staged, &f.dir, &f.name)?;
+        finished.push(f.entry.target.clone());
+    }
+    let mut durable: Vec<Durable> = found
+        .iter()
+        .map(|f| Durable::Folder(f.dir.clone()))
+        .collect();
+    durable.push(Durable::Folder(home_stage.clone()));
+    if let Some(backup) = &journal.backup {
+        crate::backup::finish(home_stage, backup)?;
+        durable.extend(crate::backup::folder(home_stage).map(Durable::Folder));
+    }
+    crate::durable::sync(&durable)?;
+    // Every file is new, durably: the originals can go (those in the stage
+    // folder would be cleared anyway; beside their targets they would not).
+    for f in found
+        .iter()
+        .filter(|f| f.replaced() && f.staged_holds.is_some())
+    {
+        f.stage.remove_file(&f.staged)?;
+    }
+    for f in &found {
+        match f.stage.remove_file(crate::stage::kept_name(&f.staged)) {
+            Err(e) if !e.is_not_found() => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(finished)
+}
+
+/// Puts an edit swapped out by an interrupted commit back in place (the new
+/// bytes it displaced go where it was, for the dead run's clearing).
+fn put_back(f: &Found) -> Result<()> {
+    if !f.stage.exchange(&f.staged, &f.dir, &f.name)? {
+        f.stage.rename(&f.staged, &f.dir, &f.name)?;
+    }
+    f.dir.sync()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,243 @@
+use std::os::unix::fs::PermissionsExt;
+
+use super::*;
+
+const NAMES: [&str; 3] = ["a.xml", "b.xml", "c.xml"];
+
+/// A home whose `a.xml`, `b.xml` and `c.xml` hold "old", each with "new"
+/// staged in the stage folder; its root, stage folder and the journal's
+/// entries.
+fn staged_home(home: &Path) -> (Root, Dir, Vec<Entry>) {
+    let stage = home.join(STAGE_DIR);
+    std::fs::create_dir(&stage).unwrap();
+    std::fs::set_permissions(&stage, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let entries = NAMES
+        .iter()
+        .map(|name| {
+            let staged = Path::new(STAGE_DIR).join(format!("{STAGED_PREFIX}{name}"));
+            std::fs::write(home.join(name), "old").unwrap();
+            std::fs::write(home.join(&staged), "new").unwrap();
+            Entry {
+                target: name.into(),
+                staged,
+                before: Some(Fingerprint::of(b"old")),
+                after: Fingerprint::of(b"new"),
+            }
+        })
+        .collect();
+    let root = Root::open(home).unwrap();
+    let stage = root.dir(STAGE_DIR).unwrap();
+    (root, stage, entries)
+}
+
+fn read(home: &Path, name: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(home.join(name)).unwrap()
+}
+
+fn lock(home: &Path) -> PathBuf {
+    home.join(".carbon-patch/lock")
+}
+
+fn run(home: &Path, root: &Root, stage: &Dir, journal: &[u8]) -> Result<Vec<PathBuf>> {
+    recover(root, stage, &lock(home), journal)
+}
+
+#[test]
+fn a_journal_is_finished_whichever_way_each_file_was_replaced() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    // a.xml was swapped (its original waits under the staged name), b.xml
+    // not yet, c.xml renamed over with a hard link keeping its original
+    // (where there is no exchange).
+    let top = root.top();
+    assert!(stage
+        .exchange(entries[0].staged.file_name().unwrap(), top, "a.xml")
+        .unwrap());
+    let staged_c = entries[2].staged.file_name().unwrap();
+    let kept_c = crate::stage::kept_name(staged_c);
+    top.hard_link("c.xml", &stage, &kept_c).unwrap();
+    stage.rename(staged_c, top, "c.xml").unwrap();
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, [PathBuf::from("b.xml")]);
+    for name in NAMES {
+        assert_eq!(read(home, name), "new", "{name}");
+    }
+    assert_eq!(
+        crate::tests::names(&home.join(STAGE_DIR)),
+        Vec::<String>::new(),
+        "originals removed"
+    );
+    let again = run(home, &root, &stage, &journal).unwrap();
+    assert!(again.is_empty(), "nothing left to finish");
+}
+
+/// Finding 8: where the file system cannot swap, a crash between the hard
+/// link that keeps an original and the rename over it. The link changed the
+/// original's change time, but not its bytes: recovery finishes it.
+#[test]
+fn a_crash_between_a_kept_link_and_its_rename_is_finished() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    let top = root.top();
+    // a.xml replaced; b.xml's original linked, then the crash.
+    let staged_a = entries[0].staged.file_name().unwrap();
+    top.hard_link("a.xml", &stage, crate::stage::kept_name(staged_a))
+        .unwrap();
+    stage.rename(staged_a, top, "a.xml").unwrap();
+    let staged_b = entries[1].staged.file_name().unwrap();
+    top.hard_link("b.xml", &stage, crate::stage::kept_name(staged_b))
+        .unwrap();
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, [PathBuf::from("b.xml"), PathBuf::from("c.xml")]);
+    for name in NAMES {
+        assert_eq!(read(home, name), "new", "{name}");
+    }
+    assert_eq!(
+        crate::tests::names(&home.join(STAGE_DIR)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_journal_with_nothing_replaced_yet_names_nothing_to_finish() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let whole = encode(None, &entries);
+    // Every length a kill or a power cut could leave, empty and whole
+    // included: no file was replaced, so there is nothing to finish.
+    for len in 0..=whole.len() {
+        let finished = run(home, &root, &stage, &whole[..len]).unwrap();
+        assert!(finished.is_empty(), "{len} bytes");
+        for name in NAMES {
+            assert_eq!(read(home, name), "old", "{len} bytes: {name}");
+        }
+    }
+    // A staged file a power cut left torn is never put in place.
+    std::fs::write(home.join(&entries[1].staged), "ne").unwrap();
+    assert!(run(home, &root, &stage, &whole).unwrap().is_empty());
+    assert_eq!(read(home, "b.xml"), "old");
+    // A journal that is not cut short but not JSON either (damaged), or of
+    // another version, is left for a person.
+    let err = run(home, &root, &stage, b"\0\0\0\0")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "{}: not a journal this version of carbon-patch can read (",
+            lock(home).display()
+        )),
+        "{err}"
+    );
+    let v2 = serde_json::json!({"version": 2, "files": []});
+    let err = run(home, &root, &stage, &serde_json::to_vec(&v2).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: journal version 2 is not supported; remove it to start afresh",
+            lock(home).display()
+        )
+    );
+}
+
+#[test]
+fn a_target_changed_since_the_crash_stops_recovery() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    stage
+        .exchange(entries[0].staged.file_name().unwrap(), root.top(), "a.xml")
+        .unwrap();
+    std::fs::write(home.join("b.xml"), "someone's").unwrap();
+    let err = run(home, &root, &stage, &journal).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "an interrupted apply cannot be finished: {} changed since it began. Check the file, \
+             then remove {} to start afresh (the next apply plans again from the files as they are)",
+            home.join("b.xml").display(),
+            lock(home).display()
+        )
+    );
+    assert_eq!(read(home, "b.xml"), "someone's");
+    assert_eq!(read(home, "c.xml"), "old", "nothing more written");
+}
+
+/// An edit that landed just before its file's swap, then the crash before
+/// the swap was checked: the edit waits under the staged name. It goes
+/// back in place, and recovery stops.
+#[test]
+fn an_edit_swapped_out_before_the_crash_is_put_back() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    std::fs::write(home.join("a.xml"), "hand-edited").unwrap();
+    stage
+        .exchange(entries[0].staged.file_name().unwrap(), root.top(), "a.xml")
+        .unwrap();
+    let err = run(home, &root, &stage, &journal).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "{} changed since it began (the edit made meanwhile is in place)",
+            home.join("a.xml").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(home, "a.xml"), "hand-edited");
+    assert_eq!(read(home, "b.xml"), "old");
+}
+
+/// Finding 1, in the journal: a journal names only staged files in a stage
+/// folder (or beside their target) and targets inside the home.
+#[test]
+fn a_journal_naming_other_files_is_not_trusted() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    for (target, staged) in [
+        ("a.xml", "evil.xml"),
+        ("a.xml", "conf/.carbon-patch-staged-x"),
+        ("../a.xml", ".carbon-patch/.carbon-patch-staged-a.xml"),
+        ("/etc/passwd", ".carbon-patch/.carbon-patch-staged-a.xml"),
+        ("a.xml", "/tmp/.carbon-patch-staged-x"),
+        ("a.xml", ".carbon-patch/../.carbon-patch-staged-x"),
+    ] {
+        let mut bad = entries.clone();
+        bad[1].target = target.into();
+        bad[1].staged = staged.into();
+        let err = run(home, &root, &stage, &encode(None, &bad))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("where this version stages nothing; not trusting it"),
+            "{target} {staged}: {err}"
+        );
+    }
+    for name in NAMES {
+        assert_eq!(read(home, name), "old");
+    }
+}
+
+#[test]
+fn the_journal_is_what_follows_the_lock_files_first_line() {
+    assert_eq!(in_lock_file(b""), b"");
+    assert_eq!(in_lock_file(b"4242      \n"), b"");
+    assert_eq!(in_lock_file(b"4242"), b"", "a pid cut short");
+    assert_eq!(in_lock_file(b"4242      \n{\"version\""), b"{\"version\"");
+    let home = tempfile::tempdir().unwrap();
+    let root = Root::open(home.path()).unwrap();
+    std::fs::create_dir(home.path().join(STAGE_DIR)).unwrap();
+    assert!(!crate::pending(&root), "no lock file");
+    std::fs::write(lock(home.path()), "4242      \n").unwrap();
+    assert!(!crate::pending(&root), "a pid alone");
+    std::fs::write(lock(home.path()), "4242      \n{").unwrap();
+    assert!(crate::pending(&root), "a journal, even cut short");
+}

@@ -1,0 +1,369 @@
+//! Staging, tree by tree (the caller's worker threads): each new file
+//! written into the home's stage folder with its original's mode, owner,
+//! group and extended attributes, beside fingerprints of what it was
+//! planned from and of what it holds. Nothing a reader of the home sees
+//! changes here.
+
+use std::collections::hash_map::RandomState;
+use std::ffi::{OsStr, OsString};
+use std::hash::BuildHasher;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use beneath::{Dir, Kind, Meta};
+
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::lock::{Lock, KEPT_PREFIX, STAGED_PREFIX};
+
+/// One staged file.
+#[derive(Debug)]
+pub(crate) struct StagedFile {
+    /// The file as the caller named it, relative to the home.
+    pub shown: PathBuf,
+    /// The file the new bytes replace, relative to the home: `shown`, or
+    /// where it leads when a link is on the way (the link stays).
+    pub target: PathBuf,
+    /// The target's folder, and its name there.
+    pub dir: Dir,
+    pub name: OsString,
+    /// The folder the new bytes are staged in (the home's stage folder, or
+    /// `dir` when that is another file system), and their name there.
+    pub stage: Dir,
+    pub staged: OsString,
+    /// What the target held when planned; `None` for a file the commit
+    /// creates.
+    pub before: Option<Fingerprint>,
+    /// What the staged file holds.
+    pub after: Fingerprint,
+    /// The original, opened when the commit checked it (for its backup).
+    pub checked: Option<(std::fs::File, Meta)>,
+    /// Where the original waits once replaced, in `stage` (set while
+    /// committing): the staged name, or a kept hard link.
+    pub original: Option<OsString>,
+}
+
+/// One home's staged files, holding its lock until the commit is done or
+/// it is dropped. Dropping it before the commit removes what it staged.
+#[derive(Debug)]
+pub struct Staged {
+    pub(crate) label: String,
+    pub(crate) files: Vec<StagedFile>,
+    /// Whether what was staged has been removed.
+    pub(crate) cleaned: bool,
+    /// How many of `files`, from the first, the commit has replaced.
+    pub(crate) renamed: usize,
+    /// Released by the commit's last step.
+    pub(crate) lock: Option<Lock>,
+    /// The backup this commit writes, once started.
+    pub(crate) backup: Option<crate::journal::Backup>,
+    /// What must be durable before the commit's first replacement.
+    pub(crate) durable: Vec<crate::durable::Durable>,
+}
+
+/// The name an original kept by a hard link gets beside `staged`.
+pub(crate) fn kept_name(staged: &OsStr) -> OsString {
+    let staged = staged.to_string_lossy();
+    let tail = staged.strip_prefix(STAGED_PREFIX).unwrap_or(&staged);
+    format!("{KEPT_PREFIX}{tail}").into()
+}
+
+/// Which file system a folder is on, as far as a rename can tell: its mount
+/// (a bind mount of the same device is another place for `rename(2)`), or
+/// its device where the kernel does not say.
+fn mount_of(dir: &Dir) -> Result<(u64, u64)> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{statx, AtFlags, StatxFlags};
+        if let Ok(found) = statx(dir, "", AtFlags::EMPTY_PATH, StatxFlags::MNT_ID) {
+            if found.stx_mask & StatxFlags::MNT_ID.bits() != 0 {
+                return Ok((0, found.stx_mnt_id));
+            }
+        }
+    }
+    Ok((1, dir.meta()?.dev))
+}
+
+impl Staged {
+    /// Stages nothing yet, for the home `lock` holds; `label` names the home
+    /// in errors ("node node1").
+    pub fn new(label: impl Into<String>, lock: Lock) -> Staged {
+        Staged {
+            label: label.into(),
+            files: Vec::new(),
+            cleaned: false,
+            renamed: 0,
+            lock: Some(lock),
+            backup: None,
+            durable: Vec::new(),
+        }
+    }
+
+    /// The label given to [`Staged::new`].
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The files staged, as their callers named them (relative to the home).
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|f| f.shown.as_path())
+    }
+
+    pub(crate) fn lock(&mut self) -> &mut Lock {
+        self.lock
+            .as_mut()
+            .expect("a tree holds its lock until the commit is done")
+    }
+
+    /// Stages `after` as the new bytes of the file at `path` (relative to
+    /// the home), which held `before` when planned (`None`: it does not
+    /// exist, and the commit creates it, and the folders it needs).
+    ///
+    /// # Errors
+    /// The file or its folder not writable by this user (a read-only file
+    /// is a decision someone made, even though a rename could replace it;
+    /// this also catches a read-only mount), a path that leads out of the
+    /// home, a file already staged by another path, the stage folder's
+    /// file system full. Each labelled.
+    pub fn add(&mut self, path: &Path, before: Option<&[u8]>, after: &[u8]) -> Result<()> {
+        self.stage_file(path, before, after).map_err(|e| {
+            let shown = self.lock().root().display_path(path);
+            Error::In {
+                label: format!("{}: cannot write {}", self.label, shown.display()),
+                error: Box::new(e),
+            }
+        })
+    }
+
+    fn stage_file(&mut self, path: &Path, before: Option<&[u8]>, after: &[u8]) -> Result<()> {
+        let root = self.lock().root().clone();
+        let (dir, name) = match root.locate(path) {
+            Ok(found) => found,
+            Err(e) if e.is_not_found() => {
+                // A new file in a new folder (a driver's lib folder, say).
+                writable_folder(&root, path)?;
+                let folder = path.parent().unwrap_or(Path::new(""));
+                root.create_dirs(folder, 0o777)?;
+                root.locate(path)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let target = dir.rel().join(&name);
+        if let Some(other) = self.files.iter().find(|f| f.target == target) {
+            return Err(Error::InTheWay {
+                path: root.display_path(&target),
+                what: format!(
+                    "staged already, as {}; a file is written by one path",
+                    other.shown.display()
+                ),
+            });
+        }
+        let original = match dir.stat(&name)? {
+            Some(meta) if meta.kind == Kind::File => Some(meta),
+            Some(meta) => {
+                return Err(beneath::Error::NotAFile {
+                    path: dir.shown(&name),
+                    kind: meta.kind,
+                }
+                .into())
+            }
+            None => None,
+        };
+        writable(&dir, &name, original.is_some())?;
+        let home_stage = self.lock().stage().clone();
+        let stage = if mount_of(&dir)? == mount_of(&home_stage)? {
+            home_stage
+        } else {
+            dir.clone()
+        };
+        let staged = stage_bytes(&stage, &dir, &name, original.as_ref(), after)?;
+        self.files.push(StagedFile {
+            shown: path.to_path_buf(),
+            target,
+            dir,
+            name,
+            stage,
+            staged,
+            before: before.map(Fingerprint::of),
+            after: Fingerprint::of(after),
+            checked: None,
+            original: None,
+        });
+        Ok(())
+    }
+
+    /// Removes what is left of the staging: the staged files, unless the
+    /// commit `renamed` them all, and the kept originals. Never while a
+    /// journal needs them (the caller checks).
+    pub(crate) fn clean_up(&mut self, renamed: bool) {
+        self.cleaned = true;
+        for file in &mut self.files {
+            if !renamed {
+                let _ = file.stage.remove_file(&file.staged);
+            }
+            if let Some(original) = file.original.take() {
+                let _ = file.stage.remove_file(original);
+            }
+        }
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // A run that stopped before committing leaves nothing behind.
+        if !self.cleaned && !self.lock.as_ref().is_some_and(Lock::has_journal) {
+            self.clean_up(false);
+        }
+    }
+}
+
+/// Refuses a target this user may not write, or whose folder it may not
+/// write (a rename needs that), before anything is written.
+fn writable(dir: &Dir, name: &OsStr, exists: bool) -> Result<()> {
+    use rustix::fs::{accessat, Access, AtFlags};
+    let denied = |what: &str, path: PathBuf, e: rustix::io::Errno| Error::NotWritable {
+        path: path.clone(),
+        reason: format!("{what} {} is not writable ({e})", path.display()),
+    };
+    if exists {
+        accessat(dir, name, Access::WRITE_OK, AtFlags::SYMLINK_NOFOLLOW)
+            .map_err(|e| denied("the file", dir.shown(name), e))?;
+    }
+    accessat(dir, ".", Access::WRITE_OK, AtFlags::empty())
+        .map_err(|e| denied("its directory", dir.path().to_path_buf(), e))
+}
+
+/// For a file whose folder does not exist yet: the nearest folder above it
+/// that does must be writable.
+fn writable_folder(root: &beneath::Root, path: &Path) -> Result<()> {
+    let nearest = path
+        .ancestors()
+        .skip(1)
+        .find_map(|folder| root.dir(folder).ok())
+        .unwrap_or_else(|| root.top().clone());
+    use rustix::fs::{accessat, Access, AtFlags};
+    accessat(&nearest, ".", Access::WRITE_OK, AtFlags::empty()).map_err(|e| Error::NotWritable {
+        path: nearest.path().to_path_buf(),
+        reason: format!(
+            "its directory {} is not writable ({e})",
+            nearest.path().display()
+        ),
+    })
+}
+
+/// A name for a staged file no one can guess ahead (std's hasher keys are
+/// random per process), so a name planted beforehand beside a target
+/// cannot be the one used.
+fn fresh_name(attempt: u32) -> OsString {
+    let key = RandomState::new().hash_one((std::process::id(), attempt));
+    format!("{STAGED_PREFIX}{key:016x}").into()
+}
+
+/// Writes `bytes` to a new file in `stage`, for the file `name` in `dir`,
+/// with the permissions, owner, group and extended attributes of the
+/// `original` (described by its stat), and starts writing it out. Returns
+/// its name.
+fn stage_bytes(
+    stage: &Dir,
+    dir: &Dir,
+    name: &OsStr,
+    original: Option<&Meta>,
+    bytes: &[u8],
+) -> Result<OsString> {
+    // A new file (a copied driver, a new datasources file) gets what any
+    // new file gets, 0666 less the umask: a server running as another user
+    // must be able to read it. A replaced file is created with its
+    // original's permissions less the umask, so its new bytes are never
+    // more readable than its old ones were (`keep_metadata` then restores
+    // what the umask took, if anything).
+    let mode = original.map_or(0o666, |meta| meta.mode & 0o777);
+    let staging = |e: std::io::Error| Error::Io {
+        action: "staging its new bytes in",
+        path: stage.path().to_path_buf(),
+        source: e,
+    };
+    let mut attempt = 0;
+    let (staged, mut file) = loop {
+        let staged = fresh_name(attempt);
+        match stage.create_new(&staged, mode) {
+            Ok(file) => break (staged, file),
+            Err(e)
+                if attempt < 16
+                    && e.io_error()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
+            {
+                attempt += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let written = file
+        .write_all(bytes)
+        .map_err(staging)
+        .and_then(|()| match original {
+            Some(meta) => keep_metadata(dir, name, meta, &file).map_err(staging),
+            None => Ok(()),
+        });
+    if let Err(e) = written {
+        let _ = stage.remove_file(&staged);
+        return Err(e);
+    }
+    crate::durable::start_writing(&file);
+    Ok(staged)
+}
+
+/// Gives `file` the mode, owner, group and extended attributes of the
+/// original `name` in `dir` (`meta`). Where that is not allowed (another
+/// user's file, without root), the staging fails rather than change them.
+fn keep_metadata(
+    dir: &Dir,
+    name: &OsStr,
+    meta: &Meta,
+    file: &std::fs::File,
+) -> std::io::Result<()> {
+    let new = Meta::of(file)?;
+    // The owner first: giving a file away clears its set-user-ID bit.
+    let given = (new.uid, new.gid) != (meta.uid, meta.gid);
+    if given {
+        std::os::unix::fs::fchown(file, Some(meta.uid), Some(meta.gid))?;
+    }
+    // Created with the original's permissions less the umask, the file has
+    // its mode already unless the umask took a bit (or it held special
+    // bits): most often, no call and no inode update.
+    if given || new.mode != meta.mode {
+        rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(meta.mode))?;
+    }
+    #[cfg(target_os = "linux")]
+    copy_xattrs(dir, name, file)?;
+    let _ = (dir, name);
+    Ok(())
+}
+
+/// Copies every extended attribute of the file `name` in `dir` (SELinux
+/// labels, ACLs, user attributes) to `to`, read from the file itself, opened
+/// without following a link. A file system without them has none to copy.
+#[cfg(target_os = "linux")]
+fn copy_xattrs(dir: &Dir, name: &OsStr, to: &std::fs::File) -> std::io::Result<()> {
+    use rustix::io::Errno;
+    let Some((from, _)) = dir.open_read(name).map_err(std::io::Error::other)? else {
+        return Ok(());
+    };
+    let size = match rustix::fs::flistxattr_query(&from) {
+        Ok(0) | Err(Errno::NOTSUP) => return Ok(()),
+        Ok(size) => size,
+        Err(e) => return Err(e.into()),
+    };
+    let mut names = vec![0u8; size];
+    let len = rustix::fs::flistxattr(&from, &mut names[..])?;
+    for attr in names[..len.min(size)]
+        .split(|&b| b == 0)
+        .filter(|n| !n.is_empty())
+    {
+        let attr = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(attr);
+        let size = rustix::fs::fgetxattr_query(&from, attr)?;
+        let mut value = vec![0u8; size];
+        let len = rustix::fs::fgetxattr(&from, attr, &mut value[..])?;
+        rustix::fs::fsetxattr(to, attr, &value[..len], rustix::fs::XattrFlags::empty())?;
+    }
+    Ok(())
+}

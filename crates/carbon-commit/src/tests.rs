@@ -1,0 +1,589 @@
+//! Commits end to end, on real folders: what each writes, what each
+//! refuses, and what a home's owner acting in the middle of one can do.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+use crate::pause::{hook, Point};
+
+/// A home at `dir/home` holding `files`.
+pub(crate) fn home(dir: &Path, files: &[(&str, &str)]) -> PathBuf {
+    let home = dir.join("home");
+    for (rel, body) in files {
+        let path = home.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+    std::fs::create_dir_all(&home).unwrap();
+    home
+}
+
+/// `changes` (path, before, after) staged on the home at `home`, under
+/// its lock.
+fn staged(home: &Path, changes: &[(&str, Option<&str>, &str)]) -> Result<Staged> {
+    let root = beneath::Root::open(home).unwrap();
+    let mut staged = Staged::new("node node1", Lock::acquire(&root)?);
+    for (path, before, after) in changes {
+        staged.add(Path::new(path), before.map(str::as_bytes), after.as_bytes())?;
+    }
+    Ok(staged)
+}
+
+fn commit_one(
+    home: &Path,
+    changes: &[(&str, Option<&str>, &str)],
+    backup: Option<&str>,
+) -> Result<usize> {
+    let mut trees = vec![staged(home, changes)?];
+    let report = commit(&mut trees, Options { backup, jobs: 2 })?;
+    Ok(report.written)
+}
+
+const AB: [(&str, Option<&str>, &str); 2] = [
+    ("a.xml", Some("<a/>"), "<a x='1'/>"),
+    ("b.xml", Some("<b/>"), "<b x='1'/>"),
+];
+
+fn read(home: &Path, rel: &str) -> String {
+    std::fs::read_to_string(home.join(rel)).unwrap()
+}
+
+/// Whether some run holds the lock on `home` now.
+pub(crate) fn is_held(home: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(home.join(".carbon-patch/lock")) else {
+        return false;
+    };
+    use rustix::fs::{flock, FlockOperation};
+    match flock(&file, FlockOperation::NonBlockingLockShared) {
+        Ok(()) => false,
+        Err(e) => e == rustix::io::Errno::WOULDBLOCK,
+    }
+}
+
+/// The names in the folder `dir`, sorted.
+pub(crate) fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Whether this test may go on: true as root; otherwise a failure, unless
+/// the run asked to skip what needs root.
+pub(crate) fn root_or_fail(test: &str) -> bool {
+    if rustix::process::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var("CARBON_PATCH_ROOT_TESTS").as_deref() == Ok("skip") {
+        eprintln!("{test}: skipped (not root, and CARBON_PATCH_ROOT_TESTS=skip)");
+        return false;
+    }
+    panic!(
+        "{test} needs root, to act as the home's owner through setpriv (CI runs as root); \
+         run the tests as root, or set CARBON_PATCH_ROOT_TESTS=skip to skip it"
+    );
+}
+
+pub(crate) const NOBODY: u32 = 65534;
+
+/// Gives everything under `path` to `nobody`, and lets `nobody` into its
+/// folder.
+pub(crate) fn give_to_nobody(path: &Path) {
+    let chowned = Command::new("chown")
+        .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(chowned.success());
+    let parent = path.parent().unwrap();
+    std::fs::set_permissions(parent, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Runs `script` with `sh` as `nobody`, in `dir`.
+pub(crate) fn as_nobody(dir: &Path, script: &str) {
+    let out = Command::new("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            "sh",
+            "-euc",
+            script,
+        ])
+        .current_dir(dir)
+        .output()
+        .expect("setpriv (util-linux) runs");
+    assert!(
+        out.status.success(),
+        "as nobody: {script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_file_edited_after_the_plan_stops_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // Someone edited b.xml after it was planned from "<b/>".
+    let home = home(
+        dir.path(),
+        &[("a.xml", "<a/>"), ("b.xml", "<b edited='yes'/>")],
+    );
+    let err = commit_one(&home, &AB, None).unwrap_err();
+    assert!(err.wrote_nothing());
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "node node1: {} changed after it was planned; run again",
+            home.join("b.xml").display()
+        )
+    );
+    assert_eq!(read(&home, "a.xml"), "<a/>", "a.xml untouched");
+    assert!(!is_held(&home), "the lock is released");
+    assert_eq!(
+        names(&home.join(".carbon-patch")),
+        ["lock"],
+        "nothing staged is left"
+    );
+}
+
+#[test]
+fn a_file_removed_or_made_after_the_plan_stops_the_run_too() {
+    let dir = tempfile::tempdir().unwrap();
+    // Removed: b.xml was planned from "<b/>" and is gone.
+    let home = home(dir.path(), &[("a.xml", "<a/>")]);
+    let err = commit_one(&home, &AB, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("b.xml changed after it was planned; run again"),
+        "{err}"
+    );
+    assert!(!home.join("b.xml").exists());
+    // Made: the plan creates c.xml, which someone made meanwhile.
+    let creating = [AB[0], ("c.xml", None, "<c/>")];
+    std::fs::write(home.join("c.xml"), "<theirs/>").unwrap();
+    let err = commit_one(&home, &creating, None).unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("c.xml changed after it was planned; run again"),
+        "{err}"
+    );
+    assert_eq!(read(&home, "c.xml"), "<theirs/>");
+    // Still absent: created, with its folder.
+    std::fs::remove_file(home.join("c.xml")).unwrap();
+    let in_new_folder = [
+        AB[0],
+        ("c.xml", None, "<c/>"),
+        ("lib/new/d.jar", None, "jar"),
+    ];
+    assert_eq!(commit_one(&home, &in_new_folder, None).unwrap(), 3);
+    assert_eq!(read(&home, "c.xml"), "<c/>");
+    assert_eq!(read(&home, "lib/new/d.jar"), "jar");
+}
+
+#[test]
+fn the_commit_releases_each_lock_and_keeps_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    let mut trees = vec![staged(&home, &AB).unwrap()];
+    assert!(is_held(&home));
+    let report = commit(
+        &mut trees,
+        Options {
+            backup: None,
+            jobs: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.written, 2);
+    assert_eq!(
+        report
+            .steps
+            .iter()
+            .map(|(step, _)| *step)
+            .collect::<Vec<_>>(),
+        [
+            "check the files are unchanged",
+            "write the journals",
+            "sync (staged files, journals)",
+            "rename the staged files",
+            "sync (renames)",
+            "remove the journals, kept originals and locks",
+        ]
+    );
+    // Released by the commit's last step, not when the caller drops the
+    // trees after reporting.
+    assert!(!is_held(&home));
+    assert_eq!(
+        trees[0].paths().count(),
+        2,
+        "the report still has the files"
+    );
+    assert_eq!(read(&home, "b.xml"), "<b x='1'/>");
+    assert_eq!(names(&home.join(".carbon-patch")), ["lock"]);
+}
+
+#[test]
+fn permissions_owner_and_group_are_kept() {
+    // 0666: bits a umask of 022 or 002 takes from a new file, which the
+    // staged file must get back.
+    for wanted in [0o640, 0o666, 0o600] {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+        for name in ["a.xml", "b.xml"] {
+            std::fs::set_permissions(home.join(name), std::fs::Permissions::from_mode(wanted))
+                .unwrap();
+        }
+        // Only root can give a file away; elsewhere the owner stays ours.
+        let owner = match std::os::unix::fs::chown(home.join("b.xml"), Some(4321), Some(4322)) {
+            Ok(()) => (4321, 4322),
+            Err(_) => {
+                use std::os::unix::fs::MetadataExt;
+                let meta = std::fs::metadata(home.join("b.xml")).unwrap();
+                (meta.uid(), meta.gid())
+            }
+        };
+        assert_eq!(commit_one(&home, &AB, None).unwrap(), 2);
+        for name in ["a.xml", "b.xml"] {
+            use std::os::unix::fs::MetadataExt;
+            let meta = std::fs::metadata(home.join(name)).unwrap();
+            assert_eq!(meta.mode() & 0o7777, wanted, "{name}");
+            if name == "b.xml" {
+                assert_eq!((meta.uid(), meta.gid()), owner);
+            }
+        }
+        assert_eq!(read(&home, "b.xml"), "<b x='1'/>");
+    }
+}
+
+#[test]
+fn a_backup_is_whole_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("conf/b.xml", "<b/>")]);
+    let changes = [AB[0], ("conf/b.xml", Some("<b/>"), "<b x='1'/>")];
+    assert_eq!(commit_one(&home, &changes, Some("S")).unwrap(), 2);
+    let backups = home.join(".carbon-patch/backups");
+    assert_eq!(names(&backups), ["S"], "finished: no partial folder left");
+    assert_eq!(read(&backups, "S/conf/b.xml"), "<b/>");
+    assert_eq!(read(&backups, "S/a.xml"), "<a/>");
+    // A second run under the same stamp: refused, nothing written.
+    let again = [("a.xml", Some("<a x='1'/>"), "<a x='2'/>")];
+    let err = commit_one(&home, &again, Some("S")).unwrap_err();
+    assert!(err.wrote_nothing());
+    assert!(
+        err.to_string()
+            .contains("exists already; not overwriting it"),
+        "{err}"
+    );
+    assert_eq!(read(&backups, "S/a.xml"), "<a/>", "the older original");
+    assert_eq!(read(&home, "a.xml"), "<a x='1'/>");
+    assert_eq!(names(&backups), ["S"]);
+}
+
+#[test]
+fn backups_go_only_into_a_folder_the_run_makes() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    // `backups` made a link to a folder of someone else's choosing.
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    drop(staged(&home, &[]).unwrap()); // makes the stage folder
+    std::os::unix::fs::symlink(&elsewhere, home.join(".carbon-patch/backups")).unwrap();
+    let err = commit_one(&home, &AB, Some("S")).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "node node1: {}: is a symbolic link; refusing to write through it",
+            home.join(".carbon-patch/backups").display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+    assert_eq!(read(&home, "b.xml"), "<b/>");
+}
+
+#[test]
+fn a_failure_before_the_replacements_leaves_no_journal_to_finish() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let homes: Vec<PathBuf> = dirs
+        .iter()
+        .map(|dir| home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]))
+        .collect();
+    let mut trees: Vec<Staged> = homes
+        .iter()
+        .map(|home| staged(home, &AB).unwrap())
+        .collect();
+    // The second home's backup cannot be made: one is there already.
+    std::fs::create_dir_all(homes[1].join(".carbon-patch/backups/S")).unwrap();
+    let err = commit(
+        &mut trees,
+        Options {
+            backup: Some("S"),
+            jobs: 2,
+        },
+    )
+    .unwrap_err();
+    assert!(err.wrote_nothing(), "{err}");
+    drop(trees);
+    for home in &homes {
+        assert!(
+            !pending(&beneath::Root::open(home).unwrap()),
+            "no journal left"
+        );
+        assert_eq!(read(home, "b.xml"), "<b/>");
+        assert_eq!(names(&home.join(".carbon-patch")), ["backups", "lock"]);
+    }
+    assert_eq!(
+        names(&homes[0].join(".carbon-patch/backups")),
+        Vec::<String>::new()
+    );
+    assert_eq!(names(&homes[1].join(".carbon-patch/backups")), ["S"]);
+}
+
+#[test]
+fn either_way_of_replacing_keeps_the_original_to_put_back() {
+    for exchange in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+        let mut tree = staged(&home, &AB).unwrap();
+        tree.verify(false).unwrap();
+        tree.prepare(None).unwrap();
+        let mut way = exchange;
+        for i in 0..tree.files.len() {
+            tree.files[i].original = commit::replace(&tree.files[i], &mut way).unwrap();
+            tree.renamed += 1;
+        }
+        assert_eq!(way, exchange && cfg!(target_os = "linux"));
+        for (file, old) in tree.files.iter().zip(["<a/>", "<b/>"]) {
+            let kept = file.original.clone().expect("an original");
+            assert_eq!(
+                std::fs::read_to_string(file.stage.shown(&kept)).unwrap(),
+                old
+            );
+            let expected = if way {
+                file.staged.clone()
+            } else {
+                stage::kept_name(&file.staged)
+            };
+            assert_eq!(kept, expected);
+        }
+        assert_eq!(read(&home, "a.xml"), "<a x='1'/>");
+        let failed = Error::Changed {
+            path: "x.xml".into(),
+        };
+        let err = commit::roll_back(std::slice::from_mut(&mut tree), failed);
+        assert_eq!(
+            err.to_string(),
+            "nothing was changed: the 2 file(s) written before the failure were restored: \
+             x.xml changed after it was planned; run again"
+        );
+        assert_eq!(
+            (read(&home, "a.xml"), read(&home, "b.xml")),
+            ("<a/>".into(), "<b/>".into())
+        );
+        assert!(!pending(&beneath::Root::open(&home).unwrap()));
+    }
+}
+
+/// Finding 3: an edit that lands between the check and the swap (here,
+/// made just before the second file's swap) was lost. It is kept, the
+/// first file is put back, and the run says so.
+#[test]
+fn an_edit_made_while_the_files_are_replaced_is_kept() {
+    for replacing in ["b.xml", "a.xml"] {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+        let edited = home.join(replacing);
+        let target = edited.clone();
+        let _hooked = hook(dir.path(), move |point, path| {
+            if point == Point::BeforeSwap && path == target {
+                std::fs::write(&target, "<hand-edited/>").unwrap();
+            }
+        });
+        let err = commit_one(&home, &AB, None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "nothing was changed: the {} file(s) written before the failure were restored: \
+                 node node1: {} was edited while it was being written; the edit is kept and \
+                 nothing of this node was written; run again",
+                if replacing == "b.xml" { 1 } else { 0 },
+                edited.display()
+            )
+        );
+        assert_eq!(std::fs::read_to_string(&edited).unwrap(), "<hand-edited/>");
+        let other = if replacing == "b.xml" {
+            "a.xml"
+        } else {
+            "b.xml"
+        };
+        assert_eq!(
+            read(&home, other),
+            format!("<{}/>", &other[..1]),
+            "put back"
+        );
+        assert!(!pending(&beneath::Root::open(&home).unwrap()));
+        assert_eq!(names(&home.join(".carbon-patch")), ["lock"]);
+    }
+}
+
+/// A file the plan creates, made by someone between the check and its
+/// rename: theirs stays.
+#[test]
+fn a_file_made_while_the_files_are_replaced_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>")]);
+    let target = home.join("c.xml");
+    let made = target.clone();
+    let _hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == made {
+            std::fs::write(&made, "<theirs/>").unwrap();
+        }
+    });
+    let err = commit_one(&home, &[AB[0], ("c.xml", None, "<c/>")], None).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("c.xml was edited while it was being written"),
+        "{err}"
+    );
+    assert_eq!(read(&home, "c.xml"), "<theirs/>");
+    assert_eq!(read(&home, "a.xml"), "<a/>");
+}
+
+/// Finding 2: the folder of a file swapped, once the journal is written,
+/// for a link to a folder of root's. The commit writes into the folder it
+/// checked, wherever that now is, and nothing of root's changes.
+#[test]
+fn a_folder_swapped_for_a_link_during_the_commit_leads_nowhere() {
+    if !root_or_fail("a_folder_swapped_for_a_link_during_the_commit_leads_nowhere") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(
+        dir.path(),
+        &[("conf/axis2/axis2.xml", "<a/>"), ("b.xml", "<b/>")],
+    );
+    let roots = dir.path().join("roots");
+    std::fs::create_dir(&roots).unwrap();
+    std::fs::write(roots.join("axis2.xml"), "<root-owned/>").unwrap();
+    give_to_nobody(&home);
+    let changes = [("conf/axis2/axis2.xml", Some("<a/>"), "<a x='1'/>"), AB[1]];
+    let (home_at, roots_at) = (home.clone(), roots.clone());
+    let _hooked = hook(dir.path(), move |point, _| {
+        if point == Point::Journalled {
+            as_nobody(
+                &home_at,
+                &format!(
+                    "mv conf/axis2 conf/moved && ln -s {} conf/axis2",
+                    roots_at.display()
+                ),
+            );
+        }
+    });
+    assert_eq!(commit_one(&home, &changes, None).unwrap(), 2);
+    assert_eq!(read(&roots, "axis2.xml"), "<root-owned/>");
+    assert_eq!(names(&roots), ["axis2.xml"]);
+    assert_eq!(read(&home, "conf/moved/axis2.xml"), "<a x='1'/>");
+    // The next run meets the link, and refuses it.
+    let err = staged(
+        &home,
+        &[("conf/axis2/axis2.xml", Some("<root-owned/>"), "<x/>")],
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("leads to"), "{err}");
+}
+
+/// Finding 6: a backup copy exists with its original's permissions (here
+/// 0600) from the moment it is created, in a folder only this user can
+/// enter, under a name that does not count until it is whole.
+#[test]
+fn a_backup_is_never_more_readable_than_its_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(
+        dir.path(),
+        &[("a.xml", "<a/>"), ("b.xml", "<b password='x'/>")],
+    );
+    std::fs::set_permissions(home.join("b.xml"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let _hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BackedUp {
+            use std::os::unix::fs::MetadataExt;
+            let mode = std::fs::metadata(path).unwrap().mode() & 0o777;
+            let folder = std::fs::metadata(path.parent().unwrap()).unwrap().mode() & 0o777;
+            record
+                .lock()
+                .unwrap()
+                .push((path.to_path_buf(), mode, folder));
+        }
+    });
+    let changes = [
+        AB[0],
+        ("b.xml", Some("<b password='x'/>"), "<b password='y'/>"),
+    ];
+    assert_eq!(commit_one(&home, &changes, Some("S")).unwrap(), 2);
+    let partial = home.join(".carbon-patch/backups/.S.partial");
+    let umask_keeps = |mode: u32| {
+        // The umask may take bits, never add them.
+        mode & !0o644 == 0
+    };
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for (path, mode, folder) in seen.iter() {
+        assert!(path.starts_with(&partial), "{}", path.display());
+        assert_eq!(*folder, 0o700);
+        match path.file_name().unwrap().to_str().unwrap() {
+            "b.xml" => assert_eq!(*mode & !0o600, 0, "b.xml copy made {mode:o}"),
+            _ => assert!(umask_keeps(*mode), "{mode:o}"),
+        }
+    }
+    assert_eq!(
+        read(&home, ".carbon-patch/backups/S/b.xml"),
+        "<b password='x'/>"
+    );
+}
+
+/// Finding 12: a commit syncs exactly what it wrote (its staged files,
+/// journal, folders), never a whole file system.
+#[test]
+fn a_commit_syncs_its_own_files_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(
+        dir.path(),
+        &[
+            ("a.xml", "<a/>"),
+            ("conf/b.xml", "<b/>"),
+            ("other.xml", "<o/>"),
+        ],
+    );
+    let changes = [AB[0], ("conf/b.xml", Some("<b/>"), "<b x='1'/>")];
+    let mut trees = vec![staged(&home, &changes).unwrap()];
+    let staged_names: Vec<PathBuf> = trees[0]
+        .files
+        .iter()
+        .map(|f| f.stage.shown(&f.staged))
+        .collect();
+    commit(
+        &mut trees,
+        Options {
+            backup: None,
+            jobs: 2,
+        },
+    )
+    .unwrap();
+    let mut synced = crate::pause::synced_under(dir.path());
+    synced.sort();
+    let stage = home.join(".carbon-patch");
+    let mut expected = vec![
+        home.clone(),
+        home.join("conf"),
+        stage.clone(),
+        stage.clone(),
+        stage.join("lock"),
+    ];
+    expected.extend(staged_names);
+    expected.sort();
+    assert_eq!(synced, expected);
+}
