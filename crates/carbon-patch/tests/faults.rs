@@ -156,8 +156,9 @@ fn json_names_the_files_an_apply_finished_for_an_interrupted_one() {
 fn an_interrupted_apply_whose_file_changed_since_is_not_finished() {
     let dir = tempfile::tempdir().unwrap();
     let home = fresh(dir.path(), "node1");
+    // Killed after its first file (axis2.xml) was replaced.
     let out = on_node1("apply", &home)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "0")
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -174,7 +175,8 @@ fn an_interrupted_apply_whose_file_changed_since_is_not_finished() {
         format!(
             "carbon-patch: nothing was written: node node1 ({home}): an interrupted apply cannot \
              be finished: {carbon} changed since it began. Check the file, then remove \
-             {home}/.carbon-patch/lock to start afresh\n",
+             {home}/.carbon-patch/lock to start afresh (the next apply plans again from the \
+             files as they are)\n",
             home = home.display(),
             carbon = carbon.display(),
         )
@@ -391,4 +393,31 @@ fn a_file_linked_within_the_home_is_written_through_its_link() {
         "{}",
         stdout(&again)
     );
+}
+
+/// Killed once its journal was durable but before its first replacement:
+/// nothing was written, so nothing is finished, and the next apply plans
+/// and writes as if the first had never run.
+#[test]
+fn a_crash_before_the_first_replacement_is_applied_afresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let planned = planned(dir.path());
+    let home = fresh(dir.path(), "node1");
+    let original = files(&home);
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(journal_waits(&home));
+    assert_eq!(files(&home), original, "nothing replaced");
+    let out = on_node1("apply", &home).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains("finished node1"),
+        "nothing to finish: {}",
+        stdout(&out)
+    );
+    assert_eq!(files(&home), planned);
+    assert!(!journal_waits(&home));
 }

@@ -1,0 +1,306 @@
+//! The home's owner against carbon-patch run by root: what the built binary
+//! must refuse whatever the owner plants in a home (docs/security.md, "The
+//! home's owner"). The owner is `nobody` here; the tests that need two users
+//! run as root and act as the owner through `setpriv`. Run as another user
+//! they fail, since CI runs as root; `CARBON_PATCH_ROOT_TESTS=skip` skips
+//! them instead, saying so.
+//!
+//! The attacks that need a pause in the middle of a commit are the commit
+//! crate's own tests (`crates/treecommit`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{files, journal_waits};
+
+const RECIPE: &str = "examples/quickstart.toml";
+const NOBODY: u32 = 65534;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
+    cmd.current_dir(golden::workspace_root())
+        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
+        .env_remove("CARBON_PATCH_ABORT_AFTER_WRITES");
+    cmd
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `command` of the quickstart recipe on node1 only, at `home`.
+fn on_node1(command: &str, home: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args([command, RECIPE, "--node=node1"])
+        .arg(format!("--home=node1={}", home.display()));
+    cmd
+}
+
+/// A fresh copy of the sample home at `dir/name`.
+fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let home = dir.join(name);
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    home
+}
+
+/// Whether this test may go on: true as root; otherwise a failure, unless
+/// the run asked to skip what needs root.
+fn root_or_fail(test: &str) -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return true;
+    }
+    if std::env::var("CARBON_PATCH_ROOT_TESTS").as_deref() == Ok("skip") {
+        eprintln!("{test}: skipped (not root, and CARBON_PATCH_ROOT_TESTS=skip)");
+        return false;
+    }
+    panic!(
+        "{test} needs root, to act as the home's owner through setpriv (CI runs as root); \
+         run the tests as root, or set CARBON_PATCH_ROOT_TESTS=skip to skip it"
+    );
+}
+
+/// A home owned by `nobody` at `dir/node1`, in a folder `nobody` may enter
+/// (a temporary folder is its creator's alone).
+fn home_of_nobody(dir: &Path) -> PathBuf {
+    let home = fresh(dir, "node1");
+    let chowned = Command::new("chown")
+        .args(["-R", &format!("{NOBODY}:{NOBODY}")])
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(chowned.success(), "chown -R nobody {}", home.display());
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    home
+}
+
+/// Runs `script` with `sh` as `nobody`, in `dir`; `input` on its stdin.
+fn as_nobody(dir: &Path, script: &str, input: &[u8]) {
+    use std::io::Write;
+    let mut child = Command::new("setpriv")
+        .args([
+            &format!("--reuid={NOBODY}"),
+            &format!("--regid={NOBODY}"),
+            "--clear-groups",
+            "sh",
+            "-euc",
+            script,
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("setpriv (util-linux) runs");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "as nobody: {script}: {}",
+        stderr(&out)
+    );
+}
+
+/// The identity today's journal gave a file (JSON), read as the owner
+/// would read it with `stat`.
+fn identity(path: &Path) -> serde_json::Value {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).unwrap();
+    serde_json::json!({
+        "dev": meta.dev(), "ino": meta.ino(), "len": meta.len(),
+        "mtime": [meta.mtime(), meta.mtime_nsec()],
+        "ctime": [meta.ctime(), meta.ctime_nsec()],
+    })
+}
+
+/// Finding 1: the owner writes a journal whose targets pass through a link
+/// in the home to root's folder, with the identities of root's files; the
+/// next root `apply` must not "finish" it.
+#[test]
+fn a_journal_planted_by_the_homes_owner_is_refused() {
+    if !root_or_fail("a_journal_planted_by_the_homes_owner_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path());
+    // Root's folder beside the home, with two files of root's.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("victim.xml"), "<root-owned/>").unwrap();
+    std::fs::write(outside.join("gone.xml"), "<root-owned/>").unwrap();
+    let journal = serde_json::json!({"version": 2, "files": [
+        {"target": "repository/conf/link/victim.xml", "staged": "repository/conf/evil.xml",
+         "identity": identity(&outside.join("victim.xml"))},
+        {"target": "repository/conf/carbon.xml", "staged": "repository/conf/link/gone.xml",
+         "identity": identity(&outside.join("gone.xml"))},
+    ]});
+    let mut lock = b"4194305   \n".to_vec();
+    lock.extend(serde_json::to_vec(&journal).unwrap());
+    as_nobody(
+        &home,
+        &format!(
+            "ln -s {} repository/conf/link\n\
+             echo '<evil/>' > repository/conf/evil.xml\n\
+             mkdir -p .carbon-patch\n\
+             cat > .carbon-patch/lock",
+            outside.display()
+        ),
+        &lock,
+    );
+    let before = files(&home);
+
+    let out = on_node1("apply", &home).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(
+        std::fs::read(outside.join("victim.xml")).unwrap(),
+        b"<root-owned/>"
+    );
+    assert!(
+        outside.join("gone.xml").exists(),
+        "root's file is not removed"
+    );
+    assert_eq!(files(&home), before, "nothing written in the home");
+    assert!(
+        journal_waits(&home),
+        "the planted journal is left as it was"
+    );
+    assert!(
+        err.contains(&format!(
+            "{}: owned by uid {NOBODY}, not by this user (uid 0)",
+            home.join(".carbon-patch").display()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("remove"), "says how to recover: {err}");
+}
+
+/// Finding 4: a file reached by two paths (a link to it), which the recipe
+/// edits by both: one edit would be lost. The plan is refused.
+#[test]
+fn one_file_edited_by_two_paths_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    std::os::unix::fs::symlink("carbon.xml", home.join("repository/conf/alias.xml")).unwrap();
+    let recipe = dir.path().join("recipe.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "[nodes.node1]\nhome = \"{}\"\nserver = {{ offset = 2 }}\n\n\
+             [[raw]]\nfile = \"repository/conf/alias.xml\"\npath = \"/Server/Name\"\n\
+             action = \"set_text\"\nvalue = \"Node One\"\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    let before = files(&home);
+    for command in ["plan", "apply"] {
+        let out = bin().arg(command).arg(&recipe).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains(
+                "repository/conf/alias.xml and repository/conf/carbon.xml are one file \
+                 (a link leads from one to the other); edit it by one path"
+            ),
+            "{command}: {err}"
+        );
+    }
+    assert_eq!(files(&home), before);
+}
+
+/// Finding 5: the lock file hard-linked to another file, which an apply
+/// would write its pid into.
+#[test]
+fn a_lock_with_more_than_one_link_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let theirs = dir.path().join("theirs.txt");
+    std::fs::write(&theirs, "keep me\n").unwrap();
+    std::fs::create_dir(home.join(".carbon-patch")).unwrap();
+    std::fs::set_permissions(
+        home.join(".carbon-patch"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    std::fs::hard_link(&theirs, home.join(".carbon-patch/lock")).unwrap();
+    let before = files(&home);
+    let out = on_node1("apply", &home).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: has 2 links; a lock carbon-patch trusts has one",
+            home.join(".carbon-patch/lock").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"keep me\n");
+    assert_eq!(files(&home), before);
+}
+
+/// Runs `cmd` for at most ten seconds; `None` when it had to be killed.
+fn within_ten_seconds(mut cmd: Command) -> Option<Output> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Finding 9: a FIFO where a file is read. Opening one to read waits for a
+/// writer; every command must refuse it at once instead.
+#[test]
+fn a_fifo_in_the_home_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    for rel in [
+        "repository/conf/carbon.xml",
+        "bin/version.txt",
+        "repository/conf/datasources/master-datasources.xml",
+    ] {
+        let home = fresh(dir.path(), &rel.replace('/', "_"));
+        let path = home.join(rel);
+        std::fs::remove_file(&path).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        for command in ["plan", "check", "apply", "inspect"] {
+            let cmd = match command {
+                "inspect" => {
+                    let mut cmd = bin();
+                    cmd.arg("inspect").arg(&home);
+                    cmd
+                }
+                _ => on_node1(command, &home),
+            };
+            let out = within_ten_seconds(cmd)
+                .unwrap_or_else(|| panic!("{command} waited on the FIFO at {rel}"));
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{command} {rel}: {err}");
+            assert!(
+                err.contains(&format!("{}: a FIFO, not a regular file", path.display())),
+                "{command} {rel}: {err}"
+            );
+        }
+    }
+}
