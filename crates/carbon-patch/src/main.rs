@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(code) => return code,
     };
+    allow_open_files();
     match run(command) {
         Ok(code) => code,
         // A closed pipe (`carbon-patch plan ... | head`) is not an error.
@@ -35,6 +36,28 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("carbon-patch: {err:#}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// Raises the limit on open files to what the system allows this process.
+/// Until the commit, every staged node holds its lock and the folders its
+/// files are replaced in (handles, so that no link planted meanwhile can
+/// redirect a write): a few files a node, which a fleet of a thousand nodes
+/// would take past the usual soft limit of 1,024. The hard limit is the
+/// administrator's; nothing is raised past it.
+fn allow_open_files() {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let limit = getrlimit(Resource::Nofile);
+    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum) {
+        if current < maximum {
+            let raised = rustix::process::Rlimit {
+                current: Some(maximum),
+                maximum: Some(maximum),
+            };
+            // Where it cannot be raised, a fleet that needs more says so
+            // when a file cannot be opened.
+            let _ = setrlimit(Resource::Nofile, raised);
         }
     }
 }

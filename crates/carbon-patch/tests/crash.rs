@@ -1,5 +1,6 @@
-//! `apply` killed with SIGKILL at random moments, 200 times (set
-//! `CARBON_PATCH_KILLS` to change that). After every kill:
+//! `apply` killed with SIGKILL at random moments, 200 times, and 100 times
+//! more with `--backup` (set `CARBON_PATCH_KILLS` to change both). After
+//! every kill:
 //!
 //! - each file holds either its original bytes or its planned bytes, never
 //!   empty, truncated or mixed;
@@ -9,8 +10,13 @@
 //!   commit had begun);
 //! - re-running `apply` finishes the change: every file then holds its
 //!   planned bytes, and no journal is left. The dead run's lock was
-//!   released by the kernel when it died, and is taken.
+//!   released by the kernel when it died, and is taken;
+//! - with `--backup`, a backup under its stamp's name is whole (each copy
+//!   holds its original's bytes), one still `.partial` never counts and is
+//!   removed by the re-run, and no copy is ever more readable than its
+//!   original.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -20,10 +26,11 @@ use common::{files, journal_waits};
 
 const RECIPE: &str = "examples/quickstart.toml";
 
-fn apply(node1: &Path, node2: &Path) -> Command {
+fn apply(node1: &Path, node2: &Path, backup: bool) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
     cmd.current_dir(golden::workspace_root())
         .args(["apply", RECIPE])
+        .args(backup.then_some("--backup"))
         .arg(format!("--home=node1={}", node1.display()))
         .arg(format!("--home=node2={}", node2.display()))
         .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
@@ -32,21 +39,90 @@ fn apply(node1: &Path, node2: &Path) -> Command {
     cmd
 }
 
+/// The file of the sample home that holds passwords, which only its owner
+/// may read.
+const SECRET: &str = "repository/conf/datasources/master-datasources.xml";
+
 /// Two fresh copies of the sample home under `dir`.
 fn fresh(dir: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
     let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
     let (a, b) = (dir.join("node1"), dir.join("node2"));
-    golden::copy_tree(&fixture, &a);
-    golden::copy_tree(&fixture, &b);
+    for home in [&a, &b] {
+        golden::copy_tree(&fixture, home);
+        std::fs::set_permissions(home.join(SECRET), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
     (a, b)
+}
+
+/// How many kills a test makes: `CARBON_PATCH_KILLS`, or `default`.
+fn kills(default: usize) -> usize {
+    std::env::var("CARBON_PATCH_KILLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
 }
 
 #[test]
 fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
-    let kills: usize = std::env::var("CARBON_PATCH_KILLS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(200);
+    kill_and_rerun(kills(200), false);
+}
+
+/// Finding 7: a kill while backups were written left empty or partial
+/// copies that looked like whole ones, and (finding 6) copies more readable
+/// than their originals.
+#[test]
+fn killed_applies_with_backups_leave_no_torn_or_readable_backup() {
+    kill_and_rerun(kills(100), true);
+}
+
+/// Checks the backups a killed run left in `home`, against the home's
+/// `original` files: whole under a stamp's name, never more readable than
+/// their originals. Returns how many backups were whole and partial.
+fn check_backups(home: &Path, original: &BTreeMap<PathBuf, Vec<u8>>, run: usize) -> (usize, usize) {
+    use std::os::unix::fs::MetadataExt;
+    let (mut whole, mut partial) = (0, 0);
+    let Ok(backups) = std::fs::read_dir(home.join(".carbon-patch/backups")) else {
+        return (0, 0);
+    };
+    for backup in backups {
+        let backup = backup.unwrap().path();
+        let name = backup.file_name().unwrap().to_string_lossy().into_owned();
+        let unfinished = name.starts_with('.') && name.ends_with(".partial");
+        for copy in walkdir::WalkDir::new(&backup) {
+            let copy = copy.unwrap();
+            if !copy.file_type().is_file() {
+                continue;
+            }
+            let rel = copy.path().strip_prefix(&backup).unwrap();
+            let mode = copy.metadata().unwrap().mode() & 0o777;
+            let original_mode = std::fs::metadata(home.join(rel)).unwrap().mode() & 0o777;
+            assert_eq!(
+                mode & !original_mode,
+                0,
+                "run {run}: {} is {mode:o}, its original {original_mode:o}",
+                copy.path().display()
+            );
+            if !unfinished {
+                assert_eq!(
+                    std::fs::read(copy.path()).unwrap(),
+                    original[rel],
+                    "run {run}: {} is not whole",
+                    copy.path().display()
+                );
+            }
+        }
+        if unfinished {
+            partial += 1;
+        } else {
+            whole += 1;
+        }
+    }
+    (whole, partial)
+}
+
+fn kill_and_rerun(kills: usize, backup: bool) {
     let root = tempfile::tempdir().unwrap();
 
     // The reference: the original files, the planned files, and how long an
@@ -58,14 +134,15 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
     for round in 0..3 {
         let (one, two) = fresh(&root.path().join(format!("timed{round}")));
         let started = Instant::now();
-        assert!(apply(&one, &two).status().unwrap().success());
+        assert!(apply(&one, &two, backup).status().unwrap().success());
         runtime = runtime.min(started.elapsed());
     }
-    assert!(apply(&ref1, &ref2).status().unwrap().success());
+    assert!(apply(&ref1, &ref2, false).status().unwrap().success());
     let planned = [files(&ref1), files(&ref2)];
     assert_ne!(original, planned[0]);
 
     let (mut before_any, mut partial, mut complete) = (0, 0, 0);
+    let (mut whole_backups, mut partial_backups) = (0, 0);
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for i in 0..kills {
         let dir = root.path().join(format!("run{i}"));
@@ -76,12 +153,15 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
             .wrapping_add(1_442_695_040_888_963_407);
         let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
         let delay = runtime.mul_f64(0.2 + 1.0 * fraction);
-        let mut child = apply(&node1, &node2).spawn().unwrap();
+        let mut child = apply(&node1, &node2, backup).spawn().unwrap();
         std::thread::sleep(delay);
         let _ = child.kill();
         let _ = child.wait();
 
         for (home, planned) in [(&node1, &planned[0]), (&node2, &planned[1])] {
+            let (whole, unfinished) = check_backups(home, &original, i);
+            whole_backups += whole;
+            partial_backups += unfinished;
             let now = files(home);
             assert_eq!(
                 now.keys().collect::<Vec<_>>(),
@@ -122,7 +202,7 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
         }
 
         // Re-running finishes the change.
-        let rerun = apply(&node1, &node2)
+        let rerun = apply(&node1, &node2, backup)
             .stderr(Stdio::piped())
             .output()
             .unwrap();
@@ -149,12 +229,34 @@ fn killed_applies_leave_each_file_old_or_new_and_a_rerun_finishes() {
                 .map(|e| e.unwrap().file_name())
                 .collect();
             left.sort();
-            assert_eq!(left, ["lock"], "run {i}: {}", home.display());
+            let expected: &[&str] = if backup {
+                &["backups", "lock"]
+            } else {
+                &["lock"]
+            };
+            assert_eq!(left, expected, "run {i}: {}", home.display());
+            if backup {
+                let unfinished = std::fs::read_dir(home.join(".carbon-patch/backups"))
+                    .unwrap()
+                    .filter(|e| {
+                        e.as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .ends_with(".partial")
+                    })
+                    .count();
+                assert_eq!(
+                    unfinished, 0,
+                    "run {i}: the re-run removes unfinished backups"
+                );
+            }
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
     eprintln!(
-        "{kills} kills (apply takes {runtime:?}): homes untouched {before_any}, partly written {partial}, fully written {complete}"
+        "{kills} kills (apply takes {runtime:?}): homes untouched {before_any}, partly written {partial}, fully written {complete}; \
+         backups left whole {whole_backups}, unfinished {partial_backups}"
     );
     // Kills that all came after the end would have proved nothing.
     assert!(
