@@ -87,6 +87,20 @@ impl Root {
         })
     }
 
+    /// A root on the same folder that shares none of the folders opened so
+    /// far: what a long-lived holder keeps, so that the folders its maker
+    /// opened are closed once the maker is done with them.
+    pub fn detached(&self) -> Root {
+        Root {
+            inner: Arc::new(Inner {
+                path: self.inner.path.clone(),
+                real: self.inner.real.clone(),
+                top: self.inner.top.clone(),
+                folders: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
     /// The root as given to [`Root::open`].
     pub fn path(&self) -> &Path {
         &self.inner.path

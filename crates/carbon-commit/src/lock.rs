@@ -193,7 +193,9 @@ impl Lock {
             return Err(Error::io("cannot write", &path, e));
         }
         let mut lock = Lock {
-            root: root.clone(),
+            // Not the caller's folders: a fleet's locks live until the
+            // commit, and each folder kept open is a descriptor.
+            root: root.detached(),
             stage,
             file,
             journal: false,

@@ -62,6 +62,26 @@ fn allow_open_files() {
     }
 }
 
+/// How many descriptors a staged node holds until the commit, about: its
+/// lock file, its home's and stage folder's handles, the folders its files
+/// are replaced in, and the folders on their way.
+const DESCRIPTORS_PER_NODE: usize = 10;
+
+/// Grows this process's descriptor table, while it still has one thread,
+/// to what `nodes` staged nodes hold. The kernel grows the table by
+/// doubling as descriptors are opened, and once other threads share it,
+/// each growth waits for an RCU grace period (tens of milliseconds, with
+/// every thread that opens a file stalled behind it). Grown now, it never
+/// has to grow while the nodes are planned.
+fn reserve_descriptors(nodes: usize) {
+    use std::os::fd::AsFd;
+    let wanted = (nodes * DESCRIPTORS_PER_NODE + 64).min(i32::MAX as usize) as i32;
+    // A descriptor that high grows the table to hold it; closed at once.
+    // Where the limit is lower, nothing is reserved, and the table grows as
+    // it always did.
+    let _ = rustix::io::fcntl_dupfd_cloexec(std::io::stdin().as_fd(), wanted);
+}
+
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
@@ -265,6 +285,7 @@ fn apply(
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::node_names(&recipe, target, &ProcessEnv)?;
     plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
+    reserve_descriptors(names.len());
     timings.lap("read the recipe");
     let trees = plan::tree_cache();
     let work = |name: &String| -> Result<NodeApplied> {
