@@ -368,14 +368,21 @@ impl Dir {
         Ok(Step::Done(meta))
     }
 
-    /// For [`crate::Root::locate`]: this folder and `name`, unless `name` is
-    /// a link to follow.
-    pub(crate) fn locate_step(&self, name: &OsStr) -> Result<Step<(Dir, OsString)>> {
-        match self.read_link(name) {
-            Ok(Some(target)) => Ok(Step::Link(target)),
-            Ok(None) => Ok(Step::Done((self.clone(), name.to_os_string()))),
-            Err(Errno::NOENT) => Ok(Step::Done((self.clone(), name.to_os_string()))),
-            Err(e) => Err(self.fail(name, e)),
+    /// For [`crate::Root::locate`]: this folder, `name` and what is there,
+    /// unless `name` is a link to follow.
+    pub(crate) fn locate_step(&self, name: &OsStr) -> Result<Step<crate::Located>> {
+        let found = |meta| {
+            Step::Done(crate::Located {
+                dir: self.clone(),
+                name: name.to_os_string(),
+                meta,
+            })
+        };
+        match self.stat_step(name) {
+            Ok(Step::Done(meta)) => Ok(found(Some(meta))),
+            Ok(link) => Ok(link.map_done()),
+            Err(e) if e.is_not_found() => Ok(found(None)),
+            Err(e) => Err(e),
         }
     }
 

@@ -45,6 +45,17 @@ use std::sync::{Arc, Mutex};
 pub use dir::{Dir, Entry, Kind, Meta};
 pub use error::{Error, Result};
 
+/// Where a path leads: see [`Root::locate`].
+#[derive(Debug)]
+pub struct Located {
+    /// The folder it is in.
+    pub dir: Dir,
+    /// Its name there.
+    pub name: std::ffi::OsString,
+    /// What is there (never a link), if anything.
+    pub meta: Option<Meta>,
+}
+
 /// A handle on the top folder of a tree, from which every path in it is
 /// resolved. Cheap to clone: clones share the handle and the folders
 /// opened so far.
@@ -189,14 +200,15 @@ impl Root {
         self.folder(rel.as_ref(), Some(mode))
     }
 
-    /// The folder `rel` is in, and the name it has there, following every
-    /// link in it that stays in the tree, the last one too: where a file
-    /// written "at `rel`" is written (a link to a file stays, and the file
-    /// it leads to changes). The folder must exist; the name need not.
+    /// Where a file written "at `rel`" is written: the folder it is in and
+    /// its name there, following every link that stays in the tree, the
+    /// last one too (a link to a file stays, and the file it leads to
+    /// changes), and what is there now. The folder must exist; the name
+    /// need not.
     ///
     /// # Errors
     /// [`Error::LeadsOut`], [`Error::Io`] (the folder not found among them).
-    pub fn locate(&self, rel: impl AsRef<Path>) -> Result<(Dir, std::ffi::OsString)> {
+    pub fn locate(&self, rel: impl AsRef<Path>) -> Result<Located> {
         self.walk(rel.as_ref(), |dir, name| dir.locate_step(name))
     }
 

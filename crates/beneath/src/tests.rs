@@ -180,15 +180,16 @@ fn locate_follows_the_last_link_and_allows_a_new_name() {
     std::fs::create_dir(root.path().join("shared")).unwrap();
     std::fs::write(root.path().join("shared/b.xml"), "<b/>").unwrap();
     symlink("../shared/b.xml", root.path().join("conf/b.xml")).unwrap();
-    let (dir, name) = root.locate("conf/b.xml").unwrap();
+    let found = root.locate("conf/b.xml").unwrap();
     assert_eq!(
-        (dir.rel(), name.as_os_str()),
+        (found.dir.rel(), found.name.as_os_str()),
         (Path::new("shared"), "b.xml".as_ref())
     );
-    let (dir, name) = root.locate("conf/new.xml").unwrap();
+    assert_eq!(found.meta.map(|m| (m.kind, m.len)), Some((Kind::File, 4)));
+    let found = root.locate("conf/new.xml").unwrap();
     assert_eq!(
-        (dir.rel(), name.as_os_str()),
-        (Path::new("conf"), "new.xml".as_ref())
+        (found.dir.rel(), found.name.as_os_str(), found.meta),
+        (Path::new("conf"), "new.xml".as_ref(), None)
     );
     assert!(root.locate("none/new.xml").unwrap_err().is_not_found());
 }

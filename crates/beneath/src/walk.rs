@@ -26,6 +26,16 @@ pub(crate) enum Step<T> {
     Link(PathBuf),
 }
 
+impl<T> Step<T> {
+    /// A link as a step of another walk; what was found is dropped.
+    pub(crate) fn map_done<U>(self) -> Step<U> {
+        match self {
+            Step::Done(_) => unreachable!("only a link is carried over"),
+            Step::Link(target) => Step::Link(target),
+        }
+    }
+}
+
 /// One part of a path still to walk.
 enum Part {
     Name(OsString),
@@ -88,21 +98,23 @@ impl Root {
         create: Option<u32>,
     ) -> Result<End<T>> {
         let shown = || self.display_path(rel);
+        // Most paths name a file in a folder already opened: one call, and
+        // nothing to allocate. A link there is walked the long way.
+        if let (Some(parent), Some(name)) = (rel.parent(), Root::file_name(rel)) {
+            let plain = rel.components().all(|c| matches!(c, Component::Normal(_)));
+            if plain && !parent.as_os_str().is_empty() {
+                if let Some(dir) = self.known(parent) {
+                    if let Step::Done(found) = last(&dir, name)? {
+                        return Ok(End::Name(found));
+                    }
+                }
+            }
+        }
         let mut todo = Vec::new();
         if parts(rel, &mut todo).is_none() {
             return Err(Error::NotInside { path: shown() });
         }
-        // Most paths name a file in a folder already opened.
-        let mut here = match (rel.parent(), Root::file_name(rel)) {
-            (Some(parent), Some(name)) if todo.len() > 1 => match self.known(parent) {
-                Some(dir) if todo.iter().all(|p| matches!(p, Part::Name(_))) => {
-                    todo = vec![Part::Name(name.to_os_string())];
-                    dir
-                }
-                _ => self.top().clone(),
-            },
-            _ => self.top().clone(),
-        };
+        let mut here = self.top().clone();
         let mut links = 0;
         // The last link followed, to name when a `..` in it climbs out.
         let mut followed: Option<(PathBuf, PathBuf)> = None;

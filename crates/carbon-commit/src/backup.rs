@@ -89,12 +89,7 @@ pub(crate) fn start(stage: &Dir, stamp: &str) -> Result<Writer> {
 impl Writer {
     /// Copies `original` (open, of file `rel` of the home, described by
     /// `meta`) into the backup, at `rel`.
-    pub(crate) fn copy(
-        &mut self,
-        rel: &Path,
-        original: &mut std::fs::File,
-        meta: &Meta,
-    ) -> Result<()> {
+    pub(crate) fn copy(&mut self, rel: &Path, original: &std::fs::File, meta: &Meta) -> Result<()> {
         let mut dir = self.partial.clone();
         let parts: Vec<&OsStr> = rel
             .components()
@@ -121,13 +116,15 @@ impl Writer {
         // more people than the original was, even for an instant.
         let mut copy = dir.create_new(name, meta.mode & 0o777)?;
         let path = dir.shown(name);
-        original
-            .rewind()
-            .and_then(|()| std::io::copy(&mut original.take(meta.len), &mut copy))
+        // Read from its start whatever the descriptor's position (the check
+        // read it through): `&File` reads and seeks too.
+        let mut from = original;
+        from.rewind()
+            .and_then(|()| std::io::copy(&mut from.take(meta.len), &mut copy))
             .map_err(|e| Error::io("cannot back up to", &path, e))?;
         #[cfg(test)]
         crate::pause::at_path(crate::pause::Point::BackedUp, &path);
-        self.durable.push(Durable::Open(copy, path));
+        self.durable.push(Durable::File(copy, path));
         Ok(())
     }
 }

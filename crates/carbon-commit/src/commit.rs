@@ -76,9 +76,12 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
         done: Vec::new(),
     };
     let jobs = options.jobs;
-    let keep_originals = options.backup.is_some();
+    // The staged files and their folders are made durable while the
+    // originals are checked and the journals written.
+    let staged = trees.iter_mut().flat_map(Staged::staged_files).collect();
+    let staged = crate::durable::start(staged);
     par_each(trees, jobs, |tree| {
-        tree.verify(keep_originals).map_err(|e| e.on(&tree.label))
+        tree.verify().map_err(|e| e.on(&tree.label))
     })?;
     steps.lap("check the files are unchanged");
     let prepared = par_each(trees, jobs, |tree| {
@@ -92,10 +95,10 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
         .iter_mut()
         .flat_map(|t| std::mem::take(&mut t.durable))
         .collect();
-    if let Err(err) = crate::durable::sync(&before) {
+    let synced = staged.wait().and_then(|()| crate::durable::sync(before));
+    if let Err(err) = synced {
         return Err(unprepare(trees, err));
     }
-    drop(before);
     steps.lap("sync (staged files, journals)");
     #[cfg(test)]
     for tree in trees.iter_mut() {
@@ -122,8 +125,7 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
         error: Box::new(err),
     };
     let touched: Vec<Durable> = trees.iter().flat_map(Staged::touched).collect();
-    crate::durable::sync(&touched).map_err(after)?;
-    drop(touched);
+    crate::durable::sync(touched).map_err(after)?;
     steps.lap("sync (renames)");
     par_each(trees, jobs, |tree| {
         tree.lock().clear_journal()?;
@@ -139,22 +141,41 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
     })
 }
 
-/// What a file holds, by fingerprint; `None` when it does not exist, or
-/// is no longer a regular file.
-fn holds(dir: &beneath::Dir, name: &std::ffi::OsStr) -> Result<Option<Fingerprint>> {
-    match dir.open_read(name) {
-        Ok(Some((mut file, meta))) => Fingerprint::of_file(&mut file, meta.len)
-            .map(Some)
-            .map_err(|e| Error::io("cannot read", dir.shown(name), e)),
-        Ok(None) | Err(beneath::Error::NotAFile { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
+/// Whether `name` in `dir` is still the original of `file`: the very file
+/// the commit checked (the same object, not one renamed in its place since),
+/// holding the bytes the plan read (no edit in place since). Read through
+/// the check's own descriptor, from its start.
+fn still_original(file: &StagedFile, dir: &beneath::Dir, name: &std::ffi::OsStr) -> Result<bool> {
+    let Some((checked, meta)) = &file.checked else {
+        return Ok(false);
+    };
+    let Some(now) = dir.stat(name)? else {
+        return Ok(false);
+    };
+    if !now.same_object(meta) {
+        return Ok(false);
+    }
+    let read = Fingerprint::of_file(&mut ReadAt(checked, 0), now.len)
+        .map_err(|e| Error::io("cannot read", dir.shown(name), e))?;
+    Ok(Some(read) == file.before)
+}
+
+/// Reads a file from an offset on, leaving its own position alone.
+struct ReadAt<'f>(&'f std::fs::File, u64);
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(self.0, buf, self.1)?;
+        self.1 += n as u64;
+        Ok(n)
     }
 }
 
 impl Staged {
-    /// Checks that every file still holds the bytes it was planned from;
-    /// keeps each original open when it is to be backed up.
-    pub(crate) fn verify(&mut self, keep: bool) -> Result<()> {
+    /// Checks that every file still holds the bytes it was planned from,
+    /// and keeps each original open: to check it again once swapped out,
+    /// and to back it up.
+    pub(crate) fn verify(&mut self) -> Result<()> {
         for file in &mut self.files {
             let changed = match file.dir.open_read(&file.name) {
                 Ok(Some((mut opened, meta))) => {
@@ -162,7 +183,7 @@ impl Staged {
                         .map_err(|e| Error::io("cannot read", file.dir.shown(&file.name), e))?;
                     // A length other than its stat's: someone is writing it.
                     let changed = read.len != meta.len || file.before != Some(read);
-                    if keep && !changed {
+                    if !changed {
                         file.checked = Some((opened, meta));
                     }
                     changed
@@ -187,13 +208,12 @@ impl Staged {
     /// Backs up (when asked), writes the journal, and lists what must be
     /// durable before the first replacement.
     pub(crate) fn prepare(&mut self, backup_stamp: Option<&str>) -> Result<()> {
-        let stage = self.lock().stage().clone();
         let mut durable = Vec::new();
         if let Some(stamp) = backup_stamp {
-            let mut writer = crate::backup::start(&stage, stamp)?;
+            let mut writer = crate::backup::start(self.lock().stage(), stamp)?;
             for file in &mut self.files {
-                if let Some((mut original, meta)) = file.checked.take() {
-                    writer.copy(&file.target, &mut original, &meta)?;
+                if let Some((original, meta)) = &file.checked {
+                    writer.copy(&file.target, original, meta)?;
                 }
             }
             durable.append(&mut writer.durable);
@@ -211,16 +231,28 @@ impl Staged {
             .collect();
         let bytes = journal::encode(self.backup.as_ref(), &entries);
         self.lock().write_journal(&bytes)?;
-        durable.push(Durable::File(stage.clone(), "lock".into()));
-        durable.push(Durable::Folder(stage));
-        for file in &self.files {
-            durable.push(Durable::File(file.stage.clone(), file.staged.clone()));
+        durable.push(self.lock().journal_file()?);
+        self.durable = durable;
+        Ok(())
+    }
+
+    /// The staged files and the folders they were made in, to make durable
+    /// (each file once: it is closed once synced).
+    fn staged_files(&mut self) -> Vec<Durable> {
+        let mut durable = Vec::with_capacity(self.files.len() + 1);
+        durable.extend(
+            self.lock
+                .as_ref()
+                .map(|lock| Durable::Folder(lock.stage().clone())),
+        );
+        for file in &mut self.files {
+            let path = file.stage.shown(&file.staged);
+            durable.extend(file.open.take().map(|open| Durable::File(open, path)));
             if file.stage.rel() != std::path::Path::new(crate::lock::STAGE_DIR) {
                 durable.push(Durable::Folder(file.stage.clone()));
             }
         }
-        self.durable = durable;
-        Ok(())
+        durable
     }
 
     /// Finishes the backup, then replaces every file in order, stopping
@@ -307,7 +339,7 @@ pub(crate) fn replace(
     if *exchange && stage.exchange(&file.staged, dir, &file.name)? {
         // What was swapped out must be what the plan read: an edit made
         // since the check goes back, and this run stops.
-        if holds(stage, &file.staged)? != file.before {
+        if !still_original(file, stage, &file.staged)? {
             stage.exchange(&file.staged, dir, &file.name)?;
             return Err(edited());
         }
@@ -332,7 +364,7 @@ pub(crate) fn replace(
         let _ = stage.remove_file(&kept);
         return Err(e.into());
     }
-    if holds(stage, &kept)? != file.before {
+    if !still_original(file, stage, &kept)? {
         stage.rename(&kept, dir, &file.name)?;
         return Err(edited());
     }
@@ -410,7 +442,7 @@ pub(crate) fn roll_back(trees: &mut [Staged], err: Error) -> Error {
     }
     // The journals go only once the restored files are durable.
     let touched: Vec<Durable> = trees.iter().flat_map(Staged::touched).collect();
-    if crate::durable::sync(&touched).is_ok() {
+    if crate::durable::sync(touched).is_ok() {
         for tree in trees.iter_mut() {
             let _ = tree.lock().clear_journal();
         }

@@ -5,18 +5,18 @@
 //! every other process's unwritten data on that file system, which made an
 //! apply of two nodes fifty times slower beside a process with 2 GB not yet
 //! written. One `fsync` after another would wait for the disk once per
-//! file, so they are issued all at once from a pool of threads: the file
-//! system commits the ones in flight together (one journal commit for
-//! many files, on ext4 and XFS). And each staged file's writing-out is
-//! started as soon as it is staged (`sync_file_range`), so by the time the
-//! commit syncs it, most of its data is on its way.
+//! file, so they are issued together from a pool of threads: the file
+//! system commits the ones in flight at once (one journal commit for many
+//! files, on ext4 and XFS). And each staged file's writing-out is started
+//! as soon as it is staged (`sync_file_range`), so by the time the commit
+//! syncs it, most of its data is on its way.
 
-use std::ffi::OsString;
+use std::sync::mpsc::{channel, Sender};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use beneath::Dir;
 
 use crate::error::{Error, Result};
-use crate::parallel::all_at_once;
 
 /// How many syncs are in flight at once, at most: enough for the file
 /// system to batch them, few enough that the threads cost little.
@@ -27,29 +27,118 @@ const IN_FLIGHT: usize = 32;
 pub(crate) enum Durable {
     /// A folder: the names made, renamed or removed in it.
     Folder(Dir),
-    /// The file with this name in a folder (opened again to sync it, so a
-    /// fleet's staged files do not each hold a descriptor until then).
-    File(Dir, OsString),
-    /// An open file.
-    Open(std::fs::File, std::path::PathBuf),
+    /// An open file, and its path for messages.
+    File(std::fs::File, std::path::PathBuf),
 }
 
-/// Makes every one of `items` durable, in parallel.
-pub(crate) fn sync(items: &[Durable]) -> Result<()> {
-    #[cfg(test)]
-    crate::pause::synced(items);
-    all_at_once(items, IN_FLIGHT, |item| match item {
-        Durable::Folder(dir) => dir.sync().map_err(Error::from),
-        Durable::File(dir, name) => {
-            let path = || dir.shown(name);
-            let (file, _) = dir
-                .open_read(name)?
-                .ok_or_else(|| Error::io("cannot sync", path(), std::io::ErrorKind::NotFound))?;
-            rustix::fs::fsync(&file).map_err(|e| Error::io("cannot sync", path(), e))
+impl Durable {
+    fn sync(&self) -> Result<()> {
+        match self {
+            Durable::Folder(dir) => {
+                #[cfg(test)]
+                crate::pause::synced(dir.path());
+                dir.sync().map_err(Error::from)
+            }
+            Durable::File(file, path) => {
+                #[cfg(test)]
+                crate::pause::synced(path);
+                rustix::fs::fsync(file).map_err(|e| Error::io("cannot sync", path, e))
+            }
         }
-        Durable::Open(file, path) => {
-            rustix::fs::fsync(file).map_err(|e| Error::io("cannot sync", path, e))
+    }
+}
+
+/// Makes every one of `items` durable, all in flight at once; the first
+/// error.
+pub(crate) fn sync(items: Vec<Durable>) -> Result<()> {
+    start(items).wait()
+}
+
+/// Syncs under way, started by [`start`].
+#[must_use = "a sync is durable only once waited for"]
+pub(crate) struct Syncing(Arc<Pending>);
+
+impl Syncing {
+    /// Waits until every one is done; the first error.
+    pub(crate) fn wait(self) -> Result<()> {
+        self.0.wait()
+    }
+}
+
+/// Starts making every one of `items` durable, all in flight at once, and
+/// returns at once.
+pub(crate) fn start(items: Vec<Durable>) -> Syncing {
+    let pending = Arc::new(Pending::default());
+    pending.state.lock().unwrap().0 = items.len();
+    let jobs = pool().lock().unwrap().clone();
+    for item in items {
+        if let Err(std::sync::mpsc::SendError((item, _))) = jobs.send((item, pending.clone())) {
+            // No thread to take it (they never stop): synced here.
+            pending.finish(item.sync());
         }
+    }
+    Syncing(pending)
+}
+
+/// Syncs handed to the pool: how many are not done yet, and the first
+/// error among them.
+#[derive(Debug, Default)]
+struct Pending {
+    state: Mutex<(usize, Option<Error>)>,
+    done: Condvar,
+}
+
+impl Pending {
+    fn wait(&self) -> Result<()> {
+        let mut state = self.state.lock().unwrap();
+        while state.0 > 0 {
+            state = self.done.wait(state).unwrap();
+        }
+        match state.1.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(&self, synced: Result<()>) {
+        let mut state = self.state.lock().unwrap();
+        state.0 -= 1;
+        if let Err(e) = synced {
+            state.1.get_or_insert(e);
+        }
+        if state.0 == 0 {
+            self.done.notify_all();
+        }
+    }
+}
+
+type Job = (Durable, Arc<Pending>);
+
+/// The syncing threads, started on first use (a commit syncs twice, and
+/// starting a thread costs more than a sync of a small file); they wait for
+/// work for as long as the process lives. The first thread starts the
+/// others, so the caller goes on at once, and the work queued meanwhile is
+/// taken as they come up.
+fn pool() -> &'static Mutex<Sender<Job>> {
+    static JOBS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+    JOBS.get_or_init(|| {
+        let (jobs, queue) = channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        let work = |queue: Arc<Mutex<std::sync::mpsc::Receiver<Job>>>| loop {
+            let job = queue.lock().unwrap().recv();
+            let Ok((item, pending)) = job else { return };
+            let synced = item.sync();
+            drop(item); // its descriptor closed before it counts as done
+            pending.finish(synced);
+        };
+        std::thread::spawn(move || {
+            for _ in 1..IN_FLIGHT {
+                let queue = queue.clone();
+                std::thread::spawn(move || work(queue));
+            }
+            work(queue)
+        });
+        Mutex::new(jobs)
     })
 }
 

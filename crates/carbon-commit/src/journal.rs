@@ -240,7 +240,7 @@ pub(crate) fn recover(
         crate::backup::finish(home_stage, backup)?;
         durable.extend(crate::backup::folder(home_stage).map(Durable::Folder));
     }
-    crate::durable::sync(&durable)?;
+    crate::durable::sync(durable)?;
     // Every file is new, durably: the originals can go (those in the stage
     // folder would be cleared anyway; beside their targets they would not).
     for f in found

@@ -234,6 +234,15 @@ impl Lock {
         Ok(())
     }
 
+    /// The lock file, to make the journal in it durable.
+    pub(crate) fn journal_file(&self) -> Result<crate::durable::Durable> {
+        let file = self
+            .file
+            .try_clone()
+            .map_err(|e| Error::io("cannot sync", self.path(), e))?;
+        Ok(crate::durable::Durable::File(file, self.path()))
+    }
+
     /// The lock file's path, for messages.
     pub(crate) fn path(&self) -> PathBuf {
         self.stage.shown(LOCK)

@@ -9,8 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::durable::Durable;
-
 /// Where a commit pauses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Point {
@@ -61,16 +59,9 @@ pub(crate) fn at_path(point: Point, path: &Path) {
     }
 }
 
-/// Notes each of `items` as synced.
-pub(crate) fn synced(items: &[Durable]) {
-    let mut synced = SYNCED.lock().unwrap();
-    for item in items {
-        synced.push(match item {
-            Durable::Folder(dir) => dir.path().to_path_buf(),
-            Durable::File(dir, name) => dir.shown(name),
-            Durable::Open(_, path) => path.clone(),
-        });
-    }
+/// Notes `path` as synced.
+pub(crate) fn synced(path: &Path) {
+    SYNCED.lock().unwrap().push(path.to_path_buf());
 }
 
 /// What was synced under `under` so far, in order.

@@ -36,7 +36,10 @@ pub(crate) struct StagedFile {
     pub before: Option<Fingerprint>,
     /// What the staged file holds.
     pub after: Fingerprint,
-    /// The original, opened when the commit checked it (for its backup).
+    /// The staged file, open until the commit makes it durable.
+    pub open: Option<std::fs::File>,
+    /// The original, opened when the commit checked it: checked again once
+    /// swapped out, and copied for its backup.
     pub checked: Option<(std::fs::File, Meta)>,
     /// Where the original waits once replaced, in `stage` (set while
     /// committing): the staged name, or a kept hard link.
@@ -59,6 +62,10 @@ pub struct Staged {
     pub(crate) backup: Option<crate::journal::Backup>,
     /// What must be durable before the commit's first replacement.
     pub(crate) durable: Vec<crate::durable::Durable>,
+    /// The mount of the home's stage folder, and whether each folder staged
+    /// for so far (by its path in the home) is on it.
+    stage_mount: Option<(u64, u64)>,
+    mounts: Vec<(PathBuf, bool)>,
 }
 
 /// The name an original kept by a hard link gets beside `staged`.
@@ -96,6 +103,8 @@ impl Staged {
             lock: Some(lock),
             backup: None,
             durable: Vec::new(),
+            stage_mount: None,
+            mounts: Vec::new(),
         }
     }
 
@@ -137,7 +146,7 @@ impl Staged {
 
     fn stage_file(&mut self, path: &Path, before: Option<&[u8]>, after: &[u8]) -> Result<()> {
         let root = self.lock().root().clone();
-        let (dir, name) = match root.locate(path) {
+        let beneath::Located { dir, name, meta } = match root.locate(path) {
             Ok(found) => found,
             Err(e) if e.is_not_found() => {
                 // A new file in a new folder (a driver's lib folder, say).
@@ -158,7 +167,7 @@ impl Staged {
                 ),
             });
         }
-        let original = match dir.stat(&name)? {
+        let original = match meta {
             Some(meta) if meta.kind == Kind::File => Some(meta),
             Some(meta) => {
                 return Err(beneath::Error::NotAFile {
@@ -170,13 +179,12 @@ impl Staged {
             None => None,
         };
         writable(&dir, &name, original.is_some())?;
-        let home_stage = self.lock().stage().clone();
-        let stage = if mount_of(&dir)? == mount_of(&home_stage)? {
-            home_stage
+        let stage = if self.same_mount_as_stage(&dir)? {
+            self.lock().stage().clone()
         } else {
             dir.clone()
         };
-        let staged = stage_bytes(&stage, &dir, &name, original.as_ref(), after)?;
+        let (staged, open) = stage_bytes(&stage, &dir, &name, original.as_ref(), after)?;
         self.files.push(StagedFile {
             shown: path.to_path_buf(),
             target,
@@ -186,10 +194,29 @@ impl Staged {
             staged,
             before: before.map(Fingerprint::of),
             after: Fingerprint::of(after),
+            open: Some(open),
             checked: None,
             original: None,
         });
         Ok(())
+    }
+
+    /// Whether `dir` is where the home's stage folder is, for a rename:
+    /// asked once a folder.
+    fn same_mount_as_stage(&mut self, dir: &Dir) -> Result<bool> {
+        if let Some((_, same)) = self.mounts.iter().find(|(rel, _)| rel == dir.rel()) {
+            return Ok(*same);
+        }
+        let stage = match self.stage_mount {
+            Some(mount) => mount,
+            None => {
+                let mount = mount_of(self.lock().stage())?;
+                *self.stage_mount.insert(mount)
+            }
+        };
+        let same = mount_of(dir)? == stage;
+        self.mounts.push((dir.rel().to_path_buf(), same));
+        Ok(same)
     }
 
     /// Removes what is left of the staging: the staged files, unless the
@@ -198,6 +225,7 @@ impl Staged {
     pub(crate) fn clean_up(&mut self, renamed: bool) {
         self.cleaned = true;
         for file in &mut self.files {
+            file.checked = None;
             if !renamed {
                 let _ = file.stage.remove_file(&file.staged);
             }
@@ -262,14 +290,14 @@ fn fresh_name(attempt: u32) -> OsString {
 /// Writes `bytes` to a new file in `stage`, for the file `name` in `dir`,
 /// with the permissions, owner, group and extended attributes of the
 /// `original` (described by its stat), and starts writing it out. Returns
-/// its name.
+/// its name, and the file, still open.
 fn stage_bytes(
     stage: &Dir,
     dir: &Dir,
     name: &OsStr,
     original: Option<&Meta>,
     bytes: &[u8],
-) -> Result<OsString> {
+) -> Result<(OsString, std::fs::File)> {
     // A new file (a copied driver, a new datasources file) gets what any
     // new file gets, 0666 less the umask: a server running as another user
     // must be able to read it. A replaced file is created with its
@@ -309,7 +337,7 @@ fn stage_bytes(
         return Err(e);
     }
     crate::durable::start_writing(&file);
-    Ok(staged)
+    Ok((staged, file))
 }
 
 /// Gives `file` the mode, owner, group and extended attributes of the

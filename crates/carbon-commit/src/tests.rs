@@ -348,7 +348,7 @@ fn either_way_of_replacing_keeps_the_original_to_put_back() {
         let dir = tempfile::tempdir().unwrap();
         let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
         let mut tree = staged(&home, &AB).unwrap();
-        tree.verify(false).unwrap();
+        tree.verify().unwrap();
         tree.prepare(None).unwrap();
         let mut way = exchange;
         for i in 0..tree.files.len() {
