@@ -92,16 +92,31 @@ pub(crate) fn file_indent_unit(text: &str) -> String {
 
 /// Lays out a markup fragment for insertion at a place indented with `base`.
 ///
-/// The first line is returned without indentation (the caller puts it where
-/// it goes). Each following line keeps its depth relative to the fragment's
-/// own least-indented line, measured in the fragment's smallest indentation
-/// step and written in `unit`; its line ending becomes `eol`. Blank lines
-/// stay blank, with no trailing spaces.
+/// Only the fragment's layout changes: the line breaks between its tags
+/// ([`layout_line_feeds`]) and the indentation after them. The first line is
+/// returned without indentation (the caller puts it where it goes). Each
+/// following line keeps its depth relative to the fragment's own
+/// least-indented line, measured in the fragment's smallest indentation step
+/// and written in `unit`; its line ending becomes `eol`. Blank lines stay
+/// blank, with no trailing spaces. A line break inside a value (text, an
+/// attribute value, a CDATA section) is part of the value: it stays as it
+/// is, with whatever follows it, so the value reads back as it was given.
 pub(crate) fn reindent(fragment: &str, base: &str, unit: &str, eol: &str) -> String {
     let fragment = fragment.trim_matches(|c: char| c == '\n' || c == '\r');
-    let mut lines = fragment.lines();
-    let first = lines.next().unwrap_or("").trim_start();
-    let rest: Vec<&str> = lines.collect();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    for feed in layout_line_feeds(fragment) {
+        // A carriage return before a layout line feed is layout too.
+        lines.push(
+            fragment[start..feed]
+                .strip_suffix('\r')
+                .unwrap_or(&fragment[start..feed]),
+        );
+        start = feed + 1;
+    }
+    lines.push(&fragment[start..]);
+    let first = lines[0].trim_start();
+    let rest = &lines[1..];
     let width = |line: &str| -> usize {
         line.chars()
             .take_while(|&c| c == ' ' || c == '\t')
@@ -116,9 +131,8 @@ pub(crate) fn reindent(fragment: &str, base: &str, unit: &str, eol: &str) -> Str
         .min()
         .unwrap_or(1);
     let mut out = String::with_capacity(fragment.len() + rest.len() * (base.len() + 8));
-    out.push_str(first.trim_end_matches('\r'));
+    out.push_str(first);
     for line in rest {
-        let line = line.trim_end_matches('\r');
         out.push_str(eol);
         if line.trim().is_empty() {
             continue;
@@ -134,6 +148,87 @@ pub(crate) fn reindent(fragment: &str, base: &str, unit: &str, eol: &str) -> Str
         out.push_str(line.trim_start_matches([' ', '\t']));
     }
     out
+}
+
+/// Byte offsets of the line feeds of `fragment` (one well-formed element)
+/// that are layout: those in whitespace between tags, inside a tag between
+/// its attributes, and inside a comment or a processing instruction. The
+/// others belong to a value: text that is not only whitespace, the whole
+/// text of an element that holds nothing else (`<password>\n</password>`
+/// is a value of one line feed), an attribute value, a CDATA section.
+fn layout_line_feeds(fragment: &str) -> Vec<usize> {
+    let bytes = fragment.as_bytes();
+    let feeds_in = |range: std::ops::Range<usize>| {
+        memchr::memchr_iter(b'\n', &bytes[range.clone()]).map(move |i| range.start + i)
+    };
+    let mut feeds = Vec::new();
+    // Whether the last markup was a start tag: text right after one and
+    // right before an end tag is all its element holds.
+    let mut after_start_tag = false;
+    let mut at = 0;
+    while at < bytes.len() {
+        let rest = &fragment[at..];
+        if !rest.starts_with('<') {
+            let end = memchr::memchr(b'<', rest.as_bytes()).map_or(bytes.len(), |i| at + i);
+            let only_text = after_start_tag && fragment[end..].starts_with("</");
+            let blank = rest[..end - at].bytes().all(|b| b.is_ascii_whitespace());
+            if blank && !only_text {
+                feeds.extend(feeds_in(at..end));
+            }
+            at = end;
+            continue;
+        }
+        let (len, layout) = if rest.starts_with("<!--") {
+            (rest.find("-->").map_or(rest.len(), |i| i + 3), true)
+        } else if rest.starts_with("<![CDATA[") {
+            (rest.find("]]>").map_or(rest.len(), |i| i + 3), false)
+        } else if rest.starts_with("<?") {
+            (rest.find("?>").map_or(rest.len(), |i| i + 2), true)
+        } else {
+            let len = tag_len(rest);
+            feeds.extend(
+                outside_quotes(&rest[..len])
+                    .filter_map(|i| (bytes[at + i] == b'\n').then_some(at + i)),
+            );
+            after_start_tag = !rest.starts_with("</") && !rest[..len].ends_with("/>");
+            at += len;
+            continue;
+        };
+        if layout {
+            feeds.extend(feeds_in(at..at + len));
+        }
+        after_start_tag = false;
+        at += len;
+    }
+    feeds
+}
+
+/// The length of the tag `tag` starts with: up to its first `>` outside a
+/// quoted value.
+fn tag_len(tag: &str) -> usize {
+    outside_quotes(tag)
+        .find(|&i| tag.as_bytes()[i] == b'>')
+        .map_or(tag.len(), |i| i + 1)
+}
+
+/// Offsets of the bytes of `tag` that are not inside a quoted value (nor
+/// its quotes).
+fn outside_quotes(tag: &str) -> impl Iterator<Item = usize> + '_ {
+    let mut quote = None;
+    tag.bytes()
+        .enumerate()
+        .filter_map(move |(i, b)| match quote {
+            Some(q) if b == q => {
+                quote = None;
+                None
+            }
+            Some(_) => None,
+            None if b == b'"' || b == b'\'' => {
+                quote = Some(b);
+                None
+            }
+            None => Some(i),
+        })
 }
 
 #[cfg(test)]
@@ -169,6 +264,42 @@ mod tests {
         assert_eq!(
             file_indent_unit("<a>\n    <b>\n        <c/>\n    </b>\n   <odd/>\n</a>"),
             "    "
+        );
+    }
+
+    #[test]
+    fn only_line_feeds_between_tags_are_layout() {
+        // Each layout line feed, as the text before it.
+        fn feeds(fragment: &str) -> Vec<&str> {
+            layout_line_feeds(fragment)
+                .into_iter()
+                .map(|at| &fragment[..at])
+                .collect()
+        }
+        // Between tags, and inside a tag between attributes.
+        assert_eq!(
+            feeds("<a\n  b='1'>\n<c/>\n</a>"),
+            ["<a", "<a\n  b='1'>", "<a\n  b='1'>\n<c/>"]
+        );
+        // An element's only text, blank or not, and an attribute value: none.
+        assert!(feeds("<p>\n</p>").is_empty());
+        assert!(feeds("<p>a\n  b\n</p>").is_empty());
+        assert!(feeds("<p v='x\ny'/>").is_empty());
+        assert!(feeds("<p><![CDATA[x\n]]></p>").is_empty());
+        // A comment is layout; text beside child elements that is not
+        // blank is not.
+        assert_eq!(feeds("<a><!--x\ny--></a>"), ["<a><!--x"]);
+        assert_eq!(feeds("<a>t\n<b/>\n</a>"), ["<a>t\n<b/>"]);
+        // A quoted `>` does not end the tag.
+        assert_eq!(feeds("<a v='>'\n/>"), ["<a v='>'"]);
+    }
+
+    #[test]
+    fn a_value_keeps_its_line_breaks_and_what_follows_them() {
+        let fragment = "<ds>\n    <password>a\n b\r\n</password>\n    <x v=\"1\n  2\"/>\n</ds>";
+        assert_eq!(
+            reindent(fragment, "\t", "\t", "\r\n"),
+            "<ds>\r\n\t\t<password>a\n b\r\n</password>\r\n\t\t<x v=\"1\n  2\"/>\r\n\t</ds>"
         );
     }
 

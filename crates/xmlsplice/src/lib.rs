@@ -45,7 +45,10 @@
 //!   elements with the same syntax ([`Document::select_commented`]).
 //! - Edits: set or remove an attribute, set an element's text, insert an
 //!   element at a [`Place`], replace, remove, comment out, and uncomment in
-//!   place. New elements copy their neighbours' indentation and line endings.
+//!   place. New elements copy their neighbours' indentation and line endings;
+//!   only the layout between their tags changes, never a value: a line break
+//!   in text is written as it is, in an attribute value as `&#10;`, and
+//!   either reads back as the value that was set.
 //! - Shares parses: documents opened through one [`TreeCache`] share the
 //!   tree of a text parsed before (a fleet's homes hold the same files).
 //! - Checks its own output: [`Document::render`] fails rather than hand back
@@ -59,8 +62,6 @@
 //!   uncommented can be selected only after [`Document::apply`].
 //! - A comment holding several elements is not matched as a commented-out
 //!   element; only a comment holding exactly one element is.
-//! - Inserted markup is re-indented line by line, so text content spanning
-//!   several lines inside a fragment is re-indented as well.
 //! - Elements produced by DTD entity expansion cannot be edited (they have no
 //!   text of their own in the document).
 #![forbid(unsafe_code)]
