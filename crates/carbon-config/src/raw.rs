@@ -187,13 +187,16 @@ fn canonical_markup(markup: &str) -> Result<String> {
 }
 
 /// An element's structure, independent of layout: name, sorted attributes,
-/// trimmed text, children.
+/// text, children. The text of an element without children is its value,
+/// compared exactly: `<a> x </a>` is not `<a>x</a>`, and a line break in it
+/// counts. Beside children, text is layout.
 fn canonical(doc: &Document, el: Element) -> String {
     let mut attributes = doc.attributes(el);
     attributes.sort();
     let children = doc.children(el);
     let body = if children.is_empty() {
-        doc.element_text(el).unwrap_or_default().trim().to_string()
+        // Quoted, so that no text reads as a child's structure.
+        format!("{:?}", doc.element_text(el).unwrap_or_default())
     } else {
         children.into_iter().map(|c| canonical(doc, c)).collect()
     };

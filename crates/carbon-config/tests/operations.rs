@@ -188,6 +188,32 @@ fn raw_edits_cover_what_no_operation_does() {
     });
 }
 
+/// `insert` is "already so" only beside an element of exactly its text: one
+/// whose text differs in its spaces or line breaks holds another value.
+#[test]
+fn raw_insert_compares_an_elements_text_exactly() {
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let mut insert = |markup: &str| {
+        let action = raw::RawAction::Insert {
+            place: raw::RawPlace::LastChild,
+            markup: markup.into(),
+        };
+        let outcome = raw::apply(
+            &mut session,
+            "repository/conf/carbon.xml",
+            "/Server",
+            &action,
+        );
+        outcome.unwrap().changed
+    };
+    assert!(insert("<Extra>\n  x\n</Extra>"));
+    assert!(!insert("<Extra>\n  x\n</Extra>"), "already there");
+    assert!(insert("<Extra>x</Extra>"));
+    assert!(insert("<Extra>\n    x\n</Extra>"));
+}
+
 const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
 
 fn mysql(database: &str) -> carbon_config::registry::Jdbc {

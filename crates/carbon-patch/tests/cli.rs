@@ -172,6 +172,78 @@ fn apply_then_check_passes_and_a_second_apply_writes_nothing() {
     assert_eq!(snapshot(&h.node2), two);
 }
 
+/// A value holding line breaks (a secret from the environment, a raw text,
+/// an attribute, the text of inserted markup) is written exactly as given,
+/// and `check` reads it back as it is: in sync only when it is.
+#[test]
+fn values_with_line_breaks_are_written_as_given_and_read_back_exactly() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "values.toml",
+        "[[datasource]]\nname = \"NEW_DB\"\nurl = \"jdbc:mysql://h:3306/x\"\nusername = \"u\"\n\
+         password = \"${env:CARBON_PATCH_TEST_DB_PASSWORD}\"\n\
+         [[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/Name\"\n\
+         action = \"set_attribute\"\nattribute = \"note\"\nvalue = \"a\\nb\\tc\"\n\
+         [[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/Version\"\n\
+         action = \"set_text\"\nvalue = \"4.4.0\\n\"\n\
+         [[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\n\
+         action = \"insert\"\nmarkup = \"<Extra>\\n  line1\\n line2\\n</Extra>\"\n\
+         [nodes.node1]\nhome = \"x\"\n",
+    );
+    let run = |command: &str| {
+        on_node1(command, &recipe, &h.node1)
+            .env("CARBON_PATCH_TEST_DB_PASSWORD", "sec\nret\n")
+            .output()
+            .unwrap()
+    };
+    let out = run("apply");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let conf = h.node1.join("repository/conf");
+    let datasources =
+        std::fs::read_to_string(conf.join("datasources/master-datasources.xml")).unwrap();
+    assert!(
+        datasources.contains("\n                    <password>sec\nret\n</password>\n"),
+        "{datasources}"
+    );
+    let carbon: String = std::fs::read(conf.join("carbon.xml"))
+        .unwrap()
+        .into_iter()
+        .map(char::from)
+        .collect();
+    for written in [
+        "<Name note=\"a&#10;b&#9;c\">Example Server</Name>",
+        "<Version>4.4.0\n</Version>",
+        "\n    <Extra>\n  line1\n line2\n</Extra>\n</Server>",
+    ] {
+        assert!(carbon.contains(written), "{written:?} in:\n{carbon}");
+    }
+    let out = run("check");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let before = snapshot(&h.node1);
+    let out = run("apply");
+    assert!(
+        stdout(&out).contains("Applied: 0 file(s) on 1 node(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(snapshot(&h.node1), before);
+    // A file whose value differs only in its spaces is not in sync.
+    // (carbon.xml is ISO-8859-1: its bytes, not a UTF-8 string.)
+    let spaced = carbon.replace("  line1", "    line1");
+    std::fs::write(
+        conf.join("carbon.xml"),
+        spaced.chars().map(|c| c as u8).collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    assert_eq!(run("check").status.code(), Some(2));
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     let h = homes();
