@@ -18,16 +18,22 @@ use crate::session::{Outcome, Session};
 
 /// Checks a value that goes into a path predicate (`[@name='...']`,
 /// `[id='...']`): it must be non-empty, and a quote would end the predicate.
-/// `what` names the value in the message ("datasource name", "mount path").
+/// A child's text is matched trimmed (`[name='...']`), so a value with
+/// whitespace at either end would never find the element written with it:
+/// every run would add it again. `what` names the value in the message
+/// ("datasource name", "mount path").
 pub(crate) fn check_predicate_value(
     file: impl Into<PathBuf>,
     what: &str,
     value: &str,
 ) -> Result<()> {
-    if value.is_empty() || value.contains(['\'', '"']) {
+    if value.is_empty() || value.contains(['\'', '"']) || value.trim() != value {
         return Err(Error::Invalid {
             file: file.into(),
-            message: format!("{what} {value:?} must be non-empty and hold no quotes"),
+            message: format!(
+                "{what} {value:?} must be non-empty, hold no quotes, and neither start nor \
+                 end with a space or a line break"
+            ),
         });
     }
     Ok(())

@@ -80,6 +80,34 @@ fn values_the_products_would_not_accept_are_refused() {
     assert_eq!(s.changes().unwrap(), vec![]);
 }
 
+/// A name that finds its element by its text (`datasource[name='…']`) is
+/// matched trimmed: a name with a space or a line break at either end would
+/// never be found again, and each run would add the element once more.
+#[test]
+fn names_that_could_not_find_their_element_again_are_refused() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    let file = "repository/conf/datasources/master-datasources.xml";
+    for name in ["NEW_DB\n", " NEW_DB", "NEW_DB\t", "", "A'B"] {
+        let ds = carbon_config::datasources::Datasource {
+            name: name.into(),
+            configuration: vec![("url".into(), "jdbc:h2:mem:x".into())],
+            ..Default::default()
+        };
+        let err = message(carbon_config::datasources::ensure_datasource(
+            &mut s, file, &ds,
+        ));
+        assert!(
+            err.ends_with(&format!(
+                "master-datasources.xml: datasource name {name:?} must be non-empty, hold no quotes, \
+                 and neither start nor end with a space or a line break"
+            )),
+            "{err}"
+        );
+    }
+    assert_eq!(s.changes().unwrap(), vec![]);
+}
+
 #[test]
 fn missing_and_ambiguous_elements_name_file_and_line() {
     let home = home("carbon-4.4");
