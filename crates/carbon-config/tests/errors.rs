@@ -133,6 +133,29 @@ fn missing_and_ambiguous_elements_name_file_and_line() {
 }
 
 #[test]
+fn a_raw_attribute_name_that_is_no_xml_name_is_refused_naming_the_file() {
+    let home = home("carbon-4.4");
+    let mut s = Session::new(&home);
+    let action = raw::RawAction::SetAttribute {
+        name: "x=\"1\"/><Evil/><a y".into(),
+        value: "v".into(),
+    };
+    let err = message(raw::apply(
+        &mut s,
+        "repository/conf/carbon.xml",
+        "/Server/Name",
+        &action,
+    ));
+    assert!(
+        err.ends_with(
+            "repository/conf/carbon.xml: invalid XML name \"x=\\\"1\\\"/><Evil/><a y\": '=' cannot be part of a name"
+        ),
+        "{err}"
+    );
+    assert_eq!(s.changes().unwrap(), vec![]);
+}
+
+#[test]
 fn raw_edits_stay_in_repository_conf() {
     let home = home("carbon-4.4");
     let mut s = Session::new(&home);

@@ -228,6 +228,20 @@ impl Document {
         }
     }
 
+    /// Checks `name`, to be written into the text: an XML name
+    /// ([`crate::check_name`]) that the document's encoding can hold (no
+    /// character reference can stand in a name).
+    fn check_written_name(&self, name: &str) -> Result<(), Error> {
+        crate::name::check_name(name)?;
+        match name.chars().find(|&c| !self.encoding.can_encode(c)) {
+            Some(ch) => Err(Error::new(ErrorKind::Unencodable {
+                ch,
+                encoding: self.encoding.name(),
+            })),
+            None => Ok(()),
+        }
+    }
+
     /// Sets attribute `name` (as written, with its prefix if any) of
     /// `element` to `value`, keeping the quote character it has. A new
     /// attribute goes after the last one, with the quotes the tag already uses.
@@ -239,6 +253,7 @@ impl Document {
         name: &str,
         value: &str,
     ) -> Result<bool, Error> {
+        self.check_written_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
         let (range, new) = match node.attributes().find(|a| self.written_name(a) == name) {
@@ -281,6 +296,7 @@ impl Document {
     ///
     /// Returns whether anything changed.
     pub fn remove_attribute(&mut self, element: Element, name: &str) -> Result<bool, Error> {
+        crate::name::check_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
         let Some(attr) = node.attributes().find(|a| self.written_name(a) == name) else {

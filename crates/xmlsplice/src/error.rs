@@ -109,6 +109,13 @@ pub enum ErrorKind {
     InvalidFragment(String),
     /// A value holds a character that XML 1.0 does not allow at all.
     InvalidChar(char),
+    /// An element or attribute name that is not an XML name.
+    InvalidName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A character the document's encoding cannot hold, in a place where a
     /// character reference is not allowed (a name or a comment).
     Unencodable {
@@ -156,6 +163,9 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidFragment(msg) => write!(f, "invalid XML fragment: {msg}"),
             ErrorKind::InvalidChar(ch) => {
                 write!(f, "character U+{:04X} is not allowed in XML", *ch as u32)
+            }
+            ErrorKind::InvalidName { name, reason } => {
+                write!(f, "invalid XML name {name:?}: {reason}")
             }
             ErrorKind::Unencodable { ch, encoding } => write!(
                 f,

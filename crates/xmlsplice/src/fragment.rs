@@ -81,7 +81,8 @@ impl NewElement {
     /// spaces a level (insertion re-indents it to match the file).
     ///
     /// # Errors
-    /// A value holding a character XML does not allow.
+    /// A value holding a character XML does not allow; a name that is not
+    /// an XML name.
     pub fn to_markup(&self) -> Result<String, Error> {
         let mut out = String::with_capacity(256);
         self.write(&mut out, 0)?;
@@ -90,9 +91,11 @@ impl NewElement {
 
     fn write(&self, out: &mut String, depth: usize) -> Result<(), Error> {
         let utf8 = Encoding::Utf8 { bom: false };
+        crate::name::check_name(&self.name)?;
         out.push('<');
         out.push_str(&self.name);
         for (name, value) in &self.attributes {
+            crate::name::check_name(name)?;
             let value = escape::attribute(value, '"', utf8)?;
             let _ = write!(out, " {name}=\"{value}\"");
         }

@@ -454,6 +454,9 @@ impl Parser<'_> {
                 "{local:?} has a prefix; write the local name alone, or {{namespace-uri}}name"
             )));
         }
+        if let Some(reason) = crate::name::ncname_problem(local, "name") {
+            return Err(self.error(format!("{local:?} is not an XML name: {reason}")));
+        }
         self.rest = &self.rest[len..];
         Ok(match namespace {
             Some(namespace) => NameTest::Qualified {
