@@ -623,6 +623,30 @@ fn contradictions_are_errors() {
     }
 }
 
+/// A `[[raw]]` attribute name goes into the file as it is: one that is not
+/// an XML name (markup, say) is refused where the recipe writes it.
+#[test]
+fn a_raw_attribute_name_must_be_an_xml_name() {
+    let raw = |action: &str, attribute: &str| {
+        error(&format!(
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/Name\"\n\
+             action = \"{action}\"\nattribute = '{attribute}'\nvalue = \"v\"\n[nodes.a]\nhome = \"/a\"\n"
+        ))
+    };
+    assert_eq!(
+        raw("set_attribute", r#"x="1"/><Evil/><a y"#),
+        "cluster.toml:5:13: invalid XML name \"x=\\\"1\\\"/><Evil/><a y\": '=' cannot be part of a name\n  \
+         |\n5 | attribute = 'x=\"1\"/><Evil/><a y'\n  |             ^^^^^^^^^^^^^^^^^^^^"
+    );
+    assert!(
+        raw("remove_attribute", "a b").starts_with(
+            "cluster.toml:5:13: invalid XML name \"a b\": ' ' cannot be part of a name\n"
+        ),
+        "{}",
+        raw("remove_attribute", "a b")
+    );
+}
+
 /// The guides give each node of one machine its own port offset and member
 /// port; a recipe that does not would plan cleanly and the second server to
 /// start would fail to bind.

@@ -547,14 +547,22 @@ impl Translate<'_> {
                 )),
             }
         };
+        // An attribute name goes into the file as it is: checked here,
+        // where the recipe can point at it (the engine refuses it too).
+        let attribute = || -> Result<String, RecipeError> {
+            let name = need(&r.attribute, "attribute")?;
+            xmlsplice::check_name(&name).map_err(|e| {
+                let t = r.attribute.as_ref().expect("an attribute was given");
+                self.error(t.span(), e.to_string())
+            })?;
+            Ok(name)
+        };
         let action = match r.action.get_ref().as_str() {
             "set_attribute" => RawAction::SetAttribute {
-                name: need(&r.attribute, "attribute")?,
+                name: attribute()?,
                 value: need(&r.value, "value")?,
             },
-            "remove_attribute" => RawAction::RemoveAttribute {
-                name: need(&r.attribute, "attribute")?,
-            },
+            "remove_attribute" => RawAction::RemoveAttribute { name: attribute()? },
             "set_text" => RawAction::SetText(need(&r.value, "value")?),
             "insert" => {
                 let place = match self.x_opt(&r.place)?.as_deref() {
