@@ -15,6 +15,27 @@ use crate::step::Step;
 mod ports;
 mod translate;
 
+/// The most variables one reference may lead through (`${a}`, whose value
+/// holds `${b}`, ...), far more than a person layers them; the limit
+/// bounds the expansion's recursion, so no recipe can overflow the stack.
+const MAX_VAR_DEPTH: usize = 32;
+
+/// The most bytes one value may expand to: far above any setting (the
+/// largest are `[[raw]]` markup, a few kilobytes), and low enough that
+/// variables doubling one another stop within milliseconds.
+const MAX_EXPANDED: usize = 1 << 20;
+
+/// Where the expansion of one value stands.
+#[derive(Default)]
+struct Expansion<'r> {
+    /// The variables being expanded, outermost first.
+    chain: Vec<&'r str>,
+    /// The variables expanded so far, and their values: each is expanded
+    /// once per value, however often it is used (a variable doubling the
+    /// one before it, 26 times over, is 26 expansions and not 2^26).
+    done: std::collections::HashMap<&'r str, String>,
+}
+
 /// A parsed recipe.
 #[derive(Debug)]
 pub struct Recipe {
@@ -196,16 +217,18 @@ impl Recipe {
 
     /// Expands `${env:NAME}` and `${var}` in a value.
     fn expand(&self, text: &Text, env: &dyn Env) -> Result<String, RecipeError> {
-        self.expand_within(text, env, &mut Vec::new())
+        self.expand_within(text, env, &mut Expansion::default())
     }
 
-    /// [`Recipe::expand`] inside the values of the variables in `chain`, the
-    /// one being expanded last: a name met again is a loop, named whole.
+    /// [`Recipe::expand`] inside the values of the variables in
+    /// `expansion`'s chain, the one being expanded last: a name met again is
+    /// a loop, named whole. A variable already expanded for this value is
+    /// not expanded again.
     fn expand_within<'r>(
         &'r self,
         text: &Text,
         env: &dyn Env,
-        chain: &mut Vec<&'r str>,
+        expansion: &mut Expansion<'r>,
     ) -> Result<String, RecipeError> {
         let raw = text.get_ref();
         let mut out = String::with_capacity(raw.len());
@@ -226,35 +249,74 @@ impl Recipe {
                 })?;
                 out.push_str(&value);
             } else {
-                let (name, value) = self.file.vars.get_key_value(name).ok_or_else(|| {
-                    let names: Vec<&str> = self.file.vars.keys().map(String::as_str).collect();
-                    let hint = closest(name, &names)
-                        .map(|c| format!("; did you mean `{c}`?"))
-                        .unwrap_or_default();
-                    self.error(text.span(), format!("no [vars] entry named {name:?}{hint}"))
-                })?;
-                if let Some(first) = chain.iter().position(|n| *n == name) {
-                    let cycle: Vec<&str> = chain[first..]
-                        .iter()
-                        .copied()
-                        .chain([name.as_str()])
-                        .collect();
-                    return Err(self.error(
-                        text.span(),
-                        format!(
-                            "variables refer to each other in a loop: {}",
-                            cycle.join(" -> ")
-                        ),
-                    ));
-                }
-                chain.push(name);
-                out.push_str(&self.expand_within(value, env, chain)?);
-                chain.pop();
+                out.push_str(self.expand_var(text, name, env, expansion)?);
+            }
+            if out.len() > MAX_EXPANDED {
+                let what = match expansion.chain.last() {
+                    Some(var) => format!("the value of {var}"),
+                    None => "this value".to_string(),
+                };
+                return Err(self.error(
+                    text.span(),
+                    format!(
+                        "{what} is over 1 MiB ({MAX_EXPANDED} bytes) once expanded, more than a \
+                         value may hold"
+                    ),
+                ));
             }
             rest = &after[end + 1..];
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// The value of variable `name`, which `text` refers to, expanded.
+    fn expand_var<'r, 'e>(
+        &'r self,
+        text: &Text,
+        name: &str,
+        env: &dyn Env,
+        expansion: &'e mut Expansion<'r>,
+    ) -> Result<&'e str, RecipeError> {
+        let (name, value) = self.file.vars.get_key_value(name).ok_or_else(|| {
+            let names: Vec<&str> = self.file.vars.keys().map(String::as_str).collect();
+            let hint = closest(name, &names)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default();
+            self.error(text.span(), format!("no [vars] entry named {name:?}{hint}"))
+        })?;
+        if expansion.done.contains_key(name.as_str()) {
+            return Ok(&expansion.done[name.as_str()]);
+        }
+        let chain = &expansion.chain;
+        if let Some(first) = chain.iter().position(|n| *n == name) {
+            let cycle: Vec<&str> = chain[first..]
+                .iter()
+                .copied()
+                .chain([name.as_str()])
+                .collect();
+            return Err(self.error(
+                text.span(),
+                format!(
+                    "variables refer to each other in a loop: {}",
+                    cycle.join(" -> ")
+                ),
+            ));
+        }
+        if chain.len() == MAX_VAR_DEPTH {
+            let deep: Vec<&str> = chain.iter().copied().chain([name.as_str()]).collect();
+            return Err(self.error(
+                text.span(),
+                format!(
+                    "variables nest more than {MAX_VAR_DEPTH} deep: {}",
+                    deep.join(" -> ")
+                ),
+            ));
+        }
+        expansion.chain.push(name);
+        let expanded = self.expand_within(value, env, expansion)?;
+        expansion.chain.pop();
+        Ok(expansion.done.entry(name).or_insert(expanded))
     }
 
     /// The home of node `name` as the recipe gives it (relative to the

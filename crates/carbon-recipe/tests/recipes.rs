@@ -573,7 +573,7 @@ fn unset_variables_are_named() {
         "[vars]\na = \"${b}\"\nb = \"${a}\"\n[server]\nhostname = \"${a}\"\n[nodes.a]\nhome = \"/a\"\n",
         "cluster.toml:3:5: variables refer to each other in a loop: a -> b -> a\n",
     );
-    // A long chain is no loop: each variable is expanded once per use.
+    // A long chain is no loop.
     let chain: String = (0..12)
         .map(|i| format!("v{i} = \"${{v{}}}\"\n", i + 1))
         .collect();
@@ -583,6 +583,85 @@ fn unset_variables_are_named() {
     let recipe = Recipe::parse("cluster.toml", source).unwrap();
     let node = recipe.resolve("a", None, &env(&[])).unwrap();
     assert_eq!(node.steps, vec![Step::HostName("deep".into())]);
+}
+
+/// `[vars]` that refer to one another through a chain of `n` variables,
+/// each but the last `${next}`, the last `last`, used by the host name.
+fn chained_vars(n: usize, last: &str) -> String {
+    let chain: String = (0..n - 1)
+        .map(|i| format!("v{i} = \"${{v{}}}\"\n", i + 1))
+        .collect();
+    format!(
+        "[vars]\n{chain}v{} = \"{last}\"\n[server]\nhostname = \"${{v0}}\"\n[nodes.a]\nhome = \"/a\"\n",
+        n - 1
+    )
+}
+
+/// Variables may nest 32 deep: a longer chain is refused where it passes
+/// the limit, however long it is (20,000 would overflow the stack of an
+/// expansion without one).
+#[test]
+fn variables_nest_at_most_32_deep() {
+    let recipe = Recipe::parse("cluster.toml", chained_vars(32, "deep")).unwrap();
+    let node = recipe.resolve("a", None, &env(&[])).unwrap();
+    assert_eq!(node.steps, vec![Step::HostName("deep".into())]);
+    let too_deep = |n: usize| error(&chained_vars(n, "deep"));
+    let names: Vec<String> = (0..=32).map(|i| format!("v{i}")).collect();
+    let expected = format!(
+        "cluster.toml:33:7: variables nest more than 32 deep: {}\n",
+        names.join(" -> ")
+    );
+    assert!(too_deep(33).starts_with(&expected), "{}", too_deep(33));
+    assert!(too_deep(20_000).starts_with(&expected));
+}
+
+/// A value may expand to 1 MiB at most: 26 lines that each double the one
+/// before would make 64 MiB, and more lines twice as much each.
+#[test]
+fn a_value_expands_to_one_mebibyte_at_most() {
+    let doubling = |first: &str, lines: usize| {
+        let vars: String = (1..lines)
+            .map(|i| format!("d{i} = \"${{d{}}}${{d{}}}\"\n", i - 1, i - 1))
+            .collect();
+        format!(
+            "[vars]\nd0 = \"{first}\"\n{vars}[server]\nhostname = \"${{d{}}}\"\n[nodes.a]\nhome = \"/a\"\n",
+            lines - 1
+        )
+    };
+    // d20 holds 2^20 `x`: 1 MiB exactly, allowed; d21 is twice that.
+    let err = error(&doubling("x", 26));
+    assert!(
+        err.starts_with(
+            "cluster.toml:23:7: the value of d21 is over 1 MiB (1048576 bytes) once expanded, \
+             more than a value may hold\n"
+        ),
+        "{err}"
+    );
+    // Each variable is expanded once per value, however often it is used:
+    // 2^25 uses of an empty one cost no more than 26.
+    let recipe = Recipe::parse(
+        "cluster.toml",
+        doubling("", 26).replace("hostname", "mgt_hostname"),
+    )
+    .unwrap();
+    assert!(recipe.resolve("a", None, &env(&[])).is_ok());
+    // An environment variable counts as what it expands to.
+    let big = "e".repeat((1 << 20) + 1);
+    let recipe = Recipe::parse(
+        "cluster.toml",
+        "[server]\nhostname = \"${env:BIG}\"\n[nodes.a]\nhome = \"/a\"\n",
+    )
+    .unwrap();
+    let err = recipe
+        .resolve("a", None, &env(&[("BIG", &big)]))
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "cluster.toml:2:12: this value is over 1 MiB (1048576 bytes) once expanded, \
+             more than a value may hold\n"
+        ),
+        "{err}"
+    );
 }
 
 #[test]
