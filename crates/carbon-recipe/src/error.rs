@@ -97,11 +97,19 @@ impl RecipeError {
     }
 }
 
+/// Shown with its control characters escaped ([`visible`]): a message may
+/// quote a node name or a value, and the recipe line anything, and neither
+/// may drive the terminal or start a line of its own.
 impl fmt::Display for RecipeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.place {
             Some(place) => place.show(f, &self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
+            None => write!(
+                f,
+                "{}: {}",
+                visible::path(&self.path),
+                visible::line(&self.message)
+            ),
         }
     }
 }
@@ -142,11 +150,17 @@ impl RecipePlace {
     }
 
     /// `path:line:column: message`, then the line with a caret under the
-    /// place, as rustc shows one.
+    /// place, as rustc shows one; control characters escaped, the caret
+    /// under the text as shown.
     fn show(&self, f: &mut fmt::Formatter<'_>, message: &str) -> fmt::Result {
         let (source, span) = (&self.text.source, &self.span);
         let (line, column) = self.line_column();
-        writeln!(f, "{}:{line}:{column}: {message}", self.path().display())?;
+        writeln!(
+            f,
+            "{}:{line}:{column}: {}",
+            visible::path(self.path()),
+            visible::line(message)
+        )?;
         // The line as the error shows it: secret values masked, the caret
         // under the same text (redact.rs).
         let start = span.start.min(source.len());
@@ -155,14 +169,15 @@ impl RecipePlace {
         let from = start.min(around.end);
         let in_line = from - around.start..span.end.clamp(from, around.end) - around.start;
         let (text, at) = redact::masked_line(&source[around], in_line);
+        let width = |text: &str| visible::line(text).chars().count();
         let gutter = " ".repeat(line.to_string().len());
         writeln!(f, "{gutter} |")?;
-        writeln!(f, "{line} | {text}")?;
+        writeln!(f, "{line} | {}", visible::line(&text))?;
         write!(
             f,
             "{gutter} | {}{}",
-            " ".repeat(text[..at.start].chars().count()),
-            "^".repeat(text[at].chars().count().max(1))
+            " ".repeat(width(&text[..at.start])),
+            "^".repeat(width(&text[at]).max(1))
         )
     }
 }

@@ -664,6 +664,26 @@ fn a_value_expands_to_one_mebibyte_at_most() {
     );
 }
 
+/// A recipe error shows control characters escaped, in its message and in
+/// the line it quotes, with the caret still under the offending text: an
+/// escape sequence in a recipe never reaches the terminal.
+#[test]
+fn control_characters_in_a_recipe_error_show_escaped() {
+    // A node name with an escape sequence and a line break, named in a message.
+    let source = "[nodes.\"a\\u001b[31m\\nwrote x\"]\n\n";
+    assert_eq!(
+        error(source),
+        "cluster.toml:1:1: node a\\u{1b}[31m\\nwrote x has no `home` (give one, or --home a\\u{1b}[31m\\nwrote x=PATH)\n  \
+         |\n1 | [nodes.\"a\\u001b[31m\\nwrote x\"]\n  | ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^"
+    );
+    // A raw escape character in the recipe itself (TOML refuses it), quoted.
+    assert_eq!(
+        error("[server]\nhostname = \"h\u{1b}[2J\"\n"),
+        "cluster.toml:2:14: invalid basic string, expected non-double-quote visible characters, `\\`\n  |\n\
+         2 | hostname = \"h\\u{1b}[2J\"\n  |              ^^^^^^"
+    );
+}
+
 #[test]
 fn contradictions_are_errors() {
     let cases = [
