@@ -141,6 +141,25 @@ pub(crate) fn lines(findings: &[crate::validate::Finding]) -> String {
 mod tests {
     use super::*;
 
+    /// A finding is one line: a file name or a value from a home (a
+    /// datasource's name, say) holding a line break or an escape sequence
+    /// shows it escaped, in a failed validation's list too.
+    #[test]
+    fn each_finding_is_one_line_with_control_characters_escaped() {
+        let finding = crate::validate::Finding {
+            severity: crate::validate::Severity::Error,
+            file: "repository/conf/datasources/a\u{1b}[31m-datasources.xml".into(),
+            at: None,
+            message: "datasource X\nwrote node1: y is not referenced".into(),
+        };
+        assert_eq!(
+            Error::Validation(vec![finding]).to_string(),
+            "1 problem(s) found in the files as the plan would write them:\n  \
+             error: repository/conf/datasources/a\\u{1b}[31m-datasources.xml: \
+             datasource X\\nwrote node1: y is not referenced"
+        );
+    }
+
     #[test]
     fn a_missing_file_is_what_was_asked_for_and_a_broken_one_the_homes() {
         let io = |kind: std::io::ErrorKind| Error::Io {

@@ -52,13 +52,17 @@ pub struct Finding {
     pub message: String,
 }
 
+/// One line, `severity: file:line:column: message`, with control characters
+/// escaped ([`visible`]): the file's name and the values a message quotes
+/// come from the home, and may hold a line break or an escape sequence.
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.severity.as_str(), self.file.display())?;
+        let file = visible::path(&self.file);
+        write!(f, "{}: {file}", self.severity.as_str())?;
         if let Some(at) = self.at {
             write!(f, ":{at}")?;
         }
-        write!(f, ": {}", self.message)
+        write!(f, ": {}", visible::line(&self.message))
     }
 }
 
