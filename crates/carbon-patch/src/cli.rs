@@ -239,7 +239,7 @@ pub fn parse() -> Result<Command, ExitCode> {
         Cmd::Completions { shell } => Ok(Command::Completions { shell }),
     };
     command.map_err(|message| {
-        eprintln!("carbon-patch: {message}");
+        eprintln!("carbon-patch: {}", visible::line(&message));
         ExitCode::from(1)
     })
 }

@@ -83,7 +83,7 @@ impl MaskedDiff {
 /// splitting cost a 50-node plan 45 M instructions for the files' texts, an
 /// eighth of the whole, and as much again for the masked ones
 /// (docs/performance.md).
-fn lines(text: &str) -> Vec<&str> {
+pub fn lines(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut lines = Vec::new();
     let mut start = 0;

@@ -200,22 +200,30 @@ pub fn json(r: &Report) -> Value {
     })
 }
 
+/// A value of the report as text, control characters escaped ([`visible`]):
+/// what a home's files hold is shown, never obeyed by the terminal.
 fn show(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => visible::line(s).into_owned(),
         other => other.to_string(),
     }
 }
 
-/// The report as text.
+/// An optional text of the report, as [`show`] shows it.
+fn show_text(text: &Option<String>) -> String {
+    text.as_deref()
+        .map_or_else(|| "-".to_string(), |t| visible::line(t).into_owned())
+}
+
+/// The report as text: one line each, every text from the home escaped.
 pub fn text(r: &Report) -> String {
     let mut out = String::new();
     let none = || "-".to_string();
-    let _ = writeln!(out, "home:        {}", r.home.display());
-    let product = r.product.clone().unwrap_or_else(none);
+    let _ = writeln!(out, "home:        {}", visible::path(&r.home));
+    let product = show_text(&r.product);
     let _ = match &r.version {
-        Some(version) => writeln!(out, "product:     {product} {version}"),
+        Some(version) => writeln!(out, "product:     {product} {}", visible::line(version)),
         None => writeln!(out, "product:     {product}"),
     };
     let _ = writeln!(out, "config:      {}", r.model);
@@ -255,8 +263,8 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(
         out,
         "host names:  {} / mgt {}",
-        r.host_name.clone().unwrap_or_else(none),
-        r.mgt_host_name.clone().unwrap_or_else(none)
+        show_text(&r.host_name),
+        show_text(&r.mgt_host_name)
     );
     let _ = writeln!(out, "datasources:");
     for d in &r.datasources {
@@ -307,7 +315,7 @@ pub fn text(r: &Report) -> String {
     let _ = writeln!(
         out,
         "user store:  dataSource {}",
-        r.user_store_data_source.clone().unwrap_or_else(none)
+        show_text(&r.user_store_data_source)
     );
     if r.findings.is_empty() {
         let _ = writeln!(out, "findings:    none");

@@ -13,6 +13,7 @@ mod inspect;
 mod mask;
 mod plan;
 mod render;
+mod shown;
 mod timings;
 
 use std::io::{IsTerminal, Write};
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
         // A closed pipe (`carbon-patch plan ... | head`) is not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("carbon-patch: {err:#}");
+            eprintln!("carbon-patch: {}", shown::error_text(&err));
             ExitCode::from(1)
         }
     }
@@ -153,8 +154,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 Ok(report) => report,
                 Err(err) => {
                     if let Format::Json = format {
-                        let error =
-                            serde_json::json!({"command": "inspect", "error": format!("{err:#}")});
+                        let error = serde_json::json!({"command": "inspect", "error": shown::error_text(&err)});
                         let _ = writeln!(out, "{error:#}");
                     }
                     return Err(err);
@@ -266,7 +266,7 @@ fn show_nodes(
 fn json_failed(out: &mut dyn Write, json: render::JsonReport, err: &anyhow::Error) {
     if !is_broken_pipe(err) {
         // The error is still reported on stderr and by the exit code.
-        let _ = json.fail(out, &format!("{err:#}"), mask::validation_findings(err));
+        let _ = json.fail(out, &shown::error_text(err), mask::validation_findings(err));
     }
 }
 
@@ -369,14 +369,16 @@ fn apply(
                     for path in paths {
                         writeln!(
                             out,
-                            "finished {name}: {} (left by an interrupted apply)",
-                            path.display()
+                            "finished {}: {} (left by an interrupted apply)",
+                            visible::line(name),
+                            visible::path(path)
                         )?;
                     }
                 }
                 for (node, name) in staged.iter().zip(&staged_names) {
                     for path in node.paths() {
-                        writeln!(out, "wrote {name}: {}", path.display())?;
+                        let name = visible::line(name);
+                        writeln!(out, "wrote {name}: {}", visible::path(path))?;
                     }
                 }
                 if let Some(stamp) = &stamp {

@@ -279,7 +279,7 @@ pub fn password_parameters(text: &str) -> Cow<'_, str> {
 pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Result<T> {
     result.map_err(|err| {
         let secrets = Secrets::new(secrets);
-        let message = format!("{err:#}");
+        let message = crate::shown::error_text(&err);
         let masked = mask(&message, &secrets);
         if masked == message {
             return err;
@@ -287,8 +287,8 @@ pub fn in_error<T>(result: anyhow::Result<T>, secrets: &[String]) -> anyhow::Res
         match validation_findings(&err).map(|findings| masked_validation(&err, findings, &secrets))
         {
             // Masking the parts must show what masking the whole would.
-            Some(rebuilt) if format!("{rebuilt:#}") == masked => rebuilt,
-            _ => anyhow::anyhow!(masked),
+            Some(rebuilt) if crate::shown::error_text(&rebuilt) == masked => rebuilt,
+            _ => anyhow::Error::new(crate::shown::Shown(masked)),
         }
     })
 }

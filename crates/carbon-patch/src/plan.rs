@@ -138,14 +138,18 @@ pub fn tree_cache() -> TreeCache {
 /// a file that is broken as it stands (malformed, unreadable): whichever
 /// step read it first did not cause that.
 #[derive(Debug)]
-struct StepFailed {
+pub(crate) struct StepFailed {
     err: carbon_config::Error,
     place: carbon_recipe::RecipePlace,
 }
 
+/// The error on one line, control characters escaped (it names the home's
+/// file, and may quote what the file holds), then the place, which escapes
+/// its own.
 impl std::fmt::Display for StepFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}\n{}", self.err, self.place)
+        let err = self.err.to_string();
+        write!(f, "{}\n{}", visible::line(&err), self.place)
     }
 }
 

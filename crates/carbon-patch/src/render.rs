@@ -49,7 +49,7 @@ pub fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
             if !is_text(&change.path) {
                 let diff = format!(
                     "Binary file {}: {} bytes{}\n",
-                    path,
+                    visible::line(&path),
                     change.after.len(),
                     if new_file { ", new" } else { "" }
                 );
@@ -61,7 +61,9 @@ pub fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
                     removed: 0,
                 };
             }
-            let header = format!("{}: {path}", plan.name);
+            // One line whatever the node and file are called, in JSON too:
+            // the diff's lines are its structure.
+            let header = format!("{}: {}", visible::line(&plan.name), visible::line(&path));
             let MaskedDiff {
                 text: diff,
                 added,
@@ -162,13 +164,13 @@ fn write_text_node(
     let product = plan
         .product
         .as_deref()
-        .map(|p| format!(" ({p})"))
+        .map(|p| format!(" ({})", visible::line(p)))
         .unwrap_or_default();
     writeln!(
         out,
         "== node {}: {}{product}",
-        plan.name,
-        plan.home.display()
+        visible::line(&plan.name),
+        visible::path(&plan.home)
     )?;
     if plan.interrupted {
         writeln!(out, "{INTERRUPTED}")?;
@@ -180,29 +182,41 @@ fn write_text_node(
         )?;
     }
     for d in node_diffs {
-        for line in d.diff.split_inclusive('\n') {
-            let paint = match line.as_bytes().first() {
-                _ if !color => None,
-                Some(b'+') if !line.starts_with("+++") => Some("32"),
-                Some(b'-') if !line.starts_with("---") => Some("31"),
-                Some(b'@') => Some("36"),
-                _ => None,
-            };
-            match paint {
-                Some(code) => write!(
-                    out,
-                    "\x1b[{code}m{}\x1b[0m{}",
-                    line.trim_end_matches(['\n', '\r']),
-                    &line[line.trim_end_matches(['\n', '\r']).len()..]
-                )?,
-                None => write!(out, "{line}")?,
-            }
+        for line in crate::diff::lines(&d.diff) {
+            write_diff_line(out, line, color)?;
         }
     }
     for w in &plan.warnings {
-        writeln!(out, "{}", mask(&w.to_string(), &plan.secrets))?;
+        let warning = mask(&w.to_string(), &plan.secrets);
+        writeln!(out, "{}", visible::line(&warning))?;
     }
     Ok(())
+}
+
+/// One line of a diff, its text escaped ([`visible`]: the lines are the
+/// home's) and, with `color`, painted by its sign. It keeps its line ending,
+/// `\n` or `\r\n`, as the file has it. A lone `\r` ends a line too (the diff
+/// splits lines as editors do), and is shown as `\r` at the end of its line,
+/// so that no line of a file can print over another.
+fn write_diff_line(out: &mut dyn Write, line: &str, color: bool) -> std::io::Result<()> {
+    let text = line.trim_end_matches(['\n', '\r']);
+    let mut ending = &line[text.len()..];
+    let mut shown = visible::line(text).into_owned();
+    if ending == "\r" {
+        shown.push_str("\\r");
+        ending = "\n";
+    }
+    let paint = match line.as_bytes().first() {
+        _ if !color => None,
+        Some(b'+') if !line.starts_with("+++") => Some("32"),
+        Some(b'-') if !line.starts_with("---") => Some("31"),
+        Some(b'@') => Some("36"),
+        _ => None,
+    };
+    match paint {
+        Some(code) => write!(out, "\x1b[{code}m{shown}\x1b[0m{ending}"),
+        None => write!(out, "{shown}{ending}"),
+    }
 }
 
 /// The end of a text report: the manual steps, then the summary line.
@@ -210,7 +224,7 @@ pub fn text_end(out: &mut dyn Write, tally: &Tally) -> std::io::Result<()> {
     if !tally.manual.is_empty() {
         writeln!(out, "Still to do by hand (not edits to a home):")?;
         for step in &tally.manual {
-            writeln!(out, "  - {step}")?;
+            writeln!(out, "  - {}", visible::line(step))?;
         }
     }
     writeln!(
@@ -344,4 +358,31 @@ fn write_indented(out: &mut dyn Write, pretty: &[u8], indent: &str) -> std::io::
         out.write_all(line)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shown(line: &str, color: bool) -> String {
+        let mut out = Vec::new();
+        write_diff_line(&mut out, line, color).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_diff_line_keeps_its_ending_and_escapes_its_text() {
+        // The line endings of LF and CRLF files show as they are.
+        assert_eq!(shown(" a\n", false), " a\n");
+        assert_eq!(shown("+a\r\n", false), "+a\r\n");
+        assert_eq!(shown("-a", false), "-a");
+        // A lone carriage return ends its line visibly; escapes never act.
+        assert_eq!(shown(" a\u{1b}[2J\r", false), " a\\u{1b}[2J\\r\n");
+        // Colour goes around the escaped text, never around the ending.
+        assert_eq!(
+            shown("+\u{9b}31m\r\n", true),
+            "\u{1b}[32m+\\u{9b}31m\u{1b}[0m\r\n"
+        );
+        assert_eq!(shown("--- n: p\n", true), "--- n: p\n");
+    }
 }
