@@ -11,8 +11,8 @@
 //! as soon as it is staged (`sync_file_range`), so by the time the commit
 //! syncs it, most of its data is on its way.
 
-use std::sync::mpsc::{channel, Sender};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex};
 
 use beneath::Dir;
 
@@ -70,7 +70,7 @@ impl Syncing {
 pub(crate) fn start(items: Vec<Durable>) -> Syncing {
     let pending = Arc::new(Pending::default());
     pending.state.lock().unwrap().0 = items.len();
-    let jobs = pool().lock().unwrap().clone();
+    let jobs = POOL.grown_to(items.len().min(IN_FLIGHT));
     for item in items {
         if let Err(std::sync::mpsc::SendError((item, _))) = jobs.send((item, pending.clone())) {
             // No thread to take it (they never stop): synced here.
@@ -113,33 +113,54 @@ impl Pending {
 }
 
 type Job = (Durable, Arc<Pending>);
+type Queue = Arc<Mutex<Receiver<Job>>>;
 
-/// The syncing threads, started on first use (a commit syncs twice, and
-/// starting a thread costs more than a sync of a small file); they wait for
-/// work for as long as the process lives. The first thread starts the
-/// others, so the caller goes on at once, and the work queued meanwhile is
-/// taken as they come up.
-fn pool() -> &'static Mutex<Sender<Job>> {
-    static JOBS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
-    JOBS.get_or_init(|| {
-        let (jobs, queue) = channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
-        let work = |queue: Arc<Mutex<std::sync::mpsc::Receiver<Job>>>| loop {
-            let job = queue.lock().unwrap().recv();
-            let Ok((item, pending)) = job else { return };
-            let synced = item.sync();
-            drop(item); // its descriptor closed before it counts as done
-            pending.finish(synced);
-        };
-        std::thread::spawn(move || {
-            for _ in 1..IN_FLIGHT {
-                let queue = queue.clone();
-                std::thread::spawn(move || work(queue));
-            }
-            work(queue)
+/// The syncing threads: as many as the largest batch so far needed (at most
+/// [`IN_FLIGHT`]), started as needed (a commit syncs twice, and starting a
+/// thread costs more than syncing a small file), each waiting for work for
+/// as long as the process lives.
+struct Pool {
+    state: Mutex<Option<(Sender<Job>, Queue, usize)>>,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(None),
+};
+
+impl Pool {
+    /// The queue of a pool of at least `threads` threads. The threads it
+    /// lacks are started by one new thread, so the caller goes on at once,
+    /// and work queued meanwhile is taken as they come up.
+    fn grown_to(&self, threads: usize) -> Sender<Job> {
+        let mut state = self.state.lock().unwrap();
+        let (jobs, queue, running) = state.get_or_insert_with(|| {
+            let (jobs, queue) = channel();
+            (jobs, Arc::new(Mutex::new(queue)), 0)
         });
-        Mutex::new(jobs)
-    })
+        if threads > *running {
+            let (queue, more) = (queue.clone(), threads - *running);
+            *running = threads;
+            std::thread::spawn(move || {
+                for _ in 1..more {
+                    let queue = queue.clone();
+                    std::thread::spawn(move || work(&queue));
+                }
+                work(&queue)
+            });
+        }
+        jobs.clone()
+    }
+}
+
+/// What a syncing thread does: take the next item, sync it, count it done.
+fn work(queue: &Queue) {
+    loop {
+        let job = queue.lock().unwrap().recv();
+        let Ok((item, pending)) = job else { return };
+        let synced = item.sync();
+        drop(item); // its descriptor closed before it counts as done
+        pending.finish(synced);
+    }
 }
 
 /// Starts writing out what was written to `file`, without waiting: the
