@@ -185,11 +185,7 @@ fn layout_line_feeds(fragment: &str) -> Vec<usize> {
         } else if rest.starts_with("<?") {
             (rest.find("?>").map_or(rest.len(), |i| i + 2), true)
         } else {
-            let len = tag_len(rest);
-            feeds.extend(
-                outside_quotes(&rest[..len])
-                    .filter_map(|i| (bytes[at + i] == b'\n').then_some(at + i)),
-            );
+            let len = tag_feeds(rest, at, &mut feeds);
             after_start_tag = !rest.starts_with("</") && !rest[..len].ends_with("/>");
             at += len;
             continue;
@@ -203,32 +199,22 @@ fn layout_line_feeds(fragment: &str) -> Vec<usize> {
     feeds
 }
 
-/// The length of the tag `tag` starts with: up to its first `>` outside a
-/// quoted value.
-fn tag_len(tag: &str) -> usize {
-    outside_quotes(tag)
-        .find(|&i| tag.as_bytes()[i] == b'>')
-        .map_or(tag.len(), |i| i + 1)
-}
-
-/// Offsets of the bytes of `tag` that are not inside a quoted value (nor
-/// its quotes).
-fn outside_quotes(tag: &str) -> impl Iterator<Item = usize> + '_ {
+/// The length of the tag `tag` starts with (up to its first `>` outside a
+/// quoted value), in one pass that also adds to `feeds` its line feeds
+/// outside quoted values, offset by `at`.
+fn tag_feeds(tag: &str, at: usize, feeds: &mut Vec<usize>) -> usize {
     let mut quote = None;
-    tag.bytes()
-        .enumerate()
-        .filter_map(move |(i, b)| match quote {
-            Some(q) if b == q => {
-                quote = None;
-                None
-            }
-            Some(_) => None,
-            None if b == b'"' || b == b'\'' => {
-                quote = Some(b);
-                None
-            }
-            None => Some(i),
-        })
+    for (i, b) in tag.bytes().enumerate() {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return i + 1,
+            (None, b'\n') => feeds.push(at + i),
+            (None, _) => {}
+        }
+    }
+    tag.len()
 }
 
 #[cfg(test)]
