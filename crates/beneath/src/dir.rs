@@ -287,6 +287,11 @@ impl Dir {
             },
             Err(e) => return Err(self.fail(name, e)),
         };
+        self.regular(fd, name).map(Step::Done)
+    }
+
+    /// The file `fd` opened as `name`, if it is a regular file.
+    fn regular(&self, fd: OwnedFd, name: &OsStr) -> Result<(File, Meta)> {
         let meta = Meta::of(&fd).map_err(|e| self.fail(name, e))?;
         if meta.kind != Kind::File {
             return Err(Error::NotAFile {
@@ -294,7 +299,7 @@ impl Dir {
                 kind: meta.kind,
             });
         }
-        Ok(Step::Done((File::from(fd), meta)))
+        Ok((File::from(fd), meta))
     }
 
     /// Opens the regular file `name` to read and write, creating it with
@@ -317,14 +322,7 @@ impl Dir {
             }
             Err(e) => return Err(self.fail(name, e)),
         };
-        let meta = Meta::of(&fd).map_err(|e| self.fail(name, e))?;
-        if meta.kind != Kind::File {
-            return Err(Error::NotAFile {
-                path: self.shown(name),
-                kind: meta.kind,
-            });
-        }
-        Ok((File::from(fd), meta))
+        self.regular(fd, name)
     }
 
     /// Creates the file `name`, which must not exist (not even as a

@@ -13,40 +13,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{files, journal_waits};
+use common::{bin, files, fresh, journal_waits, on_node1, stderr};
 
-const RECIPE: &str = "examples/quickstart.toml";
 const NOBODY: u32 = 65534;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
-    cmd.current_dir(golden::workspace_root())
-        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
-        .env_remove("CARBON_PATCH_ABORT_AFTER_WRITES");
-    cmd
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// `command` of the quickstart recipe on node1 only, at `home`.
-fn on_node1(command: &str, home: &Path) -> Command {
-    let mut cmd = bin();
-    cmd.args([command, RECIPE, "--node=node1"])
-        .arg(format!("--home=node1={}", home.display()));
-    cmd
-}
-
-/// A fresh copy of the sample home at `dir/name`.
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let home = dir.join(name);
-    golden::copy_tree(
-        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
-        &home,
-    );
-    home
-}
 
 /// Whether this test may go on: true as root; otherwise a failure, unless
 /// the run asked to skip what needs root.

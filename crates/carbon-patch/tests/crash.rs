@@ -22,9 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 mod common;
-use common::{files, journal_waits};
-
-const RECIPE: &str = "examples/quickstart.toml";
+use common::{files, journal_waits, RECIPE};
 
 fn apply(node1: &Path, node2: &Path, backup: bool) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));

@@ -9,43 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod common;
-use common::{files, journal_waits};
-
-const RECIPE: &str = "examples/quickstart.toml";
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
-    cmd.current_dir(golden::workspace_root())
-        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
-        .env_remove("CARBON_PATCH_ABORT_AFTER_WRITES");
-    cmd
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `command` of the quickstart recipe on node1 only, at `home`.
-fn on_node1(command: &str, home: &Path) -> Command {
-    let mut cmd = bin();
-    cmd.args([command, RECIPE, "--node=node1"])
-        .arg(format!("--home=node1={}", home.display()));
-    cmd
-}
-
-/// A fresh copy of the sample home at `dir/name`.
-fn fresh(dir: &Path, name: &str) -> PathBuf {
-    let home = dir.join(name);
-    golden::copy_tree(
-        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
-        &home,
-    );
-    home
-}
+use common::{bin, files, fresh, journal_waits, on_node1, stderr, stdout, RECIPE};
 
 /// What node1's files look like once the recipe is applied.
 fn planned(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {

@@ -1,7 +1,49 @@
-//! What the crash and fault tests both look at in a home after a run.
+//! What the crash, fault and attack tests share: the built binary run on
+//! node1 of the quickstart recipe, fresh copies of the sample home, and what
+//! they look at in a home after a run. Each test binary uses part of it.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The recipe these tests run.
+pub const RECIPE: &str = "examples/quickstart.toml";
+
+/// The built binary, run from the workspace, with no test hook set.
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
+    cmd.current_dir(golden::workspace_root())
+        .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES")
+        .env_remove("CARBON_PATCH_ABORT_AFTER_WRITES");
+    cmd
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `command` of the quickstart recipe on node1 only, at `home`.
+pub fn on_node1(command: &str, home: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args([command, RECIPE, "--node=node1"])
+        .arg(format!("--home=node1={}", home.display()));
+    cmd
+}
+
+/// A fresh copy of the sample home at `dir/name`.
+pub fn fresh(dir: &Path, name: &str) -> PathBuf {
+    let home = dir.join(name);
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    home
+}
 
 /// Every file under `home` outside `.carbon-patch/`, with its bytes.
 pub fn files(home: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
