@@ -426,20 +426,11 @@ impl Dir {
         to_name: impl AsRef<OsStr>,
     ) -> Result<()> {
         let (name, to_name) = (self.name(name.as_ref())?, to.name(to_name.as_ref())?);
-        #[cfg(target_os = "linux")]
-        match rustix::fs::renameat_with(
-            &self.inner.fd,
-            name,
-            &to.inner.fd,
-            to_name,
-            RenameFlags::NOREPLACE,
-        ) {
-            Ok(()) => return Ok(()),
-            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
-            Err(e) => return Err(to.fail(to_name, e)),
+        if !self.rename_with(name, to, to_name, RenameFlags::NOREPLACE)? {
+            self.hard_link(name, to, to_name)?;
+            self.remove_file(name)?;
         }
-        self.hard_link(name, to, to_name)?;
-        self.remove_file(name)
+        Ok(())
     }
 
     /// Swaps `name` with `to_name` in `to`, in one step: each then holds
@@ -455,21 +446,27 @@ impl Dir {
         to_name: impl AsRef<OsStr>,
     ) -> Result<bool> {
         let (name, to_name) = (self.name(name.as_ref())?, to.name(to_name.as_ref())?);
+        self.rename_with(name, to, to_name, RenameFlags::EXCHANGE)
+    }
+
+    /// `renameat2(2)` with `flags`; `Ok(false)` where the file system (or
+    /// the system) does not do them, and nothing was done.
+    fn rename_with(
+        &self,
+        name: &OsStr,
+        to: &Dir,
+        to_name: &OsStr,
+        flags: RenameFlags,
+    ) -> Result<bool> {
         #[cfg(target_os = "linux")]
-        match rustix::fs::renameat_with(
-            &self.inner.fd,
-            name,
-            &to.inner.fd,
-            to_name,
-            RenameFlags::EXCHANGE,
-        ) {
+        match rustix::fs::renameat_with(&self.inner.fd, name, &to.inner.fd, to_name, flags) {
             Ok(()) => Ok(true),
             Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(false),
             Err(e) => Err(to.fail(to_name, e)),
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (name, to_name, RenameFlags::EXCHANGE);
+            let _ = (name, to, to_name, flags);
             Ok(false)
         }
     }
