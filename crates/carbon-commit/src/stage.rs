@@ -283,7 +283,9 @@ fn writable_folder(root: &beneath::Root, path: &Path) -> Result<()> {
 /// random per process), so a name planted beforehand beside a target
 /// cannot be the one used.
 fn fresh_name(attempt: u32) -> OsString {
-    let key = RandomState::new().hash_one((std::process::id(), attempt));
+    // Each `RandomState` has keys of its own (the thread's random keys,
+    // moved on by one for each), so each name differs too.
+    let key = RandomState::new().hash_one(attempt);
     format!("{STAGED_PREFIX}{key:016x}").into()
 }
 
