@@ -177,11 +177,14 @@ impl Error {
     }
 
     /// Whether the commit stopped before it wrote any file (everything
-    /// staged removed, every home as it was).
+    /// staged removed, every home as it was). A commit that wrote some and
+    /// put them back says so itself ([`Error::RolledBack`]).
     pub fn wrote_nothing(&self) -> bool {
         match self {
             Error::In { error, .. } => error.wrote_nothing(),
-            Error::NotRestored { .. } | Error::AfterWriting { .. } => false,
+            Error::RolledBack { .. } | Error::NotRestored { .. } | Error::AfterWriting { .. } => {
+                false
+            }
             _ => true,
         }
     }

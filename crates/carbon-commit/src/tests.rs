@@ -403,6 +403,7 @@ fn an_edit_made_while_the_files_are_replaced_is_kept() {
             }
         });
         let err = commit_one(&home, &AB, None).unwrap_err();
+        assert!(!err.wrote_nothing(), "it wrote, and put back");
         assert_eq!(
             err.to_string(),
             format!(

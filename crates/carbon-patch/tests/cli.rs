@@ -259,7 +259,9 @@ fn a_failed_write_midway_restores_every_file() {
     let err = stderr(&out);
     assert!(err.contains("injected write failure"), "{err}");
     assert!(
-        err.contains("nothing was changed: the 5 file(s) written before the failure were restored"),
+        err.starts_with(
+            "carbon-patch: nothing was changed: the 5 file(s) written before the failure were restored"
+        ),
         "{err}"
     );
     let strip = |s: Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>| -> Vec<(PathBuf, Vec<u8>)> {
