@@ -120,6 +120,76 @@ fn check_backups(home: &Path, original: &BTreeMap<PathBuf, Vec<u8>>, run: usize)
     (whole, partial)
 }
 
+/// Findings 6 and 7, at the moment that matters: the apply killed right
+/// before it copies the k-th original into its backup (`strace` injects the
+/// SIGKILL at the k-th `copy_file_range`), for each k. Every backup under a
+/// stamp's name must be whole and none more readable than its original; the
+/// re-run must finish the change and leave no unfinished backup.
+#[test]
+fn a_kill_while_originals_are_copied_leaves_no_torn_or_readable_backup() {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        if std::env::var("CARBON_PATCH_ROOT_TESTS").as_deref() == Ok("skip") {
+            eprintln!("skipped: no strace, and CARBON_PATCH_ROOT_TESTS=skip");
+            return;
+        }
+        panic!("this test needs strace (Debian's strace) to kill at a chosen system call");
+    }
+    let root = tempfile::tempdir().unwrap();
+    let (reference, _) = fresh(&root.path().join("reference"));
+    let original = files(&reference);
+    let mut torn_before = 0;
+    for k in 1..=4 {
+        let dir = root.path().join(format!("kill{k}"));
+        let (node1, _) = fresh(&dir);
+        let killed = Command::new("strace")
+            .args([
+                "-f",
+                "-qq",
+                "-o",
+                "/dev/null",
+                "-e",
+                "trace=copy_file_range",
+            ])
+            .args([
+                "-e",
+                &format!("inject=copy_file_range:signal=KILL:when={k}"),
+            ])
+            .arg(env!("CARGO_BIN_EXE_carbon-patch"))
+            .args(["apply", RECIPE, "--node=node1", "--backup"])
+            .arg(format!("--home=node1={}", node1.display()))
+            .current_dir(golden::workspace_root())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(!killed.success(), "k={k}: the apply was killed");
+        let (_, unfinished) = check_backups(&node1, &original, k);
+        torn_before += unfinished;
+        let rerun = Command::new(env!("CARGO_BIN_EXE_carbon-patch"))
+            .args(["apply", RECIPE, "--node=node1", "--backup"])
+            .arg(format!("--home=node1={}", node1.display()))
+            .current_dir(golden::workspace_root())
+            .output()
+            .unwrap();
+        assert!(
+            rerun.status.success(),
+            "k={k}: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        let left: Vec<_> = std::fs::read_dir(node1.join(".carbon-patch/backups"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".partial"))
+            .collect();
+        assert!(left.is_empty(), "k={k}: unfinished backups left: {left:?}");
+    }
+    assert!(torn_before > 0, "no kill landed while a backup was copied");
+}
+
 fn kill_and_rerun(kills: usize, backup: bool) {
     let root = tempfile::tempdir().unwrap();
 
