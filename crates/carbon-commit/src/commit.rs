@@ -27,7 +27,8 @@ use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::journal;
 use crate::parallel::par_each;
-use crate::stage::{kept_name, Staged, StagedFile};
+use crate::stage::{Staged, StagedFile};
+use crate::swap::{self, Expected};
 
 /// How a commit runs.
 #[derive(Clone, Copy, Debug)]
@@ -139,36 +140,6 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
         written,
         steps: steps.done,
     })
-}
-
-/// Whether `name` in `dir` is still the original of `file`: the very file
-/// the commit checked (the same object, not one renamed in its place since),
-/// holding the bytes the plan read (no edit in place since). Read through
-/// the check's own descriptor, from its start.
-fn still_original(file: &StagedFile, dir: &beneath::Dir, name: &std::ffi::OsStr) -> Result<bool> {
-    let Some((checked, meta)) = &file.checked else {
-        return Ok(false);
-    };
-    let Some(now) = dir.stat(name)? else {
-        return Ok(false);
-    };
-    if !now.same_object(meta) {
-        return Ok(false);
-    }
-    let read = Fingerprint::of_file(&mut ReadAt(checked, 0), now.len)
-        .map_err(|e| Error::io("cannot read", dir.shown(name), e))?;
-    Ok(Some(read) == file.before)
-}
-
-/// Reads a file from an offset on, leaving its own position alone.
-struct ReadAt<'f>(&'f std::fs::File, u64);
-
-impl std::io::Read for ReadAt<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = std::os::unix::fs::FileExt::read_at(self.0, buf, self.1)?;
-        self.1 += n as u64;
-        Ok(n)
-    }
 }
 
 impl Staged {
@@ -307,95 +278,25 @@ impl Staged {
     }
 }
 
-/// Puts `file`'s staged bytes in place of its target, in one call, and
-/// returns where the original waits until the commit is done (in the
-/// file's stage folder), to be put back if a later replacement fails: under
-/// the staged name, which `renameat2(RENAME_EXCHANGE)` swaps with the
-/// target's; or, where the file system cannot (NFS, some overlays;
-/// `exchange` is then cleared for the home's other files), a hard link (or
-/// a copy) made just before a plain rename. A file the commit creates has
-/// no original, and must still not exist.
+/// Puts `file`'s staged bytes in place of its target (see [`swap::put_in_place`]),
+/// the target expected to be the original the commit checked, or nothing
+/// for a file the commit creates. Returns where the original waits.
 pub(crate) fn replace(
     file: &StagedFile,
     exchange: &mut bool,
 ) -> Result<Option<std::ffi::OsString>> {
-    #[cfg(test)]
-    crate::pause::at_path(crate::pause::Point::BeforeSwap, &file.dir.shown(&file.name));
-    let (stage, dir) = (&file.stage, &file.dir);
-    let edited = || Error::EditedMeanwhile {
-        path: dir.shown(&file.name),
+    let expected = match file.before {
+        None => Expected::Nothing,
+        Some(_) => Expected::Checked(file),
     };
-    if file.before.is_none() {
-        return match create(file) {
-            Err(e)
-                if e.io_error()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
-            {
-                Err(edited())
-            }
-            done => done.map(|()| None).map_err(Error::from),
-        };
-    }
-    if *exchange && stage.exchange(&file.staged, dir, &file.name)? {
-        // What was swapped out must be what the plan read: an edit made
-        // since the check goes back, and this run stops.
-        if !still_original(file, stage, &file.staged)? {
-            stage.exchange(&file.staged, dir, &file.name)?;
-            return Err(edited());
-        }
-        return Ok(Some(file.staged.clone()));
-    }
-    *exchange = false;
-    // Beside the staged file, so on the target's file system: the way back
-    // is a rename.
-    let kept = kept_name(&file.staged);
-    match dir.hard_link(&file.name, stage, &kept) {
-        Ok(()) => {}
-        Err(e)
-            if e.io_error()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
-        {
-            return Err(e.into())
-        }
-        // A file system without hard links: a copy.
-        Err(_) => copy_new(dir, &file.name, stage, &kept)?,
-    }
-    if let Err(e) = stage.rename(&file.staged, dir, &file.name) {
-        let _ = stage.remove_file(&kept);
-        return Err(e.into());
-    }
-    if !still_original(file, stage, &kept)? {
-        stage.rename(&kept, dir, &file.name)?;
-        return Err(edited());
-    }
-    Ok(Some(kept))
-}
-
-/// Puts a new file in place, unless something is there by now.
-fn create(file: &StagedFile) -> beneath::Result<()> {
-    file.stage.rename_new(&file.staged, &file.dir, &file.name)
-}
-
-/// Copies the file `name` in `from` to the new file `to_name` in `to`, with
-/// its permissions. A copy that fails midway is removed: no truncated copy
-/// passes for an original.
-fn copy_new(
-    from: &beneath::Dir,
-    name: &std::ffi::OsStr,
-    to: &beneath::Dir,
-    to_name: &std::ffi::OsStr,
-) -> Result<()> {
-    let Some((mut source, meta)) = from.open_read(name)? else {
-        return Err(Error::Changed {
-            path: from.shown(name),
-        });
-    };
-    let mut copy = to.create_new(to_name, meta.mode & 0o777)?;
-    if let Err(e) = std::io::copy(&mut source, &mut copy) {
-        let _ = to.remove_file(to_name);
-        return Err(Error::io("cannot copy to", to.shown(to_name), e));
-    }
-    Ok(())
+    swap::put_in_place(
+        &file.stage,
+        &file.staged,
+        &file.dir,
+        &file.name,
+        &expected,
+        exchange,
+    )
 }
 
 /// After a failure before any replacement: removes the journals and
@@ -424,11 +325,7 @@ pub(crate) fn roll_back(trees: &mut [Staged], err: Error) -> Error {
     let mut unrestored = Vec::new();
     for tree in trees.iter() {
         for file in &tree.files[..tree.renamed] {
-            let restored = match &file.original {
-                Some(original) => file.stage.rename(original, &file.dir, &file.name),
-                None => file.dir.remove_file(&file.name),
-            };
-            if restored.is_err() {
+            if swap::put_back(file).is_err() {
                 unrestored.push(file.dir.shown(&file.name));
             }
         }

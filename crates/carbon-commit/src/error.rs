@@ -133,9 +133,12 @@ pub enum Error {
         error: Box<Error>,
     },
     /// A failure midway through the renames, after which some files could
-    /// not be put back: their journals stay, for the next run to finish.
+    /// not be put back (changed since they were written, or a rename that
+    /// failed): their journals stay, for the next run to finish, or to name
+    /// what stops it.
     #[error(
-        "could not restore: {}; the next apply finishes the change: {error}",
+        "could not put back: {} (changed since it was written, or a rename failed); \
+         the next apply finishes the change or names what stops it: {error}",
         files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
     NotRestored {

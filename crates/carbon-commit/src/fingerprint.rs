@@ -29,6 +29,19 @@ impl Fingerprint {
         }
     }
 
+    /// What the file `name` in `dir` holds; `None` when it does not exist.
+    pub fn of_name(
+        dir: &beneath::Dir,
+        name: &std::ffi::OsStr,
+    ) -> crate::Result<Option<Fingerprint>> {
+        let Some((mut file, meta)) = dir.open_read(name)? else {
+            return Ok(None);
+        };
+        Fingerprint::of_file(&mut file, meta.len)
+            .map(Some)
+            .map_err(|e| crate::Error::io("cannot read", dir.shown(name), e))
+    }
+
     /// The fingerprint of what `file` holds from where it stands to its end,
     /// read in pieces; the same as [`Fingerprint::of`] those bytes. `len` is
     /// the length expected (its stat's): a file that holds exactly that

@@ -40,6 +40,7 @@ use crate::durable::Durable;
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::lock::{STAGED_PREFIX, STAGE_DIR};
+use crate::swap::{self, Expected};
 
 /// The version this build writes and reads.
 const VERSION: u32 = 3;
@@ -107,16 +108,6 @@ fn staged_place(entry: &Entry) -> Option<(PathBuf, OsString)> {
     let beside = Some(folder) == entry.target.parent();
     (plain(&entry.staged) && staged_name && (folder == Path::new(STAGE_DIR) || beside))
         .then(|| (folder.to_path_buf(), name.to_os_string()))
-}
-
-/// What a file holds, by fingerprint; `None` when it does not exist.
-fn content(dir: &Dir, name: &std::ffi::OsStr) -> Result<Option<Fingerprint>> {
-    let Some((mut file, meta)) = dir.open_read(name)? else {
-        return Ok(None);
-    };
-    Fingerprint::of_file(&mut file, meta.len)
-        .map(Some)
-        .map_err(|e| Error::io("cannot read", dir.shown(name), e))
 }
 
 /// One entry, read: its folders and what each name holds now.
@@ -194,8 +185,8 @@ pub(crate) fn recover(
         };
         found.push(Found {
             entry,
-            target_holds: content(&dir, name)?,
-            staged_holds: content(&stage, &staged)?,
+            target_holds: Fingerprint::of_name(&dir, name)?,
+            staged_holds: Fingerprint::of_name(&stage, &staged)?,
             dir,
             name: name.to_os_string(),
             stage,
@@ -208,10 +199,15 @@ pub(crate) fn recover(
     // Edits swapped out just before the crash go back first, then any
     // target changed since stops the recovery: nothing more is written.
     let mut conflict = None;
+    let mut exchange = true;
     for f in &found {
         let original = f.staged_holds == f.entry.before;
         if f.replaced() && f.staged_holds.is_some() && !original {
-            put_back(f)?;
+            // The edit goes in place of the new bytes, if they are still
+            // there; whatever happens, it is not removed.
+            let ours = Expected::Bytes(f.entry.after);
+            let _ = swap::put_in_place(&f.stage, &f.staged, &f.dir, &f.name, &ours, &mut exchange)?;
+            f.dir.sync()?;
             conflict.get_or_insert((f, true));
         } else if !f.replaced()
             && (f.target_holds != f.entry.before || f.staged_holds != Some(f.entry.after))
@@ -226,9 +222,30 @@ pub(crate) fn recover(
             lock: lock.to_path_buf(),
         });
     }
+    // Each target still holding its planned-from bytes gets its staged
+    // file, checked again as it is swapped: an edit landing now stays.
     let mut finished = Vec::new();
+    let mut originals = Vec::new();
     for f in found.iter().filter(|f| !f.replaced()) {
-        f.stage.rename(&f.staged, &f.dir, &f.name)?;
+        let expected = f.entry.before.map_or(Expected::Nothing, Expected::Bytes);
+        match swap::put_in_place(
+            &f.stage,
+            &f.staged,
+            &f.dir,
+            &f.name,
+            &expected,
+            &mut exchange,
+        ) {
+            Ok(original) => originals.extend(original.map(|name| (f.stage.clone(), name))),
+            Err(Error::EditedMeanwhile { .. }) => {
+                return Err(Error::Unfinishable {
+                    path: f.dir.shown(&f.name),
+                    edit_kept: false,
+                    lock: lock.to_path_buf(),
+                })
+            }
+            Err(e) => return Err(e),
+        }
         finished.push(f.entry.target.clone());
     }
     let mut durable: Vec<Durable> = found
@@ -249,6 +266,9 @@ pub(crate) fn recover(
     {
         f.stage.remove_file(&f.staged)?;
     }
+    for (stage, name) in originals {
+        stage.remove_file(name)?;
+    }
     for f in &found {
         match f.stage.remove_file(crate::stage::kept_name(&f.staged)) {
             Err(e) if !e.is_not_found() => return Err(e.into()),
@@ -256,16 +276,6 @@ pub(crate) fn recover(
         }
     }
     Ok(finished)
-}
-
-/// Puts an edit swapped out by an interrupted commit back in place (the new
-/// bytes it displaced go where it was, for the dead run's clearing).
-fn put_back(f: &Found) -> Result<()> {
-    if !f.stage.exchange(&f.staged, &f.dir, &f.name)? {
-        f.stage.rename(&f.staged, &f.dir, &f.name)?;
-    }
-    f.dir.sync()?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -43,6 +43,7 @@ mod parallel;
 #[cfg(test)]
 mod pause;
 mod stage;
+mod swap;
 
 pub use commit::{commit, Options, Report};
 pub use error::{Error, Result};

@@ -17,7 +17,7 @@ pub(crate) enum Point {
     /// Every journal durable, just before the first replacement (each
     /// home's root's path).
     Journalled,
-    /// Just before a file is replaced (its path).
+    /// Just before a file is replaced, or put back (its path).
     BeforeSwap,
     /// A backup copy created and written (its path).
     BackedUp,

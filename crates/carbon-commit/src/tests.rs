@@ -588,3 +588,82 @@ fn a_commit_syncs_its_own_files_and_folders() {
     expected.sort();
     assert_eq!(synced, expected);
 }
+
+/// Putting files back after a failure must not lose an edit either: a file
+/// the commit replaced and someone edited since stays as they left it.
+#[test]
+fn an_edit_to_a_new_file_survives_the_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    let (a, b) = (home.join("a.xml"), home.join("b.xml"));
+    let (a_at, b_at) = (a.clone(), b.clone());
+    // Just before b.xml is swapped: a.xml (new by now) and b.xml are
+    // edited by hand; b's edit stops the run, and a's must then survive
+    // the putting back.
+    let _hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == b_at {
+            std::fs::write(&a_at, "<a edited-after-write='yes'/>").unwrap();
+            std::fs::write(&b_at, "<b hand-edited='yes'/>").unwrap();
+        }
+    });
+    let err = commit_one(&home, &AB, None).unwrap_err();
+    assert!(!err.wrote_nothing());
+    let shown = err.to_string();
+    assert!(
+        shown.starts_with(&format!(
+            "could not put back: {} (changed since it was written, or a rename failed); \
+             the next apply finishes the change or names what stops it: node node1: {} was \
+             edited while it was being written",
+            a.display(),
+            b.display()
+        )),
+        "{shown}"
+    );
+    assert_eq!(read(&home, "a.xml"), "<a edited-after-write='yes'/>");
+    assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
+    // The journal stays. No target holds new bytes of this run any more, so
+    // the next run finishes nothing, and both edits stay.
+    let root = beneath::Root::open(&home).unwrap();
+    assert!(pending(&root));
+    let lock = Lock::acquire(&root).unwrap();
+    assert!(lock.finished().is_empty());
+    assert!(!pending(&root));
+    assert_eq!(read(&home, "a.xml"), "<a edited-after-write='yes'/>");
+    assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
+}
+
+/// Recovery replaces a target only if it still holds what the plan read
+/// when it is swapped: an edit landing during recovery stays, and stops it.
+#[test]
+fn an_edit_made_while_recovery_finishes_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    // A commit killed after its first replacement: a.xml new, b.xml not.
+    let mut tree = staged(&home, &AB).unwrap();
+    tree.verify().unwrap();
+    tree.prepare(None).unwrap();
+    let mut exchange = true;
+    tree.files[0].original = commit::replace(&tree.files[0], &mut exchange).unwrap();
+    tree.renamed = 1;
+    // As a crash leaves it: the lock released, the journal and what was
+    // staged there (a tree holding a journal removes nothing when dropped).
+    drop(tree);
+    let b = home.join("b.xml");
+    let b_at = b.clone();
+    let _hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == b_at {
+            std::fs::write(&b_at, "<b hand-edited='yes'/>").unwrap();
+        }
+    });
+    let root = beneath::Root::open(&home).unwrap();
+    let err = Lock::acquire(&root).unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!(
+            "an interrupted apply cannot be finished: {} changed since it began",
+            b.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
+    assert_eq!(read(&home, "a.xml"), "<a x='1'/>");
+}

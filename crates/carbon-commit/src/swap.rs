@@ -1,0 +1,185 @@
+//! Putting one file in place of another without losing what either holds.
+//!
+//! A replacement is one call where the file system can swap two names
+//! (`renameat2(RENAME_EXCHANGE)`): the new file takes the target's name and
+//! what the target was waits under the new file's old name. Right after, what
+//! was swapped out is checked to be what was expected there; if someone
+//! changed the target since it was checked, the swap is undone at once and
+//! the edit stays in place. Where the file system cannot swap, a hard link
+//! (or a copy) keeps the target and a rename follows; an edit that replaces
+//! the target between those two calls is not caught.
+//!
+//! The commit replaces targets this way, recovery finishes an interrupted
+//! commit this way, and putting a file back after a failure undoes it the
+//! same way.
+
+use std::ffi::{OsStr, OsString};
+
+use beneath::Dir;
+
+use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
+use crate::stage::{kept_name, StagedFile};
+
+/// What the file a replacement takes the place of must be.
+pub(crate) enum Expected<'a> {
+    /// Nothing: the name must not exist.
+    Nothing,
+    /// The original the commit checked: that very file, with the bytes the
+    /// plan read.
+    Checked(&'a StagedFile),
+    /// A file holding these bytes.
+    Bytes(Fingerprint),
+}
+
+impl Expected<'_> {
+    /// Whether `name` in `dir` is what is expected.
+    fn found(&self, dir: &Dir, name: &OsStr) -> Result<bool> {
+        match self {
+            Expected::Nothing => Ok(dir.stat(name)?.is_none()),
+            Expected::Checked(file) => still_original(file, dir, name),
+            Expected::Bytes(bytes) => Ok(Fingerprint::of_name(dir, name)? == Some(*bytes)),
+        }
+    }
+}
+
+/// Puts the file `staged` of `stage` in place of `name` in `dir`, which
+/// must be `expected`, and returns where what it replaced waits (in
+/// `stage`): under `staged`, swapped with it; or, where the file system
+/// cannot swap (NFS, some overlays; `exchange` is then cleared for the
+/// caller's later calls), under a hard link (or a copy) made just before a
+/// plain rename. Nothing replaced, nothing waits.
+///
+/// # Errors
+/// [`Error::EditedMeanwhile`] when `name` was not what was expected; it is
+/// left as it was found.
+pub(crate) fn put_in_place(
+    stage: &Dir,
+    staged: &OsStr,
+    dir: &Dir,
+    name: &OsStr,
+    expected: &Expected,
+    exchange: &mut bool,
+) -> Result<Option<OsString>> {
+    #[cfg(test)]
+    crate::pause::at_path(crate::pause::Point::BeforeSwap, &dir.shown(name));
+    let edited = || Error::EditedMeanwhile {
+        path: dir.shown(name),
+    };
+    if let Expected::Nothing = expected {
+        return match stage.rename_new(staged, dir, name) {
+            Err(e) if already_exists(&e) => Err(edited()),
+            done => done.map(|()| None).map_err(Error::from),
+        };
+    }
+    if *exchange && stage.exchange(staged, dir, name)? {
+        if !expected.found(stage, staged)? {
+            stage.exchange(staged, dir, name)?;
+            return Err(edited());
+        }
+        return Ok(Some(staged.to_os_string()));
+    }
+    *exchange = false;
+    // Beside the staged file, so on the target's file system: the way back
+    // is a rename.
+    let kept = kept_name(staged);
+    match dir.hard_link(name, stage, &kept) {
+        Ok(()) => {}
+        Err(e) if already_exists(&e) => return Err(e.into()),
+        // A file system without hard links: a copy.
+        Err(_) => copy_new(dir, name, stage, &kept)?,
+    }
+    if let Err(e) = stage.rename(staged, dir, name) {
+        let _ = stage.remove_file(&kept);
+        return Err(e.into());
+    }
+    if !expected.found(stage, &kept)? {
+        stage.rename(&kept, dir, name)?;
+        return Err(edited());
+    }
+    Ok(Some(kept))
+}
+
+/// Puts `file`'s original back in place of the staged bytes the commit put
+/// there, provided the target still holds those bytes: an edit made to the
+/// new file since stays. A file the commit created is removed, on the same
+/// condition. What the new bytes were is then removed.
+///
+/// # Errors
+/// [`Error::EditedMeanwhile`] when the target holds something else now.
+pub(crate) fn put_back(file: &StagedFile) -> Result<()> {
+    let ours = Expected::Bytes(file.after);
+    let Some(original) = &file.original else {
+        if !ours.found(&file.dir, &file.name)? {
+            return Err(Error::EditedMeanwhile {
+                path: file.dir.shown(&file.name),
+            });
+        }
+        return Ok(file.dir.remove_file(&file.name)?);
+    };
+    let mut exchange = true;
+    let new_bytes = put_in_place(
+        &file.stage,
+        original,
+        &file.dir,
+        &file.name,
+        &ours,
+        &mut exchange,
+    )?;
+    if let Some(new_bytes) = new_bytes {
+        let _ = file.stage.remove_file(new_bytes);
+    }
+    Ok(())
+}
+
+fn already_exists(e: &beneath::Error) -> bool {
+    e.io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists)
+}
+
+/// Whether `name` in `dir` is still the original of `file`: the very file
+/// the commit checked (the same object, not one renamed in its place since),
+/// holding the bytes the plan read (no edit in place since). Read through
+/// the check's own descriptor, from its start.
+fn still_original(file: &StagedFile, dir: &beneath::Dir, name: &std::ffi::OsStr) -> Result<bool> {
+    let Some((checked, meta)) = &file.checked else {
+        return Ok(false);
+    };
+    let Some(now) = dir.stat(name)? else {
+        return Ok(false);
+    };
+    if !now.same_object(meta) {
+        return Ok(false);
+    }
+    let read = Fingerprint::of_file(&mut ReadAt(checked, 0), now.len)
+        .map_err(|e| Error::io("cannot read", dir.shown(name), e))?;
+    Ok(Some(read) == file.before)
+}
+
+/// Reads a file from an offset on, leaving its own position alone.
+struct ReadAt<'f>(&'f std::fs::File, u64);
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(self.0, buf, self.1)?;
+        self.1 += n as u64;
+        Ok(n)
+    }
+}
+
+/// Copies the file `name` in `from` to the new file `to_name` in `to`, with
+/// its permissions. A copy that fails midway is removed: no truncated copy
+/// passes for an original.
+fn copy_new(from: &Dir, name: &OsStr, to: &Dir, to_name: &OsStr) -> Result<()> {
+    let Some((mut source, meta)) = from.open_read(name)? else {
+        return Err(Error::Changed {
+            path: from.shown(name),
+        });
+    };
+    let mut copy = to.create_new(to_name, meta.mode & 0o777)?;
+    if let Err(e) = std::io::copy(&mut source, &mut copy) {
+        let _ = to.remove_file(to_name);
+        return Err(Error::io("cannot copy to", to.shown(to_name), e));
+    }
+    Ok(())
+}
