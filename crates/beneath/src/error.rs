@@ -38,6 +38,14 @@ pub enum Error {
         /// What is there.
         kind: crate::Kind,
     },
+    /// A file larger than its reader takes.
+    #[error("{}: over {limit} bytes, more than such a file may hold", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// The most it may hold.
+        limit: u64,
+    },
     /// Something that is not a folder where one was to be walked through.
     #[error("{}: not a folder", path.display())]
     NotAFolder {
@@ -87,6 +95,7 @@ impl Error {
             | Error::TooManyLinks { path }
             | Error::NotAFile { path, .. }
             | Error::NotAFolder { path }
+            | Error::TooLarge { path, .. }
             | Error::Io { path, .. } => path,
         }
     }

@@ -148,19 +148,33 @@ impl Root {
         }
     }
 
-    /// The whole content of the regular file at `rel`; `None` when it does
-    /// not exist. As [`Root::open_file`] for the rest.
+    /// The whole content of the regular file at `rel`, which may hold at
+    /// most `limit` bytes; `None` when it does not exist. As
+    /// [`Root::open_file`] for the rest.
     ///
     /// # Errors
-    /// As [`Root::open_file`].
-    pub fn read(&self, rel: impl AsRef<Path>) -> Result<Option<Vec<u8>>> {
+    /// As [`Root::open_file`]; [`Error::TooLarge`] for a file over `limit`
+    /// bytes (a sparse terabyte where a line of text was expected), told by
+    /// its size before anything is read, or by what it holds when it grows
+    /// meanwhile.
+    pub fn read(&self, rel: impl AsRef<Path>, limit: u64) -> Result<Option<Vec<u8>>> {
         let rel = rel.as_ref();
-        let Some((mut file, meta)) = self.open_file(rel)? else {
+        let Some((file, meta)) = self.open_file(rel)? else {
             return Ok(None);
         };
+        let too_large = || Error::TooLarge {
+            path: self.display_path(rel),
+            limit,
+        };
+        if meta.len > limit {
+            return Err(too_large());
+        }
         let mut bytes = Vec::with_capacity(meta.len as usize);
-        std::io::Read::read_to_end(&mut file, &mut bytes)
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
             .map_err(|source| Error::io(self.display_path(rel), source))?;
+        if bytes.len() as u64 > limit {
+            return Err(too_large());
+        }
         Ok(Some(bytes))
     }
 

@@ -17,7 +17,7 @@ fn tree() -> (tempfile::TempDir, Root) {
 }
 
 fn read(root: &Root, rel: &str) -> Result<Option<Vec<u8>>> {
-    root.read(rel)
+    root.read(rel, 1 << 20)
 }
 
 #[test]
@@ -169,7 +169,7 @@ fn a_folder_once_opened_stays_the_folder_acted_on() {
     // A fresh walk meets the link, and refuses it.
     let fresh = Root::open(top).unwrap();
     assert!(matches!(
-        fresh.read("conf/secret.xml"),
+        fresh.read("conf/secret.xml", 4096),
         Err(Error::LeadsOut { .. })
     ));
 }
@@ -323,4 +323,28 @@ fn reading_and_listing_leave_access_times_as_they_were() {
         std::fs::metadata(&folder).unwrap().accessed().unwrap(),
         long_ago
     );
+}
+
+#[test]
+fn a_read_takes_no_more_than_its_limit() {
+    let (_dir, root) = tree();
+    let big = root.path().join("conf/big");
+    // A sparse terabyte: told by its size, nothing read.
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    let err = root.read("conf/big", 4096).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: over 4096 bytes, more than such a file may hold",
+            big.display()
+        )
+    );
+    assert_eq!(root.read("conf/a.xml", 4).unwrap().unwrap(), b"<a/>");
+    assert!(matches!(
+        root.read("conf/a.xml", 3),
+        Err(Error::TooLarge { .. })
+    ));
 }

@@ -150,7 +150,7 @@ impl Staged {
         for file in &mut self.files {
             let changed = match file.dir.open_read(&file.name) {
                 Ok(Some((mut opened, meta))) => {
-                    let read = Fingerprint::of_file(&mut opened, meta.len)
+                    let read = Fingerprint::of_file_like(&mut opened, meta.len, &[file.before])
                         .map_err(|e| Error::io("cannot read", file.dir.shown(&file.name), e))?;
                     // A length other than its stat's: someone is writing it.
                     let changed = read.len != meta.len || file.before != Some(read);

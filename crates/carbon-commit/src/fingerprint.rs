@@ -29,17 +29,36 @@ impl Fingerprint {
         }
     }
 
-    /// What the file `name` in `dir` holds; `None` when it does not exist.
-    pub fn of_name(
+    /// What the file `name` in `dir` holds, told from each of `expected`
+    /// (see [`Fingerprint::of_file_like`]); `None` when it does not exist.
+    pub fn of_name_like(
         dir: &beneath::Dir,
         name: &std::ffi::OsStr,
+        expected: &[Option<Fingerprint>],
     ) -> crate::Result<Option<Fingerprint>> {
         let Some((mut file, meta)) = dir.open_read(name)? else {
             return Ok(None);
         };
-        Fingerprint::of_file(&mut file, meta.len)
+        Fingerprint::of_file_like(&mut file, meta.len, expected)
             .map(Some)
             .map_err(|e| crate::Error::io("cannot read", dir.shown(name), e))
+    }
+
+    /// The fingerprint of `file`, whose stat says `len` bytes, as far as it
+    /// takes to tell it from each of `expected`: read only when one of them
+    /// has that length (a file of another length is another file, whatever
+    /// it holds, and a sparse terabyte put in a file's place is not read),
+    /// and then no further than one byte past `len` (a file that grows
+    /// while it is read is another file too).
+    pub fn of_file_like(
+        file: &mut impl Read,
+        len: u64,
+        expected: &[Option<Fingerprint>],
+    ) -> std::io::Result<Fingerprint> {
+        if !expected.iter().flatten().any(|e| e.len == len) {
+            return Ok(Fingerprint { len, xxh3: 0 });
+        }
+        Fingerprint::of_file(&mut file.take(len.saturating_add(1)), len)
     }
 
     /// The fingerprint of what `file` holds from where it stands to its end,

@@ -183,10 +183,11 @@ pub(crate) fn recover(
         } else {
             dir.clone()
         };
+        let expected = [entry.before, Some(entry.after)];
         found.push(Found {
             entry,
-            target_holds: Fingerprint::of_name(&dir, name)?,
-            staged_holds: Fingerprint::of_name(&stage, &staged)?,
+            target_holds: Fingerprint::of_name_like(&dir, name, &expected)?,
+            staged_holds: Fingerprint::of_name_like(&stage, &staged, &expected)?,
             dir,
             name: name.to_os_string(),
             stage,

@@ -22,7 +22,8 @@
 //! let lock = Lock::acquire(&root)?; // finishes an interrupted commit first
 //! // ... plan, under the lock ...
 //! let mut staged = Staged::new("node node1", lock);
-//! staged.add("repository/conf/carbon.xml".as_ref(), Some(b"<old/>"), b"<new/>")?;
+//! // A file the plan creates; one it changes names what it read (`Planned`).
+//! staged.add("repository/conf/new.xml".as_ref(), None, b"<new/>")?;
 //! let report = commit(&mut [staged], Options { backup: None, jobs: 2 })?;
 //! assert_eq!(report.written, 1);
 //! # Ok::<(), carbon_commit::Error>(())
@@ -48,7 +49,7 @@ mod swap;
 pub use commit::{commit, Options, Report};
 pub use error::{Error, Result};
 pub use lock::{pending, Lock, STAGE_DIR};
-pub use stage::Staged;
+pub use stage::{Planned, Staged};
 
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,10 @@ pub(crate) const STAGED_PREFIX: &str = ".carbon-patch-staged-";
 /// system cannot swap two names), beside the staged file.
 pub(crate) const KEPT_PREFIX: &str = ".carbon-patch-kept-";
 
+/// The most of a lock file read for its journal: a journal names a few
+/// hundred bytes a file; one larger than this is not one this build wrote.
+const JOURNAL_LIMIT: u64 = 64 << 20;
+
 /// The lock file's first line, the holder's pid padded to one width, so a
 /// new holder writes its own over it without touching a journal after it.
 pub(crate) const PID_LINE: u64 = 11;
@@ -67,9 +71,9 @@ fn this_user() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
-/// Refuses `meta` (of `path`, the stage folder or the lock) unless only this
-/// run's user could have written what it holds.
-fn trust(path: &Path, meta: &Meta) -> Result<()> {
+/// Refuses `meta` (of `path`, the stage folder or the lock, open as
+/// `opened`) unless only this run's user could have written what it holds.
+fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()> {
     let user = this_user();
     let untrusted = |reason: String, remedy: String| Error::Untrusted {
         path: path.to_path_buf(),
@@ -100,6 +104,17 @@ fn trust(path: &Path, meta: &Meta) -> Result<()> {
                 "carbon-patch trusts a journal or a staged file only where no other user could \
                  have written it. Once you have checked it holds nothing you did not write, \
                  `chmod go-w {}` and run again",
+                path.display()
+            ),
+        ));
+    }
+    if acl::present(opened) {
+        return Err(untrusted(
+            "has an access control list, which may let others write it".to_string(),
+            format!(
+                "carbon-patch trusts a journal or a staged file only where no other user could \
+                 have written it. Once you have checked it holds nothing you did not write, \
+                 `setfacl -b {}` and run again",
                 path.display()
             ),
         ));
@@ -146,7 +161,7 @@ impl Lock {
             }
             Err(e) => return Err(e.into()),
         };
-        trust(&path, &meta)?;
+        trust(&path, &meta, &file)?;
         use rustix::fs::{flock, FlockOperation};
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
@@ -173,7 +188,9 @@ impl Lock {
         // its own: a journal, if it died committing.
         let mut left = Vec::new();
         if held_before {
+            // Trusted, so written by this user's runs; bounded all the same.
             (&file)
+                .take(JOURNAL_LIMIT)
                 .read_to_end(&mut left)
                 .map_err(|e| Error::io("cannot read", &path, e))?;
         }
@@ -307,7 +324,12 @@ fn open_stage_dir(root: &Root) -> Result<(Dir, bool)> {
         }
         Err(e) => return Err(e.into()),
     };
-    trust(&path, &stage.meta()?)?;
+    if fresh {
+        // Made in a folder the home's owner may have given a default ACL,
+        // which the new folder would carry (and pass on to all it holds).
+        acl::remove_all(&stage).map_err(|e| Error::io("cannot set up", &path, e))?;
+    }
+    trust(&path, &stage.meta()?, &stage)?;
     Ok((stage, fresh))
 }
 
@@ -318,11 +340,14 @@ pub fn pending(root: &Root) -> bool {
     let Ok(stage) = root.top().open_dir(STAGE_DIR) else {
         return false;
     };
-    let Ok(Some((mut file, _))) = stage.open_read(LOCK) else {
+    let Ok(Some((file, _))) = stage.open_read(LOCK) else {
         return false;
     };
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).is_ok() && !journal::in_lock_file(&bytes).trim_ascii().is_empty()
+    // The pid line and the start of what follows it tell; a lock file is
+    // never read whole here (it is not known to be this user's).
+    let mut start = Vec::new();
+    let read = file.take(PID_LINE + 64).read_to_end(&mut start);
+    read.is_ok() && !journal::in_lock_file(&start).trim_ascii().is_empty()
 }
 
 /// The pid a held lock names on its first line (a journal may follow),
@@ -384,6 +409,52 @@ pub(crate) fn remove_tree(dir: &Dir, name: &OsStr) -> beneath::Result<()> {
         }
     }
     dir.remove_dir(name)
+}
+
+/// POSIX ACLs, as the extended attributes Linux keeps them in.
+pub(crate) mod acl {
+    use std::os::fd::AsFd;
+
+    /// A file's or folder's own ACL.
+    pub const ACCESS: &str = "system.posix_acl_access";
+    /// The ACL a folder gives what is made in it.
+    pub const DEFAULT: &str = "system.posix_acl_default";
+
+    /// Whether `opened` has an ACL of either kind. A file system without
+    /// them has none.
+    pub fn present(opened: &impl AsFd) -> bool {
+        [ACCESS, DEFAULT].iter().any(|name| {
+            #[cfg(target_os = "linux")]
+            return rustix::fs::fgetxattr_query(opened, *name).is_ok();
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = (opened, name);
+                false
+            }
+        })
+    }
+
+    /// Removes both ACLs of `opened`, where there are any.
+    pub fn remove_all(opened: &impl AsFd) -> std::io::Result<()> {
+        [ACCESS, DEFAULT]
+            .iter()
+            .try_for_each(|name| remove(opened, name))
+    }
+
+    /// Removes the ACL `name` of `opened`, if it has one.
+    pub fn remove(opened: &impl AsFd, name: &str) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::io::Errno;
+            match rustix::fs::fremovexattr(opened, name) {
+                Ok(()) | Err(Errno::NODATA | Errno::NOTSUP) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = (opened, name);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -10,11 +10,24 @@ use std::hash::BuildHasher;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use beneath::{Dir, Kind, Meta};
+use beneath::{Dir, Meta};
 
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::lock::{Lock, KEPT_PREFIX, STAGED_PREFIX};
+
+/// What the plan read of a file it changes: its bytes, and the file they
+/// were read from. The commit writes only over that very file: its owner,
+/// mode and extended attributes go to the new bytes, and it is the file
+/// checked again before the swap and after.
+#[derive(Clone, Copy, Debug)]
+pub struct Planned<'a> {
+    /// The bytes read.
+    pub bytes: &'a [u8],
+    /// What the file they were read from was (device and inode are what
+    /// count).
+    pub read_from: &'a Meta,
+}
 
 /// One staged file.
 #[derive(Debug)]
@@ -134,7 +147,7 @@ impl Staged {
     /// this also catches a read-only mount), a path that leads out of the
     /// home, a file already staged by another path, the stage folder's
     /// file system full. Each labelled.
-    pub fn add(&mut self, path: &Path, before: Option<&[u8]>, after: &[u8]) -> Result<()> {
+    pub fn add(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
         self.stage_file(path, before, after).map_err(|e| {
             let shown = self.lock().root().display_path(path);
             Error::In {
@@ -144,7 +157,7 @@ impl Staged {
         })
     }
 
-    fn stage_file(&mut self, path: &Path, before: Option<&[u8]>, after: &[u8]) -> Result<()> {
+    fn stage_file(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
         let root = self.lock().root().clone();
         let beneath::Located { dir, name, meta } = match root.locate(path) {
             Ok(found) => found,
@@ -167,16 +180,22 @@ impl Staged {
                 ),
             });
         }
-        let original = match meta {
-            Some(meta) if meta.kind == Kind::File => Some(meta),
-            Some(meta) => {
-                return Err(beneath::Error::NotAFile {
-                    path: dir.shown(&name),
-                    kind: meta.kind,
+        // The original is opened once: its owner, mode and extended
+        // attributes are taken from that very file, which must be the one
+        // the plan read (the commit then checks it again, and swaps it out).
+        let changed = || Error::Changed {
+            path: dir.shown(&name),
+        };
+        let original = match (before, meta) {
+            (None, None) => None,
+            (None, Some(_)) => return Err(changed()),
+            (Some(planned), _) => {
+                let (file, meta) = dir.open_read(&name)?.ok_or_else(changed)?;
+                if !meta.same_object(planned.read_from) {
+                    return Err(changed());
                 }
-                .into())
+                Some((file, meta))
             }
-            None => None,
         };
         writable(&dir, &name, original.is_some())?;
         let stage = if self.same_mount_as_stage(&dir)? {
@@ -184,7 +203,7 @@ impl Staged {
         } else {
             dir.clone()
         };
-        let (staged, open) = stage_bytes(&stage, &dir, &name, original.as_ref(), after)?;
+        let (staged, open) = stage_bytes(&stage, original.as_ref(), after)?;
         self.files.push(StagedFile {
             shown: path.to_path_buf(),
             target,
@@ -192,7 +211,7 @@ impl Staged {
             name,
             stage,
             staged,
-            before: before.map(Fingerprint::of),
+            before: before.map(|planned| Fingerprint::of(planned.bytes)),
             after: Fingerprint::of(after),
             open: Some(open),
             checked: None,
@@ -289,15 +308,13 @@ fn fresh_name(attempt: u32) -> OsString {
     format!("{STAGED_PREFIX}{key:016x}").into()
 }
 
-/// Writes `bytes` to a new file in `stage`, for the file `name` in `dir`,
-/// with the permissions, owner, group and extended attributes of the
-/// `original` (described by its stat), and starts writing it out. Returns
-/// its name, and the file, still open.
+/// Writes `bytes` to a new file in `stage`, with the permissions, owner,
+/// group and extended attributes of the `original` (open, and described by
+/// its stat), and starts writing it out. Returns its name, and the file,
+/// still open.
 fn stage_bytes(
     stage: &Dir,
-    dir: &Dir,
-    name: &OsStr,
-    original: Option<&Meta>,
+    original: Option<&(std::fs::File, Meta)>,
     bytes: &[u8],
 ) -> Result<(OsString, std::fs::File)> {
     // A new file (a copied driver, a new datasources file) gets what any
@@ -306,7 +323,7 @@ fn stage_bytes(
     // original's permissions less the umask, so its new bytes are never
     // more readable than its old ones were (`keep_metadata` then restores
     // what the umask took, if anything).
-    let mode = original.map_or(0o666, |meta| meta.mode & 0o777);
+    let mode = original.map_or(0o666, |(_, meta)| meta.mode & 0o777);
     let staging = |e: std::io::Error| Error::Io {
         action: "staging its new bytes in",
         path: stage.path().to_path_buf(),
@@ -329,11 +346,11 @@ fn stage_bytes(
     };
     let written = file
         .write_all(bytes)
-        .map_err(staging)
         .and_then(|()| match original {
-            Some(meta) => keep_metadata(dir, name, meta, &file).map_err(staging),
-            None => Ok(()),
-        });
+            Some((from, meta)) => keep_metadata(from, meta, &file),
+            None => drop_inherited_acl(&file),
+        })
+        .map_err(staging);
     if let Err(e) = written {
         let _ = stage.remove_file(&staged);
         return Err(e);
@@ -343,14 +360,10 @@ fn stage_bytes(
 }
 
 /// Gives `file` the mode, owner, group and extended attributes of the
-/// original `name` in `dir` (`meta`). Where that is not allowed (another
-/// user's file, without root), the staging fails rather than change them.
-fn keep_metadata(
-    dir: &Dir,
-    name: &OsStr,
-    meta: &Meta,
-    file: &std::fs::File,
-) -> std::io::Result<()> {
+/// original (`from`, described by `meta`). Where that is not allowed
+/// (another user's file, without root), the staging fails rather than
+/// change them.
+fn keep_metadata(from: &std::fs::File, meta: &Meta, file: &std::fs::File) -> std::io::Result<()> {
     let new = Meta::of(file)?;
     // The owner first: giving a file away clears its set-user-ID bit.
     let given = (new.uid, new.gid) != (meta.uid, meta.gid);
@@ -364,36 +377,47 @@ fn keep_metadata(
         rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(meta.mode))?;
     }
     #[cfg(target_os = "linux")]
-    copy_xattrs(dir, name, file)?;
-    let _ = (dir, name);
+    copy_xattrs(from, file)?;
+    #[cfg(not(target_os = "linux"))]
+    let _ = from;
     Ok(())
 }
 
-/// Copies every extended attribute of the file `name` in `dir` (SELinux
-/// labels, ACLs, user attributes) to `to`, read from the file itself, opened
-/// without following a link. A file system without them has none to copy.
+/// Removes from `file` the access ACL a new file takes from its folder's
+/// default ACL (which the home's owner may have set on any folder of the
+/// home): a staged file gets the ACL its original had, or none.
+fn drop_inherited_acl(file: &std::fs::File) -> std::io::Result<()> {
+    crate::lock::acl::remove(file, crate::lock::acl::ACCESS)
+}
+
+/// Makes the extended attributes of `to` those of `from` (SELinux labels,
+/// ACLs, user attributes): each of `from`'s copied, and an inherited access
+/// ACL that `from` does not have removed. A file system without them has
+/// none to copy.
 #[cfg(target_os = "linux")]
-fn copy_xattrs(dir: &Dir, name: &OsStr, to: &std::fs::File) -> std::io::Result<()> {
+fn copy_xattrs(from: &std::fs::File, to: &std::fs::File) -> std::io::Result<()> {
     use rustix::io::Errno;
-    let Some((from, _)) = dir.open_read(name).map_err(std::io::Error::other)? else {
-        return Ok(());
-    };
-    let size = match rustix::fs::flistxattr_query(&from) {
-        Ok(0) | Err(Errno::NOTSUP) => return Ok(()),
+    let size = match rustix::fs::flistxattr_query(from) {
+        Ok(0) | Err(Errno::NOTSUP) => return drop_inherited_acl(to),
         Ok(size) => size,
         Err(e) => return Err(e.into()),
     };
     let mut names = vec![0u8; size];
-    let len = rustix::fs::flistxattr(&from, &mut names[..])?;
+    let len = rustix::fs::flistxattr(from, &mut names[..])?;
+    let mut acl = false;
     for attr in names[..len.min(size)]
         .split(|&b| b == 0)
         .filter(|n| !n.is_empty())
     {
         let attr = <OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(attr);
-        let size = rustix::fs::fgetxattr_query(&from, attr)?;
+        acl |= attr == crate::lock::acl::ACCESS;
+        let size = rustix::fs::fgetxattr_query(from, attr)?;
         let mut value = vec![0u8; size];
-        let len = rustix::fs::fgetxattr(&from, attr, &mut value[..])?;
+        let len = rustix::fs::fgetxattr(from, attr, &mut value[..])?;
         rustix::fs::fsetxattr(to, attr, &value[..len], rustix::fs::XattrFlags::empty())?;
+    }
+    if !acl {
+        drop_inherited_acl(to)?;
     }
     Ok(())
 }

@@ -38,7 +38,10 @@ impl Expected<'_> {
         match self {
             Expected::Nothing => Ok(dir.stat(name)?.is_none()),
             Expected::Checked(file) => still_original(file, dir, name),
-            Expected::Bytes(bytes) => Ok(Fingerprint::of_name(dir, name)? == Some(*bytes)),
+            Expected::Bytes(bytes) => {
+                let found = Fingerprint::of_name_like(dir, name, &[Some(*bytes)])?;
+                Ok(found == Some(*bytes))
+            }
         }
     }
 }
@@ -151,7 +154,7 @@ fn still_original(file: &StagedFile, dir: &beneath::Dir, name: &std::ffi::OsStr)
     if !now.same_object(meta) {
         return Ok(false);
     }
-    let read = Fingerprint::of_file(&mut ReadAt(checked, 0), now.len)
+    let read = Fingerprint::of_file_like(&mut ReadAt(checked, 0), now.len, &[file.before])
         .map_err(|e| Error::io("cannot read", dir.shown(name), e))?;
     Ok(Some(read) == file.before)
 }

@@ -26,7 +26,13 @@ fn staged(home: &Path, changes: &[(&str, Option<&str>, &str)]) -> Result<Staged>
     let root = beneath::Root::open(home).unwrap();
     let mut staged = Staged::new("node node1", Lock::acquire(&root)?);
     for (path, before, after) in changes {
-        staged.add(Path::new(path), before.map(str::as_bytes), after.as_bytes())?;
+        // What a plan would have read: the file there now, if any.
+        let read_from = root.metadata(path).ok().flatten().unwrap_or(NEVER);
+        let planned = before.map(|bytes| Planned {
+            bytes: bytes.as_bytes(),
+            read_from: &read_from,
+        });
+        staged.add(Path::new(path), planned, after.as_bytes())?;
     }
     Ok(staged)
 }
@@ -40,6 +46,18 @@ fn commit_one(
     let report = commit(&mut trees, Options { backup, jobs: 2 })?;
     Ok(report.written)
 }
+
+/// A file no plan read: no device and inode are these.
+const NEVER: beneath::Meta = beneath::Meta {
+    kind: beneath::Kind::File,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    nlink: 0,
+    len: 0,
+    dev: u64::MAX,
+    ino: u64::MAX,
+};
 
 const AB: [(&str, Option<&str>, &str); 2] = [
     ("a.xml", Some("<a/>"), "<a x='1'/>"),
@@ -666,4 +684,143 @@ fn an_edit_made_while_recovery_finishes_is_kept() {
     );
     assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
     assert_eq!(read(&home, "a.xml"), "<a x='1'/>");
+}
+
+/// Finding 1 of the second attack: a file put in place of the original
+/// between the plan and the staging (a decoy of the owner's), whose owner
+/// and mode the new bytes would have taken. The staging takes them from the
+/// file the plan read, or refuses.
+#[test]
+fn the_file_written_over_is_the_file_the_plan_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("decoy", "<a/>")]);
+    let root = beneath::Root::open(&home).unwrap();
+    let read_from = root.metadata("a.xml").unwrap().unwrap();
+    // The same bytes, another file.
+    std::fs::rename(home.join("decoy"), home.join("a.xml")).unwrap();
+    let mut staged = Staged::new("node node1", Lock::acquire(&root).unwrap());
+    let planned = Planned {
+        bytes: b"<a/>",
+        read_from: &read_from,
+    };
+    let err = staged
+        .add(Path::new("a.xml"), Some(planned), b"<a x='1'/>")
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "node node1: cannot write {a}: {a} changed after it was planned; run again",
+            a = home.join("a.xml").display()
+        )
+    );
+    assert_eq!(staged.paths().count(), 0);
+}
+
+/// A POSIX default ACL (the extended attribute's own format) that lets
+/// `nobody` read and write what is made in the folder.
+fn default_acl_for_nobody() -> Vec<u8> {
+    let mut acl = 2u32.to_le_bytes().to_vec();
+    for (tag, perm, id) in [
+        (0x01u16, 7u16, u32::MAX), // the owner
+        (0x02, 7, NOBODY),         // nobody
+        (0x04, 5, u32::MAX),       // the group
+        (0x10, 7, u32::MAX),       // the mask
+        (0x20, 0, u32::MAX),       // others
+    ] {
+        acl.extend(tag.to_le_bytes());
+        acl.extend(perm.to_le_bytes());
+        acl.extend(id.to_le_bytes());
+    }
+    acl
+}
+
+/// Finding 2 of the second attack: a default ACL the owner set on the home
+/// was carried by the stage folder made in it and by every staged file, so
+/// the owner could read a root-only file's new bytes. The stage folder is
+/// made without it, a new file gets the ACL its original had (none), and a
+/// stage folder that has one is not trusted.
+#[test]
+fn a_default_acl_on_the_home_reaches_neither_the_stage_folder_nor_the_new_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    std::fs::set_permissions(home.join("b.xml"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let acl = default_acl_for_nobody();
+    if let Err(e) = rustix::fs::setxattr(
+        &home,
+        "system.posix_acl_default",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    ) {
+        eprintln!("skipped: no ACLs on this file system ({e})");
+        return;
+    }
+    assert_eq!(commit_one(&home, &AB, None).unwrap(), 2);
+    let has =
+        |path: &Path, name: &str| rustix::fs::getxattr(path, name, &mut [0u8; 256][..]).is_ok();
+    let stage = home.join(".carbon-patch");
+    assert!(!has(&stage, "system.posix_acl_access") && !has(&stage, "system.posix_acl_default"));
+    for name in ["a.xml", "b.xml"] {
+        assert!(!has(&home.join(name), "system.posix_acl_access"), "{name}");
+    }
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(home.join("b.xml")).unwrap().mode() & 0o777,
+        0o600
+    );
+    // A stage folder that has an ACL: not trusted.
+    rustix::fs::setxattr(
+        &stage,
+        "system.posix_acl_default",
+        &acl,
+        rustix::fs::XattrFlags::empty(),
+    )
+    .unwrap();
+    let err = commit_one(&home, &[("a.xml", Some("<a x='1'/>"), "<a/>")], None).unwrap_err();
+    assert!(
+        err.to_string().starts_with(&format!(
+            "{}: has an access control list, which may let others write it. ",
+            stage.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(&home, "a.xml"), "<a x='1'/>");
+}
+
+/// Findings 3 and 8 of the second attack: a file put to a sparse terabyte
+/// after the plan (or a lock file made one) was read to its end. A file of
+/// another length than the plan read is told by its size, unread.
+#[test]
+fn a_file_grown_huge_after_the_plan_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+    let mut trees = vec![staged(&home, &AB).unwrap()];
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(home.join("b.xml"))
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    let err = commit(
+        &mut trees,
+        Options {
+            backup: None,
+            jobs: 2,
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("b.xml changed after it was planned; run again"),
+        "{err}"
+    );
+    drop(trees);
+    // A lock file made a sparse terabyte: `pending` reads its start only.
+    let lock = home.join(".carbon-patch/lock");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    assert!(pending(&beneath::Root::open(&home).unwrap()));
 }

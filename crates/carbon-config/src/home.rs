@@ -267,6 +267,9 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
     homes.next().is_none().then_some(home)
 }
 
+/// The most `bin/version.txt` may hold: one line naming the product.
+const VERSION_TXT_LIMIT: u64 = 4096;
+
 /// Product name and version: `bin/version.txt` ("WSO2 Message Broker v3.2.0"),
 /// else carbon.xml's `Name` and `Version` (unless they are build placeholders).
 ///
@@ -274,7 +277,7 @@ fn home_inside(dir: &Path) -> Option<PathBuf> {
 /// Either file there but not a readable regular file (a FIFO, a link out).
 fn identify(root: &beneath::Root) -> Result<(Option<String>, Option<String>)> {
     let version_txt = root
-        .read("bin/version.txt")?
+        .read("bin/version.txt", VERSION_TXT_LIMIT)?
         .and_then(|bytes| String::from_utf8(bytes).ok());
     if let Some(line) = version_txt {
         let line = line.trim();
@@ -288,7 +291,7 @@ fn identify(root: &beneath::Root) -> Result<(Option<String>, Option<String>)> {
             return Ok((Some(line.to_string()), None));
         }
     }
-    let Some(bytes) = root.read(files::CARBON)? else {
+    let Some(bytes) = root.read(files::CARBON, crate::DEFAULT_MAX_FILE_SIZE)? else {
         return Ok((None, None));
     };
     let Ok(doc) = xmlsplice::Document::parse(bytes) else {

@@ -45,6 +45,9 @@ pub struct FileChange {
     pub path: PathBuf,
     /// Its bytes now; `None` for a file that does not exist yet.
     pub before: Option<Vec<u8>>,
+    /// What the file `before` was read from was (its device and inode tell
+    /// it from a file put in its place since); `None` with `before`.
+    pub read_from: Option<beneath::Meta>,
     /// Its bytes once changed.
     pub after: Vec<u8>,
 }
@@ -52,10 +55,16 @@ pub struct FileChange {
 impl FileChange {
     /// The change of `path` from `before` to `after`; none when they are the
     /// same bytes.
-    fn between(path: PathBuf, before: Option<Vec<u8>>, after: Vec<u8>) -> Option<FileChange> {
+    fn between(
+        path: PathBuf,
+        before: Option<Vec<u8>>,
+        after: Vec<u8>,
+        read_from: Option<beneath::Meta>,
+    ) -> Option<FileChange> {
         (before.as_ref() != Some(&after)).then_some(FileChange {
             path,
             before,
+            read_from,
             after,
         })
     }
@@ -89,9 +98,9 @@ const SMALL_CHECK: usize = 8;
 pub struct Session<'h> {
     home: &'h CarbonHome,
     files: BTreeMap<PathBuf, Loaded>,
-    /// The file system object (device, inode) each loaded file was read
-    /// from: two paths to one file must not both be written.
-    objects: BTreeMap<PathBuf, (u64, u64)>,
+    /// What each loaded file was read from: two paths to one file must not
+    /// both be written, and the commit writes over that very file only.
+    objects: BTreeMap<PathBuf, beneath::Meta>,
     max_file_size: u64,
     trees: Option<TreeCache>,
 }
@@ -144,7 +153,7 @@ impl<'h> Session<'h> {
         let Some((bytes, meta)) = self.read_file(rel)? else {
             return Ok(None);
         };
-        self.objects.insert(rel.to_path_buf(), (meta.dev, meta.ino));
+        self.objects.insert(rel.to_path_buf(), meta);
         Ok(Some(bytes))
     }
 
@@ -379,9 +388,10 @@ impl<'h> Session<'h> {
                 }
                 Loaded::Bytes { original, bytes } => (original.clone(), bytes.clone()),
             };
-            changes.extend(FileChange::between(path.clone(), before, after));
+            let read_from = self.objects.get(path).copied();
+            changes.extend(FileChange::between(path.clone(), before, after, read_from));
         }
-        refuse_one_file_twice(&self.objects, &changes)?;
+        refuse_one_file_twice(&changes)?;
         Ok(changes)
     }
 
@@ -405,9 +415,10 @@ impl<'h> Session<'h> {
                 Loaded::Text { original, text } => (Some(original), text.into_bytes()),
                 Loaded::Bytes { original, bytes } => (original, bytes),
             };
-            changes.extend(FileChange::between(path, before, after));
+            let read_from = self.objects.get(&path).copied();
+            changes.extend(FileChange::between(path, before, after, read_from));
         }
-        refuse_one_file_twice(&self.objects, &changes)?;
+        refuse_one_file_twice(&changes)?;
         Ok(changes)
     }
 }
@@ -415,16 +426,13 @@ impl<'h> Session<'h> {
 /// Refuses changes that write one file by two paths (a link to it): each
 /// path's edits were made on its own copy, and the second write would undo
 /// the first's.
-fn refuse_one_file_twice(
-    objects: &BTreeMap<PathBuf, (u64, u64)>,
-    changes: &[FileChange],
-) -> Result<()> {
+fn refuse_one_file_twice(changes: &[FileChange]) -> Result<()> {
     let mut seen: std::collections::HashMap<(u64, u64), &Path> = Default::default();
     for change in changes {
-        let Some(object) = objects.get(&change.path) else {
+        let Some(object) = &change.read_from else {
             continue; // a file the plan creates
         };
-        if let Some(first) = seen.insert(*object, &change.path) {
+        if let Some(first) = seen.insert((object.dev, object.ino), &change.path) {
             return Err(Error::SameFile {
                 first: first.to_path_buf(),
                 second: change.path.clone(),

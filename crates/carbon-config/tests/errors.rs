@@ -300,3 +300,29 @@ fn jdbc_urls_and_drivers_that_cannot_work_are_refused() {
         .unwrap();
     }
 }
+
+/// A `bin/version.txt` of a sparse terabyte (the home's owner could make
+/// one): refused by its size, unread.
+#[test]
+fn a_huge_version_txt_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    std::fs::File::create(home.join("bin/version.txt"))
+        .unwrap()
+        .set_len(1 << 40)
+        .unwrap();
+    let err = carbon_config::CarbonHome::open(&home)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{}: over 4096 bytes, more than such a file may hold",
+            home.join("bin/version.txt").display()
+        )
+    );
+}

@@ -35,7 +35,10 @@ pub struct Report {
 /// The XML file `rel` of `home`, read through the home's root (no link
 /// out of it, no FIFO); `None` when it does not exist.
 fn open(home: &CarbonHome, rel: &str) -> Result<Option<Document>> {
-    let Some(bytes) = home.root().read(rel)? else {
+    let Some(bytes) = home
+        .root()
+        .read(rel, carbon_config::DEFAULT_MAX_FILE_SIZE)?
+    else {
         return Ok(None);
     };
     let path = home.path().join(rel);

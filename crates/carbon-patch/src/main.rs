@@ -308,7 +308,13 @@ fn apply(
         } else {
             let mut staged = carbon_commit::Staged::new(format!("node {}", plan.name), lock);
             for change in &plan.changes {
-                staged.add(&change.path, change.before.as_deref(), &change.after)?;
+                let planned = match (&change.before, &change.read_from) {
+                    (Some(bytes), Some(read_from)) => {
+                        Some(carbon_commit::Planned { bytes, read_from })
+                    }
+                    _ => None,
+                };
+                staged.add(&change.path, planned, &change.after)?;
             }
             Some(staged)
         };
