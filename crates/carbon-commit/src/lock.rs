@@ -1,7 +1,8 @@
 //! One commit at a time per home, and the home's journal:
 //! `CARBON_HOME/.carbon-patch/lock`.
 //!
-//! The lock is an `flock(2)` on that file, which stays between runs. Its
+//! The lock is an `flock(2)` on the home's own folder and one on that file,
+//! which stays between runs. Its
 //! first line names its holder's process id; while the holder commits, the
 //! journal follows (`journal.rs`). The kernel releases the lock when its
 //! holder exits, however it exits, so a lock is never stale: a held one is
@@ -55,6 +56,8 @@ pub(crate) const PID_LINE: u64 = 11;
 #[derive(Debug)]
 pub struct Lock {
     root: Root,
+    /// The `flock(2)` on the home's folder, released with the lock.
+    _home: HomeFlock,
     /// The home's [`STAGE_DIR`].
     stage: Dir,
     /// Open for as long as the lock is held: closing it releases the lock.
@@ -145,6 +148,10 @@ impl Lock {
     /// [`Error::InTheWay`] for a link or another kind of file where they
     /// go; an interrupted commit that cannot be finished.
     pub fn acquire(root: &Root) -> Result<Lock> {
+        // The home's own folder first: the stage folder is found by name in
+        // a folder its owner may write, and a run that found it renamed
+        // away would make one of its own beside a run still committing.
+        let home = HomeFlock::take(root)?;
         let (stage, fresh) = open_stage_dir(root)?;
         let path = stage.shown(LOCK);
         let (file, meta) = match stage.open_or_create(LOCK, 0o600) {
@@ -213,6 +220,7 @@ impl Lock {
             // Not the caller's folders: a fleet's locks live until the
             // commit, and each folder kept open is a descriptor.
             root: root.detached(),
+            _home: home,
             stage,
             file,
             journal: false,
@@ -284,6 +292,44 @@ impl Lock {
     /// was taken, relative to the home; empty when there was none.
     pub fn finished(&self) -> &[PathBuf] {
         &self.finished
+    }
+}
+
+/// An exclusive `flock(2)` on a home's own folder, held while it lives.
+#[derive(Debug)]
+struct HomeFlock(beneath::Dir);
+
+impl HomeFlock {
+    fn take(root: &Root) -> Result<HomeFlock> {
+        use rustix::fs::{flock, FlockOperation};
+        let top = root.top().clone();
+        match flock(&top, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(HomeFlock(top)),
+            Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Held {
+                pid: root
+                    .top()
+                    .open_dir(STAGE_DIR)
+                    .ok()
+                    .and_then(|stage| holder(&stage)),
+            }),
+            Err(e) => {
+                let e = std::io::Error::from(e);
+                let hint = format!("{e} (its file system must support flock)");
+                Err(Error::io(
+                    "cannot lock",
+                    root.path(),
+                    std::io::Error::new(e.kind(), hint),
+                ))
+            }
+        }
+    }
+}
+
+impl Drop for HomeFlock {
+    fn drop(&mut self) {
+        // The folder's descriptor is shared with the caller's root, which
+        // may outlive the lock: released here, not when it closes.
+        let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
     }
 }
 

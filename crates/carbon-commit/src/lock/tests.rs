@@ -293,3 +293,23 @@ fn the_journal_goes_into_the_lock_file_after_the_pid() {
     assert!(!lock.has_journal() && !pending(&root));
     assert_eq!(std::fs::metadata(&file).unwrap().len(), PID_LINE);
 }
+
+/// Finding 5b of the second attack: the home's owner renames the stage
+/// folder aside while a run holds its lock, and a second run, finding none,
+/// made its own and ran beside the first. The home's own folder is locked.
+#[test]
+fn a_stage_folder_renamed_away_does_not_free_the_home() {
+    let home = tempfile::tempdir().unwrap();
+    let lock = acquire(home.path()).unwrap();
+    let stage = home.path().join(STAGE_DIR);
+    std::fs::rename(&stage, home.path().join("aside")).unwrap();
+    let err = acquire(home.path()).unwrap_err().to_string();
+    assert!(
+        err.starts_with("another carbon-patch")
+            && err.ends_with("is applying to this home; run again when it has finished"),
+        "{err}"
+    );
+    assert!(!stage.exists(), "nothing made by the refused run");
+    drop(lock);
+    drop(acquire(home.path()).unwrap());
+}
