@@ -277,7 +277,10 @@ impl Dir {
     pub(crate) fn open_read_step(&self, name: &OsStr) -> Result<Step<(File, Meta)>> {
         // Non-blocking: opening a FIFO to read otherwise waits for a writer.
         // The flag means nothing to a regular file, the only kind kept.
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        // No controlling terminal either: a terminal device planted where a
+        // file is read would otherwise become this process's.
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC;
         let fd = match open_quietly(self.as_fd(), name, flags) {
             Ok(fd) => fd,
             Err(Errno::LOOP) => match self.read_link(name) {
@@ -285,6 +288,16 @@ impl Dir {
                 Ok(None) => return Err(self.fail(name, Errno::LOOP)),
                 Err(e) => return Err(self.fail(name, e)),
             },
+            // A socket cannot be opened: named as what it is.
+            Err(e @ Errno::NXIO) => {
+                return Err(match self.stat(name) {
+                    Ok(Some(meta)) if meta.kind != Kind::File => Error::NotAFile {
+                        path: self.shown(name),
+                        kind: meta.kind,
+                    },
+                    _ => self.fail(name, e),
+                })
+            }
             Err(e) => return Err(self.fail(name, e)),
         };
         self.regular(fd, name).map(Step::Done)
@@ -310,8 +323,12 @@ impl Dir {
     /// [`Error::NotAFile`] for anything but a regular file, [`Error::Io`].
     pub fn open_or_create(&self, name: impl AsRef<OsStr>, mode: u32) -> Result<(File, Meta)> {
         let name = self.name(name.as_ref())?;
-        let flags =
-            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        let flags = OFlags::RDWR
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC;
         let fd = match rustix::fs::openat(&self.inner.fd, name, flags, Mode::from_raw_mode(mode)) {
             Ok(fd) => fd,
             Err(Errno::LOOP) => {

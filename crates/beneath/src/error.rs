@@ -18,6 +18,15 @@ pub enum Error {
         /// How it leads out: "the symbolic link X leads to Y, outside Z".
         how: String,
     },
+    /// A path that leads into a folder hidden from walks
+    /// ([`crate::Root::open_hiding`]).
+    #[error("{}: leads into {}, which no path of this tree may name", path.display(), folder.display())]
+    Hidden {
+        /// The path asked for.
+        path: PathBuf,
+        /// The hidden folder, as a person would name it.
+        folder: PathBuf,
+    },
     /// A path given as absolute, or empty where a file was asked for.
     #[error("{}: not a path inside the tree", path.display())]
     NotInside {
@@ -91,6 +100,7 @@ impl Error {
     pub fn path(&self) -> &std::path::Path {
         match self {
             Error::LeadsOut { path, .. }
+            | Error::Hidden { path, .. }
             | Error::NotInside { path }
             | Error::TooManyLinks { path }
             | Error::NotAFile { path, .. }

@@ -75,6 +75,8 @@ struct Inner {
     /// Folders opened so far, by their real path relative to the root, so a
     /// second file in a folder costs one call, not a walk.
     folders: Mutex<HashMap<PathBuf, Dir>>,
+    /// Names at the root that no walk enters ([`Root::open_hiding`]).
+    hidden: Vec<std::ffi::OsString>,
 }
 
 impl Root {
@@ -85,6 +87,17 @@ impl Root {
     /// # Errors
     /// [`Error::Io`] when it cannot be opened as a folder.
     pub fn open(path: impl AsRef<Path>) -> Result<Root> {
+        Root::open_hiding(path, &[])
+    }
+
+    /// [`Root::open`], with names at the root that no path may lead into,
+    /// whether it names them or a link in it leads there ([`Error::Hidden`]):
+    /// a folder the tree's owner may not make a path of carbon-patch's read or
+    /// write, such as the one holding its own lock and journal.
+    ///
+    /// # Errors
+    /// As [`Root::open`].
+    pub fn open_hiding(path: impl AsRef<Path>, hidden: &[&str]) -> Result<Root> {
         let path = path.as_ref();
         let top = Dir::open_top(path)?;
         let real = top.real_path().map_err(|source| Error::io(path, source))?;
@@ -94,6 +107,7 @@ impl Root {
                 real,
                 top,
                 folders: Mutex::new(HashMap::new()),
+                hidden: hidden.iter().map(std::ffi::OsString::from).collect(),
             }),
         })
     }
@@ -108,6 +122,7 @@ impl Root {
                 real: self.inner.real.clone(),
                 top: self.inner.top.clone(),
                 folders: Mutex::new(HashMap::new()),
+                hidden: self.inner.hidden.clone(),
             }),
         }
     }

@@ -348,3 +348,15 @@ fn a_read_takes_no_more_than_its_limit() {
         Err(Error::TooLarge { .. })
     ));
 }
+
+#[test]
+fn a_socket_where_a_file_is_read_is_named_as_one() {
+    let (_dir, root) = tree();
+    let path = root.path().join("conf/socket.xml");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let err = read(&root, "conf/socket.xml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("{}: a socket, not a regular file", path.display())
+    );
+}

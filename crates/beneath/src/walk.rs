@@ -126,6 +126,12 @@ impl Root {
                 }
                 Part::Name(name) => name,
             };
+            if here.rel().as_os_str().is_empty() && self.inner.hidden.contains(&name) {
+                return Err(Error::Hidden {
+                    path: shown(),
+                    folder: self.display_path(&name),
+                });
+            }
             let step = if todo.is_empty() {
                 match last(&here, &name)? {
                     Step::Done(found) => return Ok(End::Name(found)),

@@ -6,8 +6,9 @@
 //! was swapped out is checked to be what was expected there; if someone
 //! changed the target since it was checked, the swap is undone at once and
 //! the edit stays in place. Where the file system cannot swap, a hard link
-//! (or a copy) keeps the target and a rename follows; an edit that replaces
-//! the target between those two calls is not caught.
+//! keeps the target and a rename follows; an edit that replaces the target
+//! between those two calls is not caught. Where it can do neither, nothing
+//! is replaced.
 //!
 //! The commit replaces targets this way, recovery finishes an interrupted
 //! commit this way, and putting a file back after a failure undoes it the
@@ -50,8 +51,8 @@ impl Expected<'_> {
 /// must be `expected`, and returns where what it replaced waits (in
 /// `stage`): under `staged`, swapped with it; or, where the file system
 /// cannot swap (NFS, some overlays; `exchange` is then cleared for the
-/// caller's later calls), under a hard link (or a copy) made just before a
-/// plain rename. Nothing replaced, nothing waits.
+/// caller's later calls), under a hard link made just before a plain
+/// rename. Nothing replaced, nothing waits.
 ///
 /// # Errors
 /// [`Error::EditedMeanwhile`] when `name` was not what was expected; it is
@@ -86,11 +87,16 @@ pub(crate) fn put_in_place(
     // Beside the staged file, so on the target's file system: the way back
     // is a rename.
     let kept = kept_name(staged);
-    match dir.hard_link(name, stage, &kept) {
-        Ok(()) => {}
-        Err(e) if already_exists(&e) => return Err(e.into()),
-        // A file system without hard links: a copy.
-        Err(_) => copy_new(dir, name, stage, &kept)?,
+    if let Err(e) = dir.hard_link(name, stage, &kept) {
+        // A copy would be another file, with another owner: without a way
+        // to keep the very original, nothing is replaced.
+        return Err(Error::InTheWay {
+            path: dir.shown(name),
+            what: format!(
+                "its file system can neither swap two files nor give one a second name ({e}): \
+                 carbon-patch cannot replace it and keep its original to put back"
+            ),
+        });
     }
     if let Err(e) = stage.rename(staged, dir, name) {
         let _ = stage.remove_file(&kept);
@@ -168,21 +174,4 @@ impl std::io::Read for ReadAt<'_> {
         self.1 += n as u64;
         Ok(n)
     }
-}
-
-/// Copies the file `name` in `from` to the new file `to_name` in `to`, with
-/// its permissions. A copy that fails midway is removed: no truncated copy
-/// passes for an original.
-fn copy_new(from: &Dir, name: &OsStr, to: &Dir, to_name: &OsStr) -> Result<()> {
-    let Some((mut source, meta)) = from.open_read(name)? else {
-        return Err(Error::Changed {
-            path: from.shown(name),
-        });
-    };
-    let mut copy = to.create_new(to_name, meta.mode & 0o777)?;
-    if let Err(e) = std::io::copy(&mut source, &mut copy) {
-        let _ = to.remove_file(to_name);
-        return Err(Error::io("cannot copy to", to.shown(to_name), e));
-    }
-    Ok(())
 }

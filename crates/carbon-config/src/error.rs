@@ -81,6 +81,13 @@ impl From<beneath::Error> for Error {
     fn from(e: beneath::Error) -> Error {
         match e {
             beneath::Error::LeadsOut { path, how } => Error::OutsideHome { path, reason: how },
+            beneath::Error::Hidden { path, folder } => Error::OutsideHome {
+                path,
+                reason: format!(
+                    "it leads into {}, carbon-patch's own folder",
+                    folder.display()
+                ),
+            },
             beneath::Error::NotInside { path } => Error::OutsideHome {
                 path,
                 reason: "not a path inside the home".into(),

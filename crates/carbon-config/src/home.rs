@@ -54,6 +54,9 @@ pub mod files {
     pub const DATASOURCES_DIR: &str = "repository/conf/datasources";
     /// The folder JDBC drivers go to.
     pub const LIB_DIR: &str = "repository/components/lib";
+    /// carbon-patch's own folder (its lock, journal, staged files and
+    /// backups): no path of the home's may lead into it.
+    pub const OWN_DIR: &str = ".carbon-patch";
 }
 
 /// Directories that are never a Carbon home: the root, the top-level system
@@ -92,7 +95,7 @@ impl CarbonHome {
             }
             Err(e) => return Err(not_home(&format!("cannot read it: {e}"))),
         }
-        let root = beneath::Root::open(path)?;
+        let root = beneath::Root::open_hiding(path, &[files::OWN_DIR])?;
         // A home given as (or through a symlink to) a system directory is a
         // mistake or an attack; nothing there is ever a Carbon home.
         if is_system_dir(root.real_path()) {

@@ -326,3 +326,37 @@ fn a_huge_version_txt_is_refused_unread() {
         )
     );
 }
+
+/// A link in the home that leads into carbon-patch's own folder (where root
+/// keeps its lock and journal): the plan does not read it.
+#[test]
+fn no_path_leads_into_carbon_patchs_own_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    std::fs::create_dir(home.join(".carbon-patch")).unwrap();
+    std::fs::write(home.join(".carbon-patch/lock"), "4242\n").unwrap();
+    std::os::unix::fs::symlink(
+        "../../../.carbon-patch/lock",
+        home.join("repository/components/lib/driver.jar"),
+    )
+    .unwrap();
+    let opened = carbon_config::CarbonHome::open(&home).unwrap();
+    let err = opened
+        .root()
+        .read("repository/components/lib/driver.jar", 4096)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: leads into {}, which no path of this tree may name",
+            home.join("repository/components/lib/driver.jar").display(),
+            home.join(".carbon-patch").display()
+        )
+    );
+    let err = carbon_config::Error::from(err).to_string();
+    assert!(err.ends_with("carbon-patch's own folder"), "{err}");
+}

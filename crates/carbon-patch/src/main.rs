@@ -443,3 +443,13 @@ fn backup_stamp() -> String {
         .to_string()
         .replace(':', "")
 }
+
+#[cfg(test)]
+mod tests {
+    /// The folder the commit keeps its files in is the one no path of a
+    /// home may lead into.
+    #[test]
+    fn the_commits_folder_is_the_one_homes_hide() {
+        assert_eq!(carbon_commit::STAGE_DIR, carbon_config::files::OWN_DIR);
+    }
+}
