@@ -401,6 +401,17 @@ impl Dir {
         }
     }
 
+    /// The folder this one is in now (its `..`, as the kernel sees it),
+    /// opened only to be looked at.
+    pub(crate) fn up(&self) -> Result<OwnedFd> {
+        Dir::up_from(&self.inner.fd).map_err(|e| Error::io(self.path(), e))
+    }
+
+    pub(crate) fn up_from(fd: &impl AsFd) -> std::io::Result<OwnedFd> {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        Ok(rustix::fs::openat(fd, "..", flags, Mode::empty())?)
+    }
+
     /// What the folder itself is.
     pub(crate) fn stat_self(&self) -> Result<Meta> {
         Meta::of(&self.inner.fd).map_err(|e| Error::io(self.path(), e))

@@ -142,6 +142,25 @@ impl Root {
         &self.inner.top
     }
 
+    /// Whether `dir`, a folder a walk of this root found, is still where it
+    /// was found: going up from it as many folders as its path in the tree
+    /// has parts lands on the root. A folder moved since (out of the tree,
+    /// or elsewhere in it) does not.
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn still_holds(&self, dir: &Dir) -> Result<bool> {
+        let mut here: std::os::fd::OwnedFd = match dir.rel().components().count() {
+            0 => return Ok(dir.stat_self()?.same_object(&self.top().stat_self()?)),
+            _ => dir.up()?,
+        };
+        for _ in 1..dir.rel().components().count() {
+            here = Dir::up_from(&here).map_err(|e| Error::io(dir.path(), e))?;
+        }
+        let landed = Meta::of(&here).map_err(|e| Error::io(dir.path(), e))?;
+        Ok(landed.same_object(&self.top().stat_self()?))
+    }
+
     /// The full path of `rel` as a person would name it: the root as given,
     /// then `rel`. For messages; never opened.
     pub fn display_path(&self, rel: impl AsRef<Path>) -> PathBuf {

@@ -250,6 +250,30 @@ impl Staged {
             self.files[i].original = kept;
             self.renamed += 1;
         }
+        self.check_still_in_place()
+    }
+
+    /// Checks that every folder this home's files were written into (and
+    /// its stage folder) is still where it was in the home: the home's
+    /// owner may move a folder out of it while it is written into, and a
+    /// file written there would be outside the home.
+    fn check_still_in_place(&self) -> Result<()> {
+        let Some(lock) = &self.lock else {
+            return Ok(());
+        };
+        let mut seen: Vec<&std::path::Path> = Vec::new();
+        let folders = self.files.iter().flat_map(|f| [&f.dir, &f.stage]);
+        for dir in folders.chain([lock.stage()]) {
+            if seen.contains(&dir.rel()) {
+                continue;
+            }
+            seen.push(dir.rel());
+            if !lock.root().still_holds(dir)? {
+                return Err(Error::Moved {
+                    path: dir.path().to_path_buf(),
+                });
+            }
+        }
         Ok(())
     }
 

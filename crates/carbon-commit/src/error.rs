@@ -49,6 +49,16 @@ pub enum Error {
         /// The file.
         path: PathBuf,
     },
+    /// A folder written into was moved while it was (out of the home, or
+    /// elsewhere in it).
+    #[error(
+        "{} was moved while files were written into it (it is no longer where it was in the home)",
+        path.display()
+    )]
+    Moved {
+        /// The folder, where it was.
+        path: PathBuf,
+    },
     /// An interrupted commit that cannot be finished: a file it names
     /// changed since.
     #[error(

@@ -824,3 +824,38 @@ fn a_file_grown_huge_after_the_plan_is_not_read() {
         .unwrap();
     assert!(pending(&beneath::Root::open(&home).unwrap()));
 }
+
+/// Finding 4 of the second attack: a folder moved out of the home while
+/// the commit wrote into it (to a place its owner may write): the new file
+/// was written there, outside the home, with exit 0. Every folder written
+/// into is checked to be where it was once its files are in place; one
+/// moved stops the run, and every file is put back as it was.
+#[test]
+fn a_folder_moved_out_of_the_home_during_the_commit_stops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(
+        dir.path(),
+        &[("conf/axis2/axis2.xml", "<a/>"), ("b.xml", "<b/>")],
+    );
+    let away = dir.path().join("away");
+    let (from, to) = (home.join("conf/axis2"), away.clone());
+    let _hooked = hook(dir.path(), move |point, _| {
+        if point == Point::Journalled {
+            std::fs::rename(&from, &to).unwrap();
+        }
+    });
+    let changes = [("conf/axis2/axis2.xml", Some("<a/>"), "<a x='1'/>"), AB[1]];
+    let err = commit_one(&home, &changes, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "nothing was changed: the 2 file(s) written before the failure were restored: \
+             node node1: {} was moved while files were written into it (it is no longer \
+             where it was in the home)",
+            home.join("conf/axis2").display()
+        )
+    );
+    assert_eq!(read(&away, "axis2.xml"), "<a/>", "the original, as it was");
+    assert_eq!(names(&away), ["axis2.xml"], "nothing else left there");
+    assert_eq!(read(&home, "b.xml"), "<b/>");
+}
