@@ -27,6 +27,7 @@
 pub mod axis2;
 pub mod carbon_xml;
 pub mod catalina;
+mod controlled;
 pub mod datasources;
 mod ensure;
 mod error;

@@ -273,3 +273,43 @@ fn a_fifo_in_the_home_is_refused_without_waiting() {
         }
     }
 }
+
+/// The attacker's 7: a home named through a link the home's owner owns
+/// (`current`, a common layout), which it points at another account's home
+/// (here root's): root applied the recipe there. A path is taken only when
+/// root and the home's owner alone control it.
+#[test]
+fn a_home_named_through_a_link_another_user_owns_is_refused() {
+    if !root_or_fail("a_home_named_through_a_link_another_user_owns_is_refused") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let victim = fresh(dir.path(), "victim");
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(NOBODY), Some(NOBODY)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    as_nobody(&theirs, &format!("ln -s {} current", victim.display()), b"");
+    let before = files(&victim);
+    let out = on_node1("apply", &theirs.join("current")).output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    // Its folder is the owner's, and so is the link: the first met is named.
+    assert!(
+        err.contains(&format!(
+            "{} is owned by uid {NOBODY}, so it can make this path lead to another folder \
+             than the home; name the home by a path that only root and the home's owner \
+             (uid 0) control",
+            theirs.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(files(&victim), before);
+    // Named by a path root controls, the same home is taken.
+    let out = on_node1("plan", &victim).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
