@@ -203,7 +203,10 @@ impl Staged {
         } else {
             dir.clone()
         };
-        let (staged, open) = stage_bytes(&stage, original.as_ref(), after)?;
+        // A folder of the home may carry a default ACL, which a file made in
+        // it takes; the home's stage folder never does (lock.rs).
+        let inherits = stage.rel() != Path::new(crate::lock::STAGE_DIR);
+        let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), after)?;
         self.files.push(StagedFile {
             shown: path.to_path_buf(),
             target,
@@ -310,10 +313,11 @@ fn fresh_name(attempt: u32) -> OsString {
 
 /// Writes `bytes` to a new file in `stage`, with the permissions, owner,
 /// group and extended attributes of the `original` (open, and described by
-/// its stat), and starts writing it out. Returns its name, and the file,
-/// still open.
+/// its stat), and starts writing it out; without the ACL it `inherits` from
+/// the folder, if it may. Returns its name, and the file, still open.
 fn stage_bytes(
     stage: &Dir,
+    inherits: bool,
     original: Option<&(std::fs::File, Meta)>,
     bytes: &[u8],
 ) -> Result<(OsString, std::fs::File)> {
@@ -347,8 +351,9 @@ fn stage_bytes(
     let written = file
         .write_all(bytes)
         .and_then(|()| match original {
-            Some((from, meta)) => keep_metadata(from, meta, &file),
-            None => drop_inherited_acl(&file),
+            Some((from, meta)) => keep_metadata(from, meta, &file, inherits),
+            None if inherits => drop_inherited_acl(&file),
+            None => Ok(()),
         })
         .map_err(staging);
     if let Err(e) = written {
@@ -363,7 +368,12 @@ fn stage_bytes(
 /// original (`from`, described by `meta`). Where that is not allowed
 /// (another user's file, without root), the staging fails rather than
 /// change them.
-fn keep_metadata(from: &std::fs::File, meta: &Meta, file: &std::fs::File) -> std::io::Result<()> {
+fn keep_metadata(
+    from: &std::fs::File,
+    meta: &Meta,
+    file: &std::fs::File,
+    inherits: bool,
+) -> std::io::Result<()> {
     let new = Meta::of(file)?;
     // The owner first: giving a file away clears its set-user-ID bit.
     let given = (new.uid, new.gid) != (meta.uid, meta.gid);
@@ -377,9 +387,9 @@ fn keep_metadata(from: &std::fs::File, meta: &Meta, file: &std::fs::File) -> std
         rustix::fs::fchmod(file, rustix::fs::Mode::from_raw_mode(meta.mode))?;
     }
     #[cfg(target_os = "linux")]
-    copy_xattrs(from, file)?;
+    copy_xattrs(from, file, inherits)?;
     #[cfg(not(target_os = "linux"))]
-    let _ = from;
+    let _ = (from, inherits);
     Ok(())
 }
 
@@ -391,14 +401,15 @@ fn drop_inherited_acl(file: &std::fs::File) -> std::io::Result<()> {
 }
 
 /// Makes the extended attributes of `to` those of `from` (SELinux labels,
-/// ACLs, user attributes): each of `from`'s copied, and an inherited access
-/// ACL that `from` does not have removed. A file system without them has
-/// none to copy.
+/// ACLs, user attributes): each of `from`'s copied, and, where `to` may
+/// have `inherits` one, an access ACL that `from` does not have removed. A
+/// file system without them has none to copy.
 #[cfg(target_os = "linux")]
-fn copy_xattrs(from: &std::fs::File, to: &std::fs::File) -> std::io::Result<()> {
+fn copy_xattrs(from: &std::fs::File, to: &std::fs::File, inherits: bool) -> std::io::Result<()> {
     use rustix::io::Errno;
     let size = match rustix::fs::flistxattr_query(from) {
-        Ok(0) | Err(Errno::NOTSUP) => return drop_inherited_acl(to),
+        Ok(0) | Err(Errno::NOTSUP) if inherits => return drop_inherited_acl(to),
+        Ok(0) | Err(Errno::NOTSUP) => return Ok(()),
         Ok(size) => size,
         Err(e) => return Err(e.into()),
     };
@@ -416,7 +427,7 @@ fn copy_xattrs(from: &std::fs::File, to: &std::fs::File) -> std::io::Result<()> 
         let len = rustix::fs::fgetxattr(from, attr, &mut value[..])?;
         rustix::fs::fsetxattr(to, attr, &value[..len], rustix::fs::XattrFlags::empty())?;
     }
-    if !acl {
+    if !acl && inherits {
         drop_inherited_acl(to)?;
     }
     Ok(())
