@@ -412,17 +412,12 @@ impl Dir {
         Ok(rustix::fs::openat(fd, "..", flags, Mode::empty())?)
     }
 
-    /// What the folder itself is.
-    pub(crate) fn stat_self(&self) -> Result<Meta> {
-        Meta::of(&self.inner.fd).map_err(|e| Error::io(self.path(), e))
-    }
-
     /// What this folder is (owner, mode, device...).
     ///
     /// # Errors
     /// [`Error::Io`].
     pub fn meta(&self) -> Result<Meta> {
-        self.stat_self()
+        Meta::of(&self.inner.fd).map_err(|e| Error::io(self.path(), e))
     }
 
     /// Renames `name` to `to_name` in `to` (replacing what is there), on one

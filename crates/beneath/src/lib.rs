@@ -151,14 +151,14 @@ impl Root {
     /// [`Error::Io`].
     pub fn still_holds(&self, dir: &Dir) -> Result<bool> {
         let mut here: std::os::fd::OwnedFd = match dir.rel().components().count() {
-            0 => return Ok(dir.stat_self()?.same_object(&self.top().stat_self()?)),
+            0 => return Ok(dir.meta()?.same_object(&self.top().meta()?)),
             _ => dir.up()?,
         };
         for _ in 1..dir.rel().components().count() {
             here = Dir::up_from(&here).map_err(|e| Error::io(dir.path(), e))?;
         }
         let landed = Meta::of(&here).map_err(|e| Error::io(dir.path(), e))?;
-        Ok(landed.same_object(&self.top().stat_self()?))
+        Ok(landed.same_object(&self.top().meta()?))
     }
 
     /// The full path of `rel` as a person would name it: the root as given,
@@ -220,7 +220,7 @@ impl Root {
     pub fn metadata(&self, rel: impl AsRef<Path>) -> Result<Option<Meta>> {
         let rel = rel.as_ref();
         if rel.as_os_str().is_empty() {
-            return self.top().stat_self().map(Some);
+            return self.top().meta().map(Some);
         }
         match self.walk(rel, |dir, name| dir.stat_step(name)) {
             Err(Error::Io { source, .. }) if is_not_found(&source) => Ok(None),
