@@ -16,7 +16,7 @@ use std::ffi::OsStr;
 use std::io::{Read, Seek};
 use std::path::{Component, Path, PathBuf};
 
-use beneath::{Dir, Kind, Meta};
+use beneath::{Dir, Meta};
 
 use crate::durable::Durable;
 use crate::error::{Error, Result};
@@ -53,22 +53,7 @@ pub(crate) struct Writer {
 /// backup is never overwritten); [`Error::InTheWay`] when `backups` is a
 /// link or not a folder.
 pub(crate) fn start(stage: &Dir, stamp: &str) -> Result<Writer> {
-    let backups = match stage.stat(BACKUPS)?.map(|meta| meta.kind) {
-        None => stage.create_dir(BACKUPS, 0o700)?,
-        Some(Kind::Folder) => stage.open_dir(BACKUPS)?,
-        Some(Kind::Symlink) => {
-            return Err(Error::InTheWay {
-                path: stage.shown(BACKUPS),
-                what: "is a symbolic link; refusing to write through it".into(),
-            })
-        }
-        Some(_) => return Err(Error::InTheWay {
-            path: stage.shown(BACKUPS),
-            what:
-                "is not a folder; carbon-patch keeps its backups there. Move it away and run again"
-                    .into(),
-        }),
-    };
+    let (backups, _) = crate::lock::own_folder(stage, BACKUPS, "its backups")?;
     if backups.stat(stamp)?.is_some() {
         return Err(Error::BackupExists {
             path: backups.shown(stamp),

@@ -261,13 +261,7 @@ impl Staged {
         let Some(lock) = &self.lock else {
             return Ok(());
         };
-        let mut seen: Vec<&std::path::Path> = Vec::new();
-        let folders = self.files.iter().flat_map(|f| [&f.dir, &f.stage]);
-        for dir in folders.chain([lock.stage()]) {
-            if seen.contains(&dir.rel()) {
-                continue;
-            }
-            seen.push(dir.rel());
+        for dir in self.folders_written() {
             if !lock.root().still_holds(dir)? {
                 return Err(Error::Moved {
                     path: dir.path().to_path_buf(),
@@ -277,25 +271,35 @@ impl Staged {
         Ok(())
     }
 
-    /// Every folder the replacements touched, once each: the targets'
-    /// folders, the stage folders (originals moved in, staged files moved
-    /// out), the backups' folder.
-    fn touched(&self) -> Vec<Durable> {
-        let mut seen: Vec<&std::path::Path> = Vec::new();
-        let mut touched = Vec::new();
+    /// Every folder the replacements write names in, once each: the
+    /// targets' folders and the stage folders (originals moved in, staged
+    /// files moved out), the home's among them.
+    fn folders_written(&self) -> Vec<&beneath::Dir> {
         let stage = self.lock.as_ref().map(|lock| lock.stage());
-        let folders = self
+        let mut folders: Vec<&beneath::Dir> = Vec::new();
+        for dir in self
             .files
             .iter()
             .flat_map(|f| [&f.dir, &f.stage])
-            .chain(stage);
-        for dir in folders {
-            if !seen.contains(&dir.rel()) {
-                seen.push(dir.rel());
-                touched.push(Durable::Folder(dir.clone()));
+            .chain(stage)
+        {
+            if !folders.iter().any(|seen| seen.rel() == dir.rel()) {
+                folders.push(dir);
             }
         }
+        folders
+    }
+
+    /// Every folder the replacements touched, once each: those they wrote
+    /// names in ([`Staged::folders_written`]), and the backups' folder.
+    fn touched(&self) -> Vec<Durable> {
+        let mut touched: Vec<Durable> = self
+            .folders_written()
+            .into_iter()
+            .map(|dir| Durable::Folder(dir.clone()))
+            .collect();
         if self.backup.is_some() {
+            let stage = self.lock.as_ref().map(|lock| lock.stage());
             touched.extend(stage.and_then(crate::backup::folder).map(Durable::Folder));
         }
         touched

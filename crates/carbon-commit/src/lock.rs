@@ -74,6 +74,11 @@ fn this_user() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// What every refusal of an untrusted stage folder or lock begins its
+/// remedy with.
+const TRUSTS_ONLY_OURS: &str =
+    "carbon-patch trusts a journal or a staged file only where no other user could have written it.";
+
 /// Refuses `meta` (of `path`, the stage folder or the lock, open as
 /// `opened`) unless only this run's user could have written what it holds.
 fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()> {
@@ -87,8 +92,7 @@ fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()
         return Err(untrusted(
             format!("owned by uid {}, not by this user (uid {user})", meta.uid),
             format!(
-                "carbon-patch trusts a journal or a staged file only where no other user could \
-                 have written it. If no apply is running as uid {owner}, have that user run \
+                "{TRUSTS_ONLY_OURS} If no apply is running as uid {owner}, have that user run \
                  apply once (it finishes an interrupted one), then remove {} and run again",
                 path.display(),
                 owner = meta.uid
@@ -104,8 +108,7 @@ fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()
         return Err(untrusted(
             format!("writable by {who} (mode {:04o})", meta.mode),
             format!(
-                "carbon-patch trusts a journal or a staged file only where no other user could \
-                 have written it. Once you have checked it holds nothing you did not write, \
+                "{TRUSTS_ONLY_OURS} Once you have checked it holds nothing you did not write, \
                  `chmod go-w {}` and run again",
                 path.display()
             ),
@@ -115,8 +118,7 @@ fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()
         return Err(untrusted(
             "has an access control list, which may let others write it".to_string(),
             format!(
-                "carbon-patch trusts a journal or a staged file only where no other user could \
-                 have written it. Once you have checked it holds nothing you did not write, \
+                "{TRUSTS_ONLY_OURS} Once you have checked it holds nothing you did not write, \
                  `setfacl -b {}` and run again",
                 path.display()
             ),
@@ -159,7 +161,7 @@ impl Lock {
             Err(beneath::Error::NotAFile {
                 kind: Kind::Symlink,
                 ..
-            }) => return Err(in_the_way(&path, "is a symbolic link; refusing to write through it")),
+            }) => return Err(in_the_way(&path, A_LINK)),
             Err(beneath::Error::NotAFile { .. }) => {
                 return Err(in_the_way(
                     &path,
@@ -169,24 +171,7 @@ impl Lock {
             Err(e) => return Err(e.into()),
         };
         trust(&path, &meta, &file)?;
-        use rustix::fs::{flock, FlockOperation};
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => {
-                return Err(Error::Held {
-                    pid: holder(&stage),
-                })
-            }
-            Err(e) => {
-                let e = std::io::Error::from(e);
-                let hint = format!("{e} (its file system must support flock)");
-                return Err(Error::io(
-                    "cannot lock",
-                    &path,
-                    std::io::Error::new(e.kind(), hint),
-                ));
-            }
-        }
+        lock_now(&file, &path, || holder(&stage))?;
         // Every holder writes its pid before anything else. So a lock file
         // this run created and found empty once locked was never held
         // before: there is no journal to finish and nothing to clear.
@@ -301,26 +286,36 @@ struct HomeFlock(beneath::Dir);
 
 impl HomeFlock {
     fn take(root: &Root) -> Result<HomeFlock> {
-        use rustix::fs::{flock, FlockOperation};
         let top = root.top().clone();
-        match flock(&top, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(HomeFlock(top)),
-            Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Held {
-                pid: root
-                    .top()
-                    .open_dir(STAGE_DIR)
-                    .ok()
-                    .and_then(|stage| holder(&stage)),
-            }),
-            Err(e) => {
-                let e = std::io::Error::from(e);
-                let hint = format!("{e} (its file system must support flock)");
-                Err(Error::io(
-                    "cannot lock",
-                    root.path(),
-                    std::io::Error::new(e.kind(), hint),
-                ))
-            }
+        lock_now(&top, root.path(), || {
+            top.open_dir(STAGE_DIR)
+                .ok()
+                .and_then(|stage| holder(&stage))
+        })?;
+        Ok(HomeFlock(top))
+    }
+}
+
+/// Takes an exclusive `flock(2)` on `opened` (`path`, for messages) without
+/// waiting: [`Error::Held`], naming the pid `holder` finds, while another
+/// run holds it.
+fn lock_now(
+    opened: &impl std::os::fd::AsFd,
+    path: &Path,
+    holder: impl FnOnce() -> Option<u32>,
+) -> Result<()> {
+    use rustix::fs::{flock, FlockOperation};
+    match flock(opened, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Held { pid: holder() }),
+        Err(e) => {
+            let e = std::io::Error::from(e);
+            let hint = format!("{e} (its file system must support flock)");
+            Err(Error::io(
+                "cannot lock",
+                path,
+                std::io::Error::new(e.kind(), hint),
+            ))
         }
     }
 }
@@ -330,6 +325,33 @@ impl Drop for HomeFlock {
         // The folder's descriptor is shared with the caller's root, which
         // may outlive the lock: released here, not when it closes.
         let _ = rustix::fs::flock(&self.0, rustix::fs::FlockOperation::Unlock);
+    }
+}
+
+/// Why carbon-patch does not use a link where its own file or folder goes.
+const A_LINK: &str = "is a symbolic link; refusing to write through it";
+
+/// carbon-patch's own folder `name` in `parent`: made `0700` where it is
+/// missing (then `true`), else opened; refused where a link or anything
+/// but a folder stands. `keeps` says what it holds, for that message.
+pub(crate) fn own_folder(parent: &Dir, name: &str, keeps: &str) -> Result<(Dir, bool)> {
+    match parent.create_dir(name, 0o700) {
+        Ok(dir) => return Ok((dir, true)),
+        Err(e)
+            if e.io_error()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let path = parent.shown(name);
+    match parent.stat(name)?.map(|meta| meta.kind) {
+        Some(Kind::Folder) => Ok((parent.open_dir(name)?, false)),
+        Some(Kind::Symlink) => Err(in_the_way(&path, A_LINK)),
+        _ => Err(in_the_way(
+            &path,
+            &format!(
+                "is not a folder; carbon-patch keeps {keeps} there. Move it away and run again"
+            ),
+        )),
     }
 }
 
@@ -343,33 +365,8 @@ fn in_the_way(path: &Path, what: &str) -> Error {
 /// The home's stage folder, made now (a home never applied to: `true`) or
 /// opened, and trusted.
 fn open_stage_dir(root: &Root) -> Result<(Dir, bool)> {
-    let top = root.top();
-    let path = top.shown(STAGE_DIR);
-    let (stage, fresh) = match top.create_dir(STAGE_DIR, 0o700) {
-        Ok(dir) => (dir, true),
-        Err(e)
-            if e.io_error()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::AlreadyExists) =>
-        {
-            match top.stat(STAGE_DIR)?.map(|meta| meta.kind) {
-                Some(Kind::Folder) => (top.open_dir(STAGE_DIR)?, false),
-                Some(Kind::Symlink) => {
-                    return Err(in_the_way(
-                        &path,
-                        "is a symbolic link; refusing to write through it",
-                    ))
-                }
-                _ => {
-                    return Err(in_the_way(
-                        &path,
-                        "is not a folder; carbon-patch keeps its lock and journal there. \
-                         Move it away and run again",
-                    ))
-                }
-            }
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let path = root.top().shown(STAGE_DIR);
+    let (stage, fresh) = own_folder(root.top(), STAGE_DIR, "its lock and journal")?;
     if fresh {
         // Made in a folder the home's owner may have given a default ACL,
         // which the new folder would carry (and pass on to all it holds).

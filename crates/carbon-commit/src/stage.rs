@@ -163,7 +163,7 @@ impl Staged {
             Ok(found) => found,
             Err(e) if e.is_not_found() => {
                 // A new file in a new folder (a driver's lib folder, say).
-                writable_folder(&root, path)?;
+                nearest_folder_writable(&root, path)?;
                 let folder = path.parent().unwrap_or(Path::new(""));
                 root.create_dirs(folder, 0o777)?;
                 root.locate(path)?
@@ -271,34 +271,36 @@ impl Drop for Staged {
 /// write (a rename needs that), before anything is written.
 fn writable(dir: &Dir, name: &OsStr, exists: bool) -> Result<()> {
     use rustix::fs::{accessat, Access, AtFlags};
-    let denied = |what: &str, path: PathBuf, e: rustix::io::Errno| Error::NotWritable {
-        path: path.clone(),
-        reason: format!("{what} {} is not writable ({e})", path.display()),
-    };
     if exists {
         accessat(dir, name, Access::WRITE_OK, AtFlags::SYMLINK_NOFOLLOW)
-            .map_err(|e| denied("the file", dir.shown(name), e))?;
+            .map_err(|e| not_writable("the file", dir.shown(name), e))?;
     }
+    folder_writable(dir)
+}
+
+/// Refuses a folder this user may not write names in.
+fn folder_writable(dir: &Dir) -> Result<()> {
+    use rustix::fs::{accessat, Access, AtFlags};
     accessat(dir, ".", Access::WRITE_OK, AtFlags::empty())
-        .map_err(|e| denied("its directory", dir.path().to_path_buf(), e))
+        .map_err(|e| not_writable("its directory", dir.path().to_path_buf(), e))
+}
+
+fn not_writable(what: &str, path: PathBuf, e: rustix::io::Errno) -> Error {
+    Error::NotWritable {
+        reason: format!("{what} {} is not writable ({e})", path.display()),
+        path,
+    }
 }
 
 /// For a file whose folder does not exist yet: the nearest folder above it
 /// that does must be writable.
-fn writable_folder(root: &beneath::Root, path: &Path) -> Result<()> {
+fn nearest_folder_writable(root: &beneath::Root, path: &Path) -> Result<()> {
     let nearest = path
         .ancestors()
         .skip(1)
         .find_map(|folder| root.dir(folder).ok())
         .unwrap_or_else(|| root.top().clone());
-    use rustix::fs::{accessat, Access, AtFlags};
-    accessat(&nearest, ".", Access::WRITE_OK, AtFlags::empty()).map_err(|e| Error::NotWritable {
-        path: nearest.path().to_path_buf(),
-        reason: format!(
-            "its directory {} is not writable ({e})",
-            nearest.path().display()
-        ),
-    })
+    folder_writable(&nearest)
 }
 
 /// A name for a staged file no one can guess ahead (std's hasher keys are
