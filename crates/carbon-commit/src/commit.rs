@@ -384,14 +384,17 @@ fn files_replaced(trees: &[Staged]) -> usize {
 }
 
 /// Test hooks for the built binary, given each replacement's number (0, 1,
-/// ... in the order they start, over all homes):
-/// `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every replacement from the
-/// (N+1)-th on fail, so exactly N are written and tests can prove that a
-/// failure midway restores every file (a read-only file cannot do that for
-/// root, who may write anything); `CARBON_PATCH_ABORT_AFTER_WRITES=N`
-/// kills the process there instead, as a crash would, so tests can prove
-/// the journal finishes the commit (a replacement under way on another
-/// thread may or may not land, as in a real crash).
+/// ... in the order they start, over all homes), compiled in only with the
+/// `test-hooks` feature (carbon-patch's tests turn it on; a release build
+/// reads no such variable): `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every
+/// replacement from the (N+1)-th on fail, so exactly N are written and
+/// tests can prove that a failure midway restores every file (a read-only
+/// file cannot do that for root, who may write anything);
+/// `CARBON_PATCH_ABORT_AFTER_WRITES=N` kills the process there instead, as
+/// a crash would, so tests can prove the journal finishes the commit (a
+/// replacement under way on another thread may or may not land, as in a
+/// real crash).
+#[cfg(feature = "test-hooks")]
 fn injected_failure(written: usize) -> Result<()> {
     let at = |var: &str| {
         std::env::var(var)
@@ -408,5 +411,11 @@ fn injected_failure(written: usize) -> Result<()> {
             what: "injected write failure (CARBON_PATCH_FAIL_AFTER_WRITES)".into(),
         });
     }
+    Ok(())
+}
+
+/// Without the `test-hooks` feature, no replacement fails on purpose.
+#[cfg(not(feature = "test-hooks"))]
+fn injected_failure(_: usize) -> Result<()> {
     Ok(())
 }
