@@ -34,11 +34,12 @@ mod error;
 pub mod event_processor;
 mod home;
 pub mod libs;
-pub mod password_names;
 pub mod raw;
 pub mod registry;
+pub mod secrets;
 mod session;
 pub mod spark;
+pub mod summary;
 pub mod user_mgt;
 pub mod validate;
 

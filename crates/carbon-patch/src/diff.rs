@@ -14,7 +14,7 @@ use std::fmt::Write;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{group_diff_ops, Algorithm, DiffOp, TextDiff};
 
-use crate::mask::{mask, Secrets};
+use carbon_config::secrets::{mask, Secrets};
 
 /// Lines of context around each change.
 const CONTEXT: usize = 3;

@@ -28,7 +28,7 @@ pub struct NodePlan {
     /// Validation warnings (errors stop the plan).
     pub warnings: Vec<Finding>,
     /// Secret values to mask in any output about this node.
-    pub secrets: crate::mask::Secrets,
+    pub secrets: carbon_config::secrets::Secrets,
     /// Steps to do by hand (from the recipe's `manual`).
     pub manual: Vec<String>,
     /// Whether an apply on this home was interrupted (a journal waits; the
@@ -202,7 +202,7 @@ pub fn plan_node(
         outcomes,
         changes,
         warnings,
-        secrets: crate::mask::Secrets::new(&node.secrets),
+        secrets: carbon_config::secrets::Secrets::new(&node.secrets),
         manual: node.manual,
     })
 }

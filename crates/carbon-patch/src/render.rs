@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use carbon_config::validate::Finding;
 
 use crate::diff::MaskedDiff;
-use crate::mask::{mask, Secrets};
 use crate::plan::NodePlan;
+use carbon_config::secrets::{mask, Secrets};
 
 /// Bytes as text: UTF-8 when they are, else Latin-1 (one character a byte).
 fn as_text(bytes: &[u8]) -> String {
@@ -264,7 +264,7 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
 /// A finding as JSON (docs/json.md): its parts apart, so that a script
 /// need not take the one-line form apart to point at the file.
 pub fn finding_json(finding: &Finding, secrets: &Secrets) -> Value {
-    let finding = crate::mask::finding(finding, secrets);
+    let finding = carbon_config::secrets::mask_finding(finding, secrets);
     json!({
         "severity": finding.severity.as_str(),
         "file": finding.file.display().to_string(),

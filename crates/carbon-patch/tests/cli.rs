@@ -1029,6 +1029,54 @@ fn a_keystore_password_on_disk_is_masked_in_the_diff_around_it() {
     }
 }
 
+/// The names API Manager and Identity Server give their secrets
+/// (`<clientSecret>`, `<ConsumerSecret>`), a property ending in `_password`
+/// and Tomcat's `keystorePass`, on disk: masked in plan, check and inspect.
+#[test]
+fn api_manager_and_identity_server_secrets_on_disk_are_masked() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "oauth.toml",
+        "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\naction = \"insert\"\n\
+         markup = '<OAuth><clientSecret>S3cret-a</clientSecret><ConsumerSecret>S3cret-b</ConsumerSecret>\
+         <Property name=\"connection_password\">S3cret-c</Property><Connector keystorePass=\"S3cret-d\"/></OAuth>'\n\
+         [nodes.node1]\nhome = \"x\"\n",
+    );
+    for (command, exit) in [("plan", 0), ("check", 2)] {
+        for format in ["text", "json"] {
+            let out = on_node1(command, &recipe, &h.node1)
+                .arg(format!("--format={format}"))
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(exit), "{}", stderr(&out));
+            let text = stdout(&out);
+            assert!(
+                text.contains("<clientSecret>********</clientSecret>"),
+                "{command} {format}:\n{text}"
+            );
+            assert!(!text.contains("S3cret"), "{command} {format}:\n{text}");
+        }
+    }
+    replace_in(
+        &h.node1,
+        "repository/conf/datasources/master-datasources.xml",
+        "jdbc:h2:./repository/database/STORE_DB",
+        "jdbc:mysql://db/x?clientSecret=S3cret-e&amp;ConsumerSecret=S3cret-f&amp;\
+         connection_password=S3cret-g&amp;keystorePass=S3cret-h",
+    );
+    for format in ["text", "json"] {
+        let home = h.node1.to_str().unwrap();
+        let out = run(&["inspect", home, &format!("--format={format}")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(
+            text.contains("clientSecret=********&ConsumerSecret=********"),
+            "{format}:\n{text}"
+        );
+        assert!(!text.contains("S3cret"), "{format}:\n{text}");
+    }
+}
+
 /// WSO2's documentation has a password holding `&` wrapped in a CDATA
 /// section on a line of its own; carbon.xml ships commented-out password
 /// elements. Both showed in a diff's context, and an uncommented one on the

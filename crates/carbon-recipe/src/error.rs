@@ -356,37 +356,12 @@ fn belongs_in(message: &str) -> Option<String> {
 pub(crate) fn closest(got: &str, candidates: &[&str]) -> Option<String> {
     candidates
         .iter()
-        .map(|c| (edit_distance(got, c), *c))
+        .map(|c| (strsim::osa_distance(got, c), *c))
         .filter(|(d, c)| {
             *d > 0 && *d <= (c.len().max(got.len()) / 3).max(1) && *d < got.chars().count()
         })
         .min()
         .map(|(_, c)| c.to_string())
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions
-/// and swaps of two neighbours (the commonest typo) each cost one.
-pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in d[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            d[i][j] = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
-            }
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 #[cfg(test)]

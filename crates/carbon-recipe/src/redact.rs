@@ -14,29 +14,7 @@
 
 use std::ops::Range;
 
-/// What a masked value shows (the same as in plans, docs/security.md).
-pub(crate) const MASK: &str = "********";
-
-/// Whether a recipe key names a secret: it holds `pass`, `pwd`, `secret`,
-/// `token` or `cred`, has a word `key` (`api_key`), or is a misspelling of
-/// `password` (an unknown key is reported with its line). Dotted and quoted
-/// keys are judged by their last part. Masking a value that was not secret
-/// costs the reader little; showing one that was cannot be taken back.
-pub(crate) fn is_secret_key(key: &str) -> bool {
-    let key = key.trim();
-    let last = key.rsplit('.').next().unwrap_or(key);
-    let name = last
-        .trim()
-        .trim_matches(|c| c == '"' || c == '\'')
-        .to_ascii_lowercase();
-    ["pass", "pwd", "secret", "token", "cred"]
-        .iter()
-        .any(|word| name.contains(word))
-        || name
-            .split(['_', '-'])
-            .any(|word| word == "key" || word == "apikey")
-        || crate::error::edit_distance(&name, "password") <= 2
-}
+use carbon_config::secrets::{is_secret_key, MASK};
 
 /// The byte ranges in `line` of the values given to secret keys: after
 /// `key =`, up to the `,`, `}` or `]` that ends it, a comment, or the end of
@@ -202,33 +180,6 @@ mod tests {
 
     fn values(line: &str) -> Vec<&str> {
         secret_values(line).into_iter().map(|r| &line[r]).collect()
-    }
-
-    #[test]
-    fn secret_keys_include_misspellings_and_key_words() {
-        for key in [
-            "password",
-            " \"password\" ",
-            "svn_password",
-            "pasword",
-            "passwrod",
-            "db_pwd",
-            "vars.api_key",
-            "token",
-            "client-secret",
-        ] {
-            assert!(is_secret_key(key), "{key}");
-        }
-        for key in [
-            "name",
-            "url",
-            "username",
-            "keystore_file",
-            "offset",
-            "hostname",
-        ] {
-            assert!(!is_secret_key(key), "{key}");
-        }
     }
 
     #[test]

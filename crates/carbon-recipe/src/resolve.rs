@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use carbon_config::axis2::Member;
+use carbon_config::secrets::is_secret_variable;
 
 use crate::error::{closest, RecipeError, RecipePlace, RecipeText};
 use crate::merge::Merge;
@@ -81,20 +82,8 @@ pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
 }
 
-/// Whether an environment variable's name says its value is secret: it
-/// holds PASS, PW, SECRET, TOKEN, CRED or KEY, in any case
-/// (`DB_PASSWORD`, `svn_pwd`, `DB_PW`, `API_KEY`). Such a value is masked in output
-/// wherever the recipe uses it, a password in a JDBC URL included; other
-/// variables (hosts, ports, user names) stay readable in a plan.
-fn is_secret_name(name: &str) -> bool {
-    let name = name.to_ascii_uppercase();
-    ["PASS", "PW", "SECRET", "TOKEN", "CRED", "KEY"]
-        .iter()
-        .any(|word| name.contains(word))
-}
-
 /// An environment that remembers the values of the secret variables read
-/// through it ([`is_secret_name`]), for one node's resolution.
+/// through it ([`is_secret_variable`]), for one node's resolution.
 struct SecretsSeen<'e> {
     env: &'e dyn Env,
     seen: std::cell::RefCell<Vec<String>>,
@@ -116,7 +105,7 @@ impl<'e> SecretsSeen<'e> {
 impl Env for SecretsSeen<'_> {
     fn var(&self, name: &str) -> Option<String> {
         let value = self.env.var(name)?;
-        if is_secret_name(name) && !value.is_empty() {
+        if is_secret_variable(name) && !value.is_empty() {
             self.seen.borrow_mut().push(value.clone());
         }
         Some(value)

@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use carbon_config::axis2::Member;
 use carbon_config::datasources::Datasource as DsSpec;
-use carbon_config::password_names::is_password_name;
 use carbon_config::raw::{RawAction, RawPlace};
 use carbon_config::registry as reg;
+use carbon_config::secrets::names_a_secret;
 
 use super::{Env, Node, Recipe};
 use crate::error::{closest, RecipeError};
@@ -85,24 +85,6 @@ impl Recipe {
             to.push(raw.path.span(), to.raw(raw)?);
         }
         Ok(())
-    }
-}
-
-/// Whether one of WSO2's own names (a Spark key, a clustering parameter or
-/// property, a user store property, a datasource's configuration entry)
-/// names a secret: its last dotted part is a password's name
-/// ([`is_password_name`], the rule masking uses on disk), or ends, in any
-/// case, in `secret` or `token` (`ConnectionPassword`,
-/// `spark.ssl.keyStorePassword`, `spark.authenticate.secret`). Tighter than
-/// the rule for the recipe's own keys, which any `pass` inside makes
-/// secret: user-mgt.xml's `PasswordDigest` and `PasswordJavaRegEx` name no
-/// secret, and masking their values (`SHA-256`) wherever a node's output
-/// shows them would hide what a reviewer must see.
-fn names_a_secret(key: &str) -> bool {
-    let last = key.rsplit('.').next().unwrap_or(key);
-    is_password_name(last.as_bytes()) || {
-        let last = last.to_ascii_lowercase();
-        last.ends_with("secret") || last.ends_with("token")
     }
 }
 
