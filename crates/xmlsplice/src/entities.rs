@@ -50,8 +50,7 @@ pub(crate) fn check_expansion(text: &str) -> Result<(), Error> {
 /// The byte range of the DOCTYPE's internal subset (between `[` and `]`).
 fn internal_subset(text: &str) -> Option<std::ops::Range<usize>> {
     // memmem, not str::find: this runs on every text parsed, and nearly all
-    // have no DOCTYPE, so the search crosses the whole text (3% of a fleet
-    // apply's instructions with str::find).
+    // have no DOCTYPE, so the search crosses the whole text.
     let doctype = memchr::memmem::find(text.as_bytes(), b"<!DOCTYPE")?;
     let open = doctype + text[doctype..].find(['[', '>'])?;
     if text.as_bytes()[open] != b'[' {
