@@ -19,8 +19,8 @@
 //! its journal (`journal.rs`). Files that do not change are never opened
 //! for writing (their mtime stays).
 
+use crate::timings::Timings;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use crate::durable::Durable;
 use crate::error::{Error, Result};
@@ -46,20 +46,7 @@ pub struct Report {
     /// How many files it wrote.
     pub written: usize,
     /// How long each step took, in order.
-    pub steps: Vec<(&'static str, Duration)>,
-}
-
-struct Steps {
-    last: Instant,
-    done: Vec<(&'static str, Duration)>,
-}
-
-impl Steps {
-    fn lap(&mut self, step: &'static str) {
-        let now = Instant::now();
-        self.done.push((step, now - self.last));
-        self.last = now;
-    }
+    pub steps: Timings,
 }
 
 /// Commits staged homes (see the module documentation). Returns how many
@@ -72,10 +59,7 @@ impl Steps {
 /// replacement that fails, or an edit that landed meanwhile, puts back
 /// every file replaced ([`Error::RolledBack`]).
 pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
-    let mut steps = Steps {
-        last: Instant::now(),
-        done: Vec::new(),
-    };
+    let mut steps = Timings::start();
     let jobs = options.jobs;
     // The staged files and their folders are made durable while the
     // originals are checked and the journals written.
@@ -136,10 +120,7 @@ pub fn commit(trees: &mut [Staged], options: Options) -> Result<Report> {
     })
     .map_err(after)?;
     steps.lap("remove the journals, kept originals and locks");
-    Ok(Report {
-        written,
-        steps: steps.done,
-    })
+    Ok(Report { written, steps })
 }
 
 impl Staged {

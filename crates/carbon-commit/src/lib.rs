@@ -35,6 +35,7 @@
 
 mod backup;
 mod commit;
+pub mod descriptors;
 mod durable;
 mod error;
 mod fingerprint;
@@ -45,11 +46,13 @@ mod parallel;
 mod pause;
 mod stage;
 mod swap;
+mod timings;
 
 pub use commit::{commit, Options, Report};
 pub use error::{Error, Result};
 pub use lock::{pending, Lock, STAGE_DIR};
 pub use stage::{Planned, Staged};
+pub use timings::Timings;
 
 #[cfg(test)]
 mod tests;

@@ -220,8 +220,8 @@ fn the_commit_releases_each_lock_and_keeps_the_report() {
     assert_eq!(
         report
             .steps
-            .iter()
-            .map(|(step, _)| *step)
+            .phases()
+            .map(|(step, _)| step)
             .collect::<Vec<_>>(),
         [
             "check the files are unchanged",

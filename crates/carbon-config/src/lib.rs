@@ -29,6 +29,7 @@ pub mod carbon_xml;
 pub mod catalina;
 mod controlled;
 pub mod datasources;
+pub mod diff;
 mod ensure;
 mod error;
 pub mod event_processor;

@@ -78,7 +78,8 @@ struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Colour diffs: auto (on a terminal, unless NO_COLOR is set), always, never.
+    /// Colour diffs: auto (on a terminal; NO_COLOR, CLICOLOR=0 or TERM=dumb turn it off,
+    /// CLICOLOR_FORCE on), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }
@@ -127,7 +128,7 @@ pub enum Format {
 /// When to colour.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Color {
-    /// On a terminal, unless NO_COLOR is set.
+    /// On a terminal, as NO_COLOR, CLICOLOR, CLICOLOR_FORCE and TERM say.
     Auto,
     /// Always.
     Always,
@@ -195,7 +196,7 @@ fn target(args: TargetArgs) -> Result<Target, String> {
         max_file_size: args.max_file_size,
         jobs: args
             .jobs
-            .map_or_else(crate::fleet::default_jobs, usize::from),
+            .map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
     })
 }
 

@@ -7,19 +7,16 @@
 //! error (argument errors included), 2 `check` found drift.
 
 mod cli;
-mod diff;
-mod fleet;
 mod inspect;
 mod mask;
-mod plan;
 mod render;
 mod shown;
-mod timings;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+use carbon_recipe::plan::{self, fleet, PlanError, Planner};
 use carbon_recipe::{ProcessEnv, Recipe};
 
 use cli::{Command, Format, Target};
@@ -29,7 +26,7 @@ fn main() -> ExitCode {
         Ok(command) => command,
         Err(code) => return code,
     };
-    allow_open_files();
+    carbon_commit::descriptors::raise_limit();
     match run(command) {
         Ok(code) => code,
         // A closed pipe (`carbon-patch plan ... | head`) is not an error.
@@ -39,48 +36,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Raises the limit on open files to what the system allows this process.
-/// Until the commit, every staged node holds its lock and the folders its
-/// files are replaced in (handles, so that no link planted meanwhile can
-/// redirect a write): a few files a node, which a fleet of a thousand nodes
-/// would take past the usual soft limit of 1,024. The hard limit is the
-/// administrator's; nothing is raised past it.
-fn allow_open_files() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let limit = getrlimit(Resource::Nofile);
-    if let (Some(current), Some(maximum)) = (limit.current, limit.maximum) {
-        if current < maximum {
-            let raised = rustix::process::Rlimit {
-                current: Some(maximum),
-                maximum: Some(maximum),
-            };
-            // Where it cannot be raised, a fleet that needs more says so
-            // when a file cannot be opened.
-            let _ = setrlimit(Resource::Nofile, raised);
-        }
-    }
-}
-
-/// How many descriptors a staged node holds until the commit, about: its
-/// lock file, its home's and stage folder's handles, the folders its files
-/// are replaced in, and the folders on their way.
-const DESCRIPTORS_PER_NODE: usize = 10;
-
-/// Grows this process's descriptor table, while it still has one thread,
-/// to what `nodes` staged nodes hold. The kernel grows the table by
-/// doubling as descriptors are opened, and once other threads share it,
-/// each growth waits for an RCU grace period (tens of milliseconds, with
-/// every thread that opens a file stalled behind it). Grown now, it never
-/// has to grow while the nodes are planned.
-fn reserve_descriptors(nodes: usize) {
-    use std::os::fd::AsFd;
-    let wanted = (nodes * DESCRIPTORS_PER_NODE + 64).min(i32::MAX as usize) as i32;
-    // A descriptor that high grows the table to hold it; closed at once.
-    // Where the limit is lower, nothing is reserved, and the table grows as
-    // it always did.
-    let _ = rustix::io::fcntl_dupfd_cloexec(std::io::stdin().as_fd(), wanted);
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -95,8 +50,10 @@ fn use_color(choice: cli::Color) -> bool {
     match choice {
         cli::Color::Always => true,
         cli::Color::Never => false,
+        // NO_COLOR, CLICOLOR_FORCE, CLICOLOR and TERM=dumb, read as every
+        // program built on anstream reads them.
         cli::Color::Auto => {
-            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            anstream::AutoStream::choice(&std::io::stdout()) != anstream::ColorChoice::Never
         }
     }
 }
@@ -237,12 +194,12 @@ fn show_nodes(
     mut json: Option<&mut render::JsonReport>,
 ) -> Result<render::Tally> {
     let recipe = Recipe::load(&target.recipe)?;
-    let names = plan::node_names(&recipe, target, &ProcessEnv)?;
-    let trees = plan::tree_cache();
+    let names = plan::select_nodes(&recipe, &target.nodes, &target.homes, &ProcessEnv)?;
+    let planner = Planner::new(target.max_file_size);
     let work = |name: &String| -> Result<render::NodeReport> {
-        let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
+        let (node, home) = open(&recipe, name, target)?;
         let secrets = node.secrets.clone();
-        let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
+        let plan = planner.plan(node, &home).map_err(plan_error);
         let mut plan = mask::in_error(plan, &secrets)?;
         plan.interrupted = carbon_commit::pending(home.root());
         Ok(match format {
@@ -280,21 +237,21 @@ fn apply(
     target: &Target,
     format: Format,
     backup: bool,
-) -> Result<timings::Timings> {
-    let mut timings = timings::Timings::start();
+) -> Result<carbon_commit::Timings> {
+    let mut timings = carbon_commit::Timings::start();
     let recipe = Recipe::load(&target.recipe)?;
-    let names = plan::node_names(&recipe, target, &ProcessEnv)?;
-    plan::refuse_shared_homes(&recipe, &names, target, &ProcessEnv)?;
-    reserve_descriptors(names.len());
+    let names = plan::select_nodes(&recipe, &target.nodes, &target.homes, &ProcessEnv)?;
+    plan::refuse_shared_homes(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
+    carbon_commit::descriptors::reserve_for(names.len());
     timings.lap("read the recipe");
-    let trees = plan::tree_cache();
+    let planner = Planner::new(target.max_file_size);
     let work = |name: &String| -> Result<NodeApplied> {
-        let (node, home) = plan::open(&recipe, name, target, &ProcessEnv)?;
+        let (node, home) = open(&recipe, name, target)?;
         let lock = carbon_commit::Lock::acquire(home.root())
             .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
         let secrets = node.secrets.clone();
-        let plan = plan::plan_node(node, &home, target.max_file_size, &trees);
+        let plan = planner.plan(node, &home).map_err(plan_error);
         let mut plan = mask::in_error(plan, &secrets)?;
         plan.finished_interrupted = finished;
         let report = match format {
@@ -412,6 +369,26 @@ fn apply(
     })?;
     timings.lap("report");
     Ok(timings)
+}
+
+/// Resolves node `name` (its home from `--home` when given there) and
+/// opens its home.
+fn open(
+    recipe: &Recipe,
+    name: &str,
+    target: &Target,
+) -> Result<(carbon_recipe::Node, carbon_config::CarbonHome)> {
+    let home = target.homes.get(name).map(std::path::PathBuf::as_path);
+    plan::open(recipe, name, home, &ProcessEnv).map_err(plan_error)
+}
+
+/// A planning error as shown: a recipe's mistake as itself (it quotes the
+/// recipe's line, [`shown`]), any other after the node it is about.
+fn plan_error(err: PlanError) -> anyhow::Error {
+    match err {
+        PlanError::Recipe(err) => err.into(),
+        err => err.into(),
+    }
 }
 
 /// What `apply` keeps of one node until the commit.

@@ -7,81 +7,16 @@ use serde_json::{json, Value};
 
 use carbon_config::validate::Finding;
 
-use crate::diff::MaskedDiff;
-use crate::plan::NodePlan;
+use carbon_config::diff::FileDiff;
 use carbon_config::secrets::{mask, Secrets};
-
-/// Bytes as text: UTF-8 when they are, else Latin-1 (one character a byte).
-fn as_text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => bytes.iter().map(|&b| b as char).collect(),
-    }
-}
-
-/// A configuration file, or a binary one (a copied jar)?
-fn is_text(path: &std::path::Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "xml" || e == "conf" || e == "properties" || e == "toml")
-}
-
-/// One file's diff (masked), with lines added and removed.
-pub struct FileDiff {
-    /// The file, relative to the home.
-    pub path: String,
-    /// Whether it is created.
-    pub new_file: bool,
-    /// The unified diff (empty for binary files).
-    pub diff: String,
-    /// Lines added.
-    pub added: usize,
-    /// Lines removed.
-    pub removed: usize,
-}
+use carbon_recipe::plan::NodePlan;
 
 /// The diffs of a node's changes.
-pub fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
+fn diffs(plan: &NodePlan) -> Vec<FileDiff> {
+    let secrets = &plan.secrets;
     plan.changes
         .iter()
-        .map(|change| {
-            let path = change.path.to_string_lossy().into_owned();
-            let new_file = change.before.is_none();
-            if !is_text(&change.path) {
-                let diff = format!(
-                    "Binary file {}: {} bytes{}\n",
-                    visible::line(&path),
-                    change.after.len(),
-                    if new_file { ", new" } else { "" }
-                );
-                return FileDiff {
-                    path,
-                    new_file,
-                    diff,
-                    added: 0,
-                    removed: 0,
-                };
-            }
-            // One line whatever the node and file are called, in JSON too:
-            // the diff's lines are its structure.
-            let header = format!("{}: {}", visible::line(&plan.name), visible::line(&path));
-            let MaskedDiff {
-                text: diff,
-                added,
-                removed,
-            } = MaskedDiff::new(
-                &header,
-                &as_text(change.before.as_deref().unwrap_or_default()),
-                &as_text(&change.after),
-                &plan.secrets,
-            );
-            FileDiff {
-                path,
-                new_file,
-                diff,
-                added,
-                removed,
-            }
-        })
+        .map(|change| FileDiff::of(change, &plan.name, secrets))
         .collect()
 }
 
@@ -182,7 +117,7 @@ fn write_text_node(
         )?;
     }
     for d in node_diffs {
-        for line in crate::diff::lines(&d.diff) {
+        for line in carbon_config::diff::lines(&d.diff) {
             write_diff_line(out, line, color)?;
         }
     }
@@ -206,15 +141,16 @@ fn write_diff_line(out: &mut dyn Write, line: &str, color: bool) -> std::io::Res
         shown.push_str("\\r");
         ending = "\n";
     }
+    use anstyle::AnsiColor::{Cyan, Green, Red};
     let paint = match line.as_bytes().first() {
         _ if !color => None,
-        Some(b'+') if !line.starts_with("+++") => Some("32"),
-        Some(b'-') if !line.starts_with("---") => Some("31"),
-        Some(b'@') => Some("36"),
+        Some(b'+') if !line.starts_with("+++") => Some(Green),
+        Some(b'-') if !line.starts_with("---") => Some(Red),
+        Some(b'@') => Some(Cyan),
         _ => None,
     };
-    match paint {
-        Some(code) => write!(out, "\x1b[{code}m{shown}\x1b[0m{ending}"),
+    match paint.map(|color| color.on_default()) {
+        Some(style) => write!(out, "{style}{shown}{style:#}{ending}"),
         None => write!(out, "{shown}{ending}"),
     }
 }

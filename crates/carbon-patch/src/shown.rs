@@ -37,7 +37,7 @@ pub fn error_text(err: &anyhow::Error) -> String {
 fn cause_text(cause: &(dyn std::error::Error + 'static)) -> String {
     let several_lines = cause.is::<Shown>()
         || cause.is::<carbon_recipe::RecipeError>()
-        || cause.is::<crate::plan::StepFailed>()
+        || cause.is::<carbon_recipe::plan::StepFailed>()
         || matches!(
             cause.downcast_ref(),
             Some(carbon_config::Error::Validation(_))

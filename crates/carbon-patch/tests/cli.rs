@@ -132,6 +132,27 @@ fn plan_prints_the_golden_diff_and_writes_nothing() {
     );
 }
 
+/// `--color=auto` reads the environment as other programs do: off through
+/// a pipe, on with CLICOLOR_FORCE, and NO_COLOR turns it off even then.
+#[test]
+fn color_follows_no_color_and_clicolor_force() {
+    let plan = |env: &[(&str, &str)]| {
+        let out = bin()
+            .args(["plan", "examples/quickstart.toml"])
+            .env_remove("CLICOLOR_FORCE")
+            .env_remove("CLICOLOR")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let green = "\u{1b}[32m+";
+    assert!(!plan(&[]).contains('\u{1b}'));
+    assert!(plan(&[("CLICOLOR_FORCE", "1")]).contains(green));
+    assert!(!plan(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "1")]).contains('\u{1b}'));
+}
+
 #[test]
 fn apply_then_check_passes_and_a_second_apply_writes_nothing() {
     let h = homes();

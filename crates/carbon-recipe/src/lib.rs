@@ -39,6 +39,7 @@ mod error;
 mod keys;
 mod merge;
 pub mod model;
+pub mod plan;
 mod redact;
 mod resolve;
 mod step;

@@ -1,5 +1,5 @@
-//! One file's unified diff, worked out on what the file holds and shown
-//! masked.
+//! What a plan shows of a file: its unified diff, worked out on what the
+//! file holds and shown masked ([`crate::secrets`]).
 //!
 //! Diffing the masked texts would hide a changed password: both sides read
 //! `********`, the line drops out of the diff, and a plan said "1 file to
@@ -14,12 +14,14 @@ use std::fmt::Write;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{group_diff_ops, Algorithm, DiffOp, TextDiff};
 
-use carbon_config::secrets::{mask, Secrets};
+use crate::secrets::{mask, Secrets};
+use crate::FileChange;
 
 /// Lines of context around each change.
 const CONTEXT: usize = 3;
 
 /// A unified diff of `before` against `after`, both sides masked.
+#[derive(Debug)]
 pub struct MaskedDiff {
     /// The unified diff, empty when nothing changes.
     pub text: String,
@@ -79,10 +81,8 @@ impl MaskedDiff {
 }
 
 /// `text`'s lines, each with its line break, split as `similar` splits them
-/// (at `\n`, `\r\n` or a lone `\r`), but with `memchr`: `similar`'s own
-/// splitting cost a 50-node plan 45 M instructions for the files' texts, an
-/// eighth of the whole, and as much again for the masked ones
-/// (docs/performance.md).
+/// (at `\n`, `\r\n` or a lone `\r`), but with `memchr`: every line of every
+/// text a plan shows passes through here, twice (as it is and masked).
 pub fn lines(text: &str) -> Vec<&str> {
     let bytes = text.as_bytes();
     let mut lines = Vec::new();
@@ -126,6 +126,80 @@ fn counts(ops: &[DiffOp]) -> (usize, usize) {
         .fold((0, 0), |(added, removed), op| {
             (added + op.new_range().len(), removed + op.old_range().len())
         })
+}
+
+/// Bytes as text: UTF-8 when they are, else Latin-1 (one character a byte).
+fn as_text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes.iter().map(|&b| b as char).collect(),
+    }
+}
+
+/// A configuration file, or a binary one (a copied jar)?
+fn is_text(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "xml" || e == "conf" || e == "properties" || e == "toml")
+}
+
+/// One file's diff (masked), with lines added and removed.
+#[derive(Debug)]
+pub struct FileDiff {
+    /// The file, relative to the home.
+    pub path: String,
+    /// Whether it is created.
+    pub new_file: bool,
+    /// The unified diff (empty for binary files).
+    pub diff: String,
+    /// Lines added.
+    pub added: usize,
+    /// Lines removed.
+    pub removed: usize,
+}
+
+impl FileDiff {
+    /// The diff of `change`, its header naming `label` (the node) and the
+    /// file, `secrets` and every secret on disk masked. A file that is not
+    /// a configuration file (a copied jar) shows its size only.
+    pub fn of(change: &FileChange, label: &str, secrets: &Secrets) -> FileDiff {
+        let path = change.path.to_string_lossy().into_owned();
+        let new_file = change.before.is_none();
+        if !is_text(&change.path) {
+            let diff = format!(
+                "Binary file {}: {} bytes{}\n",
+                visible::line(&path),
+                change.after.len(),
+                if new_file { ", new" } else { "" }
+            );
+            return FileDiff {
+                path,
+                new_file,
+                diff,
+                added: 0,
+                removed: 0,
+            };
+        }
+        // One line whatever the node and file are called, in JSON too:
+        // the diff's lines are its structure.
+        let header = format!("{}: {}", visible::line(label), visible::line(&path));
+        let MaskedDiff {
+            text: diff,
+            added,
+            removed,
+        } = MaskedDiff::new(
+            &header,
+            &as_text(change.before.as_deref().unwrap_or_default()),
+            &as_text(&change.after),
+            secrets,
+        );
+        FileDiff {
+            path,
+            new_file,
+            diff,
+            added,
+            removed,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,18 +1,17 @@
-//! `apply --timings`: where the wall-clock time of an apply went, phase by phase.
+//! Where the wall-clock time of a commit went, step by step, and of the run
+//! around it (carbon-patch's `apply --timings`).
 //!
-//! A fleet apply is a few tenths of a second split between planning on every
-//! core and waiting for the disk (two `syncfs` calls, docs/design.md). When
-//! it is slower than expected, on a network file system or a busy disk, the
-//! phases say which part grew; docs/performance.md reads them for a 50-node
-//! apply. Recording costs a clock read per phase, so it is always on and the
-//! flag only decides whether the report is printed.
+//! A fleet's commit is mostly waiting for the disk (its syncs). When it is
+//! slower than expected, on a network file system or a busy disk, the steps
+//! say which part grew; bench/README.md breaks down a 50-node apply.
+//! Recording costs a clock read per step, so it is always on.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
 /// Phase durations, in the order the phases ran.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Timings {
     last: Instant,
     phases: Vec<(Cow<'static, str>, Duration)>,
@@ -37,13 +36,20 @@ impl Timings {
         self.last = now;
     }
 
-    /// Adds the phases a step timed itself (`steps`, each under `prefix`),
-    /// which end now.
-    pub fn extend(&mut self, prefix: &str, steps: &[(&'static str, Duration)]) {
-        for (step, took) in steps {
+    /// Adds the phases something timed itself (`steps`, each under
+    /// `prefix`), which end now.
+    pub fn extend(&mut self, prefix: &str, steps: &Timings) {
+        for (step, took) in &steps.phases {
             self.phases.push((format!("{prefix}{step}").into(), *took));
         }
         self.last = Instant::now();
+    }
+
+    /// Each phase's name and duration, in order.
+    pub fn phases(&self) -> impl Iterator<Item = (&str, Duration)> {
+        self.phases
+            .iter()
+            .map(|(phase, took)| (phase.as_ref(), *took))
     }
 }
 
@@ -72,13 +78,10 @@ mod tests {
             "plan and stage",
             timings.last + Duration::from_micros(71_140),
         );
-        timings.extend(
-            "commit: ",
-            &[
-                ("sync", Duration::from_micros(16_300)),
-                ("rename", Duration::from_micros(4_500)),
-            ],
-        );
+        let mut commit = Timings::start();
+        commit.lap_at("sync", commit.last + Duration::from_micros(16_300));
+        commit.lap_at("rename", commit.last + Duration::from_micros(4_500));
+        timings.extend("commit: ", &commit);
         assert_eq!(
             timings.to_string(),
             "timings (wall clock):\n\
@@ -95,11 +98,7 @@ mod tests {
         let start = timings.last;
         timings.lap_at("first", start + Duration::from_millis(5));
         timings.lap_at("second", start + Duration::from_millis(7));
-        let phases: Vec<(&str, Duration)> = timings
-            .phases
-            .iter()
-            .map(|(p, d)| (p.as_ref(), *d))
-            .collect();
+        let phases: Vec<(&str, Duration)> = timings.phases().collect();
         assert_eq!(
             phases,
             [

@@ -12,20 +12,23 @@ use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Condvar, Mutex};
 
-use anyhow::Result;
-
 const WINDOW_PER_JOB: usize = 4;
 
-struct State<R> {
+struct State<R, E> {
     /// The next item to start.
     next: usize,
     /// Items handed on so far.
     delivered: usize,
     /// Finished items not yet handed on.
-    done: BTreeMap<usize, Result<R>>,
+    done: BTreeMap<usize, Result<R, E>>,
     /// Set when the consumer stops early (an error): workers start nothing more.
     stop: bool,
 }
+
+/// A worker panicked on an item; the panic's message went to stderr.
+#[derive(Debug, thiserror::Error)]
+#[error("internal error (a panic, reported above)")]
+pub struct Panicked;
 
 /// The number of threads to use when none is asked for: one per core.
 pub fn default_jobs() -> usize {
@@ -36,15 +39,16 @@ pub fn default_jobs() -> usize {
 /// to `sink` in the items' order. Stops at the first error (of `work` or of
 /// `sink`, in the items' order) and returns it; results not handed on by
 /// then are dropped.
-pub fn ordered_parallel<T, R>(
+pub fn ordered_parallel<T, R, E>(
     items: &[T],
     jobs: usize,
-    work: impl Fn(&T) -> Result<R> + Sync,
-    mut sink: impl FnMut(R) -> Result<()>,
-) -> Result<()>
+    work: impl Fn(&T) -> Result<R, E> + Sync,
+    mut sink: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E>
 where
     T: Sync,
     R: Send,
+    E: Send + From<Panicked>,
 {
     let jobs = jobs.clamp(1, items.len().max(1));
     if jobs == 1 {
@@ -80,9 +84,7 @@ where
                 // A panic becomes that item's error, so the consumer (waiting
                 // for it in order) is never left waiting.
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&items[index])))
-                    .unwrap_or_else(|_| {
-                        Err(anyhow::anyhow!("internal error (a panic, reported above)"))
-                    });
+                    .unwrap_or_else(|_| Err(Panicked.into()));
                 state.lock().unwrap().done.insert(index, result);
                 changed.notify_all();
             });
@@ -127,7 +129,7 @@ mod tests {
                 |&i| {
                     // Uneven work, so threads finish out of order.
                     std::thread::sleep(std::time::Duration::from_micros((i * 37) % 300));
-                    Ok(i * 2)
+                    Ok::<_, anyhow::Error>(i * 2)
                 },
                 |r| {
                     seen.push(r);
@@ -153,7 +155,7 @@ mod tests {
                 }
                 Ok(i)
             },
-            |_| Ok(()),
+            |_| Ok::<_, anyhow::Error>(()),
         )
         .unwrap_err();
         assert_eq!(err.to_string(), "item 5 failed");
@@ -172,7 +174,7 @@ mod tests {
                 }
                 Ok(i)
             },
-            |_| Ok(()),
+            |_| Ok::<_, anyhow::Error>(()),
         )
         .unwrap_err();
         assert!(err.to_string().contains("internal error"));
