@@ -21,8 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-mod common;
-use common::{files, journal_waits, RECIPE};
+use crate::common::{files, journal_waits, RECIPE};
 
 fn apply(node1: &Path, node2: &Path, backup: bool) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));

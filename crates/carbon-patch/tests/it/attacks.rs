@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{bin, files, fresh, journal_waits, on_node1, stderr};
+use crate::common::{bin, files, fresh, journal_waits, on_node1, stderr};
 
 const NOBODY: u32 = 65534;
 

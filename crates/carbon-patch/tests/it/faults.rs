@@ -8,8 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-mod common;
-use common::{bin, files, fresh, journal_waits, on_node1, stderr, stdout, RECIPE};
+use crate::common::{bin, files, fresh, journal_waits, on_node1, stderr, stdout, RECIPE};
 
 /// What node1's files look like once the recipe is applied.
 fn planned(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
