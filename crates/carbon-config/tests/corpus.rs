@@ -12,7 +12,7 @@
 //!   in the tree as it was and as written.
 //!
 //! A Carbon 4.5+ tree (API Manager 3.0.0) must be refused. Without the
-//! variable the suite says it was skipped; with `CI=true` that fails.
+//! variable the suite reports one ignored test; with `CI=true` that fails.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -36,7 +36,10 @@ fn main() -> ExitCode {
         }
         None => {
             eprintln!("carbon-config corpus suite skipped: CARBON_CORPUS is not set");
-            return libtest_mimic::run(&args, Vec::new()).exit_code();
+            // One test, reported ignored: a suite that did not run must not
+            // read as passed.
+            let corpus = Trial::test("corpus", || Ok(())).with_ignored_flag(true);
+            return libtest_mimic::run(&args, vec![corpus]).exit_code();
         }
     };
     let assemble = corpus.join("assemble");

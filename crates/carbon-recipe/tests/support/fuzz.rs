@@ -1,6 +1,6 @@
 //! The recipe parser's fuzz check, shared by the fuzz target
 //! (`fuzz/fuzz_targets/recipe.rs` includes this file by path) and the test
-//! that replays the fuzz corpus (`tests/fuzz_corpus.rs`). Only carbon-recipe
+//! that replays the fuzz corpus (`tests/it/fuzz_corpus.rs`). Only carbon-recipe
 //! is used here.
 
 use carbon_recipe::{Env, Recipe};

@@ -1,7 +1,7 @@
 //! The engine's invariants as plain functions, shared by the property tests
-//! (`tests/properties.rs`), the fuzz targets (`fuzz/fuzz_targets/engine.rs`
+//! (`tests/it/properties.rs`), the fuzz targets (`fuzz/fuzz_targets/engine.rs`
 //! includes this file by path) and the regression test that replays the
-//! fuzz corpus (`tests/fuzz_corpus.rs`). Only xmlsplice is used here, so the
+//! fuzz corpus (`tests/it/fuzz_corpus.rs`). Only xmlsplice is used here, so the
 //! fuzz crate can compile it without the test support crates.
 
 use xmlsplice::{Document, NewElement, Place};

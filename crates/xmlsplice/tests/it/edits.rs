@@ -2,27 +2,25 @@
 //! tests/golden/xmlsplice/: the diff shows exactly which lines an edit
 //! changed, line endings included (a carriage return prints as ␍).
 
-mod support;
-
 use xmlsplice::{Document, Error, NewElement, Place};
 
 /// Given a fixture, running `edit`, produces the golden diff `name`.
 fn case(name: &str, fixture: &str, edit: impl FnOnce(&mut Document) -> Result<(), Error>) {
-    let before = support::fixture(fixture);
+    let before = crate::support::fixture(fixture);
     let mut doc = Document::parse(&before).unwrap();
     edit(&mut doc).unwrap();
     let after = doc.render().unwrap();
     Document::parse(&after).expect("the output parses");
-    support::assert_golden(
+    crate::support::assert_golden(
         &format!("xmlsplice/{name}.diff"),
-        &support::unified_diff(fixture, &before, &after),
+        &crate::support::unified_diff(fixture, &before, &after),
     );
 }
 
 #[test]
 fn no_edits_render_every_fixture_byte_for_byte() {
-    for name in support::fixture_names() {
-        let bytes = support::fixture(&name);
+    for name in crate::support::fixture_names() {
+        let bytes = crate::support::fixture(&name);
         let doc = Document::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(doc.render().unwrap(), bytes, "{name}");
     }

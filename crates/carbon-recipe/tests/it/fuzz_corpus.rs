@@ -1,9 +1,9 @@
 //! The recipe fuzz target in the bounded form CI affords: every input in
 //! `fuzz/corpus/recipe/` and `fuzz/regressions/recipe/` through the check the
-//! fuzzer runs (`support::fuzz::check_fuzz_input`). The long runs are
+//! fuzzer runs (`tests/support/fuzz.rs`). The long runs are
 //! `cargo fuzz run recipe` (fuzz/README.md; numbers in docs/security.md).
 
-#[path = "support/fuzz.rs"]
+#[path = "../support/fuzz.rs"]
 mod fuzz;
 
 #[test]

@@ -2,17 +2,18 @@
 //! `fuzz/corpus/engine/` and `fuzz/regressions/engine/` (crashes the fuzzer
 //! found, kept once fixed), then a few thousand deterministic mutations of
 //! them, all through the same check the fuzzer runs
-//! (`support::invariants::check_fuzz_input`). The long runs are
+//! (`crate::support::invariants::check_fuzz_input`). The long runs are
 //! `cargo fuzz run engine` (fuzz/README.md; numbers in docs/security.md).
 
-mod support;
-
-use support::invariants::check_fuzz_input;
+use crate::support::invariants::check_fuzz_input;
 
 fn inputs(kind: &str) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
     for dir in ["corpus", "regressions"] {
-        let dir = support::workspace_root().join("fuzz").join(dir).join(kind);
+        let dir = crate::support::workspace_root()
+            .join("fuzz")
+            .join(dir)
+            .join(kind);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };

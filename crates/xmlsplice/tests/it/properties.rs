@@ -13,9 +13,7 @@
 //! commented-out elements of both forms, CDATA, entity and character
 //! references, Latin-1 and UTF-8 text, a missing final newline.
 
-mod support;
-
-use support::invariants::{changed_window, elements, stage, Edit};
+use crate::support::invariants::{changed_window, elements, stage, Edit};
 
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -477,8 +475,8 @@ fn every_fixture_survives_random_edits_in_bulk() {
         Edit::Remove,
         Edit::CommentOut,
     ];
-    for name in support::fixture_names() {
-        let bytes = support::fixture(&name);
+    for name in crate::support::fixture_names() {
+        let bytes = crate::support::fixture(&name);
         let count = elements(&Document::parse(&bytes).unwrap()).len();
         for index in 0..count {
             for edit in &edits {

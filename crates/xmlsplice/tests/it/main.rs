@@ -1,0 +1,10 @@
+//! The engine's integration tests: one test binary, a module per concern.
+
+mod edits;
+mod errors;
+mod fuzz_corpus;
+mod names;
+mod properties;
+#[path = "../support/mod.rs"]
+mod support;
+mod values;
