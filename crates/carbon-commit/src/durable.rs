@@ -2,9 +2,9 @@
 //!
 //! A commit makes its own files and folders durable, each with `fsync(2)`,
 //! not the whole file system with `syncfs(2)`: a `syncfs` also waits for
-//! every other process's unwritten data on that file system, which made an
-//! apply of two nodes fifty times slower beside a process with 2 GB not yet
-//! written. One `fsync` after another would wait for the disk once per
+//! every other process's unwritten data on that file system, so an apply
+//! beside a busy writer would wait for all of it. One `fsync` after another
+//! would wait for the disk once per
 //! file, so they are issued together from a pool of threads: the file
 //! system commits the ones in flight at once (one journal commit for many
 //! files, on ext4 and XFS). And each staged file's writing-out is started

@@ -1340,8 +1340,8 @@ fn a_held_lock_is_refused_and_a_released_one_taken() {
 }
 
 /// Applies racing for one home: one wins, the others say who holds the
-/// lock (never "No such file", which a run whose private pid file the winner
-/// cleared, or that read a lock just released, used to say), and the home
+/// lock (never "No such file", as a run reading a lock just released
+/// could say), and the home
 /// ends applied once. A race either way on each round: a regression shows
 /// in some rounds, not necessarily all.
 #[test]

@@ -162,8 +162,8 @@ pub fn open(
 }
 
 /// What tells two homes apart: the folder's device and inode, so that a
-/// symbolic link or a bind mount to a home is that home (one `stat`, where
-/// resolving the path cost a `readlink` for each of its parts, on the one
+/// symbolic link or a bind mount to a home is that home (one `stat`; resolving
+/// the path would cost a `readlink` for each of its parts, on the one
 /// thread, before any node is planned); its path when it cannot be read
 /// (the node's own error comes when it is opened).
 #[derive(Hash, PartialEq, Eq)]
