@@ -172,6 +172,7 @@ pub(crate) fn start_writing(file: &std::fs::File) {
         // SAFETY: a valid open descriptor; the call only schedules
         // write-back and touches no memory of this process. Its result is
         // a hint's: a failure leaves the later fsync to do all the work.
+        #[allow(unsafe_code)] // rustix has no sync_file_range: libc it is
         unsafe {
             libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
         }

@@ -31,7 +31,6 @@
 //!
 //! Unix only: the lock is `flock(2)`, the swap `renameat2(2)` where the
 //! file system has it.
-#![warn(missing_docs, missing_debug_implementations)]
 
 mod backup;
 mod commit;

@@ -15,8 +15,8 @@
 //! line feed stays only where the caller says that it structures the text.
 //! A backslash is shown as it is, so that paths and patterns read as
 //! written: the JSON output holds every text exactly.
+// Forbid, not only deny as the workspace does: nothing here calls libc.
 #![forbid(unsafe_code)]
-#![warn(missing_docs, missing_debug_implementations)]
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

@@ -18,6 +18,7 @@ const NOBODY: u32 = 65534;
 
 /// Whether this test may go on: true as root; otherwise a failure, unless
 /// the run asked to skip what needs root.
+#[allow(unsafe_code)] // geteuid through libc
 fn root_or_fail(test: &str) -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {

@@ -1283,6 +1283,7 @@ fn every_example_plans_on_its_sample_homes_and_writes_nothing() {
 }
 
 /// Whether some process holds the `flock(2)` on the home's lock file.
+#[allow(unsafe_code)] // flock through libc
 fn lock_is_held(home: &Path) -> bool {
     let Ok(file) = std::fs::File::open(home.join(".carbon-patch/lock")) else {
         return false;
@@ -1294,6 +1295,7 @@ fn lock_is_held(home: &Path) -> bool {
 }
 
 #[test]
+#[allow(unsafe_code)] // flock through libc
 fn a_held_lock_is_refused_and_a_released_one_taken() {
     let h = homes();
     let lock_dir = h.node1.join(".carbon-patch");

@@ -45,6 +45,7 @@ fn recipe(dir: &Path, home: &Path, nodes: usize) -> std::path::PathBuf {
 
 /// Runs `plan` on the recipe; returns its peak resident memory in KiB and
 /// its output's size.
+#[allow(unsafe_code)] // wait4 through libc: only it reports the child's peak memory
 fn plan_peak_kib(recipe: &Path) -> (i64, u64) {
     let out_path = recipe.with_extension("out");
     // Reaped by wait4 below, which (unlike Child::wait) reports its usage.
