@@ -144,9 +144,11 @@ impl RecipePlace {
         &self.text.path
     }
 
-    /// Line and column (from 1) of the entry.
+    /// Line and column (from 1) of the entry; the column counts
+    /// characters, as the engine's positions in XML files do.
     pub fn line_column(&self) -> (usize, usize) {
-        line_column(&self.text.source, self.span.start)
+        let at = xmlsplice::TextPos::of_offset(&self.text.source, self.span.start);
+        (at.line as usize, at.column as usize)
     }
 
     /// `path:line:column: message`, then the line with a caret under the
@@ -186,17 +188,6 @@ impl fmt::Display for RecipePlace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.show(f, "asked for here")
     }
-}
-
-/// Line and column (from 1) of `offset` in `source`.
-fn line_column(source: &str, offset: usize) -> (usize, usize) {
-    let before = &source[..offset.min(source.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
-        .chars()
-        .count()
-        + 1;
-    (line, column)
 }
 
 impl std::error::Error for RecipeError {}
@@ -396,5 +387,13 @@ mod tests {
             err.to_string(),
             "r.toml:2:10: too large\n  |\n2 | offset = 70000\n  |          ^^^^^"
         );
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        // 'é' is two bytes but one column.
+        let source = "[server]\nname = \"é\" # x\n";
+        let err = RecipeError::at(Path::new("r.toml"), source, 21..22, "here");
+        assert_eq!(err.line_column(), Some((2, 12)));
     }
 }

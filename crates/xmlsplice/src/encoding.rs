@@ -151,15 +151,11 @@ impl Encoding {
 fn invalid_at(encoding: Encoding, bytes: &[u8], at: usize) -> Error {
     // Everything before `at` decoded fine, so it is valid UTF-8 in both cases.
     let before = std::str::from_utf8(&bytes[..at]).unwrap_or("");
-    let mut pos = TextPos::of_offset(before, before.len());
-    if before.is_empty() {
-        pos = TextPos { line: 1, column: 1 };
-    }
     Error::at(
         ErrorKind::InvalidEncoding {
             encoding: encoding.name(),
         },
-        pos,
+        TextPos::of_offset(before, before.len()),
     )
 }
 

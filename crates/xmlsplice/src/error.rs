@@ -20,9 +20,12 @@ pub struct TextPos {
 }
 
 impl TextPos {
-    /// The line and column of byte `offset` in `text`.
+    /// The line and column of byte `offset` in `text`, both counted from 1.
     ///
-    /// An offset past the end points just after the last character.
+    /// The column counts characters (`char`s), not bytes, from the start of
+    /// the line; only `\n` ends a line, so a `\r` before it is a character
+    /// of the line. An offset inside a character points at that character,
+    /// and one past the end just after the last character.
     pub fn of_offset(text: &str, offset: usize) -> TextPos {
         let mut end = offset.min(text.len());
         while !text.is_char_boundary(end) {
@@ -295,6 +298,8 @@ mod tests {
         assert_eq!(TextPos::of_offset(text, 3), TextPos { line: 2, column: 1 });
         // 'é' is two bytes but one column.
         assert_eq!(TextPos::of_offset(text, 6), TextPos { line: 2, column: 3 });
+        // An offset inside 'é' points at it.
+        assert_eq!(TextPos::of_offset(text, 5), TextPos { line: 2, column: 2 });
         assert_eq!(TextPos::of_offset(text, 8), TextPos { line: 3, column: 1 });
         assert_eq!(TextPos::of_offset(text, 99), TextPos { line: 3, column: 4 });
     }
