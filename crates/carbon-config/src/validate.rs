@@ -8,7 +8,7 @@
 //! so a plan that repairs a broken home passes. A fresh session checks the
 //! home as it is.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -165,6 +165,18 @@ impl Findings {
     fn error(&mut self, file: &str, doc: &Document, at: Element, message: String) {
         self.add(Severity::Error, Path::new(file), doc, at, message);
     }
+
+    /// Errors first, then warnings; each by file, then place.
+    fn sorted(self) -> Vec<Finding> {
+        let mut findings = self.0;
+        findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.file.cmp(&b.file))
+                .then_with(|| a.at.cmp(&b.at))
+        });
+        findings
+    }
 }
 
 /// Whether [`validate`] parses the file at `rel` (relative to the home).
@@ -177,43 +189,96 @@ fn read_by_rules(rel: &Path) -> bool {
             .any(|file| rel == Path::new(file))
 }
 
-/// Runs every rule on the state `session` would write.
+/// Runs every rule on the state `session` would write: errors first, then
+/// warnings, each group by file and place.
 pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     let mut findings = Findings::default();
+    let datasource_files = datasource_files(session)?;
+    let datasources = datasources(&datasource_files);
+    let by_jndi = by_jndi(&datasources);
+    jndi_names_are_unique(&datasource_files, &by_jndi, &mut findings);
+    // The JNDI names the rules below see used, for the unused-datasource rule.
+    let mut referenced: Vec<String> = Vec::new();
+    if let Some(doc) = parse(session, Path::new(files::REGISTRY))? {
+        registry_datasources_are_defined(&doc, &by_jndi, &mut referenced, &mut findings);
+        let db_names = db_config_names(&doc);
+        current_db_config_exists(&doc, &db_names, &mut findings);
+        remote_instance_db_configs_exist(&doc, &db_names, &mut findings);
+        mounts_name_a_remote_instance(&doc, &mut findings);
+    }
+    if let Some(doc) = parse(session, Path::new(files::USER_MGT))? {
+        user_store_datasources_are_defined(&doc, &by_jndi, &mut referenced, &mut findings);
+    }
+    if let Some(doc) = parse(session, Path::new(files::AXIS2))? {
+        wka_lists_members(&doc, &mut findings);
+    }
+    let lib_names = lib_file_names(session);
+    let mentioned = mentioned_in_other_conf(session, unseen(&datasources, &referenced))?;
+    for ds in &datasources {
+        let (file, doc) = &datasource_files[ds.doc];
+        drivers_have_their_jar(file, doc, ds, &lib_names, &mut findings);
+        datasources_are_used(file, doc, ds, &referenced, &mentioned, &mut findings);
+    }
+    Ok(findings.sorted())
+}
 
-    // Datasources, from every *-datasources.xml in the folder (the operations
-    // create none), as the session would write it.
-    let mut datasource_files: Vec<(PathBuf, Doc)> = Vec::new();
-    let mut datasources: Vec<DatasourceInfo> = Vec::new();
+/// Every *-datasources.xml in the folder (the operations create none), as
+/// the session would write it.
+fn datasource_files<'s>(session: &'s Session) -> Result<Vec<(PathBuf, Doc<'s>)>> {
+    let mut parsed = Vec::new();
     for rel in session.home().datasource_files() {
-        let Some(doc) = parse(session, &rel)? else {
-            continue;
-        };
+        if let Some(doc) = parse(session, &rel)? {
+            parsed.push((rel, doc));
+        }
+    }
+    Ok(parsed)
+}
+
+/// The datasources `files` define, file by file, in document order.
+fn datasources(files: &[(PathBuf, Doc)]) -> Vec<DatasourceInfo> {
+    let mut datasources = Vec::new();
+    for (index, (_, doc)) in files.iter().enumerate() {
         for ds in doc.select("datasources/datasource").unwrap_or_default() {
             datasources.push(DatasourceInfo {
-                doc: datasource_files.len(),
+                doc: index,
                 element: ds,
-                name: text_in(&doc, ds, "name").unwrap_or_default(),
-                jndi: text_in(&doc, ds, "jndiConfig/name").filter(|j| !j.is_empty()),
-                driver: element_in(&doc, ds, "definition/configuration/driverClassName"),
+                name: text_in(doc, ds, "name").unwrap_or_default(),
+                jndi: text_in(doc, ds, "jndiConfig/name").filter(|j| !j.is_empty()),
+                driver: element_in(doc, ds, "definition/configuration/driverClassName"),
             });
         }
-        datasource_files.push((rel, doc));
     }
-    let file_of = |ds: &DatasourceInfo| &datasource_files[ds.doc];
-    let mut by_jndi: BTreeMap<&str, Vec<&DatasourceInfo>> = BTreeMap::new();
-    for ds in &datasources {
+    datasources
+}
+
+/// The datasources that have a JNDI name, by that name.
+type ByJndi<'d> = BTreeMap<&'d str, Vec<&'d DatasourceInfo>>;
+
+fn by_jndi(datasources: &[DatasourceInfo]) -> ByJndi<'_> {
+    let mut by_jndi = ByJndi::new();
+    for ds in datasources {
         if let Some(jndi) = &ds.jndi {
             by_jndi.entry(jndi).or_default().push(ds);
         }
     }
-    for (jndi, defs) in &by_jndi {
+    by_jndi
+}
+
+/// Error: a JNDI name defined by more than one active datasource. Only one
+/// can be bound under it, so what looks it up may get either. Reported at
+/// the second definition.
+fn jndi_names_are_unique(
+    datasource_files: &[(PathBuf, Doc)],
+    by_jndi: &ByJndi,
+    findings: &mut Findings,
+) {
+    for (jndi, defs) in by_jndi {
         if defs.len() > 1 {
             let names: Vec<String> = defs
                 .iter()
-                .map(|d| format!("{} in {}", d.name, file_of(d).0.display()))
+                .map(|d| format!("{} in {}", d.name, datasource_files[d.doc].0.display()))
                 .collect();
-            let (file, doc) = file_of(defs[1]);
+            let (file, doc) = &datasource_files[defs[1].doc];
             findings.add(
                 Severity::Error,
                 file,
@@ -227,172 +292,229 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
             );
         }
     }
-    let defined = |jndi: &str| by_jndi.contains_key(jndi);
-    let mut referenced: Vec<String> = Vec::new();
+}
 
-    // registry.xml
-    if let Some(doc) = parse(session, Path::new(files::REGISTRY))? {
-        let mut db_names = Vec::new();
-        for db in doc.select("dbConfig").unwrap_or_default() {
-            let name = doc.attribute(db, "name").unwrap_or("").to_string();
-            if let Some((source, jndi)) = element_in(&doc, db, "dataSource") {
-                if !defined(&jndi) {
-                    findings.error(
-                        files::REGISTRY,
-                        &doc,
-                        source,
-                        format!(
+/// Error: a registry `dbConfig` whose `dataSource` no active datasource
+/// defines: the registry has no database. Records the names it sees used.
+fn registry_datasources_are_defined(
+    doc: &Document,
+    by_jndi: &ByJndi,
+    referenced: &mut Vec<String>,
+    findings: &mut Findings,
+) {
+    for db in doc.select("dbConfig").unwrap_or_default() {
+        let name = doc.attribute(db, "name").unwrap_or("");
+        if let Some((source, jndi)) = element_in(doc, db, "dataSource") {
+            if !by_jndi.contains_key(jndi.as_str()) {
+                findings.error(
+                    files::REGISTRY,
+                    doc,
+                    source,
+                    format!(
                         "dbConfig {name} uses dataSource {jndi}, which no active datasource defines"
                     ),
-                    );
-                }
-                referenced.push(jndi);
-            }
-            db_names.push(name);
-        }
-        for (element, current) in texts(&doc, "currentDBConfig") {
-            if !db_names.contains(&current) {
-                findings.error(
-                    files::REGISTRY,
-                    &doc,
-                    element,
-                    format!("currentDBConfig names {current}, but no dbConfig has that name"),
                 );
             }
-        }
-        let mut instance_ids = Vec::new();
-        for remote in doc.select("remoteInstance").unwrap_or_default() {
-            let id = text_in(&doc, remote, "id").unwrap_or_default();
-            if let Some((element, db)) = element_in(&doc, remote, "dbConfig") {
-                if !db_names.contains(&db) {
-                    findings.error(
-                        files::REGISTRY,
-                        &doc,
-                        element,
-                        format!("remoteInstance {id} uses dbConfig {db}, which does not exist"),
-                    );
-                }
-            }
-            instance_ids.push(id);
-        }
-        for mount in doc.select("mount").unwrap_or_default() {
-            let path = doc.attribute(mount, "path").unwrap_or("").to_string();
-            let (element, instance) =
-                element_in(&doc, mount, "instanceId").unwrap_or((mount, String::new()));
-            if !instance_ids.contains(&instance) {
-                findings.error(
-                    files::REGISTRY,
-                    &doc,
-                    element,
-                    format!(
-                    "mount {path} uses instanceId {instance}, but no remoteInstance has that id"
-                ),
-                );
-            }
+            referenced.push(jndi);
         }
     }
+}
 
-    // user-mgt.xml: the realm's and any user store's dataSource.
-    if let Some(doc) = parse(session, Path::new(files::USER_MGT))? {
-        for path in [
-            "Realm/Configuration/Property[@name='dataSource']",
-            "Realm/UserStoreManager/Property[@name='dataSource']",
-        ] {
-            for (element, jndi) in texts(&doc, path) {
-                if !defined(&jndi) {
-                    findings.error(
-                        files::USER_MGT,
-                        &doc,
-                        element,
-                        format!(
-                        "the user store uses dataSource {jndi}, which no active datasource defines"
-                    ),
-                    );
-                }
-                referenced.push(jndi);
-            }
-        }
-    }
+/// The names of the registry's `dbConfig`s (empty for one without).
+fn db_config_names(doc: &Document) -> Vec<String> {
+    doc.select("dbConfig")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|db| doc.attribute(db, "name").unwrap_or("").to_string())
+        .collect()
+}
 
-    // axis2.xml: wka needs members.
-    if let Some(doc) = parse(session, Path::new(files::AXIS2))? {
-        let wka = texts(&doc, "clustering/parameter[@name='membershipScheme']")
-            .into_iter()
-            .find(|(_, scheme)| scheme == "wka");
-        let members = doc.select("clustering/members/member").unwrap_or_default();
-        if let Some((scheme, _)) = wka.filter(|_| members.is_empty()) {
+/// Error: a `currentDBConfig` that names no `dbConfig`: the registry has no
+/// database configuration to run on.
+fn current_db_config_exists(doc: &Document, db_names: &[String], findings: &mut Findings) {
+    for (element, current) in texts(doc, "currentDBConfig") {
+        if !db_names.contains(&current) {
             findings.error(
-                files::AXIS2,
-                &doc,
-                scheme,
-                "membershipScheme is wka but <members> lists no member".into(),
+                files::REGISTRY,
+                doc,
+                element,
+                format!("currentDBConfig names {current}, but no dbConfig has that name"),
             );
         }
     }
+}
 
-    // Warnings: drivers without their jar, datasources nothing refers to.
-    let lib_names = lib_file_names(session);
-    // The names no rule above saw referenced, searched for in the other
-    // configuration files.
-    let mut unseen: Vec<&str> = Vec::new();
-    for ds in &datasources {
+/// Error: a `remoteInstance` whose `dbConfig` does not exist: the mounts
+/// on it cannot reach the shared registry.
+fn remote_instance_db_configs_exist(doc: &Document, db_names: &[String], findings: &mut Findings) {
+    for remote in doc.select("remoteInstance").unwrap_or_default() {
+        let id = text_in(doc, remote, "id").unwrap_or_default();
+        if let Some((element, db)) = element_in(doc, remote, "dbConfig") {
+            if !db_names.contains(&db) {
+                findings.error(
+                    files::REGISTRY,
+                    doc,
+                    element,
+                    format!("remoteInstance {id} uses dbConfig {db}, which does not exist"),
+                );
+            }
+        }
+    }
+}
+
+/// Error: a `mount` whose `instanceId` (none counts as empty) names no
+/// `remoteInstance`: the path cannot be mounted from the shared registry.
+/// Reported at the `instanceId`, or at the mount that has none.
+fn mounts_name_a_remote_instance(doc: &Document, findings: &mut Findings) {
+    let instance_ids: Vec<String> = doc
+        .select("remoteInstance")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|remote| text_in(doc, remote, "id").unwrap_or_default())
+        .collect();
+    for mount in doc.select("mount").unwrap_or_default() {
+        let path = doc.attribute(mount, "path").unwrap_or("");
+        let (element, instance) =
+            element_in(doc, mount, "instanceId").unwrap_or((mount, String::new()));
+        if !instance_ids.contains(&instance) {
+            findings.error(
+                files::REGISTRY,
+                doc,
+                element,
+                format!(
+                    "mount {path} uses instanceId {instance}, but no remoteInstance has that id"
+                ),
+            );
+        }
+    }
+}
+
+/// Error: a `dataSource` property of the realm or of a user store manager
+/// that no active datasource defines: the user store has no database.
+/// Records the names it sees used.
+fn user_store_datasources_are_defined(
+    doc: &Document,
+    by_jndi: &ByJndi,
+    referenced: &mut Vec<String>,
+    findings: &mut Findings,
+) {
+    for path in [
+        "Realm/Configuration/Property[@name='dataSource']",
+        "Realm/UserStoreManager/Property[@name='dataSource']",
+    ] {
+        for (element, jndi) in texts(doc, path) {
+            if !by_jndi.contains_key(jndi.as_str()) {
+                findings.error(
+                    files::USER_MGT,
+                    doc,
+                    element,
+                    format!(
+                        "the user store uses dataSource {jndi}, which no active datasource defines"
+                    ),
+                );
+            }
+            referenced.push(jndi);
+        }
+    }
+}
+
+/// Error: axis2.xml's membership scheme is `wka` but `<members>` lists no
+/// member: a node with no well-known member to contact never joins the
+/// cluster.
+fn wka_lists_members(doc: &Document, findings: &mut Findings) {
+    let wka = texts(doc, "clustering/parameter[@name='membershipScheme']")
+        .into_iter()
+        .find(|(_, scheme)| scheme == "wka");
+    let members = doc.select("clustering/members/member").unwrap_or_default();
+    if let Some((scheme, _)) = wka.filter(|_| members.is_empty()) {
+        findings.error(
+            files::AXIS2,
+            doc,
+            scheme,
+            "membershipScheme is wka but <members> lists no member".into(),
+        );
+    }
+}
+
+/// The names of the datasources no rule saw referenced (the JNDI name and
+/// the datasource's name), to search for in the other configuration files.
+fn unseen<'d>(datasources: &'d [DatasourceInfo], referenced: &[String]) -> Vec<&'d str> {
+    let mut unseen = Vec::new();
+    for ds in datasources {
         match &ds.jndi {
             Some(jndi) if referenced.contains(jndi) => {}
             Some(jndi) => unseen.extend([jndi.as_str(), ds.name.as_str()]),
-            None => unseen.push(&ds.name),
+            None => unseen.push(ds.name.as_str()),
         }
     }
-    let mentioned = mentioned_in_other_conf(session, unseen)?;
-    for ds in &datasources {
-        let (file, doc) = file_of(ds);
-        if let Some((element, driver)) = &ds.driver {
-            if let Some((_, jars)) = DRIVER_JARS
-                .iter()
-                .find(|(prefix, _)| driver.starts_with(prefix))
-            {
-                if !lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))) {
-                    findings.add(
-                        Severity::Warning,
-                        file,
-                        doc,
-                        *element,
-                        format!(
-                            "datasource {} uses {driver}, but {} holds no {} jar",
-                            ds.name,
-                            files::LIB_DIR,
-                            jars.join(" or ")
-                        ),
-                    );
-                }
-            }
-        }
-        let used = ds
-            .jndi
-            .as_ref()
-            .is_some_and(|j| referenced.contains(j) || mentioned.contains(j.as_str()))
-            || mentioned.contains(ds.name.as_str());
-        if !used {
-            findings.add(
-                Severity::Warning,
-                file,
-                doc,
-                ds.element,
-                format!(
-                    "datasource {} ({}) is not referenced by any configuration file",
-                    ds.name,
-                    ds.jndi.as_deref().unwrap_or("no JNDI name")
-                ),
-            );
-        }
+    unseen
+}
+
+/// Warning: a datasource whose driver class is of a known family, with no
+/// jar of that family in repository/components/lib: the datasource cannot
+/// load its driver. A warning, since a jar of another name may hold it.
+fn drivers_have_their_jar(
+    file: &Path,
+    doc: &Document,
+    ds: &DatasourceInfo,
+    lib_names: &[String],
+    findings: &mut Findings,
+) {
+    let Some((element, driver)) = &ds.driver else {
+        return;
+    };
+    let Some((_, jars)) = DRIVER_JARS
+        .iter()
+        .find(|(prefix, _)| driver.starts_with(prefix))
+    else {
+        return;
+    };
+    if !lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))) {
+        findings.add(
+            Severity::Warning,
+            file,
+            doc,
+            *element,
+            format!(
+                "datasource {} uses {driver}, but {} holds no {} jar",
+                ds.name,
+                files::LIB_DIR,
+                jars.join(" or ")
+            ),
+        );
     }
-    let mut findings = findings.0;
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.file.cmp(&b.file))
-            .then_with(|| a.at.cmp(&b.at))
-    });
-    Ok(findings)
+}
+
+/// Warning: a datasource that no rule saw referenced and whose JNDI name
+/// and name no other configuration file mentions: often a name misspelt
+/// where it should be used. A warning, since a component may name it
+/// somewhere not searched.
+fn datasources_are_used(
+    file: &Path,
+    doc: &Document,
+    ds: &DatasourceInfo,
+    referenced: &[String],
+    mentioned: &BTreeSet<&str>,
+    findings: &mut Findings,
+) {
+    let used = ds
+        .jndi
+        .as_ref()
+        .is_some_and(|j| referenced.contains(j) || mentioned.contains(j.as_str()))
+        || mentioned.contains(ds.name.as_str());
+    if !used {
+        findings.add(
+            Severity::Warning,
+            file,
+            doc,
+            ds.element,
+            format!(
+                "datasource {} ({}) is not referenced by any configuration file",
+                ds.name,
+                ds.jndi.as_deref().unwrap_or("no JNDI name")
+            ),
+        );
+    }
 }
 
 /// File names in repository/components/lib, staged copies included.
@@ -427,8 +549,8 @@ fn lib_file_names(session: &Session) -> Vec<String> {
 fn mentioned_in_other_conf<'n>(
     session: &Session,
     mut names: Vec<&'n str>,
-) -> Result<std::collections::BTreeSet<&'n str>> {
-    let mut found = std::collections::BTreeSet::new();
+) -> Result<BTreeSet<&'n str>> {
+    let mut found = BTreeSet::new();
     let mut stack = vec![PathBuf::from("repository/conf")];
     while let Some(dir) = stack.pop() {
         if names.is_empty() {
