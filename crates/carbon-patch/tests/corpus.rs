@@ -12,6 +12,9 @@ use libtest_mimic::{Arguments, Trial};
 
 use xmlsplice::Document;
 
+/// An example's test: its name, and the function that runs it on the corpus.
+type Example = (&'static str, fn(&Path));
+
 fn main() -> ExitCode {
     let args = Arguments::from_args();
     let corpus = match std::env::var_os("CARBON_CORPUS") {
@@ -25,7 +28,7 @@ fn main() -> ExitCode {
             None
         }
     };
-    let examples: [(&str, fn(&Path)); 5] = [
+    let examples: [Example; 5] = [
         (
             "greg_three_nodes_on_governance_registry_5_4_0",
             greg_three_nodes_on_governance_registry_5_4_0,
@@ -202,7 +205,7 @@ fn greg_three_nodes_on_governance_registry_5_4_0(corpus: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let env = [("GREG_DB_PASSWORD", "example-password")];
     let (homes, check) = apply_example(
-        &corpus,
+        corpus,
         dir.path(),
         "examples/greg-three-nodes.toml",
         "greg-5.4.0",
@@ -293,7 +296,7 @@ fn mb_two_nodes_on_message_broker_3_2_0(corpus: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let env = [("MB_DB_PASSWORD", "example-password")];
     let (homes, check) = apply_example(
-        &corpus,
+        corpus,
         dir.path(),
         "examples/mb-two-nodes.toml",
         "mb-3.2.0",
@@ -412,7 +415,7 @@ fn das_distributed_on_data_analytics_server_3_1_0(corpus: &Path) {
     ];
     let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
     let (homes, check) = apply_example(
-        &corpus,
+        corpus,
         dir.path(),
         "examples/das-distributed.toml",
         "das-3.1.0",
@@ -557,7 +560,7 @@ fn es_publisher_store_on_enterprise_store_2_1_0(corpus: &Path) {
     ];
     let names: Vec<&str> = nodes.iter().map(|n| n.0).collect();
     let (homes, check) = apply_example(
-        &corpus,
+        corpus,
         dir.path(),
         "examples/es-publisher-store.toml",
         "es-2.1.0",
@@ -660,7 +663,7 @@ fn dss_shared_registry_on_dss_3_5_1_and_greg_5_4_0(corpus: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let env = [("DSS_DB_PASSWORD", "example-password")];
     let (homes, check) = apply_example_mixed(
-        &corpus,
+        corpus,
         dir.path(),
         "examples/dss-shared-registry.toml",
         "dss-3.5.1+greg-5.4.0",
