@@ -39,6 +39,8 @@ pub mod raw;
 pub mod registry;
 pub mod secrets;
 mod session;
+#[cfg(test)]
+mod settle_tests;
 pub mod spark;
 pub mod summary;
 pub mod user_mgt;

@@ -323,7 +323,8 @@ impl<'h> Session<'h> {
     ///
     /// # Errors
     /// When an edited document would not parse.
-    pub fn settle(&mut self) -> Result<()> {
+    #[cfg(test)]
+    pub(crate) fn settle(&mut self) -> Result<()> {
         self.settle_where(|_| true)
     }
 
@@ -341,7 +342,7 @@ impl<'h> Session<'h> {
     ///
     /// # Errors
     /// When a settled document would not parse.
-    pub fn settle_where(&mut self, read: impl Fn(&Path) -> bool) -> Result<()> {
+    pub(crate) fn settle_where(&mut self, read: impl Fn(&Path) -> bool) -> Result<()> {
         for (rel, loaded) in &mut self.files {
             if let Loaded::Xml { doc, .. } = loaded {
                 if !read(rel) && doc.check_len() <= doc.text().len() / SMALL_CHECK {
@@ -356,7 +357,7 @@ impl<'h> Session<'h> {
 
     /// The loaded document at `rel`, if it has no staged edits (see
     /// [`Session::settle`]): what the session would write, already parsed.
-    pub fn settled_document(&self, rel: &Path) -> Option<&Document> {
+    pub(crate) fn settled_document(&self, rel: &Path) -> Option<&Document> {
         match self.files.get(rel) {
             Some(Loaded::Xml { doc, .. }) if !doc.has_edits() => Some(doc),
             _ => None,

@@ -593,7 +593,7 @@ fn mentioned_in_other_conf<'n>(
 ///
 /// # Errors
 /// When a settled document would not parse.
-pub fn settle_for_rules(session: &mut Session) -> Result<()> {
+pub(crate) fn settle_for_rules(session: &mut Session) -> Result<()> {
     session.settle_where(read_by_rules)
 }
 

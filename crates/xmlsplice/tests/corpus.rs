@@ -26,7 +26,7 @@ fn main() -> ExitCode {
         Ok(Some(dir)) => dir,
         Ok(None) => {
             eprintln!(
-                "corpus suite skipped: CARBON_CORPUS is not set (e.g. CARBON_CORPUS=../shared/corpus)"
+                "corpus suite ignored: CARBON_CORPUS is not set (e.g. CARBON_CORPUS=../shared/corpus)"
             );
             // One test, reported ignored: a suite that did not run must not
             // read as passed.

@@ -2,11 +2,9 @@
 //! repairs) it. Validation runs on the state the session would write, so a
 //! plan that fixes a broken reference passes.
 
-use std::path::Path;
-
 use carbon_config::datasources::{self, Datasource};
 use carbon_config::registry::{self, DbConfig, Mount, RemoteInstance};
-use carbon_config::validate::{checked_changes, settle_for_rules, validate, Severity};
+use carbon_config::validate::{checked_changes, validate, Severity};
 use carbon_config::{axis2, libs, user_mgt, CarbonHome, Error, Session};
 
 const MASTER: &str = "repository/conf/datasources/master-datasources.xml";
@@ -217,111 +215,6 @@ fn warnings_for_missing_driver_jars_and_unreferenced_datasources() {
     assert!(
         !warnings.iter().any(|w| w.contains("LONELY")),
         "{warnings:?}"
-    );
-}
-
-#[test]
-fn only_the_documents_the_rules_read_are_settled_and_every_change_is_the_same() {
-    let home = home();
-    let plan = |session: &mut Session| {
-        carbon_config::carbon_xml::set_offset(session, 3).unwrap();
-        axis2::set_clustering_enabled(session, true).unwrap();
-        datasources::ensure_datasource(session, MASTER, &mysql_datasource("NEW_DB", "jdbc/New"))
-            .unwrap();
-    };
-    let mut everything_settled = Session::new(&home);
-    plan(&mut everything_settled);
-    everything_settled.settle().unwrap();
-    let expected = everything_settled.changes().unwrap();
-    assert_eq!(expected.len(), 3);
-
-    let mut session = Session::new(&home);
-    plan(&mut session);
-    settle_for_rules(&mut session).unwrap();
-    let settled = |rel: &str| session.settled_document(Path::new(rel)).is_some();
-    // carbon.xml's last edit, its offset, is checked at render by parsing
-    // `<Offset>` alone; the rules read the other two.
-    assert!(!settled("repository/conf/carbon.xml"));
-    assert!(settled("repository/conf/axis2/axis2.xml"));
-    assert!(settled(MASTER));
-    let (changes, _) = checked_changes(session).unwrap();
-    assert_eq!(changes, expected);
-
-    // An element uncommented among the root's children makes the render's
-    // check the whole text: settled instead, through the tree cache.
-    let mut session = Session::new(&home);
-    carbon_config::carbon_xml::set_host_name(&mut session, "node.example.org").unwrap();
-    settle_for_rules(&mut session).unwrap();
-    assert!(session
-        .settled_document(Path::new("repository/conf/carbon.xml"))
-        .is_some());
-    let (changes, _) = checked_changes(session).unwrap();
-    assert_eq!(changes.len(), 1);
-}
-
-#[test]
-fn a_datasource_named_in_any_other_conf_file_is_used() {
-    // Names found only in files no rule reads: one in a sub-folder the
-    // session never opens, one in a file the plan edits (carbon.xml, searched
-    // as it would be written), one nowhere.
-    let dir = tempfile::tempdir().unwrap();
-    golden::copy_tree(
-        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
-        dir.path(),
-    );
-    let identity = dir.path().join("repository/conf/identity");
-    std::fs::create_dir(&identity).unwrap();
-    std::fs::write(
-        identity.join("identity.xml"),
-        "<Server><JDBCPersistenceManager><DataSource><Name>jdbc/IdentityDB</Name></DataSource></JDBCPersistenceManager></Server>",
-    )
-    .unwrap();
-    // HostName live already: setting it is a small edit, which leaves
-    // carbon.xml unsettled (below).
-    // (The file is Latin-1: bytes, not a string.)
-    let carbon = dir.path().join("repository/conf/carbon.xml");
-    let bytes = std::fs::read(&carbon).unwrap();
-    let commented: &[u8] = b"<!--HostName>www.example.org</HostName-->";
-    let at = bytes
-        .windows(commented.len())
-        .position(|w| w == commented)
-        .unwrap();
-    let live = b"<HostName>www.example.org</HostName>";
-    std::fs::write(
-        &carbon,
-        [&bytes[..at], live, &bytes[at + commented.len()..]].concat(),
-    )
-    .unwrap();
-    let home = CarbonHome::open(dir.path()).unwrap();
-    let mut session = Session::new(&home);
-    for (name, jndi) in [
-        ("IDENTITY_DB", "jdbc/IdentityDB"),
-        ("NAMED_DB", "jdbc/Named"),
-        ("LONELY_DB", "jdbc/Lonely"),
-    ] {
-        datasources::ensure_datasource(&mut session, MASTER, &mysql_datasource(name, jndi))
-            .unwrap();
-    }
-    carbon_config::carbon_xml::set_host_name(&mut session, "NAMED_DB.example.org").unwrap();
-    // No rule parses carbon.xml, and its edit is small, so it is not
-    // settled: the search reads its edits by rendering them.
-    settle_for_rules(&mut session).unwrap();
-    assert!(session
-        .settled_document(Path::new("repository/conf/carbon.xml"))
-        .is_none());
-    let (_, warnings) = checked_changes(session).unwrap();
-    let unreferenced: Vec<String> = warnings
-        .iter()
-        .filter(|f| f.message.contains("is not referenced"))
-        .map(|f| f.message.clone())
-        .collect();
-    assert_eq!(
-        unreferenced,
-        [
-            // The fixture's own, before this plan.
-            "datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file",
-            "datasource LONELY_DB (jdbc/Lonely) is not referenced by any configuration file",
-        ]
     );
 }
 

@@ -1,0 +1,6 @@
+//! Carbon operations on the sample homes: one test binary, a module per
+//! concern.
+
+mod errors;
+mod operations;
+mod validation;
