@@ -232,16 +232,16 @@ pub fn set_members(session: &mut Session, members: &[Member]) -> Result<Outcome>
     let what = format!("well-known members [{}]", list.join(", "));
     edit_xml(session, AXIS2, what, |t| {
         let clustering = t.one(CLUSTERING)?;
-        let current = t.doc.select_optional_from(clustering, "members")?;
+        let current = t.doc.select_optional((clustering, "members"))?;
         if let Some(current) = current {
             let found: Vec<(String, String)> = t
                 .doc
-                .select_from(current, "member")?
+                .select((current, "member"))?
                 .into_iter()
                 .map(|m| {
                     let read = |name: &str| {
                         t.doc
-                            .select_optional_from(m, name)
+                            .select_optional((m, name))
                             .ok()
                             .flatten()
                             .and_then(|e| t.doc.element_text(e))
@@ -322,7 +322,7 @@ pub fn comment_out_member_property(session: &mut Session, name: &str) -> Result<
             let properties = t.one(PROPERTIES)?;
             match t
                 .doc
-                .select_optional_from(properties, &format!("property[@name='{name}']"))?
+                .select_optional((properties, &format!("property[@name='{name}']")))?
             {
                 Some(property) => {
                     t.doc.comment_out(property)?;

@@ -63,7 +63,7 @@ fn highest_port(session: &mut Session) -> Result<u32> {
     let mut highest = 0;
     let doc = session.xml(CARBON)?;
     if let Some(ports) = doc.select_optional("Ports")? {
-        for element in doc.select_from(ports, ".//*")? {
+        for element in doc.select((ports, ".//*"))? {
             if doc.name(element) == "Offset" {
                 continue;
             }

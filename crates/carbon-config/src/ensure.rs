@@ -159,12 +159,12 @@ impl Target<'_> {
         fallback: Fallback,
     ) -> Result<bool> {
         let ctx = self.one(context)?;
-        if self.doc.select_optional_from(ctx, child)?.is_some() {
+        if self.doc.select_optional((ctx, child))?.is_some() {
             return Ok(false);
         }
-        let mut commented = self.doc.select_commented_from(ctx, child)?;
+        let mut commented = self.doc.select_commented((ctx, child))?;
         if let (Some(prefer), true) = (prefer, commented.len() > 1) {
-            let preferred = self.doc.select_commented_from(ctx, prefer)?;
+            let preferred = self.doc.select_commented((ctx, prefer))?;
             if preferred.len() == 1 {
                 commented = preferred;
             }
@@ -175,7 +175,7 @@ impl Target<'_> {
                 let mut place = Place::LastChild(ctx);
                 if let Fallback::After(anchors) = fallback {
                     for anchor in anchors {
-                        if let Some(last) = self.doc.select_from(ctx, anchor)?.last() {
+                        if let Some(last) = self.doc.select((ctx, anchor))?.last() {
                             place = Place::After(*last);
                             break;
                         }
@@ -211,18 +211,18 @@ impl Target<'_> {
         fallback: Fallback,
     ) -> Result<bool> {
         let ctx = self.one(context)?;
-        if let Some(element) = self.doc.select_optional_from(ctx, child)? {
+        if let Some(element) = self.doc.select_optional((ctx, child))? {
             return Ok(self.doc.set_text(element, value)?);
         }
         // One commented-out element: uncommented holding the value, in one
         // edit, with no re-parse (the next operation applies it if it must).
-        if let [one] = self.doc.select_commented_from(ctx, child)?.as_slice() {
+        if let [one] = self.doc.select_commented((ctx, child))?.as_slice() {
             self.doc.uncomment_with_text(one, value)?;
             return Ok(true);
         }
         let activated = self.ensure_active(context, child, &new.text(value), fallback)?;
         let ctx = self.one(context)?;
-        let element = self.doc.select_one_from(ctx, child)?;
+        let element = self.doc.select_one((ctx, child))?;
         Ok(self.doc.set_text(element, value)? || activated)
     }
 
@@ -242,7 +242,7 @@ impl Target<'_> {
         let mut changed = false;
         for (name, value) in leaves {
             let element = self.one(path)?;
-            if let Some(existing) = self.doc.select_optional_from(element, name)? {
+            if let Some(existing) = self.doc.select_optional((element, name))? {
                 if let Some(alias) = self.doc.attribute(existing, "svns:secretAlias") {
                     return Err(self.invalid(format!(
                         "<{name}> of {path} is kept in the secure vault under alias {alias:?}; \
@@ -260,7 +260,7 @@ impl Target<'_> {
         }
         for name in remove {
             let element = self.one(path)?;
-            if let Some(existing) = self.doc.select_optional_from(element, name)? {
+            if let Some(existing) = self.doc.select_optional((element, name))? {
                 self.doc.remove(existing)?;
                 self.doc.apply()?;
                 changed = true;
@@ -281,7 +281,7 @@ impl Target<'_> {
         let ctx = self.one(context)?;
         let mut place = Place::LastChild(ctx);
         for anchor in std::iter::once(&kind).chain(anchors) {
-            if let Some(last) = self.doc.select_from(ctx, anchor)?.last() {
+            if let Some(last) = self.doc.select((ctx, anchor))?.last() {
                 place = Place::After(*last);
                 break;
             }

@@ -67,10 +67,10 @@ pub fn set_event_sync(session: &mut Session, host: &str, port: Option<u16>) -> R
     };
     edit_xml(session, EVENT_PROCESSOR, what, |t| {
         let sync = t.one("mode[@name='HA']/eventSync")?;
-        let host_element = t.doc.select_one_from(sync, "hostName")?;
+        let host_element = t.doc.select_one((sync, "hostName"))?;
         let mut changed = t.doc.set_text(host_element, host)?;
         if let Some(port) = port {
-            let port_element = t.doc.select_one_from(sync, "port")?;
+            let port_element = t.doc.select_one((sync, "port"))?;
             changed |= t.doc.set_text(port_element, &port.to_string())?;
         }
         Ok(changed)

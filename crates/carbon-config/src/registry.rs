@@ -158,7 +158,7 @@ pub fn ensure_db_config(session: &mut Session, name: &str, config: &DbConfig) ->
     let path = format!("dbConfig[@name='{name}']");
     edit_xml_adding(session, REGISTRY, format!("dbConfig {name}: {form}"), |t| {
         let root = t.one(".")?;
-        if t.doc.select_optional_from(root, &path)?.is_none() {
+        if t.doc.select_optional((root, &path))?.is_none() {
             let mut element = NewElement::new("dbConfig").attribute("name", name);
             for (leaf, value) in &leaves {
                 element = element.text_child(*leaf, value);
@@ -199,7 +199,7 @@ pub fn ensure_remote_instance(session: &mut Session, instance: &RemoteInstance) 
     let what = format!("remoteInstance {} at {}", instance.id, instance.url);
     edit_xml_adding(session, REGISTRY, what, |t| {
         let root = t.one(".")?;
-        if t.doc.select_optional_from(root, &path)?.is_none() {
+        if t.doc.select_optional((root, &path))?.is_none() {
             let mut element = NewElement::new("remoteInstance").attribute("url", &instance.url);
             for (leaf, value) in &leaves {
                 element = element.text_child(*leaf, value);
@@ -236,7 +236,7 @@ pub fn ensure_mount(session: &mut Session, mount: &Mount) -> Result<Outcome> {
     );
     edit_xml_adding(session, REGISTRY, what, |t| {
         let root = t.one(".")?;
-        if t.doc.select_optional_from(root, &path)?.is_none() {
+        if t.doc.select_optional((root, &path))?.is_none() {
             let mut element = NewElement::new("mount")
                 .attribute("path", &mount.path)
                 .attribute("overwrite", &mount.overwrite);

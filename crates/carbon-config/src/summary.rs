@@ -216,7 +216,7 @@ fn first_text(doc: &Document, path: &str) -> Option<String> {
 }
 
 fn text_in(doc: &Document, el: Element, path: &str) -> Option<String> {
-    let found = doc.select_from(el, path).ok()?.into_iter().next()?;
+    let found = doc.select((el, path)).ok()?.into_iter().next()?;
     doc.element_text(found).map(|t| t.trim().to_string())
 }
 
@@ -285,7 +285,7 @@ fn datasources(doc: &Document, file: &std::path::Path) -> Result<Vec<Datasource>
             url: text_in(doc, ds, "definition/configuration/url").map(masked_url),
             username: text_in(doc, ds, "definition/configuration/username"),
             has_password: doc
-                .select_optional_from(ds, "definition/configuration/password")?
+                .select_optional((ds, "definition/configuration/password"))?
                 .is_some(),
         });
     }

@@ -130,7 +130,7 @@ fn texts(doc: &Document, path: &str) -> Vec<(Element, String)> {
 
 /// The element `path` selects under `context`, with its trimmed text.
 fn element_in(doc: &Document, context: Element, path: &str) -> Option<(Element, String)> {
-    let element = doc.select_optional_from(context, path).ok().flatten()?;
+    let element = doc.select_optional((context, path)).ok().flatten()?;
     Some((element, doc.element_text(element)?.trim().to_string()))
 }
 

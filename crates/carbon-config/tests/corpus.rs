@@ -545,7 +545,7 @@ fn check_settings(root: &Path) -> Result<(), Failed> {
             .into_iter()
             .map(|m| {
                 let part = |n: &str| {
-                    doc.select_one_from(m, n)
+                    doc.select_one((m, n))
                         .ok()
                         .and_then(|e| doc.element_text(e))
                         .unwrap_or_default()

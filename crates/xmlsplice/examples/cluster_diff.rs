@@ -16,7 +16,7 @@ use xmlsplice::{Document, Error, NewElement};
 fn edit(doc: &mut Document) -> Result<(), Error> {
     let clustering = doc.select_one("clustering")?;
     doc.set_attribute(clustering, "enable", "true")?;
-    let scheme = doc.select_one_from(clustering, "parameter[@name='membershipScheme']")?;
+    let scheme = doc.select_one((clustering, "parameter[@name='membershipScheme']"))?;
     doc.set_text(scheme, "wka")?;
     let mut members = NewElement::new("members");
     for (host, port) in [("10.0.0.1", "4000"), ("10.0.0.2", "4000")] {
@@ -26,9 +26,9 @@ fn edit(doc: &mut Document) -> Result<(), Error> {
                 .text_child("port", port),
         );
     }
-    let current = doc.select_one_from(clustering, "members")?;
+    let current = doc.select_one((clustering, "members"))?;
     doc.replace(current, members)?;
-    for found in doc.select_commented_from(clustering, "parameter[@name='mcastAddress']")? {
+    for found in doc.select_commented((clustering, "parameter[@name='mcastAddress']"))? {
         doc.uncomment(&found)?;
     }
     Ok(())

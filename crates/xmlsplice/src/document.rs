@@ -304,67 +304,58 @@ impl Document {
         self.handle(self.rox().root_element())
     }
 
-    /// Every element `path` selects below the root element, in document order.
+    /// Every element `query` selects, in document order: a path below the
+    /// root element (`"clustering/members/member"`), or below an element
+    /// (`(member, "hostName")`).
     ///
-    /// A relative path's first step matches the root element's children; a
-    /// path starting with `/` names the root element first; `//` searches at
-    /// any depth. See [`Path`] for the syntax.
-    pub fn select(&self, path: &str) -> Result<Vec<Element>, Error> {
-        self.select_from(self.root(), path)
-    }
-
-    /// Every element `path` selects relative to `context`.
-    pub fn select_from(&self, context: Element, path: &str) -> Result<Vec<Element>, Error> {
-        let path = Path::parse_remembered(path)?;
+    /// A relative path's first step matches the context's children (the
+    /// root element's by default); a path starting with `/` names the root
+    /// element first; `//` searches at any depth. See [`Path`] for the
+    /// syntax.
+    pub fn select<'p>(&self, query: impl Into<Query<'p>>) -> Result<Vec<Element>, Error> {
+        let query = query.into();
+        let path = Path::parse_remembered(query.path)?;
+        let context = self.node(query.context.unwrap_or_else(|| self.root()));
         Ok(path
-            .select(self.node(context))
+            .select(context)
             .into_iter()
             .map(|n| self.handle(n))
             .collect())
     }
 
-    /// The one element `path` selects.
+    /// The one element `query` selects ([`Document::select`]).
     ///
     /// # Errors
     /// [`ErrorKind::NotFound`] when nothing matches, and
     /// [`ErrorKind::Ambiguous`] (with every match's position) when several do.
-    pub fn select_one(&self, path: &str) -> Result<Element, Error> {
-        self.select_one_from(self.root(), path)
-    }
-
-    /// The one element `path` selects relative to `context`.
-    pub fn select_one_from(&self, context: Element, path: &str) -> Result<Element, Error> {
-        self.select_optional_from(context, path)?.ok_or_else(|| {
+    pub fn select_one<'p>(&self, query: impl Into<Query<'p>>) -> Result<Element, Error> {
+        let query = query.into();
+        self.select_optional(query)?.ok_or_else(|| {
             Error::at(
                 ErrorKind::NotFound {
-                    path: path.to_string(),
+                    path: query.path.to_string(),
                 },
-                self.position(context),
+                self.position(query.context.unwrap_or_else(|| self.root())),
             )
         })
     }
 
-    /// The element `path` selects, if any.
+    /// The element `query` selects, if any ([`Document::select`]).
     ///
     /// # Errors
     /// [`ErrorKind::Ambiguous`] when several match.
-    pub fn select_optional(&self, path: &str) -> Result<Option<Element>, Error> {
-        self.select_optional_from(self.root(), path)
-    }
-
-    /// The element `path` selects relative to `context`, if any.
-    pub fn select_optional_from(
+    pub fn select_optional<'p>(
         &self,
-        context: Element,
-        path: &str,
+        query: impl Into<Query<'p>>,
     ) -> Result<Option<Element>, Error> {
-        let found = self.select_from(context, path)?;
+        let query = query.into();
+        let found = self.select(query)?;
         match found.len() {
             0 => Ok(None),
             1 => Ok(Some(found[0])),
             _ => Err(Error::at(
                 ErrorKind::Ambiguous {
-                    path: path.to_string(),
+                    path: query.path.to_string(),
                     matches: found.iter().map(|&e| self.position(e)).collect(),
                 },
                 self.position(found[1]),
@@ -372,10 +363,10 @@ impl Document {
         }
     }
 
-    /// Every commented-out element that `path` selects, in document order.
+    /// Every commented-out element that `query` selects, in document order.
     ///
-    /// The last step of `path` is matched against comments whose content is
-    /// one element, in either form shipped files use:
+    /// The last step of the path is matched against comments whose content
+    /// is one element, in either form shipped files use:
     /// `<!--<parameter name="x">1</parameter>-->` (spaces and line breaks
     /// around the element allowed) and WSO2's `<!--HostName>x</HostName-->`.
     /// The other steps select the elements holding those comments. A comment
@@ -390,17 +381,12 @@ impl Document {
     /// assert_eq!(found[0].markup(), "<HostName>www.wso2.org</HostName>");
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
-    pub fn select_commented(&self, path: &str) -> Result<Vec<Commented>, Error> {
-        self.select_commented_from(self.root(), path)
-    }
-
-    /// Every commented-out element that `path` selects relative to `context`.
-    pub fn select_commented_from(
+    pub fn select_commented<'p>(
         &self,
-        context: Element,
-        path: &str,
+        query: impl Into<Query<'p>>,
     ) -> Result<Vec<Commented>, Error> {
-        let path = Path::parse(path)?;
+        let query = query.into();
+        let path = Path::parse(query.path)?;
         let (parents, last) = path.split_last();
         if last.is_self() {
             return Err(Error::new(ErrorKind::InvalidPath {
@@ -410,7 +396,8 @@ impl Document {
         }
         // With no steps left, this is the context itself (or, for `/x`, the
         // document node above the root element).
-        let holders = parents.select(self.node(context));
+        let context = self.node(query.context.unwrap_or_else(|| self.root()));
+        let holders = parents.select(context);
         Ok(commented::find(self, &holders, last))
     }
 
@@ -506,6 +493,9 @@ impl Document {
     /// leave the tree behind the text until [`Document::apply`]; a caller
     /// that reads on (without applying) can tell from these whether what it
     /// reads may be out of date.
+    // For carbon-config's sessions, which choose when to re-parse; not the
+    // engine's API, so hidden from its documentation.
+    #[doc(hidden)]
     pub fn staged_edit_kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.edits.iter().map(|e| e.what)
     }
@@ -516,6 +506,8 @@ impl Document {
     /// content. A caller choosing between that check and
     /// [`Document::apply`] (a whole parse, which a [`TreeCache`] shares
     /// between documents of the same text) can weigh the two.
+    // As `staged_edit_kinds`: a cost for a session's choice, hidden.
+    #[doc(hidden)]
     pub fn check_len(&self) -> usize {
         if self.edits.is_empty() {
             return 0;
@@ -610,6 +602,41 @@ impl Document {
         let generation = self.generation.wrapping_add(1);
         *self = Document::from_tree(tree, self.cache.take(), self.encoding, generation);
         Ok(())
+    }
+}
+
+/// What [`Document::select`] and its kin select: a path, below the root
+/// element or below a given element.
+///
+/// ```
+/// use xmlsplice::Document;
+/// let doc = Document::parse("<a><b><c>1</c></b><c>2</c></a>")?;
+/// let b = doc.select_one("b")?;
+/// assert_eq!(doc.element_text(doc.select_one((b, "c"))?).as_deref(), Some("1"));
+/// assert_eq!(doc.select("c")?.len(), 1);
+/// # Ok::<(), xmlsplice::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Query<'p> {
+    context: Option<Element>,
+    path: &'p str,
+}
+
+impl<'p, S: AsRef<str> + ?Sized> From<&'p S> for Query<'p> {
+    fn from(path: &'p S) -> Query<'p> {
+        Query {
+            context: None,
+            path: path.as_ref(),
+        }
+    }
+}
+
+impl<'p, S: AsRef<str> + ?Sized> From<(Element, &'p S)> for Query<'p> {
+    fn from((context, path): (Element, &'p S)) -> Query<'p> {
+        Query {
+            context: Some(context),
+            path: path.as_ref(),
+        }
     }
 }
 

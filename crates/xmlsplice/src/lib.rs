@@ -85,7 +85,7 @@ mod validate;
 
 pub use cache::TreeCache;
 pub use commented::Commented;
-pub use document::{Document, Element};
+pub use document::{Document, Element, Query};
 pub use edit::Place;
 pub use encoding::Encoding;
 pub use error::{Error, ErrorKind, TextPos};

@@ -33,14 +33,14 @@ pub fn five_edits(doc: &mut Document) {
     let clustering = doc.select_one("clustering").unwrap();
     doc.set_attribute(clustering, "enable", "true").unwrap();
     let param = |doc: &Document, name: &str| {
-        doc.select_one_from(clustering, &format!("parameter[@name='{name}']"))
+        doc.select_one((clustering, &format!("parameter[@name='{name}']")))
             .unwrap()
     };
     let scheme = param(doc, "membershipScheme");
     doc.set_text(scheme, "wka").unwrap();
     let host = param(doc, "localMemberHost");
     doc.set_text(host, "10.0.0.1").unwrap();
-    let members = doc.select_one_from(clustering, "members").unwrap();
+    let members = doc.select_one((clustering, "members")).unwrap();
     let mut wanted = NewElement::new("members");
     for host in ["10.0.0.1", "10.0.0.2"] {
         wanted = wanted.child(
@@ -51,7 +51,7 @@ pub fn five_edits(doc: &mut Document) {
     }
     doc.replace(members, wanted).unwrap();
     let address = doc
-        .select_commented_from(clustering, "parameter[@name='mcastAddress']")
+        .select_commented((clustering, "parameter[@name='mcastAddress']"))
         .unwrap();
     doc.uncomment(&address[0]).unwrap();
 }

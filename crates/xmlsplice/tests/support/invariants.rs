@@ -71,7 +71,7 @@ pub fn stage(
             .comment_out(target)
             .map(|_| around.clone().unwrap_or(own.clone())),
         Edit::Uncomment(i) => {
-            let found = doc.select_commented_from(target, "*").ok()?;
+            let found = doc.select_commented((target, "*")).ok()?;
             if found.is_empty() {
                 return None;
             }
