@@ -1,8 +1,9 @@
 //! A home's cluster configuration as read: what an operator reviews before
 //! and after an apply, typed.
 //!
-//! [`Summary::read`] reads what the operations edit (clustering, ports and
-//! host names, datasources, the registry, the user store) from the files as
+//! [`Summary::read`] reads what the operations edit (clustering and member
+//! properties, ports with their proxy ports, host names, the deployment
+//! synchronizer, datasources, the registry, the user store) from the files as
 //! they are, and validates them. Nothing secret is kept: a datasource's
 //! password is only said to be there, and a password given in a URL is
 //! masked ([`crate::secrets`]). It serializes as the `inspect` command's
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use xmlsplice::{Document, Element};
 
-use crate::secrets::{mask_finding, Secrets, MASK};
+use crate::secrets::{mask_finding, names_a_secret, Secrets, MASK};
 use crate::validate::{validate, Finding};
 use crate::{files, CarbonHome, ConfigModel, Result, Session};
 
@@ -38,12 +39,16 @@ pub struct Summary {
     pub host_name: Option<String>,
     /// carbon.xml's `<MgtHostName>`.
     pub mgt_host_name: Option<String>,
+    /// carbon.xml's `<DeploymentSynchronizer>`; `None` without an active one.
+    pub deployment_synchronizer: Option<DeploymentSynchronizer>,
     /// Every datasource of every `*-datasources.xml`.
     pub datasources: Vec<Datasource>,
     /// registry.xml's databases, remote instances and mounts.
     pub registry: Registry,
     /// The user store's `dataSource` property (user-mgt.xml).
     pub user_store_data_source: Option<String>,
+    /// The class of the active (first uncommented) `<UserStoreManager>`.
+    pub user_store_manager: Option<String>,
     /// What validation finds, masked.
     #[serde(skip)]
     pub findings: Vec<Finding>,
@@ -64,6 +69,34 @@ pub struct Clustering {
     pub local_member_port: Option<u32>,
     /// Each well-known member, `host:port`.
     pub members: Vec<String>,
+    /// The member properties (`subDomain`, …), a secret's value masked.
+    pub properties: Vec<Property>,
+}
+
+/// A member property.
+#[derive(Clone, Debug, Serialize)]
+pub struct Property {
+    /// Its `name`.
+    pub name: String,
+    /// Its `value`, masked when the name is a secret's.
+    pub value: Option<String>,
+}
+
+/// carbon.xml's deployment synchronizer (its password is never kept).
+#[derive(Clone, Debug, Serialize)]
+pub struct DeploymentSynchronizer {
+    /// `<Enabled>`.
+    pub enabled: Option<bool>,
+    /// `<AutoCommit>`: this node writes the shared repository.
+    pub auto_commit: Option<bool>,
+    /// `<AutoCheckout>`.
+    pub auto_checkout: Option<bool>,
+    /// `<RepositoryType>`.
+    pub repository_type: Option<String>,
+    /// `<SvnUrl>`.
+    pub svn_url: Option<String>,
+    /// `<SvnUser>`.
+    pub svn_user: Option<String>,
 }
 
 /// A port served.
@@ -73,6 +106,8 @@ pub struct Port {
     pub name: String,
     /// The port, the offset applied.
     pub port: u32,
+    /// The connector's `proxyPort` (a load balancer's port), if set.
+    pub proxy_port: Option<u32>,
 }
 
 /// One datasource.
@@ -160,9 +195,11 @@ impl Summary {
             ports: Vec::new(),
             host_name: None,
             mgt_host_name: None,
+            deployment_synchronizer: None,
             datasources: Vec::new(),
             registry: Registry::default(),
             user_store_data_source: None,
+            user_store_manager: None,
             findings: Vec::new(),
         };
         if home.model() == ConfigModel::DeploymentToml {
@@ -175,6 +212,7 @@ impl Summary {
             summary.offset = first_text(&doc, "Ports/Offset").and_then(|t| t.parse().ok());
             summary.host_name = first_text(&doc, "HostName");
             summary.mgt_host_name = first_text(&doc, "MgtHostName");
+            summary.deployment_synchronizer = deployment_synchronizer(&doc)?;
         }
         summary.ports = ports(home, summary.offset.unwrap_or(0))?;
         for file in home.datasource_files() {
@@ -188,6 +226,11 @@ impl Summary {
         if let Some(doc) = open(home, files::USER_MGT)? {
             summary.user_store_data_source =
                 first_text(&doc, "Realm/Configuration/Property[@name='dataSource']");
+            summary.user_store_manager = doc
+                .select("Realm/UserStoreManager")?
+                .first()
+                .and_then(|m| doc.attribute(*m, "class"))
+                .map(String::from);
         }
         // Masked here, once, so that every rendering shows the same (a
         // password parameter quoted from a file; a home has no recipe
@@ -241,6 +284,20 @@ fn clustering(doc: &Document) -> Result<Option<Clustering>> {
             )
         })
         .collect();
+    let properties = doc
+        .select("clustering/parameter[@name='properties']/property")?
+        .into_iter()
+        .filter_map(|p| {
+            let name = doc.attribute(p, "name")?.to_string();
+            let value = doc
+                .attribute(p, "value")
+                .map(|v| match names_a_secret(&name) {
+                    true => MASK.to_string(),
+                    false => v.to_string(),
+                });
+            Some(Property { name, value })
+        })
+        .collect();
     Ok(Some(Clustering {
         enabled: doc.attribute(clustering, "enable") == Some("true"),
         membership_scheme: param("membershipScheme"),
@@ -248,31 +305,50 @@ fn clustering(doc: &Document) -> Result<Option<Clustering>> {
         local_member_host: param("localMemberHost"),
         local_member_port: param("localMemberPort").and_then(|p| p.parse().ok()),
         members,
+        properties,
     }))
 }
 
 /// Tomcat's connectors, or Carbon's two when catalina-server.xml is
 /// missing; `offset` added.
 fn ports(home: &CarbonHome, offset: u32) -> Result<Vec<Port>> {
-    let connectors: Vec<u32> = match open(home, files::CATALINA)? {
+    let number = |doc: &Document, c: Element, name: &str| doc.attribute(c, name)?.parse().ok();
+    let connectors: Vec<(u32, Option<u32>)> = match open(home, files::CATALINA)? {
         Some(doc) => doc
             .select("//Connector")?
             .into_iter()
-            .filter_map(|c| doc.attribute(c, "port")?.parse().ok())
+            .filter_map(|c| Some((number(&doc, c, "port")?, number(&doc, c, "proxyPort"))))
             .collect(),
-        None => vec![9763, 9443],
+        None => vec![(9763, None), (9443, None)],
     };
     Ok(connectors
         .into_iter()
-        .map(|port| Port {
+        .map(|(port, proxy_port)| Port {
             name: match port {
                 9763 => "HTTP".to_string(),
                 9443 => "HTTPS".to_string(),
                 other => format!("connector {other}"),
             },
             port: port + offset,
+            proxy_port,
         })
         .collect())
+}
+
+fn deployment_synchronizer(doc: &Document) -> Result<Option<DeploymentSynchronizer>> {
+    let Some(sync) = doc.select_optional("DeploymentSynchronizer")? else {
+        return Ok(None);
+    };
+    let text = |name: &str| text_in(doc, sync, name);
+    let flag = |name: &str| text(name).and_then(|t| t.parse().ok());
+    Ok(Some(DeploymentSynchronizer {
+        enabled: flag("Enabled"),
+        auto_commit: flag("AutoCommit"),
+        auto_checkout: flag("AutoCheckout"),
+        repository_type: text("RepositoryType"),
+        svn_url: text("SvnUrl"),
+        svn_user: text("SvnUser"),
+    }))
 }
 
 fn datasources(doc: &Document, file: &std::path::Path) -> Result<Vec<Datasource>> {
@@ -362,14 +438,58 @@ mod tests {
         assert_eq!(clustering.membership_scheme.as_deref(), Some("multicast"));
         assert_eq!(clustering.local_member_port, Some(4000));
         assert_eq!(clustering.members, ["127.0.0.1:4000"]);
+        let properties: Vec<(&str, Option<&str>)> = clustering
+            .properties
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_deref()))
+            .collect();
+        assert_eq!(properties[1], ("subDomain", Some("worker")));
+        let sync = summary
+            .deployment_synchronizer
+            .as_ref()
+            .expect("carbon.xml has one");
+        assert_eq!((sync.enabled, sync.auto_commit), (Some(false), Some(false)));
+        assert_eq!(
+            summary.user_store_manager.as_deref(),
+            Some("org.example.user.core.jdbc.JDBCUserStoreManager")
+        );
         assert_eq!(summary.offset, Some(0));
-        let ports: Vec<(&str, u32)> = summary
+        let ports: Vec<(&str, u32, Option<u32>)> = summary
             .ports
             .iter()
-            .map(|p| (p.name.as_str(), p.port))
+            .map(|p| (p.name.as_str(), p.port, p.proxy_port))
             .collect();
-        assert_eq!(ports, [("HTTP", 9763), ("HTTPS", 9443)]);
+        assert_eq!(ports, [("HTTP", 9763, None), ("HTTPS", 9443, None)]);
         assert!(summary.datasources.iter().any(|d| d.has_password));
+    }
+
+    /// A member property that names a secret is masked; a connector's
+    /// proxy port is read.
+    #[test]
+    fn secrets_stay_masked_and_proxy_ports_show() {
+        let dir = tempfile::tempdir().unwrap();
+        let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
+        golden::copy_tree(&fixture, dir.path());
+        let edit = |rel: &str, from: &str, to: &str| {
+            let path = dir.path().join(rel);
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(text.contains(from), "{rel}");
+            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+        };
+        edit(
+            files::AXIS2,
+            r#"<property name="subDomain" value="worker"/>"#,
+            r#"<property name="subDomain" value="worker"/><property name="keyStorePassword" value="S3cret"/>"#,
+        );
+        edit(
+            files::CATALINA,
+            "<Connector ",
+            r#"<Connector proxyPort="80" "#,
+        );
+        let summary = Summary::read(&CarbonHome::open(dir.path()).unwrap()).unwrap();
+        let properties = &summary.clustering.unwrap().properties;
+        assert_eq!(properties[2].value.as_deref(), Some(MASK));
+        assert_eq!(summary.ports[0].proxy_port, Some(80));
     }
 
     #[test]

@@ -89,9 +89,23 @@ pub fn text(r: &Report) -> String {
             members.join(", ")
         };
         let _ = writeln!(out, "members:     {members}");
+        let properties: Vec<String> = list(&c["properties"])
+            .map(|p| format!("{}={}", show(&p["name"]), show(&p["value"])))
+            .collect();
+        if !properties.is_empty() {
+            let _ = writeln!(out, "properties:  {}", properties.join(", "));
+        }
     }
     let ports: Vec<String> = list(&v["ports"])
-        .map(|p| format!("{} {}", show(&p["name"]), show(&p["port"])))
+        .map(|p| match &p["proxy_port"] {
+            Value::Null => format!("{} {}", show(&p["name"]), show(&p["port"])),
+            proxy => format!(
+                "{} {} (proxy {})",
+                show(&p["name"]),
+                show(&p["port"]),
+                show(proxy)
+            ),
+        })
         .collect();
     let offset = show(&v["offset"]);
     let _ = if ports.is_empty() {
@@ -105,6 +119,19 @@ pub fn text(r: &Report) -> String {
         show(&v["host_name"]),
         show(&v["mgt_host_name"])
     );
+    let sync = &v["deployment_synchronizer"];
+    if !sync.is_null() {
+        let _ = writeln!(
+            out,
+            "deployment synchronizer: enabled={} autoCommit={} autoCheckout={} type={} url={} user={}",
+            show(&sync["enabled"]),
+            show(&sync["auto_commit"]),
+            show(&sync["auto_checkout"]),
+            show(&sync["repository_type"]),
+            show(&sync["svn_url"]),
+            show(&sync["svn_user"])
+        );
+    }
     let _ = writeln!(out, "datasources:");
     for d in list(&v["datasources"]) {
         let _ = writeln!(
@@ -154,8 +181,9 @@ pub fn text(r: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "user store:  dataSource {}",
-        show(&v["user_store_data_source"])
+        "user store:  dataSource {}, manager {}",
+        show(&v["user_store_data_source"]),
+        show(&v["user_store_manager"])
     );
     let findings = &r.summary.findings;
     if findings.is_empty() {
