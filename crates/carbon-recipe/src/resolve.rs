@@ -204,7 +204,7 @@ impl Recipe {
         shared.merge(own)
     }
 
-    /// Expands `${env:NAME}` and `${var}` in a value.
+    /// Expands `${env:NAME}` and `${var}` in a value; `$${` is a literal `${`.
     fn expand(&self, text: &Text, env: &dyn Env) -> Result<String, RecipeError> {
         self.expand_within(text, env, &mut Expansion::default())
     }
@@ -223,6 +223,14 @@ impl Recipe {
         let mut out = String::with_capacity(raw.len());
         let mut rest = raw.as_str();
         while let Some(start) = rest.find("${") {
+            if rest[..start].ends_with('$') {
+                // `$${` writes a literal `${`, as WSO2's own placeholders
+                // (`${carbon.local.ip}`) need.
+                out.push_str(&rest[..start - 1]);
+                out.push_str("${");
+                rest = &rest[start + 2..];
+                continue;
+            }
             out.push_str(&rest[..start]);
             let after = &rest[start + 2..];
             let end = after

@@ -909,3 +909,22 @@ clustering = { local_member_port = 4001 }
         "cluster.toml:11:8: asked for here\n   |\n11 | path = \"Server/Name\"\n   |        ^^^^^^^^^^^^^"
     );
 }
+
+/// `$${` writes a literal `${` (WSO2's own placeholders), anywhere a
+/// reference may stand, beside references that are expanded.
+#[test]
+fn a_doubled_dollar_writes_a_literal_placeholder() {
+    let recipe = Recipe::parse(
+        "r.toml",
+        "[vars]\nip = \"10.0.0.1\"\n[server]\nhostname = \"$${carbon.local.ip}\"\n\
+         mgt_hostname = \"${ip}/$${x}/$$${ip}\"\n[nodes.a]\nhome = \"/h\"\n",
+    )
+    .unwrap();
+    let node = recipe.resolve("a", None, &env(&[])).unwrap();
+    assert!(node
+        .steps
+        .contains(&Step::HostName("${carbon.local.ip}".into())));
+    assert!(node
+        .steps
+        .contains(&Step::MgtHostName("10.0.0.1/${x}/$${ip}".into())));
+}
