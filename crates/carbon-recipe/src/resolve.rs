@@ -189,9 +189,13 @@ impl Recipe {
             return Ok(());
         }
         let names = self.node_names();
-        let hint = closest(name, &names)
-            .map(|c| format!("; did you mean `{c}`?"))
-            .unwrap_or_default();
+        // Names differ in case only by a slip: that one first.
+        let hint = match names.iter().find(|n| n.eq_ignore_ascii_case(name)) {
+            Some(same) => format!("; did you mean `{same}`? (node names are case-sensitive)"),
+            None => closest(name, &names)
+                .map(|c| format!("; did you mean `{c}`?"))
+                .unwrap_or_default(),
+        };
         Err(RecipeError::whole(
             self.path(),
             format!("no node named {name:?} (nodes: {}){hint}", names.join(", ")),
@@ -387,14 +391,19 @@ impl Recipe {
         for other in self.file.nodes.keys().filter(|n| *n != name) {
             let settings = self.settings_of(other);
             let clustering = settings.clustering.unwrap_or_default();
-            let (Some(host), Some(port)) =
-                (&clustering.local_member_host, &clustering.local_member_port)
-            else {
+            let (host, port) = (&clustering.local_member_host, &clustering.local_member_port);
+            let (Some(host), Some(port)) = (host, port) else {
+                // Name exactly what is missing.
+                let missing = match (host, port) {
+                    (None, None) => "local_member_host and local_member_port",
+                    (None, Some(_)) => "local_member_host",
+                    _ => "local_member_port",
+                };
                 return Err(self.error(
                     self.file.nodes[other].span(),
                     format!(
-                        "node {other} has no local_member_host and local_member_port, which node {name}'s \
-                         wka members are derived from; set them, or give `members`"
+                        "node {other} has no {missing}, which node {name}'s wka members are \
+                         derived from; set it, or give `members`"
                     ),
                 ));
             };

@@ -801,7 +801,17 @@ fn nodes_need_a_home_and_wka_needs_member_addresses() {
     );
     let err = error("[clustering]\nmembership_scheme = \"wka\"\n[nodes.a]\nhome = \"/a\"\n[nodes.b]\nhome = \"/b\"\n");
     assert!(
-        err.contains("node b has no local_member_host and local_member_port"),
+        err.contains("node b has no local_member_host and local_member_port, which"),
+        "{err}"
+    );
+    // Only what is missing is named.
+    let err = error(
+        "[clustering]\nmembership_scheme = \"wka\"\nlocal_member_host = \"10.0.0.1\"\n\
+         [nodes.a]\nhome = \"/a\"\nclustering = { local_member_port = 4000 }\n\
+         [nodes.b]\nhome = \"/b\"\n",
+    );
+    assert!(
+        err.contains("node b has no local_member_port, which"),
         "{err}"
     );
     assert_eq!(
@@ -812,6 +822,16 @@ fn nodes_need_a_home_and_wka_needs_member_addresses() {
     assert_eq!(
         recipe.check_node("node3").unwrap_err().to_string(),
         "c.toml: no node named \"node3\" (nodes: node1); did you mean `node1`?"
+    );
+    // A name that differs in case only is named first, and why.
+    let recipe = Recipe::parse(
+        "c.toml",
+        "[nodes.node1]\nhome = \"/a\"\n[nodes.node2]\nhome = \"/b\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        recipe.check_node("NODE2").unwrap_err().to_string(),
+        "c.toml: no node named \"NODE2\" (nodes: node1, node2); did you mean `node2`? (node names are case-sensitive)"
     );
 }
 
