@@ -280,14 +280,22 @@ fn apply(
             report,
             staged,
             finished,
+            notes: render::apply_notes(&plan),
         })
     };
     let (mut reports, mut staged, mut finished) = (Vec::new(), Vec::new(), Vec::new());
     let mut staged_names = Vec::new();
+    let (mut warnings, mut manual) = (Vec::new(), Vec::<String>::new());
     let mut nodes = 0;
     fleet::ordered_parallel(&names, target.jobs, work, |node| {
         nodes += 1;
         reports.extend(node.report);
+        warnings.extend(node.notes.0);
+        for step in node.notes.1 {
+            if !manual.contains(&step) {
+                manual.push(step);
+            }
+        }
         if let Some(tree) = node.staged {
             staged_names.push(node.name);
             staged.push(tree);
@@ -350,6 +358,13 @@ fn apply(
                         "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
                     )?;
                 }
+                // What plan showed and apply must not hide: a user who goes
+                // straight to apply still reads the warnings and what is left
+                // to do by hand.
+                for warning in &warnings {
+                    writeln!(out, "{warning}")?;
+                }
+                render::write_manual(out, &manual)?;
                 writeln!(out, "Applied: {written} file(s) on {nodes} node(s)")?;
             }
             Format::Json => {
@@ -403,6 +418,8 @@ struct NodeApplied {
     /// wrote, when there were any (reported in text; JSON has them in the
     /// node's report).
     finished: Option<(String, Vec<std::path::PathBuf>)>,
+    /// Its warnings and manual steps, for the text report.
+    notes: (Vec<String>, Vec<String>),
 }
 
 /// How every error that stops an apply before its first write begins (a

@@ -157,17 +157,39 @@ fn write_diff_line(out: &mut dyn Write, line: &str, color: bool) -> std::io::Res
 
 /// The end of a text report: the manual steps, then the summary line.
 pub fn text_end(out: &mut dyn Write, tally: &Tally) -> std::io::Result<()> {
-    if !tally.manual.is_empty() {
-        writeln!(out, "Still to do by hand (not edits to a home):")?;
-        for step in &tally.manual {
-            writeln!(out, "  - {}", visible::line(step))?;
-        }
-    }
+    write_manual(out, &tally.manual)?;
     writeln!(
         out,
         "Summary: {} node(s), {} file(s) to change, +{} -{} lines, {} warning(s)",
         tally.nodes, tally.files, tally.added, tally.removed, tally.warnings
     )
+}
+
+/// The steps to do by hand, under their heading, when there are any.
+pub fn write_manual(out: &mut dyn Write, manual: &[String]) -> std::io::Result<()> {
+    if !manual.is_empty() {
+        writeln!(out, "Still to do by hand (not edits to a home):")?;
+        for step in manual {
+            writeln!(out, "  - {}", visible::line(step))?;
+        }
+    }
+    Ok(())
+}
+
+/// What `apply` says of a node after what it wrote: each warning after the
+/// node's name, and its manual steps, all masked.
+pub fn apply_notes(plan: &NodePlan) -> (Vec<String>, Vec<String>) {
+    let name = visible::line(&plan.name);
+    let warnings = plan
+        .warnings
+        .iter()
+        .map(|w| {
+            let warning = mask(&w.to_string(), &plan.secrets);
+            format!("{name}: {}", visible::line(&warning))
+        })
+        .collect();
+    let manual = plan.manual.iter().map(|s| mask(s, &plan.secrets)).collect();
+    (warnings, manual)
 }
 
 /// One node as JSON (schema: docs/json.md), pretty-printed.

@@ -63,7 +63,13 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
         .collect();
     assert_eq!(expected.len(), 2, "two files left to rename");
     expected.push("Applied: 0 file(s) on 1 node(s)".into());
-    assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
+    // The warnings the plan finds (the fixture's own) are beside the point.
+    let shown = stdout(&out);
+    let lines: Vec<&str> = shown
+        .lines()
+        .filter(|l| !l.contains(": warning: "))
+        .collect();
+    assert_eq!(lines, expected);
     assert_eq!(files(&home), planned);
     assert!(!journal_waits(&home));
     let left: Vec<_> = std::fs::read_dir(home.join(".carbon-patch"))

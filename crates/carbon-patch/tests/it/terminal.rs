@@ -101,7 +101,11 @@ fn a_node_name_shows_escaped_in_plans_applies_and_errors() {
     assert_eq!(
         stdout,
         format!(
-            "wrote {EVIL_NODE_SHOWN}: repository/conf/carbon.xml\nApplied: 1 file(s) on 1 node(s)\n"
+            "wrote {EVIL_NODE_SHOWN}: repository/conf/carbon.xml\n\
+             {EVIL_NODE_SHOWN}: warning: repository/conf/datasources/master-datasources.xml:22:9: \
+             datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file\n\
+             Still to do by hand (not edits to a home):\n  - clear\\u{{1b}}[2J the screen\n\
+             Applied: 1 file(s) on 1 node(s)\n"
         )
     );
     assert!(
@@ -220,7 +224,14 @@ fn a_file_name_with_control_characters_shows_escaped() {
     let (stdout, _) = shown(&out, false);
     assert_eq!(
         stdout,
-        format!("wrote node1: {rel}\nApplied: 1 file(s) on 1 node(s)\n")
+        format!(
+            "wrote node1: {rel}\n\
+             node1: warning: {rel}:3:9: datasource EVIL_DB (no JNDI name) is not referenced by any \
+             configuration file\n\
+             node1: warning: repository/conf/datasources/master-datasources.xml:22:9: datasource \
+             EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file\n\
+             Applied: 1 file(s) on 1 node(s)\n"
+        )
     );
 
     // inspect lists the file with each datasource.

@@ -269,6 +269,34 @@ fn values_with_line_breaks_are_written_as_given_and_read_back_exactly() {
     assert_eq!(run("check").status.code(), Some(2));
 }
 
+/// A user who goes straight to `apply` reads what `plan` would have shown
+/// besides the diffs: the warnings, and the steps left to do by hand.
+#[test]
+fn apply_shows_the_warnings_and_the_manual_steps() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "manual = [\"Create the database\"]\n[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let wrote = text
+        .find("wrote node1: repository/conf/carbon.xml")
+        .expect(&text);
+    let warning = text
+        .find("node1: warning: repository/conf/datasources/master-datasources.xml:")
+        .expect(&text);
+    let manual = text
+        .find("Still to do by hand (not edits to a home):\n  - Create the database\n")
+        .expect(&text);
+    assert!(wrote < warning && warning < manual, "{text}");
+    assert!(
+        text.ends_with("Applied: 1 file(s) on 1 node(s)\n"),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     let h = homes();
