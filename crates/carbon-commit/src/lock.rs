@@ -64,6 +64,9 @@ pub struct Lock {
     file: std::fs::File,
     /// Whether the file holds a journal this run wrote.
     journal: bool,
+    /// Whether this run made the stage folder, and has written nothing
+    /// through this lock: then it leaves the home as it found it.
+    made_for_nothing: bool,
     /// The files an interrupted commit's journal still had to write, which
     /// taking the lock wrote (relative to the home).
     finished: Vec<PathBuf>,
@@ -209,6 +212,7 @@ impl Lock {
             stage,
             file,
             journal: false,
+            made_for_nothing: fresh && !held_before,
             finished: Vec::new(),
         };
         if fresh && !held_before {
@@ -230,6 +234,7 @@ impl Lock {
     pub(crate) fn write_journal(&mut self, journal: &[u8]) -> Result<()> {
         // Set first: a write that fails midway leaves part of it.
         self.journal = true;
+        self.made_for_nothing = false;
         self.file
             .write_all_at(journal, PID_LINE)
             .map_err(|e| Error::io("cannot write", self.path(), e))
@@ -268,6 +273,13 @@ impl Lock {
         &self.stage
     }
 
+    /// Keeps the stage folder and the lock when this value drops, as a run
+    /// that wrote through it would: for tests that set a home up.
+    #[cfg(test)]
+    pub(crate) fn keep(&mut self) {
+        self.made_for_nothing = false;
+    }
+
     /// Whether the lock file holds a journal this run wrote.
     pub(crate) fn has_journal(&self) -> bool {
         self.journal
@@ -277,6 +289,22 @@ impl Lock {
     /// was taken, relative to the home; empty when there was none.
     pub fn finished(&self) -> &[PathBuf] {
         &self.finished
+    }
+}
+
+/// A run that made the stage folder and committed nothing through this
+/// lock (refused before its commit, or with nothing to change in this home)
+/// takes the lock and the folder away again: a refused apply creates
+/// nothing in any home. This runs before the fields drop, so the home's own
+/// `flock` is still held and no other run is between; a folder that holds
+/// anything else (backups) stays.
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if self.made_for_nothing {
+            let _ = self.stage.remove_file(LOCK);
+            let _ = self.stage.remove_dir(crate::backup::BACKUPS);
+            let _ = self._home.0.remove_dir(STAGE_DIR);
+        }
     }
 }
 

@@ -160,11 +160,9 @@ fn a_file_edited_after_the_plan_stops_the_whole_run() {
         )
     );
     assert_eq!(read(&home, "a.xml"), "<a/>", "a.xml untouched");
-    assert!(!is_held(&home), "the lock is released");
-    assert_eq!(
-        names(&home.join(".carbon-patch")),
-        ["lock"],
-        "nothing staged is left"
+    assert!(
+        !home.join(".carbon-patch").exists(),
+        "nothing staged is left, nor the folder the run made"
     );
 }
 
@@ -308,7 +306,7 @@ fn backups_go_only_into_a_folder_the_run_makes() {
     // `backups` made a link to a folder of someone else's choosing.
     let elsewhere = dir.path().join("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();
-    drop(staged(&home, &[]).unwrap()); // makes the stage folder
+    staged(&home, &[]).unwrap().lock().keep(); // makes the stage folder
     std::os::unix::fs::symlink(&elsewhere, home.join(".carbon-patch/backups")).unwrap();
     let err = commit_one(&home, &AB, Some("S")).unwrap_err();
     assert_eq!(
@@ -351,8 +349,12 @@ fn a_failure_before_the_replacements_leaves_no_journal_to_finish() {
             "no journal left"
         );
         assert_eq!(read(home, "b.xml"), "<b/>");
-        assert_eq!(names(&home.join(".carbon-patch")), ["backups", "lock"]);
     }
+    // The first home's journal was written, then cleared: its lock stays.
+    // The second's was not: its lock went with the run, and the backups
+    // folder stays for the backup that was there.
+    assert_eq!(names(&homes[0].join(".carbon-patch")), ["backups", "lock"]);
+    assert_eq!(names(&homes[1].join(".carbon-patch")), ["backups"]);
     assert_eq!(
         names(&homes[0].join(".carbon-patch/backups")),
         Vec::<String>::new()
@@ -815,6 +817,9 @@ fn a_file_grown_huge_after_the_plan_is_not_read() {
     );
     drop(trees);
     // A lock file made a sparse terabyte: `pending` reads its start only.
+    Lock::acquire(&beneath::Root::open(&home).unwrap())
+        .unwrap()
+        .keep();
     let lock = home.join(".carbon-patch/lock");
     std::fs::OpenOptions::new()
         .write(true)

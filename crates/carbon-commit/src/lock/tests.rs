@@ -28,10 +28,14 @@ fn a_fresh_home_gets_a_private_lock_naming_this_process() {
     );
     assert!(is_held(home.path()));
     drop(lock);
-    // Released, and the file stays for the next run.
+    // Released; having written nothing, it takes away the folder it made.
+    assert!(!dir.exists());
+    // A lock a run wrote through stays for the next run, and is taken again.
+    acquire(home.path()).unwrap().keep();
     assert!(!is_held(home.path()));
     assert_eq!(names(&dir), ["lock"]);
     drop(acquire(home.path()).unwrap());
+    assert_eq!(names(&dir), ["lock"], "a folder it did not make stays");
 }
 
 /// A stage folder as an older version of carbon-patch, or a person, made
@@ -179,7 +183,7 @@ fn a_folder_or_lock_others_may_write_is_refused() {
         ("lock", 0o666, "its group (mode 0666)"),
     ] {
         let home = tempfile::tempdir().unwrap();
-        drop(acquire(home.path()).unwrap());
+        acquire(home.path()).unwrap().keep();
         let path = match what {
             "lock" => home.path().join(STAGE_DIR).join("lock"),
             _ => home.path().join(STAGE_DIR),
@@ -231,7 +235,7 @@ fn a_folder_or_lock_another_user_owns_is_refused() {
     );
     // Root's own folder, with a lock the owner planted in it.
     std::fs::remove_dir_all(&stage).unwrap();
-    drop(acquire(&home).unwrap());
+    acquire(&home).unwrap().keep();
     std::fs::remove_file(stage.join("lock")).unwrap();
     std::fs::write(stage.join("lock"), "4194305   \n").unwrap();
     std::os::unix::fs::chown(stage.join("lock"), Some(NOBODY), Some(NOBODY)).unwrap();
@@ -248,7 +252,7 @@ fn a_folder_or_lock_another_user_owns_is_refused() {
 #[test]
 fn what_dead_runs_left_is_cleared_when_the_lock_is_taken() {
     let home = tempfile::tempdir().unwrap();
-    drop(acquire(home.path()).unwrap());
+    acquire(home.path()).unwrap().keep();
     let dir = home.path().join(STAGE_DIR);
     // A staged file, a kept original, a backup never finished.
     std::fs::write(dir.join(format!("{STAGED_PREFIX}x")), "new").unwrap();

@@ -297,6 +297,71 @@ fn apply_shows_the_warnings_and_the_manual_steps() {
     );
 }
 
+/// A refused apply writes nothing, its own folder included: not in the
+/// home whose plan failed validation, not in the one beside a missing home,
+/// not in a Carbon 4.5+ home.
+#[test]
+fn a_refused_apply_creates_nothing_in_any_home() {
+    let h = homes();
+    let own_folder = |home: &Path| home.join(".carbon-patch").exists();
+    // The other node's home is missing.
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n[nodes.node2]\nhome = \"/nonexistent/home\"\n",
+    );
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(!own_folder(&h.node1), "{}", stderr(&out));
+    // Validation refuses the plan.
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[user_store]\ndata_source = \"jdbc/Undefined\"\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!own_folder(&h.node1));
+    // A Carbon 4.5+ home.
+    let dir = tempfile::tempdir().unwrap();
+    let modern = dir.path().join("modern");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.5"),
+        &modern,
+    );
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("apply", &recipe, &modern).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(!own_folder(&modern), "{}", stderr(&out));
+    // A home with nothing to change is left as it was too; one written
+    // keeps its lock.
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    assert!(on_node1("apply", &recipe, &h.node1)
+        .status()
+        .unwrap()
+        .success());
+    assert!(h.node1.join(".carbon-patch/lock").is_file());
+    let untouched = &h.node2;
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 0\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    assert!(on_node1("apply", &recipe, untouched)
+        .status()
+        .unwrap()
+        .success());
+    assert!(!own_folder(untouched));
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     let h = homes();
