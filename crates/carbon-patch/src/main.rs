@@ -195,6 +195,8 @@ fn show_nodes(
 ) -> Result<render::Tally> {
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::select_nodes(&recipe, &target.nodes, &target.homes, &ProcessEnv)?;
+    // What apply would refuse, plan and check refuse too.
+    plan::refuse_shared_homes(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
     let planner = Planner::new(target.max_file_size);
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = open(&recipe, name, target)?;

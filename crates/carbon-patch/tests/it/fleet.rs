@@ -28,10 +28,35 @@ fn padded_home(dir: &Path) -> std::path::PathBuf {
     home
 }
 
-/// A recipe of `nodes` nodes on `home`, each with its own port offset.
-fn recipe(dir: &Path, home: &Path, nodes: usize) -> std::path::PathBuf {
+/// `count` homes under `dir`, each a folder tree of its own whose files are
+/// hard links to `home`'s: every node has its own home, as `plan` requires,
+/// for the cost of the folders.
+fn linked_homes(dir: &Path, home: &Path, count: usize) -> Vec<std::path::PathBuf> {
+    let entries: Vec<_> = walkdir::WalkDir::new(home)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .collect();
+    (0..count)
+        .map(|i| {
+            let copy = dir.join(format!("homes/n{i:05}"));
+            for entry in &entries {
+                let to = copy.join(entry.path().strip_prefix(home).unwrap());
+                if entry.file_type().is_dir() {
+                    std::fs::create_dir_all(&to).unwrap();
+                } else {
+                    std::fs::hard_link(entry.path(), &to).unwrap();
+                }
+            }
+            copy
+        })
+        .collect()
+}
+
+/// A recipe of a node on each of `homes`, each with its own port offset.
+fn recipe(dir: &Path, homes: &[std::path::PathBuf]) -> std::path::PathBuf {
+    let nodes = homes.len();
     let mut text = String::from("[server]\nhostname = \"10.0.0.1\"\n");
-    for i in 0..nodes {
+    for (i, home) in homes.iter().enumerate() {
         text.push_str(&format!(
             "\n[nodes.n{i:05}]\nhome = {:?}\nserver = {{ offset = {} }}\n",
             home.display().to_string(),
@@ -70,8 +95,9 @@ fn plan_peak_kib(recipe: &Path) -> (i64, u64) {
 fn ten_thousand_nodes_plan_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let home = padded_home(dir.path());
-    let (small, small_out) = plan_peak_kib(&recipe(dir.path(), &home, 1_000));
-    let (large, large_out) = plan_peak_kib(&recipe(dir.path(), &home, 10_000));
+    let homes = linked_homes(dir.path(), &home, 10_000);
+    let (small, small_out) = plan_peak_kib(&recipe(dir.path(), &homes[..1_000]));
+    let (large, large_out) = plan_peak_kib(&recipe(dir.path(), &homes));
     eprintln!(
         "peak memory: 1,000 nodes {small} KiB, 10,000 nodes {large} KiB; output {small_out} and {large_out} bytes"
     );

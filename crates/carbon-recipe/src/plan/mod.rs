@@ -184,8 +184,9 @@ impl HomeId {
 }
 
 /// Two nodes sharing a home would overwrite each other's plan: refused
-/// before anything is planned (for `apply`; a plan may show one sample home
-/// for several nodes). `homes` overrides the recipe's, as in [`open`].
+/// before anything is planned, by `plan` and `check` as by `apply`, so that
+/// a plan never shows what an apply refuses. `homes` overrides the
+/// recipe's, as in [`open`].
 pub fn refuse_shared_homes(
     recipe: &Recipe,
     names: &[String],

@@ -1012,3 +1012,40 @@ fn the_help_examples_run() {
         }
     }
 }
+
+/// The examples give each node a sample home of its own (`plan` refuses
+/// shared homes as `apply` does): copies of a base home, which must stay
+/// identical to it, byte for byte, so that every node plans alike.
+#[test]
+fn the_sample_homes_copies_are_identical_to_their_base() {
+    let homes = golden::workspace_root().join("fixtures/homes");
+    let tree = |root: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut files: Vec<_> = walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+                (rel, std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let mut copies = 0;
+    for entry in std::fs::read_dir(&homes).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let Some((base, n)) = name.rsplit_once('-') else {
+            continue;
+        };
+        if n.parse::<u8>().is_err() {
+            continue;
+        }
+        copies += 1;
+        assert!(
+            tree(&homes.join(&name)) == tree(&homes.join(base)),
+            "fixtures/homes/{name} differs from fixtures/homes/{base}"
+        );
+    }
+    assert_eq!(copies, 12, "the copies the examples use");
+}
