@@ -197,6 +197,7 @@ fn show_nodes(
     let names = plan::select_nodes(&recipe, &target.nodes, &target.homes, &ProcessEnv)?;
     // What apply would refuse, plan and check refuse too.
     plan::refuse_shared_homes(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
+    plan::refuse_other_products(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
     let planner = Planner::new(target.max_file_size);
     let work = |name: &String| -> Result<render::NodeReport> {
         let (node, home) = open(&recipe, name, target)?;
@@ -244,6 +245,7 @@ fn apply(
     let recipe = Recipe::load(&target.recipe)?;
     let names = plan::select_nodes(&recipe, &target.nodes, &target.homes, &ProcessEnv)?;
     plan::refuse_shared_homes(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
+    plan::refuse_other_products(&recipe, &names, &target.homes, &ProcessEnv).map_err(plan_error)?;
     carbon_commit::descriptors::reserve_for(names.len());
     timings.lap("read the recipe");
     let planner = Planner::new(target.max_file_size);

@@ -36,6 +36,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod guard;
 mod keys;
 mod merge;
 pub mod model;
@@ -45,5 +46,6 @@ mod resolve;
 mod step;
 
 pub use error::{RecipeError, RecipePlace};
+pub use guard::ProductGuard;
 pub use resolve::{Env, Node, ProcessEnv, Recipe};
 pub use step::Step;

@@ -139,6 +139,8 @@ impl Merge for Settings {
         let mut manual = self.manual;
         manual.extend(over.manual);
         Settings {
+            product: over.product.or(self.product),
+            versions: over.versions.or(self.versions),
             server: merge_option(self.server, over.server),
             clustering: merge_option(self.clustering, over.clustering),
             datasource: merge_keyed(self.datasource, over.datasource, |d| {

@@ -297,6 +297,10 @@ pub struct Raw {
 /// what they become once a node's values override the shared ones.
 #[derive(Clone, Debug, Default)]
 pub struct Settings {
+    /// `product`: the product the recipe is for, as `bin/version.txt` names it.
+    pub product: Option<Text>,
+    /// `versions`: the versions it is for (`2.1.0`, `2.*`, `2.1.0, 2.6.0`).
+    pub versions: Option<Text>,
     /// `[server]`.
     pub server: Option<Server>,
     /// `[clustering]`.
@@ -334,6 +338,8 @@ macro_rules! with_settings {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             $($(#[$fdoc])* #[serde(default)] pub $field: $ty,)*
+            #[serde(default)] product: Option<Text>,
+            #[serde(default)] versions: Option<Text>,
             #[serde(default)] server: Option<Server>,
             #[serde(default)] clustering: Option<Clustering>,
             #[serde(default)] datasource: Vec<Datasource>,
@@ -353,6 +359,8 @@ macro_rules! with_settings {
             /// The settings of this table.
             pub fn settings(&self) -> Settings {
                 Settings {
+                    product: self.product.clone(),
+                    versions: self.versions.clone(),
                     server: self.server.clone(),
                     clustering: self.clustering.clone(),
                     datasource: self.datasource.clone(),

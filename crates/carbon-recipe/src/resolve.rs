@@ -179,7 +179,11 @@ impl Recipe {
         self.file.nodes.keys().map(String::as_str).collect()
     }
 
-    fn error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> RecipeError {
+    pub(crate) fn error(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> RecipeError {
         RecipeError::in_recipe(&self.text, span, message)
     }
 
@@ -202,14 +206,14 @@ impl Recipe {
         ))
     }
 
-    fn settings_of(&self, node: &str) -> Settings {
+    pub(crate) fn settings_of(&self, node: &str) -> Settings {
         let shared = self.file.settings();
         let own = self.file.nodes[node].get_ref().settings();
         shared.merge(own)
     }
 
     /// Expands `${env:NAME}` and `${var}` in a value; `$${` is a literal `${`.
-    fn expand(&self, text: &Text, env: &dyn Env) -> Result<String, RecipeError> {
+    pub(crate) fn expand(&self, text: &Text, env: &dyn Env) -> Result<String, RecipeError> {
         self.expand_within(text, env, &mut Expansion::default())
     }
 

@@ -61,6 +61,16 @@ pub enum PlanError {
         /// The home, as the second gives it.
         home: PathBuf,
     },
+    /// The node's home is not the product, or not a version, the recipe
+    /// says it is for.
+    WrongProduct {
+        /// The node.
+        node: String,
+        /// Its home.
+        home: PathBuf,
+        /// What the recipe is for, and what the home is.
+        why: String,
+    },
     /// The node's home could not be opened, read or edited, or its result
     /// is not valid.
     Home {
@@ -102,6 +112,9 @@ impl std::fmt::Display for PlanError {
                  (--home NAME=PATH)",
                 home.display()
             ),
+            PlanError::WrongProduct { node, home, why } => {
+                write!(f, "node {node} ({}): {why}", home.display())
+            }
             PlanError::Home { node, home, .. } | PlanError::Step { node, home, .. } => {
                 write!(f, "node {node} ({})", home.display())
             }
@@ -116,7 +129,7 @@ impl std::error::Error for PlanError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             PlanError::Recipe(err) => err.source(),
-            PlanError::SharedHome { .. } => None,
+            PlanError::SharedHome { .. } | PlanError::WrongProduct { .. } => None,
             PlanError::Home { source, .. } => Some(&**source),
             PlanError::Step { source, .. } => Some(&**source),
         }
@@ -204,6 +217,40 @@ pub fn refuse_shared_homes(
                 first: first.to_string(),
                 second: name.clone(),
                 home,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Refuses, before anything is planned, a node whose home is not the
+/// product or a version its recipe says it is for (`product`, `versions`;
+/// [`crate::ProductGuard`]). Homes are opened only for nodes that say.
+/// `homes` overrides the recipe's, as in [`open`].
+pub fn refuse_other_products(
+    recipe: &Recipe,
+    names: &[String],
+    homes: &BTreeMap<String, PathBuf>,
+    env: &dyn Env,
+) -> Result<(), PlanError> {
+    for name in names {
+        let Some(guard) = recipe.product_guard(name, env)? else {
+            continue;
+        };
+        let home = match homes.get(name) {
+            Some(home) => home.clone(),
+            None => recipe.home(name, env)?,
+        };
+        let opened = CarbonHome::open(&home).map_err(|source| PlanError::Home {
+            node: name.clone(),
+            home: home.clone(),
+            source: Box::new(source),
+        })?;
+        if let Some(why) = guard.refusal(opened.product(), opened.version()) {
+            return Err(PlanError::WrongProduct {
+                node: name.clone(),
+                home,
+                why,
             });
         }
     }

@@ -362,6 +362,43 @@ fn a_refused_apply_creates_nothing_in_any_home() {
     assert!(!own_folder(untouched));
 }
 
+/// A recipe says what it is for; a home of another product or version is
+/// refused before anything is planned, by plan, check and apply alike.
+#[test]
+fn a_recipe_for_another_product_is_refused() {
+    let h = homes();
+    let before = snapshot(&h.node1);
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "product = \"WSO2 Message Broker\"\nversions = \"3.2.0\"\n[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    for command in ["plan", "check", "apply"] {
+        let out = on_node1(command, &recipe, &h.node1).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "node node1 ({}): the recipe is for WSO2 Message Broker 3.2.0, and the home is \
+                 WSO2 Example Server 4.4.0 (bin/version.txt)",
+                h.node1.display()
+            )),
+            "{command}: {err}"
+        );
+        assert!(
+            stdout(&out).is_empty() || command != "plan",
+            "nothing planned"
+        );
+    }
+    assert_eq!(snapshot(&h.node1), before, "nothing written");
+    // The product in any case, and a version by its prefix.
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "product = \"wso2 example server\"\nversions = \"4.2.0, 4.4.*\"\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     let h = homes();
