@@ -243,6 +243,42 @@ impl Summary {
     }
 }
 
+/// What a home's files say a node listens on, as they are: carbon.xml's
+/// port offset, and axis2.xml's `localMemberHost` and `localMemberPort`.
+/// What a recipe leaves out, the home decides.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClusterPorts {
+    /// `<Ports><Offset>`.
+    pub offset: Option<u32>,
+    /// The `localMemberHost` parameter.
+    pub local_member_host: Option<String>,
+    /// The `localMemberPort` parameter.
+    pub local_member_port: Option<u32>,
+}
+
+impl ClusterPorts {
+    /// Reads them from `home` (none for a Carbon 4.5+ home).
+    ///
+    /// # Errors
+    /// As [`Summary::read`].
+    pub fn read(home: &CarbonHome) -> Result<ClusterPorts> {
+        let mut ports = ClusterPorts::default();
+        if home.model() == ConfigModel::DeploymentToml {
+            return Ok(ports);
+        }
+        if let Some(doc) = open(home, files::CARBON)? {
+            ports.offset = first_text(&doc, "Ports/Offset").and_then(|t| t.parse().ok());
+        }
+        if let Some(doc) = open(home, files::AXIS2)? {
+            let param =
+                |name: &str| first_text(&doc, &format!("clustering/parameter[@name='{name}']"));
+            ports.local_member_host = param("localMemberHost");
+            ports.local_member_port = param("localMemberPort").and_then(|p| p.parse().ok());
+        }
+        Ok(ports)
+    }
+}
+
 /// The XML file `rel` of `home`, read through the home's root (no link
 /// out of it, no FIFO); `None` when it does not exist.
 fn open(home: &CarbonHome, rel: &str) -> Result<Option<Document>> {

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use carbon_config::secrets::Secrets;
+use carbon_config::summary::ClusterPorts;
 use carbon_config::validate::{checked_changes, Finding};
 use carbon_config::{CarbonHome, FileChange, Outcome, Session};
 use xmlsplice::TreeCache;
@@ -139,7 +140,8 @@ impl std::error::Error for PlanError {
 /// The nodes a command runs on: those `asked` for (all of the recipe's when
 /// none is), checked to exist, as are those `homes` gives a home. Then all
 /// the recipe's nodes are checked together: no two of one machine on the
-/// same ports.
+/// same ports, counting what a node's home says where the recipe says
+/// nothing.
 pub fn select_nodes(
     recipe: &Recipe,
     asked: &[String],
@@ -149,7 +151,14 @@ pub fn select_nodes(
     for name in asked.iter().chain(homes.keys()) {
         recipe.check_node(name)?;
     }
-    recipe.refuse_port_clashes(env)?;
+    let home_ports = |name: &str| {
+        let path = match homes.get(name) {
+            Some(path) => path.clone(),
+            None => recipe.home(name, env).ok()?,
+        };
+        ClusterPorts::read(&CarbonHome::open(&path).ok()?).ok()
+    };
+    recipe.refuse_port_clashes_with_homes(env, &home_ports)?;
     Ok(if asked.is_empty() {
         recipe.node_names().into_iter().map(String::from).collect()
     } else {

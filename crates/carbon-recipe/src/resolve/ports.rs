@@ -7,7 +7,9 @@
 //! start fails to bind. Nodes are taken to share a machine when the recipe
 //! gives them the same `local_member_host`: the address each binds its
 //! cluster membership to. A loopback host says nothing (every machine has
-//! one), and a value the recipe leaves to the home's file is not known here.
+//! one). A value the recipe leaves out is the home's, as its files say
+//! ([`Recipe::refuse_port_clashes_with_homes`]): two nodes whose recipe
+//! leaves the offset out, on two homes at `<Offset>0`, clash as surely.
 
 use std::collections::HashMap;
 
@@ -55,6 +57,86 @@ impl Recipe {
                         offset.get_ref()
                     )
                 })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// As [`Recipe::refuse_port_clashes`], with each value the recipe
+    /// leaves out taken from the node's home: `home_ports(name)` reads what
+    /// its files say (`None` when the home cannot be read: that node's
+    /// values stay unknown). Called only for nodes that leave a value out.
+    ///
+    /// # Errors
+    /// As [`Recipe::refuse_port_clashes`]; a clash that involves a value of
+    /// a home names where each value came from.
+    pub fn refuse_port_clashes_with_homes(
+        &self,
+        env: &dyn Env,
+        home_ports: &dyn Fn(&str) -> Option<carbon_config::summary::ClusterPorts>,
+    ) -> Result<(), RecipeError> {
+        self.refuse_port_clashes(env)?;
+        // (host, value) -> (node, where the value came from)
+        let mut member_ports: HashMap<(String, u32), (&str, &str)> = HashMap::new();
+        let mut offsets: HashMap<(String, u32), (&str, &str)> = HashMap::new();
+        for name in self.file.nodes.keys() {
+            let settings = self.settings_of(name);
+            let clustering = settings.clustering.unwrap_or_default();
+            let recipe_host = match &clustering.local_member_host {
+                Some(host) => match self.expand(host, env) {
+                    Ok(host) => Some(host),
+                    Err(_) => continue,
+                },
+                None => None,
+            };
+            let recipe_port = clustering.local_member_port.map(|p| *p.get_ref());
+            let recipe_offset = settings.server.and_then(|s| s.offset).map(|o| *o.get_ref());
+            let home = if recipe_host.is_none() || recipe_port.is_none() || recipe_offset.is_none()
+            {
+                home_ports(name).unwrap_or_default()
+            } else {
+                Default::default()
+            };
+            let Some(host) = recipe_host.or(home.local_member_host) else {
+                continue;
+            };
+            if is_loopback(&host) {
+                continue;
+            }
+            let port = recipe_port
+                .map(|p| (p, "the recipe"))
+                .or(home.local_member_port.map(|p| (p, "its home's axis2.xml")));
+            if let Some((port, source)) = port {
+                if let Some((other, other_source)) =
+                    member_ports.insert((host.clone(), port), (name, source))
+                {
+                    return Err(RecipeError::whole(
+                        self.path(),
+                        format!(
+                            "nodes {other} and {name} would both listen for cluster members on \
+                             {host}:{port} (from {other_source} and {source}); give each node \
+                             of one machine its own local_member_port"
+                        ),
+                    ));
+                }
+            }
+            let offset = recipe_offset
+                .map(|o| (o, "the recipe"))
+                .or(home.offset.map(|o| (o, "its home's carbon.xml")));
+            if let Some((offset, source)) = offset {
+                if let Some((other, other_source)) =
+                    offsets.insert((host.clone(), offset), (name, source))
+                {
+                    return Err(RecipeError::whole(
+                        self.path(),
+                        format!(
+                            "nodes {other} and {name} are on one machine (local_member_host \
+                             {host}) with the same port offset {offset} (from {other_source} \
+                             and {source}), so their ports would clash; give each its own \
+                             server.offset"
+                        ),
+                    ));
+                }
             }
         }
         Ok(())

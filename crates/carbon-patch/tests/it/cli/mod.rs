@@ -399,6 +399,56 @@ fn a_recipe_for_another_product_is_refused() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// Nodes of one machine must not share ports, counting what each home
+/// says where the recipe says nothing: two homes at `<Offset>0` and
+/// `localMemberPort` 4000 clash as surely as a recipe that sets both.
+#[test]
+fn port_clashes_count_the_values_the_homes_keep() {
+    let h = homes();
+    let run = |recipe: &str| {
+        let (_dir, path) = recipe_file("r.toml", recipe);
+        let mut args = vec!["plan".to_string(), path.display().to_string()];
+        home_args(&h, &mut args);
+        bin().args(&args).output().unwrap()
+    };
+    // Members given, no local_member_port: both homes keep 4000.
+    let out = run(
+        "[clustering]\nmembership_scheme = \"wka\"\nlocal_member_host = \"10.0.0.5\"\n\
+         members = [\"10.0.0.5:4000\"]\n[nodes.node1]\nhome = \"a\"\nserver = { offset = 1 }\n\
+         [nodes.node2]\nhome = \"b\"\nserver = { offset = 2 }\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "nodes node1 and node2 would both listen for cluster members on 10.0.0.5:4000 \
+             (from its home's axis2.xml and its home's axis2.xml)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Ports given, no offset: both homes keep <Offset>0.
+    let out = run(
+        "[clustering]\nlocal_member_host = \"10.0.0.5\"\n[nodes.node1]\nhome = \"a\"\n\
+         clustering = { local_member_port = 4000 }\n[nodes.node2]\nhome = \"b\"\n\
+         clustering = { local_member_port = 4001 }\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "with the same port offset 0 (from its home's carbon.xml and its home's carbon.xml)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // Each value set apart, the recipe's or the home's: planned.
+    let out = run(
+        "[clustering]\nlocal_member_host = \"10.0.0.5\"\n[nodes.node1]\nhome = \"a\"\n\
+         clustering = { local_member_port = 4001 }\nserver = { offset = 1 }\n\
+         [nodes.node2]\nhome = \"b\"\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     let h = homes();
