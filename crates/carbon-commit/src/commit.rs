@@ -366,8 +366,9 @@ fn files_replaced(trees: &[Staged]) -> usize {
 
 /// Test hooks for the built binary, given each replacement's number (0, 1,
 /// ... in the order they start, over all homes), compiled in only with the
-/// `test-hooks` feature (carbon-patch's tests turn it on; a release build
-/// reads no such variable): `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every
+/// `test-hooks` feature (carbon-patch's tests turn it on) and debug
+/// assertions, so that no release-profile binary reads such a variable,
+/// however it was built: `CARBON_PATCH_FAIL_AFTER_WRITES=N` makes every
 /// replacement from the (N+1)-th on fail, so exactly N are written and
 /// tests can prove that a failure midway restores every file (a read-only
 /// file cannot do that for root, who may write anything);
@@ -375,7 +376,7 @@ fn files_replaced(trees: &[Staged]) -> usize {
 /// a crash would, so tests can prove the journal finishes the commit (a
 /// replacement under way on another thread may or may not land, as in a
 /// real crash).
-#[cfg(feature = "test-hooks")]
+#[cfg(all(feature = "test-hooks", debug_assertions))]
 fn injected_failure(written: usize) -> Result<()> {
     let at = |var: &str| {
         std::env::var(var)
@@ -395,8 +396,8 @@ fn injected_failure(written: usize) -> Result<()> {
     Ok(())
 }
 
-/// Without the `test-hooks` feature, no replacement fails on purpose.
-#[cfg(not(feature = "test-hooks"))]
+/// Without the test hooks, no replacement fails on purpose.
+#[cfg(not(all(feature = "test-hooks", debug_assertions)))]
 fn injected_failure(_: usize) -> Result<()> {
     Ok(())
 }

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use similar::udiff::UnifiedHunkHeader;
 use similar::{group_diff_ops, Algorithm, DiffOp, TextDiff};
 
-use crate::secrets::{mask, Secrets};
+use crate::secrets::{mask, Secrets, MASK};
 use crate::FileChange;
 
 /// Lines of context around each change.
@@ -39,7 +39,18 @@ impl MaskedDiff {
         let (old, new) = (lines(&masked_before), lines(&masked_after));
         let (file_old, file_new) = (lines(before), lines(after));
         if old.len() != file_old.len() || new.len() != file_new.len() {
-            return MaskedDiff::of_masked(header, &masked_before, &masked_after);
+            let diff = MaskedDiff::of_masked(header, &masked_before, &masked_after);
+            if diff.text.is_empty() && before != after {
+                // The change is all inside secrets: say so, never "no change".
+                return MaskedDiff {
+                    text: format!(
+                        "--- {header}\n+++ {header}\n@@ a secret changed @@\n-{MASK}\n+{MASK}\n"
+                    ),
+                    added: 1,
+                    removed: 1,
+                };
+            }
+            return diff;
         }
         // What `TextDiff::from_lines` works out (Myers, no deadline), on lines
         // split once.
@@ -306,5 +317,24 @@ mod tests {
         let diff = MaskedDiff::new("f", "a\n", "a\nv=two\nlines\n", &secrets);
         assert_eq!(diff.text, "--- f\n+++ f\n@@ -1 +1,2 @@\n a\n+v=********\n");
         assert_eq!((diff.added, diff.removed), (1, 0));
+        // A change all inside such a secret still shows as a change.
+        let secrets = Secrets::new(&["two\nlines".into(), "one\nline".into()]);
+        let diff = MaskedDiff::new("f", "v=one\nline\n", "v=two\nlines\n", &secrets);
+        assert_eq!(
+            diff.text,
+            "--- f\n+++ f\n@@ a secret changed @@\n-********\n+********\n"
+        );
+        assert_eq!((diff.added, diff.removed), (1, 1));
+    }
+
+    #[test]
+    fn a_password_over_several_lines_that_changes_shows_line_for_line() {
+        let before = "<C keystorePass=\"old\n  tail\"/>\n";
+        let after = "<C keystorePass=\"new\n  tail\"/>\n";
+        let diff = MaskedDiff::new("f", before, after, &Secrets::default());
+        assert_eq!(
+            diff.text,
+            "--- f\n+++ f\n@@ -1,2 +1,2 @@\n-<C keystorePass=\"********\n+<C keystorePass=\"********\n   ********\"/>\n"
+        );
     }
 }

@@ -93,7 +93,7 @@ pub struct DeploymentSynchronizer {
     pub auto_checkout: Option<bool>,
     /// `<RepositoryType>`.
     pub repository_type: Option<String>,
-    /// `<SvnUrl>`.
+    /// `<SvnUrl>`, a password given in it masked.
     pub svn_url: Option<String>,
     /// `<SvnUser>`.
     pub svn_user: Option<String>,
@@ -357,16 +357,20 @@ fn ports(home: &CarbonHome, offset: u32) -> Result<Vec<Port>> {
             .collect(),
         None => vec![(9763, None), (9443, None)],
     };
+    // A port pushed past any port by the offset (a hostile file's) is left
+    // out: it is no port the server could open.
     Ok(connectors
         .into_iter()
-        .map(|(port, proxy_port)| Port {
-            name: match port {
-                9763 => "HTTP".to_string(),
-                9443 => "HTTPS".to_string(),
-                other => format!("connector {other}"),
-            },
-            port: port + offset,
-            proxy_port,
+        .filter_map(|(port, proxy_port)| {
+            Some(Port {
+                name: match port {
+                    9763 => "HTTP".to_string(),
+                    9443 => "HTTPS".to_string(),
+                    other => format!("connector {other}"),
+                },
+                port: port.checked_add(offset)?,
+                proxy_port,
+            })
         })
         .collect())
 }
@@ -382,7 +386,7 @@ fn deployment_synchronizer(doc: &Document) -> Result<Option<DeploymentSynchroniz
         auto_commit: flag("AutoCommit"),
         auto_checkout: flag("AutoCheckout"),
         repository_type: text("RepositoryType"),
-        svn_url: text("SvnUrl"),
+        svn_url: text("SvnUrl").map(masked_url),
         svn_user: text("SvnUser"),
     }))
 }
@@ -506,11 +510,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.4");
         golden::copy_tree(&fixture, dir.path());
+        // Bytes: carbon.xml is Latin-1.
         let edit = |rel: &str, from: &str, to: &str| {
             let path = dir.path().join(rel);
-            let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.contains(from), "{rel}");
-            std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+            let bytes = std::fs::read(&path).unwrap();
+            let at = bytes
+                .windows(from.len())
+                .position(|w| w == from.as_bytes())
+                .unwrap_or_else(|| panic!("{rel} holds no {from}"));
+            let edited = [&bytes[..at], to.as_bytes(), &bytes[at + from.len()..]].concat();
+            std::fs::write(&path, edited).unwrap();
         };
         edit(
             files::AXIS2,
@@ -522,10 +531,22 @@ mod tests {
             "<Connector ",
             r#"<Connector proxyPort="80" "#,
         );
+        edit(
+            files::CARBON,
+            "<SvnUrl>http://",
+            "<SvnUrl>http://deployer:Hunter2@",
+        );
+        // A hostile port number, pushed past any by the offset: no panic, no port.
+        edit(files::CATALINA, r#"port="9443""#, r#"port="4294967295""#);
+        edit(files::CARBON, "<Offset>0</Offset>", "<Offset>1</Offset>");
         let summary = Summary::read(&CarbonHome::open(dir.path()).unwrap()).unwrap();
         let properties = &summary.clustering.unwrap().properties;
         assert_eq!(properties[2].value.as_deref(), Some(MASK));
         assert_eq!(summary.ports[0].proxy_port, Some(80));
+        let ports: Vec<u32> = summary.ports.iter().map(|p| p.port).collect();
+        assert_eq!(ports, [9764], "the port past any port is left out");
+        let svn_url = summary.deployment_synchronizer.unwrap().svn_url.unwrap();
+        assert_eq!(svn_url, "http://deployer:********@svn.example.org/repos/");
     }
 
     #[test]

@@ -24,8 +24,8 @@ const CONFIGURATION: &str = "Realm/Configuration";
 pub fn set_realm_property(session: &mut Session, name: &str, value: &str) -> Result<Outcome> {
     check_predicate_value(session.home().path().join(USER_MGT), "property name", name)?;
     let child = format!("Property[@name='{name}']");
-    let shown = if name.to_ascii_lowercase().contains("password") {
-        "********"
+    let shown = if crate::secrets::names_a_secret(name) {
+        crate::secrets::MASK
     } else {
         value
     };

@@ -78,8 +78,8 @@ struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Colour diffs: auto (on a terminal; NO_COLOR, CLICOLOR=0 or TERM=dumb turn it off,
-    /// CLICOLOR_FORCE on), always, never.
+    /// Colour diffs: auto (on a terminal whose TERM is set and not dumb; a non-empty NO_COLOR
+    /// or CLICOLOR=0 turns it off, CLICOLOR_FORCE on), always, never.
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
 }

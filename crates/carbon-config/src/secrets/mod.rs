@@ -7,8 +7,10 @@
 //! - in the files of a home ([`is_secret_name`]): elements, `name="…"` and
 //!   `key="…"` properties, attributes, URL parameters and `key value`
 //!   properties whose name ends in `password`, `passwd`, `pwd`, `pass`,
-//!   `secret`, `token`, `credential` or `credentials`, in any case
-//!   (`<Password>`, `keystorePass="…"`, `<clientSecret>`, `;pwd=…`);
+//!   `secret`, `secretKey`, `token` or `credential` (or a plural of them),
+//!   in any case (`<Password>`, `keystorePass="…"`, `<clientSecret>`,
+//!   `;pwd=…`), and the password in a URL's user information
+//!   (`https://user:pw@host`);
 //! - WSO2's own names given in a recipe ([`names_a_secret`]): a Spark key,
 //!   a clustering or user store property, a datasource's configuration
 //!   entry, judged by its last dotted part as in the files;
@@ -38,13 +40,17 @@ use std::borrow::Cow;
 pub const MASK: &str = "********";
 
 /// How the name of a secret in WSO2's files ends, in any case.
-const NAME_ENDINGS: [&[u8]; 8] = [
+const NAME_ENDINGS: [&[u8]; 12] = [
     b"password",
+    b"passwords",
     b"passwd",
     b"pwd",
     b"pass",
     b"secret",
+    b"secrets",
+    b"secretkey",
     b"token",
+    b"tokens",
     b"credential",
     b"credentials",
 ];
@@ -67,7 +73,7 @@ pub fn is_secret_name(name: &[u8]) -> bool {
 pub fn may_be_secret_name(name: &[u8]) -> bool {
     matches!(
         name.last().map(u8::to_ascii_lowercase),
-        Some(b'd' | b's' | b't' | b'n' | b'l')
+        Some(b'd' | b's' | b't' | b'n' | b'l' | b'y')
     )
 }
 

@@ -17,6 +17,9 @@ const SECRET_NAMES: &[&str] = &[
     "accessToken",
     "Credential",
     "userCredentials",
+    "secretKey",
+    "clientSecrets",
+    "Passwords",
 ];
 
 /// Names that are no secret's, though some hold a secret's word.
@@ -172,5 +175,36 @@ fn a_secret_inside_a_longer_one_leaves_none_of_it_showing() {
     assert_eq!(
         mask("<u>pass&amp;x</u> pass", &secrets),
         "<u>********</u> ********"
+    );
+}
+
+#[test]
+fn a_password_in_a_urls_user_information_is_masked() {
+    let cases = [
+        (
+            "<SvnUrl>https://deployer:Hunter2@svn.example.org/repos/</SvnUrl>",
+            "<SvnUrl>https://deployer:********@svn.example.org/repos/</SvnUrl>",
+        ),
+        (
+            "jdbc:mysql://u:p@h:3306/db",
+            "jdbc:mysql://u:********@h:3306/db",
+        ),
+        // No password, or no user information: as it is.
+        (
+            "https://deployer@svn/x https://h:8443/x",
+            "https://deployer@svn/x https://h:8443/x",
+        ),
+    ];
+    for (text, masked) in cases {
+        assert_eq!(mask(text, &Secrets::default()), masked, "{text}");
+    }
+}
+
+#[test]
+fn a_quoted_value_over_several_lines_keeps_its_lines() {
+    let text = "<Connector keystorePass=\"first\n  second\" port=\"1\"/>";
+    assert_eq!(
+        mask(text, &Secrets::default()),
+        "<Connector keystorePass=\"********\n  ********\" port=\"1\"/>"
     );
 }

@@ -20,6 +20,7 @@ use super::{is_secret_name, may_be_secret_name, MASK};
 pub(super) fn mask_on_disk(text: &str) -> Cow<'_, str> {
     let masked = mask_password_elements(text);
     let masked = and_then(masked, password_parameters);
+    let masked = and_then(masked, url_passwords);
     and_then(masked, password_properties)
 }
 
@@ -192,6 +193,42 @@ pub(super) fn password_parameters(text: &str) -> Cow<'_, str> {
             _ => continue,
         };
         if start == end {
+            continue;
+        }
+        // Line by line: a quoted value may span lines, and a diff needs
+        // every line where it was.
+        copied = mask_stretch(&mut out, text, copied, start, end);
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// `text` with the password of every URL that carries one in its user
+/// information masked (`https://user:pw@host/…`, `jdbc:mysql://u:pw@h/db`):
+/// after `://`, a `user:` then the password, up to the `@` that ends them,
+/// all before the next `/`, blank, quote or `<`.
+pub(super) fn url_passwords(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(bytes, b"://") {
+        let authority = at + 3;
+        let len = bytes[authority..]
+            .iter()
+            .position(|b| b"/ \t\r\n\"'<>?#".contains(b))
+            .unwrap_or(bytes.len() - authority);
+        let host_part = &bytes[authority..authority + len];
+        let Some(user_end) = memchr::memrchr(b'@', host_part) else {
+            continue;
+        };
+        let Some(colon) = memchr::memchr(b':', &host_part[..user_end]) else {
+            continue;
+        };
+        let (start, end) = (authority + colon + 1, authority + user_end);
+        if start == end || start < copied {
             continue;
         }
         if out.is_empty() {

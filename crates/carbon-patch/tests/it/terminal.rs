@@ -15,6 +15,8 @@ const EVIL_NODE_SHOWN: &str = "node\\u{1b}[31m\\nwrote x: y";
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
     cmd.env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .env_remove("CLICOLOR")
         .env_remove("CARBON_PATCH_FAIL_AFTER_WRITES");
     cmd
 }

@@ -69,3 +69,13 @@ pub fn journal_waits(home: &Path) -> bool {
         .nth(1)
         .is_some_and(|journal| !journal.trim_ascii().is_empty())
 }
+
+/// Whether the built binary injects failures and crashes for the tests
+/// (carbon-commit's test hooks: a debug build only). A test that needs them
+/// says it was skipped in a release-profile run.
+pub fn hooks(test: &str) -> bool {
+    if !cfg!(debug_assertions) {
+        eprintln!("{test}: skipped (test hooks exist in debug builds only)");
+    }
+    cfg!(debug_assertions)
+}
