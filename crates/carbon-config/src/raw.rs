@@ -40,12 +40,18 @@ pub enum RawAction {
     },
     /// Set the element's text (the element must exist).
     SetText(String),
-    /// Insert an element, unless an equal one already stands there.
+    /// Insert an element, unless an equal one already stands there; with a
+    /// `key`, an element of the same name and key there is updated to it
+    /// in place instead.
     Insert {
         /// Where, relative to the selected element.
         place: RawPlace,
         /// The element's markup.
         markup: String,
+        /// What identifies the element among its neighbours: a child's name
+        /// (its text is the key, `Name`) or `@` and an attribute's name
+        /// (`@name`).
+        key: Option<String>,
     },
     /// Remove the element (absent is already so).
     Remove,
@@ -61,7 +67,7 @@ impl std::fmt::Display for RawAction {
             RawAction::SetAttribute { name, value } => write!(f, "set {name}=\"{value}\""),
             RawAction::RemoveAttribute { name } => write!(f, "remove attribute {name}"),
             RawAction::SetText(value) => write!(f, "set text {value:?}"),
-            RawAction::Insert { place, markup } => {
+            RawAction::Insert { place, markup, .. } => {
                 let first = markup.trim().lines().next().unwrap_or("");
                 write!(f, "insert {place:?}: {first}")
             }
@@ -107,9 +113,15 @@ pub fn apply(
                 let el = doc.select_one(selector)?;
                 doc.set_text(el, value)?
             }
-            RawAction::Insert { place, markup } => {
+            RawAction::Insert { place, markup, key } => {
                 let el = doc.select_one(selector)?;
-                insert_unless_present(doc, el, *place, markup)?
+                let file = t.file.clone();
+                insert_unless_present(&mut *t.doc, el, *place, markup, key.as_deref()).map_err(
+                    |e| match e {
+                        Error::Invalid { message, .. } => Error::Invalid { file, message },
+                        other => other,
+                    },
+                )?
             }
             RawAction::Remove => match doc.select_optional(selector)? {
                 Some(el) => {
@@ -157,8 +169,10 @@ fn insert_unless_present(
     el: Element,
     place: RawPlace,
     markup: &str,
+    key: Option<&str>,
 ) -> Result<bool> {
-    let wanted = canonical_markup(markup)?;
+    let new = Document::parse(markup)?;
+    let wanted = canonical(&new, new.root());
     let neighbours = match place {
         RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
         RawPlace::Before | RawPlace::After => match doc.parent(el) {
@@ -166,9 +180,37 @@ fn insert_unless_present(
             None => Vec::new(),
         },
     };
-    for n in neighbours {
-        if canonical(doc, n) == wanted {
-            return Ok(false);
+    if neighbours.iter().any(|&n| canonical(doc, n) == wanted) {
+        return Ok(false);
+    }
+    if let Some(key) = key {
+        // The element the recipe inserted before, changed since: updated
+        // where it stands, not inserted a second time.
+        let name = new.name(new.root()).to_string();
+        let Some(value) = key_of(&new, new.root(), key) else {
+            return Err(Error::Invalid {
+                file: Default::default(),
+                message: format!("the markup to insert has no {key} to identify it by"),
+            });
+        };
+        let same: Vec<Element> = neighbours
+            .into_iter()
+            .filter(|&n| doc.name(n) == name && key_of(doc, n, key).as_deref() == Some(&value))
+            .collect();
+        match same.as_slice() {
+            [] => {}
+            [one] => {
+                doc.replace(*one, markup)?;
+                return Ok(true);
+            }
+            _ => {
+                return Err(Error::Invalid {
+                    file: Default::default(),
+                    message: format!(
+                        "several <{name}> there have {key} {value:?}; the key must tell them apart"
+                    ),
+                })
+            }
         }
     }
     let place = match place {
@@ -181,9 +223,16 @@ fn insert_unless_present(
     Ok(true)
 }
 
-fn canonical_markup(markup: &str) -> Result<String> {
-    let doc = Document::parse(markup)?;
-    Ok(canonical(&doc, doc.root()))
+/// The key of `el`: the attribute `@name`'s value, or the text of its
+/// child `name`, trimmed.
+fn key_of(doc: &Document, el: Element, key: &str) -> Option<String> {
+    match key.strip_prefix('@') {
+        Some(attribute) => doc.attribute(el, attribute).map(String::from),
+        None => {
+            let child = doc.select_optional((el, key)).ok()??;
+            doc.element_text(child).map(|t| t.trim().to_string())
+        }
+    }
 }
 
 /// An element's structure, independent of layout: name, sorted attributes,

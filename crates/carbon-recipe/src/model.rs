@@ -291,6 +291,9 @@ pub struct Raw {
     pub markup: Option<Text>,
     /// Where insert puts it: first_child, last_child (the default), before, after.
     pub place: Option<Text>,
+    /// What identifies the inserted element among its neighbours, so that a
+    /// changed markup updates it in place: a child's name, or `@attribute`.
+    pub key: Option<Text>,
 }
 
 /// The settings a recipe's top level and each of its nodes may hold, and

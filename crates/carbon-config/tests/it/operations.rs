@@ -172,6 +172,7 @@ fn raw_edits_cover_what_no_operation_does() {
                 &raw::RawAction::Insert {
                     place: raw::RawPlace::After,
                     markup: "<mount path=\"/_system/config\" overwrite=\"true\">\n    <instanceId>gov</instanceId>\n</mount>".into(),
+                    key: None,
                 },
             )?,
             raw::apply(
@@ -199,6 +200,7 @@ fn raw_insert_compares_an_elements_text_exactly() {
         let action = raw::RawAction::Insert {
             place: raw::RawPlace::LastChild,
             markup: markup.into(),
+            key: None,
         };
         let outcome = raw::apply(
             &mut session,
@@ -335,4 +337,60 @@ fn datasources_added_changed_commented_out_and_removed() {
             "EXAMPLE_STORE_DB",
         )?])
     });
+}
+
+/// With a key, an inserted element whose fields the recipe changes is
+/// updated where it stands, not inserted again; without one it would be.
+#[test]
+fn raw_insert_with_a_key_updates_its_element_in_place() {
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let environment = |url: &str| {
+        format!(
+            "<Environment type=\"hybrid\">\n    <Name>Production</Name>\n    <ServerURL>{url}</ServerURL>\n</Environment>"
+        )
+    };
+    let insert = |session: &mut Session, url: &str, key: Option<&str>| {
+        let action = raw::RawAction::Insert {
+            place: raw::RawPlace::LastChild,
+            markup: environment(url),
+            key: key.map(String::from),
+        };
+        raw::apply(session, "repository/conf/carbon.xml", "/Server", &action)
+            .unwrap()
+            .changed
+    };
+    let mut session = Session::new(&home);
+    assert!(insert(
+        &mut session,
+        "https://gw1:9443/services/",
+        Some("Name")
+    ));
+    let first = session.changes().unwrap().remove(0).after;
+    // A second run, the URL changed in the recipe: the same element, updated.
+    let mut session = Session::new(&home);
+    assert!(insert(
+        &mut session,
+        "https://gw1:9443/services/",
+        Some("Name")
+    ));
+    assert!(insert(
+        &mut session,
+        "https://gw2:9443/services/",
+        Some("Name")
+    ));
+    let text = String::from_utf8_lossy(&session.changes().unwrap().remove(0).after).into_owned();
+    assert_eq!(text.matches("<Environment").count(), 1, "{text}");
+    assert!(text.contains("https://gw2:9443/services/"), "{text}");
+    assert_eq!(
+        text.len(),
+        String::from_utf8_lossy(&first).len(),
+        "one element, as before"
+    );
+    // Without a key, the changed element is one more.
+    let mut session = Session::new(&home);
+    insert(&mut session, "https://gw1:9443/services/", None);
+    insert(&mut session, "https://gw2:9443/services/", None);
+    let text = String::from_utf8_lossy(&session.changes().unwrap().remove(0).after).into_owned();
+    assert_eq!(text.matches("<Environment").count(), 2, "{text}");
 }

@@ -570,7 +570,16 @@ impl Translate<'_> {
                         format!("markup is not one well-formed XML element: {e}"),
                     ));
                 }
-                RawAction::Insert { place, markup }
+                let key = match &r.key {
+                    Some(t) => {
+                        let key = self.x(t)?;
+                        xmlsplice::check_name(key.strip_prefix('@').unwrap_or(&key))
+                            .map_err(|e| self.error(t.span(), format!("key: {e}")))?;
+                        Some(key)
+                    }
+                    None => None,
+                };
+                RawAction::Insert { place, markup, key }
             }
             "remove" => RawAction::Remove,
             "comment_out" => RawAction::CommentOut,

@@ -451,6 +451,37 @@ fn port_clashes_count_the_values_the_homes_keep() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// A `[[raw]]` insert with a `key` updates what it inserted when the recipe
+/// changes it (a gateway environment's URL), instead of inserting another.
+#[test]
+fn a_keyed_raw_insert_updates_its_element_on_the_next_apply() {
+    let h = homes();
+    let recipe = |url: &str| {
+        format!(
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\naction = \"insert\"\n\
+             key = \"Name\"\nmarkup = '<Environment><Name>Production</Name><ServerURL>{url}</ServerURL></Environment>'\n\
+             [nodes.node1]\nhome = \"x\"\n"
+        )
+    };
+    for url in ["https://gw1/", "https://gw2/", "https://gw2/"] {
+        let (_dir, path) = recipe_file("r.toml", recipe(url));
+        let out = on_node1("apply", &path, &h.node1).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let carbon = std::fs::read(h.node1.join("repository/conf/carbon.xml")).unwrap();
+    let carbon = String::from_utf8_lossy(&carbon);
+    assert_eq!(carbon.matches("<Environment>").count(), 1, "{carbon}");
+    assert!(carbon.contains("<ServerURL>https://gw2/</ServerURL>"));
+    // A key that is no name is refused at its line.
+    let (_dir, path) = recipe_file(
+        "r.toml",
+        recipe("x").replace("key = \"Name\"", "key = \"a b\""),
+    );
+    let out = on_node1("plan", &path, &h.node1).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("key: "), "{}", stderr(&out));
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     if !crate::common::hooks("a_failed_write_midway_restores_every_file") {
