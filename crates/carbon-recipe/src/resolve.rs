@@ -57,6 +57,10 @@ pub struct Node {
     pub secrets: Vec<String>,
     /// Steps that are not edits to a home, to do by hand.
     pub manual: Vec<String>,
+    /// What the recipe should know about its own values for this node (a
+    /// password written in it, an entity reference that would be escaped
+    /// again), each at its place in the recipe.
+    pub warnings: Vec<carbon_config::validate::Finding>,
     /// For each of `steps`, the recipe text that asked for it, where there
     /// is one to point at.
     origins: Vec<Option<Range<usize>>>,
@@ -372,6 +376,7 @@ impl Recipe {
             steps: Vec::new(),
             secrets: Vec::new(),
             manual: Vec::new(),
+            warnings: Vec::new(),
             origins: Vec::new(),
             recipe: Arc::clone(&self.text),
         };

@@ -323,7 +323,10 @@ impl Planner {
             });
             outcomes.extend(done?);
         }
-        let (changes, warnings) = checked_changes(session).map_err(failed)?;
+        let (changes, found) = checked_changes(session).map_err(failed)?;
+        // The recipe's own first: they are about what the node was asked.
+        let mut warnings = node.warnings;
+        warnings.extend(found);
         let product = match (home.product(), home.version()) {
             (Some(p), Some(v)) => Some(format!("{p} {v}")),
             (Some(p), None) => Some(p.to_string()),

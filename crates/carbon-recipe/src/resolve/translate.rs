@@ -15,6 +15,7 @@ use carbon_config::datasources::Datasource as DsSpec;
 use carbon_config::raw::{RawAction, RawPlace};
 use carbon_config::registry as reg;
 use carbon_config::secrets::names_a_secret;
+use carbon_config::validate::{Finding, Severity};
 
 use super::{Env, Node, Recipe};
 use crate::error::{closest, RecipeError};
@@ -35,6 +36,8 @@ impl Recipe {
             recipe: self,
             env,
             node,
+            warnings: Default::default(),
+            escaped: std::cell::Cell::new(true),
         };
         let s = settings;
         if let Some(server) = &s.server {
@@ -68,12 +71,15 @@ impl Recipe {
         if let Some(event_processor) = &s.event_processor {
             to.event_processor(event_processor)?;
         }
+        // spark-defaults.conf is text: its values are written as they are.
+        to.escaped.set(false);
         for (key, value) in s.spark.iter().flatten() {
             let value_text = to.x_keyed(key, value)?;
             to.push(value.span(), Step::Spark(key.clone(), value_text));
         }
+        to.escaped.set(true);
         for jar in &s.lib {
-            let path = PathBuf::from(to.x(jar)?);
+            let path = PathBuf::from(to.x_unescaped(jar)?);
             let path = if path.is_relative() {
                 self.path().parent().unwrap_or(Path::new(".")).join(path)
             } else {
@@ -84,6 +90,8 @@ impl Recipe {
         for raw in &s.raw {
             to.push(raw.path.span(), to.raw(raw)?);
         }
+        let warnings = to.warnings.into_inner();
+        to.node.warnings.extend(warnings);
         Ok(())
     }
 }
@@ -94,12 +102,50 @@ struct Translate<'a> {
     recipe: &'a Recipe,
     env: &'a dyn Env,
     node: &'a mut Node,
+    /// What the recipe should know about its own values (an entity
+    /// reference that would be escaped again, a password written in it).
+    warnings: std::cell::RefCell<Vec<Finding>>,
+    /// Whether the values being expanded are written into XML by the
+    /// engine, which escapes them: not Spark's text file, a path or markup.
+    escaped: std::cell::Cell<bool>,
 }
 
 impl Translate<'_> {
     /// `text` expanded.
     fn x(&self, text: &Text) -> Result<String, RecipeError> {
+        if self.escaped.get() {
+            if let Some(entity) = entity_reference(text.get_ref()) {
+                self.warn(
+                    text.span(),
+                    format!(
+                        "`{entity}` is an XML entity reference, and carbon-patch escapes values \
+                         itself: the file would get `&amp;{}`; write the character itself",
+                        &entity[1..]
+                    ),
+                );
+            }
+        }
         self.recipe.expand(text, self.env)
+    }
+
+    /// `text` expanded, where the engine does not escape it (markup, a
+    /// Spark value, a path).
+    fn x_unescaped(&self, text: &Text) -> Result<String, RecipeError> {
+        let was = self.escaped.replace(false);
+        let value = self.x(text);
+        self.escaped.set(was);
+        value
+    }
+
+    /// A warning about the recipe entry at `span`.
+    fn warn(&self, span: Range<usize>, message: String) {
+        let source = &self.recipe.text.source;
+        self.warnings.borrow_mut().push(Finding {
+            severity: Severity::Warning,
+            file: self.recipe.path().to_path_buf(),
+            at: Some(xmlsplice::TextPos::of_offset(source, span.start)),
+            message,
+        });
     }
 
     /// `text` expanded, when given.
@@ -107,11 +153,21 @@ impl Translate<'_> {
         text.as_ref().map(|t| self.x(t)).transpose()
     }
 
-    /// `text` expanded, and kept as a secret (masked in every output).
+    /// `text` expanded, and kept as a secret (masked in every output). One
+    /// written in the recipe itself is a warning: whoever reads the recipe
+    /// (a repository, a CI log) reads the password.
     fn x_secret(&mut self, text: &Text) -> Result<String, RecipeError> {
         let value = self.x(text)?;
         if !value.is_empty() {
             self.node.secrets.push(value.clone());
+            if !text.get_ref().contains("${") {
+                self.warn(
+                    text.span(),
+                    "a password written in the recipe: take it from the environment \
+                     (`${env:NAME}`), so that the recipe holds no secret"
+                        .to_string(),
+                );
+            }
         }
         Ok(value)
     }
@@ -559,7 +615,10 @@ impl Translate<'_> {
                         )));
                     }
                 };
-                let markup = need(&r.markup, "markup")?;
+                let markup = match &r.markup {
+                    Some(t) => self.x_unescaped(t)?,
+                    None => need(&None, "markup")?,
+                };
                 // Checked here, where the recipe can point at it: found
                 // only when applied, it was reported against the file it
                 // was to go into, at the markup's own line and column.
@@ -611,4 +670,43 @@ impl Translate<'_> {
             action,
         })
     }
+}
+
+/// The first XML entity reference in `value` (`&amp;`, `&#38;`, `&#x26;`),
+/// if it holds one.
+fn entity_reference(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    for (at, _) in value.match_indices('&') {
+        let rest = &bytes[at + 1..];
+        let name_len = match rest.first() {
+            Some(b'#') => {
+                let digits = &rest[1..];
+                let hex = digits.first() == Some(&b'x');
+                let body = if hex { &digits[1..] } else { digits };
+                let len = body
+                    .iter()
+                    .take_while(|b| {
+                        if hex {
+                            b.is_ascii_hexdigit()
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    })
+                    .count();
+                (len > 0).then_some(1 + usize::from(hex) + len)
+            }
+            Some(b) if b.is_ascii_alphabetic() => Some(
+                rest.iter()
+                    .take_while(|b| b.is_ascii_alphanumeric())
+                    .count(),
+            ),
+            _ => None,
+        };
+        if let Some(len) = name_len {
+            if rest.get(len) == Some(&b';') {
+                return Some(&value[at..at + 1 + len + 1]);
+            }
+        }
+    }
+    None
 }

@@ -482,6 +482,47 @@ fn a_keyed_raw_insert_updates_its_element_on_the_next_apply() {
     assert!(stderr(&out).contains("key: "), "{}", stderr(&out));
 }
 
+/// What the recipe should know about its own values: an entity reference
+/// copied from WSO2's docs (escaped again, it would reach the file as
+/// `&amp;amp;`), and a password written in the recipe. Each is a warning at
+/// its place in the recipe; markup, where entities belong, is not.
+#[test]
+fn values_that_would_go_wrong_are_warned_about_at_their_line() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[[datasource]]\nname = \"NEW_DB\"\n\
+         url = \"jdbc:mysql://h:3306/db?autoReconnect=true&amp;useSSL=false\"\n\
+         username = \"u\"\npassword = \"literal-s3cret\"\n\
+         [[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\naction = \"insert\"\n\
+         markup = '<Note>a &amp; b</Note>'\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let shown = recipe.display();
+    assert!(
+        text.contains(&format!(
+            "warning: {shown}:3:7: `&amp;` is an XML entity reference, and carbon-patch escapes \
+             values itself: the file would get `&amp;amp;`; write the character itself"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "warning: {shown}:5:12: a password written in the recipe: take it from the \
+             environment (`${{env:NAME}}`), so that the recipe holds no secret"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("literal-s3cret"), "{text}");
+    assert_eq!(
+        text.matches("entity reference").count(),
+        1,
+        "not the markup's: {text}"
+    );
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     if !crate::common::hooks("a_failed_write_midway_restores_every_file") {
