@@ -144,6 +144,13 @@ impl RecipePlace {
         &self.text.path
     }
 
+    /// The entry as the recipe writes it, its quotes left out.
+    pub fn entry(&self) -> &str {
+        let source = &self.text.source;
+        let span = self.span.start.min(source.len())..self.span.end.min(source.len());
+        source[span].trim_matches(|c| c == '"' || c == '\'')
+    }
+
     /// Line and column (from 1) of the entry; the column counts
     /// characters, as the engine's positions in XML files do.
     pub fn line_column(&self) -> (usize, usize) {

@@ -323,7 +323,8 @@ impl Planner {
             });
             outcomes.extend(done?);
         }
-        let (changes, found) = checked_changes(session).map_err(failed)?;
+        let (changes, found) =
+            checked_changes(session).map_err(|err| failed(name_the_entries(err, &node)))?;
         // The recipe's own first: they are about what the node was asked.
         let mut warnings = node.warnings;
         warnings.extend(found);
@@ -345,6 +346,38 @@ impl Planner {
             manual: node.manual,
         })
     }
+}
+
+/// `err` with each of its validation errors naming the recipe entry behind
+/// it, where one is plain: an entry whose value the message quotes (a JNDI
+/// name, a dbConfig, an instance id), as `(asked for at r.toml:4:15)`.
+fn name_the_entries(err: carbon_config::Error, node: &Node) -> carbon_config::Error {
+    let carbon_config::Error::Validation(mut findings) = err else {
+        return err;
+    };
+    let places: Vec<RecipePlace> = (0..node.steps.len())
+        .filter_map(|index| node.asked_at(index))
+        .filter(|place| place.entry().len() >= 3)
+        .collect();
+    for finding in &mut findings {
+        if finding.severity != carbon_config::validate::Severity::Error {
+            continue;
+        }
+        // The longest entry quoted: a JNDI name over a short name within it.
+        if let Some(place) = places
+            .iter()
+            .filter(|place| finding.message.contains(place.entry()))
+            .max_by_key(|place| place.entry().len())
+        {
+            let (line, column) = place.line_column();
+            finding.message = format!(
+                "{} (asked for at {}:{line}:{column})",
+                finding.message,
+                place.path().display()
+            );
+        }
+    }
+    carbon_config::Error::Validation(findings)
 }
 
 /// A step that could not be carried out, and the recipe entry that asked

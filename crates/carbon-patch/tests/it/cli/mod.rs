@@ -523,6 +523,25 @@ fn values_that_would_go_wrong_are_warned_about_at_their_line() {
     );
 }
 
+/// A validation error names the recipe entry behind it, where one is
+/// plain: the user store's data source that no datasource defines.
+#[test]
+fn a_validation_error_names_the_recipe_entry_behind_it() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[user_store]\ndata_source = \"jdbc/Undefined\"\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = on_node1("plan", &recipe, &h.node1).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("jdbc/Undefined"), "{err}");
+    assert!(
+        err.contains(&format!("(asked for at {}:2:15)", recipe.display())),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_failed_write_midway_restores_every_file() {
     if !crate::common::hooks("a_failed_write_midway_restores_every_file") {
@@ -624,9 +643,11 @@ fn a_broken_reference_stops_the_apply_and_names_its_place() {
         stderr(&out),
         format!(
             "carbon-patch: nothing was written: node node1 ({}): 2 problem(s) found in the files as the plan would write them:\n  \
-             error: repository/conf/registry.xml:14:9: dbConfig gov uses dataSource jdbc/Missing, which no active datasource defines\n  \
+             error: repository/conf/registry.xml:14:9: dbConfig gov uses dataSource jdbc/Missing, which no active datasource defines \
+             (asked for at {}:3:8)\n  \
              warning: repository/conf/datasources/master-datasources.xml:22:9: datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file\n",
-            h.node1.display()
+            h.node1.display(),
+            recipe.display()
         )
     );
     assert_eq!(snapshot(&h.node1), before, "nothing written");
