@@ -226,7 +226,8 @@ fn show_nodes(
 fn json_failed(out: &mut dyn Write, json: render::JsonReport, err: &anyhow::Error) {
     if !is_broken_pipe(err) {
         // The error is still reported on stderr and by the exit code.
-        let _ = json.fail(out, &shown::error_text(err), mask::validation_findings(err));
+        let details = mask::error_details(err);
+        let _ = json.fail(out, &shown::error_text(err), details.as_deref());
     }
 }
 

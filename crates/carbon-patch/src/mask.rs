@@ -36,6 +36,18 @@ pub fn validation_findings(err: &anyhow::Error) -> Option<&[Finding]> {
     })
 }
 
+/// `err` in parts (file, line, column, message), for JSON: a failed
+/// validation's findings, or a recipe's error with a place as one.
+pub fn error_details(err: &anyhow::Error) -> Option<Vec<Finding>> {
+    if let Some(findings) = validation_findings(err) {
+        return Some(findings.to_vec());
+    }
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<carbon_recipe::RecipeError>())
+        .filter(|recipe| recipe.line_column().is_some())
+        .map(|recipe| vec![recipe.finding()])
+}
+
 /// `err` again, each of its findings and of the contexts around them masked.
 fn masked_validation(
     err: &anyhow::Error,

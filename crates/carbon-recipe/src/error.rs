@@ -95,6 +95,20 @@ impl RecipeError {
     pub fn line_column(&self) -> Option<(usize, usize)> {
         self.place.as_ref().map(RecipePlace::line_column)
     }
+
+    /// The error in parts, as validation's findings are given (file,
+    /// line, column, message), for a report that shows errors as fields.
+    pub fn finding(&self) -> carbon_config::validate::Finding {
+        carbon_config::validate::Finding {
+            severity: carbon_config::validate::Severity::Error,
+            file: self.path.clone(),
+            at: self
+                .place
+                .as_ref()
+                .map(|place| xmlsplice::TextPos::of_offset(&place.text.source, place.span.start)),
+            message: self.message.clone(),
+        }
+    }
 }
 
 /// Shown with its control characters escaped ([`visible`]): a message may

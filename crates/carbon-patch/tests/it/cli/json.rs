@@ -234,3 +234,31 @@ fn json_after_an_error_is_a_whole_document_with_the_error() {
     assert_eq!(value["command"], "inspect");
     assert!(value["error"].as_str().unwrap().contains(not_a_home));
 }
+
+/// A recipe's error comes apart too: its file, line, column and message as
+/// fields, beside the message with its caret drawing.
+#[test]
+fn a_recipe_error_comes_apart_in_json() {
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffest = 1\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let out = run(&["plan", recipe.to_str().unwrap(), "--format=json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(value["error"].as_str().unwrap().contains("^"), "{value}");
+    let details = &value["error_details"][0];
+    assert_eq!(details["severity"], "error");
+    assert_eq!(details["file"], recipe.display().to_string());
+    assert_eq!(
+        (&details["line"], &details["column"]),
+        (&2.into(), &1.into())
+    );
+    assert!(
+        details["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown field `offest`"),
+        "{details}"
+    );
+}
