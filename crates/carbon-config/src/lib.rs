@@ -24,6 +24,7 @@
 // Forbid, not only deny as the workspace does: nothing here calls libc.
 #![forbid(unsafe_code)]
 
+pub mod api_manager;
 pub mod axis2;
 pub mod carbon_xml;
 pub mod catalina;

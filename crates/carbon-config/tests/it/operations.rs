@@ -394,3 +394,56 @@ fn raw_insert_with_a_key_updates_its_element_in_place() {
     let text = String::from_utf8_lossy(&session.changes().unwrap().remove(0).after).into_owned();
     assert_eq!(text.matches("<Environment").count(), 2, "{text}");
 }
+
+/// API Manager's settings and gateway environments on the sample API
+/// Manager home: each set in place (a commented-out ThriftClientPort
+/// uncommented), the shipped environment replaced by the recipe's, an
+/// environment changed in place, and a second run changing nothing.
+#[test]
+fn api_manager_settings_and_gateway_environments() {
+    use carbon_config::api_manager::{self, Environment};
+    let fixture = golden::workspace_root().join("fixtures/homes/apim-2.1");
+    let copy = copy_tree(&fixture);
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let environment = |name: &str, url: &str| Environment {
+        name: name.into(),
+        kind: Some("production".into()),
+        display_in_api_console: Some(true),
+        service_url: Some(format!("https://{url}:9443/services/")),
+        http_endpoint: Some(format!("http://{url}:8280")),
+        https_endpoint: Some(format!("https://{url}:8243")),
+        ..Environment::default()
+    };
+    let plan = |session: &mut Session, gateway: &str| {
+        api_manager::set(session, "key_manager.service_url", "https://km:9443/services/").unwrap();
+        api_manager::set(session, "key_manager.thrift_client_port", "10397").unwrap();
+        api_manager::set(session, "throttling.receiver_url", "tcp://tm:9611").unwrap();
+        api_manager::set(session, "devportal.url", "https://store.example.org/store").unwrap();
+        api_manager::set_environments(session, &[environment("Production", gateway)]).unwrap();
+    };
+    let mut session = Session::new(&home);
+    plan(&mut session, "gw1");
+    let changes = session.changes().unwrap();
+    assert_eq!(changes.len(), 1, "api-manager.xml only");
+    let after = String::from_utf8(changes[0].after.clone()).unwrap();
+    assert!(after.contains("<ServerURL>https://km:9443/services/</ServerURL>"));
+    assert!(after.contains("<ThriftClientPort>10397</ThriftClientPort>"), "uncommented");
+    assert!(!after.contains("<!--ThriftClientPort"), "in place: {after}");
+    assert!(after.contains("<ReceiverUrlGroup>tcp://tm:9611</ReceiverUrlGroup>"));
+    assert!(after.contains("<URL>https://store.example.org/store</URL>"));
+    assert!(!after.contains("Production and Sandbox"), "the shipped environment goes");
+    assert!(after.contains("<Environment type=\"production\" api-console=\"true\">"), "{after}");
+    assert!(after.contains("<GatewayEndpoint>http://gw1:8280,https://gw1:8243</GatewayEndpoint>"));
+    std::fs::write(copy.path().join("repository/conf/api-manager.xml"), &after).unwrap();
+    // The same again: nothing to do.
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    plan(&mut session, "gw1");
+    assert!(session.changes().unwrap().is_empty());
+    // The gateway moved: the same environment, updated where it stands.
+    let mut session = Session::new(&home);
+    plan(&mut session, "gw2");
+    let after = String::from_utf8(session.changes().unwrap()[0].after.clone()).unwrap();
+    assert_eq!(after.matches("<Environment ").count(), 1, "{after}");
+    assert!(after.contains("<ServerURL>https://gw2:9443/services/</ServerURL>"));
+}
