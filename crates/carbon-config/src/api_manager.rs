@@ -17,13 +17,37 @@ use crate::session::{Outcome, Session};
 /// Every setting: its name, the element that holds it, and the leaf.
 pub const SETTINGS: &[(&str, &str, &str)] = &[
     ("key_manager.service_url", "APIKeyValidator", "ServerURL"),
-    ("key_manager.client_type", "APIKeyValidator", "KeyValidatorClientType"),
-    ("key_manager.enable_thrift_server", "APIKeyValidator", "EnableThriftServer"),
-    ("key_manager.thrift_client_port", "APIKeyValidator", "ThriftClientPort"),
-    ("key_manager.thrift_server_host", "APIKeyValidator", "ThriftServerHost"),
-    ("key_manager.thrift_server_port", "APIKeyValidator", "ThriftServerPort"),
+    (
+        "key_manager.client_type",
+        "APIKeyValidator",
+        "KeyValidatorClientType",
+    ),
+    (
+        "key_manager.enable_thrift_server",
+        "APIKeyValidator",
+        "EnableThriftServer",
+    ),
+    (
+        "key_manager.thrift_client_port",
+        "APIKeyValidator",
+        "ThriftClientPort",
+    ),
+    (
+        "key_manager.thrift_server_host",
+        "APIKeyValidator",
+        "ThriftServerHost",
+    ),
+    (
+        "key_manager.thrift_server_port",
+        "APIKeyValidator",
+        "ThriftServerPort",
+    ),
     ("auth_manager.service_url", "AuthManager", "ServerURL"),
-    ("oauth_config.revoke_endpoint", "OAuthConfigurations", "RevokeAPIURL"),
+    (
+        "oauth_config.revoke_endpoint",
+        "OAuthConfigurations",
+        "RevokeAPIURL",
+    ),
     (
         "throttling.enable_data_publishing",
         "ThrottlingConfigurations/DataPublisher",
@@ -82,7 +106,15 @@ pub fn set(session: &mut Session, setting: &str, value: &str) -> Result<Outcome>
         session,
         API_MANAGER,
         format!("{context}/{leaf} = {value}"),
-        |t| t.ensure_text(context, leaf, value, NewElement::new(leaf), Fallback::LastChild),
+        |t| {
+            t.ensure_text(
+                context,
+                leaf,
+                value,
+                NewElement::new(leaf),
+                Fallback::LastChild,
+            )
+        },
     )
 }
 
@@ -123,7 +155,11 @@ const ENVIRONMENT: &str = "APIGateway/Environments/Environment";
 pub fn set_environments(session: &mut Session, environments: &[Environment]) -> Result<Outcome> {
     let names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
     for name in &names {
-        check_predicate_value(session.home().path().join(API_MANAGER), "environment name", name)?;
+        check_predicate_value(
+            session.home().path().join(API_MANAGER),
+            "environment name",
+            name,
+        )?;
     }
     edit_xml(
         session,

@@ -28,7 +28,11 @@ fn main() -> ExitCode {
             None
         }
     };
-    let examples: [Example; 5] = [
+    let examples: [Example; 6] = [
+        (
+            "apim_distributed_on_api_manager_2_1_0",
+            apim_distributed_on_api_manager_2_1_0,
+        ),
         (
             "greg_three_nodes_on_governance_registry_5_4_0",
             greg_three_nodes_on_governance_registry_5_4_0,
@@ -754,4 +758,108 @@ fn dss_shared_registry_on_dss_3_5_1_and_greg_5_4_0(corpus: &Path) {
         }
     }
     check_clean(&check, &env);
+}
+
+const API_MANAGER: &str = "repository/conf/api-manager.xml";
+
+/// API Manager 2.1.0's distributed profiles, with no `[[raw]]`: every node
+/// points at the key manager and the traffic manager, the gateway
+/// environment at the gateway manager and the workers' address, and the
+/// gateway nodes form a cluster of one manager and two workers.
+fn apim_distributed_on_api_manager_2_1_0(corpus: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("APIM_DB_PASSWORD", "example-password")];
+    let nodes = ["pubstore", "km", "tm", "gwmgr", "gw1", "gw2"];
+    let (homes, check) = apply_example(
+        corpus,
+        dir.path(),
+        "examples/apim-distributed.toml",
+        "apim-2.1.0",
+        &nodes,
+        &env,
+    );
+    for (node, home) in nodes.iter().zip(&homes) {
+        let r = Reader { home: home.clone() };
+        let km = "https://10.0.1.21:9443/services/";
+        assert_eq!(
+            r.text(API_MANAGER, "APIKeyValidator/ServerURL"),
+            km,
+            "{node}"
+        );
+        assert_eq!(r.text(API_MANAGER, "AuthManager/ServerURL"), km, "{node}");
+        assert_eq!(
+            r.text(API_MANAGER, "APIKeyValidator/KeyValidatorClientType"),
+            "WSClient"
+        );
+        assert_eq!(
+            r.text(
+                API_MANAGER,
+                "ThrottlingConfigurations/DataPublisher/ReceiverUrlGroup"
+            ),
+            "tcp://10.0.1.22:9611"
+        );
+        assert_eq!(
+            r.text(
+                API_MANAGER,
+                "ThrottlingConfigurations/JMSConnectionDetails/ServiceURL"
+            ),
+            "tcp://10.0.1.22:5672"
+        );
+        assert_eq!(
+            r.count(API_MANAGER, "APIGateway/Environments/Environment"),
+            1
+        );
+        assert_eq!(
+            r.text(
+                API_MANAGER,
+                "APIGateway/Environments/Environment/GatewayEndpoint"
+            ),
+            "http://gw.example.org:8280,https://gw.example.org:8243"
+        );
+        assert_eq!(
+            r.text(API_MANAGER, "APIStore/URL"),
+            "https://apim.example.org/store"
+        );
+        let revoke = r.text(API_MANAGER, "OAuthConfigurations/RevokeAPIURL");
+        assert_eq!(
+            revoke == "https://gw.example.org:8243/revoke",
+            *node == "km",
+            "{node}: {revoke}"
+        );
+        let gateway = node.starts_with("gw");
+        assert_eq!(
+            r.attribute(AXIS2, "clustering", "enable") == "true",
+            gateway,
+            "{node}"
+        );
+        if gateway {
+            assert_eq!(
+                r.text(AXIS2, "clustering/parameter[@name='domain']"),
+                "wso2.am.gateway.domain"
+            );
+            assert_eq!(r.count(AXIS2, "clustering/members/member"), 2);
+            let sub = r.attribute(
+                AXIS2,
+                "clustering/parameter[@name='properties']/property[@name='subDomain']",
+                "value",
+            );
+            assert_eq!(sub, if *node == "gwmgr" { "mgt" } else { "worker" });
+        }
+    }
+    check_clean(&check, &env);
+    // A second apply writes nothing.
+    let mut again = check.clone();
+    again[0] = "apply".into();
+    again.retain(|a| a != "--color=never");
+    let out = carbon_patch(&again, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Applied: 0 file(s) on 6 node(s)"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

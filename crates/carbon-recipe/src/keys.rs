@@ -5,12 +5,13 @@
 
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 
-use crate::model::{
-    Clustering, Datasource, DbConfig, DeploymentSynchronizer, EventMode, Jdbc, Mediation, Mount,
-    RemoteInstance, Server, Tomcat, UserStore,
-};
 #[cfg(test)]
-use crate::model::{EventProcessor, NodeTable, Raw, RecipeFile, Registry};
+use crate::model::{Apim, ApimGateway, EventProcessor, NodeTable, Raw, RecipeFile, Registry};
+use crate::model::{
+    ApimAnalytics, ApimEnvironment, ApimKeyManager, ApimOauthConfig, ApimServiceUrl,
+    ApimThrottling, ApimUrl, Clustering, Datasource, DbConfig, DeploymentSynchronizer, EventMode,
+    Jdbc, Mediation, Mount, RemoteInstance, Server, Tomcat, UserStore,
+};
 
 /// The keys that hold a list of strings, not tables (which serde's field
 /// names do not tell).
@@ -38,6 +39,14 @@ fn tables() -> Vec<(&'static str, &'static [&'static str])> {
         ("[mediation]", fields::<Mediation>()),
         ("[tomcat]", fields::<Tomcat>()),
         ("[event_processor.MODE]", fields::<EventMode>()),
+        ("[[apim.gateway.environment]]", fields::<ApimEnvironment>()),
+        ("[apim.key_manager]", fields::<ApimKeyManager>()),
+        ("[apim.auth_manager]", fields::<ApimServiceUrl>()),
+        ("[apim.oauth_config]", fields::<ApimOauthConfig>()),
+        ("[apim.throttling]", fields::<ApimThrottling>()),
+        ("[apim.analytics]", fields::<ApimAnalytics>()),
+        ("[apim.devportal]", fields::<ApimUrl>()),
+        ("[apim.publisher]", fields::<ApimUrl>()),
     ]
 }
 
@@ -101,7 +110,8 @@ mod tests {
             [
                 "[[datasource]]",
                 "[registry.db_config.jdbc]",
-                "[user_store.jdbc]"
+                "[user_store.jdbc]",
+                "[[apim.gateway.environment]]"
             ]
         );
         assert!(tables_with("home").is_empty());
@@ -127,6 +137,8 @@ mod tests {
             ("[registry]", fields::<Registry>().to_vec()),
             ("[event_processor]", fields::<EventProcessor>().to_vec()),
             ("[[raw]]", fields::<Raw>().to_vec()),
+            ("[apim]", fields::<Apim>().to_vec()),
+            ("[apim.gateway]", fields::<ApimGateway>().to_vec()),
         ];
         all.extend(tables().into_iter().map(|(t, keys)| (t, keys.to_vec())));
         all

@@ -130,6 +130,67 @@ impl Merge for EventProcessor {
     }
 }
 
+impl Merge for Apim {
+    fn merge(self, over: Self) -> Self {
+        Apim {
+            gateway: match (self.gateway, over.gateway) {
+                (Some(b), Some(o)) => Some(ApimGateway {
+                    environment: merge_keyed(b.environment, o.environment, |e| {
+                        e.name.get_ref().clone()
+                    }),
+                }),
+                (b, o) => o.or(b),
+            },
+            key_manager: merge_option(self.key_manager, over.key_manager),
+            auth_manager: merge_option(self.auth_manager, over.auth_manager),
+            oauth_config: merge_option(self.oauth_config, over.oauth_config),
+            throttling: merge_option(self.throttling, over.throttling),
+            analytics: merge_option(self.analytics, over.analytics),
+            devportal: merge_option(self.devportal, over.devportal),
+            publisher: merge_option(self.publisher, over.publisher),
+        }
+    }
+}
+
+impl Merge for ApimKeyManager {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; service_url, client_type, enable_thrift_server,
+            thrift_client_port, thrift_server_host, thrift_server_port)
+    }
+}
+
+impl Merge for ApimServiceUrl {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; service_url)
+    }
+}
+
+impl Merge for ApimOauthConfig {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; revoke_endpoint)
+    }
+}
+
+impl Merge for ApimThrottling {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; enable_data_publishing, receiver_url, auth_url,
+            policy_deployer_url, enable_blacklist_condition, enable_decision_connection,
+            decision_url)
+    }
+}
+
+impl Merge for ApimAnalytics {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; enable, receiver_url, store_api_url)
+    }
+}
+
+impl Merge for ApimUrl {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; url)
+    }
+}
+
 impl Merge for Settings {
     fn merge(self, over: Self) -> Self {
         let mut lib = self.lib;
@@ -155,6 +216,7 @@ impl Merge for Settings {
             mediation: merge_option(self.mediation, over.mediation),
             tomcat: merge_option(self.tomcat, over.tomcat),
             event_processor: merge_option(self.event_processor, over.event_processor),
+            apim: merge_option(self.apim, over.apim),
             spark: match (self.spark, over.spark) {
                 (Some(b), Some(o)) => Some(merge_map(b, o)),
                 (b, o) => o.or(b),

@@ -244,6 +244,137 @@ pub struct Tomcat {
     pub https_proxy_port: Option<Spanned<u32>>,
 }
 
+/// `[apim]`: API Manager 1.9 to 2.x (api-manager.xml), its keys as API
+/// Manager 3.x's deployment.toml names them.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Apim {
+    /// `[apim.gateway]`.
+    pub gateway: Option<ApimGateway>,
+    /// `[apim.key_manager]`.
+    pub key_manager: Option<ApimKeyManager>,
+    /// `[apim.auth_manager]`.
+    pub auth_manager: Option<ApimServiceUrl>,
+    /// `[apim.oauth_config]`.
+    pub oauth_config: Option<ApimOauthConfig>,
+    /// `[apim.throttling]`.
+    pub throttling: Option<ApimThrottling>,
+    /// `[apim.analytics]`.
+    pub analytics: Option<ApimAnalytics>,
+    /// `[apim.devportal]`: the store.
+    pub devportal: Option<ApimUrl>,
+    /// `[apim.publisher]`.
+    pub publisher: Option<ApimUrl>,
+}
+
+/// `[apim.gateway]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimGateway {
+    /// `[[apim.gateway.environment]]`: exactly the gateway environments.
+    #[serde(default)]
+    pub environment: Vec<ApimEnvironment>,
+}
+
+/// `[[apim.gateway.environment]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimEnvironment {
+    /// `<Name>`: what identifies it.
+    pub name: Text,
+    /// `hybrid`, `production` or `sandbox`.
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    /// Listed in the API console.
+    pub display_in_api_console: Option<Flag>,
+    /// `<Description>`.
+    pub description: Option<Text>,
+    /// `<ServerURL>`: the gateway's admin services.
+    pub service_url: Option<Text>,
+    /// `<Username>`.
+    pub username: Option<Text>,
+    /// `<Password>`.
+    pub password: Option<Text>,
+    /// The HTTP half of `<GatewayEndpoint>`.
+    pub http_endpoint: Option<Text>,
+    /// The HTTPS half of `<GatewayEndpoint>`.
+    pub https_endpoint: Option<Text>,
+}
+
+/// `[apim.key_manager]`: `<APIKeyValidator>`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimKeyManager {
+    /// `<ServerURL>`.
+    pub service_url: Option<Text>,
+    /// `<KeyValidatorClientType>`: `ThriftClient` or `WSClient`.
+    pub client_type: Option<Text>,
+    /// `<EnableThriftServer>`.
+    pub enable_thrift_server: Option<Flag>,
+    /// `<ThriftClientPort>`.
+    pub thrift_client_port: Option<Spanned<u32>>,
+    /// `<ThriftServerHost>`.
+    pub thrift_server_host: Option<Text>,
+    /// `<ThriftServerPort>`.
+    pub thrift_server_port: Option<Spanned<u32>>,
+}
+
+/// A table with a service URL (`[apim.auth_manager]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimServiceUrl {
+    /// `<ServerURL>`.
+    pub service_url: Option<Text>,
+}
+
+/// `[apim.oauth_config]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimOauthConfig {
+    /// `<RevokeAPIURL>`.
+    pub revoke_endpoint: Option<Text>,
+}
+
+/// `[apim.throttling]`: `<ThrottlingConfigurations>`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimThrottling {
+    /// `<DataPublisher><Enabled>`.
+    pub enable_data_publishing: Option<Flag>,
+    /// `<DataPublisher><ReceiverUrlGroup>`: the traffic managers.
+    pub receiver_url: Option<Text>,
+    /// `<DataPublisher><AuthUrlGroup>`.
+    pub auth_url: Option<Text>,
+    /// `<PolicyDeployer><ServiceURL>`.
+    pub policy_deployer_url: Option<Text>,
+    /// `<BlockCondition><Enabled>`.
+    pub enable_blacklist_condition: Option<Flag>,
+    /// `<JMSConnectionDetails><Enabled>`.
+    pub enable_decision_connection: Option<Flag>,
+    /// `<JMSConnectionDetails><ServiceURL>`: the traffic manager's JMS.
+    pub decision_url: Option<Text>,
+}
+
+/// `[apim.analytics]`: `<Analytics>`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimAnalytics {
+    /// `<Enabled>`.
+    pub enable: Option<Flag>,
+    /// `<DASServerURL>`.
+    pub receiver_url: Option<Text>,
+    /// `<DASRestApiURL>`.
+    pub store_api_url: Option<Text>,
+}
+
+/// A table with a URL (`[apim.devportal]`, `[apim.publisher]`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApimUrl {
+    /// `<URL>`.
+    pub url: Option<Text>,
+}
+
 /// One event processor mode's settings.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,6 +453,8 @@ pub struct Settings {
     pub tomcat: Option<Tomcat>,
     /// `[event_processor]`.
     pub event_processor: Option<EventProcessor>,
+    /// `[apim]`: API Manager.
+    pub apim: Option<Apim>,
     /// `[spark]`: spark-defaults.conf keys and values.
     pub spark: Option<Map<Text>>,
     /// `lib`: files (JDBC drivers) to copy into repository/components/lib.
@@ -352,6 +485,7 @@ macro_rules! with_settings {
             #[serde(default)] mediation: Option<Mediation>,
             #[serde(default)] tomcat: Option<Tomcat>,
             #[serde(default)] event_processor: Option<EventProcessor>,
+            #[serde(default)] apim: Option<Apim>,
             #[serde(default)] spark: Option<Map<Text>>,
             #[serde(default)] lib: Vec<Text>,
             #[serde(default)] raw: Vec<Raw>,
@@ -373,6 +507,7 @@ macro_rules! with_settings {
                     mediation: self.mediation.clone(),
                     tomcat: self.tomcat.clone(),
                     event_processor: self.event_processor.clone(),
+                    apim: self.apim.clone(),
                     spark: self.spark.clone(),
                     lib: self.lib.clone(),
                     raw: self.raw.clone(),

@@ -8,8 +8,8 @@ use carbon_config::datasources::Datasource;
 use carbon_config::raw::RawAction;
 use carbon_config::registry::{DbConfig, Jdbc, Mount, RemoteInstance};
 use carbon_config::{
-    axis2, carbon_xml, catalina, datasources, event_processor, libs, raw, registry, spark,
-    user_mgt, Outcome, Result, Session,
+    api_manager, axis2, carbon_xml, catalina, datasources, event_processor, libs, raw, registry,
+    spark, user_mgt, Outcome, Result, Session,
 };
 
 /// A resolved setting of one node; [`Step::apply`] ensures it on a session.
@@ -67,6 +67,8 @@ pub enum Step {
         host: String,
         port: Option<u16>,
     },
+    ApimSetting(&'static str, String),
+    ApimEnvironments(Vec<api_manager::Environment>),
     Spark(String, String),
     Lib(PathBuf),
     Raw {
@@ -121,6 +123,8 @@ impl Step {
                 one(event_processor::set_persistence(s, mode, *enable)?)
             }
             Step::EventSync { host, port } => one(event_processor::set_event_sync(s, host, *port)?),
+            Step::ApimSetting(k, v) => one(api_manager::set(s, k, v)?),
+            Step::ApimEnvironments(e) => one(api_manager::set_environments(s, e)?),
             Step::Spark(k, v) => one(spark::set_property(s, k, v)?),
             Step::Lib(path) => one(libs::ensure_lib_file(s, path)?),
             Step::Raw { file, path, action } => one(raw::apply(s, file, path, action)?),

@@ -7,7 +7,9 @@
 //! - in the files of a home ([`is_secret_name`]): elements, `name="…"` and
 //!   `key="…"` properties, attributes, URL parameters and `key value`
 //!   properties whose name ends in `password`, `passwd`, `pwd`, `pass`,
-//!   `secret`, `secretKey`, `token` or `credential` (or a plural of them),
+//!   `secret`, `secretKey`, `token` or `credential` (or `passwords`,
+//!   `secrets`, `credentials`: not `tokens`, which names flags such as
+//!   API Manager's `EncryptPersistedTokens`),
 //!   in any case (`<Password>`, `keystorePass="…"`, `<clientSecret>`,
 //!   `;pwd=…`), and the password in a URL's user information
 //!   (`https://user:pw@host`);
@@ -40,7 +42,7 @@ use std::borrow::Cow;
 pub const MASK: &str = "********";
 
 /// How the name of a secret in WSO2's files ends, in any case.
-const NAME_ENDINGS: [&[u8]; 12] = [
+const NAME_ENDINGS: [&[u8]; 11] = [
     b"password",
     b"passwords",
     b"passwd",
@@ -50,7 +52,6 @@ const NAME_ENDINGS: [&[u8]; 12] = [
     b"secrets",
     b"secretkey",
     b"token",
-    b"tokens",
     b"credential",
     b"credentials",
 ];

@@ -33,6 +33,7 @@ const PLAIN_NAMES: &[&str] = &[
     "KeyAlias",
     "SecretAlias",
     "TokenEndpoint",
+    "EncryptPersistedTokens",
     "",
 ];
 

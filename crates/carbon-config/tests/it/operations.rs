@@ -415,7 +415,12 @@ fn api_manager_settings_and_gateway_environments() {
         ..Environment::default()
     };
     let plan = |session: &mut Session, gateway: &str| {
-        api_manager::set(session, "key_manager.service_url", "https://km:9443/services/").unwrap();
+        api_manager::set(
+            session,
+            "key_manager.service_url",
+            "https://km:9443/services/",
+        )
+        .unwrap();
         api_manager::set(session, "key_manager.thrift_client_port", "10397").unwrap();
         api_manager::set(session, "throttling.receiver_url", "tcp://tm:9611").unwrap();
         api_manager::set(session, "devportal.url", "https://store.example.org/store").unwrap();
@@ -427,12 +432,21 @@ fn api_manager_settings_and_gateway_environments() {
     assert_eq!(changes.len(), 1, "api-manager.xml only");
     let after = String::from_utf8(changes[0].after.clone()).unwrap();
     assert!(after.contains("<ServerURL>https://km:9443/services/</ServerURL>"));
-    assert!(after.contains("<ThriftClientPort>10397</ThriftClientPort>"), "uncommented");
+    assert!(
+        after.contains("<ThriftClientPort>10397</ThriftClientPort>"),
+        "uncommented"
+    );
     assert!(!after.contains("<!--ThriftClientPort"), "in place: {after}");
     assert!(after.contains("<ReceiverUrlGroup>tcp://tm:9611</ReceiverUrlGroup>"));
     assert!(after.contains("<URL>https://store.example.org/store</URL>"));
-    assert!(!after.contains("Production and Sandbox"), "the shipped environment goes");
-    assert!(after.contains("<Environment type=\"production\" api-console=\"true\">"), "{after}");
+    assert!(
+        !after.contains("Production and Sandbox"),
+        "the shipped environment goes"
+    );
+    assert!(
+        after.contains("<Environment type=\"production\" api-console=\"true\">"),
+        "{after}"
+    );
     assert!(after.contains("<GatewayEndpoint>http://gw1:8280,https://gw1:8243</GatewayEndpoint>"));
     std::fs::write(copy.path().join("repository/conf/api-manager.xml"), &after).unwrap();
     // The same again: nothing to do.

@@ -71,6 +71,9 @@ impl Recipe {
         if let Some(event_processor) = &s.event_processor {
             to.event_processor(event_processor)?;
         }
+        if let Some(apim) = &s.apim {
+            to.apim(apim)?;
+        }
         // spark-defaults.conf is text: its values are written as they are.
         to.escaped.set(false);
         for (key, value) in s.spark.iter().flatten() {
@@ -315,6 +318,122 @@ impl Translate<'_> {
                 },
             );
         }
+        Ok(())
+    }
+
+    /// `[apim]`, in api-manager.xml: each setting given, then the gateway
+    /// environments.
+    fn apim(&mut self, a: &Apim) -> Result<(), RecipeError> {
+        let mut texts: Vec<(&'static str, &Option<Text>)> = Vec::new();
+        let mut flags: Vec<(&'static str, &Option<Flag>)> = Vec::new();
+        let mut ports: Vec<(&'static str, &Option<toml::Spanned<u32>>)> = Vec::new();
+        if let Some(k) = &a.key_manager {
+            texts.push(("key_manager.service_url", &k.service_url));
+            texts.push(("key_manager.client_type", &k.client_type));
+            flags.push(("key_manager.enable_thrift_server", &k.enable_thrift_server));
+            ports.push(("key_manager.thrift_client_port", &k.thrift_client_port));
+            texts.push(("key_manager.thrift_server_host", &k.thrift_server_host));
+            ports.push(("key_manager.thrift_server_port", &k.thrift_server_port));
+        }
+        if let Some(m) = &a.auth_manager {
+            texts.push(("auth_manager.service_url", &m.service_url));
+        }
+        if let Some(o) = &a.oauth_config {
+            texts.push(("oauth_config.revoke_endpoint", &o.revoke_endpoint));
+        }
+        if let Some(t) = &a.throttling {
+            flags.push((
+                "throttling.enable_data_publishing",
+                &t.enable_data_publishing,
+            ));
+            texts.push(("throttling.receiver_url", &t.receiver_url));
+            texts.push(("throttling.auth_url", &t.auth_url));
+            texts.push(("throttling.policy_deployer_url", &t.policy_deployer_url));
+            flags.push((
+                "throttling.enable_blacklist_condition",
+                &t.enable_blacklist_condition,
+            ));
+            flags.push((
+                "throttling.enable_decision_connection",
+                &t.enable_decision_connection,
+            ));
+            texts.push(("throttling.decision_url", &t.decision_url));
+        }
+        if let Some(an) = &a.analytics {
+            flags.push(("analytics.enable", &an.enable));
+            texts.push(("analytics.receiver_url", &an.receiver_url));
+            texts.push(("analytics.store_api_url", &an.store_api_url));
+        }
+        if let Some(d) = &a.devportal {
+            texts.push(("devportal.url", &d.url));
+        }
+        if let Some(p) = &a.publisher {
+            texts.push(("publisher.url", &p.url));
+        }
+        for (setting, value) in texts {
+            if let Some(v) = value {
+                let text = self.x(v)?;
+                self.push(v.span(), Step::ApimSetting(setting, text));
+            }
+        }
+        for (setting, value) in flags {
+            if let Some(v) = value {
+                self.push(
+                    v.span(),
+                    Step::ApimSetting(setting, v.get_ref().to_string()),
+                );
+            }
+        }
+        for (setting, value) in ports {
+            if let Some(v) = value {
+                if !(1..=65535).contains(v.get_ref()) {
+                    return Err(self.error(v.span(), "a port must be from 1 to 65535"));
+                }
+                self.push(
+                    v.span(),
+                    Step::ApimSetting(setting, v.get_ref().to_string()),
+                );
+            }
+        }
+        let Some(gateway) = &a.gateway else {
+            return Ok(());
+        };
+        let mut environments = Vec::new();
+        let mut seen = HashSet::new();
+        for e in &gateway.environment {
+            let name = self.x(&e.name)?;
+            if !seen.insert(name.clone()) {
+                return Err(self.error(
+                    e.name.span(),
+                    format!("a second gateway environment named {name:?}"),
+                ));
+            }
+            if let Some(kind) = &e.kind {
+                if !["hybrid", "production", "sandbox"].contains(&kind.get_ref().as_str()) {
+                    return Err(self.error(
+                        kind.span(),
+                        "an environment's type is hybrid, production or sandbox",
+                    ));
+                }
+            }
+            environments.push(carbon_config::api_manager::Environment {
+                name,
+                kind: self.x_opt(&e.kind)?,
+                display_in_api_console: e.display_in_api_console.as_ref().map(|f| *f.get_ref()),
+                description: self.x_opt(&e.description)?,
+                service_url: self.x_opt(&e.service_url)?,
+                username: self.x_opt(&e.username)?,
+                password: e.password.as_ref().map(|p| self.x_secret(p)).transpose()?,
+                http_endpoint: self.x_opt(&e.http_endpoint)?,
+                https_endpoint: self.x_opt(&e.https_endpoint)?,
+            });
+        }
+        let span = gateway
+            .environment
+            .first()
+            .map(|e| e.name.span())
+            .unwrap_or(0..0);
+        self.push(span, Step::ApimEnvironments(environments));
         Ok(())
     }
 

@@ -329,7 +329,7 @@ fn a_key_in_the_wrong_table_is_sent_to_its_own() {
             .ends_with("`comment_out_properties`; `offset` is a key of [server]")
     );
     assert!(first_line("[nodes.a]\nhome = \"/a\"\nurl = \"jdbc:h2:x\"\n").ends_with(
-        "; `url` is a key of [[datasource]] or [registry.db_config.jdbc] or [[registry.remote_instance]] or [user_store.jdbc]"
+        "; `url` is a key of [[datasource]] or [registry.db_config.jdbc] or [[registry.remote_instance]] or [user_store.jdbc] or [apim.devportal] or [apim.publisher]"
     ));
     // A key no table has gets no hint.
     assert!(first_line("[nodes.a]\nhome = \"/a\"\nfoo = 1\n").ends_with("`raw`, `manual`"));
