@@ -46,6 +46,8 @@ pub mod files {
     pub const USER_MGT: &str = "repository/conf/user-mgt.xml";
     /// Tomcat connectors.
     pub const CATALINA: &str = "repository/conf/tomcat/catalina-server.xml";
+    /// Identity Server: the identity database.
+    pub const IDENTITY: &str = "repository/conf/identity/identity.xml";
     /// API Manager (1.9 to 2.x): gateways, key manager, throttling, analytics.
     pub const API_MANAGER: &str = "repository/conf/api-manager.xml";
     /// Event processor modes (CEP, DAS).

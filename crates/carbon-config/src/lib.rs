@@ -35,6 +35,7 @@ mod ensure;
 mod error;
 pub mod event_processor;
 mod home;
+pub mod identity;
 pub mod libs;
 pub mod raw;
 pub mod registry;

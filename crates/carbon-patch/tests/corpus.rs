@@ -28,7 +28,11 @@ fn main() -> ExitCode {
             None
         }
     };
-    let examples: [Example; 6] = [
+    let examples: [Example; 7] = [
+        (
+            "is_cluster_on_identity_server_5_4_1",
+            is_cluster_on_identity_server_5_4_1,
+        ),
         (
             "apim_distributed_on_api_manager_2_1_0",
             apim_distributed_on_api_manager_2_1_0,
@@ -862,4 +866,51 @@ fn apim_distributed_on_api_manager_2_1_0(corpus: &Path) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+const IDENTITY: &str = "repository/conf/identity/identity.xml";
+
+/// Two Identity Server 5.4.1 nodes on one JDBC user store and one identity
+/// database, with no `[[raw]]`: the JDBC user store manager active, the
+/// embedded LDAP one commented out in place, the identity database repointed.
+fn is_cluster_on_identity_server_5_4_1(corpus: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("IS_DB_PASSWORD", "example-password")];
+    let nodes = ["is1", "is2"];
+    let (homes, check) = apply_example(
+        corpus,
+        dir.path(),
+        "examples/is-cluster.toml",
+        "is-5.4.1",
+        &nodes,
+        &env,
+    );
+    for (i, home) in homes.iter().enumerate() {
+        let r = Reader { home: home.clone() };
+        assert_eq!(r.count(USER_MGT, "Realm/UserStoreManager"), 1);
+        assert_eq!(
+            r.attribute(USER_MGT, "Realm/UserStoreManager", "class"),
+            "org.wso2.carbon.user.core.jdbc.JDBCUserStoreManager"
+        );
+        assert_eq!(
+            r.text(USER_MGT, "Realm/Configuration/Property[@name='dataSource']"),
+            "jdbc/WSO2UM_DB"
+        );
+        assert_eq!(
+            r.text(IDENTITY, "JDBCPersistenceManager/DataSource/Name"),
+            "jdbc/WSO2IdentityDB"
+        );
+        assert_eq!(r.attribute(AXIS2, "clustering", "enable"), "true");
+        assert_eq!(
+            r.text(AXIS2, "clustering/parameter[@name='localMemberHost']"),
+            format!("10.0.2.1{}", i + 1)
+        );
+        assert_eq!(r.text(CARBON, "HostName"), "is.example.org");
+        let ldap = std::fs::read_to_string(home.join(USER_MGT)).unwrap();
+        assert!(
+            ldap.contains("<!--<UserStoreManager class=\"org.wso2.carbon.user.core.ldap.ReadWriteLDAPUserStoreManager\">"),
+            "the embedded LDAP's manager commented out where it stood"
+        );
+    }
+    check_clean(&check, &env);
 }

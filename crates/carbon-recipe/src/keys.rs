@@ -10,7 +10,7 @@ use crate::model::{Apim, ApimGateway, EventProcessor, NodeTable, Raw, RecipeFile
 use crate::model::{
     ApimAnalytics, ApimEnvironment, ApimKeyManager, ApimOauthConfig, ApimServiceUrl,
     ApimThrottling, ApimUrl, Clustering, Datasource, DbConfig, DeploymentSynchronizer, EventMode,
-    Jdbc, Mediation, Mount, RemoteInstance, Server, Tomcat, UserStore,
+    Identity, Jdbc, Mediation, Mount, RemoteInstance, Server, Tomcat, UserStore,
 };
 
 /// The keys that hold a list of strings, not tables (which serde's field
@@ -39,6 +39,7 @@ fn tables() -> Vec<(&'static str, &'static [&'static str])> {
         ("[mediation]", fields::<Mediation>()),
         ("[tomcat]", fields::<Tomcat>()),
         ("[event_processor.MODE]", fields::<EventMode>()),
+        ("[identity]", fields::<Identity>()),
         ("[[apim.gateway.environment]]", fields::<ApimEnvironment>()),
         ("[apim.key_manager]", fields::<ApimKeyManager>()),
         ("[apim.auth_manager]", fields::<ApimServiceUrl>()),

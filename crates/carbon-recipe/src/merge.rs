@@ -87,9 +87,14 @@ impl Merge for Registry {
 impl Merge for UserStore {
     fn merge(self, over: Self) -> Self {
         let properties = merge_map(self.properties.clone(), over.properties.clone());
-        let merged: UserStore = merge_fields!(self, over; data_source, jdbc, read_only);
+        let manager_properties = merge_map(
+            self.manager_properties.clone(),
+            over.manager_properties.clone(),
+        );
+        let merged: UserStore = merge_fields!(self, over; data_source, jdbc, read_only, kind);
         UserStore {
             properties,
+            manager_properties,
             ..merged
         }
     }
@@ -149,6 +154,12 @@ impl Merge for Apim {
             devportal: merge_option(self.devportal, over.devportal),
             publisher: merge_option(self.publisher, over.publisher),
         }
+    }
+}
+
+impl Merge for Identity {
+    fn merge(self, over: Self) -> Self {
+        merge_fields!(self, over; data_source)
     }
 }
 
@@ -217,6 +228,7 @@ impl Merge for Settings {
             tomcat: merge_option(self.tomcat, over.tomcat),
             event_processor: merge_option(self.event_processor, over.event_processor),
             apim: merge_option(self.apim, over.apim),
+            identity: merge_option(self.identity, over.identity),
             spark: match (self.spark, over.spark) {
                 (Some(b), Some(o)) => Some(merge_map(b, o)),
                 (b, o) => o.or(b),

@@ -202,6 +202,21 @@ pub struct UserStore {
     /// Any other realm `<Property>`.
     #[serde(default)]
     pub properties: Map<Text>,
+    /// The primary user store: `database`, `read_write_ldap`,
+    /// `read_only_ldap` or `active_directory`.
+    #[serde(rename = "type")]
+    pub kind: Option<Text>,
+    /// The primary user store manager's `<Property>`s.
+    #[serde(default)]
+    pub manager_properties: Map<Text>,
+}
+
+/// `[identity]`: Identity Server's identity.xml.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// `<JDBCPersistenceManager><DataSource><Name>`: the identity database.
+    pub data_source: Option<Text>,
 }
 
 /// `[deployment_synchronizer]`: carbon.xml.
@@ -455,6 +470,8 @@ pub struct Settings {
     pub event_processor: Option<EventProcessor>,
     /// `[apim]`: API Manager.
     pub apim: Option<Apim>,
+    /// `[identity]`: Identity Server.
+    pub identity: Option<Identity>,
     /// `[spark]`: spark-defaults.conf keys and values.
     pub spark: Option<Map<Text>>,
     /// `lib`: files (JDBC drivers) to copy into repository/components/lib.
@@ -486,6 +503,7 @@ macro_rules! with_settings {
             #[serde(default)] tomcat: Option<Tomcat>,
             #[serde(default)] event_processor: Option<EventProcessor>,
             #[serde(default)] apim: Option<Apim>,
+            #[serde(default)] identity: Option<Identity>,
             #[serde(default)] spark: Option<Map<Text>>,
             #[serde(default)] lib: Vec<Text>,
             #[serde(default)] raw: Vec<Raw>,
@@ -508,6 +526,7 @@ macro_rules! with_settings {
                     tomcat: self.tomcat.clone(),
                     event_processor: self.event_processor.clone(),
                     apim: self.apim.clone(),
+                    identity: self.identity.clone(),
                     spark: self.spark.clone(),
                     lib: self.lib.clone(),
                     raw: self.raw.clone(),

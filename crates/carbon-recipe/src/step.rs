@@ -8,8 +8,8 @@ use carbon_config::datasources::Datasource;
 use carbon_config::raw::RawAction;
 use carbon_config::registry::{DbConfig, Jdbc, Mount, RemoteInstance};
 use carbon_config::{
-    api_manager, axis2, carbon_xml, catalina, datasources, event_processor, libs, raw, registry,
-    spark, user_mgt, Outcome, Result, Session,
+    api_manager, axis2, carbon_xml, catalina, datasources, event_processor, identity, libs, raw,
+    registry, spark, user_mgt, Outcome, Result, Session,
 };
 
 /// A resolved setting of one node; [`Step::apply`] ensures it on a session.
@@ -51,6 +51,9 @@ pub enum Step {
     RealmJdbc(Jdbc),
     RealmReadOnly(bool),
     RealmProperty(String, String),
+    UserStoreManager(String),
+    UserStoreProperty(String, String),
+    IdentityDataSource(String),
     EventMode {
         mode: &'static str,
         enable: bool,
@@ -113,6 +116,9 @@ impl Step {
             Step::RealmJdbc(j) => user_mgt::set_realm_jdbc(s, j)?,
             Step::RealmReadOnly(v) => one(user_mgt::set_realm_read_only(s, *v)?),
             Step::RealmProperty(n, v) => one(user_mgt::set_realm_property(s, n, v)?),
+            Step::UserStoreManager(kind) => one(user_mgt::set_user_store_manager(s, kind)?),
+            Step::UserStoreProperty(n, v) => one(user_mgt::set_user_store_property(s, n, v)?),
+            Step::IdentityDataSource(j) => one(identity::set_data_source(s, j)?),
             Step::EventMode { mode, enable } => {
                 one(event_processor::set_mode_enabled(s, mode, *enable)?)
             }

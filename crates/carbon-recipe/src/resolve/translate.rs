@@ -68,6 +68,10 @@ impl Recipe {
         if let Some(user_store) = &s.user_store {
             to.user_store(user_store)?;
         }
+        if let Some(ds) = s.identity.as_ref().and_then(|i| i.data_source.as_ref()) {
+            let jndi = to.x(ds)?;
+            to.push(ds.span(), Step::IdentityDataSource(jndi));
+        }
         if let Some(event_processor) = &s.event_processor {
             to.event_processor(event_processor)?;
         }
@@ -627,6 +631,22 @@ impl Translate<'_> {
         }
         for (key, value) in &u.properties {
             let step = Step::RealmProperty(key.clone(), self.x_keyed(key, value)?);
+            self.push(value.span(), step);
+        }
+        // The primary manager first: its properties go into the one active.
+        if let Some(kind) = &u.kind {
+            let known = carbon_config::user_mgt::USER_STORE_MANAGERS;
+            if !known.iter().any(|(k, _)| k == kind.get_ref()) {
+                let kinds: Vec<&str> = known.iter().map(|(k, _)| *k).collect();
+                return Err(self.error(
+                    kind.span(),
+                    format!("a user store type is one of {}", kinds.join(", ")),
+                ));
+            }
+            self.push(kind.span(), Step::UserStoreManager(kind.get_ref().clone()));
+        }
+        for (key, value) in &u.manager_properties {
+            let step = Step::UserStoreProperty(key.clone(), self.x_keyed(key, value)?);
             self.push(value.span(), step);
         }
         Ok(())

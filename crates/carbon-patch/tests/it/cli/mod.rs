@@ -1232,5 +1232,5 @@ fn the_sample_homes_copies_are_identical_to_their_base() {
             "fixtures/homes/{name} differs from fixtures/homes/{base}"
         );
     }
-    assert_eq!(copies, 17, "the copies the examples use");
+    assert_eq!(copies, 18, "the copies the examples use");
 }
