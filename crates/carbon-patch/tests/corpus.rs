@@ -771,6 +771,15 @@ const API_MANAGER: &str = "repository/conf/api-manager.xml";
 /// environment at the gateway manager and the workers' address, and the
 /// gateway nodes form a cluster of one manager and two workers.
 fn apim_distributed_on_api_manager_2_1_0(corpus: &Path) {
+    let recipe =
+        std::fs::read_to_string(golden::workspace_root().join("examples/apim-distributed.toml"));
+    assert!(
+        !recipe
+            .unwrap()
+            .lines()
+            .any(|l| l.trim_start().starts_with("[[raw]]")),
+        "every setting has a table"
+    );
     let dir = tempfile::tempdir().unwrap();
     let env = [("APIM_DB_PASSWORD", "example-password")];
     let nodes = ["pubstore", "km", "tm", "gwmgr", "gw1", "gw2"];

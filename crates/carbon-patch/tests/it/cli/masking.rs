@@ -107,6 +107,13 @@ fn inspect_reads_a_home_without_showing_passwords() {
     let json = run(&["inspect", "fixtures/homes/carbon-4.4", "--format=json"]);
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["clustering"]["members"][0], "127.0.0.1:4000");
+    // Numbers and booleans as such; member properties and the deployment
+    // synchronizer in the summary.
+    assert_eq!(value["clustering"]["local_member_port"], 4000);
+    assert_eq!(value["clustering"]["enabled"], false);
+    assert_eq!(value["ports"][0]["port"], 9763);
+    assert_eq!(value["clustering"]["properties"][1]["name"], "subDomain");
+    assert_eq!(value["deployment_synchronizer"]["auto_commit"], false);
     let regenerated = run(&["inspect", "fixtures/homes/carbon-4.5"]);
     let text = stdout(&regenerated);
     assert!(text.contains("deployment.toml (Carbon 4.5+"), "{text}");
