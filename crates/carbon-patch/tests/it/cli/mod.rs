@@ -392,6 +392,22 @@ fn a_recipe_for_another_product_is_refused() {
         );
     }
     assert_eq!(snapshot(&h.node1), before, "nothing written");
+    // The Message Broker example, pointed at a Data Services home.
+    let out = run(&[
+        "plan",
+        "examples/mb-two-nodes.toml",
+        "--node=node1",
+        "--home=node1=fixtures/homes/dss-3.5",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(
+            "the recipe is for WSO2 Message Broker 3.2.0, and the home is WSO2 Data Services \
+             Server 3.5.1 (bin/version.txt)"
+        ),
+        "{}",
+        stderr(&out)
+    );
     // The product in any case, and a version by its prefix.
     let (_dir, recipe) = recipe_file(
         "r.toml",
@@ -1232,5 +1248,5 @@ fn the_sample_homes_copies_are_identical_to_their_base() {
             "fixtures/homes/{name} differs from fixtures/homes/{base}"
         );
     }
-    assert_eq!(copies, 18, "the copies the examples use");
+    assert_eq!(copies, 21, "the copies the examples use");
 }
