@@ -392,6 +392,7 @@ impl Document {
             return Err(Error::new(ErrorKind::InvalidPath {
                 path: path.to_string(),
                 reason: "the last step must name the commented-out element".into(),
+                column: None,
             }));
         }
         // With no steps left, this is the context itself (or, for `/x`, the

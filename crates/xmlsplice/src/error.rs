@@ -86,6 +86,8 @@ pub enum ErrorKind {
         path: String,
         /// What is wrong with it.
         reason: String,
+        /// Where in the path (from 1, in characters), when it is one place.
+        column: Option<usize>,
     },
     /// A path that had to match exactly one element matched none.
     NotFound {
@@ -144,7 +146,14 @@ impl fmt::Display for ErrorKind {
             ErrorKind::InvalidEncoding { encoding } => {
                 write!(f, "byte sequence is not valid {encoding}")
             }
-            ErrorKind::InvalidPath { path, reason } => {
+            ErrorKind::InvalidPath {
+                path,
+                reason,
+                column: Some(column),
+            } => {
+                write!(f, "invalid path {path:?} at column {column}: {reason}")
+            }
+            ErrorKind::InvalidPath { path, reason, .. } => {
                 write!(f, "invalid path {path:?}: {reason}")
             }
             ErrorKind::NotFound { path } => write!(f, "no element matches {path:?}"),

@@ -5,13 +5,16 @@
 //! /Server/Ports/Offset                              from the root element down
 //! //dbConfig[@name='wso2registry']                  anywhere in the document
 //! datasource[name='WSO2_CARBON_DB']                 a child element's text
+//! beer[text()='Schlitz'], beer[.='Schlitz']         the element's own text
 //! members/member[2]                                 the second match (from 1)
 //! {http://wso2.org/projects/carbon/carbon.xml}Ports a namespace, written out
 //! .//property[@name]                                descendants of the context
 //! ```
 //!
-//! A child's text (`[name='…']`) is its text and CDATA, trimmed; a child
-//! that holds elements has none, as with `Document::element_text`.
+//! A child's text (`[name='…']`) and the element's own (`[text()='…']`,
+//! `[.='…']`) is its text and CDATA, trimmed; an element that holds
+//! elements has none, as with `Document::element_text`. Anything else in
+//! brackets (a function, an operator) is an error at its column.
 //!
 //! Steps match elements by local name, whatever their namespace, unless the
 //! namespace is written as `{uri}name`. Carbon files put carbon.xml in a
@@ -73,6 +76,8 @@ enum Predicate {
         name: NameTest,
         value: String,
     },
+    /// The element's own text (`[text()='v']`, `[.='v']`).
+    OwnText(String),
     Position(usize),
 }
 
@@ -319,6 +324,9 @@ impl Predicate {
                 .children()
                 .filter(|c| c.is_element() && name.matches_element(*c))
                 .any(|c| !c.children().any(|g| g.is_element()) && text_content(c).trim() == value),
+            Predicate::OwnText(value) => {
+                !node.children().any(|c| c.is_element()) && text_content(node).trim() == value
+            }
             Predicate::Position(_) => unreachable!("positions are applied to the list"),
         }
     }
@@ -340,10 +348,13 @@ struct Parser<'s> {
 }
 
 impl Parser<'_> {
+    /// An error at the place the parser has reached.
     fn error(&self, reason: impl Into<String>) -> Error {
+        let at = self.source.len() - self.rest.len();
         Error::new(ErrorKind::InvalidPath {
             path: self.source.to_string(),
             reason: reason.into(),
+            column: Some(self.source[..at].chars().count() + 1),
         })
     }
 
@@ -449,6 +460,12 @@ impl Parser<'_> {
                 None => self.error(format!("expected {what} at the end")),
             });
         }
+        if local.contains('(') {
+            return Err(self.error(format!(
+                "{local:?}: functions are not part of the path syntax; [text()='value'] and \
+                 [.='value'] test an element's own text"
+            )));
+        }
         if local.contains(':') {
             return Err(self.error(format!(
                 "{local:?} has a prefix; write the local name alone, or {{namespace-uri}}name"
@@ -478,6 +495,17 @@ impl Parser<'_> {
             }
             self.rest = &self.rest[digits..];
             return Ok(Predicate::Position(n));
+        }
+        // The element's own text: `text()` or `.`, then its value.
+        if self.eat("text()") || (self.rest.starts_with('.') && self.eat(".")) {
+            self.skip_space();
+            if !self.eat("=") {
+                return Err(
+                    self.error("a text test needs a value: [text()='value'] or [.='value']")
+                );
+            }
+            self.skip_space();
+            return Ok(Predicate::OwnText(self.literal()?));
         }
         let is_attribute = self.eat("@");
         let name = self.name_test(if is_attribute {
@@ -562,6 +590,43 @@ mod tests {
         // A child holding elements has no text to match.
         assert!(texts("e[name='mixed']").is_empty());
         assert_eq!(texts("a[9]"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn own_text_is_tested_by_text_or_dot() {
+        assert_eq!(texts("a/b[text()='two']"), ["two"]);
+        assert_eq!(texts("a/b[.='one']"), ["one"]);
+        assert_eq!(
+            texts("d/name[.='padded']"),
+            [" padded "],
+            "trimmed, as child text"
+        );
+        assert_eq!(texts("//b[ . = 'deep' ]"), ["deep"]);
+        // An element that holds elements has no text of its own to match.
+        assert!(texts("a[.='one']").is_empty());
+        assert!(texts("e/name[text()='mixed']").is_empty());
+    }
+
+    #[test]
+    fn an_error_says_its_column() {
+        let column = |p: &str| match Path::parse(p).unwrap_err().kind() {
+            ErrorKind::InvalidPath { column, .. } => *column,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(column("beer[normalize-space()='x']"), Some(6));
+        assert_eq!(column("beer[text()]"), Some(12));
+        assert_eq!(column("a/b[@x:y='1']"), Some(6));
+        let shown = Path::parse("beer[contains(., 'x')]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.starts_with("invalid path \"beer[contains(., 'x')]\" at column 6: "),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("functions are not part of the path syntax"),
+            "{shown}"
+        );
     }
 
     #[test]

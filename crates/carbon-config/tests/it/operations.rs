@@ -461,3 +461,44 @@ fn api_manager_settings_and_gateway_environments() {
     assert_eq!(after.matches("<Environment ").count(), 1, "{after}");
     assert!(after.contains("<ServerURL>https://gw2:9443/services/</ServerURL>"));
 }
+
+/// A raw edit selects by an element's own text (`[text()='v']`, `[.='v']`),
+/// as Ansible's xml module does: the element goes, where it used to be read
+/// as a child named `text()` and "nothing to do".
+#[test]
+fn raw_edits_select_by_an_elements_own_text() {
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let carbon = "repository/conf/carbon.xml";
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<Beers><Beer>Rochefort 10</Beer><Beer>Schlitz</Beer><Beer>Ale</Beer></Beers>"
+            .into(),
+        key: None,
+    };
+    assert!(
+        raw::apply(&mut session, carbon, "/Server", &insert)
+            .unwrap()
+            .changed
+    );
+    let removed = raw::apply(
+        &mut session,
+        carbon,
+        "/Server/Beers/Beer[text()='Schlitz']",
+        &raw::RawAction::Remove,
+    );
+    assert!(removed.unwrap().changed);
+    let commented = raw::apply(
+        &mut session,
+        carbon,
+        "/Server/Beers/Beer[.='Ale']",
+        &raw::RawAction::CommentOut,
+    );
+    assert!(commented.unwrap().changed);
+    let after = session.changes().unwrap().remove(0).after;
+    let after = String::from_utf8_lossy(&after);
+    assert!(after.contains("<Beer>Rochefort 10</Beer>"), "{after}");
+    assert!(!after.contains("Schlitz"), "{after}");
+    assert!(after.contains("<!--<Beer>Ale</Beer>-->"), "{after}");
+}
