@@ -6,7 +6,7 @@ use std::path::{Component, Path};
 
 use xmlsplice::{Document, Element, Place};
 
-use crate::ensure::edit_xml;
+use crate::ensure::{edit_xml, Target};
 use crate::error::{Error, Result};
 use crate::session::{Outcome, Session};
 
@@ -78,6 +78,35 @@ impl std::fmt::Display for RawAction {
     }
 }
 
+/// Which elements a raw edit applies to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Select {
+    /// Exactly the one the path matches; several are an error.
+    #[default]
+    One,
+    /// Every one the path matches, each edited as if alone.
+    All,
+}
+
+/// What a raw edit of an element that is not there does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum IfMissing {
+    /// Fails, naming the path: a mistyped path is never "nothing to do".
+    #[default]
+    Error,
+    /// Does nothing.
+    Skip,
+}
+
+/// How a raw edit selects ([`apply_with`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawOptions {
+    /// One match, or all.
+    pub select: Select,
+    /// An element that is not there: an error, or nothing to do.
+    pub if_missing: IfMissing,
+}
+
 /// Applies `action` to the element `selector` selects in `file`.
 ///
 /// # Errors
@@ -89,6 +118,21 @@ pub fn apply(
     selector: &str,
     action: &RawAction,
 ) -> Result<Outcome> {
+    apply_with(session, file, selector, action, RawOptions::default())
+}
+
+/// [`apply`], on one matching element or all of them, and with what an
+/// element that is not there does ([`RawOptions`]).
+///
+/// # Errors
+/// As [`apply`]; with [`IfMissing::Skip`], no element is not an error.
+pub fn apply_with(
+    session: &mut Session,
+    file: &str,
+    selector: &str,
+    action: &RawAction,
+    options: RawOptions,
+) -> Result<Outcome> {
     let path = Path::new(file);
     let under_conf = path.starts_with("repository/conf")
         && path.components().all(|c| matches!(c, Component::Normal(_)));
@@ -99,69 +143,96 @@ pub fn apply(
         });
     }
     edit_xml(session, file, format!("{selector}: {action}"), |t| {
-        let doc = &mut *t.doc;
-        Ok(match action {
-            RawAction::SetAttribute { name, value } => {
-                let el = doc.select_one(selector)?;
-                doc.set_attribute(el, name, value)?
-            }
-            RawAction::RemoveAttribute { name } => match doc.select_optional(selector)? {
-                Some(el) => doc.remove_attribute(el, name)?,
-                None => false,
-            },
-            RawAction::SetText(value) => {
-                let el = doc.select_one(selector)?;
-                doc.set_text(el, value)?
-            }
-            RawAction::Insert { place, markup, key } => {
-                let el = doc.select_one(selector)?;
-                let file = t.file.clone();
-                insert_unless_present(&mut *t.doc, el, *place, markup, key.as_deref()).map_err(
-                    |e| match e {
-                        Error::Invalid { message, .. } => Error::Invalid { file, message },
-                        other => other,
-                    },
-                )?
-            }
-            RawAction::Remove => match doc.select_optional(selector)? {
-                Some(el) => {
+        if let RawAction::Uncomment = action {
+            return uncomment(t, selector, options);
+        }
+        let targets = match options.select {
+            Select::One => t.doc.select_optional(selector)?.into_iter().collect(),
+            Select::All => t.doc.select(selector)?,
+        };
+        let needs_one = !matches!(
+            action,
+            RawAction::RemoveAttribute { .. } | RawAction::Remove | RawAction::CommentOut
+        );
+        if targets.is_empty() && needs_one {
+            return match options.if_missing {
+                IfMissing::Skip => Ok(false),
+                // The engine's own "no element matches", with its place.
+                IfMissing::Error => t
+                    .doc
+                    .select_one(selector)
+                    .map(|_| false)
+                    .map_err(Into::into),
+            };
+        }
+        let mut changed = false;
+        for el in targets {
+            let doc = &mut *t.doc;
+            changed |= match action {
+                RawAction::SetAttribute { name, value } => doc.set_attribute(el, name, value)?,
+                RawAction::RemoveAttribute { name } => doc.remove_attribute(el, name)?,
+                RawAction::SetText(value) => doc.set_text(el, value)?,
+                RawAction::Insert { place, markup, key } => {
+                    let file = t.file.clone();
+                    insert_unless_present(&mut *t.doc, el, *place, markup, key.as_deref()).map_err(
+                        |e| match e {
+                            Error::Invalid { message, .. } => Error::Invalid { file, message },
+                            other => other,
+                        },
+                    )?
+                }
+                RawAction::Remove => {
                     doc.remove(el)?;
                     true
                 }
-                None => false,
-            },
-            RawAction::CommentOut => match doc.select_optional(selector)? {
-                Some(el) => {
+                RawAction::CommentOut => {
                     doc.comment_out(el)?;
                     true
                 }
-                None => false,
-            },
-            RawAction::Uncomment => {
-                if doc.select_optional(selector)?.is_some() {
-                    false
-                } else {
-                    let found = doc.select_commented(selector)?;
-                    match found.as_slice() {
-                        [one] => {
-                            doc.uncomment(one)?;
-                            true
-                        }
-                        [] => {
-                            return Err(
-                                t.invalid(format!("nothing commented out matches {selector:?}"))
-                            )
-                        }
-                        _ => {
-                            return Err(t.invalid(format!(
-                                "several commented-out elements match {selector:?}"
-                            )))
-                        }
-                    }
-                }
-            }
-        })
+                RawAction::Uncomment => unreachable!("handled above"),
+            };
+        }
+        Ok(changed)
     })
+}
+
+/// Uncomments what `selector` matches among commented-out elements, unless
+/// an active one is there already.
+fn uncomment(t: &mut Target, selector: &str, options: RawOptions) -> Result<bool> {
+    if options.select == Select::One && t.doc.select_optional(selector)?.is_some() {
+        return Ok(false);
+    }
+    let found = t.doc.select_commented(selector)?;
+    match (found.as_slice(), options) {
+        (
+            [],
+            RawOptions {
+                if_missing: IfMissing::Skip,
+                ..
+            },
+        ) => Ok(false),
+        ([], _) if options.select == Select::All && !t.doc.select(selector)?.is_empty() => {
+            Ok(false)
+        }
+        ([], _) => Err(t.invalid(format!("nothing commented out matches {selector:?}"))),
+        ([one], _) => {
+            t.doc.uncomment(one)?;
+            Ok(true)
+        }
+        (
+            several,
+            RawOptions {
+                select: Select::All,
+                ..
+            },
+        ) => {
+            for commented in several {
+                t.doc.uncomment(commented)?;
+            }
+            Ok(true)
+        }
+        _ => Err(t.invalid(format!("several commented-out elements match {selector:?}"))),
+    }
 }
 
 fn insert_unless_present(

@@ -440,6 +440,13 @@ pub struct Raw {
     /// What identifies the inserted element among its neighbours, so that a
     /// changed markup updates it in place: a child's name, or `@attribute`.
     pub key: Option<Text>,
+    /// `one` (the default: exactly one element must match) or `all` (the
+    /// edit applies to every match).
+    #[serde(rename = "match")]
+    pub matches: Option<Text>,
+    /// `error` (the default) or `skip`: what an edit of an element that is
+    /// not there does.
+    pub if_missing: Option<Text>,
 }
 
 /// The settings a recipe's top level and each of its nodes may hold, and

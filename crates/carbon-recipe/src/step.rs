@@ -78,6 +78,7 @@ pub enum Step {
         file: String,
         path: String,
         action: RawAction,
+        options: raw::RawOptions,
     },
 }
 
@@ -133,7 +134,12 @@ impl Step {
             Step::ApimEnvironments(e) => one(api_manager::set_environments(s, e)?),
             Step::Spark(k, v) => one(spark::set_property(s, k, v)?),
             Step::Lib(path) => one(libs::ensure_lib_file(s, path)?),
-            Step::Raw { file, path, action } => one(raw::apply(s, file, path, action)?),
+            Step::Raw {
+                file,
+                path,
+                action,
+                options,
+            } => one(raw::apply_with(s, file, path, action, *options)?),
         })
     }
 }

@@ -502,3 +502,57 @@ fn raw_edits_select_by_an_elements_own_text() {
     assert!(!after.contains("Schlitz"), "{after}");
     assert!(after.contains("<!--<Beer>Ale</Beer>-->"), "{after}");
 }
+
+/// `match = all` edits every match, each as if alone; `if_missing = skip`
+/// makes an edit of an element that is not there nothing to do.
+#[test]
+fn raw_edits_on_every_match_and_skipping_what_is_missing() {
+    use raw::{IfMissing, RawOptions, Select};
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let carbon = "repository/conf/carbon.xml";
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<Beers><Beer>A</Beer><Beer>B</Beer><Beer>C</Beer></Beers>".into(),
+        key: None,
+    };
+    raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
+    let all = RawOptions {
+        select: Select::All,
+        ..RawOptions::default()
+    };
+    let rated = raw::RawAction::SetAttribute {
+        name: "rated".into(),
+        value: "yes".into(),
+    };
+    // One is the default: three matches are an error, naming them.
+    let one = raw::apply(&mut session, carbon, "/Server/Beers/Beer", &rated);
+    assert!(one.unwrap_err().to_string().contains("3 elements match"));
+    assert!(
+        raw::apply_with(&mut session, carbon, "/Server/Beers/Beer", &rated, all)
+            .unwrap()
+            .changed
+    );
+    // Missing: an error by default, nothing to do when skipped.
+    let text = raw::RawAction::SetText("x".into());
+    assert!(raw::apply(&mut session, carbon, "/Server/Wine", &text).is_err());
+    let skip = RawOptions {
+        if_missing: IfMissing::Skip,
+        ..RawOptions::default()
+    };
+    assert!(
+        !raw::apply_with(&mut session, carbon, "/Server/Wine", &text, skip)
+            .unwrap()
+            .changed
+    );
+    let after = session.changes().unwrap().remove(0).after;
+    let shown = String::from_utf8_lossy(&after).into_owned();
+    assert_eq!(shown.matches("rated=\"yes\"").count(), 3, "{shown}");
+    // Again on the result: every match is so already.
+    std::fs::write(copy.path().join(carbon), &after).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let again = raw::apply_with(&mut session, carbon, "/Server/Beers/Beer", &rated, all);
+    assert!(!again.unwrap().changed);
+}

@@ -715,6 +715,60 @@ impl Translate<'_> {
 
     /// One `[[raw]]` edit, checked where the recipe can point at it.
     fn raw(&self, r: &Raw) -> Result<Step, RecipeError> {
+        // Each action takes only its own keys: a key it would ignore is a
+        // mistake (`remove` with an `attribute` would delete the element).
+        let action = r.action.get_ref().as_str();
+        let own: &[&str] = match action {
+            "set_attribute" => &["attribute", "value"],
+            "remove_attribute" => &["attribute"],
+            "set_text" => &["value"],
+            "insert" => &["markup", "place", "key"],
+            _ => &[],
+        };
+        for (key, given) in [
+            ("attribute", &r.attribute),
+            ("value", &r.value),
+            ("markup", &r.markup),
+            ("place", &r.place),
+            ("key", &r.key),
+        ] {
+            if let (Some(t), false) = (given, own.contains(&key)) {
+                let takes = if own.is_empty() {
+                    "no key of its own".to_string()
+                } else {
+                    own.iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(self.error(
+                    t.span(),
+                    format!("`{key}` does not apply to action {action} (it takes {takes})"),
+                ));
+            }
+        }
+        let select = match self.x_opt(&r.matches)?.as_deref() {
+            None | Some("one") => carbon_config::raw::Select::One,
+            Some("all") => carbon_config::raw::Select::All,
+            Some(other) => {
+                let t = r.matches.as_ref().expect("a match was given");
+                return Err(self.error(
+                    t.span(),
+                    format!("unknown match {other:?} (expected one or all)"),
+                ));
+            }
+        };
+        let if_missing = match self.x_opt(&r.if_missing)?.as_deref() {
+            None | Some("error") => carbon_config::raw::IfMissing::Error,
+            Some("skip") => carbon_config::raw::IfMissing::Skip,
+            Some(other) => {
+                let t = r.if_missing.as_ref().expect("an if_missing was given");
+                return Err(self.error(
+                    t.span(),
+                    format!("unknown if_missing {other:?} (expected error or skip)"),
+                ));
+            }
+        };
         let need = |field: &Option<Text>, what: &str| -> Result<String, RecipeError> {
             match field {
                 Some(t) => self.x(t),
@@ -807,6 +861,7 @@ impl Translate<'_> {
             file: self.x(&r.file)?,
             path,
             action,
+            options: carbon_config::raw::RawOptions { select, if_missing },
         })
     }
 }

@@ -727,9 +727,14 @@ fn contradictions_are_errors() {
 #[test]
 fn a_raw_attribute_name_must_be_an_xml_name() {
     let raw = |action: &str, attribute: &str| {
+        let value = if action == "set_attribute" {
+            "value = \"v\"\n"
+        } else {
+            ""
+        };
         error(&format!(
             "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/Name\"\n\
-             action = \"{action}\"\nattribute = '{attribute}'\nvalue = \"v\"\n[nodes.a]\nhome = \"/a\"\n"
+             action = \"{action}\"\nattribute = '{attribute}'\n{value}[nodes.a]\nhome = \"/a\"\n"
         ))
     };
     assert_eq!(
@@ -947,4 +952,36 @@ fn a_doubled_dollar_writes_a_literal_placeholder() {
     assert!(node
         .steps
         .contains(&Step::MgtHostName("10.0.0.1/${x}/$${ip}".into())));
+}
+
+/// Each raw action takes only its own keys: one it would ignore is an error
+/// at its line, naming the key and the action (Ansible refuses
+/// contradictory parameters too).
+#[test]
+fn a_raw_key_that_does_not_apply_to_its_action_is_an_error() {
+    let raw = |keys: &str| {
+        error(&format!(
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server/A\"\n{keys}\n[nodes.a]\nhome = \"/a\"\n"
+        ))
+    };
+    let err = raw("action = \"remove\"\nattribute = \"subjective\"");
+    assert!(
+        err.contains("`attribute` does not apply to action remove (it takes no key of its own)"),
+        "{err}"
+    );
+    let err = raw("action = \"insert\"\nmarkup = \"<B/>\"\nvalue = \"x\"");
+    assert!(
+        err.contains("`value` does not apply to action insert (it takes `markup`, `place`, `key`)"),
+        "{err}"
+    );
+    let err = raw("action = \"remove\"\nmatch = \"some\"");
+    assert!(
+        err.contains("unknown match \"some\" (expected one or all)"),
+        "{err}"
+    );
+    let err = raw("action = \"set_text\"\nvalue = \"x\"\nif_missing = \"ignore\"");
+    assert!(
+        err.contains("unknown if_missing \"ignore\" (expected error or skip)"),
+        "{err}"
+    );
 }
