@@ -242,8 +242,34 @@ fn insert_unless_present(
     markup: &str,
     key: Option<&str>,
 ) -> Result<bool> {
+    // The markup as it would stand there: in the namespaces in scope (an
+    // unprefixed element takes the default namespace of where it goes).
+    let context = match place {
+        RawPlace::FirstChild | RawPlace::LastChild => Some(el),
+        RawPlace::Before | RawPlace::After => doc.parent(el),
+    };
+    let declarations: String = context
+        .map(|c| doc.namespaces_in_scope(c))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, uri)| *uri != "http://www.w3.org/XML/1998/namespace")
+        .map(|(prefix, uri)| {
+            let uri = uri
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;");
+            match prefix {
+                Some(prefix) => format!(" xmlns:{prefix}=\"{uri}\""),
+                None => format!(" xmlns=\"{uri}\""),
+            }
+        })
+        .collect();
+    let in_context = Document::parse(format!("<context{declarations}>{markup}</context>"))?;
+    let wanted = match in_context.children(in_context.root()).first() {
+        Some(&element) => canonical(&in_context, element),
+        None => String::new(),
+    };
     let new = Document::parse(markup)?;
-    let wanted = canonical(&new, new.root());
     let neighbours = match place {
         RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
         RawPlace::Before | RawPlace::After => match doc.parent(el) {
@@ -306,12 +332,14 @@ fn key_of(doc: &Document, el: Element, key: &str) -> Option<String> {
     }
 }
 
-/// An element's structure, independent of layout: name, sorted attributes,
+/// An element's structure, independent of layout and prefixes: namespace
+/// and name, sorted attributes (by namespace and name),
 /// text, children. The text of an element without children is its value,
 /// compared exactly: `<a> x </a>` is not `<a>x</a>`, and a line break in it
 /// counts. Beside children, text is layout.
 fn canonical(doc: &Document, el: Element) -> String {
-    let mut attributes = doc.attributes(el);
+    // Names by namespace URI, not prefix: `<n:p xmlns:n="urn:n">` is not `<p>`.
+    let mut attributes = doc.attributes_expanded(el);
     attributes.sort();
     let children = doc.children(el);
     let body = if children.is_empty() {
@@ -320,5 +348,6 @@ fn canonical(doc: &Document, el: Element) -> String {
     } else {
         children.into_iter().map(|c| canonical(doc, c)).collect()
     };
-    format!("<{}{:?}>{body}</>", doc.name(el), attributes)
+    let namespace = doc.namespace(el).unwrap_or_default();
+    format!("<{{{namespace}}}{}{:?}>{body}</>", doc.name(el), attributes)
 }

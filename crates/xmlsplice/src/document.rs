@@ -429,6 +429,25 @@ impl Document {
             .collect()
     }
 
+    /// The namespaces in scope at `element`: each prefix (`None` for the
+    /// default namespace) and its URI.
+    pub fn namespaces_in_scope(&self, element: Element) -> Vec<(Option<&str>, &str)> {
+        self.node(element)
+            .namespaces()
+            .map(|ns| (ns.name(), ns.uri()))
+            .collect()
+    }
+
+    /// Every attribute of `element` as what identifies it whatever prefix
+    /// the file binds: its namespace URI (if it is in one), local name and
+    /// value. Namespace declarations are no attributes.
+    pub fn attributes_expanded(&self, element: Element) -> Vec<(Option<&str>, &str, &str)> {
+        self.node(element)
+            .attributes()
+            .map(|a| (a.namespace(), a.name(), a.value()))
+            .collect()
+    }
+
     /// The text of `element`: its text and CDATA content, entities resolved;
     /// `None` when it has child elements.
     pub fn element_text(&self, element: Element) -> Option<String> {

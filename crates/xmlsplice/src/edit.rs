@@ -242,8 +242,36 @@ impl Document {
         }
     }
 
-    /// Sets attribute `name` (as written, with its prefix if any) of
-    /// `element` to `value`, keeping the quote character it has. A new
+    /// Reads an attribute name as given: as written (`svns:secretAlias`), or
+    /// by its namespace (`{http://…}secretAlias`), whatever prefix the file
+    /// binds to it.
+    fn attribute_name<'n>(&self, name: &'n str) -> Result<AttributeName<'n>, Error> {
+        if let Some(rest) = name.strip_prefix('{') {
+            if let Some((uri, local)) = rest.split_once('}') {
+                if !local.contains(':') {
+                    self.check_written_name(local)?;
+                    return Ok(AttributeName::InNamespace { uri, local });
+                }
+            }
+        }
+        self.check_written_name(name)?;
+        Ok(AttributeName::Written(name))
+    }
+
+    /// Whether `attr` is the attribute `name` names.
+    fn is_attribute(&self, attr: &roxmltree::Attribute, name: &AttributeName) -> bool {
+        match name {
+            AttributeName::Written(written) => self.written_name(attr) == *written,
+            AttributeName::InNamespace { uri, local } => {
+                attr.namespace() == Some(*uri) && attr.name() == *local
+            }
+        }
+    }
+
+    /// Sets attribute `name` of `element` to `value`, keeping the quote
+    /// character it has. `name` is as written, with its prefix if any
+    /// (`svns:secretAlias`), or `{uri}local`: then a prefix already bound
+    /// to `uri` there is used, or a new one declared beside it. A new
     /// attribute goes after the last one, with the quotes the tag already uses.
     ///
     /// Returns whether anything changed.
@@ -253,10 +281,10 @@ impl Document {
         name: &str,
         value: &str,
     ) -> Result<bool, Error> {
-        self.check_written_name(name)?;
+        let wanted = self.attribute_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
-        let (range, new) = match node.attributes().find(|a| self.written_name(a) == name) {
+        let (range, new) = match node.attributes().find(|a| self.is_attribute(a, &wanted)) {
             Some(attr) if attr.value() == value => return Ok(false),
             Some(attr) => {
                 let range = self.value_range(&attr);
@@ -283,7 +311,36 @@ impl Document {
                     Some(indent) => format!("{}{indent}", layout::line_ending_at(text, at)),
                     None => " ".to_string(),
                 };
-                (at..at, format!("{separator}{name}={quote}{escaped}{quote}"))
+                let written = match wanted {
+                    AttributeName::Written(written) => written.to_string(),
+                    AttributeName::InNamespace { uri, local } => {
+                        let bound = node
+                            .namespaces()
+                            .find(|ns| ns.uri() == uri && ns.name().is_some())
+                            .and_then(|ns| ns.name());
+                        match bound {
+                            Some(prefix) => format!("{prefix}:{local}"),
+                            None => {
+                                // None in scope: a prefix of its own, declared
+                                // on this element.
+                                let taken: Vec<&str> =
+                                    node.namespaces().filter_map(|ns| ns.name()).collect();
+                                let prefix = (0..)
+                                    .map(|i| format!("ns{i}"))
+                                    .find(|p| !taken.contains(&p.as_str()))
+                                    .expect("a free prefix");
+                                let uri = crate::escape::attribute(uri, quote, self.encoding)?;
+                                format!(
+                                    "xmlns:{prefix}={quote}{uri}{quote}{separator}{prefix}:{local}"
+                                )
+                            }
+                        }
+                    }
+                };
+                (
+                    at..at,
+                    format!("{separator}{written}={quote}{escaped}{quote}"),
+                )
             }
         };
         let owner = node.id();
@@ -292,14 +349,15 @@ impl Document {
         Ok(true)
     }
 
-    /// Removes attribute `name` (as written) and the space before it.
+    /// Removes attribute `name` (as written, or `{uri}local` whatever its
+    /// prefix) and the space before it.
     ///
     /// Returns whether anything changed.
     pub fn remove_attribute(&mut self, element: Element, name: &str) -> Result<bool, Error> {
-        crate::name::check_name(name)?;
+        let wanted = self.attribute_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
-        let Some(attr) = node.attributes().find(|a| self.written_name(a) == name) else {
+        let Some(attr) = node.attributes().find(|a| self.is_attribute(a, &wanted)) else {
             return Ok(false);
         };
         let range = self.attr_range(&attr);
@@ -659,4 +717,12 @@ impl Document {
         let owner = Self::owner_of(comment);
         self.stage(range, new, owner, "uncomment")
     }
+}
+
+/// An attribute name as an edit gives it ([`Document::set_attribute`]).
+enum AttributeName<'n> {
+    /// As written, prefix included.
+    Written(&'n str),
+    /// `{uri}local`.
+    InNamespace { uri: &'n str, local: &'n str },
 }

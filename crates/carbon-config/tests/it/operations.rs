@@ -556,3 +556,33 @@ fn raw_edits_on_every_match_and_skipping_what_is_missing() {
     let again = raw::apply_with(&mut session, carbon, "/Server/Beers/Beer", &rated, all);
     assert!(!again.unwrap().changed);
 }
+
+/// Insert's "already there" compares namespaces, not prefixes: a `<n:p>` in
+/// urn:n is not the `<p>` of the file's default namespace, and an
+/// unprefixed `<p>` takes the namespace of where it goes.
+#[test]
+fn raw_insert_tells_elements_apart_by_namespace() {
+    let copy = copy_tree(&fixture_home());
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let carbon = "repository/conf/carbon.xml";
+    let insert = |session: &mut Session, markup: &str| {
+        let action = raw::RawAction::Insert {
+            place: raw::RawPlace::LastChild,
+            markup: markup.into(),
+            key: None,
+        };
+        raw::apply(session, carbon, "/Server", &action)
+            .unwrap()
+            .changed
+    };
+    let mut session = Session::new(&home);
+    assert!(insert(&mut session, "<P>1</P>"));
+    let after = session.changes().unwrap().remove(0).after;
+    std::fs::write(copy.path().join(carbon), &after).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    // The same element (in carbon.xml's default namespace): already there.
+    assert!(!insert(&mut session, "<P>1</P>"));
+    // In another namespace: another element.
+    assert!(insert(&mut session, "<n:P xmlns:n=\"urn:n\">1</n:P>"));
+}

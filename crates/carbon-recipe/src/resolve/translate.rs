@@ -782,7 +782,12 @@ impl Translate<'_> {
         // where the recipe can point at it (the engine refuses it too).
         let attribute = || -> Result<String, RecipeError> {
             let name = need(&r.attribute, "attribute")?;
-            xmlsplice::check_name(&name).map_err(|e| {
+            // `{uri}local` names the attribute by its namespace.
+            let written = match name.strip_prefix('{').and_then(|rest| rest.split_once('}')) {
+                Some((_, local)) if !local.contains(':') => local,
+                _ => name.as_str(),
+            };
+            xmlsplice::check_name(written).map_err(|e| {
                 let t = r.attribute.as_ref().expect("an attribute was given");
                 self.error(t.span(), e.to_string())
             })?;

@@ -275,3 +275,35 @@ fn a_sibling_goes_after_the_comment_that_shares_the_line() {
         "<r>\r\n    <a>1</a> <!-- about a -->  \r\n    <b/>\r\n    <c/>\r\n</r>\r\n"
     );
 }
+
+/// An attribute named by its namespace (`{uri}local`), as paths name
+/// elements: set with the prefix bound to the URI there (or one declared
+/// beside it), removed whatever its prefix.
+#[test]
+fn attributes_are_named_by_namespace_too() {
+    let mut doc = Document::parse(
+        "<beers xmlns:a=\"urn:attrs\"><beer a:rating=\"5\" name=\"x\"/><beer name=\"y\"/></beers>",
+    )
+    .unwrap();
+    let beers = doc.select("beer").unwrap();
+    assert!(!doc
+        .set_attribute(beers[0], "{urn:attrs}rating", "5")
+        .unwrap());
+    assert!(doc
+        .set_attribute(beers[1], "{urn:attrs}rating", "3")
+        .unwrap());
+    assert!(doc.set_attribute(beers[1], "{urn:other}note", "n").unwrap());
+    let text = String::from_utf8(doc.render().unwrap()).unwrap();
+    assert_eq!(
+        text,
+        "<beers xmlns:a=\"urn:attrs\"><beer a:rating=\"5\" name=\"x\"/><beer name=\"y\" a:rating=\"3\" xmlns:ns0=\"urn:other\" ns0:note=\"n\"/></beers>"
+    );
+    let mut doc = Document::parse(text).unwrap();
+    let first = doc.select_one("beer[@name='x']").unwrap();
+    assert!(doc.remove_attribute(first, "{urn:attrs}rating").unwrap());
+    assert!(!doc.remove_attribute(first, "{urn:none}rating").unwrap());
+    assert_eq!(
+        String::from_utf8(doc.render().unwrap()).unwrap(),
+        "<beers xmlns:a=\"urn:attrs\"><beer name=\"x\"/><beer name=\"y\" a:rating=\"3\" xmlns:ns0=\"urn:other\" ns0:note=\"n\"/></beers>"
+    );
+}
