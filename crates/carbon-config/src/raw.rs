@@ -59,6 +59,11 @@ pub enum RawAction {
     CommentOut,
     /// Uncomment a commented-out element (an active one is already so).
     Uncomment,
+    /// Make the path exist, creating each missing step from its name and
+    /// predicates (`owner[@dob='1976-04-12']/name/last[.='Smith']`).
+    Ensure,
+    /// Make the element's children exactly these elements.
+    SetChildren(String),
 }
 
 impl std::fmt::Display for RawAction {
@@ -74,6 +79,11 @@ impl std::fmt::Display for RawAction {
             RawAction::Remove => f.write_str("remove"),
             RawAction::CommentOut => f.write_str("comment out"),
             RawAction::Uncomment => f.write_str("uncomment"),
+            RawAction::Ensure => f.write_str("ensure"),
+            RawAction::SetChildren(markup) => {
+                let first = markup.trim().lines().next().unwrap_or("");
+                write!(f, "set children: {first}")
+            }
         }
     }
 }
@@ -143,8 +153,11 @@ pub fn apply_with(
         });
     }
     edit_xml(session, file, format!("{selector}: {action}"), |t| {
-        if let RawAction::Uncomment = action {
-            return uncomment(t, selector, options);
+        match action {
+            RawAction::Uncomment => return uncomment(t, selector, options),
+            RawAction::Ensure => return Ok(t.doc.ensure_path(selector)?),
+            RawAction::SetChildren(markup) => return set_children(t, selector, markup, options),
+            _ => {}
         }
         let targets = match options.select {
             Select::One => t.doc.select_optional(selector)?.into_iter().collect(),
@@ -189,7 +202,9 @@ pub fn apply_with(
                     doc.comment_out(el)?;
                     true
                 }
-                RawAction::Uncomment => unreachable!("handled above"),
+                RawAction::Uncomment | RawAction::Ensure | RawAction::SetChildren(_) => {
+                    unreachable!("handled above")
+                }
             };
         }
         Ok(changed)
@@ -248,23 +263,7 @@ fn insert_unless_present(
         RawPlace::FirstChild | RawPlace::LastChild => Some(el),
         RawPlace::Before | RawPlace::After => doc.parent(el),
     };
-    let declarations: String = context
-        .map(|c| doc.namespaces_in_scope(c))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(_, uri)| *uri != "http://www.w3.org/XML/1998/namespace")
-        .map(|(prefix, uri)| {
-            let uri = uri
-                .replace('&', "&amp;")
-                .replace('"', "&quot;")
-                .replace('<', "&lt;");
-            match prefix {
-                Some(prefix) => format!(" xmlns:{prefix}=\"{uri}\""),
-                None => format!(" xmlns=\"{uri}\""),
-            }
-        })
-        .collect();
-    let in_context = Document::parse(format!("<context{declarations}>{markup}</context>"))?;
+    let in_context = in_context(doc, context, markup)?;
     let wanted = match in_context.children(in_context.root()).first() {
         Some(&element) => canonical(&in_context, element),
         None => String::new(),
@@ -317,6 +316,72 @@ fn insert_unless_present(
         RawPlace::After => Place::After(el),
     };
     doc.insert(place, markup)?;
+    Ok(true)
+}
+
+/// `markup` (elements) as it would stand in `context`: inside an element
+/// that declares the namespaces in scope there, so that an unprefixed
+/// element takes the default namespace of where it goes.
+fn in_context(doc: &Document, context: Option<Element>, markup: &str) -> Result<Document> {
+    let declarations: String = context
+        .map(|c| doc.namespaces_in_scope(c))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, uri)| *uri != "http://www.w3.org/XML/1998/namespace")
+        .map(|(prefix, uri)| {
+            let uri = uri
+                .replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;");
+            match prefix {
+                Some(prefix) => format!(" xmlns:{prefix}=\"{uri}\""),
+                None => format!(" xmlns=\"{uri}\""),
+            }
+        })
+        .collect();
+    Ok(Document::parse(format!(
+        "<context{declarations}>{markup}</context>"
+    ))?)
+}
+
+/// Makes the children of the element `selector` selects exactly the
+/// elements of `markup`: nothing when they are (by structure, as insert
+/// compares), else the old ones removed and the new ones added, laid out
+/// as any insert.
+fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOptions) -> Result<bool> {
+    let Some(el) = t.doc.select_optional(selector)? else {
+        return match options.if_missing {
+            IfMissing::Skip => Ok(false),
+            IfMissing::Error => t
+                .doc
+                .select_one(selector)
+                .map(|_| false)
+                .map_err(Into::into),
+        };
+    };
+    let wanted = in_context(t.doc, Some(el), markup)?;
+    let wanted_children = wanted.children(wanted.root());
+    let same = {
+        let current = t.doc.children(el);
+        current.len() == wanted_children.len()
+            && current
+                .iter()
+                .zip(&wanted_children)
+                .all(|(&c, &w)| canonical(t.doc, c) == canonical(&wanted, w))
+    };
+    if same {
+        return Ok(false);
+    }
+    for child in t.doc.children(el) {
+        t.doc.remove(child)?;
+    }
+    // One at a time: into an element left empty, each insert rewrites its
+    // tag, so the next must see the one before.
+    for &child in &wanted_children {
+        t.doc.apply()?;
+        let el = t.doc.select_one(selector)?;
+        t.doc.insert(Place::LastChild(el), wanted.markup(child))?;
+    }
     Ok(true)
 }
 

@@ -73,6 +73,7 @@ mod document;
 mod edit;
 mod elide;
 mod encoding;
+mod ensure;
 mod entities;
 mod error;
 mod escape;

@@ -50,6 +50,8 @@ pub(crate) struct Step {
     axis: Axis,
     name: NameTest,
     predicates: Vec<Predicate>,
+    /// The step as written, predicates included.
+    text: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,14 +62,14 @@ enum Axis {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum NameTest {
+pub(crate) enum NameTest {
     Any,
     Local(String),
     Qualified { namespace: String, local: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Predicate {
+pub(crate) enum Predicate {
     Attribute {
         name: NameTest,
         value: Option<String>,
@@ -122,6 +124,16 @@ impl Path {
     /// The path as it was written.
     pub fn as_str(&self) -> &str {
         &self.source
+    }
+
+    /// Its steps, in order.
+    pub(crate) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// Whether it starts above the root element (`/`, `//`).
+    pub(crate) fn is_from_document(&self) -> bool {
+        self.from_document
     }
 
     /// The elements this path selects from `context`, in document order.
@@ -208,7 +220,27 @@ fn select_steps<'a, 'input>(
 }
 
 impl Step {
-    fn has_position(&self) -> bool {
+    /// Whether it looks at the children of its context (`a`, not `//a` or `.`).
+    pub(crate) fn is_child(&self) -> bool {
+        self.axis == Axis::Child
+    }
+
+    /// The step as written.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Its name test.
+    pub(crate) fn name_test(&self) -> &NameTest {
+        &self.name
+    }
+
+    /// Its predicates, in order.
+    pub(crate) fn predicates(&self) -> &[Predicate] {
+        &self.predicates
+    }
+
+    pub(crate) fn has_position(&self) -> bool {
         self.predicates
             .iter()
             .any(|p| matches!(p, Predicate::Position(_)))
@@ -410,6 +442,7 @@ impl Parser<'_> {
     }
 
     fn step(&mut self, axis: Axis, first: bool) -> Result<Step, Error> {
+        let start = self.source.len() - self.rest.len();
         let (axis, name) = if self.eat(".") {
             if !first {
                 return Err(self.error("'.' can only start a path"));
@@ -427,10 +460,12 @@ impl Parser<'_> {
                 return Err(self.error("a predicate must end with ']'"));
             }
         }
+        let end = self.source.len() - self.rest.len();
         Ok(Step {
             axis,
             name,
             predicates,
+            text: self.source[start..end].to_string(),
         })
     }
 

@@ -586,3 +586,66 @@ fn raw_insert_tells_elements_apart_by_namespace() {
     // In another namespace: another element.
     assert!(insert(&mut session, "<n:P xmlns:n=\"urn:n\">1</n:P>"));
 }
+
+/// `ensure` makes a path exist, creating the missing steps from their
+/// names and predicates; `set_children` makes an element's children
+/// exactly the given ones. Both change nothing the second time.
+#[test]
+fn raw_ensure_and_set_children() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let ensure = "/Server/Owner[@dob='1976-04-12']/Name/Last[.='Smith']";
+    let children = raw::RawAction::SetChildren("<Beer>A</Beer><Beer>B</Beer>".into());
+    let run = |home: &CarbonHome| {
+        let mut session = Session::new(home);
+        let ensured = raw::apply(&mut session, carbon, ensure, &raw::RawAction::Ensure).unwrap();
+        let set = raw::apply(&mut session, carbon, "/Server/Owner", &children).unwrap();
+        (ensured.changed, set.changed, session.changes().unwrap())
+    };
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let (ensured, set, changes) = run(&home);
+    assert!(ensured && set);
+    let after = String::from_utf8_lossy(&changes[0].after).into_owned();
+    assert!(after.contains("<Owner dob=\"1976-04-12\">"), "{after}");
+    assert!(
+        after.contains("<Beer>A</Beer>") && !after.contains("<Last>"),
+        "{after}"
+    );
+    std::fs::write(copy.path().join(carbon), &changes[0].after).unwrap();
+    // Ensure again: the owner has no name now, so it gets one; the children
+    // are then set back to the beers.
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let set = raw::apply(&mut session, carbon, "/Server/Owner", &children).unwrap();
+    assert!(!set.changed, "the children are these already");
+    let ensured = raw::apply(
+        &mut session,
+        carbon,
+        "/Server/Owner",
+        &raw::RawAction::Ensure,
+    );
+    assert!(!ensured.unwrap().changed, "the owner is there");
+}
+
+/// What ensure and set_children write, laid out as the file is.
+#[test]
+fn raw_ensure_and_set_children_follow_the_files_layout() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    raw::apply(
+        &mut session,
+        carbon,
+        "/Server/Cellar/Shelf[@n='1']",
+        &raw::RawAction::Ensure,
+    )
+    .unwrap();
+    let children = raw::RawAction::SetChildren("<Wine>Red</Wine><Wine>White</Wine>".into());
+    raw::apply(&mut session, carbon, "/Server/Cellar/Shelf", &children).unwrap();
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    let expected =
+        "    <Cellar>\n        <Shelf n=\"1\">\n            <Wine>Red</Wine>\n            \
+                    <Wine>White</Wine>\n        </Shelf>\n    </Cellar>\n";
+    assert!(after.contains(expected), "{after}");
+}

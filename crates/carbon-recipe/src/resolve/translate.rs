@@ -723,8 +723,10 @@ impl Translate<'_> {
             "remove_attribute" => &["attribute"],
             "set_text" => &["value"],
             "insert" => &["markup", "place", "key"],
+            "set_children" => &["markup"],
             _ => &[],
         };
+        let action_name = action;
         for (key, given) in [
             ("attribute", &r.attribute),
             ("value", &r.value),
@@ -841,8 +843,33 @@ impl Translate<'_> {
             "remove" => RawAction::Remove,
             "comment_out" => RawAction::CommentOut,
             "uncomment" => RawAction::Uncomment,
+            "ensure" | "set_children" if select == carbon_config::raw::Select::All => {
+                let t = r.matches.as_ref().expect("match all was given");
+                return Err(self.error(
+                    t.span(),
+                    format!(
+                        "action {action_name} edits one element; match = \"all\" does not apply"
+                    ),
+                ));
+            }
+            "ensure" => RawAction::Ensure,
+            "set_children" => {
+                let markup = match &r.markup {
+                    Some(t) => self.x_unescaped(t)?,
+                    None => need(&None, "markup")?,
+                };
+                // Checked here, where the recipe can point at it.
+                if let Err(e) = xmlsplice::Document::parse(format!("<c>{markup}</c>").as_bytes()) {
+                    let t = r.markup.as_ref().expect("a markup was given");
+                    return Err(self.error(
+                        t.span(),
+                        format!("markup is not well-formed XML elements: {e}"),
+                    ));
+                }
+                RawAction::SetChildren(markup)
+            }
             other => {
-                const ACTIONS: [&str; 7] = [
+                const ACTIONS: [&str; 9] = [
                     "set_attribute",
                     "remove_attribute",
                     "set_text",
@@ -850,6 +877,8 @@ impl Translate<'_> {
                     "remove",
                     "comment_out",
                     "uncomment",
+                    "ensure",
+                    "set_children",
                 ];
                 let hint = closest(other, &ACTIONS)
                     .map(|c| format!("; did you mean `{c}`?"))

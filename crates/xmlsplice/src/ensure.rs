@@ -1,0 +1,149 @@
+//! Making a path exist: Ansible's most used form of its xml module ("make
+//! sure this element is there"), on a lossless document.
+//!
+//! Each step of the path is looked for below the one before; a missing one
+//! is created from the step itself: its name, an attribute for each
+//! `[@name='value']`, a child for each `[child='value']`, and its text from
+//! `[.='value']` or `[text()='value']`. It goes after the last sibling of
+//! its name, else last, laid out like its neighbours (as any insert).
+
+use crate::document::Document;
+use crate::edit::Place;
+use crate::error::{Error, ErrorKind};
+use crate::fragment::NewElement;
+use crate::path::{NameTest, Path, Predicate};
+
+impl Document {
+    /// Makes `path` exist (from the root element; a path starting with `/`
+    /// names the root element first), creating each missing step from its
+    /// name and predicates; returns whether anything was added. The
+    /// document is applied after each element added, so that the next step
+    /// can be found below it.
+    ///
+    /// # Errors
+    /// A path with a step that cannot be created (`//`, `*`, a position, an
+    /// attribute test without a value); a step that matches several
+    /// elements; an absolute path whose first step is not the root element.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let mut doc = Document::parse("<business>\n  <name>Tasty</name>\n</business>")?;
+    /// assert!(doc.ensure_path("owner[@dob='1976-04-12']/name/last[.='Smith']")?);
+    /// assert!(!doc.ensure_path("owner[@dob='1976-04-12']/name/last[.='Smith']")?);
+    /// assert_eq!(
+    ///     String::from_utf8(doc.render()?).unwrap(),
+    ///     "<business>\n  <name>Tasty</name>\n  <owner dob=\"1976-04-12\">\n    <name>\n      <last>Smith</last>\n    </name>\n  </owner>\n</business>"
+    /// );
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn ensure_path(&mut self, path: &str) -> Result<bool, Error> {
+        let parsed = Path::parse(path)?;
+        let cannot = |reason: String| {
+            Error::new(ErrorKind::InvalidPath {
+                path: path.to_string(),
+                reason,
+                column: None,
+            })
+        };
+        let steps = parsed.steps();
+        let mut skip = 0;
+        // The path so far, to find the element again after each apply
+        // (which ends every handle).
+        let mut so_far = String::new();
+        if parsed.is_from_document() {
+            let first = &steps[0];
+            if !first.is_child()
+                || self
+                    .select(format!("/{}", first.text()).as_str())?
+                    .is_empty()
+            {
+                return Err(cannot(format!(
+                    "its first step does not match the root element <{}>",
+                    self.name(self.root())
+                )));
+            }
+            so_far = format!("/{}", first.text());
+            skip = 1;
+        } else if steps[0].is_self() {
+            so_far = ".".to_string();
+            skip = 1;
+        }
+        let mut added = false;
+        for (i, step) in steps.iter().enumerate().skip(skip) {
+            let Some(new) = step.to_new_element() else {
+                return Err(cannot(format!(
+                    "step {} ({}) cannot be created: only a name, [@attribute='value'], \
+                     [child='value'] and [.='value'] can",
+                    i + 1,
+                    step.text()
+                )));
+            };
+            let parent_path = if so_far.is_empty() {
+                ".".to_string()
+            } else {
+                so_far.clone()
+            };
+            let here = if so_far.is_empty() {
+                step.text().to_string()
+            } else {
+                format!("{so_far}/{}", step.text())
+            };
+            match self.select(here.as_str())?.len() {
+                1 => {}
+                0 => {
+                    let parent = self.select_one(parent_path.as_str())?;
+                    let name = step
+                        .local_name()
+                        .expect("a creatable step names its element");
+                    let place = match self.select((parent, name))?.last() {
+                        Some(&last) => Place::After(last),
+                        None => Place::LastChild(parent),
+                    };
+                    self.insert(place, &new)?;
+                    self.apply()?;
+                    added = true;
+                }
+                _ => {
+                    // The engine's own message, every match's place with it.
+                    self.select_one(here.as_str())?;
+                }
+            }
+            so_far = here;
+        }
+        Ok(added)
+    }
+}
+
+impl crate::path::Step {
+    /// The element this step would create, when it can create one.
+    fn to_new_element(&self) -> Option<NewElement> {
+        if !self.is_child() || self.has_position() {
+            return None;
+        }
+        let (namespace, local) = match self.name_test() {
+            NameTest::Local(local) => (None, local),
+            NameTest::Qualified { namespace, local } => (Some(namespace), local),
+            NameTest::Any => return None,
+        };
+        let mut new = NewElement::new(local.as_str());
+        if let Some(namespace) = namespace {
+            new = new.attribute("xmlns", namespace.as_str());
+        }
+        for predicate in self.predicates() {
+            new = match predicate {
+                Predicate::Attribute {
+                    name: NameTest::Local(name),
+                    value: Some(value),
+                } => new.attribute(name.as_str(), value.as_str()),
+                Predicate::ChildText {
+                    name: NameTest::Local(name),
+                    value,
+                } => new.text_child(name.as_str(), value.as_str()),
+                Predicate::OwnText(value) => new.text(value.as_str()),
+                _ => return None,
+            };
+        }
+        Some(new)
+    }
+}
