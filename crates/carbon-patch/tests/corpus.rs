@@ -58,7 +58,7 @@ fn main() -> ExitCode {
             dss_shared_registry_on_dss_3_5_1_and_greg_5_4_0,
         ),
     ];
-    let trials = examples
+    let mut trials: Vec<Trial> = examples
         .into_iter()
         .map(|(name, example)| {
             let ignored = corpus.is_none();
@@ -70,6 +70,7 @@ fn main() -> ExitCode {
             .with_ignored_flag(ignored)
         })
         .collect();
+    trials.extend(ansible_cases(corpus.as_deref()));
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -922,4 +923,114 @@ fn is_cluster_on_identity_server_5_4_1(corpus: &Path) {
         );
     }
     check_clean(&check, &env);
+}
+
+/// Ansible's own test suite for its xml module (`../shared/peers/ansible-xml`,
+/// beside the corpus; never copied here): each edit case, translated by
+/// hand into `[[raw]]` edits with the task's own selector
+/// (`tests/ansible-xml/<case>.toml`, which names the case's fixture and
+/// results file), applied to the fixture as a home's file, compared with
+/// the results file as canonical XML (Ansible reformats; carbon-patch does
+/// not), then applied again: nothing changes.
+fn ansible_cases(corpus: Option<&Path>) -> Vec<Trial> {
+    let dir = golden::workspace_root().join("tests/ansible-xml");
+    let mut recipes: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    recipes.sort();
+    let peers = corpus.map(|c| c.join("../peers/ansible-xml"));
+    recipes
+        .into_iter()
+        .map(|recipe| {
+            let name = format!("ansible::{}", recipe.file_stem().unwrap().to_string_lossy());
+            let ignored = peers.is_none();
+            let peers = peers.clone().unwrap_or_default();
+            Trial::test(name, move || {
+                ansible_case(&peers, &recipe);
+                Ok(())
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect()
+}
+
+fn ansible_case(peers: &Path, recipe: &Path) {
+    let text = std::fs::read_to_string(recipe).unwrap();
+    let header = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
+            .unwrap_or_else(|| panic!("{} names no {key}", recipe.display()))
+            .trim()
+            .to_string()
+    };
+    let (fixture, result) = (header("fixture"), header("result"));
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &home,
+    );
+    // A case may start from another case's result, as Ansible's "nochange" ones do.
+    let input = match peers.join("fixtures").join(&fixture) {
+        path if path.exists() => path,
+        _ => peers.join("results").join(&fixture),
+    };
+    let file = home.join("repository/conf/ansible.xml");
+    std::fs::copy(&input, &file).unwrap();
+    let apply = || {
+        let args = [
+            "apply".to_string(),
+            recipe.display().to_string(),
+            format!("--home=node={}", home.display()),
+        ];
+        let out = carbon_patch(&args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    apply();
+    let wanted = std::fs::read(peers.join("results").join(&result)).unwrap();
+    let got = std::fs::read(&file).unwrap();
+    assert_eq!(
+        canonical_xml(&got),
+        canonical_xml(&wanted),
+        "{}: the file differs from {result}:\n{}",
+        recipe.display(),
+        String::from_utf8_lossy(&got)
+    );
+    let again = apply();
+    assert!(again.contains("Applied: 0 file(s)"), "{again}");
+}
+
+/// A document's structure, whatever its layout and prefixes: each element's
+/// namespace and name, its attributes by namespace and name (sorted), its
+/// text when it holds no element (trimmed), and its children in order.
+fn canonical_xml(bytes: &[u8]) -> String {
+    fn element(doc: &Document, el: xmlsplice::Element, out: &mut String) {
+        let mut attributes = doc.attributes_expanded(el);
+        attributes.sort();
+        out.push_str(&format!(
+            "<{{{}}}{} {attributes:?}>",
+            doc.namespace(el).unwrap_or_default(),
+            doc.name(el)
+        ));
+        match doc.element_text(el) {
+            Some(text) => out.push_str(&format!("{:?}", text.trim())),
+            None => {
+                for child in doc.children(el) {
+                    element(doc, child, out);
+                }
+            }
+        }
+        out.push_str("</>");
+    }
+    let doc = Document::parse(bytes).unwrap();
+    let mut out = String::new();
+    element(&doc, doc.root(), &mut out);
+    out
 }
