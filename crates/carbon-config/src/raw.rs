@@ -264,11 +264,29 @@ fn insert_unless_present(
         RawPlace::Before | RawPlace::After => doc.parent(el),
     };
     let in_context = in_context(doc, context, markup)?;
-    let wanted = match in_context.children(in_context.root()).first() {
-        Some(&element) => canonical(&in_context, element),
-        None => String::new(),
+    let elements = in_context.children(in_context.root());
+    if elements.len() > 1 {
+        // Several: each inserted in order, unless one like it is there.
+        if key.is_some() {
+            return Err(Error::Invalid {
+                file: Default::default(),
+                message: "a key identifies one element; the markup holds several".into(),
+            });
+        }
+        let mut changed = false;
+        for element in elements {
+            let one = in_context.markup(element).to_string();
+            changed |= insert_unless_present(doc, el, place, &one, None)?;
+        }
+        return Ok(changed);
+    }
+    let Some(&new) = elements.first() else {
+        return Err(Error::Invalid {
+            file: Default::default(),
+            message: "the markup to insert holds no element".into(),
+        });
     };
-    let new = Document::parse(markup)?;
+    let wanted = canonical(&in_context, new);
     let neighbours = match place {
         RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
         RawPlace::Before | RawPlace::After => match doc.parent(el) {
@@ -282,8 +300,8 @@ fn insert_unless_present(
     if let Some(key) = key {
         // The element the recipe inserted before, changed since: updated
         // where it stands, not inserted a second time.
-        let name = new.name(new.root()).to_string();
-        let Some(value) = key_of(&new, new.root(), key) else {
+        let name = in_context.name(new).to_string();
+        let Some(value) = key_of(&in_context, new, key) else {
             return Err(Error::Invalid {
                 file: Default::default(),
                 message: format!("the markup to insert has no {key} to identify it by"),

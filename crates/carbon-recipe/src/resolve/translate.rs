@@ -822,7 +822,16 @@ impl Translate<'_> {
                 // Checked here, where the recipe can point at it: found
                 // only when applied, it was reported against the file it
                 // was to go into, at the markup's own line and column.
-                if let Err(e) = xmlsplice::Document::parse(markup.as_bytes()) {
+                // Several elements are inserted in order (not with a key).
+                let several = || {
+                    r.key.is_none()
+                        && xmlsplice::Document::parse(format!("<c>{markup}</c>").as_bytes())
+                            .is_ok_and(|d| d.children(d.root()).len() > 1)
+                };
+                if let Err(e) = xmlsplice::Document::parse(markup.as_bytes())
+                    .map(|_| ())
+                    .or_else(|e| if several() { Ok(()) } else { Err(e) })
+                {
                     let t = r.markup.as_ref().expect("a markup was given");
                     return Err(self.error(
                         t.span(),
