@@ -38,6 +38,31 @@ impl Document {
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
     pub fn ensure_path(&mut self, path: &str) -> Result<bool, Error> {
+        // XPath's last steps that name no element: `/@name`, `/@name='v'`
+        // (the attribute, on the element before), `/text()='v'` (the
+        // element's text).
+        match last_step(path) {
+            Some((element, tail)) if tail.starts_with('@') => {
+                let (name, value) = match tail[1..].split_once('=') {
+                    Some((name, value)) => (name.trim(), Some(unquote(path, value.trim())?)),
+                    None => (tail[1..].trim(), None),
+                };
+                let mut added = self.ensure_path(element)?;
+                let el = self.select_one(element)?;
+                if value.is_some() || self.attribute(el, name).is_none() {
+                    added |= self.set_attribute(el, name, value.as_deref().unwrap_or(""))?;
+                }
+                return Ok(added);
+            }
+            Some((element, tail)) if tail.starts_with("text()") => {
+                let value = tail["text()".len()..].trim_start();
+                let Some(literal) = value.strip_prefix('=') else {
+                    return self.ensure_path(element);
+                };
+                return self.ensure_path(&format!("{element}[.={}]", literal.trim()));
+            }
+            _ => {}
+        }
         let parsed = Path::parse(path)?;
         let cannot = |reason: String| {
             Error::new(ErrorKind::InvalidPath {
@@ -113,6 +138,58 @@ impl Document {
         }
         Ok(added)
     }
+}
+
+/// Checks a path for [`Document::ensure_path`]: the path syntax, and a
+/// last step that may also be `@name`, `@name='v'` or `text()='v'`.
+///
+/// # Errors
+/// As [`Path::parse`], for the path without such a last step.
+pub fn check_ensure_path(path: &str) -> Result<(), Error> {
+    match last_step(path) {
+        Some((element, tail)) if tail.starts_with('@') => {
+            if let Some((_, value)) = tail.split_once('=') {
+                unquote(path, value.trim())?;
+            }
+            check_ensure_path(element)
+        }
+        Some((element, tail)) if tail.starts_with("text()") => check_ensure_path(element),
+        _ => Path::parse(path).map(|_| ()),
+    }
+}
+
+/// The path before its last step, and that step, split at the last `/`
+/// outside brackets and quotes; `None` for a path of one step.
+fn last_step(path: &str) -> Option<(&str, &str)> {
+    let (mut depth, mut quote, mut split) = (0usize, None, None);
+    for (i, c) in path.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[') => depth += 1,
+            (None, ']') => depth = depth.saturating_sub(1),
+            (None, '/') if depth == 0 => split = Some(i),
+            _ => {}
+        }
+    }
+    let at = split.filter(|&at| at > 0 && !path[..at].ends_with('/'))?;
+    Some((&path[..at], &path[at + 1..]))
+}
+
+/// A quoted value's text (`'v'` or `"v"`).
+fn unquote(path: &str, quoted: &str) -> Result<String, Error> {
+    let inner = quoted
+        .strip_prefix('\'')
+        .and_then(|q| q.strip_suffix('\''))
+        .or_else(|| quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')));
+    inner.map(String::from).ok_or_else(|| {
+        Error::new(ErrorKind::InvalidPath {
+            path: path.to_string(),
+            reason: format!("a value must be quoted with ' or \": {quoted}"),
+            column: None,
+        })
+    })
 }
 
 impl crate::path::Step {

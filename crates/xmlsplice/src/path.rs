@@ -456,6 +456,18 @@ impl Parser<'_> {
             self.skip_space();
             predicates.push(self.predicate()?);
             self.skip_space();
+            // `[a and b]` is `[a][b]`.
+            while self.eat("and ") {
+                self.skip_space();
+                if predicates
+                    .last()
+                    .is_some_and(|p| matches!(p, Predicate::Position(_)))
+                {
+                    return Err(self.error("a position cannot be joined with 'and'"));
+                }
+                predicates.push(self.predicate()?);
+                self.skip_space();
+            }
             if !self.eat("]") {
                 return Err(self.error("a predicate must end with ']'"));
             }
@@ -548,6 +560,10 @@ impl Parser<'_> {
         } else {
             "a child element name, an @attribute or a position"
         })?;
+        // `[child/text()='v']` is `[child='v']`.
+        if !is_attribute {
+            self.eat("/text()");
+        }
         self.skip_space();
         let value = if self.eat("=") {
             self.skip_space();
@@ -637,6 +653,10 @@ mod tests {
             "trimmed, as child text"
         );
         assert_eq!(texts("//b[ . = 'deep' ]"), ["deep"]);
+        // XPath's other spellings of the same tests.
+        assert_eq!(texts("a[b/text()='two']"), ["2"]);
+        assert_eq!(texts("a[@id='2' and b='two']"), ["2"]);
+        assert!(texts("a[@id='1' and b='two']").is_empty());
         // An element that holds elements has no text of its own to match.
         assert!(texts("a[.='one']").is_empty());
         assert!(texts("e/name[text()='mixed']").is_empty());

@@ -899,7 +899,12 @@ impl Translate<'_> {
             }
         };
         let path = self.x(&r.path)?;
-        xmlsplice::Path::parse(&path).map_err(|e| self.error(r.path.span(), e.to_string()))?;
+        let checked = match action {
+            // `ensure` also takes XPath's last steps `/@name='v'`, `/text()='v'`.
+            RawAction::Ensure => xmlsplice::check_ensure_path(&path),
+            _ => xmlsplice::Path::parse(&path).map(|_| ()),
+        };
+        checked.map_err(|e| self.error(r.path.span(), e.to_string()))?;
         Ok(Step::Raw {
             file: self.x(&r.file)?,
             path,
