@@ -447,6 +447,10 @@ pub struct Raw {
     /// `error` (the default) or `skip`: what an edit of an element that is
     /// not there does.
     pub if_missing: Option<Text>,
+    /// Prefixes the path and `attribute` use, each bound to its namespace
+    /// URI (`bus = "http://test.business"`), as Ansible's `namespaces`.
+    #[serde(default)]
+    pub namespaces: Map<Text>,
 }
 
 /// The settings a recipe's top level and each of its nodes may hold, and

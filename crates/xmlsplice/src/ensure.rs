@@ -158,8 +158,23 @@ pub fn check_ensure_path(path: &str) -> Result<(), Error> {
     }
 }
 
+/// The element path and attribute name of a path whose last step is an
+/// attribute, XPath's `…/rating/@subjective`; `None` for any other path.
+///
+/// # Examples
+/// ```
+/// let split = xmlsplice::attribute_step("/business/rating[@a='x/y']/@subjective");
+/// assert_eq!(split, Some(("/business/rating[@a='x/y']", "subjective")));
+/// assert_eq!(xmlsplice::attribute_step("/business/rating"), None);
+/// ```
+pub fn attribute_step(path: &str) -> Option<(&str, &str)> {
+    let (element, tail) = last_step(path)?;
+    let name = tail.strip_prefix('@')?;
+    (!name.is_empty() && !name.contains('=')).then_some((element, name))
+}
+
 /// The path before its last step, and that step, split at the last `/`
-/// outside brackets and quotes; `None` for a path of one step.
+/// outside brackets, quotes and namespace URIs; `None` for a path of one step.
 fn last_step(path: &str) -> Option<(&str, &str)> {
     let (mut depth, mut quote, mut split) = (0usize, None, None);
     for (i, c) in path.char_indices() {
@@ -167,6 +182,8 @@ fn last_step(path: &str) -> Option<(&str, &str)> {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
             (None, '\'' | '"') => quote = Some(c),
+            // A namespace URI (`{http://…}name`) holds slashes of its own.
+            (None, '{') => quote = Some('}'),
             (None, '[') => depth += 1,
             (None, ']') => depth = depth.saturating_sub(1),
             (None, '/') if depth == 0 => split = Some(i),

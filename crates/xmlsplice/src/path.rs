@@ -19,9 +19,11 @@
 //! Steps match elements by local name, whatever their namespace, unless the
 //! namespace is written as `{uri}name`. Carbon files put carbon.xml in a
 //! default namespace and nothing else. Prefixes are refused because a path
-//! has no way to declare them. A relative path starts at the context element
-//! (the root element when selecting from a document), `/` starts above the
-//! root element, and `//` means "at any depth".
+//! has no way to declare them; [`expand_prefixes`] writes a path whose
+//! prefixes are bound elsewhere (as by Ansible's `namespaces`) in `{uri}`
+//! form. A relative path starts at the context element (the root element
+//! when selecting from a document), `/` starts above the root element, and
+//! `//` means "at any depth".
 //!
 //! This is deliberately not XPath: no axes, functions or unions. Everything a
 //! Carbon edit needs fits in these forms, and a form this small can be parsed
@@ -597,6 +599,78 @@ fn first_char(s: &str) -> char {
     s.chars().next().unwrap_or(' ')
 }
 
+/// `path` with every prefixed name (`bus:business`, `@attr:subjective`)
+/// written by its namespace instead (`{http://test.business}business`), the
+/// prefixes bound by `namespaces` (prefix, URI), as Ansible's xml module and
+/// XPath tools take them beside a path. Quoted values and names already in
+/// `{uri}` form are left as they are.
+///
+/// # Errors
+/// A prefix `namespaces` does not bind, at its column.
+///
+/// # Examples
+/// ```
+/// let path = xmlsplice::expand_prefixes(
+///     "/bus:business/beer[@ber:kind='ale']",
+///     &[("bus", "urn:b"), ("ber", "urn:r")],
+/// )?;
+/// assert_eq!(path, "/{urn:b}business/beer[@{urn:r}kind='ale']");
+/// # Ok::<(), xmlsplice::Error>(())
+/// ```
+pub fn expand_prefixes(path: &str, namespaces: &[(&str, &str)]) -> Result<String, Error> {
+    let is_name_char = |c: char| c.is_alphanumeric() || "_-.:".contains(c) || !c.is_ascii();
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(c) = rest.chars().next() {
+        // A quoted value or a `{uri}` is copied whole (an unclosed one is the parser's to report).
+        let closing = match c {
+            '\'' | '"' => Some(c),
+            '{' => Some('}'),
+            _ => None,
+        };
+        if let Some(close) = closing {
+            let len = rest[1..].find(close).map_or(rest.len(), |at| at + 2);
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        let len = rest
+            .find(|c| !is_name_char(c))
+            .unwrap_or(rest.len())
+            .max(c.len_utf8());
+        let token = &rest[..len];
+        match token.split_once(':') {
+            Some((prefix, local)) if !prefix.is_empty() => {
+                let uri = namespaces
+                    .iter()
+                    .find(|(p, _)| *p == prefix)
+                    .map(|(_, uri)| *uri)
+                    .ok_or_else(|| {
+                        let at = path.len() - rest.len();
+                        Error::new(ErrorKind::InvalidPath {
+                            path: path.to_string(),
+                            reason: format!("the prefix {prefix:?} is not bound to a namespace"),
+                            column: Some(path[..at].chars().count() + 1),
+                        })
+                    })?;
+                if uri.is_empty() || uri.contains(['{', '}']) {
+                    return Err(Error::new(ErrorKind::InvalidPath {
+                        path: path.to_string(),
+                        reason: format!(
+                            "{prefix:?} is bound to {uri:?}, which is no namespace URI"
+                        ),
+                        column: None,
+                    }));
+                }
+                out.push_str(&format!("{{{uri}}}{local}"));
+            }
+            _ => out.push_str(token),
+        }
+        rest = &rest[len..];
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -708,6 +782,40 @@ mod tests {
         assert_eq!(reason("a[b]"), "a child test needs a value: [name='value']");
         assert!(reason("svns:secretAlias").contains("has a prefix"));
         assert_eq!(reason("a/./b"), "'.' can only start a path");
+    }
+
+    #[test]
+    fn prefixes_are_written_by_their_namespace() {
+        let ns = [("bus", "http://test.business"), ("a", "urn:a")];
+        let expanded = |p: &str| expand_prefixes(p, &ns);
+        assert_eq!(
+            expanded("/bus:business/rating[@a:subjective='a:b'][bus:x=\"c:d\"]").unwrap(),
+            "/{http://test.business}business/rating[@{urn:a}subjective='a:b']\
+             [{http://test.business}x=\"c:d\"]"
+        );
+        // What has no prefix, or is already by namespace, is as written.
+        for same in [
+            "//beer[text()='x' and .='y']",
+            "{urn:x:y}a/b[2]",
+            "./a.b-c_d",
+        ] {
+            assert_eq!(expanded(same).unwrap(), same);
+        }
+        assert!(expanded("ünï:x")
+            .unwrap_err()
+            .to_string()
+            .contains("\"ünï\""));
+        let unbound = expanded("/bus:business/ber:beers").unwrap_err();
+        assert!(
+            matches!(
+                unbound.kind(),
+                ErrorKind::InvalidPath { column: Some(15), reason, .. }
+                    if reason == "the prefix \"ber\" is not bound to a namespace"
+            ),
+            "{unbound}"
+        );
+        assert!(expand_prefixes("a:b", &[("a", "")]).is_err());
+        assert!(expand_prefixes("a:b", &[("a", "urn:}")]).is_err());
     }
 
     #[test]

@@ -649,3 +649,19 @@ fn raw_ensure_and_set_children_follow_the_files_layout() {
                     <Wine>White</Wine>\n        </Shelf>\n    </Cellar>\n";
     assert!(after.contains(expected), "{after}");
 }
+
+/// A path by namespace (`{uri}name`, whose URI holds slashes) still ends
+/// in ensure's attribute step: carbon.xml's elements are in its namespace.
+#[test]
+fn raw_ensure_takes_an_attribute_step_after_a_namespaced_one() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let ns = "{http://example.org/projects/carbon/carbon.xml}";
+    let path = format!("/{ns}Server/{ns}Ports/@shared='yes'");
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let ensured = raw::apply(&mut session, carbon, &path, &raw::RawAction::Ensure).unwrap();
+    assert!(ensured.changed);
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    assert!(after.contains("<Ports shared=\"yes\">"), "{after}");
+}

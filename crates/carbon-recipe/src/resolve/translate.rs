@@ -771,6 +771,24 @@ impl Translate<'_> {
                 ));
             }
         };
+        let mut bound = Vec::with_capacity(r.namespaces.len());
+        for (prefix, uri) in &r.namespaces {
+            if prefix.contains(':') || xmlsplice::check_name(prefix).is_err() {
+                return Err(self.error(
+                    uri.span(),
+                    format!("namespaces: {prefix:?} is not a prefix (an XML name without ':')"),
+                ));
+            }
+            let uri_text = self.x(uri)?;
+            if uri_text.is_empty() || uri_text.contains(['{', '}']) {
+                return Err(self.error(
+                    uri.span(),
+                    format!("namespaces: {uri_text:?} is not a namespace URI"),
+                ));
+            }
+            bound.push((prefix.as_str(), uri_text));
+        }
+        let bound: Vec<(&str, &str)> = bound.iter().map(|(p, u)| (*p, u.as_str())).collect();
         let need = |field: &Option<Text>, what: &str| -> Result<String, RecipeError> {
             match field {
                 Some(t) => self.x(t),
@@ -784,12 +802,18 @@ impl Translate<'_> {
         // where the recipe can point at it (the engine refuses it too).
         let attribute = || -> Result<String, RecipeError> {
             let name = need(&r.attribute, "attribute")?;
-            // `{uri}local` names the attribute by its namespace.
-            let written = match name.strip_prefix('{').and_then(|rest| rest.split_once('}')) {
-                Some((_, local)) if !local.contains(':') => local,
-                _ => name.as_str(),
+            // A prefix bound in `namespaces` names the namespace; any other
+            // is the prefix as written in the file.
+            let name = match name.split_once(':') {
+                Some((prefix, local)) if !name.starts_with('{') => {
+                    match bound.iter().find(|(p, _)| *p == prefix) {
+                        Some((_, uri)) => format!("{{{uri}}}{local}"),
+                        None => name,
+                    }
+                }
+                _ => name,
             };
-            xmlsplice::check_name(written).map_err(|e| {
+            xmlsplice::check_name(written_name(&name)).map_err(|e| {
                 let t = r.attribute.as_ref().expect("an attribute was given");
                 self.error(t.span(), e.to_string())
             })?;
@@ -898,7 +922,22 @@ impl Translate<'_> {
                 ));
             }
         };
-        let path = self.x(&r.path)?;
+        let path = xmlsplice::expand_prefixes(&self.x(&r.path)?, &bound).map_err(|e| {
+            self.error(
+                r.path.span(),
+                format!("{e} (bind it in the edit's `namespaces`)"),
+            )
+        })?;
+        // `remove` of XPath's `…/@name` removes that attribute.
+        let (path, action) = match (action, xmlsplice::attribute_step(&path)) {
+            (RawAction::Remove, Some((element, name))) => {
+                xmlsplice::check_name(written_name(name))
+                    .map_err(|e| self.error(r.path.span(), e.to_string()))?;
+                let name = name.to_string();
+                (element.to_string(), RawAction::RemoveAttribute { name })
+            }
+            (action, _) => (path, action),
+        };
         let checked = match action {
             // `ensure` also takes XPath's last steps `/@name='v'`, `/text()='v'`.
             RawAction::Ensure => xmlsplice::check_ensure_path(&path),
@@ -911,6 +950,15 @@ impl Translate<'_> {
             action,
             options: carbon_config::raw::RawOptions { select, if_missing },
         })
+    }
+}
+
+/// An attribute name as it will be written: `{uri}local` is named by its
+/// namespace, and written as `local` with the prefix bound there.
+fn written_name(name: &str) -> &str {
+    match name.strip_prefix('{').and_then(|rest| rest.split_once('}')) {
+        Some((_, local)) if !local.contains(':') => local,
+        _ => name,
     }
 }
 

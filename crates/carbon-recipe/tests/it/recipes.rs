@@ -985,3 +985,60 @@ fn a_raw_key_that_does_not_apply_to_its_action_is_an_error() {
         "{err}"
     );
 }
+
+/// `namespaces` binds the prefixes a path and an attribute use, as
+/// Ansible's xml module takes them; `remove` of XPath's `…/@name` removes
+/// that attribute. A prefix left unbound is an error at the path.
+#[test]
+fn raw_prefixes_are_bound_in_namespaces() {
+    let raw = |keys: &str| {
+        format!(
+            "[[raw]]\nfile = \"repository/conf/ansible.xml\"\n{keys}\n\
+             namespaces = {{ bus = \"http://test.business\", attr = \"urn:attr\" }}\n\
+             [nodes.a]\nhome = \"/a\"\n"
+        )
+    };
+    let steps = |source: &str| {
+        let recipe = Recipe::parse("r.toml", source).unwrap();
+        recipe.resolve("a", None, &env(&[])).unwrap().steps
+    };
+    let remove = steps(&raw(
+        "path = \"/bus:business/rating/@attr:subjective\"\naction = \"remove\"",
+    ));
+    let [Step::Raw { path, action, .. }] = remove.as_slice() else {
+        panic!("{remove:?}")
+    };
+    assert_eq!(path, "/{http://test.business}business/rating");
+    assert_eq!(
+        *action,
+        carbon_config::raw::RawAction::RemoveAttribute {
+            name: "{urn:attr}subjective".into()
+        }
+    );
+    let set = steps(&raw(
+        "path = \"/bus:business/rating\"\naction = \"set_attribute\"\n\
+         attribute = \"attr:subjective\"\nvalue = \"false\"",
+    ));
+    let [Step::Raw { action, .. }] = set.as_slice() else {
+        panic!("{set:?}")
+    };
+    assert_eq!(
+        *action,
+        carbon_config::raw::RawAction::SetAttribute {
+            name: "{urn:attr}subjective".into(),
+            value: "false".into()
+        }
+    );
+    let err = error(&raw(
+        "path = \"/bus:business/rat:rating\"\naction = \"remove\"",
+    ));
+    assert!(
+        err.contains("at column 15: the prefix \"rat\" is not bound to a namespace (bind it in the edit's `namespaces`)"),
+        "{err}"
+    );
+    let err = error(
+        "[[raw]]\nfile = \"repository/conf/a.xml\"\npath = \"/a:b\"\naction = \"remove\"\n\
+         namespaces = { \"a:b\" = \"urn:x\" }\n[nodes.a]\nhome = \"/a\"\n",
+    );
+    assert!(err.contains("\"a:b\" is not a prefix"), "{err}");
+}
