@@ -961,11 +961,10 @@ fn ansible_case(peers: &Path, recipe: &Path) {
     let header = |key: &str| {
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("# {key}: ")))
-            .unwrap_or_else(|| panic!("{} names no {key}", recipe.display()))
-            .trim()
-            .to_string()
+            .map(|v| v.trim().to_string())
     };
-    let (fixture, result) = (header("fixture"), header("result"));
+    let fixture =
+        header("fixture").unwrap_or_else(|| panic!("{} names no fixture", recipe.display()));
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
     golden::copy_tree(
@@ -985,7 +984,10 @@ fn ansible_case(peers: &Path, recipe: &Path) {
             recipe.display().to_string(),
             format!("--home=node={}", home.display()),
         ];
-        let out = carbon_patch(&args, &[]);
+        carbon_patch(&args, &[])
+    };
+    let applied = || {
+        let out = apply();
         assert!(
             out.status.success(),
             "{}",
@@ -993,17 +995,38 @@ fn ansible_case(peers: &Path, recipe: &Path) {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    apply();
-    let wanted = std::fs::read(peers.join("results").join(&result)).unwrap();
-    let got = std::fs::read(&file).unwrap();
-    assert_eq!(
-        canonical_xml(&got),
-        canonical_xml(&wanted),
-        "{}: the file differs from {result}:\n{}",
-        recipe.display(),
-        String::from_utf8_lossy(&got)
-    );
-    let again = apply();
+    // A case Ansible must refuse: refused here too, with this message, and nothing written.
+    if let Some(error) = header("error") {
+        let out = apply();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&error), "wanted {error:?} in:\n{stderr}");
+        assert_eq!(
+            std::fs::read(&file).unwrap(),
+            std::fs::read(&input).unwrap()
+        );
+        assert!(!home.join(".carbon-patch").exists());
+        return;
+    }
+    let first = applied();
+    // `-`: the case has no results file; Ansible asserts only that the edit
+    // changes the file once and never again.
+    match header("result").as_deref() {
+        Some("-") => assert!(first.contains("Applied: 1 file(s)"), "{first}"),
+        Some(result) => {
+            let wanted = std::fs::read(peers.join("results").join(result)).unwrap();
+            let got = std::fs::read(&file).unwrap();
+            assert_eq!(
+                canonical_xml(&got),
+                canonical_xml(&wanted),
+                "{}: the file differs from {result}:\n{}",
+                recipe.display(),
+                String::from_utf8_lossy(&got)
+            );
+        }
+        None => panic!("{} names no result or error", recipe.display()),
+    }
+    let again = applied();
     assert!(again.contains("Applied: 0 file(s)"), "{again}");
 }
 
