@@ -28,6 +28,7 @@ pub mod api_manager;
 pub mod axis2;
 pub mod carbon_xml;
 pub mod catalina;
+pub mod compare;
 mod controlled;
 pub mod datasources;
 pub mod diff;

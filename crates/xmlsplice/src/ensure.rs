@@ -175,7 +175,13 @@ pub fn attribute_step(path: &str) -> Option<(&str, &str)> {
 
 /// The path before its last step, and that step, split at the last `/`
 /// outside brackets, quotes and namespace URIs; `None` for a path of one step.
-fn last_step(path: &str) -> Option<(&str, &str)> {
+///
+/// # Examples
+/// ```
+/// let split = xmlsplice::last_step("/registry/mount[@path='/_system/config']");
+/// assert_eq!(split, Some(("/registry", "mount[@path='/_system/config']")));
+/// ```
+pub fn last_step(path: &str) -> Option<(&str, &str)> {
     let (mut depth, mut quote, mut split) = (0usize, None, None);
     for (i, c) in path.char_indices() {
         match (quote, c) {

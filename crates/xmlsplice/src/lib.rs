@@ -89,7 +89,7 @@ pub use commented::Commented;
 pub use document::{Document, Element, Query};
 pub use edit::Place;
 pub use encoding::Encoding;
-pub use ensure::{attribute_step, check_ensure_path};
+pub use ensure::{attribute_step, check_ensure_path, last_step};
 pub use error::{Error, ErrorKind, TextPos};
 pub use escape::escaped_forms;
 pub use fragment::{IntoMarkup, NewElement};

@@ -1,6 +1,7 @@
 //! Carbon operations on the sample homes: one test binary, a module per
 //! concern.
 
+mod compare;
 mod errors;
 mod operations;
 mod validation;

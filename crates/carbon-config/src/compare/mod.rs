@@ -1,0 +1,268 @@
+//! Two homes' configuration compared setting by setting: what `diff` shows
+//! and what `capture --baseline` turns into edits.
+//!
+//! Every file under `repository/conf` is compared. XML files are compared
+//! element by element ([`align`]): siblings are paired by what names them,
+//! never by position, and each difference carries a path in the
+//! [`xmlsplice::Path`] syntax that selects the element in either file, so
+//! that it can be made again as a `[[raw]]` edit on another home, even one
+//! of a newer version whose files moved things around. TOML files
+//! (`deployment.toml`) are compared key by key, and so is DAS's
+//! spark-defaults.conf; any other file by its bytes. The jars of `repository/components/lib` are compared by name and
+//! content.
+//!
+//! Layout, comments and namespace prefixes are not settings: two homes
+//! whose files differ only in them are equal here.
+
+mod align;
+mod walk;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::{CarbonHome, Result};
+
+/// One difference between two homes, from the first (`before`) to the
+/// second (`after`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    /// The file, relative to the homes.
+    pub file: PathBuf,
+    /// What differs in it.
+    #[serde(flatten)]
+    pub kind: DifferenceKind,
+}
+
+/// What differs in one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DifferenceKind {
+    /// The file is in one home only.
+    OnlyIn {
+        /// `before` or `after`.
+        side: Side,
+    },
+    /// A setting of an XML file.
+    Xml(XmlDifference),
+    /// A key of a TOML file (`deployment.toml`), dotted
+    /// (`clustering.members`), with its values as TOML (`None`: absent).
+    Toml {
+        /// The key.
+        key: String,
+        /// Its value in the first home.
+        before: Option<String>,
+        /// Its value in the second home.
+        after: Option<String>,
+    },
+    /// A key of spark-defaults.conf (`key value` lines); `None`: absent.
+    Property {
+        /// The key.
+        key: String,
+        /// Its value in the first home.
+        before: Option<String>,
+        /// Its value in the second home.
+        after: Option<String>,
+    },
+    /// Another file whose bytes differ, or an XML or TOML file one side
+    /// cannot parse.
+    Content {
+        /// Why it is compared as bytes, when it should have been parsed.
+        unreadable: Option<String>,
+    },
+}
+
+/// Which of the two homes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The first home.
+    Before,
+    /// The second home.
+    After,
+}
+
+/// A difference in one XML file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct XmlDifference {
+    /// The element, in the path syntax: a path that selects it in the file
+    /// it is in (both, unless it was added or removed).
+    pub path: String,
+    /// Whether `path` selects that element alone: false when siblings that
+    /// nothing tells apart hold the same, or a value holds both quotes.
+    pub exact: bool,
+    /// What differs.
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+/// What differs about one element.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// Its text, trimmed (empty: none).
+    Text {
+        /// In the first home.
+        before: String,
+        /// In the second.
+        after: String,
+    },
+    /// An attribute, named as a path takes it (`{uri}local` when in a
+    /// namespace); `None` where it is absent.
+    Attribute {
+        /// Its name.
+        name: String,
+        /// In the first home.
+        before: Option<String>,
+        /// In the second.
+        after: Option<String>,
+    },
+    /// The element is in the second home only.
+    Added {
+        /// Its markup, as the second home's file writes it.
+        markup: String,
+        /// The path of the element it is in.
+        parent: String,
+        /// Where it stands among its siblings.
+        place: Place,
+    },
+    /// The element is in the first home only.
+    Removed {
+        /// Its markup, as the first home's file writes it.
+        markup: String,
+        /// The second home holds it commented out, where it stood.
+        commented_out: bool,
+    },
+    /// The files' root elements differ: nothing in them is compared.
+    Root {
+        /// The first home's root element.
+        before: String,
+        /// The second home's.
+        after: String,
+    },
+}
+
+/// Where an added element stands among its siblings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Place {
+    /// First.
+    First,
+    /// Just after the sibling this path selects.
+    After(String),
+    /// After a sibling no path selects alone: last, as near as can be said.
+    Last,
+}
+
+/// Every difference between the configuration of `before` and `after`,
+/// file by file in path order.
+///
+/// # Errors
+/// A file that cannot be read (not one that cannot be parsed: that is a
+/// [`DifferenceKind::Content`] difference).
+pub fn compare_homes(before: &CarbonHome, after: &CarbonHome) -> Result<Vec<Difference>> {
+    walk::compare(before, after)
+}
+
+/// `markup` with the indentation its lines after the first share removed
+/// (the first starts at its `<`): an element as it reads on its own.
+pub fn dedented(markup: &str) -> String {
+    let common = markup
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let mut lines = markup.lines();
+    let mut out = lines.next().unwrap_or_default().to_string();
+    for line in lines {
+        out.push('\n');
+        out.push_str(line.get(common..).unwrap_or(line.trim_start()));
+    }
+    out
+}
+
+/// The differences between two versions of one XML file.
+pub fn compare_xml(
+    before: &xmlsplice::Document,
+    after: &xmlsplice::Document,
+) -> Vec<XmlDifference> {
+    align::compare_documents(before, after)
+}
+
+impl Difference {
+    /// Whether the values of this difference are a secret's: an attribute,
+    /// element or key named as one, or an element a secret's name names
+    /// (`Property[@name='password']`), as [`crate::secrets`] judges names.
+    pub fn is_secret(&self) -> bool {
+        match &self.kind {
+            DifferenceKind::Xml(x) => {
+                let (element, key) = last_step_names(&x.path);
+                let named = |n: &str| crate::secrets::is_secret_name(n.as_bytes());
+                named(element)
+                    || key.is_some_and(named)
+                    || matches!(&x.change, Change::Attribute { name, .. }
+                        if named(name.rsplit('}').next().unwrap_or(name)))
+            }
+            DifferenceKind::Toml { key, .. } => {
+                crate::secrets::names_a_secret(key.trim_matches('"'))
+                    || crate::secrets::is_secret_key(key)
+            }
+            DifferenceKind::Property { key, .. } => crate::secrets::names_a_secret(key),
+            DifferenceKind::OnlyIn { .. } | DifferenceKind::Content { .. } => false,
+        }
+    }
+
+    /// This difference as it may be shown: a secret's values masked
+    /// ([`crate::secrets::MASK`]), and in markup every secret the file
+    /// holds ([`crate::secrets::mask`]).
+    pub fn masked(&self) -> Difference {
+        use crate::secrets::{mask, Secrets, MASK};
+        let secret = self.is_secret();
+        let hide = |v: &Option<String>| v.as_ref().map(|_| MASK.to_string());
+        let mut shown = self.clone();
+        match &mut shown.kind {
+            DifferenceKind::Xml(x) => match &mut x.change {
+                Change::Text { before, after } if secret => {
+                    *before = MASK.to_string();
+                    *after = MASK.to_string();
+                }
+                Change::Attribute { before, after, .. } if secret => {
+                    (*before, *after) = (hide(before), hide(after));
+                }
+                Change::Added { markup, .. } | Change::Removed { markup, .. } => {
+                    *markup = mask(markup, &Secrets::default());
+                }
+                _ => {}
+            },
+            DifferenceKind::Toml { before, after, .. }
+            | DifferenceKind::Property { before, after, .. }
+                if secret =>
+            {
+                (*before, *after) = (hide(before), hide(after));
+            }
+            _ => {}
+        }
+        shown
+    }
+}
+
+/// The local name of a path's last element step, and the value of its
+/// `[@name='…']` or `[@key='…']` test, if it has one.
+fn last_step_names(path: &str) -> (&str, Option<&str>) {
+    let step = xmlsplice::last_step(path).map_or(path.trim_start_matches('/'), |(_, s)| s);
+    // A name in a namespace: `{uri}local`.
+    let step = match step.strip_prefix('{').and_then(|s| s.split_once('}')) {
+        Some((_, rest)) => rest,
+        None => step,
+    };
+    let name = step.split('[').next().unwrap_or(step);
+    let key = ["[@name=", "[@key="].iter().find_map(|test| {
+        let rest = &step[step.find(test)? + test.len()..];
+        let quote = rest.chars().next()?;
+        let inner = &rest[1..];
+        Some(&inner[..inner.find(quote)?])
+    });
+    (name, key)
+}
