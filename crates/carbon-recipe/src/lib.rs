@@ -35,6 +35,7 @@
 // Forbid, not only deny as the workspace does: nothing here calls libc.
 #![forbid(unsafe_code)]
 
+pub mod capture;
 mod error;
 mod guard;
 mod keys;

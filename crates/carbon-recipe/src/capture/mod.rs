@@ -1,0 +1,157 @@
+//! Capture: configured homes read back into a recipe that makes them again
+//! on pristine packs, the first step of an upgrade (docs/upgrades.md).
+//!
+//! Each home is compared with a baseline, a pristine pack of its version
+//! ([`carbon_config::compare`]), and every difference becomes a `[[raw]]`
+//! edit keyed by name, never by position, so that the recipe still applies
+//! to a newer version whose files moved things around. What no edit can
+//! make (a file that is not XML, an element no path selects alone) is
+//! listed in the recipe's header, never dropped. Edits every home shares
+//! are written once at the top, the others in each node's table. Secrets
+//! become `${env:NAME}` references ([`Variable`]), and values are written
+//! literally (`$${` for WSO2's own `${…}` placeholders).
+
+mod edits;
+mod secrets;
+mod write;
+
+use std::path::PathBuf;
+
+use carbon_config::compare::compare_homes;
+use carbon_config::CarbonHome;
+
+use edits::Entry;
+pub use secrets::Variable;
+use secrets::Variables;
+
+/// A home to capture, and the node it becomes.
+#[derive(Debug)]
+pub struct CapturedHome<'h> {
+    /// The node's name in the recipe.
+    pub node: String,
+    /// The home's path, as the recipe's `home` will say it.
+    pub path: PathBuf,
+    /// The home.
+    pub home: &'h CarbonHome,
+}
+
+/// A captured recipe.
+#[derive(Debug)]
+pub struct Captured {
+    /// The recipe's text (TOML).
+    pub recipe: String,
+    /// The environment variables it reads, one per secret value.
+    pub variables: Vec<Variable>,
+    /// How many differences it lists as not captured.
+    pub not_captured: usize,
+    /// How many `[[raw]]` edits it holds, shared and per node.
+    pub edits: usize,
+}
+
+/// Why a capture failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// A home or the baseline could not be read.
+    #[error(transparent)]
+    Config(#[from] carbon_config::Error),
+    /// The homes are not all of the baseline's product.
+    #[error("{0}")]
+    Products(String),
+}
+
+/// The recipe that makes `homes` from `baseline`, a pristine pack of
+/// their product and version.
+///
+/// # Errors
+/// A home that cannot be read; homes of another product than the baseline.
+pub fn capture(homes: &[CapturedHome], baseline: &CarbonHome) -> Result<Captured, CaptureError> {
+    for h in homes {
+        if h.home.product() != baseline.product() {
+            return Err(CaptureError::Products(format!(
+                "{} is {}, the baseline {}: a baseline is a pristine pack of the homes' product",
+                h.path.display(),
+                h.home.product().unwrap_or("of no known product"),
+                baseline.product().unwrap_or("of no known product"),
+            )));
+        }
+    }
+    let mut variables = Variables::default();
+    let mut per_node = Vec::with_capacity(homes.len());
+    for h in homes {
+        let differences = compare_homes(baseline, h.home)?;
+        variables.reading(&h.node);
+        per_node.push(edits::entries(h.home.path(), &differences, &mut variables));
+    }
+    let (shared, per_node) = hoist(per_node);
+    let all: Vec<&Entry> = shared.iter().chain(per_node.iter().flatten()).collect();
+    let edits = all.iter().filter(|e| matches!(e, Entry::Raw(_))).count();
+    let not_captured = all.iter().filter(|e| matches!(e, Entry::Note(_))).count();
+    let variables = variables.into_vec();
+    let recipe = write::recipe(homes, baseline, &shared, &per_node, &variables);
+    Ok(Captured {
+        recipe,
+        variables,
+        not_captured,
+        edits,
+    })
+}
+
+/// The entries every node has, once, and each node's others. An edit
+/// inside or after an element only some nodes insert stays with them.
+fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
+    if per_node.len() < 2 {
+        return (per_node.into_iter().next().unwrap_or_default(), Vec::new());
+    }
+    let same = |a: &Entry, b: &Entry| match (a, b) {
+        // The same jar, from each node's own home.
+        (Entry::Lib(x), Entry::Lib(y)) => x.file_name() == y.file_name(),
+        _ => a == b,
+    };
+    let everywhere = |e: &Entry| per_node.iter().all(|n| n.iter().any(|o| same(e, o)));
+    // The elements some nodes insert and others do not, and (until none is
+    // left to add) those inserted inside or after one of them.
+    let mut own_inserts: Vec<&str> = per_node
+        .iter()
+        .flatten()
+        .filter(|e| !everywhere(e))
+        .filter_map(|e| match e {
+            Entry::Raw(r) => r.inserts(),
+            _ => None,
+        })
+        .collect();
+    let under = |path: &str, inserts: &[&str]| inserts.iter().any(|i| path.starts_with(i));
+    loop {
+        let more: Vec<&str> = per_node[0]
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Raw(r) if under(r.get("path").unwrap_or_default(), &own_inserts) => {
+                    r.inserts()
+                }
+                _ => None,
+            })
+            .filter(|i| !own_inserts.contains(i))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        own_inserts.extend(more);
+    }
+    let depends = |e: &Entry| match e {
+        Entry::Raw(r) => under(r.get("path").unwrap_or_default(), &own_inserts),
+        _ => false,
+    };
+    let shared: Vec<Entry> = per_node[0]
+        .iter()
+        .filter(|e| everywhere(e) && !depends(e))
+        .cloned()
+        .collect();
+    let rest = per_node
+        .into_iter()
+        .map(|n| {
+            n.into_iter()
+                .filter(|e| !shared.iter().any(|s| same(s, e)))
+                .collect()
+        })
+        .collect();
+    (shared, rest)
+}

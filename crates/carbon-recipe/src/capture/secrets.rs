@@ -1,0 +1,293 @@
+//! Secrets found while capturing become `${env:NAME}` references: a
+//! captured recipe never holds a password, and says which variables it
+//! reads and where each goes.
+
+use carbon_config::secrets::{is_secret_name, mask, Secrets, MASK};
+use xmlsplice::Document;
+
+/// An environment variable a captured recipe reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variable {
+    /// Its name (`WSO2AM_DB_PASSWORD`).
+    pub name: String,
+    /// Where its value was first found: the node, the file and the
+    /// element's path.
+    pub used_for: String,
+    /// The value found, to give one variable to equal values of one name;
+    /// never written.
+    value: String,
+}
+
+/// The variables of one capture.
+#[derive(Debug, Default)]
+pub(crate) struct Variables {
+    all: Vec<Variable>,
+    /// The node whose home is being read.
+    node: String,
+}
+
+impl Variables {
+    /// Secrets found from now on are in `node`'s home.
+    pub fn reading(&mut self, node: &str) {
+        self.node = node.to_string();
+    }
+
+    pub fn into_vec(self) -> Vec<Variable> {
+        self.all
+    }
+
+    /// A reference to a variable holding `value`, the secret at `path` of
+    /// `file`: one named after the path (its last key and element), shared
+    /// with an earlier equal value of that name.
+    pub fn reference(&mut self, file: &str, path: &str, value: &str) -> String {
+        let base = variable_name(path);
+        let mut name = base.clone();
+        for n in 2.. {
+            match self.all.iter().find(|v| v.name == name) {
+                Some(v) if v.value == value => break,
+                Some(_) => name = format!("{base}_{n}"),
+                None => {
+                    self.all.push(Variable {
+                        name: name.clone(),
+                        used_for: format!("{}: {file}: {path}", self.node),
+                        value: value.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        format!("${{env:{name}}}")
+    }
+
+    /// `markup` (an element of `file` at `path`) with each secret it holds
+    /// (a secret element's text, a secret attribute, a property named as a
+    /// secret) replaced by a reference, and every `${` of its own doubled.
+    ///
+    /// # Errors
+    /// Markup that holds a secret no reference can stand for (in a URL, in
+    /// markup that does not parse alone): said, never written.
+    pub fn markup(&mut self, file: &str, path: &str, markup: &str) -> Result<String, String> {
+        let literal = super::edits::literal(markup);
+        let Ok(doc) = Document::parse(literal.as_bytes()) else {
+            return match mask(&literal, &Secrets::default()) == literal {
+                true => Ok(literal),
+                false => Err("it holds a secret, and does not parse alone".into()),
+            };
+        };
+        // Each secret's byte range in the markup, and the path it is at.
+        let mut found: Vec<(std::ops::Range<usize>, String, String)> = Vec::new();
+        secrets_in(&doc, doc.root(), path, &mut found);
+        found.sort_by_key(|(range, ..)| range.start);
+        let mut masked = literal.clone();
+        for (range, ..) in found.iter().rev() {
+            masked.replace_range(range.clone(), MASK);
+        }
+        // Anything the policy would still mask is a secret left in the open.
+        if mask(&masked, &Secrets::default()) != masked {
+            return Err("it holds a secret where no reference can stand (a URL, a comment)".into());
+        }
+        // Named in the order they stand; replaced from the end, so that
+        // each range still holds.
+        let references: Vec<String> = found
+            .iter()
+            .map(|(_, at, value)| {
+                let value = Document::parse(format!("<v>{value}</v>").as_bytes())
+                    .ok()
+                    .and_then(|d| d.element_text(d.root()))
+                    .unwrap_or_else(|| value.clone());
+                self.reference(file, at, &value)
+            })
+            .collect();
+        let mut out = literal;
+        for ((range, ..), reference) in found.iter().zip(&references).rev() {
+            out.replace_range(range.clone(), reference);
+        }
+        Ok(out)
+    }
+}
+
+/// The secrets below `el` (at `path`): each one's range in the document's
+/// text, its path, and its raw text.
+fn secrets_in(
+    doc: &Document,
+    el: xmlsplice::Element,
+    path: &str,
+    found: &mut Vec<(std::ops::Range<usize>, String, String)>,
+) {
+    let text = doc.text();
+    let range = doc.range(el);
+    let markup = &text[range.clone()];
+    let start_tag_end = start_tag_end(markup);
+    // Attributes named as secrets: their values in the start tag.
+    for (name, _) in doc.attributes(el) {
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !is_secret_name(local.as_bytes()) {
+            continue;
+        }
+        if let Some(value) = attribute_value(&markup[..start_tag_end], name) {
+            let at = range.start + value.start..range.start + value.end;
+            found.push((at.clone(), format!("{path}/@{name}"), text[at].to_string()));
+        }
+    }
+    let named = |n: &str| is_secret_name(n.as_bytes());
+    let secret = named(doc.name(el))
+        || ["name", "key"]
+            .iter()
+            .any(|a| doc.attribute(el, a).is_some_and(named));
+    let children = doc.children(el);
+    if secret && children.is_empty() && !markup.ends_with("/>") {
+        if let Some(close) = markup.rfind("</") {
+            if start_tag_end < close && !markup[start_tag_end..close].trim().is_empty() {
+                let at = range.start + start_tag_end..range.start + close;
+                found.push((at.clone(), path.to_string(), text[at].to_string()));
+            }
+        }
+    }
+    for child in children {
+        let step = match doc.attribute(child, "name") {
+            Some(name) => format!("{}[@name='{name}']", doc.name(child)),
+            None => doc.name(child).to_string(),
+        };
+        secrets_in(doc, child, &format!("{path}/{step}"), found);
+    }
+}
+
+/// Where an element's start tag ends (after its `>`), quotes respected.
+fn start_tag_end(markup: &str) -> usize {
+    let mut quote = None;
+    for (i, c) in markup.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '>') => return i + 1,
+            _ => {}
+        }
+    }
+    markup.len()
+}
+
+/// The range of the value of attribute `name` in `tag`, quotes excluded.
+fn attribute_value(tag: &str, name: &str) -> Option<std::ops::Range<usize>> {
+    let mut at = 0;
+    while let Some(found) = tag[at..].find(name) {
+        let start = at + found;
+        let before = tag[..start].chars().next_back();
+        let rest = tag[start + name.len()..].trim_start();
+        if before.is_some_and(char::is_whitespace) {
+            if let Some(value) = rest.strip_prefix('=') {
+                let value = value.trim_start();
+                let quote = value.chars().next()?;
+                let open = tag.len() - value.len() + 1;
+                let close = open + value[1..].find(quote)?;
+                return Some(open..close);
+            }
+        }
+        at = start + name.len();
+    }
+    None
+}
+
+/// A variable's name from the path of what it holds: the last key the path
+/// gives and the element's (or attribute's) name, in capitals
+/// (`datasource[name='WSO2AM_DB']/…/password` is `WSO2AM_DB_PASSWORD`).
+fn variable_name(path: &str) -> String {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    let name = last
+        .split('[')
+        .next()
+        .unwrap_or(last)
+        .trim_start_matches('@');
+    let name = name.rsplit('}').next().unwrap_or(name);
+    let key = path
+        .rfind("='")
+        .map(|at| &path[at + 2..])
+        .and_then(|rest| rest.split('\'').next());
+    let parent = path
+        .rsplit('/')
+        .nth(1)
+        .map(|p| p.split('[').next().unwrap_or(p));
+    let words = match key {
+        // `Property[@name='ConnectionPassword']`: the key is the name.
+        Some(key) if is_secret_name(key.as_bytes()) => key.to_string(),
+        Some(key) => format!("{key}_{name}"),
+        None => format!("{}_{name}", parent.unwrap_or_default()),
+    };
+    let mut out = String::new();
+    for c in words.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_uppercase()
+        } else {
+            '_'
+        };
+        if !(c == '_' && (out.is_empty() || out.ends_with('_'))) {
+            out.push(c);
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    if out.is_empty() {
+        "SECRET".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_named_after_the_key_and_the_element() {
+        assert_eq!(
+            variable_name("/d/datasource[name='WSO2AM_DB']/definition/configuration/password"),
+            "WSO2AM_DB_PASSWORD"
+        );
+        assert_eq!(
+            variable_name("/Server/Security/KeyStore/Password"),
+            "KEYSTORE_PASSWORD"
+        );
+        assert_eq!(
+            variable_name("/UserManager/Realm/Configuration/AdminUser/Password"),
+            "ADMINUSER_PASSWORD"
+        );
+        assert_eq!(
+            variable_name("/U/Realm/UserStoreManager/Property[@name='ConnectionPassword']"),
+            "CONNECTIONPASSWORD"
+        );
+    }
+
+    #[test]
+    fn equal_values_share_a_variable_and_others_are_numbered() {
+        let mut v = Variables::default();
+        let p = "/d/datasource[name='A']/password";
+        assert_eq!(v.reference("f", p, "one"), "${env:A_PASSWORD}");
+        assert_eq!(v.reference("f", p, "one"), "${env:A_PASSWORD}");
+        assert_eq!(v.reference("f", p, "two"), "${env:A_PASSWORD_2}");
+        assert_eq!(v.into_vec().len(), 2);
+    }
+
+    #[test]
+    fn secrets_in_markup_become_references_and_nothing_else_changes() {
+        let mut v = Variables::default();
+        let markup = "<datasource>\n    <name>B</name>\n    <url>${carbon.home}</url>\n    \
+                      <password>p&amp;w</password>\n    <x keyPass=\"k\" a=\"1\"/>\n</datasource>";
+        let out = v.markup("f", "/d/datasource[name='B']", markup).unwrap();
+        assert_eq!(
+            out,
+            "<datasource>\n    <name>B</name>\n    <url>$${carbon.home}</url>\n    \
+             <password>${env:B_PASSWORD}</password>\n    <x keyPass=\"${env:B_KEYPASS}\" a=\"1\"/>\n</datasource>"
+        );
+        let vars = v.into_vec();
+        assert_eq!(vars[0].value, "p&w", "the value as the file means it");
+        // A password in a URL has no element of its own: refused, not leaked.
+        let mut v = Variables::default();
+        let err = v
+            .markup(
+                "f",
+                "/d",
+                "<d><url>jdbc:x://u:pw@h/db?password=pw</url></d>",
+            )
+            .unwrap_err();
+        assert!(err.contains("holds a secret"), "{err}");
+    }
+}
