@@ -60,6 +60,33 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print a recipe that makes the given homes again from a pristine pack (the baseline).
+    #[command(
+        after_help = "Every difference from the baseline becomes a [[raw]] edit keyed by name, never by position; what no\nedit can make is listed in the recipe's header. Secrets become ${env:NAME} references.\n\nExample (two nodes, against a freshly unpacked pack of their version):\n  carbon-patch capture --baseline /tmp/wso2am-2.1.0 --home gw1=/opt/gw1 --home gw2=/opt/gw2 > cluster.toml"
+    )]
+    Capture {
+        /// Homes to capture, each a node named after its folder.
+        homes: Vec<PathBuf>,
+        /// A home to capture as node NAME (repeatable).
+        #[arg(long = "home", value_name = "NAME=PATH", value_parser = parse_home)]
+        named: Vec<(String, PathBuf)>,
+        /// A pristine pack of the homes' product and version, unpacked.
+        #[arg(long, value_name = "PRISTINE_HOME")]
+        baseline: PathBuf,
+    },
+    /// Compare two homes' configuration setting by setting: exit 0 when equal, 2 when they differ (shown), 1 on error.
+    #[command(
+        after_help = "Elements are paired by what names them (parameter[@name='…'], a datasource's name), never by position;\nlayout and comments are not compared. Passwords are masked.\n\nExample (an old node against a new one):\n  carbon-patch diff /opt/wso2am-2.1.0 /opt/wso2am-2.6.0"
+    )]
+    Diff {
+        /// The first home.
+        before: PathBuf,
+        /// The second home.
+        after: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  carbon-patch completions bash > /etc/bash_completion.d/carbon-patch"
@@ -170,6 +197,16 @@ pub enum Command {
         home: PathBuf,
         format: Format,
     },
+    Diff {
+        before: PathBuf,
+        after: PathBuf,
+        format: Format,
+    },
+    Capture {
+        /// Each node's name and home, in order.
+        homes: Vec<(String, PathBuf)>,
+        baseline: PathBuf,
+    },
     Completions {
         shell: clap_complete::Shell,
     },
@@ -198,6 +235,46 @@ fn target(args: TargetArgs) -> Result<Target, String> {
             .jobs
             .map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
     })
+}
+
+/// The homes `capture` reads, each with its node's name: the folder's
+/// name for one given alone (letters, digits, `-` and `_`).
+fn capture_homes(
+    homes: Vec<PathBuf>,
+    named: Vec<(String, PathBuf)>,
+) -> Result<Vec<(String, PathBuf)>, String> {
+    let mut all: Vec<(String, PathBuf)> = Vec::new();
+    for path in homes {
+        let folder = path
+            .canonicalize()
+            .unwrap_or_else(|_| path.clone())
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let name: String = folder
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        all.push((if name.is_empty() { "node".into() } else { name }, path));
+    }
+    all.extend(named);
+    if all.is_empty() {
+        return Err("capture needs a home: HOME or --home NAME=PATH".into());
+    }
+    for (i, (name, _)) in all.iter().enumerate() {
+        if all[..i].iter().any(|(n, _)| n == name) {
+            return Err(format!(
+                "two homes would be node {name}: name them with --home NAME=PATH"
+            ));
+        }
+    }
+    Ok(all)
 }
 
 /// Parses the arguments; on error or help, prints and says how to exit.
@@ -237,6 +314,20 @@ pub fn parse() -> Result<Command, ExitCode> {
             color: show.color,
         }),
         Cmd::Inspect { home, format } => Ok(Command::Inspect { home, format }),
+        Cmd::Diff {
+            before,
+            after,
+            format,
+        } => Ok(Command::Diff {
+            before,
+            after,
+            format,
+        }),
+        Cmd::Capture {
+            homes,
+            named,
+            baseline,
+        } => capture_homes(homes, named).map(|homes| Command::Capture { homes, baseline }),
         Cmd::Completions { shell } => Ok(Command::Completions { shell }),
     };
     command.map_err(|message| {

@@ -3,10 +3,13 @@
 //! A thin binary. Arguments become a validated command; the recipe crate
 //! resolves nodes; carbon-config does every edit in memory; this crate only
 //! shows the result (`plan`, `check`), writes it (`apply`), or reads a home
-//! (`inspect`). Exit codes: 0 success (and, for `check`, no drift), 1 any
-//! error (argument errors included), 2 `check` found drift.
+//! (`inspect`), compares two homes (`diff`), or captures homes as a recipe
+//! (`capture`). Exit codes: 0 success
+//! (and, for `check`, no drift; for `diff`, equal homes), 1 any error
+//! (argument errors included), 2 `check` found drift or `diff` differences.
 
 mod cli;
+mod compare;
 mod inspect;
 mod mask;
 mod render;
@@ -121,6 +124,45 @@ fn run(command: Command) -> Result<ExitCode> {
                 Format::Text => write!(out, "{}", inspect::text(&report))?,
                 Format::Json => writeln!(out, "{:#}", inspect::json(&report))?,
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            before,
+            after,
+            format,
+        } => {
+            let differences = match compare::differences(&before, &after) {
+                Ok(differences) => differences,
+                Err(err) => {
+                    if let Format::Json = format {
+                        let error = serde_json::json!({"command": "diff", "error": shown::error_text(&err)});
+                        let _ = writeln!(out, "{error:#}");
+                    }
+                    return Err(err);
+                }
+            };
+            match format {
+                Format::Text => write!(out, "{}", compare::text(&before, &after, &differences))?,
+                Format::Json => {
+                    writeln!(out, "{:#}", compare::json(&before, &after, &differences))?
+                }
+            }
+            Ok(if differences.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Capture { homes, baseline } => {
+            let captured = compare::capture(&homes, &baseline)?;
+            write!(out, "{}", captured.recipe)?;
+            eprintln!(
+                "carbon-patch: captured {} edit(s) from {} home(s); {} environment variable(s) to set; {} difference(s) not captured (listed in the recipe's header)",
+                captured.edits,
+                homes.len(),
+                captured.variables.len(),
+                captured.not_captured
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
