@@ -245,27 +245,67 @@ impl Document {
     /// Reads an attribute name as given: as written (`svns:secretAlias`), or
     /// by its namespace (`{http://…}secretAlias`), whatever prefix the file
     /// binds to it.
+    ///
+    /// `{}local` is the attribute in no namespace, which is written without
+    /// a prefix; the XML namespace's URI is always bound to `xml`
+    /// (`xml:lang`). The namespace of declarations is refused: an `xmlns`
+    /// attribute changes what every name below it means, not a setting.
     fn attribute_name<'n>(&self, name: &'n str) -> Result<AttributeName<'n>, Error> {
-        if let Some(rest) = name.strip_prefix('{') {
-            if let Some((uri, local)) = rest.split_once('}') {
-                if !local.contains(':') {
-                    self.check_written_name(local)?;
-                    return Ok(AttributeName::InNamespace { uri, local });
+        let wanted = AttributeName::read(name);
+        match wanted {
+            AttributeName::InNamespace { uri, local } => {
+                self.check_written_name(local)?;
+                if uri == XMLNS_NAMESPACE {
+                    return Err(Error::new(ErrorKind::InvalidName {
+                        name: name.to_string(),
+                        reason: "namespace declarations are not attributes to set or remove".into(),
+                    }));
                 }
             }
+            AttributeName::NoNamespace(local) => self.check_written_name(local)?,
+            AttributeName::Xml(local) => self.check_written_name(local)?,
+            AttributeName::Written(written) => self.check_written_name(written)?,
         }
-        self.check_written_name(name)?;
-        Ok(AttributeName::Written(name))
+        Ok(wanted)
     }
 
     /// Whether `attr` is the attribute `name` names.
     fn is_attribute(&self, attr: &roxmltree::Attribute, name: &AttributeName) -> bool {
         match name {
             AttributeName::Written(written) => self.written_name(attr) == *written,
+            AttributeName::NoNamespace(local) => {
+                attr.namespace().is_none() && attr.name() == *local
+            }
+            AttributeName::Xml(local) => {
+                attr.namespace() == Some(XML_NAMESPACE) && attr.name() == *local
+            }
             AttributeName::InNamespace { uri, local } => {
                 attr.namespace() == Some(*uri) && attr.name() == *local
             }
         }
+    }
+
+    /// The value of attribute `name` of `element`: `name` as written
+    /// (`svns:secretAlias`) or by its namespace (`{http://…}secretAlias`,
+    /// `{}local` for none), whatever prefix the file binds.
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let doc = Document::parse(r#"<a xmlns:n="urn:n" n:x="1" y="2"/>"#)?;
+    /// let root = doc.root();
+    /// assert_eq!(doc.attribute_by_name(root, "{urn:n}x"), Some("1"));
+    /// assert_eq!(doc.attribute_by_name(root, "n:x"), Some("1"));
+    /// assert_eq!(doc.attribute_by_name(root, "{}y"), Some("2"));
+    /// assert_eq!(doc.attribute_by_name(root, "{urn:other}x"), None);
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn attribute_by_name(&self, element: Element, name: &str) -> Option<&str> {
+        let wanted = AttributeName::read(name);
+        self.node(element)
+            .attributes()
+            .find(|a| self.is_attribute(a, &wanted))
+            .map(|a| a.value())
     }
 
     /// Sets attribute `name` of `element` to `value`, keeping the quote
@@ -312,7 +352,10 @@ impl Document {
                     None => " ".to_string(),
                 };
                 let written = match wanted {
-                    AttributeName::Written(written) => written.to_string(),
+                    AttributeName::Written(written) | AttributeName::NoNamespace(written) => {
+                        written.to_string()
+                    }
+                    AttributeName::Xml(local) => format!("xml:{local}"),
                     AttributeName::InNamespace { uri, local } => {
                         let bound = node
                             .namespaces()
@@ -723,6 +766,28 @@ impl Document {
 enum AttributeName<'n> {
     /// As written, prefix included.
     Written(&'n str),
+    /// `{}local`: in no namespace.
+    NoNamespace(&'n str),
+    /// `{http://www.w3.org/XML/1998/namespace}local`, always `xml:local`.
+    Xml(&'n str),
     /// `{uri}local`.
     InNamespace { uri: &'n str, local: &'n str },
+}
+
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+
+impl<'n> AttributeName<'n> {
+    fn read(name: &'n str) -> AttributeName<'n> {
+        let expanded = name
+            .strip_prefix('{')
+            .and_then(|rest| rest.split_once('}'))
+            .filter(|(_, local)| !local.contains(':'));
+        match expanded {
+            Some(("", local)) => AttributeName::NoNamespace(local),
+            Some((XML_NAMESPACE, local)) => AttributeName::Xml(local),
+            Some((uri, local)) => AttributeName::InNamespace { uri, local },
+            None => AttributeName::Written(name),
+        }
+    }
 }

@@ -38,30 +38,22 @@ impl Document {
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
     pub fn ensure_path(&mut self, path: &str) -> Result<bool, Error> {
-        // XPath's last steps that name no element: `/@name`, `/@name='v'`
-        // (the attribute, on the element before), `/text()='v'` (the
-        // element's text).
-        match last_step(path) {
-            Some((element, tail)) if tail.starts_with('@') => {
-                let (name, value) = match tail[1..].split_once('=') {
-                    Some((name, value)) => (name.trim(), Some(unquote(path, value.trim())?)),
-                    None => (tail[1..].trim(), None),
-                };
+        match split_value_step(path)? {
+            Some((element, ValueStep::Attribute { name, value })) => {
                 let mut added = self.ensure_path(element)?;
                 let el = self.select_one(element)?;
-                if value.is_some() || self.attribute(el, name).is_none() {
+                // `@name` alone asks that it exists, whatever its value.
+                if value.is_some() || self.attribute_by_name(el, name).is_none() {
                     added |= self.set_attribute(el, name, value.as_deref().unwrap_or(""))?;
                 }
                 return Ok(added);
             }
-            Some((element, tail)) if tail.starts_with("text()") => {
-                let value = tail["text()".len()..].trim_start();
-                let Some(literal) = value.strip_prefix('=') else {
-                    return self.ensure_path(element);
-                };
-                return self.ensure_path(&format!("{element}[.={}]", literal.trim()));
+            Some((element, ValueStep::Text(None))) => return self.ensure_path(element),
+            Some((element, ValueStep::Text(Some(value)))) => {
+                let quote = if value.contains('\'') { '"' } else { '\'' };
+                return self.ensure_path(&format!("{element}[.={quote}{value}{quote}]"));
             }
-            _ => {}
+            None => {}
         }
         let parsed = Path::parse(path)?;
         let cannot = |reason: String| {
@@ -96,18 +88,28 @@ impl Document {
         }
         let mut added = false;
         for (i, step) in steps.iter().enumerate().skip(skip) {
-            let Some(new) = step.to_new_element() else {
+            let parent_path = if so_far.is_empty() {
+                ".".to_string()
+            } else {
+                so_far.clone()
+            };
+            let scope: Vec<(Option<String>, String)> = self
+                .select(parent_path.as_str())?
+                .first()
+                .map(|&parent| {
+                    self.namespaces_in_scope(parent)
+                        .into_iter()
+                        .map(|(prefix, uri)| (prefix.map(String::from), uri.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let Some(new) = step.to_new_element(&scope) else {
                 return Err(cannot(format!(
                     "step {} ({}) cannot be created: only a name, [@attribute='value'], \
                      [child='value'] and [.='value'] can",
                     i + 1,
                     step.text()
                 )));
-            };
-            let parent_path = if so_far.is_empty() {
-                ".".to_string()
-            } else {
-                so_far.clone()
             };
             let here = if so_far.is_empty() {
                 step.text().to_string()
@@ -140,22 +142,131 @@ impl Document {
     }
 }
 
-/// Checks a path for [`Document::ensure_path`]: the path syntax, and a
-/// last step that may also be `@name`, `@name='v'` or `text()='v'`.
+/// Checks a path for [`Document::ensure_path`]: the path syntax, a last
+/// step that may also be `@name`, `@name='v'` or `text()='v'`, and text
+/// values that can be found again once created.
 ///
 /// # Errors
-/// As [`Path::parse`], for the path without such a last step.
+/// As [`Path::parse`]; a last step `@name` or `text()` followed by anything
+/// but `='value'`; a text value with spaces around it (texts are compared
+/// trimmed, so the element created would not be found again).
 pub fn check_ensure_path(path: &str) -> Result<(), Error> {
-    match last_step(path) {
-        Some((element, tail)) if tail.starts_with('@') => {
-            if let Some((_, value)) = tail.split_once('=') {
-                unquote(path, value.trim())?;
-            }
-            check_ensure_path(element)
+    let element = match split_value_step(path)? {
+        Some((element, ValueStep::Text(Some(value)))) => {
+            padded_text(path, &value)?;
+            element
         }
-        Some((element, tail)) if tail.starts_with("text()") => check_ensure_path(element),
-        _ => Path::parse(path).map(|_| ()),
+        Some((element, _)) => element,
+        None => path,
+    };
+    for step in Path::parse(element)?.steps() {
+        for predicate in step.predicates() {
+            if let Predicate::OwnText(value) | Predicate::ChildText { value, .. } = predicate {
+                padded_text(path, value)?;
+            }
+        }
     }
+    Ok(())
+}
+
+/// Refuses a text value with spaces around it: predicates compare text
+/// trimmed (`<name>\n  Bob\n</name>` is `[name='Bob']`), so an element
+/// created with ` Bob ` would not be found again and be added on each run.
+fn padded_text(path: &str, value: &str) -> Result<(), Error> {
+    if value.trim() == value {
+        return Ok(());
+    }
+    Err(Error::new(ErrorKind::InvalidPath {
+        path: path.to_string(),
+        reason: format!(
+            "{value:?} has spaces around it; texts are compared trimmed, so what ensure \
+             created would not be found again: write {:?}",
+            value.trim()
+        ),
+        column: None,
+    }))
+}
+
+/// What a last step that names no element asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum ValueStep<'p> {
+    /// `@name` (exists) or `@name='v'`.
+    Attribute {
+        name: &'p str,
+        value: Option<String>,
+    },
+    /// `text()` (the element exists) or `text()='v'`.
+    Text(Option<String>),
+}
+
+/// Splits off a last step `@name`, `@name='v'`, `text()` or `text()='v'`,
+/// read strictly: anything else after the name or `text()` is an error at
+/// its column, never part of a value (`@a='x' and @b='y'`, `text()!='v'`).
+fn split_value_step(path: &str) -> Result<Option<(&str, ValueStep<'_>)>, Error> {
+    let Some((element, tail)) = last_step(path) else {
+        return Ok(None);
+    };
+    let offset = path.len() - tail.len();
+    let fail = |at: usize, reason: String| {
+        Error::new(ErrorKind::InvalidPath {
+            path: path.to_string(),
+            reason,
+            column: Some(path[..offset + at].chars().count() + 1),
+        })
+    };
+    // After the name: nothing, or `=` and one quoted value.
+    let value_after = |rest: &str, at: usize| -> Result<Option<String>, Error> {
+        let trimmed = rest.trim_start();
+        let at = at + rest.len() - trimmed.len();
+        if trimmed.is_empty() {
+            return Ok(None);
+        }
+        let Some(quoted) = trimmed.strip_prefix('=') else {
+            return Err(fail(
+                at,
+                format!("expected ='value' or the end, found {trimmed:?}"),
+            ));
+        };
+        let quoted = quoted.trim();
+        let inner = [('\'', '\''), ('"', '"')]
+            .iter()
+            .find_map(|&(open, close)| {
+                let body = quoted.strip_prefix(open)?.strip_suffix(close)?;
+                (!body.contains(open)).then_some(body)
+            });
+        match inner {
+            Some(body) => Ok(Some(body.to_string())),
+            None => Err(fail(
+                at + 1,
+                format!(
+                    "expected one value quoted with ' or \" and nothing after it, found {quoted:?}"
+                ),
+            )),
+        }
+    };
+    if let Some(rest) = tail.strip_prefix('@') {
+        let name_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        let local = match name.strip_prefix('{').and_then(|r| r.split_once('}')) {
+            Some((_, local)) => local,
+            None => name,
+        };
+        if let Some(reason) = crate::name::qname_problem(local) {
+            return Err(fail(
+                1,
+                format!("{name:?} is not an attribute name: {reason}"),
+            ));
+        }
+        let value = value_after(&rest[name_end..], 1 + name_end)?;
+        return Ok(Some((element, ValueStep::Attribute { name, value })));
+    }
+    if let Some(rest) = tail.strip_prefix("text()") {
+        let value = value_after(rest, "text()".len())?;
+        return Ok(Some((element, ValueStep::Text(value))));
+    }
+    Ok(None)
 }
 
 /// The element path and attribute name of a path whose last step is an
@@ -200,50 +311,162 @@ pub fn last_step(path: &str) -> Option<(&str, &str)> {
     Some((&path[..at], &path[at + 1..]))
 }
 
-/// A quoted value's text (`'v'` or `"v"`).
-fn unquote(path: &str, quoted: &str) -> Result<String, Error> {
-    let inner = quoted
-        .strip_prefix('\'')
-        .and_then(|q| q.strip_suffix('\''))
-        .or_else(|| quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"')));
-    inner.map(String::from).ok_or_else(|| {
-        Error::new(ErrorKind::InvalidPath {
-            path: path.to_string(),
-            reason: format!("a value must be quoted with ' or \": {quoted}"),
-            column: None,
-        })
-    })
-}
-
 impl crate::path::Step {
-    /// The element this step would create, when it can create one.
-    fn to_new_element(&self) -> Option<NewElement> {
+    /// The element this step would create below an element with the
+    /// namespaces `scope` in scope, when it can create one. A name in a
+    /// namespace is written unprefixed where that is the default namespace,
+    /// with a prefix bound to it there, or else with a default namespace
+    /// declared on it.
+    fn to_new_element(&self, scope: &[(Option<String>, String)]) -> Option<NewElement> {
         if !self.is_child() || self.has_position() {
             return None;
         }
-        let (namespace, local) = match self.name_test() {
-            NameTest::Local(local) => (None, local),
-            NameTest::Qualified { namespace, local } => (Some(namespace), local),
+        let default = |scope: &[(Option<String>, String)]| {
+            scope
+                .iter()
+                .find(|(prefix, _)| prefix.is_none())
+                .map(|(_, uri)| uri.clone())
+        };
+        let prefixed = |uri: &str, local: &str| {
+            scope.iter().find_map(|(prefix, bound)| {
+                Some(format!("{}:{local}", prefix.as_ref()?)).filter(|_| bound == uri)
+            })
+        };
+        let mut default_below = default(scope);
+        let mut new = match self.name_test() {
+            NameTest::Local(local) => NewElement::new(local.as_str()),
+            NameTest::Qualified { namespace, local } => {
+                if default_below.as_deref() == Some(namespace.as_str()) {
+                    NewElement::new(local.as_str())
+                } else if let Some(written) = prefixed(namespace, local) {
+                    NewElement::new(written)
+                } else {
+                    default_below = Some(namespace.clone());
+                    NewElement::new(local.as_str()).attribute("xmlns", namespace.as_str())
+                }
+            }
             NameTest::Any => return None,
         };
-        let mut new = NewElement::new(local.as_str());
-        if let Some(namespace) = namespace {
-            new = new.attribute("xmlns", namespace.as_str());
-        }
         for predicate in self.predicates() {
             new = match predicate {
                 Predicate::Attribute {
                     name: NameTest::Local(name),
                     value: Some(value),
                 } => new.attribute(name.as_str(), value.as_str()),
+                Predicate::Attribute {
+                    name: NameTest::Qualified { namespace, local },
+                    value: Some(value),
+                } => new.attribute(prefixed(namespace, local)?, value.as_str()),
                 Predicate::ChildText {
                     name: NameTest::Local(name),
                     value,
                 } => new.text_child(name.as_str(), value.as_str()),
+                Predicate::ChildText {
+                    name: NameTest::Qualified { namespace, local },
+                    value,
+                } => {
+                    let written = if default_below.as_deref() == Some(namespace.as_str()) {
+                        local.clone()
+                    } else {
+                        prefixed(namespace, local)?
+                    };
+                    new.text_child(written, value.as_str())
+                }
                 Predicate::OwnText(value) => new.text(value.as_str()),
                 _ => return None,
             };
         }
         Some(new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ensured(xml: &str, path: &str) -> String {
+        let mut doc = Document::parse(xml).unwrap();
+        doc.ensure_path(path).unwrap();
+        let once = String::from_utf8(doc.render().unwrap()).unwrap();
+        let mut again = Document::parse(once.as_str()).unwrap();
+        assert!(
+            !again.ensure_path(path).unwrap(),
+            "{path} again changed {once}"
+        );
+        once
+    }
+
+    #[test]
+    fn an_attribute_step_by_namespace_keeps_the_value_it_has() {
+        let xml = r#"<b xmlns:attr="urn:attr"><rating attr:subjective="true">10</rating></b>"#;
+        assert_eq!(ensured(xml, "/b/rating/@{urn:attr}subjective"), xml);
+        assert_eq!(
+            ensured(xml, "/b/rating/@{urn:attr}subjective='false'"),
+            r#"<b xmlns:attr="urn:attr"><rating attr:subjective="false">10</rating></b>"#
+        );
+    }
+
+    #[test]
+    fn created_elements_in_a_namespace_declare_it_once() {
+        let xml = "<business xmlns=\"urn:b\" xmlns:o=\"urn:o\">\n  <name>x</name>\n</business>";
+        assert_eq!(
+            ensured(xml, "/{urn:b}business/{urn:w}owner/{urn:w}name"),
+            "<business xmlns=\"urn:b\" xmlns:o=\"urn:o\">\n  <name>x</name>\n  \
+             <owner xmlns=\"urn:w\">\n    <name/>\n  </owner>\n</business>"
+        );
+        // In scope already: unprefixed where it is the default, else by the
+        // prefix bound to it, children and attributes alike.
+        assert_eq!(
+            ensured(
+                xml,
+                "/{urn:b}business/{urn:b}owner[{urn:b}name='x']/{urn:o}pet[@{urn:o}kind='cat']"
+            ),
+            "<business xmlns=\"urn:b\" xmlns:o=\"urn:o\">\n  <name>x</name>\n  \
+             <owner>\n    <name>x</name>\n    <o:pet o:kind=\"cat\"/>\n  </owner>\n</business>"
+        );
+    }
+
+    #[test]
+    fn last_steps_that_name_no_element_are_read_strictly() {
+        for (path, column) in [
+            ("/business/name/text()!='Other'", 22),
+            ("/business/rating/@subjective='false' and @x='1'", 30),
+            ("/business/rating/@subjective 'x'", 30),
+            ("/business/rating/@a b", 21),
+        ] {
+            let error = check_ensure_path(path).unwrap_err();
+            match error.kind() {
+                ErrorKind::InvalidPath { column: at, .. } => {
+                    assert_eq!(*at, Some(column), "{path}: {error}")
+                }
+                other => panic!("{path}: {other:?}"),
+            }
+            let mut doc = Document::parse("<business><rating/><name/></business>").unwrap();
+            assert!(doc.ensure_path(path).is_err(), "{path}");
+        }
+        for fine in [
+            "/business/rating/@subjective=\"it's\"",
+            "/business/rating/@subjective = 'x and @y=1'",
+            "/business/name/text() = 'Other'",
+            "/business/rating/@{urn:a}x",
+        ] {
+            assert!(check_ensure_path(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn text_values_with_spaces_around_them_are_refused() {
+        for path in [
+            "/business/owner[name=' Bob ']",
+            "/business/beers/beer[.=' Guinness']",
+            "/business/name/text()='x '",
+        ] {
+            let error = check_ensure_path(path).unwrap_err();
+            assert!(
+                error.to_string().contains("compared trimmed"),
+                "{path}: {error}"
+            );
+        }
+        assert!(check_ensure_path("/business/owner[@note=' a ']").is_ok());
     }
 }

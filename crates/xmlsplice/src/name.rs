@@ -43,7 +43,7 @@ pub(crate) fn ncname_problem(part: &str, what: &str) -> Option<String> {
 
 /// What is wrong with `name` as an element or attribute name as written
 /// (`prefix:local` or `local`), if anything.
-fn qname_problem(name: &str) -> Option<String> {
+pub(crate) fn qname_problem(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a name cannot be empty".into());
     }

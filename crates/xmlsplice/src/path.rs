@@ -461,13 +461,15 @@ impl Parser<'_> {
             // `[a and b]` is `[a][b]`.
             while self.eat("and ") {
                 self.skip_space();
-                if predicates
-                    .last()
-                    .is_some_and(|p| matches!(p, Predicate::Position(_)))
-                {
+                let is_position = |p: &Predicate| matches!(p, Predicate::Position(_));
+                if predicates.last().is_some_and(is_position) {
                     return Err(self.error("a position cannot be joined with 'and'"));
                 }
-                predicates.push(self.predicate()?);
+                let next = self.predicate()?;
+                if is_position(&next) {
+                    return Err(self.error("a position cannot be joined with 'and'"));
+                }
+                predicates.push(next);
                 self.skip_space();
             }
             if !self.eat("]") {
@@ -782,6 +784,10 @@ mod tests {
         assert_eq!(reason("a[b]"), "a child test needs a value: [name='value']");
         assert!(reason("svns:secretAlias").contains("has a prefix"));
         assert_eq!(reason("a/./b"), "'.' can only start a path");
+        // A position is one predicate of its own, on either side of `and`.
+        for joined in ["beer[2 and .='x']", "beer[text()='Schlitz' and 2]"] {
+            assert_eq!(reason(joined), "a position cannot be joined with 'and'");
+        }
     }
 
     #[test]

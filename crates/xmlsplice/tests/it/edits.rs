@@ -307,3 +307,42 @@ fn attributes_are_named_by_namespace_too() {
         "<beers xmlns:a=\"urn:attrs\"><beer name=\"x\"/><beer name=\"y\" a:rating=\"3\" xmlns:ns0=\"urn:other\" ns0:note=\"n\"/></beers>"
     );
 }
+
+/// The two URIs no prefix of the file's can stand for: no namespace at all
+/// (`{}name`, written unprefixed) and XML's own (always `xml:`); the
+/// namespace of declarations names no attribute to set.
+#[test]
+fn attribute_names_in_no_namespace_and_in_xmls_own() {
+    let mut doc = Document::parse("<rating subjective=\"true\">10</rating>").unwrap();
+    let rating = doc.root();
+    assert!(!doc.set_attribute(rating, "{}subjective", "true").unwrap());
+    assert!(doc.set_attribute(rating, "{}scale", "10").unwrap());
+    assert!(doc
+        .set_attribute(rating, "{http://www.w3.org/XML/1998/namespace}lang", "en")
+        .unwrap());
+    let refused = doc
+        .set_attribute(rating, "{http://www.w3.org/2000/xmlns/}n", "urn:n")
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("namespace declarations"),
+        "{refused}"
+    );
+    let text = String::from_utf8(doc.render().unwrap()).unwrap();
+    assert_eq!(
+        text,
+        "<rating subjective=\"true\" scale=\"10\" xml:lang=\"en\">10</rating>"
+    );
+    let mut doc = Document::parse(text).unwrap();
+    let rating = doc.root();
+    assert!(!doc
+        .set_attribute(rating, "{http://www.w3.org/XML/1998/namespace}lang", "en")
+        .unwrap());
+    assert!(doc
+        .remove_attribute(rating, "{http://www.w3.org/XML/1998/namespace}lang")
+        .unwrap());
+    assert!(doc.remove_attribute(rating, "{}scale").unwrap());
+    assert_eq!(
+        String::from_utf8(doc.render().unwrap()).unwrap(),
+        "<rating subjective=\"true\">10</rating>"
+    );
+}
