@@ -163,6 +163,21 @@ pub fn apply_with(
             Select::One => t.doc.select_optional(selector)?.into_iter().collect(),
             Select::All => t.doc.select(selector)?,
         };
+        let removes = matches!(action, RawAction::Remove | RawAction::CommentOut);
+        let targets = if removes {
+            // What goes with an element that matched is not edited again.
+            let within_another = |el: Element| {
+                std::iter::successors(t.doc.parent(el), |&p| t.doc.parent(p))
+                    .any(|ancestor| targets.contains(&ancestor))
+            };
+            targets
+                .iter()
+                .copied()
+                .filter(|&el| !within_another(el))
+                .collect()
+        } else {
+            targets
+        };
         let needs_one = !matches!(
             action,
             RawAction::RemoveAttribute { .. } | RawAction::Remove | RawAction::CommentOut
@@ -390,6 +405,10 @@ fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOption
     if same {
         return Ok(false);
     }
+    // Found again by where it stands, not by the selector: the old children
+    // may be what it selected by (`beers[beer='Schlitz']`), and the new ones
+    // may match it too.
+    let lineage = lineage(t.doc, el);
     for child in t.doc.children(el) {
         t.doc.remove(child)?;
     }
@@ -397,10 +416,26 @@ fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOption
     // tag, so the next must see the one before.
     for &child in &wanted_children {
         t.doc.apply()?;
-        let el = t.doc.select_one(selector)?;
+        let el = lineage
+            .iter()
+            .try_fold(t.doc.root(), |el, &i| t.doc.children(el).get(i).copied())
+            .expect("an edit inside an element leaves its ancestors' children");
         t.doc.insert(Place::LastChild(el), wanted.markup(child))?;
     }
     Ok(true)
+}
+
+/// Where `el` stands: its index among its parent's child elements, and so
+/// on up to the root, read from the root down.
+fn lineage(doc: &Document, mut el: Element) -> Vec<usize> {
+    let mut indices = Vec::new();
+    while let Some(parent) = doc.parent(el) {
+        let index = doc.children(parent).iter().position(|&c| c == el);
+        indices.push(index.expect("an element is among its parent's children"));
+        el = parent;
+    }
+    indices.reverse();
+    indices
 }
 
 /// The key of `el`: the attribute `@name`'s value, or the text of its

@@ -665,3 +665,68 @@ fn raw_ensure_takes_an_attribute_step_after_a_namespaced_one() {
     let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
     assert!(after.contains("<Ports shared=\"yes\">"), "{after}");
 }
+
+/// `set_children` edits the element it selected, found again by where it
+/// stands: selected by a child it replaces (`Beers[Beer='C']`), or with new
+/// children that match its path too, it is still the one edited.
+#[test]
+fn raw_set_children_edits_the_element_it_selected() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<Beers><Beer>A</Beer><Beer>C</Beer></Beers>".into(),
+        key: None,
+    };
+    raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
+    let children = raw::RawAction::SetChildren("<Beer>G</Beer><Beer>R</Beer>".into());
+    let set = raw::apply(&mut session, carbon, "/Server/Beers[Beer='C']", &children);
+    assert!(set.unwrap().changed);
+    let nested = raw::RawAction::SetChildren("<Beers>inner</Beers><Beer>x</Beer>".into());
+    let set = raw::apply(&mut session, carbon, "//Beers", &nested);
+    assert!(set.unwrap().changed);
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    assert!(
+        after.contains(
+            "<Beers>\n        <Beers>inner</Beers>\n        <Beer>x</Beer>\n    </Beers>"
+        ),
+        "{after}"
+    );
+}
+
+/// With `match = all`, an element inside another match goes with it:
+/// `//A` comments out the outer `<A>` once, not the inner one too.
+#[test]
+fn raw_remove_of_every_match_takes_nested_ones_with_their_ancestor() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<A id=\"1\"><A id=\"2\">x</A></A>".into(),
+        key: None,
+    };
+    raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
+    let before = session.changes().unwrap().remove(0).after;
+    std::fs::write(copy.path().join(carbon), &before).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let all = raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    };
+    for (action, left) in [(raw::RawAction::CommentOut, 1), (raw::RawAction::Remove, 0)] {
+        let mut session = Session::new(&home);
+        let done = raw::apply_with(&mut session, carbon, "//A", &action, all).unwrap();
+        assert!(done.changed, "{action}");
+        let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+        assert_eq!(
+            after.matches("<A id=\"2\">").count(),
+            left,
+            "{action}: {after}"
+        );
+        assert!(!after.contains("\n    <A id=\"1\">"), "{action}: {after}");
+    }
+}
