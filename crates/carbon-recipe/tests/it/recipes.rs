@@ -713,7 +713,7 @@ fn contradictions_are_errors() {
         ),
         (
             "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"Ports\"\naction = \"insert\"\nmarkup = \"<Extra>1</Extra\"\n",
-            "cluster.toml:5:10: markup is not one well-formed XML element: 1:16: malformed XML: ",
+            "cluster.toml:5:10: markup is not well-formed XML elements: 1:16: malformed XML: ",
         ),
     ];
     for (settings, message) in cases {
@@ -984,6 +984,68 @@ fn a_raw_key_that_does_not_apply_to_its_action_is_an_error() {
         err.contains("unknown if_missing \"ignore\" (expected error or skip)"),
         "{err}"
     );
+    // A misspelled action is named as such, whatever keys come with it.
+    let err = raw("action = \"set_atribute\"\nattribute = \"x\"\nvalue = \"1\"");
+    assert!(
+        err.contains("unknown raw action \"set_atribute\"; did you mean `set_attribute`?"),
+        "{err}"
+    );
+    let err = raw("action = \"ensure\"\nif_missing = \"skip\"");
+    assert!(
+        err.contains("`if_missing` does not apply to action ensure (it creates what is missing)"),
+        "{err}"
+    );
+    let err = raw("action = \"remove\"\nif_missing = \"skip\"");
+    assert!(
+        err.contains("`if_missing` does not apply to action remove"),
+        "{err}"
+    );
+}
+
+/// What a raw edit could only get wrong when applied is refused at the
+/// recipe's line: markup that is a document, a position joined with
+/// `and`, a last step of `ensure` read loosely, and a text `ensure` would
+/// not find again.
+#[test]
+fn raw_edits_that_cannot_do_what_they_say_are_refused_in_the_recipe() {
+    let raw = |keys: &str| {
+        error(&format!(
+            "[[raw]]\nfile = \"repository/conf/carbon.xml\"\n{keys}\n[nodes.a]\nhome = \"/a\"\n"
+        ))
+    };
+    for (keys, message) in [
+        (
+            "path = \"/Server\"\naction = \"insert\"\nmarkup = \"<?xml version='1.0'?>\\n<A/>\"",
+            "cluster.toml:5:10: markup holds an XML declaration or a DOCTYPE",
+        ),
+        (
+            "path = \"/Server\"\naction = \"insert\"\nkey = \"@name\"\nmarkup = \"<A name='1'/><A name='2'/>\"",
+            "markup holds 2 elements; a key identifies one element",
+        ),
+        (
+            "path = \"/Server/A[text()='x' and 2]\"\naction = \"remove\"",
+            "a position cannot be joined with 'and'",
+        ),
+        (
+            "path = \"/Server/Name/text()!='x'\"\naction = \"ensure\"",
+            "at column 20: expected ='value' or the end, found \"!='x'\"",
+        ),
+        (
+            "path = \"/Server/A/@b='x' and @c='y'\"\naction = \"ensure\"",
+            "expected one value quoted with ' or \" and nothing after it",
+        ),
+        (
+            "path = \"/Server/Owner[Name=' Bob ']\"\naction = \"ensure\"",
+            "texts are compared trimmed",
+        ),
+        (
+            "path = \"/Server\"\naction = \"set_attribute\"\nattribute = \"{http://www.w3.org/2000/xmlns/}n\"\nvalue = \"urn:n\"",
+            "a namespace declaration is not an attribute to set or remove",
+        ),
+    ] {
+        let err = raw(keys);
+        assert!(err.contains(message), "{keys}\n=> {err}");
+    }
 }
 
 /// `namespaces` binds the prefixes a path and an attribute use, as
