@@ -1011,9 +1011,39 @@ fn ansible_case(peers: &Path, recipe: &Path) {
     }
     let first = applied();
     // `-`: the case has no results file; Ansible asserts only that the edit
-    // changes the file once and never again.
+    // changes the file once and never again. The recipe says what the file
+    // then holds (`# contains:`) and no longer holds (`# lacks:`).
     match header("result").as_deref() {
-        Some("-") => assert!(first.contains("Applied: 1 file(s)"), "{first}"),
+        Some("-") => {
+            assert!(first.contains("Applied: 1 file(s)"), "{first}");
+            let got = std::fs::read_to_string(&file).unwrap();
+            let said = |key: &str| {
+                let prefix = format!("# {key}: ");
+                let lines: Vec<String> = text
+                    .lines()
+                    .filter_map(|l| l.strip_prefix(&prefix).map(String::from))
+                    .collect();
+                lines
+            };
+            let (contains, lacks) = (said("contains"), said("lacks"));
+            assert!(
+                !contains.is_empty(),
+                "{}: `result: -` needs `# contains:` lines",
+                recipe.display()
+            );
+            for wanted in &contains {
+                assert!(
+                    got.contains(wanted.as_str()),
+                    "{wanted:?} is not in:\n{got}"
+                );
+            }
+            for unwanted in &lacks {
+                assert!(
+                    !got.contains(unwanted.as_str()),
+                    "{unwanted:?} is in:\n{got}"
+                );
+            }
+        }
         Some(result) => {
             let wanted = std::fs::read(peers.join("results").join(result)).unwrap();
             let got = std::fs::read(&file).unwrap();
@@ -1054,7 +1084,16 @@ fn canonical_xml(bytes: &[u8]) -> String {
         out.push_str("</>");
     }
     let doc = Document::parse(bytes).unwrap();
-    let mut out = String::new();
+    // The DOCTYPE is part of what the document says (Ansible keeps it).
+    let text = doc.text();
+    let mut out = match text.find("<!DOCTYPE") {
+        Some(at) => {
+            let end = text[at..].find('>').map_or(text.len(), |e| at + e + 1);
+            let words: Vec<&str> = text[at..end].split_whitespace().collect();
+            words.join(" ")
+        }
+        None => String::new(),
+    };
     element(&doc, doc.root(), &mut out);
     out
 }
