@@ -36,8 +36,9 @@ const TELLING_ATTRIBUTES: [&str; 10] = [
 const TELLING_CHILDREN: [&str; 5] = ["name", "Name", "id", "Id", "path"];
 
 /// Elements a child's text names wherever they stand, as the name attribute
-/// names the others: a datasource by its `<name>`.
-const NAMED_BY_CHILD: [(&str, &str); 1] = [("datasource", "name")];
+/// names the others: a datasource by its `<name>`, a registry remote
+/// instance by its `<id>`.
+const NAMED_BY_CHILD: [(&str, &str); 2] = [("datasource", "name"), ("remoteInstance", "id")];
 
 /// The differences from `before` to `after`, in `after`'s document order
 /// (what `before` alone holds comes after its siblings' differences).

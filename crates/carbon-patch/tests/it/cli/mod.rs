@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 mod json;
 mod locks;
 mod masking;
+mod upgrades;
 
 fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_carbon-patch"));
