@@ -12,6 +12,9 @@ use libtest_mimic::{Arguments, Trial};
 
 use xmlsplice::Document;
 
+#[path = "corpus/upgrades.rs"]
+mod upgrades;
+
 /// An example's test: its name, and the function that runs it on the corpus.
 type Example = (&'static str, fn(&Path));
 
@@ -71,7 +74,8 @@ fn main() -> ExitCode {
         })
         .collect();
     trials.extend(ansible_cases(corpus.as_deref()));
-    trials.extend(round_trips(corpus.as_deref()));
+    trials.extend(upgrades::round_trips(corpus.as_deref()));
+    trials.extend(upgrades::hand_made(corpus.as_deref()));
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -1096,201 +1100,4 @@ fn canonical_xml(bytes: &[u8]) -> String {
     };
     element(&doc, doc.root(), &mut out);
     out
-}
-
-/// An example for the capture round trip: its recipe, each node's product,
-/// and the variables it reads.
-type RoundTrip = (
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    &'static [(&'static str, &'static str)],
-);
-
-/// Capture, the round trip of upgrades (docs/upgrades.md): each example
-/// applied to pristine trees, captured against a pristine tree of each
-/// product, the captured recipe applied to fresh pristine trees: `diff`
-/// finds nothing between the two sets, and `check` of the captured recipe
-/// exits 0 on the first.
-fn round_trips(corpus: Option<&Path>) -> Vec<Trial> {
-    let examples: [RoundTrip; 7] = [
-        (
-            "apim-distributed",
-            &[
-                ("pubstore", "apim-2.1.0"),
-                ("km", "apim-2.1.0"),
-                ("tm", "apim-2.1.0"),
-                ("gwmgr", "apim-2.1.0"),
-                ("gw1", "apim-2.1.0"),
-                ("gw2", "apim-2.1.0"),
-            ],
-            &[("APIM_DB_PASSWORD", "example-password")],
-        ),
-        (
-            "is-cluster",
-            &[("is1", "is-5.4.1"), ("is2", "is-5.4.1")],
-            &[("IS_DB_PASSWORD", "example-password")],
-        ),
-        (
-            "mb-two-nodes",
-            &[("node1", "mb-3.2.0"), ("node2", "mb-3.2.0")],
-            &[("MB_DB_PASSWORD", "example-password")],
-        ),
-        (
-            "greg-three-nodes",
-            &[
-                ("node1", "greg-5.4.0"),
-                ("node2", "greg-5.4.0"),
-                ("node3", "greg-5.4.0"),
-            ],
-            &[("GREG_DB_PASSWORD", "example-password")],
-        ),
-        (
-            "das-distributed",
-            &[
-                ("receiver1", "das-3.1.0"),
-                ("receiver2", "das-3.1.0"),
-                ("indexer1", "das-3.1.0"),
-                ("indexer2", "das-3.1.0"),
-                ("analyzer1", "das-3.1.0"),
-                ("analyzer2", "das-3.1.0"),
-                ("presenter1", "das-3.1.0"),
-                ("presenter2", "das-3.1.0"),
-            ],
-            &[("DAS_DB_PASSWORD", "example-password")],
-        ),
-        (
-            "es-publisher-store",
-            &[
-                ("publisher1", "es-2.1.0"),
-                ("publisher2", "es-2.1.0"),
-                ("store1", "es-2.1.0"),
-                ("store2", "es-2.1.0"),
-            ],
-            &[
-                ("ES_DB_PASSWORD", "example-db-password"),
-                ("ES_SVN_USER", "svnuser"),
-                ("ES_SVN_PASSWORD", "example-svn-password"),
-            ],
-        ),
-        (
-            "dss-shared-registry",
-            &[
-                ("greg", "greg-5.4.0"),
-                ("master", "dss-3.5.1"),
-                ("slave1", "dss-3.5.1"),
-            ],
-            &[("DSS_DB_PASSWORD", "example-password")],
-        ),
-    ];
-    examples
-        .into_iter()
-        .map(|(example, nodes, env)| {
-            let ignored = corpus.is_none();
-            let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
-            Trial::test(format!("round_trip::{example}"), move || {
-                round_trip(&corpus, example, nodes, env);
-                Ok(())
-            })
-            .with_ignored_flag(ignored)
-        })
-        .collect()
-}
-
-fn round_trip(corpus: &Path, example: &str, nodes: &[(&str, &str)], env: &[(&str, &str)]) {
-    let dir = tempfile::tempdir().unwrap();
-    let at = |set: &str, node: &str| dir.path().join(set).join(node);
-    let run = |args: Vec<String>, env: &[(&str, &str)]| {
-        let out = carbon_patch(&args, env);
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (out.status.code(), text(&out.stdout), text(&out.stderr))
-    };
-    let homes = |set: &str, only: &[&str]| -> Vec<String> {
-        only.iter()
-            .map(|n| format!("--home={n}={}", at(set, n).display()))
-            .collect()
-    };
-    let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
-    for (node, product) in nodes {
-        assemble(corpus, product, &at("configured", node));
-        assemble(corpus, product, &at("fresh", node));
-    }
-    let mut apply = vec!["apply".to_string(), format!("examples/{example}.toml")];
-    apply.extend(homes("configured", &names));
-    let (code, _, stderr) = run(apply, env);
-    assert_eq!(code, Some(0), "{stderr}");
-    // One capture per product, against a pristine tree of it.
-    let mut products: Vec<&str> = nodes.iter().map(|(_, p)| *p).collect();
-    products.dedup();
-    for product in products {
-        let of: Vec<&str> = nodes
-            .iter()
-            .filter(|(_, p)| *p == product)
-            .map(|(n, _)| *n)
-            .collect();
-        let baseline = dir.path().join("baseline").join(product);
-        if !baseline.exists() {
-            assemble(corpus, product, &baseline);
-        }
-        let mut capture = vec![
-            "capture".to_string(),
-            format!("--baseline={}", baseline.display()),
-        ];
-        capture.extend(homes("configured", &of));
-        let (code, recipe, stderr) = run(capture, &[]);
-        assert_eq!(code, Some(0), "{stderr}");
-        assert!(
-            !recipe.contains("example-"),
-            "a secret in the recipe:\n{recipe}"
-        );
-        assert!(!recipe.contains("Not captured"), "{recipe}");
-        let captured = dir.path().join(format!("captured-{product}.toml"));
-        std::fs::write(&captured, &recipe).unwrap();
-        // Each variable set to the value the home it was found in holds.
-        let secrets = captured_variables(&recipe, &|node| at("configured", node));
-        let secrets: Vec<(&str, &str)> = secrets
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let mut apply = vec!["apply".to_string(), captured.display().to_string()];
-        apply.extend(homes("fresh", &of));
-        let (code, _, stderr) = run(apply, &secrets);
-        assert_eq!(code, Some(0), "{stderr}\n{recipe}");
-        for node in &of {
-            let diff = vec![
-                "diff".to_string(),
-                at("configured", node).display().to_string(),
-                at("fresh", node).display().to_string(),
-            ];
-            let (code, stdout, stderr) = run(diff, &[]);
-            assert_eq!(code, Some(0), "{node}: {stdout}{stderr}\n{recipe}");
-        }
-        let mut check = vec!["check".to_string(), captured.display().to_string()];
-        check.extend(homes("configured", &of));
-        let (code, stdout, stderr) = run(check, &secrets);
-        assert_eq!(code, Some(0), "{stdout}{stderr}");
-    }
-}
-
-/// The variables a captured recipe's header names (`#   NAME: node: file:
-/// path`), each with the value at that path in that node's home.
-fn captured_variables(recipe: &str, home: &dyn Fn(&str) -> PathBuf) -> Vec<(String, String)> {
-    recipe
-        .lines()
-        .take_while(|l| l.starts_with('#'))
-        .filter_map(|l| l.strip_prefix("#   "))
-        .filter_map(|l| {
-            let (name, rest) = l.split_once(": ")?;
-            let mut parts = rest.splitn(3, ": ");
-            let (node, file, path) = (parts.next()?, parts.next()?, parts.next()?);
-            let doc = Document::parse(std::fs::read(home(node).join(file)).ok()?).ok()?;
-            let value = match xmlsplice::attribute_step(path) {
-                Some((element, attribute)) => {
-                    let el = doc.select_one(element).ok()?;
-                    doc.attribute(el, attribute)?.to_string()
-                }
-                None => doc.element_text(doc.select_one(path).ok()?)?,
-            };
-            Some((name.to_string(), value))
-        })
-        .collect()
 }

@@ -1,0 +1,343 @@
+//! Upgrades on assembled product trees: configured homes captured against
+//! a pristine pack and made again on fresh ones (the round trip of every
+//! example, and a home edited by hand), and configurations carried to a
+//! newer version.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::Trial;
+use xmlsplice::Document;
+
+use super::{assemble, carbon_patch};
+
+/// An example for the capture round trip: its recipe, each node's product,
+/// and the variables it reads.
+type RoundTrip = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static [(&'static str, &'static str)],
+);
+
+/// Capture, the round trip of upgrades (docs/upgrades.md): each example
+/// applied to pristine trees, captured against a pristine tree of each
+/// product, the captured recipe applied to fresh pristine trees: `diff`
+/// finds nothing between the two sets, and `check` of the captured recipe
+/// exits 0 on the first.
+pub(super) fn round_trips(corpus: Option<&Path>) -> Vec<Trial> {
+    let examples: [RoundTrip; 7] = [
+        (
+            "apim-distributed",
+            &[
+                ("pubstore", "apim-2.1.0"),
+                ("km", "apim-2.1.0"),
+                ("tm", "apim-2.1.0"),
+                ("gwmgr", "apim-2.1.0"),
+                ("gw1", "apim-2.1.0"),
+                ("gw2", "apim-2.1.0"),
+            ],
+            &[("APIM_DB_PASSWORD", "example-password")],
+        ),
+        (
+            "is-cluster",
+            &[("is1", "is-5.4.1"), ("is2", "is-5.4.1")],
+            &[("IS_DB_PASSWORD", "example-password")],
+        ),
+        (
+            "mb-two-nodes",
+            &[("node1", "mb-3.2.0"), ("node2", "mb-3.2.0")],
+            &[("MB_DB_PASSWORD", "example-password")],
+        ),
+        (
+            "greg-three-nodes",
+            &[
+                ("node1", "greg-5.4.0"),
+                ("node2", "greg-5.4.0"),
+                ("node3", "greg-5.4.0"),
+            ],
+            &[("GREG_DB_PASSWORD", "example-password")],
+        ),
+        (
+            "das-distributed",
+            &[
+                ("receiver1", "das-3.1.0"),
+                ("receiver2", "das-3.1.0"),
+                ("indexer1", "das-3.1.0"),
+                ("indexer2", "das-3.1.0"),
+                ("analyzer1", "das-3.1.0"),
+                ("analyzer2", "das-3.1.0"),
+                ("presenter1", "das-3.1.0"),
+                ("presenter2", "das-3.1.0"),
+            ],
+            &[("DAS_DB_PASSWORD", "example-password")],
+        ),
+        (
+            "es-publisher-store",
+            &[
+                ("publisher1", "es-2.1.0"),
+                ("publisher2", "es-2.1.0"),
+                ("store1", "es-2.1.0"),
+                ("store2", "es-2.1.0"),
+            ],
+            &[
+                ("ES_DB_PASSWORD", "example-db-password"),
+                ("ES_SVN_USER", "svnuser"),
+                ("ES_SVN_PASSWORD", "example-svn-password"),
+            ],
+        ),
+        (
+            "dss-shared-registry",
+            &[
+                ("greg", "greg-5.4.0"),
+                ("master", "dss-3.5.1"),
+                ("slave1", "dss-3.5.1"),
+            ],
+            &[("DSS_DB_PASSWORD", "example-password")],
+        ),
+    ];
+    examples
+        .into_iter()
+        .map(|(example, nodes, env)| {
+            let ignored = corpus.is_none();
+            let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
+            Trial::test(format!("round_trip::{example}"), move || {
+                round_trip(&corpus, example, nodes, env);
+                Ok(())
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect()
+}
+
+fn round_trip(corpus: &Path, example: &str, nodes: &[(&str, &str)], env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |set: &str, node: &str| dir.path().join(set).join(node);
+    let run = |args: Vec<String>, env: &[(&str, &str)]| {
+        let out = carbon_patch(&args, env);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let homes = |set: &str, only: &[&str]| -> Vec<String> {
+        only.iter()
+            .map(|n| format!("--home={n}={}", at(set, n).display()))
+            .collect()
+    };
+    let names: Vec<&str> = nodes.iter().map(|(n, _)| *n).collect();
+    for (node, product) in nodes {
+        assemble(corpus, product, &at("configured", node));
+        assemble(corpus, product, &at("fresh", node));
+    }
+    let mut apply = vec!["apply".to_string(), format!("examples/{example}.toml")];
+    apply.extend(homes("configured", &names));
+    let (code, _, stderr) = run(apply, env);
+    assert_eq!(code, Some(0), "{stderr}");
+    // One capture per product, against a pristine tree of it.
+    let mut products: Vec<&str> = nodes.iter().map(|(_, p)| *p).collect();
+    products.dedup();
+    for product in products {
+        let of: Vec<&str> = nodes
+            .iter()
+            .filter(|(_, p)| *p == product)
+            .map(|(n, _)| *n)
+            .collect();
+        let baseline = dir.path().join("baseline").join(product);
+        if !baseline.exists() {
+            assemble(corpus, product, &baseline);
+        }
+        let mut capture = vec![
+            "capture".to_string(),
+            format!("--baseline={}", baseline.display()),
+        ];
+        capture.extend(homes("configured", &of));
+        let (code, recipe, stderr) = run(capture, &[]);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(
+            !recipe.contains("example-"),
+            "a secret in the recipe:\n{recipe}"
+        );
+        assert!(!recipe.contains("Not captured"), "{recipe}");
+        let captured = dir.path().join(format!("captured-{product}.toml"));
+        std::fs::write(&captured, &recipe).unwrap();
+        // Each variable set to the value the home it was found in holds.
+        let secrets = captured_variables(&recipe, &|node| at("configured", node));
+        let secrets: Vec<(&str, &str)> = secrets
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut apply = vec!["apply".to_string(), captured.display().to_string()];
+        apply.extend(homes("fresh", &of));
+        let (code, _, stderr) = run(apply, &secrets);
+        assert_eq!(code, Some(0), "{stderr}\n{recipe}");
+        for node in &of {
+            let diff = vec![
+                "diff".to_string(),
+                at("configured", node).display().to_string(),
+                at("fresh", node).display().to_string(),
+            ];
+            let (code, stdout, stderr) = run(diff, &[]);
+            assert_eq!(code, Some(0), "{node}: {stdout}{stderr}\n{recipe}");
+        }
+        let mut check = vec!["check".to_string(), captured.display().to_string()];
+        check.extend(homes("configured", &of));
+        let (code, stdout, stderr) = run(check, &secrets);
+        assert_eq!(code, Some(0), "{stdout}{stderr}");
+    }
+}
+
+/// The variables a captured recipe's header names (`#   NAME: node: file:
+/// path`), each with the value at that path in that node's home.
+fn captured_variables(recipe: &str, home: &dyn Fn(&str) -> PathBuf) -> Vec<(String, String)> {
+    recipe
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(": ")?;
+            let mut parts = rest.splitn(3, ": ");
+            let (node, file, path) = (parts.next()?, parts.next()?, parts.next()?);
+            let doc = Document::parse(std::fs::read(home(node).join(file)).ok()?).ok()?;
+            let value = match xmlsplice::attribute_step(path) {
+                Some((element, attribute)) => {
+                    let el = doc.select_one(element).ok()?;
+                    doc.attribute(el, attribute)?.to_string()
+                }
+                None => doc.element_text(doc.select_one(path).ok()?)?,
+            };
+            Some((name.to_string(), value))
+        })
+        .collect()
+}
+
+/// An install configured by hand, as people do without carbon-patch: text
+/// substitutions on the shipped files (what `sed -i` does), each asserted
+/// to have found its text.
+struct HandEdit {
+    file: &'static str,
+    from: &'static str,
+    to: &'static str,
+}
+
+/// A DSS node clustered by hand: clustering on with two well-known members,
+/// the Carbon datasource moved to MySQL (its password a secret), a registry
+/// mount of a remote instance, a proxy port on the HTTPS connector, and a
+/// setting no typed table knows (the session timeout of the management
+/// console's web.xml).
+const HAND_EDITS: [HandEdit; 8] = [
+    HandEdit {
+        file: "repository/conf/axis2/axis2.xml",
+        from: "HazelcastClusteringAgent\"\n                enable=\"false\">",
+        to: "HazelcastClusteringAgent\"\n                enable=\"true\">",
+    },
+    HandEdit {
+        file: "repository/conf/axis2/axis2.xml",
+        from: "<parameter name=\"membershipScheme\">multicast</parameter>",
+        to: "<parameter name=\"membershipScheme\">wka</parameter>",
+    },
+    HandEdit {
+        file: "repository/conf/axis2/axis2.xml",
+        from: "                <hostName>127.0.0.1</hostName>\n                <port>4000</port>\n            </member>\n",
+        to: "                <hostName>10.0.0.1</hostName>\n                <port>4000</port>\n            </member>\n            <member>\n                <hostName>10.0.0.2</hostName>\n                <port>4000</port>\n            </member>\n",
+    },
+    HandEdit {
+        file: "repository/conf/datasources/master-datasources.xml",
+        from: "<url>jdbc:h2:./repository/database/WSO2CARBON_DB;DB_CLOSE_ON_EXIT=FALSE;LOCK_TIMEOUT=60000</url>",
+        to: "<url>jdbc:mysql://db.example.com:3306/carbondb</url>",
+    },
+    HandEdit {
+        file: "repository/conf/datasources/master-datasources.xml",
+        from: "<password>wso2carbon</password>\n                    <driverClassName>org.h2.Driver</driverClassName>",
+        to: "<password>Hand-made-pw</password>\n                    <driverClassName>com.mysql.jdbc.Driver</driverClassName>",
+    },
+    HandEdit {
+        file: "repository/conf/registry.xml",
+        from: "</wso2registry>",
+        to: "    <dbConfig name=\"govregistry\">\n        <dataSource>jdbc/WSO2CarbonDB</dataSource>\n    </dbConfig>\n\n    <remoteInstance url=\"https://gov.example.com:9443/registry\">\n        <id>gov</id>\n        <dbConfig>govregistry</dbConfig>\n        <readOnly>false</readOnly>\n        <registryRoot>/</registryRoot>\n    </remoteInstance>\n\n    <mount path=\"/_system/governance\" overwrite=\"true\">\n        <instanceId>gov</instanceId>\n        <targetPath>/_system/governance</targetPath>\n    </mount>\n</wso2registry>",
+    },
+    HandEdit {
+        file: "repository/conf/tomcat/catalina-server.xml",
+        from: "                   port=\"9443\"\n",
+        to: "                   port=\"9443\"\n                   proxyPort=\"443\"\n",
+    },
+    HandEdit {
+        file: "repository/conf/tomcat/carbon/WEB-INF/web.xml",
+        from: "<session-timeout>15</session-timeout>",
+        to: "<session-timeout>30</session-timeout>",
+    },
+];
+
+/// The hand-made install captured against a pristine pack and made again
+/// on a fresh one: `diff` finds nothing, `check` of the captured recipe
+/// passes on the hand-made home, the secret is in no output, and the
+/// setting no table knows arrives as a `[[raw]]` edit.
+pub(super) fn hand_made(corpus: Option<&Path>) -> Vec<Trial> {
+    let ignored = corpus.is_none();
+    let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
+    vec![Trial::test("upgrades::hand_made_dss", move || {
+        hand_made_dss(&corpus);
+        Ok(())
+    })
+    .with_ignored_flag(ignored)]
+}
+
+fn hand_made_dss(corpus: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let [pristine, hand, fresh] = ["pristine", "hand", "fresh"].map(|n| dir.path().join(n));
+    for home in [&pristine, &hand, &fresh] {
+        assemble(corpus, "dss-3.5.1", home);
+    }
+    for edit in &HAND_EDITS {
+        let path = hand.join(edit.file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        // In the file's own line endings (axis2.xml ships with CRLF).
+        let eol = |s: &str| match text.contains("\r\n") {
+            true => s.replace('\n', "\r\n"),
+            false => s.to_string(),
+        };
+        let (from, to) = (eol(edit.from), eol(edit.to));
+        assert!(text.contains(&from), "{}: {from:?}", edit.file);
+        std::fs::write(&path, text.replacen(&from, &to, 1)).unwrap();
+    }
+    let run = |args: &[String], env: &[(&str, &str)]| {
+        let out = carbon_patch(args, env);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let capture = [
+        "capture".to_string(),
+        format!("--baseline={}", pristine.display()),
+        format!("--home=node={}", hand.display()),
+    ];
+    let (code, recipe, stderr) = run(&capture, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!recipe.contains("Hand-made-pw") && !stderr.contains("Hand-made-pw"));
+    assert!(!recipe.contains("Not captured"), "{recipe}");
+    assert!(
+        recipe.contains("file = \"repository/conf/tomcat/carbon/WEB-INF/web.xml\""),
+        "{recipe}"
+    );
+    let captured = dir.path().join("captured.toml");
+    std::fs::write(&captured, &recipe).unwrap();
+    let secrets = captured_variables(&recipe, &|_| hand.clone());
+    assert_eq!(secrets.len(), 1, "{recipe}");
+    let secrets: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let on = |command: &str, home: &Path| {
+        vec![
+            command.to_string(),
+            captured.display().to_string(),
+            format!("--home=node={}", home.display()),
+        ]
+    };
+    let (code, _, stderr) = run(&on("apply", &fresh), &secrets);
+    assert_eq!(code, Some(0), "{stderr}\n{recipe}");
+    let diff = [
+        "diff".to_string(),
+        hand.display().to_string(),
+        fresh.display().to_string(),
+    ];
+    let (code, stdout, stderr) = run(&diff, &[]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}\n{recipe}");
+    let (code, stdout, stderr) = run(&on("check", &hand), &secrets);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}
