@@ -76,6 +76,7 @@ fn main() -> ExitCode {
     trials.extend(ansible_cases(corpus.as_deref()));
     trials.extend(upgrades::round_trips(corpus.as_deref()));
     trials.extend(upgrades::hand_made(corpus.as_deref()));
+    trials.extend(upgrades::across_versions(corpus.as_deref()));
     libtest_mimic::run(&args, trials).exit_code()
 }
 

@@ -341,3 +341,261 @@ fn hand_made_dss(corpus: &Path) {
     let (code, stdout, stderr) = run(&on("check", &hand), &secrets);
     assert_eq!(code, Some(0), "{stdout}{stderr}");
 }
+
+/// A configuration carried to a newer version of its product: the node
+/// configured on the older pack is captured against a pristine one, the
+/// captured recipe (its `versions` set to the newer pack's, as
+/// docs/upgrades.md tells the operator) applied to a pristine newer pack.
+struct Carried {
+    name: &'static str,
+    old: &'static str,
+    new: &'static str,
+    new_version: &'static str,
+    /// The recipe that configures the old pack, and its node.
+    recipe: &'static str,
+    node: &'static str,
+    env: &'static [(&'static str, &'static str)],
+    /// Differences between the pristine packs that the carried home does
+    /// not show: settings the recipe makes that the newer pack ships
+    /// differently (file and path).
+    overridden: &'static [(&'static str, &'static str)],
+}
+
+/// A Carbon kernel node as the clustering guides set one up.
+const KERNEL_RECIPE: &str = r#"
+[server]
+hostname = "node1.example.com"
+offset = 1
+
+[clustering]
+membership_scheme = "wka"
+domain = "wso2.carbon.domain"
+local_member_host = "10.0.0.1"
+local_member_port = 4001
+members = ["10.0.0.1:4001", "10.0.0.2:4001"]
+
+[[datasource]]
+name = "WSO2_CARBON_DB"
+jndi = "jdbc/WSO2CarbonDB"
+url = "jdbc:mysql://db.example.com:3306/carbondb"
+username = "carbon"
+password = "${env:CARBON_DB_PASSWORD}"
+driver = "com.mysql.jdbc.Driver"
+
+[tomcat]
+https_proxy_port = 443
+http_proxy_port = 80
+
+[nodes.node1]
+home = "unused"
+"#;
+
+/// An API Manager gateway worker's settings outside api-manager.xml, which
+/// the corpus's apim-2.6.0 tree does not hold (it keeps only the files
+/// 2.6.0 overrides in its kernel's): clustering, the API Manager and user
+/// databases, the shared registry's mounts, and proxy ports.
+const APIM_RECIPE: &str = r#"
+[server]
+hostname = "gw.example.org"
+
+[clustering]
+membership_scheme = "wka"
+domain = "wso2.carbon.gw.domain"
+local_member_host = "10.0.1.41"
+local_member_port = 4000
+properties = { subDomain = "worker" }
+members = ["10.0.1.31:4000", "10.0.1.41:4000"]
+
+[[datasource]]
+name = "WSO2AM_DB"
+jndi = "jdbc/WSO2AM_DB"
+url = "jdbc:mysql://10.0.1.10:3306/WSO2AM_DB?autoReconnect=true"
+username = "apimadmin"
+password = "${env:APIM_DB_PASSWORD}"
+driver = "com.mysql.jdbc.Driver"
+
+[[datasource]]
+name = "WSO2REG_DB"
+jndi = "jdbc/WSO2REG_DB"
+url = "jdbc:mysql://10.0.1.10:3306/WSO2REG_DB?autoReconnect=true"
+username = "apimadmin"
+password = "${env:APIM_DB_PASSWORD}"
+driver = "com.mysql.jdbc.Driver"
+
+[[registry.db_config]]
+name = "govregistry"
+data_source = "jdbc/WSO2REG_DB"
+
+[[registry.remote_instance]]
+url = "https://localhost:9443/registry"
+id = "gov"
+db_config = "govregistry"
+cache_id = "apimadmin@jdbc:mysql://10.0.1.10:3306/WSO2REG_DB"
+
+[[registry.mount]]
+path = "/_system/governance"
+instance_id = "gov"
+target_path = "/_system/governance"
+
+[tomcat]
+https_proxy_port = 443
+http_proxy_port = 80
+
+[nodes.gw1]
+home = "unused"
+"#;
+
+const CARRIED: [Carried; 2] = [
+    Carried {
+        name: "carbon-kernel-4.4.9-to-4.4.40",
+        old: "carbon-kernel-4.4.9",
+        new: "carbon-kernel-4.4.40",
+        new_version: "4.4.40",
+        recipe: KERNEL_RECIPE,
+        node: "node1",
+        env: &[("CARBON_DB_PASSWORD", "example-password")],
+        overridden: &[],
+    },
+    Carried {
+        name: "apim-2.1.0-to-2.6.0",
+        old: "apim-2.1.0",
+        new: "apim-2.6.0",
+        new_version: "2.6.0",
+        recipe: APIM_RECIPE,
+        node: "gw1",
+        env: &[("APIM_DB_PASSWORD", "example-password")],
+        overridden: &[],
+    },
+];
+
+pub(super) fn across_versions(corpus: Option<&Path>) -> Vec<Trial> {
+    CARRIED
+        .iter()
+        .map(|carried| {
+            let ignored = corpus.is_none();
+            let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
+            Trial::test(format!("upgrades::{}", carried.name), move || {
+                carry(&corpus, carried);
+                Ok(())
+            })
+            .with_ignored_flag(ignored)
+        })
+        .collect()
+}
+
+fn carry(corpus: &Path, carried: &Carried) {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    for (name, product) in [
+        ("configured", carried.old),
+        ("pristine-old", carried.old),
+        ("pristine-new", carried.new),
+        ("carried", carried.new),
+    ] {
+        assemble(corpus, product, &at(name));
+    }
+    let run = |args: &[String], env: &[(&str, &str)]| {
+        let out = carbon_patch(args, env);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let recipe = match carried.recipe.strip_prefix("examples/") {
+        Some(_) => PathBuf::from(carried.recipe),
+        None => {
+            let path = at("recipe.toml");
+            std::fs::write(&path, carried.recipe).unwrap();
+            path
+        }
+    };
+    let node = carried.node;
+    let apply = |recipe: &Path, home: &Path, env: &[(&str, &str)]| {
+        let args = [
+            "apply".to_string(),
+            recipe.display().to_string(),
+            format!("--node={node}"),
+            format!("--home={node}={}", home.display()),
+        ];
+        let (code, _, stderr) = run(&args, env);
+        assert_eq!(code, Some(0), "{stderr}");
+    };
+    apply(&recipe, &at("configured"), carried.env);
+    let capture = [
+        "capture".to_string(),
+        format!("--baseline={}", at("pristine-old").display()),
+        format!("--home={node}={}", at("configured").display()),
+    ];
+    let (code, captured, stderr) = run(&capture, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let secrets = captured_variables(&captured, &|_| at("configured"));
+    let secrets: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    // Carried to the newer pack: the operator sets the version it is for.
+    let versions = captured
+        .lines()
+        .find(|l| l.starts_with("versions = "))
+        .expect("a captured recipe says its versions");
+    let captured = captured.replacen(
+        versions,
+        &format!("versions = \"{}\"", carried.new_version),
+        1,
+    );
+    let path = at("captured.toml");
+    std::fs::write(&path, &captured).unwrap();
+    apply(&path, &at("carried"), &secrets);
+    let differences = |before: &str, after: &str| -> Vec<serde_json::Value> {
+        let args = [
+            "diff".to_string(),
+            at(before).display().to_string(),
+            at(after).display().to_string(),
+            "--format=json".to_string(),
+        ];
+        let (code, stdout, stderr) = run(&args, &[]);
+        assert!(matches!(code, Some(0 | 2)), "{stderr}");
+        let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        value["differences"].as_array().unwrap().clone()
+    };
+    let shipped = differences("pristine-old", "pristine-new");
+    let left = differences("configured", "carried");
+    let extra: Vec<&serde_json::Value> = left.iter().filter(|d| !shipped.contains(d)).collect();
+    assert!(
+        extra.is_empty(),
+        "the carried home differs from the configured one beyond what the packs ship:\n{extra:#?}\n{captured}"
+    );
+    let name = |d: &serde_json::Value| {
+        (
+            d["file"].as_str().unwrap_or_default().to_string(),
+            d["path"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let hidden: Vec<(String, String)> = shipped
+        .iter()
+        .filter(|d| !left.contains(d))
+        .map(name)
+        .collect();
+    let overridden: Vec<(String, String)> = carried
+        .overridden
+        .iter()
+        .map(|(f, p)| (f.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(hidden, overridden, "{captured}");
+    // What the newer pack ships differently, each listed. (The corpus's
+    // apim-2.6.0 holds no api-manager.xml: only the files 2.6.0 overrides
+    // in its kernel's are there.)
+    let listed: String = left
+        .iter()
+        .map(|d| {
+            let (file, path) = name(d);
+            match d["side"].as_str() {
+                Some("before") => format!("{file}: only in the older pack\n"),
+                Some(_) => format!("{file}: only in the newer pack\n"),
+                None => format!(
+                    "{file}: {} {path}\n",
+                    d["change"].as_str().unwrap_or_default()
+                ),
+            }
+        })
+        .collect();
+    golden::assert_golden(&format!("corpus/upgrades/{}.txt", carried.name), &listed);
+}
