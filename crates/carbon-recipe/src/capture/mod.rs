@@ -18,7 +18,7 @@ mod write;
 use std::path::PathBuf;
 
 use carbon_config::compare::compare_homes;
-use carbon_config::CarbonHome;
+use carbon_config::{CarbonHome, ConfigModel};
 
 use edits::Entry;
 pub use secrets::Variable;
@@ -57,6 +57,13 @@ pub enum CaptureError {
     /// The homes are not all of the baseline's product.
     #[error("{0}")]
     Products(String),
+    /// A Carbon 4.5+ home, whose XML is regenerated from deployment.toml.
+    #[error(
+        "{0}: a Carbon 4.5+ home keeps its configuration in repository/conf/deployment.toml and \
+         regenerates its XML at every start, so [[raw]] edits of it would be lost; capture reads \
+         Carbon 4.4 and earlier homes (compare deployment.toml with `carbon-patch diff`)"
+    )]
+    DeploymentToml(PathBuf),
 }
 
 /// The recipe that makes `homes` from `baseline`, a pristine pack of
@@ -65,6 +72,11 @@ pub enum CaptureError {
 /// # Errors
 /// A home that cannot be read; homes of another product than the baseline.
 pub fn capture(homes: &[CapturedHome], baseline: &CarbonHome) -> Result<Captured, CaptureError> {
+    for home in homes.iter().map(|h| h.home).chain([baseline]) {
+        if home.model() == ConfigModel::DeploymentToml {
+            return Err(CaptureError::DeploymentToml(home.path().to_path_buf()));
+        }
+    }
     for h in homes {
         if h.home.product() != baseline.product() {
             return Err(CaptureError::Products(format!(

@@ -199,3 +199,42 @@ fn capture_writes_secrets_as_environment_references() {
     let out = diff(&tree.home("node1"), &tree.home("fresh1"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A Carbon 4.5+ home is compared by deployment.toml's keys; capture
+/// refuses it, saying why, and prints no recipe.
+#[test]
+fn a_deployment_toml_home_is_compared_by_key_and_not_captured() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.5");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    golden::copy_tree(&fixture, &a);
+    golden::copy_tree(&fixture, &b);
+    let toml = b.join("repository/conf/deployment.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("offset = 0"));
+    std::fs::write(&toml, text.replace("offset = 0", "offset = 2")).unwrap();
+    let out = diff(&a, &b, &["--format=json"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let differences = value["differences"].as_array().unwrap();
+    assert_eq!(differences.len(), 1, "{differences:?}");
+    assert_eq!(differences[0]["kind"], "toml");
+    assert_eq!(differences[0]["key"], "server.offset");
+    assert_eq!(differences[0]["before"], "0");
+    assert_eq!(differences[0]["after"], "2");
+
+    let out = bin()
+        .arg("capture")
+        .arg("--baseline")
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("a Carbon 4.5+ home keeps its configuration in"),
+        "{}",
+        stderr(&out)
+    );
+}
