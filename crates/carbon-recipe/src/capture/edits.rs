@@ -10,7 +10,7 @@ use carbon_config::compare::{
 use super::secrets::Variables;
 
 /// A recipe entry made from one difference.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Entry {
     /// A `[[raw]]` edit: its keys in the order they are written.
     Raw(RawEdit),
@@ -23,7 +23,7 @@ pub(crate) enum Entry {
 }
 
 /// A `[[raw]]` edit's keys and values, as written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct RawEdit {
     pub keys: Vec<(&'static str, String)>,
 }

@@ -15,6 +15,7 @@ mod edits;
 mod secrets;
 mod write;
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use carbon_config::compare::compare_homes;
@@ -114,12 +115,22 @@ fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
     if per_node.len() < 2 {
         return (per_node.into_iter().next().unwrap_or_default(), Vec::new());
     }
-    let same = |a: &Entry, b: &Entry| match (a, b) {
-        // The same jar, from each node's own home.
-        (Entry::Lib(x), Entry::Lib(y)) => x.file_name() == y.file_name(),
-        _ => a == b,
+    // What makes two nodes' entries one: equal, or the same jar (each
+    // node's from its own home).
+    let identity = |e: &Entry| match e {
+        Entry::Lib(path) => Entry::Lib(path.file_name().map(PathBuf::from).unwrap_or_default()),
+        other => other.clone(),
     };
-    let everywhere = |e: &Entry| per_node.iter().all(|n| n.iter().any(|o| same(e, o)));
+    // How many nodes have each entry: counted, not searched for, so that a
+    // thousand nodes cost a thousand times one.
+    let mut nodes_with: HashMap<Entry, usize> = HashMap::new();
+    for node in &per_node {
+        let own: HashSet<Entry> = node.iter().map(identity).collect();
+        for e in own {
+            *nodes_with.entry(e).or_default() += 1;
+        }
+    }
+    let everywhere = |e: &Entry| nodes_with.get(&identity(e)) == Some(&per_node.len());
     // The elements some nodes insert and others do not, and (until none is
     // left to add) those inserted inside or after one of them.
     let mut own_inserts: Vec<&str> = per_node
@@ -157,11 +168,12 @@ fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
         .filter(|e| everywhere(e) && !depends(e))
         .cloned()
         .collect();
+    let shared_ones: HashSet<Entry> = shared.iter().map(identity).collect();
     let rest = per_node
         .into_iter()
         .map(|n| {
             n.into_iter()
-                .filter(|e| !shared.iter().any(|s| same(s, e)))
+                .filter(|e| !shared_ones.contains(&identity(e)))
                 .collect()
         })
         .collect();
