@@ -252,16 +252,20 @@ impl Document {
     /// attribute changes what every name below it means, not a setting.
     fn attribute_name<'n>(&self, name: &'n str) -> Result<AttributeName<'n>, Error> {
         let wanted = AttributeName::read(name);
+        let declaration = match wanted {
+            AttributeName::Written(written) => written == "xmlns" || written.starts_with("xmlns:"),
+            AttributeName::NoNamespace(local) => local == "xmlns",
+            AttributeName::InNamespace { uri, .. } => uri == XMLNS_NAMESPACE,
+            AttributeName::Xml(_) => false,
+        };
+        if declaration {
+            return Err(Error::new(ErrorKind::InvalidName {
+                name: name.to_string(),
+                reason: "namespace declarations are not attributes to set or remove".into(),
+            }));
+        }
         match wanted {
-            AttributeName::InNamespace { uri, local } => {
-                self.check_written_name(local)?;
-                if uri == XMLNS_NAMESPACE {
-                    return Err(Error::new(ErrorKind::InvalidName {
-                        name: name.to_string(),
-                        reason: "namespace declarations are not attributes to set or remove".into(),
-                    }));
-                }
-            }
+            AttributeName::InNamespace { local, .. } => self.check_written_name(local)?,
             AttributeName::NoNamespace(local) => self.check_written_name(local)?,
             AttributeName::Xml(local) => self.check_written_name(local)?,
             AttributeName::Written(written) => self.check_written_name(written)?,
@@ -324,6 +328,8 @@ impl Document {
         let wanted = self.attribute_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
+        // A prefix this edit declares: the declaration and its key.
+        let mut declaration = None;
         let (range, new) = match node.attributes().find(|a| self.is_attribute(a, &wanted)) {
             Some(attr) if attr.value() == value => return Ok(false),
             Some(attr) => {
@@ -365,17 +371,42 @@ impl Document {
                             Some(prefix) => format!("{prefix}:{local}"),
                             None => {
                                 // None in scope: a prefix of its own, declared
-                                // on this element.
-                                let taken: Vec<&str> =
-                                    node.namespaces().filter_map(|ns| ns.name()).collect();
-                                let prefix = (0..)
-                                    .map(|i| format!("ns{i}"))
-                                    .find(|p| !taken.contains(&p.as_str()))
-                                    .expect("a free prefix");
-                                let uri = crate::escape::attribute(uri, quote, self.encoding)?;
-                                format!(
-                                    "xmlns:{prefix}={quote}{uri}{quote}{separator}{prefix}:{local}"
-                                )
+                                // on this element once, however many
+                                // attributes in that namespace are staged.
+                                let owner = node.id();
+                                let staged: Vec<(&str, &str)> = self
+                                    .edits
+                                    .iter()
+                                    .filter_map(|s| match &s.key {
+                                        Some((o, k)) if *o == owner => {
+                                            k.strip_prefix("xmlns ")?.split_once(' ')
+                                        }
+                                        _ => None,
+                                    })
+                                    .collect();
+                                match staged.iter().find(|(_, u)| *u == uri) {
+                                    Some((prefix, _)) => format!("{prefix}:{local}"),
+                                    None => {
+                                        let taken: Vec<&str> = node
+                                            .namespaces()
+                                            .filter_map(|ns| ns.name())
+                                            .chain(staged.iter().map(|(p, _)| *p))
+                                            .collect();
+                                        let prefix = (0..)
+                                            .map(|i| format!("ns{i}"))
+                                            .find(|p| !taken.contains(&p.as_str()))
+                                            .expect("a free prefix");
+                                        let escaped_uri =
+                                            crate::escape::attribute(uri, quote, self.encoding)?;
+                                        declaration = Some((
+                                            format!(
+                                                "{separator}xmlns:{prefix}={quote}{escaped_uri}{quote}"
+                                            ),
+                                            format!("xmlns {prefix} {uri}"),
+                                        ));
+                                        format!("{prefix}:{local}")
+                                    }
+                                }
                             }
                         }
                     }
@@ -387,6 +418,10 @@ impl Document {
             }
         };
         let owner = node.id();
+        if let Some((text, key)) = declaration {
+            let range = range.start..range.start;
+            self.stage_keyed(range, text, owner, "declare namespace", Some((owner, key)))?;
+        }
         let key = Some((owner, name.to_string()));
         self.stage_keyed(range, new, owner, "set attribute", key)?;
         Ok(true)

@@ -38,6 +38,7 @@ impl Document {
     /// # Ok::<(), xmlsplice::Error>(())
     /// ```
     pub fn ensure_path(&mut self, path: &str) -> Result<bool, Error> {
+        check_ensure_path(path)?;
         match split_value_step(path)? {
             Some((element, ValueStep::Attribute { name, value })) => {
                 let mut added = self.ensure_path(element)?;
@@ -83,7 +84,14 @@ impl Document {
             so_far = format!("/{}", first.text());
             skip = 1;
         } else if steps[0].is_self() {
-            so_far = ".".to_string();
+            if self.select(steps[0].text())?.is_empty() {
+                return Err(cannot(format!(
+                    "its first step ({}) does not match the context element <{}>",
+                    steps[0].text(),
+                    self.name(self.root())
+                )));
+            }
+            so_far = steps[0].text().to_string();
             skip = 1;
         }
         let mut added = false;
@@ -92,24 +100,6 @@ impl Document {
                 ".".to_string()
             } else {
                 so_far.clone()
-            };
-            let scope: Vec<(Option<String>, String)> = self
-                .select(parent_path.as_str())?
-                .first()
-                .map(|&parent| {
-                    self.namespaces_in_scope(parent)
-                        .into_iter()
-                        .map(|(prefix, uri)| (prefix.map(String::from), uri.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let Some(new) = step.to_new_element(&scope) else {
-                return Err(cannot(format!(
-                    "step {} ({}) cannot be created: only a name, [@attribute='value'], \
-                     [child='value'] and [.='value'] can",
-                    i + 1,
-                    step.text()
-                )));
             };
             let here = if so_far.is_empty() {
                 step.text().to_string()
@@ -120,6 +110,31 @@ impl Document {
                 1 => {}
                 0 => {
                     let parent = self.select_one(parent_path.as_str())?;
+                    let scope: Vec<(Option<String>, String)> = self
+                        .namespaces_in_scope(parent)
+                        .into_iter()
+                        .map(|(prefix, uri)| (prefix.map(String::from), uri.to_string()))
+                        .collect();
+                    let Some(new) = step.to_new_element(&scope) else {
+                        return Err(cannot(format!(
+                            "step {} ({}) names an attribute or child in a namespace that no \
+                             prefix is bound to there",
+                            i + 1,
+                            step.text()
+                        )));
+                    };
+                    if self
+                        .element_text(parent)
+                        .is_some_and(|text| !text.trim().is_empty())
+                    {
+                        return Err(cannot(format!(
+                            "step {} ({}) would go into <{}>, which holds text: an element \
+                             holds text or elements, not both",
+                            i + 1,
+                            step.text(),
+                            self.name(parent)
+                        )));
+                    }
                     let name = step
                         .local_name()
                         .expect("a creatable step names its element");
@@ -159,10 +174,25 @@ pub fn check_ensure_path(path: &str) -> Result<(), Error> {
         Some((element, _)) => element,
         None => path,
     };
-    for step in Path::parse(element)?.steps() {
+    let parsed = Path::parse(element)?;
+    let steps = parsed.steps();
+    // The root (`/business`) or the context (`.`) is found, never created.
+    let found =
+        usize::from((parsed.is_from_document() && steps[0].is_child()) || steps[0].is_self());
+    for (i, step) in steps.iter().enumerate() {
         for predicate in step.predicates() {
             if let Predicate::OwnText(value) | Predicate::ChildText { value, .. } = predicate {
                 padded_text(path, value)?;
+            }
+        }
+        if i >= found {
+            let last = i + 1 == steps.len();
+            if let Some(reason) = step.cannot_create(last) {
+                return Err(Error::new(ErrorKind::InvalidPath {
+                    path: path.to_string(),
+                    reason: format!("step {} ({}) {reason}", i + 1, step.text()),
+                    column: None,
+                }));
             }
         }
     }
@@ -259,6 +289,16 @@ fn split_value_step(path: &str) -> Result<Option<(&str, ValueStep<'_>)>, Error> 
                 format!("{name:?} is not an attribute name: {reason}"),
             ));
         }
+        let declaration = name == "xmlns"
+            || name.starts_with("xmlns:")
+            || name.starts_with("{http://www.w3.org/2000/xmlns/}");
+        if declaration {
+            return Err(fail(
+                1,
+                "a namespace declaration is not an attribute: name what it declares by its URI"
+                    .into(),
+            ));
+        }
         let value = value_after(&rest[name_end..], 1 + name_end)?;
         return Ok(Some((element, ValueStep::Attribute { name, value })));
     }
@@ -312,6 +352,53 @@ pub fn last_step(path: &str) -> Option<(&str, &str)> {
 }
 
 impl crate::path::Step {
+    /// Why `ensure` could not create this step so that the path finds it
+    /// again (`last`: no element step follows it); `None` when it can.
+    fn cannot_create(&self, last: bool) -> Option<String> {
+        if !self.is_child() || matches!(self.name_test(), NameTest::Any) || self.has_position() {
+            return Some(
+                "cannot be created: only a name, [@attribute='value'], [child='value'] and \
+                 [.='value'] can (no //, *, . or position)"
+                    .into(),
+            );
+        }
+        let mut texts: Vec<&str> = Vec::new();
+        let mut attributes: Vec<(&NameTest, &str)> = Vec::new();
+        let mut children = false;
+        for predicate in self.predicates() {
+            match predicate {
+                Predicate::Attribute { value: None, .. } => {
+                    return Some("cannot be created: [@attribute] needs a value".into())
+                }
+                Predicate::Attribute {
+                    name,
+                    value: Some(value),
+                } => {
+                    if attributes.iter().any(|(n, v)| *n == name && v != value) {
+                        return Some("gives one attribute two values".into());
+                    }
+                    attributes.push((name, value));
+                }
+                Predicate::OwnText(value) => {
+                    if texts.iter().any(|t| t != value) {
+                        return Some("gives its text two values".into());
+                    }
+                    texts.push(value);
+                }
+                Predicate::ChildText { .. } => children = true,
+                Predicate::Position(_) => {}
+            }
+        }
+        if !texts.is_empty() && (children || !last) {
+            return Some(
+                "would hold both text and elements, and its text would not be found again: \
+                 an element with [.='value'] must be the path's last"
+                    .into(),
+            );
+        }
+        None
+    }
+
     /// The element this step would create below an element with the
     /// namespaces `scope` in scope, when it can create one. A name in a
     /// namespace is written unprefixed where that is the default namespace,
@@ -452,6 +539,50 @@ mod tests {
         ] {
             assert!(check_ensure_path(fine).is_ok(), "{fine}");
         }
+    }
+
+    #[test]
+    fn steps_ensure_could_not_find_again_are_refused_before_anything_is_read() {
+        for (path, reason) in [
+            ("//beers/beer[.='x']", "cannot be created"),
+            ("/business/owner[@id]", "[@attribute] needs a value"),
+            ("/business/*", "cannot be created"),
+            ("/business/beer[2]", "cannot be created"),
+            (
+                "/business/o1[@a='1'][@a='2']",
+                "gives one attribute two values",
+            ),
+            ("/business/o3[.='x' and .='y']", "gives its text two values"),
+            (
+                "/business/o2[.='x'][c='y']",
+                "would hold both text and elements",
+            ),
+            ("/business/o6[.='x']/y", "would hold both text and elements"),
+            ("/business/owner[@xmlns='urn:o']", "a namespace declaration"),
+            ("/business/name/@xmlns='urn:o'", "a namespace declaration"),
+        ] {
+            let error = check_ensure_path(path).unwrap_err();
+            assert!(error.to_string().contains(reason), "{path}: {error}");
+        }
+        // Text on the element an attribute step names is its own.
+        assert!(check_ensure_path("/business/beer[.='x' and @o='CZ']/@color='blonde'").is_ok());
+        assert!(check_ensure_path("/business/o[.='x'][.='x']").is_ok());
+    }
+
+    #[test]
+    fn ensure_finds_its_context_and_never_mixes_text_and_elements() {
+        let xml = "<business type=\"bar\"><rating>10</rating></business>";
+        let mut doc = Document::parse(xml).unwrap();
+        let error = doc.ensure_path(".[@type='nope']/owner").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("does not match the context element"),
+            "{error}"
+        );
+        assert!(doc.ensure_path(".[@type='bar']/owner").unwrap());
+        let error = doc.ensure_path("/business/rating/extra").unwrap_err();
+        assert!(error.to_string().contains("which holds text"), "{error}");
     }
 
     #[test]

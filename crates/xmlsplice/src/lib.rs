@@ -94,4 +94,4 @@ pub use error::{Error, ErrorKind, TextPos};
 pub use escape::escaped_forms;
 pub use fragment::{IntoMarkup, NewElement};
 pub use name::check_name;
-pub use path::{expand_prefixes, Path};
+pub use path::{error_as_written, expand_prefixes, Path};

@@ -564,6 +564,17 @@ impl Parser<'_> {
         } else {
             "a child element name, an @attribute or a position"
         })?;
+        let declaration = match &name {
+            NameTest::Local(local) => local == "xmlns",
+            NameTest::Qualified { namespace, .. } => namespace == "http://www.w3.org/2000/xmlns/",
+            NameTest::Any => false,
+        };
+        if is_attribute && declaration {
+            return Err(self.error(
+                "a namespace declaration is not an attribute: select by the element's \
+                 namespace ({uri}name)",
+            ));
+        }
         // `[child/text()='v']` is `[child='v']`.
         if !is_attribute {
             self.eat("/text()");
@@ -620,9 +631,65 @@ fn first_char(s: &str) -> char {
 /// # Ok::<(), xmlsplice::Error>(())
 /// ```
 pub fn expand_prefixes(path: &str, namespaces: &[(&str, &str)]) -> Result<String, Error> {
+    expand_mapped(path, namespaces).map(|(expanded, _)| expanded)
+}
+
+/// An error about the expanded form of `written` ([`expand_prefixes`]),
+/// said of `written`: the path as written, and the column there.
+///
+/// # Examples
+/// ```
+/// use xmlsplice::{expand_prefixes, error_as_written, Path};
+/// let ns = [("bus", "http://test.business")];
+/// let written = "/bus:business/bus:beers[@a=1]";
+/// let error = Path::parse(&expand_prefixes(written, &ns)?).unwrap_err();
+/// let said = error_as_written(error, written, &ns);
+/// assert_eq!(
+///     said.to_string(),
+///     "invalid path \"/bus:business/bus:beers[@a=1]\" at column 28: a value must be quoted with ' or \""
+/// );
+/// # Ok::<(), xmlsplice::Error>(())
+/// ```
+pub fn error_as_written(error: Error, written: &str, namespaces: &[(&str, &str)]) -> Error {
+    let ErrorKind::InvalidPath {
+        path,
+        reason,
+        column,
+    } = error.kind()
+    else {
+        return error;
+    };
+    let Ok((expanded, from)) = expand_mapped(written, namespaces) else {
+        return error;
+    };
+    if *path != expanded {
+        return error;
+    }
+    Error::new(ErrorKind::InvalidPath {
+        path: written.to_string(),
+        reason: reason.clone(),
+        column: column.map(|c| {
+            from.get(c - 1)
+                .map_or(written.chars().count() + 1, |o| o + 1)
+        }),
+    })
+}
+
+/// The XML namespace, bound to `xml` in every document.
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// [`expand_prefixes`], with the column (from 0) of `path` each character
+/// of the result came from.
+fn expand_mapped(path: &str, namespaces: &[(&str, &str)]) -> Result<(String, Vec<usize>), Error> {
     let is_name_char = |c: char| c.is_alphanumeric() || "_-.:".contains(c) || !c.is_ascii();
     let mut out = String::with_capacity(path.len());
+    let mut from = Vec::with_capacity(path.len());
     let mut rest = path;
+    let column = |rest: &str| path[..path.len() - rest.len()].chars().count();
+    let copy = |out: &mut String, from: &mut Vec<usize>, text: &str, at: usize| {
+        out.push_str(text);
+        from.extend((at..).take(text.chars().count()));
+    };
     while let Some(c) = rest.chars().next() {
         // A quoted value or a `{uri}` is copied whole (an unclosed one is the parser's to report).
         let closing = match c {
@@ -632,7 +699,7 @@ pub fn expand_prefixes(path: &str, namespaces: &[(&str, &str)]) -> Result<String
         };
         if let Some(close) = closing {
             let len = rest[1..].find(close).map_or(rest.len(), |at| at + 2);
-            out.push_str(&rest[..len]);
+            copy(&mut out, &mut from, &rest[..len], column(rest));
             rest = &rest[len..];
             continue;
         }
@@ -643,34 +710,52 @@ pub fn expand_prefixes(path: &str, namespaces: &[(&str, &str)]) -> Result<String
         let token = &rest[..len];
         match token.split_once(':') {
             Some((prefix, local)) if !prefix.is_empty() => {
-                let uri = namespaces
+                let at = column(rest);
+                let fail = |reason: String, column: Option<usize>| {
+                    Error::new(ErrorKind::InvalidPath {
+                        path: path.to_string(),
+                        reason,
+                        column,
+                    })
+                };
+                let bound = namespaces
                     .iter()
                     .find(|(p, _)| *p == prefix)
-                    .map(|(_, uri)| *uri)
-                    .ok_or_else(|| {
-                        let at = path.len() - rest.len();
-                        Error::new(ErrorKind::InvalidPath {
-                            path: path.to_string(),
-                            reason: format!("the prefix {prefix:?} is not bound to a namespace"),
-                            column: Some(path[..at].chars().count() + 1),
-                        })
-                    })?;
+                    .map(|(_, uri)| *uri);
+                let uri = match (prefix, bound) {
+                    ("xmlns", _) => {
+                        return Err(fail(
+                            "xmlns: a namespace declaration is neither an element nor an \
+                             attribute; name what it declares by its URI"
+                                .into(),
+                            Some(at + 1),
+                        ))
+                    }
+                    (_, Some(uri)) => uri,
+                    ("xml", None) => XML_NAMESPACE,
+                    (_, None) => {
+                        return Err(fail(
+                            format!("the prefix {prefix:?} is not bound to a namespace"),
+                            Some(at + 1),
+                        ))
+                    }
+                };
                 if uri.is_empty() || uri.contains(['{', '}']) {
-                    return Err(Error::new(ErrorKind::InvalidPath {
-                        path: path.to_string(),
-                        reason: format!(
-                            "{prefix:?} is bound to {uri:?}, which is no namespace URI"
-                        ),
-                        column: None,
-                    }));
+                    return Err(fail(
+                        format!("{prefix:?} is bound to {uri:?}, which is no namespace URI"),
+                        None,
+                    ));
                 }
-                out.push_str(&format!("{{{uri}}}{local}"));
+                let qualified = format!("{{{uri}}}");
+                from.extend(std::iter::repeat_n(at, qualified.chars().count()));
+                out.push_str(&qualified);
+                copy(&mut out, &mut from, local, at + prefix.chars().count() + 1);
             }
-            _ => out.push_str(token),
+            _ => copy(&mut out, &mut from, token, column(rest)),
         }
         rest = &rest[len..];
     }
-    Ok(out)
+    Ok((out, from))
 }
 
 #[cfg(test)]
@@ -822,6 +907,41 @@ mod tests {
         );
         assert!(expand_prefixes("a:b", &[("a", "")]).is_err());
         assert!(expand_prefixes("a:b", &[("a", "urn:}")]).is_err());
+        // `xml` is bound in every document; `xmlns` names no element or attribute.
+        assert_eq!(
+            expanded("a/@xml:lang").unwrap(),
+            "a/@{http://www.w3.org/XML/1998/namespace}lang"
+        );
+        assert!(expanded("a[@xmlns:bus='x']")
+            .unwrap_err()
+            .to_string()
+            .contains("a namespace declaration"));
+        assert!(Path::parse("a[@xmlns='urn:a']")
+            .unwrap_err()
+            .to_string()
+            .contains("a namespace declaration is not an attribute"));
+    }
+
+    #[test]
+    fn errors_about_an_expanded_path_are_said_of_the_path_as_written() {
+        let ns = [("bus", "http://test.business")];
+        for (written, column) in [
+            ("/bus:business/bus:beers[@a=1]", 28),
+            ("/bus:business/bus:beer[text()!='x']", 30),
+            ("/bus:business/bus:", 19),
+        ] {
+            let expanded = expand_prefixes(written, &ns).unwrap();
+            let error = error_as_written(Path::parse(&expanded).unwrap_err(), written, &ns);
+            match error.kind() {
+                ErrorKind::InvalidPath {
+                    path, column: at, ..
+                } => {
+                    assert_eq!(path, written);
+                    assert_eq!(*at, Some(column), "{written}: {error}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

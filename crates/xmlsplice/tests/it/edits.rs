@@ -320,13 +320,20 @@ fn attribute_names_in_no_namespace_and_in_xmls_own() {
     assert!(doc
         .set_attribute(rating, "{http://www.w3.org/XML/1998/namespace}lang", "en")
         .unwrap());
-    let refused = doc
-        .set_attribute(rating, "{http://www.w3.org/2000/xmlns/}n", "urn:n")
-        .unwrap_err();
-    assert!(
-        refused.to_string().contains("namespace declarations"),
-        "{refused}"
-    );
+    for declaration in [
+        "{http://www.w3.org/2000/xmlns/}n",
+        "xmlns",
+        "xmlns:n",
+        "{}xmlns",
+    ] {
+        let refused = doc.set_attribute(rating, declaration, "urn:n").unwrap_err();
+        assert!(
+            refused.to_string().contains("namespace declarations"),
+            "{declaration}: {refused}"
+        );
+        let refused = doc.remove_attribute(rating, declaration).unwrap_err();
+        assert!(refused.to_string().contains("namespace declarations"));
+    }
     let text = String::from_utf8(doc.render().unwrap()).unwrap();
     assert_eq!(
         text,
@@ -344,5 +351,20 @@ fn attribute_names_in_no_namespace_and_in_xmls_own() {
     assert_eq!(
         String::from_utf8(doc.render().unwrap()).unwrap(),
         "<rating subjective=\"true\">10</rating>"
+    );
+}
+
+/// Two attributes in one namespace no prefix is bound to, set on one
+/// element in one go: the prefix is declared once, for both.
+#[test]
+fn attributes_in_a_new_namespace_share_one_declaration() {
+    let mut doc = Document::parse("<rating>10</rating>").unwrap();
+    let rating = doc.root();
+    assert!(doc.set_attribute(rating, "{urn:s}x", "1").unwrap());
+    assert!(doc.set_attribute(rating, "{urn:s}y", "2").unwrap());
+    assert!(doc.set_attribute(rating, "{urn:t}z", "3").unwrap());
+    assert_eq!(
+        String::from_utf8(doc.render().unwrap()).unwrap(),
+        "<rating xmlns:ns0=\"urn:s\" ns0:x=\"1\" ns0:y=\"2\" xmlns:ns1=\"urn:t\" ns1:z=\"3\">10</rating>"
     );
 }
