@@ -288,8 +288,18 @@ fn insert_unless_present(
                 message: "a key identifies one element; the markup holds several".into(),
             });
         }
+        // Into an element with no children, each insert rewrites its
+        // (empty) content, so the next must see the one before: applied in
+        // between, the element found again by where it stands.
+        let into = matches!(place, RawPlace::FirstChild | RawPlace::LastChild);
+        let lineage = lineage(doc, el);
+        let mut el = el;
         let mut changed = false;
         for element in elements {
+            if changed && into {
+                doc.apply()?;
+                el = find(doc, &lineage);
+            }
             let one = in_context.markup(element).to_string();
             changed |= insert_unless_present(doc, el, place, &one, None)?;
         }
@@ -316,6 +326,7 @@ fn insert_unless_present(
         // The element the recipe inserted before, changed since: updated
         // where it stands, not inserted a second time.
         let name = in_context.name(new).to_string();
+        let namespace = in_context.namespace(new).map(str::to_string);
         let Some(value) = key_of(&in_context, new, key) else {
             return Err(Error::Invalid {
                 file: Default::default(),
@@ -324,7 +335,11 @@ fn insert_unless_present(
         };
         let same: Vec<Element> = neighbours
             .into_iter()
-            .filter(|&n| doc.name(n) == name && key_of(doc, n, key).as_deref() == Some(&value))
+            .filter(|&n| {
+                doc.name(n) == name
+                    && doc.namespace(n) == namespace.as_deref()
+                    && key_of(doc, n, key).as_deref() == Some(&value)
+            })
             .collect();
         match same.as_slice() {
             [] => {}
@@ -392,6 +407,15 @@ fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOption
                 .map_err(Into::into),
         };
     };
+    if t.doc
+        .element_text(el)
+        .is_some_and(|text| !text.trim().is_empty())
+    {
+        return Err(t.invalid(format!(
+            "{selector:?} holds text: an element holds text or elements, not both \
+             (set_text, or remove the text first)"
+        )));
+    }
     let wanted = in_context(t.doc, Some(el), markup)?;
     let wanted_children = wanted.children(wanted.root());
     let same = {
@@ -416,13 +440,18 @@ fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOption
     // tag, so the next must see the one before.
     for &child in &wanted_children {
         t.doc.apply()?;
-        let el = lineage
-            .iter()
-            .try_fold(t.doc.root(), |el, &i| t.doc.children(el).get(i).copied())
-            .expect("an edit inside an element leaves its ancestors' children");
+        let el = find(t.doc, &lineage);
         t.doc.insert(Place::LastChild(el), wanted.markup(child))?;
     }
     Ok(true)
+}
+
+/// The element at `lineage` ([`lineage`]).
+fn find(doc: &Document, lineage: &[usize]) -> Element {
+    lineage
+        .iter()
+        .try_fold(doc.root(), |el, &i| doc.children(el).get(i).copied())
+        .expect("an edit inside an element leaves its ancestors' children")
 }
 
 /// Where `el` stands: its index among its parent's child elements, and so

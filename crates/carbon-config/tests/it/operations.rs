@@ -730,3 +730,43 @@ fn raw_remove_of_every_match_takes_nested_ones_with_their_ancestor() {
         assert!(!after.contains("\n    <A id=\"1\">"), "{action}: {after}");
     }
 }
+
+/// Several elements inserted into an empty element, in order; a key that
+/// matches an element of another namespace does not replace it; and
+/// `set_children` refuses an element that holds text.
+#[test]
+fn raw_insert_into_an_empty_element_and_keys_by_namespace() {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let insert = |markup: &str, key: Option<&str>| raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: markup.into(),
+        key: key.map(String::from),
+    };
+    raw::apply(&mut session, carbon, "/Server", &insert("<Empty/>", None)).unwrap();
+    let several = insert("<Y>1</Y><Y>2</Y>", None);
+    assert!(
+        raw::apply(&mut session, carbon, "/Server/Empty", &several)
+            .unwrap()
+            .changed
+    );
+    let other = insert("<p:H xmlns:p=\"urn:p\" name=\"c\" class=\"C1\"/>", None);
+    raw::apply(&mut session, carbon, "/Server", &other).unwrap();
+    let keyed = insert("<H name=\"c\" class=\"C2\"/>", Some("@name"));
+    raw::apply(&mut session, carbon, "/Server", &keyed).unwrap();
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    assert!(
+        after.contains("<Empty>\n        <Y>1</Y>\n        <Y>2</Y>\n    </Empty>"),
+        "{after}"
+    );
+    assert!(
+        after.contains("<p:H xmlns:p=\"urn:p\" name=\"c\" class=\"C1\"/>"),
+        "{after}"
+    );
+    assert!(after.contains("<H name=\"c\" class=\"C2\"/>"), "{after}");
+    let children = raw::RawAction::SetChildren("<C>1</C>".into());
+    let error = raw::apply(&mut session, carbon, "/Server/Version", &children).unwrap_err();
+    assert!(error.to_string().contains("holds text"), "{error}");
+}
