@@ -1002,6 +1002,17 @@ fn a_raw_key_that_does_not_apply_to_its_action_is_an_error() {
     );
 }
 
+/// Markup may use a prefix the file binds where it goes (WSO2's
+/// secure-vault `svns:`): checked there, not refused in the recipe.
+#[test]
+fn raw_markup_may_use_a_prefix_the_file_binds() {
+    let recipe = "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\n\
+                  action = \"insert\"\nmarkup = '<Password svns:secretAlias=\"A.B\">x</Password>'\n\
+                  [nodes.a]\nhome = \"/a\"\n";
+    let parsed = Recipe::parse("cluster.toml", recipe).unwrap();
+    parsed.resolve("a", None, &env(&[])).unwrap();
+}
+
 /// What a raw edit could only get wrong when applied is refused at the
 /// recipe's line: markup that is a document, a position joined with
 /// `and`, a last step of `ensure` read loosely, and a text `ensure` would
@@ -1041,6 +1052,30 @@ fn raw_edits_that_cannot_do_what_they_say_are_refused_in_the_recipe() {
         (
             "path = \"/Server\"\naction = \"set_attribute\"\nattribute = \"{http://www.w3.org/2000/xmlns/}n\"\nvalue = \"urn:n\"",
             "a namespace declaration is not an attribute to set or remove",
+        ),
+        (
+            "path = \"/Server\"\naction = \"remove_attribute\"\nattribute = \"xmlns:n\"",
+            "a namespace declaration is not an attribute to set or remove",
+        ),
+        (
+            "path = \"/Server/@xmlns\"\naction = \"remove\"",
+            "a namespace declaration is not an attribute to remove",
+        ),
+        (
+            "path = \"/s:Server\"\naction = \"remove\"\nnamespaces = { xmlns = \"urn:x\" }",
+            "namespaces: the prefix \"xmlns\" is XML's own",
+        ),
+        (
+            "path = \"/Server\"\naction = \"insert\"\nmarkup = \"<!-- why -->\\n<A/>\"",
+            "markup holds \"<!-- why -->\" outside its elements",
+        ),
+        (
+            "path = \"/Server\"\naction = \"insert\"\nmarkup = \"<A/> and text\"",
+            "markup holds \"and text\" outside its elements",
+        ),
+        (
+            "path = \"/s:Server/s:Ports[@a=1]\"\naction = \"remove\"\nnamespaces = { s = \"http://wso2.org/projects/carbon/carbon.xml\" }",
+            "invalid path \"/s:Server/s:Ports[@a=1]\" at column 22: a value must be quoted",
         ),
     ] {
         let err = raw(keys);

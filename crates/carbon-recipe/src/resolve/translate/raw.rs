@@ -78,7 +78,8 @@ impl Translate<'_> {
             "set_children" => RawAction::SetChildren(self.raw_markup(r, Elements::Any)?),
             other => unreachable!("{other} is in ACTIONS"),
         };
-        let path = xmlsplice::expand_prefixes(&self.x(&r.path)?, &bound).map_err(|e| {
+        let written = self.x(&r.path)?;
+        let path = xmlsplice::expand_prefixes(&written, &bound).map_err(|e| {
             self.error(
                 r.path.span(),
                 format!("{e} (bind it in the edit's `namespaces`)"),
@@ -87,6 +88,12 @@ impl Translate<'_> {
         // `remove` of XPath's `…/@name` removes that attribute.
         let (path, action) = match (action, xmlsplice::attribute_step(&path)) {
             (RawAction::Remove, Some((element, name))) => {
+                if is_declaration(name) {
+                    return Err(self.error(
+                        r.path.span(),
+                        "a namespace declaration is not an attribute to remove",
+                    ));
+                }
                 xmlsplice::check_name(written_name(name))
                     .map_err(|e| self.error(r.path.span(), e.to_string()))?;
                 let name = name.to_string();
@@ -99,7 +106,10 @@ impl Translate<'_> {
             RawAction::Ensure => xmlsplice::check_ensure_path(&path),
             _ => xmlsplice::Path::parse(&path).map(|_| ()),
         };
-        checked.map_err(|e| self.error(r.path.span(), e.to_string()))?;
+        checked.map_err(|e| {
+            let e = xmlsplice::error_as_written(e, &written, &bound);
+            self.error(r.path.span(), e.to_string())
+        })?;
         Ok(Step::Raw {
             file: self.x(&r.file)?,
             path,
@@ -204,6 +214,22 @@ impl Translate<'_> {
                 ));
             }
             let uri_text = self.x(uri)?;
+            // Reserved by XML itself: `xml` is always bound to its own
+            // namespace, `xmlns` to none.
+            let reserved = match prefix.as_str() {
+                "xmlns" => true,
+                "xml" => uri_text != XML_NAMESPACE,
+                _ => false,
+            };
+            if reserved {
+                return Err(self.error(
+                    uri.span(),
+                    format!(
+                        "namespaces: the prefix {prefix:?} is XML's own (`xml` is always \
+                         {XML_NAMESPACE}, `xmlns` declares namespaces)"
+                    ),
+                ));
+            }
             if uri_text.is_empty() || uri_text.contains(['{', '}']) {
                 return Err(self.error(
                     uri.span(),
@@ -242,7 +268,7 @@ impl Translate<'_> {
             _ => name,
         };
         let t = r.attribute.as_ref().expect("an attribute was given");
-        if name.starts_with("{http://www.w3.org/2000/xmlns/}") {
+        if is_declaration(&name) {
             return Err(self.error(
                 t.span(),
                 "a namespace declaration is not an attribute to set or remove",
@@ -309,8 +335,33 @@ impl Translate<'_> {
                 "markup holds an XML declaration or a DOCTYPE; give the elements alone".into(),
             );
         }
-        let count = match xmlsplice::Document::parse(format!("<c>{markup}</c>").as_bytes()) {
-            Ok(wrapped) => wrapped.children(wrapped.root()).len(),
+        // Prefixes the markup uses may be bound where it goes (`svns:` in a
+        // datasources file): declared here, checked where it goes.
+        let declarations: String = prefixes(&markup)
+            .into_iter()
+            .map(|p| format!(" xmlns:{p}=\"urn:carbon-patch:prefix\""))
+            .collect();
+        let wrapper = format!("<c{declarations}>");
+        let count = match xmlsplice::Document::parse(format!("{wrapper}{markup}</c>").as_bytes()) {
+            Ok(wrapped) => {
+                let children = wrapped.children(wrapped.root());
+                // Nothing but elements: a comment or text beside them would
+                // be dropped, or refused only where the markup goes.
+                let mut outside =
+                    wrapped.text()[wrapper.len()..wrapped.text().len() - 4].to_string();
+                for &child in children.iter().rev() {
+                    let range = wrapped.range(child);
+                    outside
+                        .replace_range(range.start - wrapper.len()..range.end - wrapper.len(), "");
+                }
+                if !outside.trim().is_empty() {
+                    return fail(format!(
+                        "markup holds {:?} outside its elements; a comment or text goes inside one",
+                        outside.trim()
+                    ));
+                }
+                children.len()
+            }
             Err(wrapped) => {
                 // The markup's own line and column, where one element
                 // parsed alone gives them.
@@ -345,6 +396,42 @@ impl Elements {
             Elements::AtLeastOne | Elements::Any => "well-formed XML elements",
         }
     }
+}
+
+/// The XML namespace, which `xml` is bound to in every document.
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Whether an attribute name (as written, or `{uri}local`) is a namespace
+/// declaration's: those change what every name below means.
+fn is_declaration(name: &str) -> bool {
+    name == "xmlns"
+        || name == "{}xmlns"
+        || name.starts_with("xmlns:")
+        || name.starts_with("{http://www.w3.org/2000/xmlns/}")
+}
+
+/// The prefixes `markup` writes names with (`<p:a`, `</p:a`, ` p:b=`),
+/// but `xml` and `xmlns`, which need no declaration.
+fn prefixes(markup: &str) -> Vec<&str> {
+    let mut found: Vec<&str> = Vec::new();
+    let bytes = markup.as_bytes();
+    for (at, _) in markup.match_indices(':') {
+        let start = markup[..at]
+            .rfind(|c: char| !(c.is_alphanumeric() || "_-.".contains(c) || !c.is_ascii()))
+            .map_or(0, |i| i + 1);
+        let prefix = &markup[start..at];
+        let before = start.checked_sub(1).map(|i| bytes[i]);
+        let starts_a_name = matches!(before, Some(b'<' | b'/' | b' ' | b'\t' | b'\n' | b'\r'));
+        if !prefix.is_empty()
+            && starts_a_name
+            && xmlsplice::check_name(prefix).is_ok()
+            && !matches!(prefix, "xml" | "xmlns")
+            && !found.contains(&prefix)
+        {
+            found.push(prefix);
+        }
+    }
+    found
 }
 
 /// An attribute name as it will be written: `{uri}local` is named by its
