@@ -245,8 +245,8 @@ impl Target<'_> {
             if let Some(existing) = self.doc.select_optional((element, name))? {
                 if let Some(alias) = self.doc.attribute(existing, "svns:secretAlias") {
                     return Err(self.invalid(format!(
-                        "<{name}> of {path} is kept in the secure vault under alias {alias:?}; \
-                         change it with the cipher tool, not here"
+                        "the {name} element of {path} is kept in the secure vault under alias \
+                         {alias:?}; change it with the cipher tool, not here"
                     )));
                 }
             }

@@ -60,9 +60,9 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Print a recipe that makes the given homes again from a pristine pack (the baseline).
+    /// Print a recipe that makes the given homes again on pristine packs.
     #[command(
-        after_help = "Every difference from the baseline becomes a [[raw]] edit keyed by name, never by position; what no\nedit can make is listed in the recipe's header. Secrets become ${env:NAME} references.\n\nExample (two nodes, against a freshly unpacked pack of their version):\n  carbon-patch capture --baseline /tmp/wso2am-2.1.0 --home gw1=/opt/gw1 --home gw2=/opt/gw2 > cluster.toml"
+        after_help = "The settings the recipe's tables know ([server], [clustering], [tomcat], [[datasource]], [registry],\n[user_store]) become those tables. With --baseline, only what differs from that pristine pack is\nwritten, and every other difference becomes a [[raw]] edit keyed by name, never by position; what\nno edit can make is listed in the recipe's header. Secrets become ${env:NAME} references.\n\nExample (two nodes, against a freshly unpacked pack of their version):\n  carbon-patch capture --baseline /tmp/wso2am-2.1.0 --home gw1=/opt/gw1 --home gw2=/opt/gw2 > cluster.toml"
     )]
     Capture {
         /// Homes to capture, each a node named after its folder.
@@ -70,9 +70,9 @@ enum Cmd {
         /// A home to capture as node NAME (repeatable).
         #[arg(long = "home", value_name = "NAME=PATH", value_parser = parse_home)]
         named: Vec<(String, PathBuf)>,
-        /// A pristine pack of the homes' product and version, unpacked.
+        /// A pristine pack of the homes' product and version, unpacked: capture what differs from it.
         #[arg(long, value_name = "PRISTINE_HOME")]
-        baseline: PathBuf,
+        baseline: Option<PathBuf>,
     },
     /// Compare two homes' configuration setting by setting: exit 0 when equal, 2 when they differ (shown), 1 on error.
     #[command(
@@ -205,7 +205,7 @@ pub enum Command {
     Capture {
         /// Each node's name and home, in order.
         homes: Vec<(String, PathBuf)>,
-        baseline: PathBuf,
+        baseline: Option<PathBuf>,
     },
     Completions {
         shell: clap_complete::Shell,

@@ -21,7 +21,7 @@ pub fn differences(before: &Path, after: &Path) -> Result<Vec<Difference>> {
 }
 
 /// The recipe that makes `homes` (node name, path) from `baseline`.
-pub fn capture(homes: &[(String, PathBuf)], baseline: &Path) -> Result<Captured> {
+pub fn capture(homes: &[(String, PathBuf)], baseline: Option<&Path>) -> Result<Captured> {
     let opened: Vec<CarbonHome> = homes
         .iter()
         .map(|(_, path)| CarbonHome::open(path))
@@ -35,9 +35,10 @@ pub fn capture(homes: &[(String, PathBuf)], baseline: &Path) -> Result<Captured>
             home,
         })
         .collect();
+    let baseline = baseline.map(CarbonHome::open).transpose()?;
     Ok(carbon_recipe::capture::capture(
         &captured,
-        &CarbonHome::open(baseline)?,
+        baseline.as_ref(),
     )?)
 }
 

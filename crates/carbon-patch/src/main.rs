@@ -154,10 +154,10 @@ fn run(command: Command) -> Result<ExitCode> {
             })
         }
         Command::Capture { homes, baseline } => {
-            let captured = compare::capture(&homes, &baseline)?;
+            let captured = compare::capture(&homes, baseline.as_deref())?;
             write!(out, "{}", captured.recipe)?;
             eprintln!(
-                "carbon-patch: captured {} edit(s) from {} home(s); {} environment variable(s) to set; {} difference(s) not captured (listed in the recipe's header)",
+                "carbon-patch: captured {} table(s) and edit(s) from {} home(s); {} environment variable(s) to set; {} difference(s) not captured (listed in the recipe's header)",
                 captured.edits,
                 homes.len(),
                 captured.variables.len(),

@@ -17,6 +17,7 @@
 mod align;
 mod walk;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -161,7 +162,22 @@ pub enum Place {
 /// A file that cannot be read (not one that cannot be parsed: that is a
 /// [`DifferenceKind::Content`] difference).
 pub fn compare_homes(before: &CarbonHome, after: &CarbonHome) -> Result<Vec<Difference>> {
-    walk::compare(before, after)
+    walk::compare(before, &BTreeMap::new(), after)
+}
+
+/// [`compare_homes`], with `before` as `edited` would leave it: each file
+/// there (relative to the home) in place of `before`'s own. Capture
+/// compares a home with its baseline once the typed tables are planned on
+/// it, so that only what they do not make is left to `[[raw]]` edits.
+///
+/// # Errors
+/// As [`compare_homes`].
+pub fn compare_edited(
+    before: &CarbonHome,
+    edited: &BTreeMap<PathBuf, Vec<u8>>,
+    after: &CarbonHome,
+) -> Result<Vec<Difference>> {
+    walk::compare(before, edited, after)
 }
 
 /// `markup` with the indentation its lines after the first share removed

@@ -2,7 +2,7 @@
 //! `repository/components/lib`), read beneath each home and compared by
 //! kind: XML, TOML, or bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use xmlsplice::Document;
@@ -18,8 +18,14 @@ const LIB: &str = "repository/components/lib";
 const MAX_DEPTH: usize = 12;
 const MAX_FILES: usize = 20_000;
 
-pub(super) fn compare(before: &CarbonHome, after: &CarbonHome) -> Result<Vec<Difference>> {
-    let mut files = BTreeSet::new();
+/// Compares `before`, with the files of `edited` in place of its own, and
+/// `after`.
+pub(super) fn compare(
+    before: &CarbonHome,
+    edited: &BTreeMap<PathBuf, Vec<u8>>,
+    after: &CarbonHome,
+) -> Result<Vec<Difference>> {
+    let mut files: BTreeSet<PathBuf> = edited.keys().cloned().collect();
     for home in [before, after] {
         list(home, Path::new(CONF), 0, &mut files, true)?;
         list(home, Path::new(LIB), 0, &mut files, false)?;
@@ -29,7 +35,11 @@ pub(super) fn compare(before: &CarbonHome, after: &CarbonHome) -> Result<Vec<Dif
         let read = |home: &CarbonHome| -> Result<Option<Vec<u8>>> {
             Ok(home.root().read(&rel, DEFAULT_MAX_FILE_SIZE)?)
         };
-        let (a, b) = (read(before)?, read(after)?);
+        let a = match edited.get(&rel) {
+            Some(bytes) => Some(bytes.clone()),
+            None => read(before)?,
+        };
+        let b = read(after)?;
         let mut push = |kind| {
             out.push(Difference {
                 file: rel.clone(),

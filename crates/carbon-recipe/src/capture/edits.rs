@@ -20,6 +20,8 @@ pub(crate) enum Entry {
     Spark(String, String),
     /// What cannot be made by an edit, said in a comment.
     Note(String),
+    /// A typed table (`[server]`, `[[datasource]]`, …).
+    Table(super::typed::Table),
 }
 
 /// A `[[raw]]` edit's keys and values, as written.

@@ -1,25 +1,34 @@
 //! Capture: configured homes read back into a recipe that makes them again
 //! on pristine packs, the first step of an upgrade (docs/upgrades.md).
 //!
-//! Each home is compared with a baseline, a pristine pack of its version
-//! ([`carbon_config::compare`]), and every difference becomes a `[[raw]]`
-//! edit keyed by name, never by position, so that the recipe still applies
-//! to a newer version whose files moved things around. What no edit can
-//! make (a file that is not XML, an element no path selects alone) is
-//! listed in the recipe's header, never dropped. Edits every home shares
-//! are written once at the top, the others in each node's table. Secrets
-//! become `${env:NAME}` references ([`Variable`]), and values are written
+//! The settings the recipe's tables know are read into those tables
+//! (`typed.rs`, `stores.rs`): with a baseline (a pristine pack of the homes' version),
+//! only where a home differs from it. The tables are then planned on the
+//! baseline, and what still differs from the home
+//! ([`carbon_config::compare`]) becomes `[[raw]]` edits keyed by name,
+//! never by position, so that the recipe still applies to a newer version
+//! whose files moved things around. What no edit can make (a file that is
+//! not XML, an element no path selects alone) is listed in the recipe's
+//! header, never dropped. What every home shares is written once at the
+//! top (a table's common keys too), the rest in each node's table; wka
+//! members the recipe would derive are left to it. Secrets become
+//! `${env:NAME}` references ([`Variable`]), and values are written
 //! literally (`$${` for WSO2's own `${…}` placeholders).
 
 mod edits;
 mod secrets;
+mod stores;
+mod typed;
 mod write;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
-use carbon_config::compare::compare_homes;
+use carbon_config::compare::compare_edited;
 use carbon_config::{CarbonHome, ConfigModel};
+
+use crate::plan::Planner;
+use crate::Recipe;
 
 use edits::Entry;
 pub use secrets::Variable;
@@ -67,37 +76,77 @@ pub enum CaptureError {
     DeploymentToml(PathBuf),
 }
 
-/// The recipe that makes `homes` from `baseline`, a pristine pack of
-/// their product and version.
+/// The recipe that makes `homes` again: the settings the recipe's tables
+/// know, as typed tables; with a `baseline` (a pristine pack of their
+/// product and version), only those that differ from it, and every other
+/// difference as `[[raw]]` edits.
 ///
 /// # Errors
-/// A home that cannot be read; homes of another product than the baseline.
-pub fn capture(homes: &[CapturedHome], baseline: &CarbonHome) -> Result<Captured, CaptureError> {
-    for home in homes.iter().map(|h| h.home).chain([baseline]) {
+/// A home that cannot be read; homes of another product than the baseline
+/// (or, without one, than each other); a Carbon 4.5+ home.
+pub fn capture(
+    homes: &[CapturedHome],
+    baseline: Option<&CarbonHome>,
+) -> Result<Captured, CaptureError> {
+    for home in homes.iter().map(|h| h.home).chain(baseline) {
         if home.model() == ConfigModel::DeploymentToml {
             return Err(CaptureError::DeploymentToml(home.path().to_path_buf()));
         }
     }
+    let reference = baseline.or(homes.first().map(|h| h.home));
     for h in homes {
-        if h.home.product() != baseline.product() {
+        let other = reference.filter(|r| r.product() != h.home.product());
+        if let Some(other) = other {
+            let what = if baseline.is_some() {
+                "the baseline"
+            } else {
+                "the first home"
+            };
             return Err(CaptureError::Products(format!(
-                "{} is {}, the baseline {}: a baseline is a pristine pack of the homes' product",
+                "{} is {}, {what} {}: the homes captured together are of one product",
                 h.path.display(),
                 h.home.product().unwrap_or("of no known product"),
-                baseline.product().unwrap_or("of no known product"),
+                other.product().unwrap_or("of no known product"),
             )));
         }
     }
     let mut variables = Variables::default();
     let mut per_node = Vec::with_capacity(homes.len());
     for h in homes {
-        let differences = compare_homes(baseline, h.home)?;
         variables.reading(&h.node);
-        per_node.push(edits::entries(h.home.path(), &differences, &mut variables));
+        let tables = typed::tables(h.home, baseline, &mut variables)?;
+        let mut entries: Vec<Entry> = Vec::new();
+        if let Some(baseline) = baseline {
+            // What the tables make on the baseline is no difference left
+            // for `[[raw]]`; tables that cannot be planned there are left
+            // out, and their settings captured as edits.
+            let (tables, planned) = match planned(&tables, baseline, &variables.env()) {
+                Ok(planned) => (tables, planned),
+                Err(why) => {
+                    entries.push(Entry::Note(format!(
+                        "the typed settings did not plan on the baseline ({why}): captured as \
+                         [[raw]] edits instead"
+                    )));
+                    (Vec::new(), BTreeMap::new())
+                }
+            };
+            let differences = compare_edited(baseline, &planned, h.home)?;
+            entries.extend(tables.into_iter().map(Entry::Table));
+            entries.extend(edits::entries(h.home.path(), &differences, &mut variables));
+        } else {
+            entries.extend(tables.into_iter().map(Entry::Table));
+        }
+        per_node.push(entries);
     }
-    let (shared, per_node) = hoist(per_node);
+    derive_members(homes, &mut per_node)?;
+    let common = share_keys(&mut per_node);
+    let (mut shared, per_node) = hoist(per_node);
+    shared.splice(0..0, common.into_iter().map(Entry::Table));
     let all: Vec<&Entry> = shared.iter().chain(per_node.iter().flatten()).collect();
-    let edits = all.iter().filter(|e| matches!(e, Entry::Raw(_))).count();
+    let edits = all
+        .iter()
+        .filter(|e| matches!(e, Entry::Raw(_) | Entry::Table(_)))
+        .count();
     let not_captured = all.iter().filter(|e| matches!(e, Entry::Note(_))).count();
     let variables = variables.into_vec();
     let recipe = write::recipe(homes, baseline, &shared, &per_node, &variables);
@@ -107,6 +156,161 @@ pub fn capture(homes: &[CapturedHome], baseline: &CarbonHome) -> Result<Captured
         not_captured,
         edits,
     })
+}
+
+/// Leaves wka `members` to the recipe, which derives them (every other
+/// node's local member), when every node is a wka member listing exactly
+/// the others: each node's `local_member_host` and `local_member_port`
+/// are written instead, which the recipe derives them from.
+fn derive_members(homes: &[CapturedHome], per_node: &mut [Vec<Entry>]) -> Result<(), CaptureError> {
+    if homes.len() < 2 {
+        return Ok(());
+    }
+    let mut all = Vec::with_capacity(homes.len());
+    for (h, entries) in homes.iter().zip(per_node.iter()) {
+        let listed = entries.iter().any(|e| {
+            matches!(e, Entry::Table(t) if t.header == "clustering"
+                && t.keys.iter().any(|(k, _)| k == "members"))
+        });
+        match typed::membership(h.home)? {
+            Some(m) if listed => all.push(m),
+            _ => return Ok(()),
+        }
+    }
+    for (i, m) in all.iter().enumerate() {
+        let others: HashSet<&str> = all
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, o)| o.own.as_str())
+            .collect();
+        let listed: HashSet<&str> = m.members.iter().map(String::as_str).collect();
+        if others != listed || listed.len() != m.members.len() {
+            return Ok(());
+        }
+    }
+    for (entries, m) in per_node.iter_mut().zip(&all) {
+        let table = entries.iter_mut().find_map(|e| match e {
+            Entry::Table(t) if t.header == "clustering" => Some(t),
+            _ => None,
+        });
+        let table = table.expect("every node lists its members in [clustering]");
+        table.keys.retain(|(k, _)| k != "members" && k != "enable");
+        for (key, value) in [
+            (
+                "local_member_host",
+                write::string(&m.host.replace("${", "$${")),
+            ),
+            ("local_member_port", m.port.to_string()),
+        ] {
+            if !table.keys.iter().any(|(k, _)| k == key) {
+                table.keys.push((key.to_string(), value));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The keys every node's table of one header holds alike (`[server]`
+/// `hostname` on every node), taken out into shared tables: a node's own
+/// keys then add to them, as the recipe merges node tables.
+fn share_keys(per_node: &mut [Vec<Entry>]) -> Vec<typed::Table> {
+    if per_node.len() < 2 {
+        return Vec::new();
+    }
+    let single = |entries: &[Entry], header: &str| -> Option<usize> {
+        let mut found = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| matches!(e, Entry::Table(t) if !t.array && t.header == header));
+        let first = found.next()?.0;
+        found.next().is_none().then_some(first)
+    };
+    let headers: Vec<&'static str> = per_node[0]
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Table(t) if !t.array => Some(t.header),
+            _ => None,
+        })
+        .collect();
+    let mut shared = Vec::new();
+    for header in headers {
+        let Some(at) = per_node
+            .iter()
+            .map(|entries| single(entries, header))
+            .collect::<Option<Vec<usize>>>()
+        else {
+            continue;
+        };
+        let keys_of = |entries: &[Entry], i: usize| match &entries[i] {
+            Entry::Table(t) => t.keys.clone(),
+            _ => unreachable!("found as a table"),
+        };
+        let common: Vec<(String, String)> = keys_of(&per_node[0], at[0])
+            .into_iter()
+            .filter(|kv| {
+                per_node
+                    .iter()
+                    .zip(&at)
+                    .all(|(entries, &i)| keys_of(entries, i).contains(kv))
+            })
+            .collect();
+        if common.is_empty() {
+            continue;
+        }
+        for (entries, &i) in per_node.iter_mut().zip(&at) {
+            if let Entry::Table(t) = &mut entries[i] {
+                t.keys.retain(|kv| !common.contains(kv));
+            }
+        }
+        shared.push(typed::Table {
+            header,
+            array: false,
+            keys: common,
+        });
+    }
+    for entries in per_node.iter_mut() {
+        entries.retain(|e| !matches!(e, Entry::Table(t) if t.keys.is_empty()));
+    }
+    shared
+}
+
+/// The files `tables` change on `baseline`, as a plan of them would write
+/// them, with `env` for the variables they read.
+fn planned(
+    tables: &[typed::Table],
+    baseline: &CarbonHome,
+    env: &BTreeMap<String, String>,
+) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
+    if tables.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut text = write::tables("", tables.iter());
+    text.push_str("\n[nodes.baseline]\nhome = \"baseline\"\n");
+    let recipe = Recipe::parse("captured.toml", text).map_err(|e| e.to_string())?;
+    let node = recipe
+        .resolve("baseline", Some(baseline.path()), env)
+        .map_err(|e| e.to_string())?;
+    let plan = Planner::new(carbon_config::DEFAULT_MAX_FILE_SIZE)
+        .plan(node, baseline)
+        .map_err(|e| {
+            // The cause, not the node (which is the baseline itself).
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(source) = cause.source() {
+                cause = source;
+            }
+            // Its first error, when it lists findings.
+            let text = cause.to_string();
+            match text.lines().find_map(|l| l.trim().strip_prefix("error: ")) {
+                Some(error) => error.to_string(),
+                None => text,
+            }
+        })?;
+    Ok(plan
+        .changes
+        .into_iter()
+        .map(|c| (c.path, c.after))
+        .collect())
 }
 
 /// The entries every node has, once, and each node's others. An edit

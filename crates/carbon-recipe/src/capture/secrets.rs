@@ -36,6 +36,14 @@ impl Variables {
         self.all
     }
 
+    /// Each variable's name and the value it stands for, as an environment.
+    pub fn env(&self) -> std::collections::BTreeMap<String, String> {
+        self.all
+            .iter()
+            .map(|v| (v.name.clone(), v.value.clone()))
+            .collect()
+    }
+
     /// A reference to a variable holding `value`, the secret at `path` of
     /// `file`: one named after the path (its last key and element), shared
     /// with an earlier equal value of that name.

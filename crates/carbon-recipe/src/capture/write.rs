@@ -7,25 +7,36 @@ use std::fmt::Write as _;
 use carbon_config::CarbonHome;
 
 use super::edits::Entry;
+use super::typed::Table;
 use super::{CapturedHome, Variable};
 
 pub(super) fn recipe(
     homes: &[CapturedHome],
-    baseline: &CarbonHome,
+    baseline: Option<&CarbonHome>,
     shared: &[Entry],
     per_node: &[Vec<Entry>],
     variables: &[Variable],
 ) -> String {
     let mut out = String::new();
     let line = |s: &str| visible::line(s).into_owned();
-    out.push_str(
-        "# Captured by carbon-patch from the home(s) below, as the edits that make them\n",
-    );
-    let _ = writeln!(
-        out,
-        "# from a pristine pack (the baseline {}).",
-        line(&baseline.path().display().to_string())
-    );
+    match baseline {
+        Some(baseline) => {
+            out.push_str(
+                "# Captured by carbon-patch from the home(s) below, as the settings that make \
+                 them\n",
+            );
+            let _ = writeln!(
+                out,
+                "# from a pristine pack (the baseline {}).",
+                line(&baseline.path().display().to_string())
+            );
+        }
+        None => out.push_str(
+            "# Captured by carbon-patch from the home(s) below: the settings the recipe's tables\n\
+             # know, as the homes hold them. Without a baseline (--baseline), nothing else is\n\
+             # captured.\n",
+        ),
+    }
     out.push_str("# Review it, then plan it against freshly unpacked homes.\n");
     if !variables.is_empty() {
         out.push_str(
@@ -59,7 +70,10 @@ pub(super) fn recipe(
         }
     }
     out.push('\n');
-    if let Some(product) = baseline.product() {
+    let product = baseline
+        .or(homes.first().map(|h| h.home))
+        .and_then(|h| h.product());
+    if let Some(product) = product {
         let _ = writeln!(out, "product = {}", string(product));
     }
     let mut versions: Vec<&str> = homes.iter().filter_map(|h| h.home.version()).collect();
@@ -92,6 +106,13 @@ fn entries(out: &mut String, table: &str, entries: &[Entry]) {
     if !libs.is_empty() {
         let _ = writeln!(out, "lib = [{}]", libs.join(", "));
     }
+    out.push_str(&tables(
+        table,
+        entries.iter().filter_map(|e| match e {
+            Entry::Table(t) => Some(t),
+            _ => None,
+        }),
+    ));
     let spark: Vec<String> = entries
         .iter()
         .filter_map(|e| match e {
@@ -114,8 +135,23 @@ fn entries(out: &mut String, table: &str, entries: &[Entry]) {
     }
 }
 
+/// Typed tables as TOML, each under `prefix` (`""` or `nodes.NAME.`).
+pub(super) fn tables<'t>(prefix: &str, tables: impl Iterator<Item = &'t Table>) -> String {
+    let mut out = String::new();
+    for t in tables {
+        let _ = match t.array {
+            true => writeln!(out, "\n[[{prefix}{}]]", t.header),
+            false => writeln!(out, "\n[{prefix}{}]", t.header),
+        };
+        for (k, v) in &t.keys {
+            let _ = writeln!(out, "{k} = {v}");
+        }
+    }
+    out
+}
+
 /// A TOML key: bare when it can be.
-fn key(name: &str) -> String {
+pub(super) fn key(name: &str) -> String {
     if !name.is_empty()
         && name
             .chars()
@@ -129,7 +165,7 @@ fn key(name: &str) -> String {
 
 /// A TOML string holding `value`: a multi-line literal for markup that can
 /// be one (readable as the file has it), else a basic string.
-fn string(value: &str) -> String {
+pub(super) fn string(value: &str) -> String {
     let literal_ok = value.contains('\n')
         && !value.contains("'''")
         && !value.starts_with('\n')

@@ -133,7 +133,7 @@ fn capture_makes_the_configured_homes_again_from_pristine_ones() {
     let captured = stdout(&out);
     golden::assert_golden("cli/capture-quickstart.toml", &tree.portable(&captured));
     assert!(
-        stderr(&out).contains("captured 16 edit(s) from 2 home(s)"),
+        stderr(&out).contains("table(s) and edit(s) from 2 home(s)"),
         "{}",
         stderr(&out)
     );
@@ -237,4 +237,59 @@ fn a_deployment_toml_home_is_compared_by_key_and_not_captured() {
         "{}",
         stderr(&out)
     );
+}
+
+/// Without a baseline, capture writes the typed tables alone, every value
+/// as the homes hold it: the quickstart's settings are all there, so its
+/// captured recipe makes fresh copies equal too.
+#[test]
+fn capture_without_a_baseline_writes_the_typed_tables() {
+    let tree = Tree::new(&["node1", "node2", "fresh1", "fresh2"]);
+    let recipe = golden::workspace_root().join("examples/quickstart.toml");
+    apply(
+        &recipe,
+        &[
+            ("node1", &tree.home("node1")),
+            ("node2", &tree.home("node2")),
+        ],
+        &[],
+    );
+    let out = bin()
+        .arg("capture")
+        .arg(tree.home("node1"))
+        .arg(tree.home("node2"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let captured = stdout(&out);
+    assert!(!captured.contains("[[raw]]"), "{captured}");
+    for table in [
+        "[server]",
+        "[clustering]",
+        "[[datasource]]",
+        "[[registry.mount]]",
+    ] {
+        assert!(captured.contains(table), "{table} in:\n{captured}");
+    }
+    let path = tree.home("captured.toml");
+    std::fs::write(&path, &captured).unwrap();
+    let secrets: Vec<(String, String)> = captured
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   ")?.split_once(':'))
+        .map(|(name, _)| (name.to_string(), "wso2carbon".to_string()))
+        .collect();
+    let env: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let fresh = [
+        ("node1", tree.home("fresh1")),
+        ("node2", tree.home("fresh2")),
+    ];
+    let homes: Vec<(&str, &Path)> = fresh.iter().map(|(n, p)| (*n, p.as_path())).collect();
+    apply(&path, &homes, &env);
+    for (node, made) in &fresh {
+        let out = diff(&tree.home(node), made, &[]);
+        assert_eq!(out.status.code(), Some(0), "{node}: {}", stdout(&out));
+    }
 }

@@ -1,0 +1,309 @@
+//! The settings the recipe's tables know, read from a home into those
+//! tables: `[server]`, `[clustering]`, `[tomcat]`, `[user_store]`, and (in
+//! `stores.rs`) `[[datasource]]` and `[registry]`. With a baseline, a key is written only
+//! where the home's value differs from the baseline's, so that the recipe
+//! says what someone configured, in the words a recipe author would use.
+//! What these tables do not reproduce is left to `[[raw]]` edits
+//! (`super::capture`).
+
+use std::path::Path;
+
+use carbon_config::{files, CarbonHome};
+use xmlsplice::{Document, Element};
+
+use super::edits::literal;
+use super::secrets::Variables;
+use super::stores;
+use super::write::{key, string};
+
+/// A recipe table: its header below the recipe or a node (`server`,
+/// `registry.mount`), whether it is one of an array of tables, and its
+/// keys with their values as TOML.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Table {
+    pub header: &'static str,
+    pub array: bool,
+    pub keys: Vec<(String, String)>,
+}
+
+/// Reads `home`'s typed settings (those differing from `baseline`'s when
+/// there is one); a secret becomes a reference to `variables`.
+pub(crate) fn tables(
+    home: &CarbonHome,
+    baseline: Option<&CarbonHome>,
+    variables: &mut Variables,
+) -> carbon_config::Result<Vec<Table>> {
+    let read = |h: &CarbonHome, rel: &str| -> carbon_config::Result<Option<Document>> {
+        let bytes = h
+            .root()
+            .read(Path::new(rel), carbon_config::DEFAULT_MAX_FILE_SIZE)?;
+        Ok(bytes.and_then(|b| Document::parse(b).ok()))
+    };
+    let pair = |rel: &str| -> carbon_config::Result<(Option<Document>, Option<Document>)> {
+        Ok((
+            read(home, rel)?,
+            baseline.map(|b| read(b, rel)).transpose()?.flatten(),
+        ))
+    };
+    let mut out = Vec::new();
+    let (carbon, carbon_base) = pair(files::CARBON)?;
+    if let Some(doc) = &carbon {
+        let server = Keys::new(carbon_base.as_ref(), baseline.is_some())
+            .text(doc, "hostname", "HostName")
+            .text(doc, "mgt_hostname", "MgtHostName")
+            .number(doc, "offset", "Ports/Offset");
+        out.extend(server.table("server", false));
+    }
+    let (axis2, axis2_base) = pair(files::AXIS2)?;
+    if let Some(doc) = &axis2 {
+        out.extend(clustering(doc, axis2_base.as_ref(), baseline.is_some()));
+    }
+    let (catalina, catalina_base) = pair(files::CATALINA)?;
+    if let Some(doc) = &catalina {
+        let connector = |port: &str| format!("Service/Connector[@port='{port}']/@proxyPort");
+        let tomcat = Keys::new(catalina_base.as_ref(), baseline.is_some())
+            .number(doc, "http_proxy_port", &connector("9763"))
+            .number(doc, "https_proxy_port", &connector("9443"));
+        out.extend(tomcat.table("tomcat", false));
+    }
+    for file in stores::datasource_files(home)? {
+        let rel = format!("{}/{file}", files::DATASOURCES_DIR);
+        let (doc, base) = pair(&rel)?;
+        if let Some(doc) = &doc {
+            out.extend(stores::datasources(
+                doc,
+                base.as_ref(),
+                baseline.is_some(),
+                &rel,
+                &file,
+                variables,
+            ));
+        }
+    }
+    let (registry, registry_base) = pair(files::REGISTRY)?;
+    if let Some(doc) = &registry {
+        out.extend(stores::registry(
+            doc,
+            registry_base.as_ref(),
+            baseline.is_some(),
+            variables,
+        ));
+    }
+    let (users, users_base) = pair(files::USER_MGT)?;
+    if let Some(doc) = &users {
+        let user_store = Keys::new(users_base.as_ref(), baseline.is_some()).text(
+            doc,
+            "data_source",
+            "Realm/Configuration/Property[@name='dataSource']",
+        );
+        out.extend(user_store.table("user_store", false));
+    }
+    Ok(out)
+}
+
+/// The keys of one table, each read from the home's document and kept
+/// when the baseline's differs (or there is no baseline).
+pub(super) struct Keys<'b> {
+    base: Option<&'b Document>,
+    compare: bool,
+    pub(super) keys: Vec<(String, String)>,
+}
+
+impl<'b> Keys<'b> {
+    pub(super) fn new(base: Option<&'b Document>, compare: bool) -> Keys<'b> {
+        Keys {
+            base,
+            compare,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Keeps `key` = `value` (TOML) when the home's text at `path` (read
+    /// by `read`) differs from the baseline's.
+    pub(super) fn keep(
+        &mut self,
+        key: &str,
+        path: &str,
+        home: &Document,
+        render: impl Fn(&str) -> Option<String>,
+    ) {
+        let Some(value) = value_at(home, path) else {
+            return;
+        };
+        let base = self.base.and_then(|b| value_at(b, path));
+        if self.compare && base.as_deref() == Some(value.as_str()) {
+            return;
+        }
+        if let Some(rendered) = render(&value) {
+            self.keys.push((key.to_string(), rendered));
+        }
+    }
+
+    pub(super) fn text(mut self, doc: &Document, key: &str, path: &str) -> Keys<'b> {
+        self.keep(key, path, doc, |v| Some(string(&literal(v))));
+        self
+    }
+
+    pub(super) fn number(mut self, doc: &Document, key: &str, path: &str) -> Keys<'b> {
+        self.keep(key, path, doc, |v| {
+            v.parse::<u32>().ok().map(|n| n.to_string())
+        });
+        self
+    }
+
+    pub(super) fn boolean(mut self, doc: &Document, key: &str, path: &str) -> Keys<'b> {
+        self.keep(key, path, doc, |v| match v {
+            "true" | "false" => Some(v.to_string()),
+            _ => None,
+        });
+        self
+    }
+
+    pub(super) fn table(self, header: &'static str, array: bool) -> Option<Table> {
+        (!self.keys.is_empty()).then_some(Table {
+            header,
+            array,
+            keys: self.keys,
+        })
+    }
+}
+
+/// The trimmed text of the element `path` selects below the root, or the
+/// attribute its last step `@name` names.
+pub(super) fn value_at(doc: &Document, path: &str) -> Option<String> {
+    let root = doc.root();
+    match xmlsplice::attribute_step(path) {
+        Some((element, attribute)) => {
+            let el = doc.select_optional((root, element)).ok()??;
+            doc.attribute(el, attribute).map(str::to_string)
+        }
+        None => {
+            let el = doc.select_optional((root, path)).ok()??;
+            doc.element_text(el).map(|t| t.trim().to_string())
+        }
+    }
+}
+
+/// `[clustering]`, when clustering is on in the home.
+fn clustering(doc: &Document, base: Option<&Document>, compare: bool) -> Option<Table> {
+    let enabled = |d: &Document| value_at(d, "clustering/@enable").as_deref() == Some("true");
+    if !enabled(doc) {
+        return None;
+    }
+    let parameter = |name: &str| format!("clustering/parameter[@name='{name}']");
+    let mut keys = Keys::new(base, compare)
+        .text(doc, "membership_scheme", &parameter("membershipScheme"))
+        .text(doc, "domain", &parameter("domain"))
+        .text(doc, "local_member_host", &parameter("localMemberHost"))
+        .number(doc, "local_member_port", &parameter("localMemberPort"));
+    let ours = members(doc);
+    if !ours.is_empty() && (!compare || base.map(members) != Some(ours.clone())) {
+        let listed: Vec<String> = ours.iter().map(|m| string(&literal(m))).collect();
+        keys.keys
+            .push(("members".into(), format!("[{}]", listed.join(", "))));
+    }
+    let properties = |d: &Document| -> Vec<(String, String)> {
+        let Ok(found) = d.select((
+            d.root(),
+            "clustering/parameter[@name='properties']/property",
+        )) else {
+            return Vec::new();
+        };
+        found
+            .into_iter()
+            .filter_map(|p| {
+                Some((
+                    d.attribute(p, "name")?.to_string(),
+                    d.attribute(p, "value")?.to_string(),
+                ))
+            })
+            .collect()
+    };
+    let theirs = base.map(properties).unwrap_or_default();
+    let changed: Vec<String> = properties(doc)
+        .into_iter()
+        .filter(|p| !compare || !theirs.contains(p))
+        .map(|(name, value)| format!("{} = {}", key(&name), string(&literal(&value))))
+        .collect();
+    if !changed.is_empty() {
+        keys.keys
+            .push(("properties".into(), format!("{{ {} }}", changed.join(", "))));
+    }
+    if compare && keys.keys.is_empty() && base.is_some_and(enabled) {
+        return None;
+    }
+    let mut table = keys.table("clustering", false).unwrap_or(Table {
+        header: "clustering",
+        array: false,
+        keys: Vec::new(),
+    });
+    if table.keys.is_empty() {
+        table.keys.push(("enable".into(), "true".into()));
+    }
+    Some(table)
+}
+
+pub(super) fn value_at_element(doc: &Document, el: Element, child: &str) -> Option<String> {
+    let found = doc.select_optional((el, child)).ok()??;
+    doc.element_text(found).map(|t| t.trim().to_string())
+}
+
+/// A clustered node's well-known membership: its own member (`host:port`)
+/// and its members, when its clustering is on with wka.
+pub(crate) struct Membership {
+    pub host: String,
+    pub port: u32,
+    pub own: String,
+    pub members: Vec<String>,
+}
+
+/// `home`'s wka membership, read as [`clustering`] reads it.
+pub(crate) fn membership(home: &CarbonHome) -> carbon_config::Result<Option<Membership>> {
+    let bytes = home.root().read(
+        Path::new(files::AXIS2),
+        carbon_config::DEFAULT_MAX_FILE_SIZE,
+    )?;
+    let Some(doc) = bytes.and_then(|b| Document::parse(b).ok()) else {
+        return Ok(None);
+    };
+    let parameter = |name: &str| value_at(&doc, &format!("clustering/parameter[@name='{name}']"));
+    let on = value_at(&doc, "clustering/@enable").as_deref() == Some("true");
+    let (Some(host), Some(port)) = (parameter("localMemberHost"), parameter("localMemberPort"))
+    else {
+        return Ok(None);
+    };
+    let Ok(number) = port.parse::<u32>() else {
+        return Ok(None);
+    };
+    if !on || parameter("membershipScheme").as_deref() != Some("wka") {
+        return Ok(None);
+    }
+    Ok(Some(Membership {
+        own: member(&host, &port),
+        host,
+        port: number,
+        members: members(&doc),
+    }))
+}
+
+fn member(host: &str, port: &str) -> String {
+    match host.contains(':') {
+        true => format!("[{host}]:{port}"),
+        false => format!("{host}:{port}"),
+    }
+}
+
+/// The well-known members, `host:port`.
+fn members(d: &Document) -> Vec<String> {
+    let Ok(found) = d.select((d.root(), "clustering/members/member")) else {
+        return Vec::new();
+    };
+    found
+        .into_iter()
+        .filter_map(|m| {
+            let host = value_at_element(d, m, "hostName")?;
+            let port = value_at_element(d, m, "port")?;
+            Some(member(&host, &port))
+        })
+        .collect()
+}
