@@ -112,6 +112,8 @@ pub fn capture(
     }
     let mut variables = Variables::default();
     let mut per_node = Vec::with_capacity(homes.len());
+    // One planner: the baseline's trees parsed once for every home.
+    let planner = Planner::new(carbon_config::DEFAULT_MAX_FILE_SIZE);
     for h in homes {
         variables.reading(&h.node);
         let tables = typed::tables(h.home, baseline, &mut variables)?;
@@ -120,7 +122,7 @@ pub fn capture(
             // What the tables make on the baseline is no difference left
             // for `[[raw]]`; tables that cannot be planned there are left
             // out, and their settings captured as edits.
-            let (tables, planned) = match planned(&tables, baseline, &variables.env()) {
+            let (tables, planned) = match planned(&planner, &tables, baseline, &variables.env()) {
                 Ok(planned) => (tables, planned),
                 Err(why) => {
                     entries.push(Entry::Note(format!(
@@ -278,6 +280,7 @@ fn share_keys(per_node: &mut [Vec<Entry>]) -> Vec<typed::Table> {
 /// The files `tables` change on `baseline`, as a plan of them would write
 /// them, with `env` for the variables they read.
 fn planned(
+    planner: &Planner,
     tables: &[typed::Table],
     baseline: &CarbonHome,
     env: &BTreeMap<String, String>,
@@ -291,21 +294,19 @@ fn planned(
     let node = recipe
         .resolve("baseline", Some(baseline.path()), env)
         .map_err(|e| e.to_string())?;
-    let plan = Planner::new(carbon_config::DEFAULT_MAX_FILE_SIZE)
-        .plan(node, baseline)
-        .map_err(|e| {
-            // The cause, not the node (which is the baseline itself).
-            let mut cause: &dyn std::error::Error = &e;
-            while let Some(source) = cause.source() {
-                cause = source;
-            }
-            // Its first error, when it lists findings.
-            let text = cause.to_string();
-            match text.lines().find_map(|l| l.trim().strip_prefix("error: ")) {
-                Some(error) => error.to_string(),
-                None => text,
-            }
-        })?;
+    let plan = planner.plan(node, baseline).map_err(|e| {
+        // The cause, not the node (which is the baseline itself).
+        let mut cause: &dyn std::error::Error = &e;
+        while let Some(source) = cause.source() {
+            cause = source;
+        }
+        // Its first error, when it lists findings.
+        let text = cause.to_string();
+        match text.lines().find_map(|l| l.trim().strip_prefix("error: ")) {
+            Some(error) => error.to_string(),
+            None => text,
+        }
+    })?;
     Ok(plan
         .changes
         .into_iter()
