@@ -31,6 +31,7 @@ pub mod catalina;
 pub mod compare;
 mod controlled;
 pub mod datasources;
+pub mod deployment;
 pub mod diff;
 mod ensure;
 mod error;

@@ -9,7 +9,7 @@ use carbon_config::raw::RawAction;
 use carbon_config::registry::{DbConfig, Jdbc, Mount, RemoteInstance};
 use carbon_config::{
     api_manager, axis2, carbon_xml, catalina, datasources, event_processor, identity, libs, raw,
-    registry, spark, user_mgt, Outcome, Result, Session,
+    registry, spark, user_mgt, ConfigModel, Outcome, Result, Session,
 };
 
 /// A resolved setting of one node; [`Step::apply`] ensures it on a session.
@@ -82,9 +82,20 @@ pub enum Step {
     },
 }
 
+mod deployment;
+
 impl Step {
-    /// Ensures this step on `session`; what each operation did.
+    /// Ensures this step on `session`; what each operation did. On a
+    /// Carbon 4.5+ home, the step is a deployment.toml key.
     pub fn apply(&self, s: &mut Session) -> Result<Vec<Outcome>> {
+        if s.home().model() == ConfigModel::DeploymentToml {
+            return self.apply_to_deployment_toml(s);
+        }
+        self.apply_to_xml(s)
+    }
+
+    /// Ensures this step on a Carbon 4.4 (or earlier) home's files.
+    fn apply_to_xml(&self, s: &mut Session) -> Result<Vec<Outcome>> {
         let one = |o: Outcome| vec![o];
         Ok(match self {
             Step::Offset(n) => one(carbon_xml::set_offset(s, *n)?),

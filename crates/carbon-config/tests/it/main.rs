@@ -2,6 +2,7 @@
 //! concern.
 
 mod compare;
+mod deployment;
 mod errors;
 mod operations;
 mod validation;

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod deployment_toml;
 mod json;
 mod locks;
 mod masking;
@@ -337,7 +338,7 @@ fn a_refused_apply_creates_nothing_in_any_home() {
     );
     let (_dir, recipe) = recipe_file(
         "r.toml",
-        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+        "[registry]\ncurrent_db_config = \"x\"\n[nodes.node1]\nhome = \"x\"\n",
     );
     let out = on_node1("apply", &recipe, &modern).output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));

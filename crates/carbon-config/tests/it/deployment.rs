@@ -1,0 +1,129 @@
+//! deployment.toml edits on the sample Carbon 4.5 home: keys the pack's
+//! templates name, set with the file's comments and layout kept.
+
+use carbon_config::deployment::{self, PackKeys, Value};
+use carbon_config::{CarbonHome, Session};
+
+fn modern() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.5"),
+        dir.path(),
+    );
+    dir
+}
+
+/// The keys a pack takes are the names its templates and key files use:
+/// a loop's variable read as what it loops over, a method call's name as
+/// the name it is called on, the mapper's `$1` as any one part.
+#[test]
+fn a_packs_keys_come_from_its_templates_and_key_files() {
+    let copy = modern();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let keys = PackKeys::read(&home)
+        .unwrap()
+        .expect("the sample ships templates");
+    for taken in [
+        "server.hostname",
+        "server.offset",
+        "clustering.members",
+        "clustering.properties.subDomain",
+        "datasource.url",
+        "database.shared_db.pool_options.maxActive",
+        "database.shared_db.type",
+        "database.anything.type",
+        "transport.https.properties.proxyPort",
+    ] {
+        assert!(keys.takes(taken), "{taken}");
+    }
+    for not_taken in [
+        "server.mode",
+        "clustering.bogus",
+        "transport.http.properties.proxyPort",
+    ] {
+        assert!(!keys.takes(not_taken), "{not_taken}");
+    }
+}
+
+/// A changed key keeps its place and the comment beside it; a new one goes
+/// at the end of its table; nothing changes the second time.
+#[test]
+fn keys_are_set_in_place_and_once() {
+    let copy = modern();
+    let file = copy.path().join(deployment::FILE);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("offset = 0", "offset = 0   # ports shift by this"),
+    )
+    .unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    assert!(
+        deployment::set(&mut s, "server.offset", &Value::Number(3))
+            .unwrap()
+            .changed
+    );
+    let members = Value::Texts(vec!["10.0.0.1:4000".into(), "10.0.0.2:4000".into()]);
+    assert!(
+        deployment::set(&mut s, "clustering.members", &members)
+            .unwrap()
+            .changed
+    );
+    let url = Value::Text("jdbc:mysql://db/r".into());
+    assert!(
+        deployment::set_in_entry(&mut s, "datasource", "R_DB", "url", &url)
+            .unwrap()
+            .changed
+    );
+    let after = String::from_utf8(s.changes().unwrap().remove(0).after).unwrap();
+    assert!(
+        after.contains("offset = 3   # ports shift by this\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("#[clustering]\n#membership_scheme = \"wka\"\n"),
+        "{after}"
+    );
+    assert!(after.ends_with("[clustering]\nmembers = [\"10.0.0.1:4000\", \"10.0.0.2:4000\"]\n\n[[datasource]]\nid = \"R_DB\"\nurl = \"jdbc:mysql://db/r\"\n"), "{after}");
+    std::fs::write(&file, &after).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    assert!(
+        !deployment::set(&mut s, "server.offset", &Value::Number(3))
+            .unwrap()
+            .changed
+    );
+    assert!(
+        !deployment::set(&mut s, "clustering.members", &members)
+            .unwrap()
+            .changed
+    );
+    assert!(
+        !deployment::set_in_entry(&mut s, "datasource", "R_DB", "url", &url)
+            .unwrap()
+            .changed
+    );
+    assert!(s.changes().unwrap().is_empty());
+}
+
+/// A key the pack never names is refused, naming it; so is a file that is
+/// not TOML, with its reason.
+#[test]
+fn keys_the_pack_does_not_take_and_broken_files_are_refused() {
+    let copy = modern();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    let err = deployment::set(&mut s, "server.mode", &Value::Text("ha".into())).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("takes no deployment.toml key server.mode"),
+        "{err}"
+    );
+    let file = copy.path().join(deployment::FILE);
+    std::fs::write(&file, "[server\nhostname = 1\n").unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    let err = deployment::set(&mut s, "server.offset", &Value::Number(1)).unwrap_err();
+    assert!(err.to_string().contains("not TOML"), "{err}");
+}
