@@ -74,8 +74,8 @@ impl std::fmt::Display for Value {
 
 /// The keys a pack takes, as its own files name them: every dotted name in
 /// its templates (`{{clustering.local_member_host}}`, `{% for m in
-/// clustering.members %}`) and every key of its `default.json`,
-/// `infer.json` and `key-mappings.json`.
+/// clustering.members %}`), every key of its `default.json`, `infer.json`
+/// and `key-mappings.json`, and every key its deployment.toml holds.
 #[derive(Clone, Debug, Default)]
 pub struct PackKeys {
     names: BTreeSet<String>,
@@ -108,6 +108,16 @@ impl PackKeys {
                         keys.add_template(&String::from_utf8_lossy(&bytes));
                     }
                 }
+            }
+        }
+        // The keys the file already holds are the pack's (or the user's):
+        // `[database.apim_db] username` whose template another pack keeps.
+        if let Some(bytes) = home
+            .root()
+            .read(Path::new(FILE), crate::DEFAULT_MAX_FILE_SIZE)?
+        {
+            if let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<DocumentMut>() {
+                keys.add_toml("", doc.as_table());
             }
         }
         for name in ["default.json", "infer.json", "key-mappings.json"] {
@@ -163,6 +173,28 @@ impl PackKeys {
                     if word.contains('.') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
                         self.names.insert(unalias(word.trim_end_matches('.')));
                     }
+                }
+            }
+        }
+    }
+
+    /// Every key of `table`, dotted, below `prefix`.
+    fn add_toml(&mut self, prefix: &str, table: &Table) {
+        for (key, item) in table.iter() {
+            let name = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match item {
+                Item::Table(inner) => self.add_toml(&name, inner),
+                Item::ArrayOfTables(entries) => {
+                    for entry in entries.iter() {
+                        self.add_toml(&name, entry);
+                    }
+                }
+                _ => {
+                    self.names.insert(name);
                 }
             }
         }

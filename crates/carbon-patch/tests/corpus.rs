@@ -77,6 +77,7 @@ fn main() -> ExitCode {
     trials.extend(upgrades::round_trips(corpus.as_deref()));
     trials.extend(upgrades::hand_made(corpus.as_deref()));
     trials.extend(upgrades::across_versions(corpus.as_deref()));
+    trials.extend(upgrades::across_the_config_model(corpus.as_deref()));
     libtest_mimic::run(&args, trials).exit_code()
 }
 

@@ -599,3 +599,122 @@ fn carry(corpus: &Path, carried: &Carried) {
         .collect();
     golden::assert_golden(&format!("corpus/upgrades/{}.txt", carried.name), &listed);
 }
+
+/// An API Manager 2.6.0 node's settings that deployment.toml carries on
+/// 3.0.0: host name and offset, clustering, the API Manager and shared
+/// databases, and the HTTPS proxy port.
+const APIM_26_RECIPE: &str = r#"
+[server]
+hostname = "apim.example.org"
+offset = 1
+
+[clustering]
+membership_scheme = "wka"
+domain = "wso2.apim.domain"
+local_member_host = "10.0.1.51"
+local_member_port = 4001
+members = ["10.0.1.51:4001", "10.0.1.52:4001"]
+properties = { subDomain = "mgt" }
+
+[tomcat]
+https_proxy_port = 443
+
+[[datasource]]
+name = "WSO2AM_DB"
+url = "jdbc:mysql://10.0.1.10:3306/WSO2AM_DB?autoReconnect=true"
+username = "apimadmin"
+password = "${env:APIM_DB_PASSWORD}"
+driver = "com.mysql.jdbc.Driver"
+
+[nodes.apim]
+home = "unused"
+"#;
+
+/// Across the config model: the 2.6.0 node captured against a pristine
+/// 2.6.0 is all typed tables, and applied to a pristine 3.0.0 (a Carbon
+/// 4.5 pack) it changes deployment.toml alone, only the keys that carry
+/// the captured settings (listed), and `check` then passes.
+pub(super) fn across_the_config_model(corpus: Option<&Path>) -> Vec<Trial> {
+    let ignored = corpus.is_none();
+    let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
+    vec![Trial::test("upgrades::apim-2.6.0-to-3.0.0", move || {
+        to_deployment_toml(&corpus);
+        Ok(())
+    })
+    .with_ignored_flag(ignored)]
+}
+
+fn to_deployment_toml(corpus: &Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    for (name, product) in [
+        ("configured", "apim-2.6.0"),
+        ("pristine-old", "apim-2.6.0"),
+        ("pristine-new", "apim-3.0.0"),
+        ("carried", "apim-3.0.0"),
+    ] {
+        assemble(corpus, product, &at(name));
+    }
+    let run = |args: &[String], env: &[(&str, &str)]| {
+        let out = carbon_patch(args, env);
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (out.status.code(), text(&out.stdout), text(&out.stderr))
+    };
+    let recipe = at("recipe.toml");
+    std::fs::write(&recipe, APIM_26_RECIPE).unwrap();
+    let on = |command: &str, recipe: &Path, home: &Path| {
+        vec![
+            command.to_string(),
+            recipe.display().to_string(),
+            format!("--home=apim={}", home.display()),
+        ]
+    };
+    let env = [("APIM_DB_PASSWORD", "example-password")];
+    let (code, _, stderr) = run(&on("apply", &recipe, &at("configured")), &env);
+    assert_eq!(code, Some(0), "{stderr}");
+    let capture = [
+        "capture".to_string(),
+        format!("--baseline={}", at("pristine-old").display()),
+        format!("--home=apim={}", at("configured").display()),
+    ];
+    let (code, captured, stderr) = run(&capture, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!captured.contains("[[raw]]"), "{captured}");
+    let captured = captured.replacen("versions = \"2.6.0\"", "versions = \"3.0.0\"", 1);
+    let path = at("captured.toml");
+    std::fs::write(&path, &captured).unwrap();
+    let secrets = captured_variables(&captured, &|_| at("configured"));
+    let secrets: Vec<(&str, &str)> = secrets
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (code, _, stderr) = run(&on("apply", &path, &at("carried")), &secrets);
+    assert_eq!(code, Some(0), "{stderr}\n{captured}");
+    let (code, stdout, stderr) = run(&on("check", &path, &at("carried")), &secrets);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    // deployment.toml alone changed, key by key.
+    let diff = [
+        "diff".to_string(),
+        at("pristine-new").display().to_string(),
+        at("carried").display().to_string(),
+        "--format=json".to_string(),
+    ];
+    let (code, stdout, stderr) = run(&diff, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    let value: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let listed: String = value["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["file"], "repository/conf/deployment.toml", "{d}");
+            format!(
+                "{}: {} -> {}\n",
+                d["key"].as_str().unwrap(),
+                d["before"].as_str().unwrap_or("(none)"),
+                d["after"].as_str().unwrap_or("(none)")
+            )
+        })
+        .collect();
+    golden::assert_golden("corpus/upgrades/apim-2.6.0-to-3.0.0.txt", &listed);
+}
