@@ -601,8 +601,10 @@ fn carry(corpus: &Path, carried: &Carried) {
 }
 
 /// An API Manager 2.6.0 node's settings that deployment.toml carries on
-/// 3.0.0: host name and offset, clustering, the API Manager and shared
-/// databases, and the HTTPS proxy port.
+/// 3.0.0: host name and offset, clustering, the API Manager database, and
+/// the HTTPS proxy port. (Member properties are not among them: 3.0.0's
+/// template writes its own, and renders `clustering.properties` as more
+/// clustering parameters.)
 const APIM_26_RECIPE: &str = r#"
 [server]
 hostname = "apim.example.org"
@@ -614,7 +616,6 @@ domain = "wso2.apim.domain"
 local_member_host = "10.0.1.51"
 local_member_port = 4001
 members = ["10.0.1.51:4001", "10.0.1.52:4001"]
-properties = { subDomain = "mgt" }
 
 [tomcat]
 https_proxy_port = 443
@@ -633,7 +634,8 @@ home = "unused"
 /// Across the config model: the 2.6.0 node captured against a pristine
 /// 2.6.0 is all typed tables, and applied to a pristine 3.0.0 (a Carbon
 /// 4.5 pack) it changes deployment.toml alone, only the keys that carry
-/// the captured settings (listed), and `check` then passes.
+/// the captured settings (listed), `check` then passes, and the pack's
+/// templates render the node's settings from it.
 pub(super) fn across_the_config_model(corpus: Option<&Path>) -> Vec<Trial> {
     let ignored = corpus.is_none();
     let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
@@ -717,4 +719,145 @@ fn to_deployment_toml(corpus: &Path) {
         })
         .collect();
     golden::assert_golden("corpus/upgrades/apim-2.6.0-to-3.0.0.txt", &listed);
+    // What the 3.0.0 pack renders from it at start is what the 2.6.0 node
+    // was configured with.
+    let configured = |rel: &str| {
+        Document::parse(std::fs::read(at("configured").join("repository/conf").join(rel)).unwrap())
+            .unwrap()
+    };
+    for (template, checks) in RENDERED_SETTINGS {
+        let rendered = render(corpus, &at("carried"), template);
+        let rendered = Document::parse(rendered.as_bytes())
+            .unwrap_or_else(|e| panic!("{template} renders no XML: {e}"));
+        let xml = template.trim_end_matches(".j2");
+        let configured = configured(xml);
+        for path in checks.iter() {
+            let (got, wanted) = (setting(&rendered, path), setting(&configured, path));
+            assert!(
+                wanted.is_some(),
+                "{xml}: {path} is not in the configured node"
+            );
+            assert_eq!(got, wanted, "{xml}: {path}");
+        }
+    }
+}
+
+/// The settings carried onto 3.0.0, in the files its templates render:
+/// each must read the same there as in the configured 2.6.0 node.
+const RENDERED_SETTINGS: [(&str, &[&str]); 3] = [
+    ("carbon.xml.j2", &["HostName", "Ports/Offset"]),
+    (
+        "axis2/axis2.xml.j2",
+        &[
+            "clustering/@enable",
+            "clustering/parameter[@name='membershipScheme']",
+            "clustering/parameter[@name='domain']",
+            "clustering/parameter[@name='localMemberHost']",
+            "clustering/parameter[@name='localMemberPort']",
+            "clustering/members",
+        ],
+    ),
+    (
+        "tomcat/catalina-server.xml.j2",
+        &["Service/Connector[@port='9443']/@proxyPort"],
+    ),
+];
+
+/// The text (trimmed, every descendant's joined by spaces) of the element
+/// `path` selects below the root, or its last step's attribute.
+fn setting(doc: &Document, path: &str) -> Option<String> {
+    let root = doc.root();
+    let (element, attribute) = match xmlsplice::attribute_step(path) {
+        Some((element, attribute)) => (element, Some(attribute)),
+        None => (path, None),
+    };
+    let el = doc.select_optional((root, element)).ok()??;
+    if let Some(attribute) = attribute {
+        return doc.attribute(el, attribute).map(str::to_string);
+    }
+    fn texts(doc: &Document, el: xmlsplice::Element, out: &mut Vec<String>) {
+        match doc.element_text(el) {
+            Some(text) => out.push(text.trim().to_string()),
+            None => doc
+                .children(el)
+                .into_iter()
+                .for_each(|c| texts(doc, c, out)),
+        }
+    }
+    let mut out = Vec::new();
+    texts(doc, el, &mut out);
+    Some(out.join(" "))
+}
+
+/// `template` of the 3.0.0 pack rendered from `home`'s deployment.toml, as
+/// the server renders it at start: over the defaults of the kernel's and
+/// the product's `default.json` (dotted keys), with Jinjava's leniency (an
+/// undefined value renders empty, and has no items).
+fn render(corpus: &Path, home: &Path, template: &str) -> String {
+    let defaults = |path: PathBuf| -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let conf = "repository/resources/conf";
+    let mut flat = defaults(
+        corpus
+            .join("carbon-kernel-4.5.1")
+            .join(conf)
+            .join("default.json"),
+    );
+    flat.extend(defaults(home.join(conf).join("default.json")));
+    let mut context = serde_json::Value::Object(Default::default());
+    for (key, value) in flat {
+        let mut at = &mut context;
+        for part in key.split('.') {
+            at = at
+                .as_object_mut()
+                .expect("dotted keys nest")
+                .entry(part.to_string())
+                .or_insert(serde_json::Value::Object(Default::default()));
+        }
+        *at = value;
+    }
+    let toml: toml::Table = std::fs::read_to_string(home.join("repository/conf/deployment.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    merge(&mut context, serde_json::to_value(toml).unwrap());
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    // Java's booleans: `true`, where Python's are `True`.
+    env.set_formatter(|out, state, value| match value.kind() {
+        minijinja::value::ValueKind::Bool => {
+            write!(out, "{}", value.is_true()).map_err(|_| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
+            })
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    minijinja_contrib::add_to_environment(&mut env);
+    env.set_unknown_method_callback(|state, value, method, args| {
+        if value.is_undefined() {
+            return Ok(minijinja::Value::from(Vec::<minijinja::Value>::new()));
+        }
+        minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+    });
+    let source = std::fs::read_to_string(
+        home.join(conf)
+            .join("templates/repository/conf")
+            .join(template),
+    )
+    .unwrap();
+    env.render_str(&source, &context)
+        .unwrap_or_else(|e| panic!("{template}: {e:#}"))
+}
+
+/// `over` laid over `base`, table by table.
+fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(base), serde_json::Value::Object(over)) => {
+            for (key, value) in over {
+                merge(base.entry(key).or_insert(serde_json::Value::Null), value);
+            }
+        }
+        (base, over) => *base = over,
+    }
 }

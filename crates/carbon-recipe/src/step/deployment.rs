@@ -55,25 +55,33 @@ impl Step {
                 deployment::remove(s, "clustering.membership_scheme")?
             }
             Step::ClusteringParameter(name, value) => {
-                let (key, value) = match name.as_str() {
-                    "membershipScheme" => ("clustering.membership_scheme", text(value)),
-                    "domain" => ("clustering.domain", text(value)),
-                    "localMemberHost" => ("clustering.local_member_host", text(value)),
-                    "localMemberPort" => match value.parse::<i64>() {
-                        Ok(n) => ("clustering.local_member_port", Value::Number(n)),
-                        Err(_) => ("clustering.local_member_port", text(value)),
-                    },
-                    other => return Err(no_key(s, &format!("clustering parameter {other}"), "")),
+                let key = match name.as_str() {
+                    "membershipScheme" => "clustering.membership_scheme".to_string(),
+                    "domain" => "clustering.domain".to_string(),
+                    "localMemberHost" => "clustering.local_member_host".to_string(),
+                    "localMemberPort" => "clustering.local_member_port".to_string(),
+                    // The templates render `clustering.properties` as more
+                    // clustering parameters, by name.
+                    other => format!("clustering.properties.{other}"),
                 };
-                set(s, key, value)?
+                let value = match value.parse::<i64>() {
+                    Ok(n) if name == "localMemberPort" => Value::Number(n),
+                    _ => text(value),
+                };
+                set(s, &key, value)?
             }
             Step::Members(members) => set(
                 s,
                 "clustering.members",
                 Value::Texts(members.iter().map(ToString::to_string).collect()),
             )?,
-            Step::MemberProperty(name, value) => {
-                set(s, &format!("clustering.properties.{name}"), text(value))?
+            Step::MemberProperty(name, _) => {
+                return Err(no_key(
+                    s,
+                    &format!("[clustering] properties {name} (a member property)"),
+                    "the pack's template writes the member properties itself; its \
+                     clustering.properties are clustering parameters, `parameters` in a recipe",
+                ))
             }
             Step::ConnectorAttribute { port, name, value } if name == "proxyPort" => {
                 let transport = match port {

@@ -14,7 +14,7 @@ domain = "wso2.example"
 local_member_host = "10.0.0.1"
 local_member_port = 4001
 members = ["10.0.0.1:4001", "10.0.0.2:4001"]
-properties = { subDomain = "mgt" }
+parameters = { mcastPort = "45564" }
 
 [tomcat]
 https_proxy_port = 443
@@ -122,8 +122,8 @@ fn what_no_key_carries_is_refused_with_the_reason() {
             "[server] mgt_hostname unlike hostname has no deployment.toml key",
         ),
         (
-            "[clustering]\nmembership_scheme = \"wka\"\nparameters = { mcastPort = \"45564\" }\n",
-            "clustering parameter mcastPort has no deployment.toml key",
+            "[clustering]\nmembership_scheme = \"wka\"\nproperties = { subDomain = \"mgt\" }\n",
+            "[clustering] properties subDomain (a member property) has no deployment.toml key",
         ),
         (
             "[[datasource]]\nname = \"WSO2_SHARED_DB\"\njndi = \"jdbc/Other\"\n",
