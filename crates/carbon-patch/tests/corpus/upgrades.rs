@@ -826,11 +826,8 @@ fn render(corpus: &Path, home: &Path, template: &str) -> String {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
     // Java's booleans: `true`, where Python's are `True`.
     env.set_formatter(|out, state, value| match value.kind() {
-        minijinja::value::ValueKind::Bool => {
-            write!(out, "{}", value.is_true()).map_err(|_| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")
-            })
-        }
+        minijinja::value::ValueKind::Bool => write!(out, "{}", value.is_true())
+            .map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "write failed")),
         _ => minijinja::escape_formatter(out, state, value),
     });
     minijinja_contrib::add_to_environment(&mut env);
