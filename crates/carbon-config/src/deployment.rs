@@ -393,7 +393,18 @@ fn edit(
     let file = s.home().path().join(FILE);
     let changed = change(&mut doc).map_err(|message| Error::Invalid { file, message })?;
     if changed {
-        *s.text(FILE)? = doc.to_string();
+        let text = s.text(FILE)?;
+        let mut new = doc.to_string();
+        // In the file's own line endings, and without a final newline
+        // where it had none.
+        if text.contains("\r\n") {
+            new = new.replace("\r\n", "\n").replace('\n', "\r\n");
+        }
+        if !text.is_empty() && !text.ends_with('\n') {
+            let kept = new.trim_end_matches(['\r', '\n']).len();
+            new.truncate(kept);
+        }
+        *text = new;
     }
     Ok(Outcome {
         file: PathBuf::from(FILE),

@@ -127,3 +127,28 @@ fn keys_the_pack_does_not_take_and_broken_files_are_refused() {
     let err = deployment::set(&mut s, "server.offset", &Value::Number(1)).unwrap_err();
     assert!(err.to_string().contains("not TOML"), "{err}");
 }
+
+/// A file in CRLF keeps its line endings, new lines included; one without
+/// a final newline stays without.
+#[test]
+fn line_endings_and_the_final_newline_are_the_files() {
+    let copy = modern();
+    let file = copy.path().join(deployment::FILE);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let crlf = text.trim_end().replace('\n', "\r\n");
+    std::fs::write(&file, &crlf).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    deployment::set(&mut s, "server.offset", &Value::Number(1)).unwrap();
+    deployment::set(&mut s, "clustering.domain", &Value::Text("d".into())).unwrap();
+    let after = String::from_utf8(s.changes().unwrap().remove(0).after).unwrap();
+    assert!(!after.replace("\r\n", "").contains('\n'), "{after:?}");
+    assert!(
+        after.ends_with("[clustering]\r\ndomain = \"d\""),
+        "{after:?}"
+    );
+    assert_eq!(
+        after.replace("offset = 1", "offset = 0").lines().count(),
+        crlf.lines().count() + 3
+    );
+}

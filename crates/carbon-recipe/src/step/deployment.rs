@@ -104,6 +104,14 @@ impl Step {
                     value,
                 )?
             }
+            Step::UserStoreManager(kind) => set(s, "user_store.type", text(kind))?,
+            Step::UserStoreProperty(name, value) => {
+                set(s, &format!("user_store.properties.{name}"), text(value))?
+            }
+            Step::RealmDataSource(jndi) => set(s, "realm_manager.data_source", text(jndi))?,
+            Step::RealmProperty(name, value) => {
+                set(s, &format!("realm_manager.properties.{name}"), text(value))?
+            }
             Step::Datasource { spec, .. } => return datasource(s, spec),
             Step::Lib(_) => return self.apply_to_xml(s),
             Step::Raw { file, .. } => {

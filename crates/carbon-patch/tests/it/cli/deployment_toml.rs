@@ -19,6 +19,11 @@ parameters = { mcastPort = "45564" }
 [tomcat]
 https_proxy_port = 443
 
+[user_store]
+type = "read_write_ldap"
+manager_properties = { ConnectionURL = "ldap://ldap.example.com:389" }
+data_source = "jdbc/SHARED_DB"
+
 [[datasource]]
 name = "WSO2_SHARED_DB"
 url = "jdbc:mysql://db.example.com:3306/shared"
