@@ -34,9 +34,9 @@ max_active = 50
 
 [[datasource]]
 name = "REPORTS_DB"
-url = "jdbc:mysql://db.example.com:3306/reports"
+url = "$env{REPORTS_DB_URL}"
 username = "reports"
-password = "${env:SHARED_DB_PASSWORD}"
+password = "$secret{reports_db_password}"
 driver = "com.mysql.jdbc.Driver"
 
 [nodes.node1]
@@ -70,6 +70,10 @@ fn a_recipe_becomes_deployment_toml_keys_and_applies_once() {
         .unwrap();
     assert!(apply.status.success(), "{}", stderr(&apply));
     let after = std::fs::read_to_string(home.join("repository/conf/deployment.toml")).unwrap();
+    // WSO2's own placeholders are written as given, for the server to
+    // resolve at start.
+    assert!(after.contains("url = \"$env{REPORTS_DB_URL}\"\n"), "{after}");
+    assert!(after.contains("password = \"$secret{reports_db_password}\"\n"), "{after}");
     // Every comment of the file is still there, in its place.
     for comment in before.lines().filter(|l| l.trim_start().starts_with('#')) {
         assert!(after.contains(comment), "{comment:?} lost:\n{after}");
