@@ -259,38 +259,40 @@ pub fn set(s: &mut Session, key: &str, value: &Value) -> Result<Outcome> {
     })
 }
 
-/// Sets `key` of the entry of the array of tables `array` (`datasource`)
-/// whose `id` is `id`, adding the entry when there is none.
+/// Sets `key` of the entry of the array of tables `array` (`datasource`,
+/// `apim.gateway.environment`) whose `id` key (`id`, `name`) holds the
+/// given value, adding the entry when there is none.
 ///
 /// # Errors
 /// As [`set`].
 pub fn set_in_entry(
     s: &mut Session,
     array: &str,
-    id: &str,
+    id: (&str, &str),
     key: &str,
     value: &Value,
 ) -> Result<Outcome> {
+    let (id_key, id) = id;
     check_key(s, &format!("{array}.{key}"))?;
     edit(
         s,
-        &format!("[[{array}]] id = {id:?}: {key} = {value}"),
+        &format!("[[{array}]] {id_key} = {id:?}: {key} = {value}"),
         |doc| {
-            let root = doc.as_table_mut();
-            if !root.contains_key(array) {
-                root.insert(array, Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
+            let (parent, last) = table_for(doc.as_table_mut(), array)?;
+            if !parent.contains_key(last) {
+                parent.insert(last, Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
             }
-            let Some(entries) = root.get_mut(array).and_then(Item::as_array_of_tables_mut) else {
+            let Some(entries) = parent.get_mut(last).and_then(Item::as_array_of_tables_mut) else {
                 return Err(format!("{array} is not an array of tables ([[{array}]])"));
             };
             let at = entries
                 .iter()
-                .position(|t| t.get("id").and_then(Item::as_str) == Some(id));
+                .position(|t| t.get(id_key).and_then(Item::as_str) == Some(id));
             let entry = match at {
                 Some(at) => entries.get_mut(at).expect("found"),
                 None => {
                     let mut entry = Table::new();
-                    entry.insert("id", toml_edit::value(id));
+                    entry.insert(id_key, toml_edit::value(id));
                     entries.push(entry);
                     entries.get_mut(entries.len() - 1).expect("pushed")
                 }
@@ -303,6 +305,33 @@ pub fn set_in_entry(
             Ok(true)
         },
     )
+}
+
+/// Keeps only the entries of the array of tables `array` whose `id_key`
+/// is one of `ids`: the others are removed.
+///
+/// # Errors
+/// The file is missing or is not TOML.
+pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) -> Result<Outcome> {
+    edit(s, &format!("[[{array}]] only {}", ids.join(", ")), |doc| {
+        let mut item = doc.as_item_mut();
+        for part in array.split('.') {
+            match item.get_mut(part) {
+                Some(inner) => item = inner,
+                None => return Ok(false),
+            }
+        }
+        let Some(entries) = item.as_array_of_tables_mut() else {
+            return Ok(false);
+        };
+        let before = entries.len();
+        entries.retain(|t| {
+            t.get(id_key)
+                .and_then(Item::as_str)
+                .is_some_and(|id| ids.contains(&id))
+        });
+        Ok(entries.len() != before)
+    })
 }
 
 /// Removes `key`, when it is there.

@@ -72,7 +72,7 @@ fn keys_are_set_in_place_and_once() {
     );
     let url = Value::Text("jdbc:mysql://db/r".into());
     assert!(
-        deployment::set_in_entry(&mut s, "datasource", "R_DB", "url", &url)
+        deployment::set_in_entry(&mut s, "datasource", ("id", "R_DB"), "url", &url)
             .unwrap()
             .changed
     );
@@ -100,7 +100,7 @@ fn keys_are_set_in_place_and_once() {
             .changed
     );
     assert!(
-        !deployment::set_in_entry(&mut s, "datasource", "R_DB", "url", &url)
+        !deployment::set_in_entry(&mut s, "datasource", ("id", "R_DB"), "url", &url)
             .unwrap()
             .changed
     );

@@ -112,6 +112,38 @@ impl Step {
             Step::RealmProperty(name, value) => {
                 set(s, &format!("realm_manager.properties.{name}"), text(value))?
             }
+            // `[apim]` keys are API Manager 3.x's own names.
+            Step::ApimSetting(key, value) => set(s, &format!("apim.{key}"), typed(value))?,
+            Step::ApimEnvironments(environments) => {
+                let mut out = Vec::new();
+                for e in environments {
+                    let id = ("name", e.name.as_str());
+                    let fields = [
+                        ("type", e.kind.clone().map(Value::Text)),
+                        (
+                            "display_in_api_console",
+                            e.display_in_api_console.map(Value::Flag),
+                        ),
+                        ("description", e.description.clone().map(Value::Text)),
+                        ("service_url", e.service_url.clone().map(Value::Text)),
+                        ("username", e.username.clone().map(Value::Text)),
+                        ("password", e.password.clone().map(Value::Text)),
+                        ("http_endpoint", e.http_endpoint.clone().map(Value::Text)),
+                        ("https_endpoint", e.https_endpoint.clone().map(Value::Text)),
+                    ];
+                    for (key, value) in fields {
+                        if let Some(value) = value {
+                            let array = "apim.gateway.environment";
+                            out.push(deployment::set_in_entry(s, array, id, key, &value)?);
+                        }
+                    }
+                }
+                // Exactly these, as on API Manager 2.x's XML.
+                let names: Vec<&str> = environments.iter().map(|e| e.name.as_str()).collect();
+                let array = "apim.gateway.environment";
+                out.push(deployment::retain_entries(s, array, "name", &names)?);
+                return Ok(out);
+            }
             Step::Datasource { spec, .. } => return datasource(s, spec),
             Step::Lib(_) => return self.apply_to_xml(s),
             Step::Raw { file, .. } => {
@@ -208,7 +240,7 @@ fn datasource(s: &mut Session, spec: &Datasource) -> Result<Vec<Outcome>> {
         };
         out.push(match database {
             Some(table) => deployment::set(s, &format!("{table}.{key}"), &value)?,
-            None => deployment::set_in_entry(s, "datasource", &spec.name, &key, &value)?,
+            None => deployment::set_in_entry(s, "datasource", ("id", &spec.name), &key, &value)?,
         });
         // The database's `type` picks the mapper's defaults for it (its
         // validation query, say): it follows the URL, where the pack has one.
@@ -229,6 +261,17 @@ fn datasource(s: &mut Session, spec: &Datasource) -> Result<Vec<Outcome>> {
         }
     }
     Ok(out)
+}
+
+/// A value as TOML types it: `true`/`false` a boolean, digits an integer.
+fn typed(value: &str) -> Value {
+    match value {
+        "true" | "false" => Value::Flag(value == "true"),
+        _ => match value.parse::<i64>() {
+            Ok(n) if !value.starts_with('0') || value == "0" => Value::Number(n),
+            _ => Value::Text(value.to_string()),
+        },
+    }
 }
 
 /// The `type` WSO2's config mapper gives each JDBC URL scheme.
