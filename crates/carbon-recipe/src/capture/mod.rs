@@ -15,6 +15,7 @@
 //! `${env:NAME}` references ([`Variable`]), and values are written
 //! literally (`$${` for WSO2's own `${…}` placeholders).
 
+mod apim;
 mod edits;
 mod secrets;
 mod stores;

@@ -46,8 +46,18 @@ impl Variables {
 
     /// A reference to a variable holding `value`, the secret at `path` of
     /// `file`: one named after the path (its last key and element), shared
-    /// with an earlier equal value of that name.
+    /// with an earlier equal value of that name. A value that is only one of
+    /// WSO2's own placeholders (`${admin.password}`) holds no secret, and
+    /// says where the server finds it: it is written as it is.
     pub fn reference(&mut self, file: &str, path: &str, value: &str) -> String {
+        let placeholder = value.starts_with("${")
+            && value.ends_with('}')
+            && value[2..value.len() - 1]
+                .chars()
+                .all(|c| c.is_alphanumeric() || "._-".contains(c));
+        if placeholder {
+            return super::edits::literal(value);
+        }
         let base = variable_name(path);
         let mut name = base.clone();
         for n in 2.. {
@@ -243,6 +253,17 @@ fn variable_name(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_placeholder_is_no_secret_and_is_written_as_it_is() {
+        let mut v = Variables::default();
+        v.reading("node");
+        assert_eq!(
+            v.reference("f.xml", "/a/Password", "${admin.password}"),
+            "$${admin.password}"
+        );
+        assert!(v.into_vec().is_empty());
+    }
 
     #[test]
     fn variables_are_named_after_the_key_and_the_element() {

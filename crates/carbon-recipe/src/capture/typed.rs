@@ -89,6 +89,15 @@ pub(crate) fn tables(
             variables,
         ));
     }
+    let (apim, apim_base) = pair(files::API_MANAGER)?;
+    if let Some(doc) = &apim {
+        out.extend(super::apim::tables(
+            doc,
+            apim_base.as_ref(),
+            baseline.is_some(),
+            variables,
+        ));
+    }
     let (users, users_base) = pair(files::USER_MGT)?;
     if let Some(doc) = &users {
         let user_store = Keys::new(users_base.as_ref(), baseline.is_some()).text(

@@ -168,7 +168,12 @@ impl Translate<'_> {
         let value = self.x(text)?;
         if !value.is_empty() {
             self.node.secrets.push(value.clone());
-            if !text.get_ref().contains("${") {
+            // `${env:…}` is the recipe's reference; `$secret{…}`, `$env{…}`
+            // and `$sys{…}` are WSO2's, resolved by the server.
+            let wso2 = ["$secret{", "$env{", "$sys{"]
+                .iter()
+                .any(|p| text.get_ref().trim_start().starts_with(p));
+            if !text.get_ref().contains("${") && !wso2 {
                 self.warn(
                     text.span(),
                     "a password written in the recipe: take it from the environment \
