@@ -72,8 +72,14 @@ fn a_recipe_becomes_deployment_toml_keys_and_applies_once() {
     let after = std::fs::read_to_string(home.join("repository/conf/deployment.toml")).unwrap();
     // WSO2's own placeholders are written as given, for the server to
     // resolve at start.
-    assert!(after.contains("url = \"$env{REPORTS_DB_URL}\"\n"), "{after}");
-    assert!(after.contains("password = \"$secret{reports_db_password}\"\n"), "{after}");
+    assert!(
+        after.contains("url = \"$env{REPORTS_DB_URL}\"\n"),
+        "{after}"
+    );
+    assert!(
+        after.contains("password = \"$secret{reports_db_password}\"\n"),
+        "{after}"
+    );
     // Every comment of the file is still there, in its place.
     for comment in before.lines().filter(|l| l.trim_start().starts_with('#')) {
         assert!(after.contains(comment), "{comment:?} lost:\n{after}");
