@@ -78,6 +78,7 @@ fn main() -> ExitCode {
     trials.extend(upgrades::hand_made(corpus.as_deref()));
     trials.extend(upgrades::across_versions(corpus.as_deref()));
     trials.extend(upgrades::across_the_config_model(corpus.as_deref()));
+    trials.extend(upgrades::apim_on_deployment_toml(corpus.as_deref()));
     libtest_mimic::run(&args, trials).exit_code()
 }
 

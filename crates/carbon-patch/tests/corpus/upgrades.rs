@@ -858,3 +858,49 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
         (base, over) => *base = over,
     }
 }
+
+/// `[apim]` on API Manager 3.0.0's own deployment.toml: the gateway
+/// environments become exactly the recipe's `[[apim.gateway.environment]]`
+/// entries, in the place of the shipped one (golden diff); a key the pack
+/// does not name is refused, naming it.
+pub(super) fn apim_on_deployment_toml(corpus: Option<&Path>) -> Vec<Trial> {
+    let ignored = corpus.is_none();
+    let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
+    vec![Trial::test("upgrades::apim-3.0.0-gateway-environments", move || {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("apim");
+        assemble(&corpus, "apim-3.0.0", &home);
+        let recipe = dir.path().join("r.toml");
+        let write = |text: &str| std::fs::write(&recipe, text).unwrap();
+        write(
+            "[[apim.gateway.environment]]\nname = \"Production Gateway\"\ntype = \"production\"\n\
+             service_url = \"https://gwmgr.example.org:9443/services/\"\nusername = \"admin\"\n\
+             password = \"${env:GW_PASSWORD}\"\nhttp_endpoint = \"http://gw.example.org:8280\"\n\
+             https_endpoint = \"https://gw.example.org:8243\"\n[nodes.apim]\nhome = \"apim\"\n",
+        );
+        let args = |command: &str| {
+            vec![
+                command.to_string(),
+                recipe.display().to_string(),
+                format!("--home=apim={}", home.display()),
+            ]
+        };
+        let env = [("GW_PASSWORD", "gateway-secret")];
+        let out = carbon_patch(&args("plan"), &env);
+        let shown = String::from_utf8_lossy(&out.stdout).replace(&home.display().to_string(), "<home>");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!shown.contains("gateway-secret"));
+        golden::assert_golden("corpus/upgrades/apim-3.0.0-gateway-environments.txt", &shown);
+        let out = carbon_patch(&args("apply"), &env);
+        assert!(out.status.success());
+        let out = carbon_patch(&args("check"), &env);
+        assert_eq!(out.status.code(), Some(0));
+        write("[apim.key_manager]\nservice_url = \"https://km:9443/services/\"\n[nodes.apim]\nhome = \"apim\"\n");
+        let out = carbon_patch(&args("plan"), &[]);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(said.contains("takes no deployment.toml key apim.key_manager.service_url"), "{said}");
+        Ok(())
+    })
+    .with_ignored_flag(ignored)]
+}
