@@ -1,10 +1,11 @@
 //! The settings the recipe's tables know, read from a home into those
-//! tables: `[server]`, `[clustering]`, `[tomcat]`, `[user_store]`, and (in
-//! `stores.rs`) `[[datasource]]` and `[registry]`. With a baseline, a key is written only
-//! where the home's value differs from the baseline's, so that the recipe
-//! says what someone configured, in the words a recipe author would use.
-//! What these tables do not reproduce is left to `[[raw]]` edits
-//! (`super::capture`).
+//! tables: `[server]`, `[deployment_synchronizer]`, `[mediation]`,
+//! `[clustering]`, `[tomcat]`, `[user_store]`, `[apim]` (`apim.rs`), and
+//! `[[datasource]]` and `[registry]` (`stores.rs`). With a baseline, a key
+//! is written only where the home's value differs from the baseline's, so
+//! that the recipe says what someone configured, in the words a recipe
+//! author would use. What these tables do not reproduce is left to
+//! `[[raw]]` edits (`super::capture`).
 
 use std::path::Path;
 
@@ -53,6 +54,38 @@ pub(crate) fn tables(
             .text(doc, "mgt_hostname", "MgtHostName")
             .number(doc, "offset", "Ports/Offset");
         out.extend(server.table("server", false));
+        let sync = |leaf: &str| format!("DeploymentSynchronizer/{leaf}");
+        let mut synchronizer = Keys::new(carbon_base.as_ref(), baseline.is_some())
+            .boolean(doc, "enabled", &sync("Enabled"))
+            .boolean(doc, "auto_commit", &sync("AutoCommit"))
+            .boolean(doc, "auto_checkout", &sync("AutoCheckout"))
+            .text(doc, "repository_type", &sync("RepositoryType"))
+            .text(doc, "svn_url", &sync("SvnUrl"))
+            .text(doc, "svn_user", &sync("SvnUser"));
+        if let Some(password) = value_at(doc, &sync("SvnPassword")) {
+            let base = carbon_base
+                .as_ref()
+                .and_then(|b| value_at(b, &sync("SvnPassword")));
+            if !(password.is_empty() || baseline.is_some() && base.as_ref() == Some(&password)) {
+                let path = format!("/Server/{}", sync("SvnPassword"));
+                let reference = variables.reference(files::CARBON, &path, &password);
+                synchronizer
+                    .keys
+                    .push(("svn_password".into(), string(&reference)));
+            }
+        }
+        let synchronizer = synchronizer.boolean(
+            doc,
+            "svn_url_append_tenant_id",
+            &sync("SvnUrlAppendTenantId"),
+        );
+        out.extend(synchronizer.table("deployment_synchronizer", false));
+        let mediation = Keys::new(carbon_base.as_ref(), baseline.is_some()).boolean(
+            doc,
+            "load_from_registry",
+            "MediationConfig/LoadFromRegistry",
+        );
+        out.extend(mediation.table("mediation", false));
     }
     let (axis2, axis2_base) = pair(files::AXIS2)?;
     if let Some(doc) = &axis2 {
