@@ -209,17 +209,46 @@ pub fn compare_xml(
 
 impl Difference {
     /// Whether the values of this difference are a secret's: an attribute,
-    /// element or key named as one, or an element a secret's name names
-    /// (`Property[@name='password']`), as [`crate::secrets`] judges names.
+    /// element or key named as one, an element a secret's name names
+    /// (`Property[@name='password']`), as [`crate::secrets`] judges names,
+    /// or a value that holds one ([`crate::secrets::holds_secret`]: a URL's
+    /// `user:password`).
     pub fn is_secret(&self) -> bool {
+        let holds = |v: Option<&String>| v.is_some_and(|v| crate::secrets::holds_secret(v));
+        let values_hold = match &self.kind {
+            DifferenceKind::Xml(XmlDifference {
+                change: Change::Text { before, after },
+                ..
+            }) => holds(Some(before)) || holds(Some(after)),
+            DifferenceKind::Xml(XmlDifference {
+                change: Change::Attribute { before, after, .. },
+                ..
+            })
+            | DifferenceKind::Toml { before, after, .. }
+            | DifferenceKind::Property { before, after, .. } => {
+                holds(before.as_ref()) || holds(after.as_ref())
+            }
+            _ => false,
+        };
+        values_hold || self.named_secret()
+    }
+
+    /// Whether a name says the values are a secret's.
+    fn named_secret(&self) -> bool {
         match &self.kind {
             DifferenceKind::Xml(x) => {
                 let (element, key) = last_step_names(&x.path);
                 let named = |n: &str| crate::secrets::is_secret_name(n.as_bytes());
-                named(element)
-                    || key.is_some_and(named)
-                    || matches!(&x.change, Change::Attribute { name, .. }
-                        if named(name.rsplit('}').next().unwrap_or(name)))
+                match &x.change {
+                    // An attribute by its own name (a password element's
+                    // `svns:secretAlias` names the secret, it is none), or
+                    // the value of a property a secret's name names.
+                    Change::Attribute { name, .. } => {
+                        let local = name.rsplit(['}', ':']).next().unwrap_or(name);
+                        named(local) || key.is_some_and(named)
+                    }
+                    _ => named(element) || key.is_some_and(named),
+                }
             }
             DifferenceKind::Toml { key, .. } => {
                 crate::secrets::names_a_secret(key.trim_matches('"'))

@@ -186,6 +186,20 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
     }
 }
 
+/// Whether `value` holds a secret by what surrounds it: a URL's
+/// `user:password`, a `password=` parameter, a password element in markup.
+///
+/// # Examples
+/// ```
+/// use carbon_config::secrets::holds_secret;
+/// assert!(holds_secret("jdbc:mysql://admin:TopSecret@db:3306/c"));
+/// assert!(holds_secret("jdbc:sqlserver://db;user=a;password=TopSecret"));
+/// assert!(!holds_secret("jdbc:mysql://db:3306/c"));
+/// ```
+pub fn holds_secret(value: &str) -> bool {
+    matches!(text::mask_on_disk(value), Cow::Owned(masked) if masked != value)
+}
+
 /// `finding` with its file and message masked.
 pub fn mask_finding(
     finding: &crate::validate::Finding,
