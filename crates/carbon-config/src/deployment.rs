@@ -238,9 +238,21 @@ impl PackKeys {
 /// The file is missing or is not TOML; a key on the way is not a table; the
 /// pack does not take the key.
 pub fn set(s: &mut Session, key: &str, value: &Value) -> Result<Outcome> {
-    check_key(s, key)?;
+    let parts: Vec<&str> = key.split('.').collect();
+    set_path(s, &parts, value)
+}
+
+/// [`set`], the key given by its parts: a part may hold dots
+/// (`clustering.properties."hazelcast.max.no.heartbeat.seconds"`).
+///
+/// # Errors
+/// As [`set`].
+pub fn set_path(s: &mut Session, parts: &[&str], value: &Value) -> Result<Outcome> {
+    let key = written_key(parts);
+    check_key(s, &parts.join("."))?;
     edit(s, &format!("{key} = {value}"), |doc| {
-        let (table, last) = table_for(doc.as_table_mut(), key)?;
+        let (last, path) = parts.split_last().expect("a key has a part");
+        let table = table_for(doc.as_table_mut(), path)?;
         if table.get(last).is_some_and(|item| value.is_in(item)) {
             return Ok(false);
         }
@@ -257,6 +269,23 @@ pub fn set(s: &mut Session, key: &str, value: &Value) -> Result<Outcome> {
         }
         Ok(true)
     })
+}
+
+/// A key as TOML writes it: each part bare where it can be, else quoted.
+fn written_key(parts: &[&str]) -> String {
+    let written: Vec<String> = parts
+        .iter()
+        .map(|p| {
+            match p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+            {
+                true if !p.is_empty() => p.to_string(),
+                _ => toml_edit::Value::from(*p).to_string().trim().to_string(),
+            }
+        })
+        .collect();
+    written.join(".")
 }
 
 /// Sets `key` of the entry of the array of tables `array` (`datasource`,
@@ -278,7 +307,9 @@ pub fn set_in_entry(
         s,
         &format!("[[{array}]] {id_key} = {id:?}: {key} = {value}"),
         |doc| {
-            let (parent, last) = table_for(doc.as_table_mut(), array)?;
+            let parts: Vec<&str> = array.split('.').collect();
+            let (last, path) = parts.split_last().expect("an array has a name");
+            let parent = table_for(doc.as_table_mut(), path)?;
             if !parent.contains_key(last) {
                 parent.insert(last, Item::ArrayOfTables(toml_edit::ArrayOfTables::new()));
             }
@@ -297,7 +328,9 @@ pub fn set_in_entry(
                     entries.get_mut(entries.len() - 1).expect("pushed")
                 }
             };
-            let (table, last) = table_for(entry, key)?;
+            let parts: Vec<&str> = key.split('.').collect();
+            let (last, path) = parts.split_last().expect("a key has a part");
+            let table = table_for(entry, path)?;
             if table.get(last).is_some_and(|item| value.is_in(item)) {
                 return Ok(false);
             }
@@ -444,22 +477,10 @@ fn edit(
 
 /// The table that holds `key`'s last part, created (at the end of the file)
 /// where missing, and that part.
-fn table_for<'t>(
-    root: &'t mut Table,
-    key: &'t str,
-) -> std::result::Result<(&'t mut Table, &'t str), String> {
-    let (path, last) = match key.rsplit_once('.') {
-        Some((path, last)) => (Some(path), last),
-        None => (None, key),
-    };
+fn table_for<'t>(root: &'t mut Table, path: &[&str]) -> std::result::Result<&'t mut Table, String> {
     let mut table = root;
-    let mut so_far = String::new();
-    for part in path.into_iter().flat_map(|p| p.split('.')) {
-        so_far = if so_far.is_empty() {
-            part.to_string()
-        } else {
-            format!("{so_far}.{part}")
-        };
+    for (i, part) in path.iter().enumerate() {
+        let so_far = || written_key(&path[..=i]);
         if !table.contains_key(part) {
             let mut new = Table::new();
             new.set_implicit(true);
@@ -467,8 +488,16 @@ fn table_for<'t>(
         }
         table = match table.get_mut(part) {
             Some(Item::Table(inner)) => inner,
-            _ => return Err(format!("{so_far} is not a table")),
+            Some(Item::Value(toml_edit::Value::InlineTable(_))) => {
+                return Err(format!(
+                    "{} is an inline table ({{ … }}); carbon-patch sets keys in [tables]: \
+                     write it as [{}]",
+                    so_far(),
+                    so_far()
+                ))
+            }
+            _ => return Err(format!("{} is not a table", so_far())),
         };
     }
-    Ok((table, last))
+    Ok(table)
 }

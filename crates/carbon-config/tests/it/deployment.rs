@@ -152,3 +152,44 @@ fn line_endings_and_the_final_newline_are_the_files() {
         crlf.lines().count() + 3
     );
 }
+
+/// A key part holding dots is one key, quoted; an inline table is named
+/// as such when a key cannot be set in it.
+#[test]
+fn dotted_key_parts_are_quoted_and_inline_tables_named() {
+    let copy = modern();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    let path = [
+        "clustering",
+        "properties",
+        "hazelcast.max.no.heartbeat.seconds",
+    ];
+    let value = Value::Text("600".into());
+    assert!(deployment::set_path(&mut s, &path, &value).unwrap().changed);
+    let after = String::from_utf8(s.changes().unwrap().remove(0).after).unwrap();
+    assert!(
+        after.ends_with(
+            "[clustering.properties]\n\"hazelcast.max.no.heartbeat.seconds\" = \"600\"\n"
+        ),
+        "{after}"
+    );
+    let file = copy.path().join(deployment::FILE);
+    std::fs::write(&file, &after).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    assert!(!deployment::set_path(&mut s, &path, &value).unwrap().changed);
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replace("[server]\n", "server = { hostname = \"h\" }\n[x]\n"),
+    )
+    .unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    let err = deployment::set(&mut s, "server.offset", &Value::Number(1)).unwrap_err();
+    assert!(
+        err.to_string().contains("server is an inline table"),
+        "{err}"
+    );
+}

@@ -55,20 +55,24 @@ impl Step {
                 deployment::remove(s, "clustering.membership_scheme")?
             }
             Step::ClusteringParameter(name, value) => {
-                let key = match name.as_str() {
-                    "membershipScheme" => "clustering.membership_scheme".to_string(),
-                    "domain" => "clustering.domain".to_string(),
-                    "localMemberHost" => "clustering.local_member_host".to_string(),
-                    "localMemberPort" => "clustering.local_member_port".to_string(),
-                    // The templates render `clustering.properties` as more
-                    // clustering parameters, by name.
-                    other => format!("clustering.properties.{other}"),
+                let own = match name.as_str() {
+                    "membershipScheme" => Some("membership_scheme"),
+                    "domain" => Some("domain"),
+                    "localMemberHost" => Some("local_member_host"),
+                    "localMemberPort" => Some("local_member_port"),
+                    _ => None,
+                };
+                // The templates render `clustering.properties` as more
+                // clustering parameters, by name (which may hold dots).
+                let path: Vec<&str> = match own {
+                    Some(key) => vec!["clustering", key],
+                    None => vec!["clustering", "properties", name.as_str()],
                 };
                 let value = match value.parse::<i64>() {
                     Ok(n) if name == "localMemberPort" => Value::Number(n),
                     _ => text(value),
                 };
-                set(s, &key, value)?
+                deployment::set_path(s, &path, &value)?
             }
             Step::Members(members) => set(
                 s,
