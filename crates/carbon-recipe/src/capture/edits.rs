@@ -58,7 +58,9 @@ pub(crate) fn entries(
         let file = d.file.to_string_lossy().into_owned();
         match &d.kind {
             DifferenceKind::OnlyIn { side: Side::After } if d.file.starts_with(LIB) => {
-                out.push(Entry::Lib(home.join(&d.file)));
+                // Absolute: the recipe may be written anywhere.
+                let path = home.join(&d.file);
+                out.push(Entry::Lib(std::path::absolute(&path).unwrap_or(path)));
             }
             DifferenceKind::OnlyIn { side: Side::After } => out.push(Entry::Note(format!(
                 "{file} is in the home only: copy it into the new home"

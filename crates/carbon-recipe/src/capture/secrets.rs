@@ -55,7 +55,9 @@ impl Variables {
             && value[2..value.len() - 1]
                 .chars()
                 .all(|c| c.is_alphanumeric() || "._-".contains(c));
-        if placeholder {
+        // Nor is a flag (`StoreSaltedPassword`, named as a secret, holds
+        // `true` or `false`).
+        if placeholder || value == "true" || value == "false" {
             return super::edits::literal(value);
         }
         let base = variable_name(path);
@@ -243,10 +245,12 @@ fn variable_name(path: &str) -> String {
         }
     }
     let out = out.trim_end_matches('_').to_string();
-    if out.is_empty() {
-        "SECRET".into()
-    } else {
-        out
+    // A shell variable's name starts with a letter or `_`
+    // (`9443_CONNECTOR` would be refused by `export`).
+    match out.chars().next() {
+        None => "SECRET".into(),
+        Some(c) if c.is_ascii_digit() => format!("SECRET_{out}"),
+        Some(_) => out,
     }
 }
 
@@ -262,7 +266,19 @@ mod tests {
             v.reference("f.xml", "/a/Password", "${admin.password}"),
             "$${admin.password}"
         );
+        assert_eq!(
+            v.reference("f.xml", "/a/StoreSaltedPassword", "true"),
+            "true"
+        );
         assert!(v.into_vec().is_empty());
+    }
+
+    #[test]
+    fn variable_names_start_as_shell_names_do() {
+        assert_eq!(
+            variable_name("/Server/Service/Connector[@port='9443']/@keystorePass"),
+            "SECRET_9443_KEYSTOREPASS"
+        );
     }
 
     #[test]

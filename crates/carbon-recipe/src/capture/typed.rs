@@ -140,7 +140,37 @@ pub(crate) fn tables(
         );
         out.extend(user_store.table("user_store", false));
     }
+    for table in &mut out {
+        guard_secrets(table, variables);
+    }
     Ok(out)
+}
+
+/// A value that holds a secret by what surrounds it (a URL's
+/// `user:password`), made a variable as a whole.
+fn guard_secrets(table: &mut Table, variables: &mut Variables) {
+    let name = table
+        .keys
+        .iter()
+        .find(|(k, _)| k == "name" || k == "id" || k == "path")
+        .and_then(|(_, v)| parsed(v))
+        .unwrap_or_default();
+    for (key, value) in &mut table.keys {
+        let Some(text) = parsed(value) else {
+            continue;
+        };
+        if carbon_config::secrets::holds_secret(&text) {
+            let path = format!("{}[name='{name}']/{key}", table.header);
+            *value = string(&variables.reference(table.header, &path, &text));
+        }
+    }
+}
+
+/// The string a rendered TOML value holds, when it is one.
+fn parsed(value: &str) -> Option<String> {
+    let table: toml::Table = format!("v = {value}").parse().ok()?;
+    let text = table.get("v")?.as_str()?.replace("$${", "${");
+    Some(text)
 }
 
 /// The keys of one table, each read from the home's document and kept
@@ -238,8 +268,12 @@ fn clustering(doc: &Document, base: Option<&Document>, compare: bool) -> Option<
         .text(doc, "domain", &parameter("domain"))
         .text(doc, "local_member_host", &parameter("localMemberHost"))
         .number(doc, "local_member_port", &parameter("localMemberPort"));
+    // With wka, a recipe without `members` derives them from its other
+    // nodes: they are written whenever there are any (capture leaves them
+    // out again where the recipe would derive the same).
+    let wka = value_at(doc, &parameter("membershipScheme")).as_deref() == Some("wka");
     let ours = members(doc);
-    if !ours.is_empty() && (!compare || base.map(members) != Some(ours.clone())) {
+    if !ours.is_empty() && (wka || !compare || base.map(members) != Some(ours.clone())) {
         let listed: Vec<String> = ours.iter().map(|m| string(&literal(m))).collect();
         keys.keys
             .push(("members".into(), format!("[{}]", listed.join(", "))));
@@ -329,7 +363,8 @@ pub(crate) fn membership(home: &CarbonHome) -> carbon_config::Result<Option<Memb
 }
 
 fn member(host: &str, port: &str) -> String {
-    match host.contains(':') {
+    // An IPv6 host needs brackets, unless the file wrote them.
+    match host.contains(':') && !host.starts_with('[') {
         true => format!("[{host}]:{port}"),
         false => format!("{host}:{port}"),
     }

@@ -145,6 +145,27 @@ impl Translate<'_> {
         value
     }
 
+    /// `text` expanded into markup: an environment variable's value (a
+    /// password, most often) is text there, escaped, so that `<` or `&` in
+    /// it cannot break the markup or add to it.
+    fn x_markup(&self, text: &Text) -> Result<String, RecipeError> {
+        struct Escaped<'e>(&'e dyn Env);
+        impl Env for Escaped<'_> {
+            fn var(&self, name: &str) -> Option<String> {
+                let value = self.0.var(name)?;
+                Some(
+                    value
+                        .replace('&', "&amp;")
+                        .replace('<', "&lt;")
+                        .replace('>', "&gt;")
+                        .replace('"', "&quot;")
+                        .replace('\'', "&apos;"),
+                )
+            }
+        }
+        self.recipe.expand(text, &Escaped(self.env))
+    }
+
     /// A warning about the recipe entry at `span`.
     fn warn(&self, span: Range<usize>, message: String) {
         let source = &self.recipe.text.source;

@@ -1139,3 +1139,25 @@ fn raw_prefixes_are_bound_in_namespaces() {
     );
     assert!(err.contains("\"a:b\" is not a prefix"), "{err}");
 }
+
+/// An environment variable in `[[raw]]` markup is text there: its `<`, `&`
+/// and quotes are escaped, so that a password cannot break the markup.
+#[test]
+fn environment_values_in_raw_markup_are_escaped() {
+    let recipe = "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"/Server\"\n\
+                  action = \"insert\"\nmarkup = \"<Password>${env:PW}</Password>\"\n\
+                  [nodes.a]\nhome = \"/a\"\n";
+    let parsed = Recipe::parse("cluster.toml", recipe).unwrap();
+    let node = parsed.resolve("a", None, &env(&[("PW", "a<b&c\"d")])).unwrap();
+    let markup = node.steps.iter().find_map(|s| match s {
+        Step::Raw {
+            action: carbon_config::raw::RawAction::Insert { markup, .. },
+            ..
+        } => Some(markup.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        markup.as_deref(),
+        Some("<Password>a&lt;b&amp;c&quot;d</Password>")
+    );
+}

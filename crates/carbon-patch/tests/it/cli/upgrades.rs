@@ -293,3 +293,49 @@ fn capture_without_a_baseline_writes_the_typed_tables() {
         assert_eq!(out.status.code(), Some(0), "{node}: {}", stdout(&out));
     }
 }
+
+/// A password inside a value (a JDBC URL's `user:password`) is a secret
+/// too: `diff` masks it, and `capture` makes the URL a variable.
+#[test]
+fn a_password_inside_a_url_is_masked_in_diff_and_a_variable_in_capture() {
+    let tree = Tree::new(&["pristine", "node1", "fresh1"]);
+    let file = "repository/conf/datasources/master-datasources.xml";
+    let path = tree.home("node1").join(file);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let url = "jdbc:h2:./repository/database/EXAMPLE_CARBON_DB;DB_CLOSE_ON_EXIT=FALSE";
+    assert!(text.contains(url));
+    let secret_url = "jdbc:mysql://admin:TopSecret99@db.example.com:3306/carbon";
+    std::fs::write(&path, text.replace(url, secret_url)).unwrap();
+    for format in ["text", "json"] {
+        let out = diff(
+            &tree.home("pristine"),
+            &tree.home("node1"),
+            &["--format", format],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert!(!stdout(&out).contains("TopSecret99"), "{}", stdout(&out));
+    }
+    let out = bin()
+        .arg("capture")
+        .arg("--baseline")
+        .arg(tree.home("pristine"))
+        .arg(format!("--home=node1={}", tree.home("node1").display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let captured = stdout(&out);
+    assert!(!captured.contains("TopSecret99") && !stderr(&out).contains("TopSecret99"));
+    assert!(
+        captured.contains("url = \"${env:EXAMPLE_CARBON_DB_URL}\""),
+        "{captured}"
+    );
+    let recipe = tree.home("captured.toml");
+    std::fs::write(&recipe, &captured).unwrap();
+    apply(
+        &recipe,
+        &[("node1", &tree.home("fresh1"))],
+        &[("EXAMPLE_CARBON_DB_URL", secret_url)],
+    );
+    let out = diff(&tree.home("node1"), &tree.home("fresh1"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}

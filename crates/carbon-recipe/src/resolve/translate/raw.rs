@@ -322,7 +322,7 @@ impl Translate<'_> {
         let Some(t) = &r.markup else {
             return self.raw_needs(r, &None, "markup");
         };
-        let markup = self.x_unescaped(t)?;
+        let markup = self.x_markup(t)?;
         let fail = |message: String| Err(self.error(t.span(), message));
         // A declaration or a DOCTYPE belongs to a document, not to what
         // goes into one.
