@@ -404,6 +404,17 @@ pub fn get(s: &mut Session, key: &str) -> Result<Option<String>> {
     Ok(item.as_value().map(|v| v.to_string().trim().to_string()))
 }
 
+/// Whether the pack's template `rel` (below `templates/`, as
+/// `repository/conf/user-mgt.xml.j2`) holds `needle`.
+///
+/// # Errors
+/// The template cannot be read.
+pub fn template_holds(home: &CarbonHome, rel: &str, needle: &str) -> Result<bool> {
+    let path = Path::new(RESOURCES).join("templates").join(rel);
+    let bytes = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)?;
+    Ok(bytes.is_some_and(|b| String::from_utf8_lossy(&b).contains(needle)))
+}
+
 /// Whether the home's pack takes `key` ([`PackKeys::takes`]).
 ///
 /// # Errors

@@ -861,8 +861,9 @@ fn merge(base: &mut serde_json::Value, over: serde_json::Value) {
 
 /// `[apim]` on API Manager 3.0.0's own deployment.toml: the gateway
 /// environments become exactly the recipe's `[[apim.gateway.environment]]`
-/// entries, in the place of the shipped one (golden diff); a key the pack
-/// does not name is refused, naming it.
+/// entries, in the place of the shipped one, and the user store's
+/// datasource is written without the `jdbc/` its template adds (golden
+/// diff); a key the pack does not name is refused, naming it.
 pub(super) fn apim_on_deployment_toml(corpus: Option<&Path>) -> Vec<Trial> {
     let ignored = corpus.is_none();
     let corpus = corpus.map(Path::to_path_buf).unwrap_or_default();
@@ -876,7 +877,8 @@ pub(super) fn apim_on_deployment_toml(corpus: Option<&Path>) -> Vec<Trial> {
             "[[apim.gateway.environment]]\nname = \"Production Gateway\"\ntype = \"production\"\n\
              service_url = \"https://gwmgr.example.org:9443/services/\"\nusername = \"admin\"\n\
              password = \"${env:GW_PASSWORD}\"\nhttp_endpoint = \"http://gw.example.org:8280\"\n\
-             https_endpoint = \"https://gw.example.org:8243\"\n[nodes.apim]\nhome = \"apim\"\n",
+             https_endpoint = \"https://gw.example.org:8243\"\n\
+             [user_store]\ndata_source = \"jdbc/WSO2UM_DB\"\n[nodes.apim]\nhome = \"apim\"\n",
         );
         let args = |command: &str| {
             vec![

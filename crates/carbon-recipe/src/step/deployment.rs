@@ -112,7 +112,21 @@ impl Step {
             Step::UserStoreProperty(name, value) => {
                 set(s, &format!("user_store.properties.{name}"), text(value))?
             }
-            Step::RealmDataSource(jndi) => set(s, "realm_manager.data_source", text(jndi))?,
+            Step::RealmDataSource(jndi) => {
+                // API Manager 3.x's template writes `jdbc/` before the key's
+                // value itself.
+                let template = "repository/conf/user-mgt.xml.j2";
+                let prefixed = deployment::template_holds(
+                    s.home(),
+                    template,
+                    "jdbc/{{realm_manager.data_source}}",
+                )?;
+                let name = match prefixed {
+                    true => jndi.strip_prefix("jdbc/").unwrap_or(jndi),
+                    false => jndi.as_str(),
+                };
+                set(s, "realm_manager.data_source", text(name))?
+            }
             Step::RealmProperty(name, value) => {
                 set(s, &format!("realm_manager.properties.{name}"), text(value))?
             }
