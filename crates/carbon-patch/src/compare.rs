@@ -60,8 +60,11 @@ pub fn text(before: &Path, after: &Path, differences: &[Difference]) -> String {
         Side::Before => before.display().to_string(),
         Side::After => after.display().to_string(),
     };
+    // Quoted, and escaped once (`visible`): a backslash in a value is
+    // itself.
+    let quoted = |v: &str| format!("\"{}\"", visible::line(v));
     let value = |v: &Option<String>| match v {
-        Some(v) => format!("{:?}", visible::line(v)),
+        Some(v) => quoted(v),
         None => "(none)".to_string(),
     };
     let mut out = String::new();
@@ -97,12 +100,9 @@ pub fn text(before: &Path, after: &Path, differences: &[Difference]) -> String {
             DifferenceKind::Xml(x) => {
                 let path = visible::line(&x.path);
                 let _ = match &x.change {
-                    Change::Text { before, after } => writeln!(
-                        out,
-                        "  {path}: {:?} -> {:?}",
-                        visible::line(before),
-                        visible::line(after)
-                    ),
+                    Change::Text { before, after } => {
+                        writeln!(out, "  {path}: {} -> {}", quoted(before), quoted(after))
+                    }
                     Change::Attribute {
                         name,
                         before,
@@ -115,6 +115,10 @@ pub fn text(before: &Path, after: &Path, differences: &[Difference]) -> String {
                         value(after)
                     ),
                     Change::Added { markup, .. } => element(&mut out, '+', &path, markup),
+                    Change::Removed {
+                        markup,
+                        commented_out: true,
+                    } => element(&mut out, '-', &format!("{path} (commented out)"), markup),
                     Change::Removed { markup, .. } => element(&mut out, '-', &path, markup),
                     Change::Root { before, after } => writeln!(
                         out,
@@ -124,8 +128,21 @@ pub fn text(before: &Path, after: &Path, differences: &[Difference]) -> String {
                     ),
                 };
             }
-            DifferenceKind::Toml { key, before, after }
-            | DifferenceKind::Property { key, before, after } => {
+            // Already TOML, quotes and all.
+            DifferenceKind::Toml { key, before, after } => {
+                let toml = |v: &Option<String>| match v {
+                    Some(v) => visible::line(v).into_owned(),
+                    None => "(none)".to_string(),
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}: {} -> {}",
+                    visible::line(key),
+                    toml(before),
+                    toml(after)
+                );
+            }
+            DifferenceKind::Property { key, before, after } => {
                 let _ = writeln!(
                     out,
                     "  {}: {} -> {}",

@@ -56,8 +56,8 @@ pub(crate) fn compare_documents(before: &Document, after: &Document) -> Vec<XmlD
             path: "/".to_string(),
             exact: true,
             change: Change::Root {
-                before: before.name(ra).to_string(),
-                after: after.name(rb).to_string(),
+                before: expanded(before.namespace(ra), before.name(ra)),
+                after: expanded(after.namespace(rb), after.name(rb)),
             },
         });
     }

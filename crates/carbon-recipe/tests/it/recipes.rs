@@ -1148,7 +1148,9 @@ fn environment_values_in_raw_markup_are_escaped() {
                   action = \"insert\"\nmarkup = \"<Password>${env:PW}</Password>\"\n\
                   [nodes.a]\nhome = \"/a\"\n";
     let parsed = Recipe::parse("cluster.toml", recipe).unwrap();
-    let node = parsed.resolve("a", None, &env(&[("PW", "a<b&c\"d")])).unwrap();
+    let node = parsed
+        .resolve("a", None, &env(&[("PW", "a<b&c\"d")]))
+        .unwrap();
     let markup = node.steps.iter().find_map(|s| match s {
         Step::Raw {
             action: carbon_config::raw::RawAction::Insert { markup, .. },

@@ -213,6 +213,21 @@ fn a_deployment_toml_home_is_compared_by_key_and_not_captured() {
     let text = std::fs::read_to_string(&toml).unwrap();
     assert!(text.contains("offset = 0"));
     std::fs::write(&toml, text.replace("offset = 0", "offset = 2")).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("offset = 0", "offset = 2")
+            .replace("type = \"h2\"", "type = \"^[\\\\S]{3}$\""),
+    )
+    .unwrap();
+    // Values as TOML writes them, escaped once.
+    let out = diff(&a, &b, &[]);
+    let shown = stdout(&out);
+    assert!(shown.contains("  server.offset: 0 -> 2\n"), "{shown}");
+    assert!(
+        shown.contains("  database.shared_db.type: \"h2\" -> '^[\\S]{3}$'\n"),
+        "{shown}"
+    );
+    std::fs::write(&toml, text.replace("offset = 0", "offset = 2")).unwrap();
     let out = diff(&a, &b, &["--format=json"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
