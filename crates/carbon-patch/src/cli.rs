@@ -62,7 +62,7 @@ enum Cmd {
     },
     /// Print a recipe that makes the given homes again on pristine packs.
     #[command(
-        after_help = "The settings the recipe's tables know ([server], [deployment_synchronizer], [mediation], [clustering],\n[tomcat], [[datasource]], [registry], [user_store], [apim]) become those tables. With --baseline, only what differs from that pristine pack is\nwritten, and every other difference becomes a [[raw]] edit keyed by name, never by position; what\nno edit can make is listed in the recipe's header. Secrets become ${env:NAME} references.\n\nExample (two nodes, against a freshly unpacked pack of their version):\n  carbon-patch capture --baseline /tmp/wso2am-2.1.0 --home gw1=/opt/gw1 --home gw2=/opt/gw2 > cluster.toml"
+        after_help = "The settings the recipe's tables know ([server], [deployment_synchronizer], [mediation], [clustering],\n[tomcat], [[datasource]], [registry], [identity], [event_processor], [user_store], [apim]) become those\ntables. With --baseline, only what differs from that pristine pack is written, and every other\ndifference becomes a [[raw]] edit keyed by name, never by position; what no edit can make is listed\nin the recipe's header. Secrets become ${env:NAME} references.\n\nExample (two nodes, against a freshly unpacked pack of their version):\n  carbon-patch capture --baseline /tmp/wso2am-2.1.0 --home gw1=/opt/gw1 --home gw2=/opt/gw2 > cluster.toml"
     )]
     Capture {
         /// Homes to capture, each a node named after its folder.

@@ -1,6 +1,7 @@
 //! The settings the recipe's tables know, read from a home into those
 //! tables: `[server]`, `[deployment_synchronizer]`, `[mediation]`,
-//! `[clustering]`, `[tomcat]`, `[user_store]`, `[apim]` (`apim.rs`), and
+//! `[clustering]`, `[tomcat]`, `[identity]`, `[event_processor]`,
+//! `[user_store]`, `[apim]` (`apim.rs`), and
 //! `[[datasource]]` and `[registry]` (`stores.rs`). With a baseline, a key
 //! is written only where the home's value differs from the baseline's, so
 //! that the recipe says what someone configured, in the words a recipe
@@ -130,6 +131,35 @@ pub(crate) fn tables(
             baseline.is_some(),
             variables,
         ));
+    }
+    let (identity, identity_base) = pair(files::IDENTITY)?;
+    if let Some(doc) = &identity {
+        let identity = Keys::new(identity_base.as_ref(), baseline.is_some()).text(
+            doc,
+            "data_source",
+            "JDBCPersistenceManager/DataSource/Name",
+        );
+        out.extend(identity.table("identity", false));
+    }
+    let (events, events_base) = pair(files::EVENT_PROCESSOR)?;
+    if let Some(doc) = &events {
+        for (mode, header) in [
+            ("HA", "event_processor.ha"),
+            ("Distributed", "event_processor.distributed"),
+            ("SingleNode", "event_processor.single_node"),
+        ] {
+            let at = |rest: &str| format!("mode[@name='{mode}']{rest}");
+            let mut keys = Keys::new(events_base.as_ref(), baseline.is_some())
+                .boolean(doc, "enable", &at("/@enable"))
+                .boolean(doc, "presenter", &at("/nodeType/presenter/@enable"))
+                .boolean(doc, "persistence", &at("/persistence/@enable"));
+            if mode == "HA" {
+                keys = keys
+                    .text(doc, "event_sync_host", &at("/eventSync/hostName"))
+                    .number(doc, "event_sync_port", &at("/eventSync/port"));
+            }
+            out.extend(keys.table(header, false));
+        }
     }
     let (users, users_base) = pair(files::USER_MGT)?;
     if let Some(doc) = &users {
