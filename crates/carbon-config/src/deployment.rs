@@ -8,9 +8,9 @@
 //! nothing, a changed one keeps its place, a new one goes at the end of
 //! its table, and a missing table just after WSO2's commented-out sample
 //! of it (`#[clustering]` and its comment lines), else at the end of the
-//! file. A key is written
-//! only if the pack takes it: its templates, `default.json`,
-//! `infer.json` or `key-mappings.json` name it ([`PackKeys`]).
+//! file. A key is written only if the pack takes it: its templates,
+//! `default.json`, `infer.json`, `key-mappings.json` or deployment.toml
+//! name it ([`PackKeys`]).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
