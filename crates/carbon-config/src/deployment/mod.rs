@@ -12,7 +12,6 @@
 //! `default.json`, `infer.json`, `key-mappings.json` or deployment.toml
 //! name it ([`PackKeys`]).
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -20,6 +19,12 @@ use toml_edit::{DocumentMut, Item, Table};
 use crate::error::{Error, Result};
 use crate::home::CarbonHome;
 use crate::session::{Outcome, Session};
+
+mod keys;
+mod placement;
+
+pub use keys::PackKeys;
+use placement::beside_sample;
 
 /// The file, relative to the home.
 pub const FILE: &str = "repository/conf/deployment.toml";
@@ -71,165 +76,6 @@ impl Value {
 impl std::fmt::Display for Value {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.to_toml().to_string().trim())
-    }
-}
-
-/// The keys a pack takes, as its own files name them: every dotted name in
-/// its templates (`{{clustering.local_member_host}}`, `{% for m in
-/// clustering.members %}`), every key of its `default.json`, `infer.json`
-/// and `key-mappings.json`, and every key its deployment.toml holds.
-#[derive(Clone, Debug, Default)]
-pub struct PackKeys {
-    names: BTreeSet<String>,
-}
-
-impl PackKeys {
-    /// Reads `home`'s templates and key files; `None` when it ships none.
-    ///
-    /// # Errors
-    /// A file that cannot be read.
-    pub fn read(home: &CarbonHome) -> Result<Option<PackKeys>> {
-        let mut keys = PackKeys::default();
-        let mut found = false;
-        let mut folders = vec![PathBuf::from(RESOURCES).join("templates")];
-        while let Some(folder) = folders.pop() {
-            let dir = match home.root().dir(&folder) {
-                Ok(dir) => dir,
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => return Err(e.into()),
-            };
-            for entry in dir.list()? {
-                let path = folder.join(&entry.name);
-                if entry.is_dir {
-                    if folders.len() < 64 {
-                        folders.push(path);
-                    }
-                } else if path.extension().is_some_and(|e| e == "j2") {
-                    if let Some(bytes) = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)? {
-                        found = true;
-                        keys.add_template(&String::from_utf8_lossy(&bytes));
-                    }
-                }
-            }
-        }
-        // The keys the file already holds are the pack's (or the user's):
-        // `[database.apim_db] username` whose template another pack keeps.
-        if let Some(bytes) = home
-            .root()
-            .read(Path::new(FILE), crate::DEFAULT_MAX_FILE_SIZE)?
-        {
-            if let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<DocumentMut>() {
-                keys.add_toml("", doc.as_table());
-            }
-        }
-        for name in ["default.json", "infer.json", "key-mappings.json"] {
-            let path = Path::new(RESOURCES).join(name);
-            if let Some(bytes) = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)? {
-                found = true;
-                keys.add_json(&String::from_utf8_lossy(&bytes));
-            }
-        }
-        Ok(found.then_some(keys))
-    }
-
-    /// Every dotted name inside `{{ }}` and `{% %}`, a loop's variable
-    /// read as what it loops over (`data.url` in `{% for data in
-    /// datasource %}` is `datasource.url`).
-    fn add_template(&mut self, text: &str) {
-        let mut aliases: Vec<(String, String)> = Vec::new();
-        for piece in text.split("{%").skip(1) {
-            let inner = piece.split("%}").next().unwrap_or_default().trim();
-            let Some(rest) = inner.strip_prefix("for ") else {
-                continue;
-            };
-            if let Some((var, over)) = rest.split_once(" in ") {
-                let (var, over) = (var.trim(), over.trim());
-                if !var.contains(',') && !over.contains('(') {
-                    aliases.push((var.to_string(), over.to_string()));
-                }
-            }
-        }
-        let unalias = |word: &str| -> String {
-            let (head, tail) = word.split_once('.').unwrap_or((word, ""));
-            match aliases.iter().find(|(var, _)| var == head) {
-                Some((_, over)) if !tail.is_empty() => format!("{over}.{tail}"),
-                _ => word.to_string(),
-            }
-        };
-        for (open, close) in [("{{", "}}"), ("{%", "%}")] {
-            for piece in text.split(open).skip(1) {
-                let inner = piece.split(close).next().unwrap_or_default();
-                let is_name = |c: char| c.is_alphanumeric() || "_.-".contains(c);
-                let mut rest = inner;
-                while let Some(start) = rest.find(is_name) {
-                    let len = rest[start..]
-                        .find(|c| !is_name(c))
-                        .unwrap_or(rest.len() - start);
-                    let word = &rest[start..start + len];
-                    rest = &rest[start + len..];
-                    // `clustering.properties.items()`: a method of the name.
-                    let word = match rest.starts_with('(') {
-                        true => word.rsplit_once('.').map_or(word, |(name, _)| name),
-                        false => word,
-                    };
-                    if word.contains('.') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                        self.names.insert(unalias(word.trim_end_matches('.')));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Every key of `table`, dotted, below `prefix`.
-    fn add_toml(&mut self, prefix: &str, table: &Table) {
-        for (key, item) in table.iter() {
-            let name = if prefix.is_empty() {
-                key.to_string()
-            } else {
-                format!("{prefix}.{key}")
-            };
-            match item {
-                Item::Table(inner) => self.add_toml(&name, inner),
-                Item::ArrayOfTables(entries) => {
-                    for entry in entries.iter() {
-                        self.add_toml(&name, entry);
-                    }
-                }
-                _ => {
-                    self.names.insert(name);
-                }
-            }
-        }
-    }
-
-    /// The JSON files' keys: each `"name":` (the config mapper's keys are
-    /// dotted names at the top level).
-    fn add_json(&mut self, text: &str) {
-        for piece in text.split('"').collect::<Vec<_>>().windows(2) {
-            if piece[1].trim_start().starts_with(':') && piece[0].contains('.') {
-                self.names.insert(piece[0].to_string());
-            }
-        }
-    }
-
-    /// Whether the pack takes `key`: a name it uses is `key`, or is inside
-    /// it (`clustering.members` for `clustering`), or holds it
-    /// (`clustering.properties`, whose items a template loops over, for
-    /// `clustering.properties.subDomain`).
-    pub fn takes(&self, key: &str) -> bool {
-        // Segment by segment; the mapper's `$1` stands for any one.
-        let inside = |outer: &str, inner: &str| {
-            let (outer, inner): (Vec<&str>, Vec<&str>) =
-                (outer.split('.').collect(), inner.split('.').collect());
-            outer.len() <= inner.len()
-                && outer
-                    .iter()
-                    .zip(&inner)
-                    .all(|(a, b)| a == b || a.starts_with('$') || b.starts_with('$'))
-        };
-        self.names
-            .iter()
-            .any(|name| inside(key, name) || inside(name, key))
     }
 }
 
@@ -497,78 +343,6 @@ fn edit(
         what: what.to_string(),
         changed,
     })
-}
-
-/// `text` with the table `name` (with its subtables), which toml_edit
-/// appended at the end, moved to just after the commented-out sample of it
-/// (`#[name]` and the comment lines after it), where that sample stands
-/// between tables; `None` where there is no such sample.
-fn beside_sample(text: &str, name: &str) -> Option<String> {
-    let lines: Vec<&str> = text.split_inclusive('\n').collect();
-    let header = |line: &str, open: &str| {
-        let rest = line.trim_start().strip_prefix(open)?;
-        let rest = rest.trim_start().strip_prefix('[').unwrap_or(rest);
-        let rest = rest.trim_start().strip_prefix(name)?;
-        rest.starts_with(']')
-            .then_some(())
-            .or(rest.starts_with('.').then_some(()))
-    };
-    let ours = |line: &str| header(line, "[").is_some();
-    // Where the appended table starts: the first of its headers in the
-    // run of lines at the end that holds no other table's header.
-    let last = lines
-        .iter()
-        .rposition(|l| ours(l) && !l.trim_start().starts_with('#'))?;
-    let region = (0..=last)
-        .rev()
-        .take_while(|&i| ours(lines[i]) || !lines[i].trim_start().starts_with('['))
-        .last()?;
-    let start = (region..=last).find(|&i| ours(lines[i]))?;
-    if lines[start..]
-        .iter()
-        .any(|l| l.trim_start().starts_with('#') || (l.trim_start().starts_with('[') && !ours(l)))
-    {
-        return None;
-    }
-    // The sample of that very table (`#[clustering]` for `[clustering]`)
-    // and the comment lines after it, followed by a table (or the appended
-    // one), so that no key below it joins our table.
-    let first = lines[start].trim();
-    let sample = lines[..start].iter().position(|l| {
-        l.trim_start()
-            .strip_prefix('#')
-            .is_some_and(|rest| rest.trim() == first)
-    })?;
-    let end = sample
-        + lines[sample..start]
-            .iter()
-            .take_while(|l| l.trim_start().starts_with('#'))
-            .count();
-    let next = lines[end..start].iter().find(|l| !l.trim().is_empty());
-    if next.is_some_and(|l| !l.trim_start().starts_with('[')) {
-        return None;
-    }
-    let block: Vec<&str> = lines[start..].to_vec();
-    let mut out = String::with_capacity(text.len());
-    lines[..end].iter().for_each(|l| out.push_str(l));
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    block.iter().for_each(|l| out.push_str(l));
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    let rest: Vec<&str> = lines[end..start].to_vec();
-    let rest = rest.join("");
-    let rest = rest.trim_end_matches(['\n', '\r']);
-    if !rest.trim().is_empty() {
-        if !rest.starts_with(['\n', '\r']) {
-            out.push('\n');
-        }
-        out.push_str(rest);
-        out.push('\n');
-    }
-    Some(out)
 }
 
 /// The table that holds `key`'s last part, created (at the end of the file)

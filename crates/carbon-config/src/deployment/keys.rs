@@ -1,0 +1,170 @@
+//! Which keys a 4.5+ pack takes: the names its own templates and key
+//! files use, read as WSO2's config mapper reads them.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use toml_edit::{DocumentMut, Item, Table};
+
+use super::{FILE, RESOURCES};
+use crate::error::Result;
+use crate::home::CarbonHome;
+
+/// The keys a pack takes, as its own files name them: every dotted name in
+/// its templates (`{{clustering.local_member_host}}`, `{% for m in
+/// clustering.members %}`), every key of its `default.json`, `infer.json`
+/// and `key-mappings.json`, and every key its deployment.toml holds.
+#[derive(Clone, Debug, Default)]
+pub struct PackKeys {
+    names: BTreeSet<String>,
+}
+
+impl PackKeys {
+    /// Reads `home`'s templates and key files; `None` when it ships none.
+    ///
+    /// # Errors
+    /// A file that cannot be read.
+    pub fn read(home: &CarbonHome) -> Result<Option<PackKeys>> {
+        let mut keys = PackKeys::default();
+        let mut found = false;
+        let mut folders = vec![PathBuf::from(RESOURCES).join("templates")];
+        while let Some(folder) = folders.pop() {
+            let dir = match home.root().dir(&folder) {
+                Ok(dir) => dir,
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e.into()),
+            };
+            for entry in dir.list()? {
+                let path = folder.join(&entry.name);
+                if entry.is_dir {
+                    if folders.len() < 64 {
+                        folders.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "j2") {
+                    if let Some(bytes) = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)? {
+                        found = true;
+                        keys.add_template(&String::from_utf8_lossy(&bytes));
+                    }
+                }
+            }
+        }
+        // The keys the file already holds are the pack's (or the user's):
+        // `[database.apim_db] username` whose template another pack keeps.
+        if let Some(bytes) = home
+            .root()
+            .read(Path::new(FILE), crate::DEFAULT_MAX_FILE_SIZE)?
+        {
+            if let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<DocumentMut>() {
+                keys.add_toml("", doc.as_table());
+            }
+        }
+        for name in ["default.json", "infer.json", "key-mappings.json"] {
+            let path = Path::new(RESOURCES).join(name);
+            if let Some(bytes) = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)? {
+                found = true;
+                keys.add_json(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        Ok(found.then_some(keys))
+    }
+
+    /// Every dotted name inside `{{ }}` and `{% %}`, a loop's variable
+    /// read as what it loops over (`data.url` in `{% for data in
+    /// datasource %}` is `datasource.url`).
+    fn add_template(&mut self, text: &str) {
+        let mut aliases: Vec<(String, String)> = Vec::new();
+        for piece in text.split("{%").skip(1) {
+            let inner = piece.split("%}").next().unwrap_or_default().trim();
+            let Some(rest) = inner.strip_prefix("for ") else {
+                continue;
+            };
+            if let Some((var, over)) = rest.split_once(" in ") {
+                let (var, over) = (var.trim(), over.trim());
+                if !var.contains(',') && !over.contains('(') {
+                    aliases.push((var.to_string(), over.to_string()));
+                }
+            }
+        }
+        let unalias = |word: &str| -> String {
+            let (head, tail) = word.split_once('.').unwrap_or((word, ""));
+            match aliases.iter().find(|(var, _)| var == head) {
+                Some((_, over)) if !tail.is_empty() => format!("{over}.{tail}"),
+                _ => word.to_string(),
+            }
+        };
+        for (open, close) in [("{{", "}}"), ("{%", "%}")] {
+            for piece in text.split(open).skip(1) {
+                let inner = piece.split(close).next().unwrap_or_default();
+                let is_name = |c: char| c.is_alphanumeric() || "_.-".contains(c);
+                let mut rest = inner;
+                while let Some(start) = rest.find(is_name) {
+                    let len = rest[start..]
+                        .find(|c| !is_name(c))
+                        .unwrap_or(rest.len() - start);
+                    let word = &rest[start..start + len];
+                    rest = &rest[start + len..];
+                    // `clustering.properties.items()`: a method of the name.
+                    let word = match rest.starts_with('(') {
+                        true => word.rsplit_once('.').map_or(word, |(name, _)| name),
+                        false => word,
+                    };
+                    if word.contains('.') && word.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                        self.names.insert(unalias(word.trim_end_matches('.')));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every key of `table`, dotted, below `prefix`.
+    fn add_toml(&mut self, prefix: &str, table: &Table) {
+        for (key, item) in table.iter() {
+            let name = if prefix.is_empty() {
+                key.to_string()
+            } else {
+                format!("{prefix}.{key}")
+            };
+            match item {
+                Item::Table(inner) => self.add_toml(&name, inner),
+                Item::ArrayOfTables(entries) => {
+                    for entry in entries.iter() {
+                        self.add_toml(&name, entry);
+                    }
+                }
+                _ => {
+                    self.names.insert(name);
+                }
+            }
+        }
+    }
+
+    /// The JSON files' keys: each `"name":` (the config mapper's keys are
+    /// dotted names at the top level).
+    fn add_json(&mut self, text: &str) {
+        for piece in text.split('"').collect::<Vec<_>>().windows(2) {
+            if piece[1].trim_start().starts_with(':') && piece[0].contains('.') {
+                self.names.insert(piece[0].to_string());
+            }
+        }
+    }
+
+    /// Whether the pack takes `key`: a name it uses is `key`, or is inside
+    /// it (`clustering.members` for `clustering`), or holds it
+    /// (`clustering.properties`, whose items a template loops over, for
+    /// `clustering.properties.subDomain`).
+    pub fn takes(&self, key: &str) -> bool {
+        // Segment by segment; the mapper's `$1` stands for any one.
+        let inside = |outer: &str, inner: &str| {
+            let (outer, inner): (Vec<&str>, Vec<&str>) =
+                (outer.split('.').collect(), inner.split('.').collect());
+            outer.len() <= inner.len()
+                && outer
+                    .iter()
+                    .zip(&inner)
+                    .all(|(a, b)| a == b || a.starts_with('$') || b.starts_with('$'))
+        };
+        self.names
+            .iter()
+            .any(|name| inside(key, name) || inside(name, key))
+    }
+}
