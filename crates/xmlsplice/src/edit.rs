@@ -670,8 +670,14 @@ impl Document {
         let line_end = rest_of_line.find('\n');
         let alone = layout::indentation_before(text, range.start).is_some()
             && line_end.is_some_and(|nl| rest_of_line[..nl].trim().is_empty());
+        // First on its line with something after it (`<i>1</i> <!-- one -->`):
+        // the blanks after it go too, so what follows takes its place.
+        let leads = layout::indentation_before(text, range.start).is_some();
+        let same_line = &rest_of_line[..line_end.unwrap_or(rest_of_line.len())];
+        let blanks = same_line.len() - same_line.trim_start().len();
         let cut = match (alone, line_end) {
             (true, Some(nl)) => layout::line_start(text, range.start)..range.end + nl + 1,
+            _ if leads && !same_line.trim().is_empty() => range.start..range.end + blanks,
             _ => range,
         };
         let owner = Self::owner_of(node);

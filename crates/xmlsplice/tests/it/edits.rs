@@ -368,3 +368,17 @@ fn attributes_in_a_new_namespace_share_one_declaration() {
         "<rating xmlns:ns0=\"urn:s\" ns0:x=\"1\" ns0:y=\"2\" xmlns:ns1=\"urn:t\" ns1:z=\"3\">10</rating>"
     );
 }
+
+/// An element first on its line with a comment after it: removed with the
+/// blanks between, so that the comment stands where the element stood.
+#[test]
+fn a_removed_element_leaves_what_followed_it_on_its_line_in_place() {
+    let mut doc =
+        Document::parse("<l>\n    <i>1</i> <!-- about one -->\n    <i>2</i>\n</l>").unwrap();
+    let one = doc.select_one("i[.='1']").unwrap();
+    doc.remove(one).unwrap();
+    assert_eq!(
+        String::from_utf8(doc.render().unwrap()).unwrap(),
+        "<l>\n    <!-- about one -->\n    <i>2</i>\n</l>"
+    );
+}
