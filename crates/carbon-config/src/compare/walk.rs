@@ -176,17 +176,24 @@ fn keyed_differences<V: Clone + PartialEq>(
 }
 
 /// The active `key value` lines of a spark-defaults.conf (`#` starts a
-/// comment), as [`crate::spark`] reads them.
+/// comment), each key once: a key on several lines has its last value, as
+/// Spark reads the file.
 fn properties(bytes: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| match l.split_once(char::is_whitespace) {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in String::from_utf8_lossy(bytes).lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = match line.split_once(char::is_whitespace) {
             Some((key, value)) => (key.to_string(), value.trim().to_string()),
-            None => (l.to_string(), String::new()),
-        })
-        .collect()
+            None => (line.to_string(), String::new()),
+        };
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => out.push((key, value)),
+        }
+    }
+    out
 }
 
 fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value)>) {
@@ -204,5 +211,23 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value
             toml::Value::Table(inner) => flatten(&key, inner, out),
             other => out.push((key, other.clone())),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::properties;
+
+    #[test]
+    fn a_spark_key_on_several_lines_has_its_last_value() {
+        let conf =
+            b"# a comment\nspark.executor.memory 1g\nspark.cores 2\nspark.executor.memory  2g\n";
+        assert_eq!(
+            properties(conf),
+            [
+                ("spark.executor.memory".to_string(), "2g".to_string()),
+                ("spark.cores".to_string(), "2".to_string()),
+            ]
+        );
     }
 }

@@ -138,10 +138,19 @@ fn secrets_in(
     let range = doc.range(el);
     let markup = &text[range.clone()];
     let start_tag_end = start_tag_end(markup);
-    // Attributes named as secrets: their values in the start tag.
-    for (name, _) in doc.attributes(el) {
+    let named = |n: &str| is_secret_name(n.as_bytes());
+    // A property a secret's name names (`<property name="keystorePass"
+    // value="…"/>`): its value is the secret.
+    let secret = named(doc.name(el))
+        || ["name", "key"]
+            .iter()
+            .any(|a| doc.attribute(el, a).is_some_and(named));
+    // Attributes named as secrets, or holding one (a URL's password):
+    // their values in the start tag.
+    for (name, value) in doc.attributes(el) {
         let local = name.rsplit(':').next().unwrap_or(name);
-        if !is_secret_name(local.as_bytes()) {
+        let holds = carbon_config::secrets::holds_secret(value);
+        if !(is_secret_name(local.as_bytes()) || holds || secret && local == "value") {
             continue;
         }
         if let Some(value) = attribute_value(&markup[..start_tag_end], name) {
@@ -149,13 +158,13 @@ fn secrets_in(
             found.push((at.clone(), format!("{path}/@{name}"), text[at].to_string()));
         }
     }
-    let named = |n: &str| is_secret_name(n.as_bytes());
-    let secret = named(doc.name(el))
-        || ["name", "key"]
-            .iter()
-            .any(|a| doc.attribute(el, a).is_some_and(named));
     let children = doc.children(el);
-    if secret && children.is_empty() && !markup.ends_with("/>") {
+    // A leaf that holds a secret in its text (an LDAP URL's password).
+    let holds = children.is_empty()
+        && doc
+            .element_text(el)
+            .is_some_and(|t| carbon_config::secrets::holds_secret(&t));
+    if (secret || holds) && children.is_empty() && !markup.ends_with("/>") {
         if let Some(close) = markup.rfind("</") {
             if start_tag_end < close && !markup[start_tag_end..close].trim().is_empty() {
                 let at = range.start + start_tag_end..range.start + close;
@@ -324,14 +333,18 @@ mod tests {
         );
         let vars = v.into_vec();
         assert_eq!(vars[0].value, "p&w", "the value as the file means it");
-        // A password in a URL has no element of its own: refused, not leaked.
+        // A password in a URL: the URL becomes a variable, whole.
+        let mut v = Variables::default();
+        let url = "jdbc:x://u:pw@h/db?password=pw";
+        let out = v
+            .markup("f", "/d", &format!("<d><url>{url}</url></d>"))
+            .unwrap();
+        assert_eq!(out, "<d><url>${env:D_URL}</url></d>");
+        assert_eq!(v.into_vec()[0].value, url);
+        // One in a comment has no element to stand for: refused, not leaked.
         let mut v = Variables::default();
         let err = v
-            .markup(
-                "f",
-                "/d",
-                "<d><url>jdbc:x://u:pw@h/db?password=pw</url></d>",
-            )
+            .markup("f", "/d", "<d><!-- jdbc:x://u:pw@h/db --><a/></d>")
             .unwrap_err();
         assert!(err.contains("holds a secret"), "{err}");
     }
