@@ -17,6 +17,7 @@
 
 mod apim;
 mod edits;
+mod from_toml;
 mod secrets;
 mod stores;
 mod typed;
@@ -68,11 +69,10 @@ pub enum CaptureError {
     /// The homes are not all of the baseline's product.
     #[error("{0}")]
     Products(String),
-    /// A Carbon 4.5+ home, whose XML is regenerated from deployment.toml.
+    /// Homes of both config models: 4.4's XML and 4.5+'s deployment.toml.
     #[error(
-        "{0}: a Carbon 4.5+ home keeps its configuration in repository/conf/deployment.toml and \
-         regenerates its XML at every start, so [[raw]] edits of it would be lost; capture reads \
-         Carbon 4.4 and earlier homes (compare deployment.toml with `carbon-patch diff`)"
+        "{0} is configured another way than the first home (XML files against Carbon 4.5+'s \
+         repository/conf/deployment.toml): capture homes, and a baseline, of one model"
     )]
     DeploymentToml(PathBuf),
 }
@@ -89,10 +89,21 @@ pub fn capture(
     homes: &[CapturedHome],
     baseline: Option<&CarbonHome>,
 ) -> Result<Captured, CaptureError> {
-    for home in homes.iter().map(|h| h.home).chain(baseline) {
-        if home.model() == ConfigModel::DeploymentToml {
-            return Err(CaptureError::DeploymentToml(home.path().to_path_buf()));
-        }
+    // One model for all: a 4.5+ home's settings are deployment.toml keys,
+    // which a 4.4 home's files cannot be compared with.
+    let models: Vec<ConfigModel> = homes
+        .iter()
+        .map(|h| h.home.model())
+        .chain(baseline.map(CarbonHome::model))
+        .collect();
+    if let Some(at) = models.iter().position(|m| *m != models[0]) {
+        let home = homes
+            .iter()
+            .map(|h| h.home)
+            .chain(baseline)
+            .nth(at)
+            .expect("counted");
+        return Err(CaptureError::DeploymentToml(home.path().to_path_buf()));
     }
     let reference = baseline.or(homes.first().map(|h| h.home));
     for h in homes {

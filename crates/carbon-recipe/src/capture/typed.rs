@@ -47,6 +47,9 @@ pub(crate) fn tables(
             baseline.map(|b| read(b, rel)).transpose()?.flatten(),
         ))
     };
+    if home.model() == carbon_config::ConfigModel::DeploymentToml {
+        return super::from_toml::tables(home, baseline, variables);
+    }
     let mut out = Vec::new();
     let (carbon, carbon_base) = pair(files::CARBON)?;
     if let Some(doc) = &carbon {

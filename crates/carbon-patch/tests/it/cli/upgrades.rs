@@ -200,10 +200,9 @@ fn capture_writes_secrets_as_environment_references() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
 
-/// A Carbon 4.5+ home is compared by deployment.toml's keys; capture
-/// refuses it, saying why, and prints no recipe.
+/// A Carbon 4.5+ home is compared by deployment.toml's keys.
 #[test]
-fn a_deployment_toml_home_is_compared_by_key_and_not_captured() {
+fn a_deployment_toml_home_is_compared_by_key() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.5");
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
@@ -237,18 +236,79 @@ fn a_deployment_toml_home_is_compared_by_key_and_not_captured() {
     assert_eq!(differences[0]["key"], "server.offset");
     assert_eq!(differences[0]["before"], "0");
     assert_eq!(differences[0]["after"], "2");
+}
 
+/// A Carbon 4.5+ home configured by a recipe, captured against a pristine
+/// copy into typed tables read from its deployment.toml, makes a fresh
+/// copy equal; a home of the other model beside it is refused.
+#[test]
+fn a_deployment_toml_home_is_captured_into_typed_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = golden::workspace_root().join("fixtures/homes/carbon-4.5");
+    let [pristine, configured, fresh] = ["pristine", "configured", "fresh"].map(|n| {
+        let home = dir.path().join(n);
+        golden::copy_tree(&fixture, &home);
+        home
+    });
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        "[server]\nhostname = \"node1.example.com\"\noffset = 2\n\
+         [clustering]\nmembership_scheme = \"wka\"\nlocal_member_host = \"10.0.0.1\"\n\
+         local_member_port = 4001\nmembers = [\"10.0.0.1:4001\", \"10.0.0.2:4001\"]\n\
+         parameters = { mcastPort = \"45564\" }\n[tomcat]\nhttps_proxy_port = 443\n\
+         [user_store]\ntype = \"read_write_ldap\"\nmanager_properties = { ConnectionURL = \"ldap://l:389\" }\n\
+         [[datasource]]\nname = \"WSO2_SHARED_DB\"\nurl = \"jdbc:mysql://db:3306/shared\"\n\
+         username = \"shared\"\npassword = \"${env:PW}\"\ndriver = \"com.mysql.jdbc.Driver\"\n\
+         max_active = 50\n[nodes.n]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    apply(&recipe, &[("n", &configured)], &[("PW", "s3cret-shared")]);
     let out = bin()
         .arg("capture")
-        .arg("--baseline")
-        .arg(&a)
-        .arg(&b)
+        .arg(format!("--baseline={}", pristine.display()))
+        .arg(format!("--home=n={}", configured.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let captured = stdout(&out);
+    assert!(
+        !captured.contains("s3cret-shared") && !captured.contains("[[raw]]"),
+        "{captured}"
+    );
+    for line in [
+        "[clustering]\nmembership_scheme = \"wka\"\n",
+        "parameters = { mcastPort = \"45564\" }\n",
+        "[tomcat]\nhttps_proxy_port = 443\n",
+        "password = \"${env:DATABASE_SHARED_DB_PASSWORD}\"\n",
+    ] {
+        assert!(captured.contains(line), "{line:?} in:\n{captured}");
+    }
+    let path = dir.path().join("captured.toml");
+    std::fs::write(&path, &captured).unwrap();
+    apply(
+        &path,
+        &[("n", &fresh)],
+        &[("DATABASE_SHARED_DB_PASSWORD", "s3cret-shared")],
+    );
+    let out = diff(&configured, &fresh, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    // A 4.4 home against a 4.5 baseline: one model, or nothing.
+    let old = dir.path().join("old");
+    golden::copy_tree(
+        &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
+        &old,
+    );
+    let out = bin()
+        .arg("capture")
+        .arg(format!("--baseline={}", pristine.display()))
+        .arg(&old)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(stdout(&out), "");
     assert!(
-        stderr(&out).contains("a Carbon 4.5+ home keeps its configuration in"),
+        stderr(&out).contains("capture homes, and a baseline, of one model"),
         "{}",
         stderr(&out)
     );
