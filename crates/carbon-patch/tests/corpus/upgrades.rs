@@ -897,6 +897,38 @@ pub(super) fn apim_on_deployment_toml(corpus: Option<&Path>) -> Vec<Trial> {
         assert!(out.status.success());
         let out = carbon_patch(&args("check"), &env);
         assert_eq!(out.status.code(), Some(0));
+        // Captured from its deployment.toml, it makes a fresh 3.0.0 equal.
+        let (pristine, fresh) = (dir.path().join("pristine"), dir.path().join("fresh"));
+        assemble(&corpus, "apim-3.0.0", &pristine);
+        assemble(&corpus, "apim-3.0.0", &fresh);
+        let capture = [
+            "capture".to_string(),
+            format!("--baseline={}", pristine.display()),
+            format!("--home=apim={}", home.display()),
+        ];
+        let out = carbon_patch(&capture, &[]);
+        let captured = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(!captured.contains("gateway-secret") && !captured.contains("Not captured"), "{captured}");
+        assert!(captured.contains("[[apim.gateway.environment]]"), "{captured}");
+        let names: Vec<String> = captured
+            .lines()
+            .filter_map(|l| l.strip_prefix("#   ")?.split_once(':'))
+            .map(|(name, _)| name.to_string())
+            .collect();
+        let secrets: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "gateway-secret")).collect();
+        let path = dir.path().join("captured.toml");
+        std::fs::write(&path, &captured).unwrap();
+        let apply = [
+            "apply".to_string(),
+            path.display().to_string(),
+            format!("--home=apim={}", fresh.display()),
+        ];
+        let out = carbon_patch(&apply, &secrets);
+        assert!(out.status.success(), "{}\n{captured}", String::from_utf8_lossy(&out.stderr));
+        let diff = ["diff".to_string(), home.display().to_string(), fresh.display().to_string()];
+        let out = carbon_patch(&diff, &[]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
         write("[apim.key_manager]\nservice_url = \"https://km:9443/services/\"\n[nodes.apim]\nhome = \"apim\"\n");
         let out = carbon_patch(&args("plan"), &[]);
         let said = String::from_utf8_lossy(&out.stderr);

@@ -77,7 +77,7 @@ pub(super) fn tables(
 }
 
 /// The header of `[apim.NAME]`: a static name, as tables are written.
-fn table_header(table: &str) -> &'static str {
+pub(super) fn table_header(table: &str) -> &'static str {
     match table {
         "key_manager" => "apim.key_manager",
         "auth_manager" => "apim.auth_manager",

@@ -115,6 +115,90 @@ pub(super) fn tables(
             });
         }
     }
+    // `[[datasource]]` entries, by `id`: new or changed ones.
+    let entries = |t: &toml::Table, array: &str| -> Vec<toml::Table> {
+        lookup(t, array)
+            .and_then(toml::Value::as_array)
+            .map(|a| a.iter().filter_map(|e| e.as_table().cloned()).collect())
+            .unwrap_or_default()
+    };
+    let base_entries = theirs
+        .as_ref()
+        .map(|t| entries(t, "datasource"))
+        .unwrap_or_default();
+    for entry in entries(&ours, "datasource") {
+        let Some(id) = entry.get("id").and_then(toml::Value::as_str) else {
+            continue;
+        };
+        if base_entries.contains(&entry) {
+            continue;
+        }
+        let one = Reader {
+            ours: &entry,
+            theirs: None,
+        };
+        let mut keys = vec![("name".to_string(), string(&literal(id)))];
+        keys.extend(one.datasource_keys("", &format!("datasource.{id}"), variables));
+        out.push(Table {
+            header: "datasource",
+            array: true,
+            keys,
+        });
+    }
+    // `[apim.*]`: the settings the recipe names, under their tables.
+    for &(setting, ..) in carbon_config::api_manager::SETTINGS {
+        let Some(value) = reader.changed(&format!("apim.{setting}")) else {
+            continue;
+        };
+        let (table, key) = setting.split_once('.').expect("settings are table.key");
+        let header = super::apim::table_header(table);
+        let pair = (key.to_string(), rendered(value));
+        match out.iter_mut().find(|t| t.header == header) {
+            Some(t) => t.keys.push(pair),
+            None => out.push(Table {
+                header,
+                array: false,
+                keys: vec![pair],
+            }),
+        }
+    }
+    // The gateway environments, all of them when one differs.
+    let environments = entries(&ours, "apim.gateway.environment");
+    let base_environments = theirs
+        .as_ref()
+        .map(|t| entries(t, "apim.gateway.environment"))
+        .unwrap_or_default();
+    if environments != base_environments {
+        for e in &environments {
+            let Some(name) = e.get("name").and_then(toml::Value::as_str) else {
+                continue;
+            };
+            let one = Reader {
+                ours: e,
+                theirs: None,
+            };
+            let mut keys = vec![("name".to_string(), string(&literal(name)))];
+            keys.extend(one.keys(&[
+                ("type", "type"),
+                ("display_in_api_console", "display_in_api_console"),
+                ("description", "description"),
+                ("service_url", "service_url"),
+                ("username", "username"),
+                ("http_endpoint", "http_endpoint"),
+                ("https_endpoint", "https_endpoint"),
+            ]));
+            if let Some(password) = e.get("password").and_then(toml::Value::as_str) {
+                let at = format!("apim.gateway.environment.{name}.password");
+                let reference = variables.reference(deployment::FILE, &at, password);
+                keys.push(("password".into(), string(&reference)));
+            }
+            out.push(Table {
+                header: "apim.gateway.environment",
+                array: true,
+                keys,
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -159,20 +243,31 @@ impl Reader<'_> {
     /// A `[database.*]` table's changed keys as a `[[datasource]]`'s; its
     /// password a variable.
     fn datasource(&self, at: &str, variables: &mut Variables) -> Vec<(String, String)> {
+        self.datasource_keys(&format!("{at}."), at, variables)
+    }
+
+    /// The datasource keys below `prefix` (`database.apim_db.`, or `""` in
+    /// an entry); `at` names the password's variable.
+    fn datasource_keys(
+        &self,
+        prefix: &str,
+        at: &str,
+        variables: &mut Variables,
+    ) -> Vec<(String, String)> {
         let mut keys = self.keys(&[
-            ("url", &format!("{at}.url")),
-            ("username", &format!("{at}.username")),
-            ("driver", &format!("{at}.driver")),
+            ("url", &format!("{prefix}url")),
+            ("username", &format!("{prefix}username")),
+            ("driver", &format!("{prefix}driver")),
         ]);
         for (xml, recipe) in POOL {
-            if let Some(value) = self.changed(&format!("{at}.pool_options.{xml}")) {
+            if let Some(value) = self.changed(&format!("{prefix}pool_options.{xml}")) {
                 keys.push((recipe.to_string(), rendered(value)));
             }
         }
-        if let Some(password) = self
-            .changed(&format!("{at}.password"))
-            .and_then(|v| v.as_str())
-        {
+        let password = self
+            .changed(&format!("{prefix}password"))
+            .and_then(|v| v.as_str());
+        if let Some(password) = password {
             let reference =
                 variables.reference(deployment::FILE, &format!("{at}.password"), password);
             keys.push(("password".into(), string(&reference)));

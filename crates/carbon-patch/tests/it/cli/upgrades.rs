@@ -260,7 +260,9 @@ fn a_deployment_toml_home_is_captured_into_typed_tables() {
          [user_store]\ntype = \"read_write_ldap\"\nmanager_properties = { ConnectionURL = \"ldap://l:389\" }\n\
          [[datasource]]\nname = \"WSO2_SHARED_DB\"\nurl = \"jdbc:mysql://db:3306/shared\"\n\
          username = \"shared\"\npassword = \"${env:PW}\"\ndriver = \"com.mysql.jdbc.Driver\"\n\
-         max_active = 50\n[nodes.n]\nhome = \"x\"\n",
+         max_active = 50\n[[datasource]]\nname = \"REPORTS_DB\"\nurl = \"jdbc:mysql://db:3306/r\"\n\
+         username = \"r\"\npassword = \"${env:PW}\"\ndriver = \"com.mysql.jdbc.Driver\"\n\
+         [nodes.n]\nhome = \"x\"\n",
     )
     .unwrap();
     apply(&recipe, &[("n", &configured)], &[("PW", "s3cret-shared")]);
@@ -289,7 +291,10 @@ fn a_deployment_toml_home_is_captured_into_typed_tables() {
     apply(
         &path,
         &[("n", &fresh)],
-        &[("DATABASE_SHARED_DB_PASSWORD", "s3cret-shared")],
+        &[
+            ("DATABASE_SHARED_DB_PASSWORD", "s3cret-shared"),
+            ("DATASOURCE_REPORTS_DB_PASSWORD", "s3cret-shared"),
+        ],
     );
     let out = diff(&configured, &fresh, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
