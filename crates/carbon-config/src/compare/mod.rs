@@ -162,13 +162,15 @@ pub enum Place {
 /// A file that cannot be read (not one that cannot be parsed: that is a
 /// [`DifferenceKind::Content`] difference).
 pub fn compare_homes(before: &CarbonHome, after: &CarbonHome) -> Result<Vec<Difference>> {
-    walk::compare(before, &BTreeMap::new(), after)
+    walk::compare(before, &BTreeMap::new(), after, None)
 }
 
 /// [`compare_homes`], with `before` as `edited` would leave it: each file
 /// there (relative to the home) in place of `before`'s own. Capture
 /// compares a home with its baseline once the typed tables are planned on
 /// it, so that only what they do not make is left to `[[raw]]` edits.
+/// XML is parsed through `trees` when given: comparing many homes with
+/// one baseline parses the baseline's files once.
 ///
 /// # Errors
 /// As [`compare_homes`].
@@ -176,8 +178,9 @@ pub fn compare_edited(
     before: &CarbonHome,
     edited: &BTreeMap<PathBuf, Vec<u8>>,
     after: &CarbonHome,
+    trees: Option<&xmlsplice::TreeCache>,
 ) -> Result<Vec<Difference>> {
-    walk::compare(before, edited, after)
+    walk::compare(before, edited, after, trees)
 }
 
 /// `markup` with the indentation its lines after the first share removed

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use xmlsplice::Document;
+use xmlsplice::{Document, TreeCache};
 
 use super::{align, Difference, DifferenceKind, Side};
 use crate::{CarbonHome, Result, DEFAULT_MAX_FILE_SIZE};
@@ -24,6 +24,7 @@ pub(super) fn compare(
     before: &CarbonHome,
     edited: &BTreeMap<PathBuf, Vec<u8>>,
     after: &CarbonHome,
+    trees: Option<&TreeCache>,
 ) -> Result<Vec<Difference>> {
     let mut files: BTreeSet<PathBuf> = edited.keys().cloned().collect();
     for home in [before, after] {
@@ -49,7 +50,7 @@ pub(super) fn compare(
         match (a, b) {
             (Some(a), Some(b)) if a == b => {}
             (Some(a), Some(b)) => {
-                for kind in compare_file(&rel, &a, &b) {
+                for kind in compare_file(&rel, &a, &b, trees) {
                     push(kind);
                 }
             }
@@ -93,7 +94,7 @@ fn list(
 }
 
 /// The differences of one file both homes hold, with different bytes.
-fn compare_file(rel: &Path, a: &[u8], b: &[u8]) -> Vec<DifferenceKind> {
+fn compare_file(rel: &Path, a: &[u8], b: &[u8], trees: Option<&TreeCache>) -> Vec<DifferenceKind> {
     let unreadable = |e: String| {
         vec![DifferenceKind::Content {
             unreadable: Some(e),
@@ -116,7 +117,7 @@ fn compare_file(rel: &Path, a: &[u8], b: &[u8]) -> Vec<DifferenceKind> {
             .collect();
     }
     match rel.extension().and_then(|e| e.to_str()) {
-        Some("xml") => match (Document::parse(a), Document::parse(b)) {
+        Some("xml") => match (parse(a, trees), parse(b, trees)) {
             (Ok(a), Ok(b)) => align::compare_documents(&a, &b)
                 .into_iter()
                 .map(DifferenceKind::Xml)
@@ -128,6 +129,16 @@ fn compare_file(rel: &Path, a: &[u8], b: &[u8]) -> Vec<DifferenceKind> {
             (Err(e), _) | (_, Err(e)) => unreadable(e),
         },
         _ => vec![DifferenceKind::Content { unreadable: None }],
+    }
+}
+
+fn parse(
+    bytes: &[u8],
+    trees: Option<&TreeCache>,
+) -> std::result::Result<Document, xmlsplice::Error> {
+    match trees {
+        Some(trees) => Document::parse_with(bytes, trees),
+        None => Document::parse(bytes),
     }
 }
 

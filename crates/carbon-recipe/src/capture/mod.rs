@@ -124,11 +124,13 @@ pub fn capture(
     }
     let mut variables = Variables::default();
     let mut per_node = Vec::with_capacity(homes.len());
-    // One planner: the baseline's trees parsed once for every home.
+    // One planner, and one cache of parsed trees: the baseline's files
+    // parsed once for every home.
     let planner = Planner::new(carbon_config::DEFAULT_MAX_FILE_SIZE);
+    let trees = xmlsplice::TreeCache::new(TREE_CACHE_BUDGET);
     for h in homes {
         variables.reading(&h.node);
-        let tables = typed::tables(h.home, baseline, &mut variables)?;
+        let tables = typed::tables(h.home, baseline, &mut variables, &trees)?;
         let mut entries: Vec<Entry> = Vec::new();
         if let Some(baseline) = baseline {
             // What the tables make on the baseline is no difference left
@@ -144,7 +146,7 @@ pub fn capture(
                     (Vec::new(), BTreeMap::new())
                 }
             };
-            let differences = compare_edited(baseline, &planned, h.home)?;
+            let differences = compare_edited(baseline, &planned, h.home, Some(&trees))?;
             entries.extend(tables.into_iter().map(Entry::Table));
             entries.extend(edits::entries(h.home.path(), &differences, &mut variables));
         } else {
@@ -152,7 +154,7 @@ pub fn capture(
         }
         per_node.push(entries);
     }
-    derive_members(homes, &mut per_node)?;
+    derive_members(homes, &mut per_node, &trees)?;
     let common = share_keys(&mut per_node);
     let (mut shared, per_node) = hoist(per_node);
     shared.splice(0..0, common.into_iter().map(Entry::Table));
@@ -176,7 +178,11 @@ pub fn capture(
 /// node's local member), when every node is a wka member listing exactly
 /// the others: each node's `local_member_host` and `local_member_port`
 /// are written instead, which the recipe derives them from.
-fn derive_members(homes: &[CapturedHome], per_node: &mut [Vec<Entry>]) -> Result<(), CaptureError> {
+fn derive_members(
+    homes: &[CapturedHome],
+    per_node: &mut [Vec<Entry>],
+    trees: &xmlsplice::TreeCache,
+) -> Result<(), CaptureError> {
     if homes.len() < 2 {
         return Ok(());
     }
@@ -186,7 +192,7 @@ fn derive_members(homes: &[CapturedHome], per_node: &mut [Vec<Entry>]) -> Result
             matches!(e, Entry::Table(t) if t.header == "clustering"
                 && t.keys.iter().any(|(k, _)| k == "members"))
         });
-        match typed::membership(h.home)? {
+        match typed::membership(h.home, trees)? {
             Some(m) if listed => all.push(m),
             _ => return Ok(()),
         }
@@ -288,6 +294,10 @@ fn share_keys(per_node: &mut [Vec<Entry>]) -> Vec<typed::Table> {
     }
     shared
 }
+
+/// The text the cache of parsed trees may keep: a product's configuration
+/// files, several times over.
+const TREE_CACHE_BUDGET: usize = 8 << 20;
 
 /// The files `tables` change on `baseline`, as a plan of them would write
 /// them, with `env` for the variables they read.

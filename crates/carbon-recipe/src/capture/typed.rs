@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use carbon_config::{files, CarbonHome};
-use xmlsplice::{Document, Element};
+use xmlsplice::{Document, Element, TreeCache};
 
 use super::edits::literal;
 use super::secrets::Variables;
@@ -34,12 +34,15 @@ pub(crate) fn tables(
     home: &CarbonHome,
     baseline: Option<&CarbonHome>,
     variables: &mut Variables,
+    trees: &TreeCache,
 ) -> carbon_config::Result<Vec<Table>> {
     let read = |h: &CarbonHome, rel: &str| -> carbon_config::Result<Option<Document>> {
         let bytes = h
             .root()
             .read(Path::new(rel), carbon_config::DEFAULT_MAX_FILE_SIZE)?;
-        Ok(bytes.and_then(|b| Document::parse(b).ok()))
+        // Through the cache: the baseline's files are read for every home,
+        // and a home's unchanged ones are the baseline's text.
+        Ok(bytes.and_then(|b| Document::parse_with(b, trees).ok()))
     };
     let pair = |rel: &str| -> carbon_config::Result<(Option<Document>, Option<Document>)> {
         Ok((
@@ -367,12 +370,15 @@ pub(crate) struct Membership {
 }
 
 /// `home`'s wka membership, read as [`clustering`] reads it.
-pub(crate) fn membership(home: &CarbonHome) -> carbon_config::Result<Option<Membership>> {
+pub(crate) fn membership(
+    home: &CarbonHome,
+    trees: &TreeCache,
+) -> carbon_config::Result<Option<Membership>> {
     let bytes = home.root().read(
         Path::new(files::AXIS2),
         carbon_config::DEFAULT_MAX_FILE_SIZE,
     )?;
-    let Some(doc) = bytes.and_then(|b| Document::parse(b).ok()) else {
+    let Some(doc) = bytes.and_then(|b| Document::parse_with(b, trees).ok()) else {
         return Ok(None);
     };
     let parameter = |name: &str| value_at(&doc, &format!("clustering/parameter[@name='{name}']"));
