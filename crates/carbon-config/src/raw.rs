@@ -375,7 +375,7 @@ fn in_context(doc: &Document, context: Option<Element>, markup: &str) -> Result<
         .map(|c| doc.namespaces_in_scope(c))
         .unwrap_or_default()
         .into_iter()
-        .filter(|(_, uri)| *uri != "http://www.w3.org/XML/1998/namespace")
+        .filter(|(_, uri)| *uri != xmlsplice::XML_NAMESPACE)
         .map(|(prefix, uri)| {
             let uri = uri
                 .replace('&', "&amp;")

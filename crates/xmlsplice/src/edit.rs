@@ -13,6 +13,7 @@ use crate::document::{Document, Element};
 use crate::error::{Error, ErrorKind};
 use crate::fragment::{self, IntoMarkup};
 use crate::layout;
+use crate::name::XML_NAMESPACE;
 use crate::path::text_content;
 use crate::splice::{self, Splice};
 
@@ -252,13 +253,7 @@ impl Document {
     /// attribute changes what every name below it means, not a setting.
     fn attribute_name<'n>(&self, name: &'n str) -> Result<AttributeName<'n>, Error> {
         let wanted = AttributeName::read(name);
-        let declaration = match wanted {
-            AttributeName::Written(written) => written == "xmlns" || written.starts_with("xmlns:"),
-            AttributeName::NoNamespace(local) => local == "xmlns",
-            AttributeName::InNamespace { uri, .. } => uri == XMLNS_NAMESPACE,
-            AttributeName::Xml(_) => false,
-        };
-        if declaration {
+        if crate::name::is_namespace_declaration(name) {
             return Err(Error::new(ErrorKind::InvalidName {
                 name: name.to_string(),
                 reason: "namespace declarations are not attributes to set or remove".into(),
@@ -814,9 +809,6 @@ enum AttributeName<'n> {
     /// `{uri}local`.
     InNamespace { uri: &'n str, local: &'n str },
 }
-
-const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 
 impl<'n> AttributeName<'n> {
     fn read(name: &'n str) -> AttributeName<'n> {

@@ -289,10 +289,7 @@ fn split_value_step(path: &str) -> Result<Option<(&str, ValueStep<'_>)>, Error> 
                 format!("{name:?} is not an attribute name: {reason}"),
             ));
         }
-        let declaration = name == "xmlns"
-            || name.starts_with("xmlns:")
-            || name.starts_with("{http://www.w3.org/2000/xmlns/}");
-        if declaration {
+        if crate::name::is_namespace_declaration(name) {
             return Err(fail(
                 1,
                 "a namespace declaration is not an attribute: name what it declares by its URI"

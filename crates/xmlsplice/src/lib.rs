@@ -93,5 +93,5 @@ pub use ensure::{attribute_step, check_ensure_path, last_step};
 pub use error::{Error, ErrorKind, TextPos};
 pub use escape::escaped_forms;
 pub use fragment::{IntoMarkup, NewElement};
-pub use name::check_name;
+pub use name::{check_name, is_namespace_declaration, XMLNS_NAMESPACE, XML_NAMESPACE};
 pub use path::{error_as_written, expand_prefixes, Path};

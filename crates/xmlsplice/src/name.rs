@@ -9,6 +9,35 @@
 
 use crate::error::{Error, ErrorKind};
 
+/// The XML namespace, which the prefix `xml` is bound to in every
+/// document (`xml:lang`).
+pub const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// The namespace of namespace declarations (`xmlns`, `xmlns:p`).
+pub const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+
+/// Whether an attribute name, as written (`xmlns`, `xmlns:p`) or by its
+/// namespace (`{}xmlns`, `{http://www.w3.org/2000/xmlns/}p`), is a
+/// namespace declaration's: those change what every name below them
+/// means, and are no setting.
+///
+/// # Examples
+/// ```
+/// use xmlsplice::is_namespace_declaration;
+/// assert!(is_namespace_declaration("xmlns:svns"));
+/// assert!(is_namespace_declaration("{http://www.w3.org/2000/xmlns/}svns"));
+/// assert!(!is_namespace_declaration("xmlnsish"));
+/// ```
+pub fn is_namespace_declaration(name: &str) -> bool {
+    name == "xmlns"
+        || name == "{}xmlns"
+        || name.starts_with("xmlns:")
+        || name
+            .strip_prefix('{')
+            .and_then(|rest| rest.strip_prefix(XMLNS_NAMESPACE))
+            .is_some_and(|rest| rest.starts_with('}'))
+}
+
 /// Whether `c` may start an XML name (`NameStartChar`, colon aside).
 fn is_name_start_char(c: char) -> bool {
     matches!(c,

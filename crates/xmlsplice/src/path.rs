@@ -34,6 +34,7 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::error::{Error, ErrorKind};
+use crate::name::XML_NAMESPACE;
 use roxmltree::Node;
 
 /// How many parsed paths each thread remembers ([`Path::parse_remembered`]).
@@ -566,7 +567,7 @@ impl Parser<'_> {
         })?;
         let declaration = match &name {
             NameTest::Local(local) => local == "xmlns",
-            NameTest::Qualified { namespace, .. } => namespace == "http://www.w3.org/2000/xmlns/",
+            NameTest::Qualified { namespace, .. } => namespace == crate::name::XMLNS_NAMESPACE,
             NameTest::Any => false,
         };
         if is_attribute && declaration {
@@ -674,9 +675,6 @@ pub fn error_as_written(error: Error, written: &str, namespaces: &[(&str, &str)]
         }),
     })
 }
-
-/// The XML namespace, bound to `xml` in every document.
-const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
 
 /// [`expand_prefixes`], with the column (from 0) of `path` each character
 /// of the result came from.

@@ -5,6 +5,7 @@
 //! to go into.
 
 use carbon_config::raw::{IfMissing, RawAction, RawOptions, RawPlace, Select};
+use xmlsplice::XML_NAMESPACE;
 
 use super::Translate;
 use crate::error::{closest, RecipeError};
@@ -88,7 +89,7 @@ impl Translate<'_> {
         // `remove` of XPath's `…/@name` removes that attribute.
         let (path, action) = match (action, xmlsplice::attribute_step(&path)) {
             (RawAction::Remove, Some((element, name))) => {
-                if is_declaration(name) {
+                if xmlsplice::is_namespace_declaration(name) {
                     return Err(self.error(
                         r.path.span(),
                         "a namespace declaration is not an attribute to remove",
@@ -268,7 +269,7 @@ impl Translate<'_> {
             _ => name,
         };
         let t = r.attribute.as_ref().expect("an attribute was given");
-        if is_declaration(&name) {
+        if xmlsplice::is_namespace_declaration(&name) {
             return Err(self.error(
                 t.span(),
                 "a namespace declaration is not an attribute to set or remove",
@@ -396,18 +397,6 @@ impl Elements {
             Elements::AtLeastOne | Elements::Any => "well-formed XML elements",
         }
     }
-}
-
-/// The XML namespace, which `xml` is bound to in every document.
-const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
-
-/// Whether an attribute name (as written, or `{uri}local`) is a namespace
-/// declaration's: those change what every name below means.
-fn is_declaration(name: &str) -> bool {
-    name == "xmlns"
-        || name == "{}xmlns"
-        || name.starts_with("xmlns:")
-        || name.starts_with("{http://www.w3.org/2000/xmlns/}")
 }
 
 /// The prefixes `markup` writes names with (`<p:a`, `</p:a`, ` p:b=`),
