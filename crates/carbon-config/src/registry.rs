@@ -44,7 +44,7 @@ pub struct Jdbc {
 }
 
 /// The JDBC element names, in the order WSO2 writes them.
-pub(crate) const JDBC_FIELDS: [&str; 7] = [
+pub const JDBC_FIELDS: [&str; 7] = [
     "url",
     "userName",
     "password",

@@ -218,15 +218,6 @@ fn jdbc(
     variables: &mut Variables,
 ) -> Option<String> {
     let child = |d: &Document, name: &str| value_at(d, &format!("{own}/{name}"));
-    const CHILDREN: [&str; 7] = [
-        "url",
-        "userName",
-        "password",
-        "driverName",
-        "maxActive",
-        "maxWait",
-        "minIdle",
-    ];
     if value_at(doc, &format!("{own}/password/@svns:secretAlias")).is_some() {
         return None;
     }
@@ -236,7 +227,11 @@ fn jdbc(
         child(doc, "password")?,
         child(doc, "driverName")?,
     );
-    let same = base.is_some_and(|b| CHILDREN.iter().all(|c| child(b, c) == child(doc, c)));
+    let same = base.is_some_and(|b| {
+        carbon_config::registry::JDBC_FIELDS
+            .iter()
+            .all(|c| child(b, c) == child(doc, c))
+    });
     if compare && same {
         return None;
     }
