@@ -103,6 +103,8 @@ pub struct Session<'h> {
     objects: BTreeMap<PathBuf, beneath::Meta>,
     max_file_size: u64,
     trees: Option<TreeCache>,
+    /// The deployment.toml keys a 4.5+ home's pack takes, read once.
+    pack_keys: std::cell::OnceCell<Option<crate::deployment::PackKeys>>,
 }
 
 impl fmt::Debug for Session<'_> {
@@ -123,6 +125,7 @@ impl<'h> Session<'h> {
             objects: BTreeMap::new(),
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             trees: None,
+            pack_keys: std::cell::OnceCell::new(),
         }
     }
 
@@ -240,6 +243,16 @@ impl<'h> Session<'h> {
                 message: "already opened as a non-XML file".into(),
             }),
         }
+    }
+
+    /// The keys the home's pack takes in deployment.toml, read on first
+    /// use (its templates and key files do not change during a run).
+    pub(crate) fn pack_keys(&self) -> Result<Option<&crate::deployment::PackKeys>> {
+        if self.pack_keys.get().is_none() {
+            let keys = crate::deployment::PackKeys::read(self.home)?;
+            let _ = self.pack_keys.set(keys);
+        }
+        Ok(self.pack_keys.get().and_then(Option::as_ref))
     }
 
     /// The text file at `rel` (UTF-8), loaded on first use.

@@ -263,18 +263,18 @@ pub fn template_holds(home: &CarbonHome, rel: &str, needle: &str) -> Result<bool
     Ok(bytes.is_some_and(|b| String::from_utf8_lossy(&b).contains(needle)))
 }
 
-/// Whether the home's pack takes `key` ([`PackKeys::takes`]).
+/// Whether the session's home's pack takes `key` ([`PackKeys::takes`]).
 ///
 /// # Errors
 /// A template or key file that cannot be read.
-pub fn takes(home: &CarbonHome, key: &str) -> Result<bool> {
-    Ok(PackKeys::read(home)?.is_some_and(|keys| keys.takes(key)))
+pub fn takes(s: &Session, key: &str) -> Result<bool> {
+    Ok(s.pack_keys()?.is_some_and(|keys| keys.takes(key)))
 }
 
 /// Refuses a key the pack does not take, naming it and the product.
 fn check_key(s: &mut Session, key: &str) -> Result<()> {
+    let keys = s.pack_keys()?;
     let home = s.home();
-    let keys = PackKeys::read(home)?;
     let product = home.product().unwrap_or("this product").to_string();
     match keys {
         Some(keys) if keys.takes(key) => Ok(()),

@@ -268,7 +268,7 @@ fn datasource(s: &mut Session, spec: &Datasource) -> Result<Vec<Outcome>> {
                 .find(|(scheme, _)| value_text(&spec.configuration, "url").starts_with(scheme));
             let type_key = format!("{table}.type");
             if let Some((_, kind)) = kind {
-                if deployment::takes(s.home(), &type_key)? {
+                if deployment::takes(s, &type_key)? {
                     out.push(deployment::set(
                         s,
                         &type_key,
