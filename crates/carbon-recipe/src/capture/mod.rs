@@ -136,7 +136,7 @@ pub fn capture(
             // What the tables make on the baseline is no difference left
             // for `[[raw]]`; tables that cannot be planned there are left
             // out, and their settings captured as edits.
-            let (tables, planned) = match planned(&planner, &tables, baseline, &variables.env()) {
+            let (tables, planned) = match planned(&planner, &tables, baseline, &variables) {
                 Ok(planned) => (tables, planned),
                 Err(why) => {
                     entries.push(Entry::Note(format!(
@@ -305,7 +305,7 @@ fn planned(
     planner: &Planner,
     tables: &[typed::Table],
     baseline: &CarbonHome,
-    env: &BTreeMap<String, String>,
+    env: &dyn crate::Env,
 ) -> Result<BTreeMap<PathBuf, Vec<u8>>, String> {
     if tables.is_empty() {
         return Ok(BTreeMap::new());

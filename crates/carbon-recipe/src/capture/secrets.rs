@@ -36,14 +36,6 @@ impl Variables {
         self.all
     }
 
-    /// Each variable's name and the value it stands for, as an environment.
-    pub fn env(&self) -> std::collections::BTreeMap<String, String> {
-        self.all
-            .iter()
-            .map(|v| (v.name.clone(), v.value.clone()))
-            .collect()
-    }
-
     /// A reference to a variable holding `value`, the secret at `path` of
     /// `file`: one named after the path (its last key and element), shared
     /// with an earlier equal value of that name. A value that is only one of
@@ -260,6 +252,17 @@ fn variable_name(path: &str) -> String {
         None => "SECRET".into(),
         Some(c) if c.is_ascii_digit() => format!("SECRET_{out}"),
         Some(_) => out,
+    }
+}
+
+/// The variables as an environment: each name, the value it stands for
+/// (a captured recipe planned on the baseline reads them).
+impl crate::Env for Variables {
+    fn var(&self, name: &str) -> Option<String> {
+        self.all
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| v.value.clone())
     }
 }
 
