@@ -19,6 +19,9 @@ pub struct PackKeys {
     names: BTreeSet<String>,
 }
 
+/// The most entries the templates' folders may hold.
+const MAX_ENTRIES: usize = 10_000;
+
 impl PackKeys {
     /// Reads `home`'s templates and key files; `None` when it ships none.
     ///
@@ -27,7 +30,9 @@ impl PackKeys {
     pub fn read(home: &CarbonHome) -> Result<Option<PackKeys>> {
         let mut keys = PackKeys::default();
         let mut found = false;
-        let mut folders = vec![PathBuf::from(RESOURCES).join("templates")];
+        let templates = PathBuf::from(RESOURCES).join("templates");
+        let mut folders = vec![templates.clone()];
+        let mut entries = 0usize;
         while let Some(folder) = folders.pop() {
             let dir = match home.root().dir(&folder) {
                 Ok(dir) => dir,
@@ -35,11 +40,18 @@ impl PackKeys {
                 Err(e) => return Err(e.into()),
             };
             for entry in dir.list()? {
+                // A pack ships a few dozen templates; a tree that does not
+                // end (a link to a folder above) is refused, not walked.
+                entries += 1;
+                if entries > MAX_ENTRIES {
+                    return Err(crate::Error::Invalid {
+                        file: home.path().join(&templates),
+                        message: format!("more than {MAX_ENTRIES} entries to read templates from"),
+                    });
+                }
                 let path = folder.join(&entry.name);
                 if entry.is_dir {
-                    if folders.len() < 64 {
-                        folders.push(path);
-                    }
+                    folders.push(path);
                 } else if path.extension().is_some_and(|e| e == "j2") {
                     if let Some(bytes) = home.root().read(&path, crate::DEFAULT_MAX_FILE_SIZE)? {
                         found = true;

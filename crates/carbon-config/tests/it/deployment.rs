@@ -206,3 +206,21 @@ fn dotted_key_parts_are_quoted_and_inline_tables_named() {
         "{err}"
     );
 }
+
+/// A templates folder that links to a folder above it is a tree without
+/// end: refused, naming it, never walked forever.
+#[test]
+fn a_templates_tree_that_does_not_end_is_refused() {
+    let copy = modern();
+    let templates = copy.path().join("repository/resources/conf/templates");
+    std::os::unix::fs::symlink("..", templates.join("again")).unwrap();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    match PackKeys::read(&home) {
+        Err(err) => assert!(
+            err.to_string().contains("entries to read templates from"),
+            "{err}"
+        ),
+        // A walk that does not follow the link ends by itself.
+        Ok(keys) => assert!(keys.is_some()),
+    }
+}
