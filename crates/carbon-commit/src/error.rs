@@ -92,6 +92,23 @@ pub enum Error {
         /// The folder.
         path: PathBuf,
     },
+    /// No finished backup of that stamp in the home.
+    #[error(
+        "{} has no backup {stamp}; {}",
+        home.display(),
+        match found.as_slice() {
+            [] => "it has none (`apply --backup` keeps one)".to_string(),
+            found => format!("its backups: {}", found.join(", ")),
+        }
+    )]
+    NoBackup {
+        /// The home.
+        home: PathBuf,
+        /// The stamp asked for.
+        stamp: String,
+        /// The stamps it has, oldest first.
+        found: Vec<String>,
+    },
     /// Something where carbon-patch keeps its own files that it will not
     /// write through or into.
     #[error("{}: {what}", path.display())]

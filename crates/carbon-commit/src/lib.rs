@@ -29,6 +29,9 @@
 //! # Ok::<(), carbon_commit::Error>(())
 //! ```
 //!
+//! A backup (`Options::backup`) is read back by [`Backups`]: its files,
+//! staged and committed like any others, put a home back as it was.
+//!
 //! Unix only: the lock is `flock(2)`, the swap `renameat2(2)` where the
 //! file system has it.
 
@@ -43,6 +46,7 @@ mod lock;
 mod parallel;
 #[cfg(test)]
 mod pause;
+mod restore;
 mod stage;
 mod swap;
 mod timings;
@@ -50,6 +54,7 @@ mod timings;
 pub use commit::{commit, Options, Report};
 pub use error::{Error, Result};
 pub use lock::{pending, Lock, STAGE_DIR};
+pub use restore::{Backups, Restoring, MOST_ENTRIES};
 pub use stage::{Planned, Staged};
 pub use timings::Timings;
 

@@ -84,7 +84,7 @@ const TRUSTS_ONLY_OURS: &str =
 
 /// Refuses `meta` (of `path`, the stage folder or the lock, open as
 /// `opened`) unless only this run's user could have written what it holds.
-fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()> {
+pub(crate) fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -> Result<()> {
     let user = this_user();
     let untrusted = |reason: String, remedy: String| Error::Untrusted {
         path: path.to_path_buf(),

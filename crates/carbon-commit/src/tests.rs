@@ -37,7 +37,7 @@ fn staged(home: &Path, changes: &[(&str, Option<&str>, &str)]) -> Result<Staged>
     Ok(staged)
 }
 
-fn commit_one(
+pub(crate) fn commit_one(
     home: &Path,
     changes: &[(&str, Option<&str>, &str)],
     backup: Option<&str>,
@@ -64,7 +64,7 @@ const AB: [(&str, Option<&str>, &str); 2] = [
     ("b.xml", Some("<b/>"), "<b x='1'/>"),
 ];
 
-fn read(home: &Path, rel: &str) -> String {
+pub(crate) fn read(home: &Path, rel: &str) -> String {
     std::fs::read_to_string(home.join(rel)).unwrap()
 }
 

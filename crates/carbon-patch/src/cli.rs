@@ -87,6 +87,33 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Put back the files an `apply --backup` replaced, as it kept them: in every home, all at once, or none.
+    #[command(
+        after_help = "Files that apply created had no original, and stay. With --from latest, every home's newest backup\nmust be the same one (one apply gives all its homes one stamp).\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
+    )]
+    Restore {
+        /// The homes (CARBON_HOME) to restore.
+        #[arg(required = true)]
+        homes: Vec<PathBuf>,
+        /// The backup: its folder's name under CARBON_HOME/.carbon-patch/backups/, or `latest` for the newest.
+        #[arg(long, value_name = "STAMP")]
+        from: String,
+        /// Show what would change, as unified diffs (passwords masked), and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/TIME/, as apply --backup does.
+        #[arg(long, conflicts_with = "dry_run")]
+        backup: bool,
+        /// Colour diffs (as plan does).
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+        /// Refuse any file larger than this many bytes.
+        #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
+        max_file_size: u64,
+        /// Homes to work on at once (default: one per core).
+        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
+    },
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  carbon-patch completions bash > /etc/bash_completion.d/carbon-patch"
@@ -206,6 +233,15 @@ pub enum Command {
         /// Each node's name and home, in order.
         homes: Vec<(String, PathBuf)>,
         baseline: Option<PathBuf>,
+    },
+    Restore {
+        homes: Vec<PathBuf>,
+        from: String,
+        dry_run: bool,
+        backup: bool,
+        color: Color,
+        max_file_size: u64,
+        jobs: usize,
     },
     Completions {
         shell: clap_complete::Shell,
@@ -328,6 +364,23 @@ pub fn parse() -> Result<Command, ExitCode> {
             named,
             baseline,
         } => capture_homes(homes, named).map(|homes| Command::Capture { homes, baseline }),
+        Cmd::Restore {
+            homes,
+            from,
+            dry_run,
+            backup,
+            color,
+            max_file_size,
+            jobs,
+        } => Ok(Command::Restore {
+            homes,
+            from,
+            dry_run,
+            backup,
+            color,
+            max_file_size,
+            jobs: jobs.map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
+        }),
         Cmd::Completions { shell } => Ok(Command::Completions { shell }),
     };
     command.map_err(|message| {

@@ -3,8 +3,8 @@
 //! A thin binary. Arguments become a validated command; the recipe crate
 //! resolves nodes; carbon-config does every edit in memory; this crate only
 //! shows the result (`plan`, `check`), writes it (`apply`), or reads a home
-//! (`inspect`), compares two homes (`diff`), or captures homes as a recipe
-//! (`capture`). Exit codes: 0 success
+//! (`inspect`), compares two homes (`diff`), captures homes as a recipe
+//! (`capture`), or puts back what an apply's backup kept (`restore`). Exit codes: 0 success
 //! (and, for `check`, no drift; for `diff`, equal homes), 1 any error
 //! (argument errors included), 2 `check` found drift or `diff` differences.
 
@@ -13,6 +13,7 @@ mod compare;
 mod inspect;
 mod mask;
 mod render;
+mod restore;
 mod shown;
 
 use std::io::Write;
@@ -163,6 +164,26 @@ fn run(command: Command) -> Result<ExitCode> {
                 captured.variables.len(),
                 captured.not_captured
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore {
+            homes,
+            from,
+            dry_run,
+            backup,
+            color,
+            max_file_size,
+            jobs,
+        } => {
+            let options = restore::Options {
+                from,
+                dry_run,
+                backup: backup.then(backup_stamp),
+                color: use_color(color),
+                max_file_size,
+                jobs,
+            };
+            restore::restore(&mut out, &homes, &options)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {

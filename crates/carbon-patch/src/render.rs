@@ -117,13 +117,20 @@ fn write_text_node(
         )?;
     }
     for d in node_diffs {
-        for line in carbon_config::diff::lines(&d.diff) {
-            write_diff_line(out, line, color)?;
-        }
+        write_diff(out, &d.diff, color)?;
     }
     for w in &plan.warnings {
         let warning = mask(&w.to_string(), &plan.secrets);
         writeln!(out, "{}", visible::line(&warning))?;
+    }
+    Ok(())
+}
+
+/// A unified diff (a file's, as [`carbon_config::diff::FileDiff`] makes
+/// it), line by line as [`write_diff_line`] writes each.
+pub fn write_diff(out: &mut dyn Write, diff: &str, color: bool) -> std::io::Result<()> {
+    for line in carbon_config::diff::lines(diff) {
+        write_diff_line(out, line, color)?;
     }
     Ok(())
 }

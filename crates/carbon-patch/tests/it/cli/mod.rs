@@ -7,6 +7,7 @@ mod deployment_toml;
 mod json;
 mod locks;
 mod masking;
+mod restore;
 mod upgrades;
 
 fn bin() -> Command {

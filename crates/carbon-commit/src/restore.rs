@@ -1,0 +1,412 @@
+//! Reading a backup back (`carbon-patch restore`): the originals one
+//! commit kept under `CARBON_HOME/.carbon-patch/backups/<stamp>/`, paired
+//! with what each of those files holds now, for the caller to stage and
+//! commit like any other change.
+//!
+//! A backup is read only under the home's lock, from the stage folder the
+//! lock trusts (this user's, writable by no one else), and never through a
+//! link: what is found there was written by this user's runs. It is still
+//! read as if it were not: no link, FIFO or device is opened, each file is
+//! held to the caller's size limit, and a walk stops past
+//! [`MOST_ENTRIES`] entries.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use beneath::{Dir, Kind, Meta, Root};
+
+use crate::error::{Error, Result};
+use crate::lock::{trust, Lock, STAGE_DIR};
+use crate::stage::Planned;
+
+/// The most entries a backup's walk reads: a commit backs up the few dozen
+/// files it replaces, and a folder that holds more was not written by one.
+pub const MOST_ENTRIES: usize = 10_000;
+
+/// One file a backup puts back.
+#[derive(Debug)]
+pub struct Restoring {
+    /// The file, relative to the home (where the commit wrote it: a link on
+    /// the way was resolved then).
+    pub path: PathBuf,
+    /// What it holds now, and the file that holds it; `None` when it is
+    /// gone, and restoring creates it again.
+    pub current: Option<(Vec<u8>, Meta)>,
+    /// What the backup holds: the bytes the commit replaced.
+    pub original: Vec<u8>,
+}
+
+impl Restoring {
+    /// What [`crate::Staged::add`] is told the file held when planned.
+    pub fn planned(&self) -> Option<Planned<'_>> {
+        self.current.as_ref().map(|(bytes, meta)| Planned {
+            bytes,
+            read_from: meta,
+        })
+    }
+}
+
+/// A home's finished backups: read under its lock to restore one, or
+/// without it to show what restoring would change (nothing is written
+/// either way).
+#[derive(Debug)]
+pub struct Backups {
+    root: Root,
+    /// `backups/` in the stage folder, when there is one.
+    folder: Option<Dir>,
+}
+
+impl Backups {
+    /// The backups of the home at `root`, without its lock: for a dry run,
+    /// which writes nothing (taking the lock may finish an interrupted
+    /// commit). The stage folder is trusted as the lock trusts it.
+    ///
+    /// # Errors
+    /// [`Error::Untrusted`] for a stage folder another user could have
+    /// written; [`Error::InTheWay`] for a link or file where it goes.
+    pub fn read_only(root: &Root) -> Result<Backups> {
+        let path = root.top().shown(STAGE_DIR);
+        let stage = match root.top().stat(STAGE_DIR)?.map(|meta| meta.kind) {
+            None => None,
+            Some(Kind::Folder) => Some(root.top().open_dir(STAGE_DIR)?),
+            Some(kind) => {
+                return Err(Error::InTheWay {
+                    path,
+                    what: format!("a {}, not carbon-patch's folder", kind.describe()),
+                })
+            }
+        };
+        if let Some(stage) = &stage {
+            trust(&path, &stage.meta()?, stage)?;
+        }
+        Ok(Backups {
+            root: root.detached(),
+            folder: stage.as_ref().and_then(crate::backup::folder),
+        })
+    }
+
+    /// The stamps of the finished backups, oldest first (a stamp is a UTC
+    /// time, so its text sorts by time).
+    ///
+    /// # Errors
+    /// The backups' folder unreadable.
+    pub fn stamps(&self) -> Result<Vec<String>> {
+        let Some(backups) = &self.folder else {
+            return Ok(Vec::new());
+        };
+        let mut stamps: Vec<String> = backups
+            .list()?
+            .into_iter()
+            .filter(|entry| entry.is_dir && !entry.name.to_string_lossy().starts_with('.'))
+            .filter_map(|entry| entry.name.into_string().ok())
+            .collect();
+        stamps.sort();
+        Ok(stamps)
+    }
+
+    /// What restoring the backup `stamp` would change: each file it holds
+    /// that differs from the file in the home now, in the order of their
+    /// paths. Files the commit created had no original, and are not in it.
+    ///
+    /// # Errors
+    /// [`Error::NoBackup`] when the home has no finished backup `stamp`;
+    /// [`Error::InTheWay`] for more than [`MOST_ENTRIES`] entries in it; a
+    /// link, or anything but a file or folder, in it; a file over `limit`
+    /// bytes in the backup or the home; a path in the home that leads out
+    /// of it or is no regular file.
+    pub fn restoring(&self, stamp: &str, limit: u64) -> Result<Vec<Restoring>> {
+        let no_backup = || Error::NoBackup {
+            home: self.root.path().to_path_buf(),
+            stamp: stamp.to_string(),
+            found: self.stamps().unwrap_or_default(),
+        };
+        // A stamp names a finished backup: one name, not a `.partial` one.
+        if stamp.is_empty() || stamp.starts_with('.') || stamp.contains('/') {
+            return Err(no_backup());
+        }
+        let folder = self
+            .folder
+            .as_ref()
+            .and_then(|backups| backups.open_dir(stamp).ok())
+            .ok_or_else(no_backup)?;
+        let mut found = Vec::new();
+        walk(&folder, PathBuf::new(), &mut found, limit)?;
+        found.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut restoring = Vec::new();
+        for (path, original) in found {
+            let current = read_current(&self.root, &path, limit)?;
+            if current
+                .as_ref()
+                .is_some_and(|(bytes, _)| *bytes == original)
+            {
+                continue;
+            }
+            restoring.push(Restoring {
+                path,
+                current,
+                original,
+            });
+        }
+        Ok(restoring)
+    }
+}
+
+impl Lock {
+    /// The home's backups, read under its lock.
+    pub fn backups(&self) -> Backups {
+        Backups {
+            root: self.root().detached(),
+            folder: crate::backup::folder(self.stage()),
+        }
+    }
+}
+
+/// Reads every file under `dir` (at `rel` in the backup) into `found`.
+fn walk(dir: &Dir, rel: PathBuf, found: &mut Vec<(PathBuf, Vec<u8>)>, limit: u64) -> Result<()> {
+    let mut entries: Vec<(OsString, bool)> = dir
+        .list()?
+        .into_iter()
+        .map(|entry| (entry.name, entry.is_dir))
+        .collect();
+    entries.sort();
+    for (name, is_dir) in entries {
+        if found.len() >= MOST_ENTRIES {
+            return Err(Error::InTheWay {
+                path: dir.path().to_path_buf(),
+                what: format!(
+                    "holds more than {MOST_ENTRIES} files; no backup carbon-patch wrote does"
+                ),
+            });
+        }
+        if is_dir {
+            walk(&dir.open_dir(&name)?, rel.join(&name), found, limit)?;
+            continue;
+        }
+        let shown = dir.shown(&name);
+        let Some((file, meta)) = dir.open_read(&name)? else {
+            continue; // Gone since it was listed.
+        };
+        found.push((rel.join(&name), read_whole(file, &meta, limit, &shown)?));
+    }
+    Ok(())
+}
+
+/// What the home's file at `path` holds now, when it is there.
+fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>, Meta)>> {
+    let Some((file, meta)) = root.open_file(path)? else {
+        return Ok(None);
+    };
+    let bytes = read_whole(file, &meta, limit, &root.display_path(path))?;
+    Ok(Some((bytes, meta)))
+}
+
+/// The whole of an open file of `meta.len` bytes, at most `limit`.
+fn read_whole(file: std::fs::File, meta: &Meta, limit: u64, shown: &Path) -> Result<Vec<u8>> {
+    let too_large = || {
+        Error::Tree(beneath::Error::TooLarge {
+            path: shown.to_path_buf(),
+            limit,
+        })
+    };
+    if meta.len > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", shown, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::tests::{commit_one, home, read};
+    use crate::{commit, Options, Staged};
+
+    fn lock(home: &Path) -> Lock {
+        Lock::acquire(&beneath::Root::open(home).unwrap()).unwrap()
+    }
+
+    /// Restores `stamp` on `home` as `carbon-patch restore` does.
+    fn restore(home: &Path, stamp: &str) -> Result<usize> {
+        let lock = lock(home);
+        let restoring = lock.backups().restoring(stamp, 1 << 20)?;
+        let mut staged = Staged::new("home", lock);
+        for file in &restoring {
+            staged.add(&file.path, file.planned(), &file.original)?;
+        }
+        Ok(commit(
+            &mut [staged],
+            Options {
+                backup: None,
+                jobs: 2,
+            },
+        )?
+        .written)
+    }
+
+    #[test]
+    fn a_backup_puts_back_what_its_commit_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>"), ("conf/b.xml", "<b/>")]);
+        let changes = [
+            ("a.xml", Some("<a/>"), "<a x='1'/>"),
+            ("conf/b.xml", Some("<b/>"), "<b x='1'/>"),
+            ("conf/new.xml", None, "<new/>"),
+        ];
+        commit_one(&home, &changes, Some("2026-12-07T100000.000Z")).unwrap();
+        let restoring = lock(&home)
+            .backups()
+            .restoring("2026-12-07T100000.000Z", 1 << 20)
+            .unwrap();
+        let listed: Vec<_> = restoring
+            .iter()
+            .map(|r| (r.path.to_str().unwrap(), r.original.as_slice()))
+            .collect();
+        // The created file had no original: it is not in the backup.
+        assert_eq!(listed, [("a.xml", &b"<a/>"[..]), ("conf/b.xml", b"<b/>")]);
+        assert_eq!(restoring[0].current.as_ref().unwrap().0, b"<a x='1'/>");
+
+        assert_eq!(restore(&home, "2026-12-07T100000.000Z").unwrap(), 2);
+        assert_eq!(read(&home, "a.xml"), "<a/>");
+        assert_eq!(read(&home, "conf/b.xml"), "<b/>");
+        assert_eq!(read(&home, "conf/new.xml"), "<new/>");
+        // Once restored, there is nothing left to restore.
+        assert!(lock(&home)
+            .backups()
+            .restoring("2026-12-07T100000.000Z", 1 << 20)
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_file_gone_since_is_made_again_and_one_back_as_it_was_is_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>"), ("b.xml", "<b/>")]);
+        let changes = [
+            ("a.xml", Some("<a/>"), "<a x='1'/>"),
+            ("b.xml", Some("<b/>"), "<b x='1'/>"),
+        ];
+        commit_one(&home, &changes, Some("S")).unwrap();
+        std::fs::remove_file(home.join("a.xml")).unwrap();
+        std::fs::write(home.join("b.xml"), "<b/>").unwrap();
+        let restoring = lock(&home).backups().restoring("S", 1 << 20).unwrap();
+        assert_eq!(restoring.len(), 1, "{restoring:?}");
+        assert_eq!(restoring[0].path, Path::new("a.xml"));
+        assert!(restoring[0].current.is_none());
+        assert_eq!(restore(&home, "S").unwrap(), 1);
+        assert_eq!(read(&home, "a.xml"), "<a/>");
+    }
+
+    #[test]
+    fn backups_are_listed_oldest_first_and_unfinished_ones_never() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("T2")).unwrap();
+        commit_one(&home, &[("a.xml", Some("<a x='1'/>"), "<a/>")], Some("T1")).unwrap();
+        std::fs::create_dir(home.join(".carbon-patch/backups/.T3.partial")).unwrap();
+        let backups = lock(&home).backups();
+        assert_eq!(backups.stamps().unwrap(), ["T1", "T2"]);
+        for stamp in ["T3", ".T3.partial", "../backups/T1", "", "."] {
+            let err = backups.restoring(stamp, 1 << 20).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{} has no backup {stamp}; its backups: T1, T2",
+                    home.display()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_home_without_backups_says_how_one_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{} has no backup S; it has none (`apply --backup` keeps one)",
+                home.display()
+            )
+        );
+        assert!(
+            !home.join(".carbon-patch").exists(),
+            "a lock taken for nothing leaves no folder"
+        );
+    }
+
+    #[test]
+    fn a_backup_is_read_through_no_link_and_within_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let stamp = home.join(".carbon-patch/backups/S");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "outside").unwrap();
+        std::os::unix::fs::symlink(&secret, stamp.join("b.xml")).unwrap();
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        std::fs::remove_file(stamp.join("b.xml")).unwrap();
+
+        let err = lock(&home).backups().restoring("S", 3).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: over 3 bytes, more than such a file may hold",
+                stamp.join("a.xml").display()
+            )
+        );
+    }
+
+    #[test]
+    fn without_the_lock_a_backup_is_read_and_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        let root = beneath::Root::open(&home).unwrap();
+        // A home never applied to: no backups, and no folder made.
+        let err = Backups::read_only(&root)
+            .unwrap()
+            .restoring("S", 1 << 20)
+            .unwrap_err();
+        assert!(matches!(err, Error::NoBackup { .. }), "{err}");
+        assert!(!home.join(".carbon-patch").exists());
+
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let lock_file = home.join(".carbon-patch/lock");
+        let before = std::fs::metadata(&lock_file).unwrap();
+        let restoring = Backups::read_only(&root)
+            .unwrap()
+            .restoring("S", 1 << 20)
+            .unwrap();
+        assert_eq!(restoring.len(), 1);
+        assert_eq!(restoring[0].original, b"<a/>");
+        let after = std::fs::metadata(&lock_file).unwrap();
+        assert_eq!(
+            (before.len(), before.modified().unwrap()),
+            (after.len(), after.modified().unwrap())
+        );
+    }
+
+    #[test]
+    fn a_stage_folder_others_may_write_is_not_read_even_without_the_lock() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let stage = home.join(".carbon-patch");
+        std::fs::set_permissions(&stage, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let root = beneath::Root::open(&home).unwrap();
+        let err = Backups::read_only(&root).unwrap_err();
+        assert!(matches!(err, Error::Untrusted { .. }), "{err}");
+        assert!(err.to_string().contains("writable by its group"), "{err}");
+    }
+}

@@ -1,0 +1,288 @@
+//! `restore`: an apply's backup put back, in every home or none.
+
+use super::*;
+
+/// The backups of `home`, oldest first.
+fn stamps(home: &Path) -> Vec<String> {
+    let mut stamps: Vec<String> = std::fs::read_dir(home.join(".carbon-patch/backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    stamps.sort();
+    stamps
+}
+
+fn restore(args: &[&str], homes: &[&Path]) -> Output {
+    bin()
+        .arg("restore")
+        .args(args)
+        .args(homes)
+        .output()
+        .unwrap()
+}
+
+/// The files of a home, `.carbon-patch` left out.
+fn config(home: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let own = home.join(".carbon-patch");
+    snapshot(home)
+        .into_iter()
+        .filter(|(path, ..)| !path.starts_with(&own))
+        .map(|(path, bytes, time)| (path.strip_prefix(home).unwrap().to_path_buf(), bytes, time))
+        .collect()
+}
+
+fn bytes_only(files: Vec<(PathBuf, Vec<u8>, std::time::SystemTime)>) -> Vec<(PathBuf, Vec<u8>)> {
+    files
+        .into_iter()
+        .map(|(path, bytes, _)| (path, bytes))
+        .collect()
+}
+
+#[test]
+fn restore_puts_every_home_back_byte_for_byte_and_a_rerun_writes_nothing() {
+    let h = homes();
+    let pristine = bytes_only(config(&h.node1));
+    let out = with_homes(&h, "apply", &["--backup"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stamp = stamps(&h.node1).pop().unwrap();
+    assert_eq!(
+        stamps(&h.node2),
+        std::slice::from_ref(&stamp),
+        "one stamp for the fleet"
+    );
+
+    // What it would put back, first: the plan's diffs the other way round.
+    let out = restore(
+        &["--from", "latest", "--dry-run", "--color=never"],
+        &[&h.node1, &h.node2],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = stdout(&out)
+        .replace(&h.node1.display().to_string(), "NODE1")
+        .replace(&h.node2.display().to_string(), "NODE2")
+        .replace(&stamp, "STAMP")
+        .replace('\r', "␍");
+    golden::assert_golden("cli/restore-quickstart.txt", &shown);
+
+    let out = restore(&["--from", "latest"], &[&h.node1, &h.node2]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut expected = String::new();
+    for home in [&h.node1, &h.node2] {
+        for file in [
+            "repository/conf/axis2/axis2.xml",
+            "repository/conf/carbon.xml",
+            "repository/conf/datasources/master-datasources.xml",
+            "repository/conf/registry.xml",
+        ] {
+            expected += &format!("restored {}: {file}\n", home.display());
+        }
+    }
+    expected += &format!("Restored: 8 file(s) in 2 home(s) from backup {stamp}\n");
+    assert_eq!(stdout(&out), expected);
+    assert_eq!(bytes_only(config(&h.node1)), pristine);
+    assert_eq!(bytes_only(config(&h.node2)), pristine);
+    // The recipe sees its changes gone: check reports drift again.
+    assert_eq!(with_homes(&h, "check", &[]).status.code(), Some(2));
+
+    let before = config(&h.node1);
+    let out = restore(&["--from", &stamp], &[&h.node1, &h.node2]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("Restored: 0 file(s) in 2 home(s) from backup {stamp}\n")
+    );
+    assert_eq!(
+        config(&h.node1),
+        before,
+        "no file rewritten, no mtime moved"
+    );
+}
+
+#[test]
+fn a_dry_run_shows_masked_diffs_and_writes_nothing() {
+    let h = homes();
+    let recipe = "[[datasource]]\nname = \"RESTORE_DB\"\njndi = \"jdbc/Restore\"\nurl = \"jdbc:h2:mem:restore\"\n\
+                  password = \"${env:CARBON_PATCH_TEST_SECRET}\"\n\
+                  [nodes.node1]\nhome = \"x\"\n";
+    let (_dir, path) = recipe_file("recipe.toml", recipe);
+    let out = on_node1("apply", &path, &h.node1)
+        .arg("--backup")
+        .env("CARBON_PATCH_TEST_SECRET", "Hunter2-secret")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = snapshot(&h.node1);
+
+    let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let stamp = stamps(&h.node1).pop().unwrap();
+    let file = "repository/conf/datasources/master-datasources.xml";
+    assert!(
+        text.starts_with(&format!(
+            "== {home} (backup {stamp})\n--- {home}: {file}\n+++ {home}: {file}\n@@ ",
+            home = h.node1.display()
+        )),
+        "{text}"
+    );
+    // The datasource apply added goes, its password masked.
+    assert!(
+        text.contains("-                    <password>********</password>\n"),
+        "{text}"
+    );
+    assert!(!text.contains("Hunter2"), "{text}");
+    assert!(text.ends_with(&format!(
+        "Restore would write 1 file(s) in 1 home(s) from backup {stamp}; nothing was written\n"
+    )));
+    assert_eq!(
+        snapshot(&h.node1),
+        before,
+        "nothing written, the lock untouched"
+    );
+}
+
+#[test]
+fn an_edit_made_since_is_replaced_and_kept_in_a_backup_of_its_own() {
+    let h = homes();
+    let out = with_homes(&h, "apply", &["--backup", "--node", "node1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let applied = stamps(&h.node1).pop().unwrap();
+    let carbon = "repository/conf/registry.xml";
+    replace_in(
+        &h.node1,
+        carbon,
+        "<dbConfig name=",
+        "<!-- edited by hand --><dbConfig name=",
+    );
+    let edited = std::fs::read(h.node1.join(carbon)).unwrap();
+
+    let out = restore(&["--from", &applied, "--backup"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = stamps(&h.node1).pop().unwrap();
+    assert_ne!(kept, applied);
+    assert!(
+        stdout(&out).contains(&format!(
+            "the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{kept}/\n"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let backup = h.node1.join(".carbon-patch/backups");
+    assert_eq!(
+        std::fs::read(h.node1.join(carbon)).unwrap(),
+        std::fs::read(backup.join(&applied).join(carbon)).unwrap()
+    );
+    assert_eq!(
+        std::fs::read(backup.join(&kept).join(carbon)).unwrap(),
+        edited
+    );
+    // And back again: the newest backup is the restore's own.
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(h.node1.join(carbon)).unwrap(), edited);
+}
+
+#[test]
+fn homes_whose_newest_backups_differ_are_refused_with_each_named() {
+    let h = homes();
+    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+        .status
+        .success());
+    assert!(with_homes(&h, "apply", &["--backup"]).status.success());
+    let (first, second) = (
+        stamps(&h.node1).pop().unwrap(),
+        stamps(&h.node2).pop().unwrap(),
+    );
+    assert_ne!(first, second, "node1 had nothing left to change");
+    let before = (snapshot(&h.node1), snapshot(&h.node2));
+
+    let out = restore(&["--from", "latest"], &[&h.node1, &h.node2]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: nothing was written: the homes' newest backups differ \
+             ({}: {first}, {}: {second}); name one with --from STAMP\n",
+            h.node1.display(),
+            h.node2.display()
+        )
+    );
+    assert_eq!((snapshot(&h.node1), snapshot(&h.node2)), before);
+
+    // Named, a stamp only one home has: that home's backups are listed.
+    let out = restore(&["--from", &second], &[&h.node1, &h.node2]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: nothing was written: {} has no backup {second}; its backups: {first}\n",
+            h.node1.display()
+        )
+    );
+    assert_eq!((snapshot(&h.node1), snapshot(&h.node2)), before);
+}
+
+#[test]
+fn a_home_named_twice_or_without_backups_is_refused() {
+    let h = homes();
+    let before = snapshot(&h.node1);
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: nothing was written: {} has no backup (`apply --backup` keeps one)\n",
+            h.node1.display()
+        )
+    );
+    assert_eq!(snapshot(&h.node1), before, "no folder left behind");
+    assert!(!h.node1.join(".carbon-patch").exists());
+
+    let again = h.node1.join("repository/..");
+    let out = restore(&["--from", "latest"], &[&h.node1, &again]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: {} and {} are one home; name it once\n",
+            h.node1.display(),
+            again.display()
+        )
+    );
+}
+
+#[test]
+fn a_folder_made_a_link_out_of_the_home_since_is_refused_and_nothing_written() {
+    let h = homes();
+    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+        .status
+        .success());
+    // The home's owner moves axis2/ out and leaves a link to a folder of
+    // its choosing, holding a file where the backup's would go.
+    let outside = h.node1.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("axis2.xml"), "root's file").unwrap();
+    let axis2 = h.node1.join("repository/conf/axis2");
+    std::fs::remove_dir_all(&axis2).unwrap();
+    std::os::unix::fs::symlink(&outside, &axis2).unwrap();
+    let before = snapshot(&h.node1);
+
+    for args in [
+        &["--from", "latest"][..],
+        &["--from", "latest", "--dry-run"],
+    ] {
+        let out = restore(args, &[&h.node1]);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("carbon-patch: nothing was written: "),
+            "{err}"
+        );
+        assert!(err.contains("outside"), "names where the link leads: {err}");
+    }
+    assert_eq!(
+        std::fs::read(outside.join("axis2.xml")).unwrap(),
+        b"root's file"
+    );
+    assert_eq!(snapshot(&h.node1), before);
+}
