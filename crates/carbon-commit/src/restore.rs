@@ -66,6 +66,7 @@ impl Backups {
     /// [`Error::Untrusted`] for a stage folder another user could have
     /// written; [`Error::InTheWay`] for a link or file where it goes.
     pub fn read_only(root: &Root) -> Result<Backups> {
+        Backups::refuse_anothers(root)?;
         let path = root.top().shown(STAGE_DIR);
         let stage = match root.top().stat(STAGE_DIR)?.map(|meta| meta.kind) {
             None => None,
@@ -84,6 +85,31 @@ impl Backups {
             root: root.detached(),
             folder: stage.as_ref().and_then(crate::backup::folder),
         })
+    }
+
+    /// Refuses a home whose stage folder another user owns, saying whose
+    /// its backups are: the lock's own refusal would advise removing the
+    /// folder, backups and all. Call it before taking the lock to restore.
+    ///
+    /// # Errors
+    /// [`Error::Untrusted`].
+    pub fn refuse_anothers(root: &Root) -> Result<()> {
+        let Some(meta) = root.top().stat(STAGE_DIR)? else {
+            return Ok(());
+        };
+        let user = rustix::process::geteuid().as_raw();
+        if meta.kind == Kind::Folder && meta.uid != user {
+            return Err(Error::Untrusted {
+                path: root.top().shown(STAGE_DIR),
+                reason: format!("owned by uid {}, not by this user (uid {user})", meta.uid),
+                remedy: format!(
+                    "Its backups are that user's: run restore as uid {}. carbon-patch trusts a \
+                     backup only where no other user could have written it",
+                    meta.uid
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The stamps of the finished backups, oldest first (a stamp is a UTC

@@ -156,6 +156,7 @@ fn open(path: &Path, options: &Options) -> Result<Home> {
     let (lock, backups) = if options.dry_run {
         (None, Backups::read_only(home.root())?)
     } else {
+        Backups::refuse_anothers(home.root())?;
         let lock =
             carbon_commit::Lock::acquire(home.root()).with_context(|| format!("home {shown}"))?;
         let backups = lock.backups();

@@ -6,7 +6,7 @@
 //! them instead, saying so.
 //!
 //! The attacks that need a pause in the middle of a commit are the commit
-//! crate's own tests (`crates/treecommit`).
+//! crate's own tests (`crates/carbon-commit`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -312,4 +312,42 @@ fn a_home_named_through_a_link_another_user_owns_is_refused() {
     // Named by a path root controls, the same home is taken.
     let out = on_node1("plan", &victim).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// A backup the home's owner wrote (its own `.carbon-patch`, with a
+/// carbon.xml of its choosing) is never put in place by a root `restore`,
+/// and the message says whose backups they are, not to remove them.
+#[test]
+fn a_backup_the_homes_owner_wrote_is_not_restored_by_root() {
+    if !root_or_fail("a_backup_the_homes_owner_wrote_is_not_restored_by_root") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path());
+    as_nobody(
+        &home,
+        "mkdir -m 700 -p .carbon-patch/backups/S/repository/conf && \
+         echo '<Server>planted</Server>' > .carbon-patch/backups/S/repository/conf/carbon.xml",
+        b"",
+    );
+    let before = files(&home);
+    for args in [
+        &["--from", "S"][..],
+        &["--from", "latest"],
+        &["--from", "S", "--dry-run"],
+    ] {
+        let out = bin().arg("restore").args(args).arg(&home).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "carbon-patch: nothing was written: {}: owned by uid {NOBODY}, not by this user \
+                 (uid 0). Its backups are that user's: run restore as uid {NOBODY}. carbon-patch \
+                 trusts a backup only where no other user could have written it\n",
+                home.join(".carbon-patch").display()
+            ),
+            "{args:?}"
+        );
+        assert_eq!(files(&home), before, "{args:?}: nothing written");
+    }
 }
