@@ -25,6 +25,12 @@ use crate::journal::Backup;
 /// The backups' folder in the stage folder.
 pub(crate) const BACKUPS: &str = "backups";
 
+/// Where a backup lists the files its commit created (which had no
+/// original to keep), in the backup's folder: under the name of the stage
+/// folder, which no path of a home may lead into, so that it is never taken
+/// for a file of the home.
+pub(crate) const CREATED: [&str; 2] = [crate::lock::STAGE_DIR, "created.json"];
+
 /// Whether a folder in [`BACKUPS`] is a backup never finished.
 pub(crate) fn is_partial(name: &OsStr) -> bool {
     let name = name.to_string_lossy();
@@ -110,6 +116,29 @@ impl Writer {
         #[cfg(test)]
         crate::pause::at_path(crate::pause::Point::BackedUp, &path);
         self.durable.push(Durable::File(copy, path));
+        Ok(())
+    }
+}
+
+impl Writer {
+    /// Lists the files the commit creates (relative to the home), for a
+    /// restore to name: JSON, an array of paths.
+    pub(crate) fn created(&mut self, created: &[&Path]) -> Result<()> {
+        if created.is_empty() {
+            return Ok(());
+        }
+        let dir = self.partial.create_dir(CREATED[0], 0o700)?;
+        self.durable.push(Durable::Folder(dir.clone()));
+        let paths: Vec<String> = created
+            .iter()
+            .map(|path| path.to_string_lossy().into_owned())
+            .collect();
+        let json = serde_json::to_vec(&paths).expect("paths serialise");
+        let mut file = dir.create_new(CREATED[1], 0o600)?;
+        let path = dir.shown(CREATED[1]);
+        std::io::Write::write_all(&mut file, &json)
+            .map_err(|e| Error::io("cannot back up to", &path, e))?;
+        self.durable.push(Durable::File(file, path));
         Ok(())
     }
 }

@@ -168,6 +168,13 @@ impl Staged {
                     writer.copy(&file.target, original, meta)?;
                 }
             }
+            let created: Vec<&std::path::Path> = self
+                .files
+                .iter()
+                .filter(|file| file.before.is_none())
+                .map(|file| file.target.as_path())
+                .collect();
+            writer.created(&created)?;
             durable.append(&mut writer.durable);
             self.backup = Some(writer.names);
         }

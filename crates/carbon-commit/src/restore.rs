@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use beneath::{Dir, Kind, Meta, Root};
 
+use crate::backup::CREATED;
 use crate::error::{Error, Result};
 use crate::lock::{trust, Lock, STAGE_DIR};
 use crate::stage::Planned;
@@ -23,6 +24,10 @@ use crate::stage::Planned;
 /// The most entries a backup's walk reads: a commit backs up the few dozen
 /// files it replaces, and a folder that holds more was not written by one.
 pub const MOST_ENTRIES: usize = 10_000;
+
+/// The most bytes of a backup's list of created files read: a few dozen
+/// paths.
+const CREATED_LIMIT: u64 = 1 << 20;
 
 /// One file a backup puts back.
 #[derive(Debug)]
@@ -142,20 +147,7 @@ impl Backups {
     /// bytes in the backup or the home; a path in the home that leads out
     /// of it or is no regular file.
     pub fn restoring(&self, stamp: &str, limit: u64) -> Result<Vec<Restoring>> {
-        let no_backup = || Error::NoBackup {
-            home: self.root.path().to_path_buf(),
-            stamp: stamp.to_string(),
-            found: self.stamps().unwrap_or_default(),
-        };
-        // A stamp names a finished backup: one name, not a `.partial` one.
-        if stamp.is_empty() || stamp.starts_with('.') || stamp.contains('/') {
-            return Err(no_backup());
-        }
-        let folder = self
-            .folder
-            .as_ref()
-            .and_then(|backups| backups.open_dir(stamp).ok())
-            .ok_or_else(no_backup)?;
+        let folder = self.stamp_folder(stamp)?;
         let mut found = Vec::new();
         walk(&folder, PathBuf::new(), &mut found, limit)?;
         found.sort_by(|a, b| a.0.cmp(&b.0));
@@ -178,6 +170,67 @@ impl Backups {
     }
 }
 
+impl Backups {
+    /// The files the commit of backup `stamp` created (they had no original
+    /// to keep) that the home still has, in the order of their paths: a
+    /// restore leaves them, and names them.
+    ///
+    /// # Errors
+    /// As [`Backups::restoring`]; a list that is not one a commit wrote.
+    pub fn created(&self, stamp: &str) -> Result<Vec<PathBuf>> {
+        let folder = self.stamp_folder(stamp)?;
+        let Ok(listed) = folder.open_dir(CREATED[0]) else {
+            return Ok(Vec::new());
+        };
+        let shown = listed.shown(CREATED[1]);
+        let Some((file, meta)) = listed.open_read(CREATED[1])? else {
+            return Ok(Vec::new());
+        };
+        let bytes = read_whole(file, &meta, CREATED_LIMIT, &shown)?;
+        let unreadable = || Error::InTheWay {
+            path: shown.clone(),
+            what: "is not a list of files a commit created; carbon-patch wrote none such".into(),
+        };
+        let paths: Vec<PathBuf> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+        let mut created = Vec::new();
+        for path in paths {
+            let inside = path.components().next().is_some()
+                && path
+                    .components()
+                    .all(|part| matches!(part, std::path::Component::Normal(_)));
+            if !inside {
+                return Err(unreadable());
+            }
+            // Named unless it is known to be gone: a path that now leads
+            // out of the home is for the person to look at, not to stop
+            // the restore of the files the backup has.
+            if !matches!(self.root.metadata(&path), Ok(None)) {
+                created.push(path);
+            }
+        }
+        created.sort();
+        created.dedup();
+        Ok(created)
+    }
+
+    /// The folder of the finished backup `stamp`.
+    fn stamp_folder(&self, stamp: &str) -> Result<Dir> {
+        let no_backup = || Error::NoBackup {
+            home: self.root.path().to_path_buf(),
+            stamp: stamp.to_string(),
+            found: self.stamps().unwrap_or_default(),
+        };
+        // A stamp names a finished backup: one name, not a `.partial` one.
+        if stamp.is_empty() || stamp.starts_with('.') || stamp.contains('/') {
+            return Err(no_backup());
+        }
+        self.folder
+            .as_ref()
+            .and_then(|backups| backups.open_dir(stamp).ok())
+            .ok_or_else(no_backup)
+    }
+}
+
 impl Lock {
     /// The home's backups, read under its lock.
     pub fn backups(&self) -> Backups {
@@ -196,6 +249,11 @@ fn walk(dir: &Dir, rel: PathBuf, found: &mut Vec<(PathBuf, Vec<u8>)>, limit: u64
         .map(|entry| (entry.name, entry.is_dir))
         .collect();
     entries.sort();
+    // The list of created files, beside the files themselves (see
+    // `backup::CREATED`): no file of the home can be there.
+    if rel.as_os_str().is_empty() {
+        entries.retain(|(name, _)| name != CREATED[0]);
+    }
     for (name, is_dir) in entries {
         if found.len() >= MOST_ENTRIES {
             return Err(Error::InTheWay {
@@ -300,10 +358,20 @@ mod tests {
         assert_eq!(listed, [("a.xml", &b"<a/>"[..]), ("conf/b.xml", b"<b/>")]);
         assert_eq!(restoring[0].current.as_ref().unwrap().0, b"<a x='1'/>");
 
+        let created = |home: &Path| {
+            lock(home)
+                .backups()
+                .created("2026-12-07T100000.000Z")
+                .unwrap()
+        };
+        assert_eq!(created(&home), [Path::new("conf/new.xml")]);
+
         assert_eq!(restore(&home, "2026-12-07T100000.000Z").unwrap(), 2);
         assert_eq!(read(&home, "a.xml"), "<a/>");
         assert_eq!(read(&home, "conf/b.xml"), "<b/>");
-        assert_eq!(read(&home, "conf/new.xml"), "<new/>");
+        assert_eq!(read(&home, "conf/new.xml"), "<new/>", "left, and named");
+        std::fs::remove_file(home.join("conf/new.xml")).unwrap();
+        assert!(created(&home).is_empty(), "named only while it is there");
         // Once restored, there is nothing left to restore.
         assert!(lock(&home)
             .backups()
@@ -434,5 +502,30 @@ mod tests {
         let err = Backups::read_only(&root).unwrap_err();
         assert!(matches!(err, Error::Untrusted { .. }), "{err}");
         assert!(err.to_string().contains("writable by its group"), "{err}");
+    }
+
+    #[test]
+    fn a_list_of_created_files_that_leads_out_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        let changes = [
+            ("a.xml", Some("<a/>"), "<a x='1'/>"),
+            ("b.xml", None, "<b/>"),
+        ];
+        commit_one(&home, &changes, Some("S")).unwrap();
+        let list = home.join(".carbon-patch/backups/S/.carbon-patch/created.json");
+        assert_eq!(std::fs::read_to_string(&list).unwrap(), r#"["b.xml"]"#);
+        for planted in [r#"["../x"]"#, r#"["/etc/passwd"]"#, r#"[""]"#, "not json"] {
+            std::fs::write(&list, planted).unwrap();
+            let err = lock(&home).backups().created("S").unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: is not a list of files a commit created; carbon-patch wrote none such",
+                    list.display()
+                ),
+                "{planted}"
+            );
+        }
     }
 }

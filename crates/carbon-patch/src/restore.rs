@@ -2,8 +2,9 @@
 //! home given, all of them or none (the carbon-commit crate's commit, as
 //! `apply` writes), or, with `--dry-run`, shows what that would change.
 //!
-//! A backup holds the files its apply replaced, as they were. Files that
-//! apply created had no original: restoring leaves them (docs/operations.md).
+//! A backup holds the files its apply replaced, as they were, and a list of
+//! the files it created: those had no original, and restoring leaves them,
+//! naming each one still there.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,23 @@ struct Home {
     diffs: Vec<FileDiff>,
     staged: Option<carbon_commit::Staged>,
     finished: Vec<PathBuf>,
+    /// Files the backup's apply created, still there: left, and named.
+    created: Vec<PathBuf>,
+}
+
+impl Home {
+    /// A line for each file left, as created by the backup's apply.
+    fn write_left(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        for path in &self.created {
+            writeln!(
+                out,
+                "left {}: {} (the apply created it: there is no original to put back)",
+                visible::line(&self.shown),
+                visible::path(path)
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Restores (or, with `--dry-run`, shows) `options.from` in every home of
@@ -73,6 +91,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
             for diff in &home.diffs {
                 crate::render::write_diff(&mut out, &diff.diff, options.color)?;
             }
+            home.write_left(&mut out)?;
         }
         writeln!(
             out,
@@ -110,6 +129,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
             for diff in &home.diffs {
                 writeln!(out, "restored {shown}: {}", visible::line(&diff.path))?;
             }
+            home.write_left(out)?;
         }
         if let Some(kept) = &options.backup {
             writeln!(
@@ -174,6 +194,7 @@ fn open(path: &Path, options: &Options) -> Result<Home> {
         options.from.clone()
     };
     let restoring = backups.restoring(&stamp, options.max_file_size)?;
+    let created = backups.created(&stamp)?;
     let secrets = Secrets::new(&[]);
     let diffs = restoring
         .iter()
@@ -199,6 +220,7 @@ fn open(path: &Path, options: &Options) -> Result<Home> {
         diffs,
         staged,
         finished,
+        created,
     })
 }
 

@@ -286,3 +286,51 @@ fn a_folder_made_a_link_out_of_the_home_since_is_refused_and_nothing_written() {
     );
     assert_eq!(snapshot(&h.node1), before);
 }
+
+#[test]
+fn files_the_apply_created_are_left_and_named() {
+    let h = homes();
+    let (dir, path) = recipe_file(
+        "recipe.toml",
+        "lib = [\"driver.jar\"]\n[server]\noffset = 3\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    let out = on_node1("apply", &path, &h.node1)
+        .arg("--backup")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stamp = stamps(&h.node1).pop().unwrap();
+    let jar = "repository/components/lib/driver.jar";
+    let left = format!(
+        "left {}: {jar} (the apply created it: there is no original to put back)\n",
+        h.node1.display()
+    );
+
+    let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("\n{left}Restore would write 1 file(s)")),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "restored {}: repository/conf/carbon.xml\n{left}\
+             Restored: 1 file(s) in 1 home(s) from backup {stamp}\n",
+            h.node1.display()
+        )
+    );
+    assert!(h.node1.join(jar).exists());
+    // Once removed by hand, it is no longer named.
+    std::fs::remove_file(h.node1.join(jar)).unwrap();
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert_eq!(
+        stdout(&out),
+        format!("Restored: 0 file(s) in 1 home(s) from backup {stamp}\n")
+    );
+}
