@@ -45,6 +45,17 @@ use std::sync::{Arc, Mutex};
 pub use dir::{Dir, Entry, Kind, Meta};
 pub use error::{Error, Result};
 
+/// Gives `made` (a file or folder just made in `folder`) the owner and group
+/// of `folder`, when they differ and this process may (root): what root
+/// makes in a tree its owner owns stays the owner's, as what is around it
+/// is. Without root, nothing changes.
+///
+/// # Errors
+/// What `fstat(2)` or `fchown(2)` says.
+pub fn owned_like(folder: &Dir, made: &impl std::os::fd::AsFd) -> std::io::Result<()> {
+    walk::give_like(folder, made).map_err(Into::into)
+}
+
 /// Where a path leads: see [`Root::locate`].
 #[derive(Debug)]
 pub struct Located {
@@ -240,7 +251,8 @@ impl Root {
 
     /// The folder at `rel`, made with `mode` (less the umask) where it and
     /// the folders above it do not exist yet, as `mkdir -p` would, but
-    /// beneath the root.
+    /// beneath the root. Run as root, each folder made takes the owner and
+    /// group of the folder it is made in: the tree stays its owner's.
     ///
     /// # Errors
     /// As [`Root::dir`].

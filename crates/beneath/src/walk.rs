@@ -212,7 +212,11 @@ impl Root {
             Err(Errno::NOENT) if create.is_some() => {
                 let mode = rustix::fs::Mode::from_raw_mode(create.unwrap_or(0o777));
                 match rustix::fs::mkdirat(dir, name, mode) {
-                    Ok(()) | Err(Errno::EXIST) => dir.open_dir_raw(name),
+                    Ok(()) => dir.open_dir_raw(name).and_then(|made| {
+                        give_like(dir, &made)?;
+                        Ok(made)
+                    }),
+                    Err(Errno::EXIST) => dir.open_dir_raw(name),
                     Err(e) => return Err(fail(e)),
                 }
             }
@@ -235,4 +239,23 @@ impl Root {
             Err(e) => Err(fail(e)),
         }
     }
+}
+
+/// Gives `made`, just made in `parent`, the owner and group of `parent`
+/// when they differ and this process may (root): a folder root makes in a
+/// tree its owner owns stays the owner's, as the folders around it are,
+/// and is never one of root's that the owner could pass off as root's own.
+pub(crate) fn give_like(parent: &Dir, made: &impl std::os::fd::AsFd) -> rustix::io::Result<()> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let (of_parent, of_made) = (rustix::fs::fstat(parent)?, rustix::fs::fstat(made)?);
+    if (of_parent.st_uid, of_parent.st_gid) != (of_made.st_uid, of_made.st_gid) {
+        rustix::fs::fchown(
+            made,
+            Some(rustix::fs::Uid::from_raw(of_parent.st_uid)),
+            Some(rustix::fs::Gid::from_raw(of_parent.st_gid)),
+        )?;
+    }
+    Ok(())
 }

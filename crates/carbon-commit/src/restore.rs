@@ -40,6 +40,9 @@ pub struct Restoring {
     pub current: Option<(Vec<u8>, Meta)>,
     /// What the backup holds: the bytes the commit replaced.
     pub original: Vec<u8>,
+    /// The original's permissions, kept by the backup: a file gone since is
+    /// made again with them ([`crate::Staged::add_with_mode`]).
+    pub mode: u32,
 }
 
 impl Restoring {
@@ -102,7 +105,7 @@ impl Backups {
         let Some(meta) = root.top().stat(STAGE_DIR)? else {
             return Ok(());
         };
-        let user = rustix::process::geteuid().as_raw();
+        let user = this_user();
         if meta.kind == Kind::Folder && meta.uid != user {
             return Err(Error::Untrusted {
                 path: root.top().shown(STAGE_DIR),
@@ -148,11 +151,10 @@ impl Backups {
     /// of it or is no regular file.
     pub fn restoring(&self, stamp: &str, limit: u64) -> Result<Vec<Restoring>> {
         let folder = self.stamp_folder(stamp)?;
-        let mut found = Vec::new();
-        walk(&folder, PathBuf::new(), &mut found, limit)?;
+        let mut found = walk(&folder, limit)?;
         found.sort_by(|a, b| a.0.cmp(&b.0));
         let mut restoring = Vec::new();
-        for (path, original) in found {
+        for (path, original, mode) in found {
             let current = read_current(&self.root, &path, limit)?;
             if current
                 .as_ref()
@@ -164,6 +166,7 @@ impl Backups {
                 path,
                 current,
                 original,
+                mode,
             });
         }
         Ok(restoring)
@@ -179,13 +182,18 @@ impl Backups {
     /// As [`Backups::restoring`]; a list that is not one a commit wrote.
     pub fn created(&self, stamp: &str) -> Result<Vec<PathBuf>> {
         let folder = self.stamp_folder(stamp)?;
+        private(&folder)?;
         let Ok(listed) = folder.open_dir(CREATED[0]) else {
             return Ok(Vec::new());
         };
+        private(&listed)?;
         let shown = listed.shown(CREATED[1]);
         let Some((file, meta)) = listed.open_read(CREATED[1])? else {
             return Ok(Vec::new());
         };
+        if meta.uid != this_user() {
+            return Err(not_ours(&shown, meta.uid));
+        }
         let bytes = read_whole(file, &meta, CREATED_LIMIT, &shown)?;
         let unreadable = || Error::InTheWay {
             path: shown.clone(),
@@ -224,10 +232,9 @@ impl Backups {
         if stamp.is_empty() || stamp.starts_with('.') || stamp.contains('/') {
             return Err(no_backup());
         }
-        self.folder
-            .as_ref()
-            .and_then(|backups| backups.open_dir(stamp).ok())
-            .ok_or_else(no_backup)
+        let backups = self.folder.as_ref().ok_or_else(no_backup)?;
+        private(backups)?;
+        backups.open_dir(stamp).map_err(|_| no_backup())
     }
 }
 
@@ -241,40 +248,108 @@ impl Lock {
     }
 }
 
-/// Reads every file under `dir` (at `rel` in the backup) into `found`.
-fn walk(dir: &Dir, rel: PathBuf, found: &mut Vec<(PathBuf, Vec<u8>)>, limit: u64) -> Result<()> {
-    let mut entries: Vec<(OsString, bool)> = dir
-        .list()?
-        .into_iter()
-        .map(|entry| (entry.name, entry.is_dir))
-        .collect();
-    entries.sort();
-    // The list of created files, beside the files themselves (see
-    // `backup::CREATED`): no file of the home can be there.
-    if rel.as_os_str().is_empty() {
-        entries.retain(|(name, _)| name != CREATED[0]);
+/// How deep a backup's folders may go: deeper than any home's files.
+const MOST_DEPTH: usize = 64;
+
+/// Reads every file under `top` (a backup's folder) with its path in the
+/// backup and its permissions, each folder checked to be one a backup run
+/// made.
+fn walk(top: &Dir, limit: u64) -> Result<Vec<(PathBuf, Vec<u8>, u32)>> {
+    let too_many = |dir: &Dir, what: String| Error::InTheWay {
+        path: dir.path().to_path_buf(),
+        what: format!("{what}; no backup carbon-patch wrote does"),
+    };
+    let mut found = Vec::new();
+    let mut entries = 0;
+    // Folders still to read, with their path in the backup: no recursion,
+    // so a deep tree cannot overflow a worker's stack.
+    let mut pending = vec![(top.clone(), PathBuf::new())];
+    while let Some((dir, rel)) = pending.pop() {
+        private(&dir)?;
+        if rel.components().count() > MOST_DEPTH {
+            return Err(too_many(
+                &dir,
+                format!("lies more than {MOST_DEPTH} folders deep"),
+            ));
+        }
+        let mut listed: Vec<(OsString, bool)> = dir
+            .list()?
+            .into_iter()
+            .map(|entry| (entry.name, entry.is_dir))
+            .collect();
+        // The list of created files, beside the files themselves (see
+        // `backup::CREATED`): no file of the home can be there.
+        if rel.as_os_str().is_empty() {
+            listed.retain(|(name, _)| name != CREATED[0]);
+        }
+        entries += listed.len();
+        if entries > MOST_ENTRIES {
+            return Err(too_many(
+                top,
+                format!("holds more than {MOST_ENTRIES} entries"),
+            ));
+        }
+        for (name, is_dir) in listed {
+            if is_dir {
+                pending.push((dir.open_dir(&name)?, rel.join(&name)));
+                continue;
+            }
+            let shown = dir.shown(&name);
+            let Some((file, meta)) = dir.open_read(&name)? else {
+                continue; // Gone since it was listed.
+            };
+            if meta.uid != this_user() {
+                return Err(not_ours(&shown, meta.uid));
+            }
+            let bytes = read_whole(file, &meta, limit, &shown)?;
+            found.push((rel.join(&name), bytes, meta.mode & 0o777));
+        }
     }
-    for (name, is_dir) in entries {
-        if found.len() >= MOST_ENTRIES {
-            return Err(Error::InTheWay {
-                path: dir.path().to_path_buf(),
-                what: format!(
-                    "holds more than {MOST_ENTRIES} files; no backup carbon-patch wrote does"
-                ),
-            });
-        }
-        if is_dir {
-            walk(&dir.open_dir(&name)?, rel.join(&name), found, limit)?;
-            continue;
-        }
-        let shown = dir.shown(&name);
-        let Some((file, meta)) = dir.open_read(&name)? else {
-            continue; // Gone since it was listed.
-        };
-        found.push((rel.join(&name), read_whole(file, &meta, limit, &shown)?));
+    Ok(found)
+}
+
+fn this_user() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
+
+/// Refuses a folder of the backups that a backup run did not make: one
+/// this user does not own, or that others may enter (a run makes each
+/// `0700`), or with an ACL.
+fn private(dir: &Dir) -> Result<()> {
+    let meta = dir.meta()?;
+    if meta.uid != this_user() {
+        return Err(not_ours(dir.path(), meta.uid));
+    }
+    if meta.mode & 0o077 != 0 || crate::lock::acl::present(dir) {
+        return Err(Error::Untrusted {
+            path: dir.path().to_path_buf(),
+            reason: format!(
+                "open to others (mode {:04o}{}), where a backup run makes its folders 0700",
+                meta.mode & 0o7777,
+                if crate::lock::acl::present(dir) {
+                    ", an ACL"
+                } else {
+                    ""
+                }
+            ),
+            remedy: BACKUP_REMEDY.to_string(),
+        });
     }
     Ok(())
 }
+
+fn not_ours(path: &Path, uid: u32) -> Error {
+    Error::Untrusted {
+        path: path.to_path_buf(),
+        reason: format!("owned by uid {uid}, not by this user (uid {})", this_user()),
+        remedy: BACKUP_REMEDY.to_string(),
+    }
+}
+
+/// How a person recovers from a backup carbon-patch does not trust.
+const BACKUP_REMEDY: &str = "carbon-patch restores only a backup no other user could have \
+     written; this one was not written by a backup run of this user. Restore its files by hand, \
+     once you have checked them";
 
 /// What the home's file at `path` holds now, when it is there.
 fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>, Meta)>> {
@@ -324,7 +399,7 @@ mod tests {
         let restoring = lock.backups().restoring(stamp, 1 << 20)?;
         let mut staged = Staged::new("home", lock);
         for file in &restoring {
-            staged.add(&file.path, file.planned(), &file.original)?;
+            staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
         Ok(commit(
             &mut [staged],
@@ -527,5 +602,99 @@ mod tests {
                 "{planted}"
             );
         }
+    }
+
+    #[test]
+    fn a_folder_of_the_backups_no_backup_run_made_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let backups = home.join(".carbon-patch/backups");
+        // A folder made as root's runs never make one: open to others.
+        let planted = backups.join("S/conf");
+        std::fs::create_dir(&planted).unwrap();
+        std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::write(planted.join("b.xml"), "<planted/>").unwrap();
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}: open to others (mode 0755), where a backup run makes its folders 0700. \
+                 carbon-patch restores only a backup no other user could have written",
+                planted.display()
+            )),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&planted).unwrap();
+        // The backups' folder itself.
+        std::fs::set_permissions(&backups, std::fs::Permissions::from_mode(0o711)).unwrap();
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert!(
+            err.to_string().contains("open to others (mode 0711)"),
+            "{err}"
+        );
+        let err = lock(&home).backups().created("S").unwrap_err();
+        assert!(
+            err.to_string().contains("open to others (mode 0711)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_in_a_backup_another_user_owns_is_refused() {
+        if !crate::tests::root_or_fail("a_file_in_a_backup_another_user_owns_is_refused") {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let copy = home.join(".carbon-patch/backups/S/a.xml");
+        std::os::unix::fs::chown(&copy, Some(crate::tests::NOBODY), None).unwrap();
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}: owned by uid {}, not by this user (uid 0)",
+                copy.display(),
+                crate::tests::NOBODY
+            )),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_backup_deeper_or_larger_than_any_run_writes_is_refused() {
+        use std::os::unix::fs::DirBuilderExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("a.xml", Some("<a/>"), "<a x='1'/>")], Some("S")).unwrap();
+        let stamp = home.join(".carbon-patch/backups/S");
+        let mut builder = std::fs::DirBuilder::new();
+        builder.mode(0o700);
+        let deep: PathBuf = std::iter::repeat_n("d", MOST_DEPTH + 1).collect();
+        builder.recursive(true).create(stamp.join(&deep)).unwrap();
+        let err = lock(&home).backups().restoring("S", 1 << 20).unwrap_err();
+        assert!(
+            err.to_string().ends_with(&format!(
+                "lies more than {MOST_DEPTH} folders deep; no backup carbon-patch wrote does"
+            )),
+            "{err}"
+        );
+        std::fs::remove_dir_all(stamp.join("d")).unwrap();
+        // Empty folders count too.
+        builder.recursive(false);
+        for i in 0..MOST_ENTRIES {
+            builder.create(stamp.join(format!("f{i}"))).unwrap();
+        }
+        assert_eq!(
+            lock(&home)
+                .backups()
+                .restoring("S", 1 << 20)
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "{}: holds more than {MOST_ENTRIES} entries; no backup carbon-patch wrote does",
+                stamp.display()
+            )
+        );
     }
 }

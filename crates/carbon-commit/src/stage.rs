@@ -148,7 +148,22 @@ impl Staged {
     /// home, a file already staged by another path, the stage folder's
     /// file system full. Each labelled.
     pub fn add(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
-        self.stage_file(path, before, after).map_err(|e| {
+        self.add_with_mode(path, before, after, NEW_FILE_MODE)
+    }
+
+    /// [`Staged::add`], a file it creates made with `mode` (less the umask)
+    /// rather than [`NEW_FILE_MODE`]: a file put back as it was, say.
+    ///
+    /// # Errors
+    /// As [`Staged::add`].
+    pub fn add_with_mode(
+        &mut self,
+        path: &Path,
+        before: Option<Planned<'_>>,
+        after: &[u8],
+        mode: u32,
+    ) -> Result<()> {
+        self.stage_file(path, before, after, mode).map_err(|e| {
             let shown = self.lock().root().display_path(path);
             Error::In {
                 label: format!("{}: cannot write {}", self.label, shown.display()),
@@ -157,7 +172,13 @@ impl Staged {
         })
     }
 
-    fn stage_file(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
+    fn stage_file(
+        &mut self,
+        path: &Path,
+        before: Option<Planned<'_>>,
+        after: &[u8],
+        new_mode: u32,
+    ) -> Result<()> {
         let root = self.lock().root().clone();
         let beneath::Located { dir, name, meta } = match root.locate(path) {
             Ok(found) => found,
@@ -206,7 +227,11 @@ impl Staged {
         // A folder of the home may carry a default ACL, which a file made in
         // it takes; the home's stage folder never does (lock.rs).
         let inherits = stage.rel() != Path::new(crate::lock::STAGE_DIR);
-        let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), after)?;
+        let new = NewFile {
+            mode: new_mode & 0o777,
+            folder: &dir,
+        };
+        let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), &new, after)?;
         self.files.push(StagedFile {
             shown: path.to_path_buf(),
             target,
@@ -321,15 +346,14 @@ fn stage_bytes(
     stage: &Dir,
     inherits: bool,
     original: Option<&(std::fs::File, Meta)>,
+    new: &NewFile<'_>,
     bytes: &[u8],
 ) -> Result<(OsString, std::fs::File)> {
-    // A new file (a copied driver, a new datasources file) gets what any
-    // new file gets, 0666 less the umask: a server running as another user
-    // must be able to read it. A replaced file is created with its
-    // original's permissions less the umask, so its new bytes are never
-    // more readable than its old ones were (`keep_metadata` then restores
-    // what the umask took, if anything).
-    let mode = original.map_or(0o666, |(_, meta)| meta.mode & 0o777);
+    // A replaced file is created with its original's permissions less the
+    // umask, so its new bytes are never more readable than its old ones
+    // were (`keep_metadata` then restores what the umask took, if
+    // anything). A new one with the mode asked for (`NEW_FILE_MODE`).
+    let mode = original.map_or(new.mode, |(_, meta)| meta.mode & 0o777);
     let staging = |e: std::io::Error| Error::Io {
         action: "staging its new bytes in",
         path: stage.path().to_path_buf(),
@@ -354,8 +378,13 @@ fn stage_bytes(
         .write_all(bytes)
         .and_then(|()| match original {
             Some((from, meta)) => keep_metadata(from, meta, &file, inherits),
-            None if inherits => drop_inherited_acl(&file),
-            None => Ok(()),
+            None => beneath::owned_like(new.folder, &file).and_then(|()| {
+                if inherits {
+                    drop_inherited_acl(&file)
+                } else {
+                    Ok(())
+                }
+            }),
         })
         .map_err(staging);
     if let Err(e) = written {
@@ -365,6 +394,19 @@ fn stage_bytes(
     crate::durable::start_writing(&file);
     Ok((staged, file))
 }
+
+/// What a file the commit creates is made with, where it has no original.
+struct NewFile<'a> {
+    /// Its permissions, less the umask.
+    mode: u32,
+    /// The folder it goes into, whose owner and group it takes (root only).
+    folder: &'a Dir,
+}
+
+/// The permissions a new file (a copied driver, a new datasources file) is
+/// made with, less the umask, as any new file is: a server running as
+/// another user must be able to read it.
+pub const NEW_FILE_MODE: u32 = 0o666;
 
 /// Gives `file` the mode, owner, group and extended attributes of the
 /// original (`from`, described by `meta`). Where that is not allowed

@@ -275,6 +275,57 @@ fn permissions_owner_and_group_are_kept() {
     }
 }
 
+/// What root makes in a home (a new file, the folders it needs) is its
+/// owner's, as what is around it is, and never one of root's own that the
+/// owner could pass off as a folder root trusts.
+#[test]
+fn what_root_makes_in_a_home_takes_the_owner_of_its_folder() {
+    if !root_or_fail("what_root_makes_in_a_home_takes_the_owner_of_its_folder") {
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("conf/a.xml", "<a/>")]);
+    give_to_nobody(&home);
+    let made = [
+        ("conf/new.xml", None, "<new/>"),
+        ("lib/drivers/x.jar", None, "jar"),
+    ];
+    assert_eq!(commit_one(&home, &made, None).unwrap(), 2);
+    for made in ["conf/new.xml", "lib", "lib/drivers", "lib/drivers/x.jar"] {
+        let meta = std::fs::metadata(home.join(made)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (NOBODY, NOBODY), "{made}");
+    }
+    // A new file's mode is any new file's; with a mode asked for, that one.
+    let mode = |rel: &str| std::fs::metadata(home.join(rel)).unwrap().mode() & 0o777;
+    assert_eq!(mode("conf/new.xml"), 0o666 & !umask());
+    let root = beneath::Root::open(&home).unwrap();
+    let mut staged = Staged::new("node node1", Lock::acquire(&root).unwrap());
+    staged
+        .add_with_mode(Path::new("conf/secret.xml"), None, b"<s/>", 0o600)
+        .unwrap();
+    commit(
+        &mut [staged],
+        Options {
+            backup: None,
+            jobs: 1,
+        },
+    )
+    .unwrap();
+    assert_eq!(mode("conf/secret.xml"), 0o600);
+}
+
+/// This process's umask, as the kernel reports it (setting it to read it
+/// would race the other tests' files).
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .unwrap();
+    u32::from_str_radix(line.trim(), 8).unwrap()
+}
+
 #[test]
 fn a_backup_is_whole_and_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();

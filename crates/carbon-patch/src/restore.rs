@@ -208,7 +208,7 @@ fn open(path: &Path, options: &Options) -> Result<Home> {
         Some(lock) if !restoring.is_empty() => {
             let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
             for file in &restoring {
-                staged.add(&file.path, file.planned(), &file.original)?;
+                staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
             }
             Some(staged)
         }

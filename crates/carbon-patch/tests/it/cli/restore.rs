@@ -334,3 +334,21 @@ fn files_the_apply_created_are_left_and_named() {
         format!("Restored: 0 file(s) in 1 home(s) from backup {stamp}\n")
     );
 }
+
+#[test]
+fn a_file_gone_since_comes_back_with_its_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let h = homes();
+    let file = h
+        .node1
+        .join("repository/conf/datasources/master-datasources.xml");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+        .status
+        .success());
+    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "never more readable than it was");
+}
