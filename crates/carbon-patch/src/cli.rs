@@ -89,7 +89,7 @@ enum Cmd {
     },
     /// Put back the files an `apply --backup` replaced, as it kept them: in every home, all at once, or none.
     #[command(
-        after_help = "Files that apply created had no original: they stay, each named. With --from latest, every home's newest backup\nmust be the same one (one apply gives all its homes one stamp).\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
+        after_help = "Files that apply created had no original: they stay, each named. --from latest is the newest backup of any\nhome given; a home without that backup is skipped, and said to be (its apply wrote nothing there).\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
     )]
     Restore {
         /// The homes (CARBON_HOME) to restore.

@@ -10,6 +10,7 @@
 
 mod cli;
 mod compare;
+mod finished;
 mod inspect;
 mod mask;
 mod render;
@@ -318,10 +319,12 @@ fn apply(
         let lock = carbon_commit::Lock::acquire(home.root())
             .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
+        let place = format!("node {name}");
+        let finished_here = |err: anyhow::Error| finished::on(err, &place, &finished);
         let secrets = node.secrets.clone();
         let plan = planner.plan(node, &home).map_err(plan_error);
-        let mut plan = mask::in_error(plan, &secrets)?;
-        plan.finished_interrupted = finished;
+        let mut plan = mask::in_error(plan, &secrets).map_err(finished_here)?;
+        plan.finished_interrupted = finished.clone();
         let report = match format {
             Format::Text => None,
             Format::Json => Some(render::json_node(&plan)),
@@ -339,7 +342,9 @@ fn apply(
                     }
                     _ => None,
                 };
-                staged.add(&change.path, planned, &change.after)?;
+                staged
+                    .add(&change.path, planned, &change.after)
+                    .map_err(|e| finished_here(e.into()))?;
             }
             Some(staged)
         };
@@ -377,7 +382,7 @@ fn apply(
         if err.is::<carbon_recipe::RecipeError>() {
             err
         } else {
-            nothing_written(err)
+            finished::stopped(text_out(out, format), &finished, err, "applied")
         }
     })?;
     timings.lap("lock, plan and stage every node");
@@ -391,7 +396,14 @@ fn apply(
             timings.extend("commit: ", &report.steps);
             report.written
         }
-        Err(err) if err.wrote_nothing() => return Err(nothing_written(err.into())),
+        Err(err) if err.wrote_nothing() => {
+            return Err(finished::stopped(
+                text_out(out, format),
+                &finished,
+                err.into(),
+                "applied",
+            ))
+        }
         Err(err) => return Err(err.into()),
     };
     // Everything is written by now: an error from here on (stdout full or
@@ -404,23 +416,14 @@ fn apply(
         match format {
             Format::Text => {
                 // Written when the lock was taken, before anything was planned.
-                for (name, paths) in &finished {
-                    for path in paths {
-                        writeln!(
-                            out,
-                            "finished {}: {} (left by an interrupted apply)",
-                            visible::line(name),
-                            visible::path(path)
-                        )?;
-                    }
-                }
+                finished::write_lines(out, &finished)?;
                 for (node, name) in staged.iter().zip(&staged_names) {
                     for path in node.paths() {
                         let name = visible::line(name);
                         writeln!(out, "wrote {name}: {}", visible::path(path))?;
                     }
                 }
-                if let Some(stamp) = &stamp {
+                if let (Some(stamp), true) = (&stamp, written > 0) {
                     writeln!(
                         out,
                         "originals kept under CARBON_HOME/.carbon-patch/backups/{stamp}/"
@@ -490,11 +493,12 @@ struct NodeApplied {
     notes: (Vec<String>, Vec<String>),
 }
 
-/// How every error that stops an apply before its first write begins (a
-/// node's, or the commit's): in a fleet, the first question after an error
-/// is whether the nodes before it were written.
-fn nothing_written(err: anyhow::Error) -> anyhow::Error {
-    err.context("nothing was written")
+/// Where lines of text go: `out`, unless the output is a JSON document.
+fn text_out(out: &mut dyn Write, format: Format) -> Option<&mut dyn Write> {
+    match format {
+        Format::Text => Some(out),
+        Format::Json => None,
+    }
 }
 
 /// A backup folder name from the current time: UTC, sortable, no colons;

@@ -4,7 +4,9 @@
 //!
 //! A backup holds the files its apply replaced, as they were, and a list of
 //! the files it created: those had no original, and restoring leaves them,
-//! naming each one still there.
+//! naming each one still there. One apply gives every home it wrote to one
+//! stamp and the others none, so a home without the stamp is skipped, and
+//! said to be; only a stamp no home has is an error.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +18,7 @@ use carbon_config::secrets::Secrets;
 use carbon_config::{CarbonHome, FileChange};
 use carbon_recipe::plan::fleet;
 
-/// What `--from` takes to mean each home's newest backup.
+/// What `--from` takes to mean the newest backup of any home given.
 pub const LATEST: &str = "latest";
 
 /// How a restore runs.
@@ -33,18 +35,33 @@ pub struct Options {
     pub jobs: usize,
 }
 
+/// One home given, with the stamps of its backups (read without its lock).
+struct Given<'a> {
+    path: &'a Path,
+    stamps: Vec<String>,
+}
+
 /// One home, read (and, unless a dry run, locked and staged).
 struct Home {
     shown: String,
-    stamp: String,
+    /// Whether it has the backup; a home without it is skipped.
+    has_backup: bool,
     diffs: Vec<FileDiff>,
     staged: Option<carbon_commit::Staged>,
+    /// The files that finishing an interrupted apply wrote when the lock
+    /// was taken.
     finished: Vec<PathBuf>,
+    /// Whether an interrupted apply waits there (a dry run takes no lock).
+    interrupted: bool,
     /// Files the backup's apply created, still there: left, and named.
     created: Vec<PathBuf>,
 }
 
 impl Home {
+    fn write_finished(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        crate::finished::write_lines(out, &[(self.shown.clone(), self.finished.clone())])
+    }
+
     /// A line for each file left, as created by the backup's apply.
     fn write_left(&self, out: &mut dyn Write) -> std::io::Result<()> {
         for path in &self.created {
@@ -57,34 +74,60 @@ impl Home {
         }
         Ok(())
     }
+
+    fn write_skipped(&self, out: &mut dyn Write, stamp: &str) -> std::io::Result<()> {
+        if !self.has_backup {
+            writeln!(
+                out,
+                "skipped {}: it has no backup {} (that apply wrote nothing there)",
+                visible::line(&self.shown),
+                visible::line(stamp)
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Restores (or, with `--dry-run`, shows) `options.from` in every home of
 /// `homes`, reporting to `out`.
 pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Result<()> {
     refuse_repeated(homes)?;
-    let mut read = Vec::new();
-    fleet::ordered_parallel(
-        homes,
+    let given = homes
+        .iter()
+        .map(|path| given(path))
+        .collect::<Result<Vec<_>>>()
+        .context("nothing was written")?;
+    let stamp = the_stamp(&given, &options.from).context("nothing was written")?;
+    let mut read: Vec<Home> = Vec::new();
+    let opened = fleet::ordered_parallel(
+        &given,
         options.jobs,
-        |path| open(path, options),
+        |home| open(home, &stamp, options),
         |home| {
             read.push(home);
             Ok::<_, anyhow::Error>(())
         },
-    )
-    .map_err(|err| err.context("nothing was written"))?;
-    let stamp = one_stamp(&read)?;
+    );
     let mut out = std::io::BufWriter::new(out);
+    if let Err(err) = opened {
+        return Err(stopped(&mut out, &read, err));
+    }
     let files: usize = read.iter().map(|home| home.diffs.len()).sum();
+    let restored = read.iter().filter(|home| home.has_backup).count();
     if options.dry_run {
         for home in &read {
-            writeln!(
-                out,
-                "== {} (backup {})",
-                visible::line(&home.shown),
-                visible::line(&home.stamp)
-            )?;
+            if !home.has_backup {
+                home.write_skipped(&mut out, &stamp)?;
+                continue;
+            }
+            writeln!(out, "== {}", visible::line(&home.shown))?;
+            if home.interrupted {
+                writeln!(
+                    out,
+                    "   note: an apply on this home was interrupted; restore finishes it before \
+                     anything else"
+                )?;
+            }
             if home.diffs.is_empty() {
                 writeln!(out, "   no changes: every file holds what the backup kept")?;
             }
@@ -95,8 +138,8 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         }
         writeln!(
             out,
-            "Restore would write {files} file(s) in {} home(s) from backup {}; nothing was written",
-            read.len(),
+            "Restore would write {files} file(s) in {restored} home(s) from backup {}; nothing \
+             was written",
             visible::line(&stamp)
         )?;
         return Ok(out.flush()?);
@@ -111,42 +154,45 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     };
     let written = match carbon_commit::commit(&mut staged, commit) {
         Ok(report) => report.written,
-        Err(err) if err.wrote_nothing() => {
-            return Err(anyhow::Error::from(err).context("nothing was written"))
-        }
+        Err(err) if err.wrote_nothing() => return Err(stopped(&mut out, &read, err.into())),
         Err(err) => return Err(err.into()),
     };
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
         for home in &read {
-            let shown = visible::line(&home.shown);
-            for path in &home.finished {
-                writeln!(
-                    out,
-                    "finished {shown}: {} (left by an interrupted apply)",
-                    visible::path(path)
-                )?;
-            }
+            home.write_finished(out)?;
+            home.write_skipped(out, &stamp)?;
             for diff in &home.diffs {
+                let shown = visible::line(&home.shown);
                 writeln!(out, "restored {shown}: {}", visible::line(&diff.path))?;
             }
             home.write_left(out)?;
         }
-        if let Some(kept) = &options.backup {
+        if let (Some(kept), true) = (&options.backup, written > 0) {
             writeln!(
                 out,
-                "the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{kept}/"
+                "the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{kept}/ \
+                 of each home written to"
             )?;
         }
         writeln!(
             out,
-            "Restored: {written} file(s) in {} home(s) from backup {}",
-            read.len(),
+            "Restored: {written} file(s) in {restored} home(s) from backup {}",
             visible::line(&stamp)
         )?;
         out.flush()
     };
     report(&mut out)
         .with_context(|| format!("restored: {written} file(s) were written, but not reported"))
+}
+
+/// The error that stopped a restore before its first write
+/// ([`crate::finished::stopped`]).
+fn stopped(out: &mut dyn Write, read: &[Home], err: anyhow::Error) -> anyhow::Error {
+    let finished: Vec<(String, Vec<PathBuf>)> = read
+        .iter()
+        .map(|home| (home.shown.clone(), home.finished.clone()))
+        .collect();
+    crate::finished::stopped(Some(out), &finished, err, "restored")
 }
 
 /// Two paths to one home would take its lock twice.
@@ -168,60 +214,97 @@ fn refuse_repeated(homes: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
-/// Reads one home's backup, and, unless a dry run, takes its lock and
-/// stages the originals.
-fn open(path: &Path, options: &Options) -> Result<Home> {
-    let shown = path.display().to_string();
-    let home = CarbonHome::open(path).with_context(|| format!("home {shown}"))?;
-    let (lock, backups) = if options.dry_run {
-        (None, Backups::read_only(home.root())?)
+/// A home given, with its backups' stamps, read without its lock.
+fn given(path: &Path) -> Result<Given<'_>> {
+    let home = CarbonHome::open(path).with_context(|| format!("home {}", path.display()))?;
+    let stamps = Backups::read_only(home.root())?.stamps()?;
+    Ok(Given { path, stamps })
+}
+
+/// The stamp to restore: `from`, or with [`LATEST`] the newest any home
+/// has. Some home must have it.
+fn the_stamp(given: &[Given], from: &str) -> Result<String> {
+    let stamp = if from == LATEST {
+        given.iter().flat_map(|g| g.stamps.iter()).max().cloned()
     } else {
-        Backups::refuse_anothers(home.root())?;
-        let lock =
-            carbon_commit::Lock::acquire(home.root()).with_context(|| format!("home {shown}"))?;
+        Some(from.to_string())
+    };
+    if let Some(stamp) = stamp.filter(|s| given.iter().any(|g| g.stamps.contains(s))) {
+        return Ok(stamp);
+    }
+    let each: Vec<String> = given
+        .iter()
+        .map(|g| match g.stamps.as_slice() {
+            [] => format!("{} has none", visible::path(g.path)),
+            stamps => format!(
+                "{} has {}",
+                visible::path(g.path),
+                visible::line(&stamps.join(", "))
+            ),
+        })
+        .collect();
+    let asked = if from == LATEST {
+        "a backup".to_string()
+    } else {
+        format!("backup {}", visible::line(from))
+    };
+    bail!(
+        "no home given has {asked} (`apply --backup` keeps one): {}",
+        each.join("; ")
+    )
+}
+
+/// Reads one home's backup `stamp`, and, unless a dry run, takes its lock
+/// and stages the originals. A home without the backup is left alone.
+fn open(given: &Given, stamp: &str, options: &Options) -> Result<Home> {
+    let shown = given.path.display().to_string();
+    let mut home = Home {
+        shown: shown.clone(),
+        has_backup: given.stamps.iter().any(|s| s == stamp),
+        diffs: Vec::new(),
+        staged: None,
+        finished: Vec::new(),
+        interrupted: false,
+        created: Vec::new(),
+    };
+    if !home.has_backup {
+        return Ok(home);
+    }
+    let opened = CarbonHome::open(given.path).with_context(|| format!("home {shown}"))?;
+    let root = opened.root();
+    let (lock, backups) = if options.dry_run {
+        home.interrupted = carbon_commit::pending(root);
+        (None, Backups::read_only(root)?)
+    } else {
+        Backups::refuse_anothers(root)?;
+        let lock = carbon_commit::Lock::acquire(root).with_context(|| format!("home {shown}"))?;
+        home.finished = lock.finished().to_vec();
         let backups = lock.backups();
         (Some(lock), backups)
     };
-    let stamp = if options.from == LATEST {
-        match backups.stamps()?.pop() {
-            Some(newest) => newest,
-            None => bail!(
-                "{} has no backup (`apply --backup` keeps one)",
-                visible::path(path)
-            ),
-        }
-    } else {
-        options.from.clone()
-    };
-    let restoring = backups.restoring(&stamp, options.max_file_size)?;
-    let created = backups.created(&stamp)?;
+    let finished = home.finished.clone();
+    let finished_here = |err: anyhow::Error| crate::finished::on(err, &shown, &finished);
+    let restoring = backups
+        .restoring(stamp, options.max_file_size)
+        .map_err(|e| finished_here(e.into()))?;
+    home.created = backups
+        .created(stamp)
+        .map_err(|e| finished_here(e.into()))?;
     let secrets = Secrets::new(&[]);
-    let diffs = restoring
+    home.diffs = restoring
         .iter()
         .map(|file| FileDiff::of(&change(file), &shown, &secrets))
         .collect();
-    let finished = lock
-        .as_ref()
-        .map(|l| l.finished().to_vec())
-        .unwrap_or_default();
-    let staged = match lock {
-        Some(lock) if !restoring.is_empty() => {
-            let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
-            for file in &restoring {
-                staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
-            }
-            Some(staged)
+    if let Some(lock) = lock.filter(|_| !restoring.is_empty()) {
+        let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
+        for file in &restoring {
+            staged
+                .add_with_mode(&file.path, file.planned(), &file.original, file.mode)
+                .map_err(|e| finished_here(e.into()))?;
         }
-        _ => None,
-    };
-    Ok(Home {
-        shown,
-        stamp,
-        diffs,
-        staged,
-        finished,
-        created,
-    })
+        home.staged = Some(staged);
+    }
+    Ok(home)
 }
 
 /// A restored file as a plan's change, to show its diff as `plan` does.
@@ -232,29 +315,4 @@ fn change(file: &Restoring) -> FileChange {
         read_from: file.current.as_ref().map(|(_, meta)| *meta),
         after: file.original.clone(),
     }
-}
-
-/// With `--from latest`, every home's newest backup must be the same one:
-/// a fleet's apply gives all its homes one stamp.
-fn one_stamp(read: &[Home]) -> Result<String> {
-    let Some(first) = read.first() else {
-        bail!("restore needs a home");
-    };
-    if read.iter().all(|home| home.stamp == first.stamp) {
-        return Ok(first.stamp.clone());
-    }
-    let each: Vec<String> = read
-        .iter()
-        .map(|home| {
-            format!(
-                "{}: {}",
-                visible::line(&home.shown),
-                visible::line(&home.stamp)
-            )
-        })
-        .collect();
-    bail!(
-        "nothing was written: the homes' newest backups differ ({}); name one with --from STAMP",
-        each.join(", ")
-    )
 }

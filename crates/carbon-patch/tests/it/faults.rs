@@ -402,3 +402,46 @@ fn a_crash_before_the_first_replacement_is_applied_afresh() {
     assert_eq!(files(&home), planned);
     assert!(!journal_waits(&home));
 }
+
+/// Taking a home's lock finishes an interrupted apply before anything is
+/// planned; an apply that then stops (here: a `[[raw]]` path that matches
+/// nothing) did write those files, and says so rather than "nothing was
+/// written".
+#[test]
+fn an_apply_stopped_after_finishing_an_interrupted_one_says_what_it_wrote() {
+    let test = "an_apply_stopped_after_finishing_an_interrupted_one_says_what_it_wrote";
+    if !crate::common::hooks(test) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(journal_waits(&home));
+    let recipe = dir.path().join("raw.toml");
+    std::fs::write(
+        &recipe,
+        "[[raw]]\nfile = \"repository/conf/carbon.xml\"\npath = \"Server/NoSuchThing\"\n\
+         action = \"set_text\"\nvalue = \"1\"\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("apply")
+        .arg(&recipe)
+        .arg(format!("--home=node1={}", home.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "carbon-patch: nothing was applied; only interrupted applies were finished: taking \
+             the lock of node node1 finished an interrupted apply there first (repository/conf/"
+        ),
+        "{err}"
+    );
+    assert!(!journal_waits(&home), "finished");
+}

@@ -120,7 +120,7 @@ fn a_dry_run_shows_masked_diffs_and_writes_nothing() {
     let file = "repository/conf/datasources/master-datasources.xml";
     assert!(
         text.starts_with(&format!(
-            "== {home} (backup {stamp})\n--- {home}: {file}\n+++ {home}: {file}\n@@ ",
+            "== {home}\n--- {home}: {file}\n+++ {home}: {file}\n@@ ",
             home = h.node1.display()
         )),
         "{text}"
@@ -162,7 +162,8 @@ fn an_edit_made_since_is_replaced_and_kept_in_a_backup_of_its_own() {
     assert_ne!(kept, applied);
     assert!(
         stdout(&out).contains(&format!(
-            "the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{kept}/\n"
+            "the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{kept}/ of each \
+             home written to\n"
         )),
         "{}",
         stdout(&out)
@@ -182,44 +183,71 @@ fn an_edit_made_since_is_replaced_and_kept_in_a_backup_of_its_own() {
     assert_eq!(std::fs::read(h.node1.join(carbon)).unwrap(), edited);
 }
 
+/// One apply gives the homes it wrote to one stamp and the others none: a
+/// home without the stamp is skipped, and said to be.
 #[test]
-fn homes_whose_newest_backups_differ_are_refused_with_each_named() {
+fn a_home_without_the_backup_is_skipped_and_said_to_be() {
     let h = homes();
     assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
         .status
         .success());
-    assert!(with_homes(&h, "apply", &["--backup"]).status.success());
-    let (first, second) = (
-        stamps(&h.node1).pop().unwrap(),
-        stamps(&h.node2).pop().unwrap(),
+    // Drift on node1 for the second apply to put right: one file.
+    replace_in(
+        &h.node1,
+        "repository/conf/axis2/axis2.xml",
+        "wso2.example.domain",
+        "drifted.domain",
     );
-    assert_ne!(first, second, "node1 had nothing left to change");
-    let before = (snapshot(&h.node1), snapshot(&h.node2));
+    assert!(with_homes(&h, "apply", &["--backup"]).status.success());
+    let (first, second) = (stamps(&h.node1), stamps(&h.node2));
+    assert_eq!((first.len(), second.len()), (2, 1));
+    let (first, second) = (&first[0], &second[0]);
+    assert_eq!(
+        &stamps(&h.node1)[1],
+        second,
+        "the second apply wrote to both"
+    );
 
-    let out = restore(&["--from", "latest"], &[&h.node1, &h.node2]);
+    // The newest: the second apply's, in both homes.
+    let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1, &h.node2]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).ends_with(&format!(
+            "Restore would write 5 file(s) in 2 home(s) from backup {second}; nothing was written\n"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // The first apply's: node1 alone had it.
+    let before = snapshot(&h.node2);
+    let out = restore(&["--from", first], &[&h.node1, &h.node2]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "skipped {}: it has no backup {first} (that apply wrote nothing there)\n",
+            h.node2.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(&format!("in 1 home(s) from backup {first}\n")),
+        "{text}"
+    );
+    assert_eq!(snapshot(&h.node2), before, "a home skipped is not touched");
+
+    // A stamp no home has: each home's backups named.
+    let out = restore(&["--from", "2026-01-01T000000.000Z"], &[&h.node1, &h.node2]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
         format!(
-            "carbon-patch: nothing was written: the homes' newest backups differ \
-             ({}: {first}, {}: {second}); name one with --from STAMP\n",
+            "carbon-patch: nothing was written: no home given has backup 2026-01-01T000000.000Z \
+             (`apply --backup` keeps one): {} has {first}, {second}; {} has {second}\n",
             h.node1.display(),
             h.node2.display()
         )
     );
-    assert_eq!((snapshot(&h.node1), snapshot(&h.node2)), before);
-
-    // Named, a stamp only one home has: that home's backups are listed.
-    let out = restore(&["--from", &second], &[&h.node1, &h.node2]);
-    assert_eq!(out.status.code(), Some(1));
-    assert_eq!(
-        stderr(&out),
-        format!(
-            "carbon-patch: nothing was written: {} has no backup {second}; its backups: {first}\n",
-            h.node1.display()
-        )
-    );
-    assert_eq!((snapshot(&h.node1), snapshot(&h.node2)), before);
 }
 
 #[test]
@@ -231,7 +259,8 @@ fn a_home_named_twice_or_without_backups_is_refused() {
     assert_eq!(
         stderr(&out),
         format!(
-            "carbon-patch: nothing was written: {} has no backup (`apply --backup` keeps one)\n",
+            "carbon-patch: nothing was written: no home given has a backup (`apply --backup` keeps \
+             one): {} has none\n",
             h.node1.display()
         )
     );
@@ -351,4 +380,77 @@ fn a_file_gone_since_comes_back_with_its_permissions() {
     assert!(out.status.success(), "{}", stderr(&out));
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "never more readable than it was");
+}
+
+/// Taking a home's lock finishes an interrupted apply first: the dry run
+/// says one waits, and a restore stopped afterwards does not claim that
+/// nothing was written.
+#[test]
+fn an_interrupted_apply_is_noted_and_never_hidden_behind_nothing_was_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = "an_interrupted_apply_is_noted_and_never_hidden_behind_nothing_was_written";
+    if !crate::common::hooks(test) {
+        return;
+    }
+    let h = homes();
+    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+        .status
+        .success());
+    let stamp = stamps(&h.node1).pop().unwrap();
+    // Two files drift; the next apply is killed after putting back one.
+    let backup = h.node1.join(".carbon-patch/backups").join(&stamp);
+    for file in [
+        "repository/conf/registry.xml",
+        "repository/conf/axis2/axis2.xml",
+    ] {
+        std::fs::copy(backup.join(file), h.node1.join(file)).unwrap();
+    }
+    let out = bin()
+        .args([
+            "apply",
+            "examples/quickstart.toml",
+            "--node",
+            "node1",
+            "-j1",
+        ])
+        .arg(format!("--home=node1={}", h.node1.display()))
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(crate::common::journal_waits(&h.node1));
+
+    let out = restore(&["--from", &stamp, "--dry-run"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "\n   note: an apply on this home was interrupted; restore finishes it before \
+             anything else\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        crate::common::journal_waits(&h.node1),
+        "the dry run finished nothing"
+    );
+
+    // A folder in the backup no backup run made stops the restore, after
+    // the lock finished the interrupted apply.
+    let planted = backup.join("planted");
+    std::fs::create_dir(&planted).unwrap();
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = restore(&["--from", &stamp], &[&h.node1]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "carbon-patch: nothing was restored; only interrupted applies were finished: taking \
+             the lock of {} finished an interrupted apply there first (repository/conf/",
+            h.node1.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("nothing was written"), "{err}");
+    assert!(!crate::common::journal_waits(&h.node1));
 }
