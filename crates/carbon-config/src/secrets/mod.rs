@@ -187,7 +187,8 @@ pub fn mask(text: &str, secrets: &Secrets) -> String {
 }
 
 /// Whether `value` holds a secret by what surrounds it: a URL's
-/// `user:password`, a `password=` parameter, a password element in markup.
+/// `user:password` (or an Oracle URL's `user/password@`), a `password=`
+/// parameter, a password element in markup.
 ///
 /// # Examples
 /// ```

@@ -202,6 +202,36 @@ fn a_password_in_a_urls_user_information_is_masked() {
 }
 
 #[test]
+fn a_password_in_an_oracle_url_is_masked() {
+    let cases = [
+        (
+            "<url>jdbc:oracle:thin:scott/Tiger-S3cret@10.0.0.100:1521:orcl</url>",
+            "<url>jdbc:oracle:thin:scott/********@10.0.0.100:1521:orcl</url>",
+        ),
+        (
+            "<url>jdbc:oracle:oci:app/\"p@ss\"@db</url>",
+            "<url>jdbc:oracle:oci:app/********@db</url>",
+        ),
+        (
+            "jdbc:oracle:thin:u/p@//h:1521/svc jdbc:oracle:thin:v/q@h",
+            "jdbc:oracle:thin:u/********@//h:1521/svc jdbc:oracle:thin:v/********@h",
+        ),
+        // No user, or no password: as it is.
+        (
+            "<url>jdbc:oracle:thin:@//db.example.org:1521/orcl</url>",
+            "<url>jdbc:oracle:thin:@//db.example.org:1521/orcl</url>",
+        ),
+        (
+            "<url>jdbc:oracle:thin:@db:1521/orcl</url> jdbc:oracle:thin:scott@db",
+            "<url>jdbc:oracle:thin:@db:1521/orcl</url> jdbc:oracle:thin:scott@db",
+        ),
+    ];
+    for (text, masked) in cases {
+        assert_eq!(mask(text, &Secrets::default()), masked, "{text}");
+    }
+}
+
+#[test]
 fn a_quoted_value_over_several_lines_keeps_its_lines() {
     let text = "<Connector keystorePass=\"first\n  second\" port=\"1\"/>";
     assert_eq!(

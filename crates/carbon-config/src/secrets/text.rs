@@ -21,6 +21,7 @@ pub(super) fn mask_on_disk(text: &str) -> Cow<'_, str> {
     let masked = mask_password_elements(text);
     let masked = and_then(masked, password_parameters);
     let masked = and_then(masked, url_passwords);
+    let masked = and_then(masked, oracle_passwords);
     and_then(masked, password_properties)
 }
 
@@ -228,6 +229,61 @@ pub(super) fn url_passwords(text: &str) -> Cow<'_, str> {
             continue;
         };
         let (start, end) = (authority + colon + 1, authority + user_end);
+        if start == end || start < copied {
+            continue;
+        }
+        if out.is_empty() {
+            out.reserve(text.len());
+        }
+        out.push_str(&text[copied..start]);
+        out.push_str(MASK);
+        copied = end;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
+}
+
+/// `text` with the password of every Oracle JDBC URL that carries one
+/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl` (any driver type
+/// after `jdbc:oracle:`), the password between the first `/` and the `@`
+/// after it (or its closing quote, `"p@ss"`), before any blank, quote or
+/// `<`. `jdbc:oracle:thin:@//host/svc` names no user, and holds none.
+pub(super) fn oracle_passwords(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    let mut copied = 0;
+    for at in memchr::memmem::find_iter(bytes, b"jdbc:oracle:") {
+        let driver = at + b"jdbc:oracle:".len();
+        let Some(colon) = bytes[driver..].iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let user = driver + colon + 1;
+        let len = bytes[user..]
+            .iter()
+            .position(|b| b" \t\r\n'<>".contains(b))
+            .unwrap_or(bytes.len() - user);
+        let rest = &bytes[user..user + len];
+        let Some(slash) = rest.iter().position(|&b| b == b'/') else {
+            continue;
+        };
+        if rest[..slash].contains(&b'@') || slash == 0 {
+            continue;
+        }
+        let start = user + slash + 1;
+        let end = if bytes.get(start) == Some(&b'"') {
+            match memchr::memchr(b'"', &bytes[start + 1..user + len]) {
+                Some(close) => start + 1 + close + 1,
+                None => continue,
+            }
+        } else {
+            match memchr::memchr(b'@', &bytes[start..user + len]) {
+                Some(end) => start + end,
+                None => continue,
+            }
+        };
         if start == end || start < copied {
             continue;
         }
