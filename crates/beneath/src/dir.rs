@@ -300,7 +300,31 @@ impl Dir {
             }
             Err(e) => return Err(self.fail(name, e)),
         };
-        self.regular(fd, name).map(Step::Done)
+        let (file, meta) = self.regular(fd, name)?;
+        self.not_linked_in(&meta, name)?;
+        Ok(Step::Done((file, meta)))
+    }
+
+    /// Refuses, to root, a file with more than one name that is not owned
+    /// by the owner of the folder it is read in: where hard links to others'
+    /// files are allowed (`fs.protected_hardlinks=0`), a folder's owner can
+    /// give a file of root's a name there, for root to read (and show, or
+    /// copy) as the folder's. A tree laid out with `cp -al` and chowned, or
+    /// root's own, passes: the file is its folder owner's.
+    fn not_linked_in(&self, meta: &Meta, name: &OsStr) -> Result<()> {
+        if meta.nlink <= 1 || !rustix::process::geteuid().is_root() {
+            return Ok(());
+        }
+        let folder = self.meta()?;
+        if meta.uid == folder.uid {
+            return Ok(());
+        }
+        Err(Error::LinkedIn {
+            path: self.shown(name),
+            links: meta.nlink,
+            owner: meta.uid,
+            folder_owner: folder.uid,
+        })
     }
 
     /// The file `fd` opened as `name`, if it is a regular file.

@@ -55,6 +55,23 @@ pub enum Error {
         /// The most it may hold.
         limit: u64,
     },
+    /// A file with other names, owned by someone other than its folder's
+    /// owner: possibly a file from outside the tree, linked in.
+    #[error(
+        "{}: has {links} names and belongs to uid {owner}, not to uid {folder_owner} who owns its \
+         folder: it may be another user's file linked in from outside; refusing to read it",
+        path.display()
+    )]
+    LinkedIn {
+        /// The path.
+        path: PathBuf,
+        /// How many names it has.
+        links: u64,
+        /// Its owner.
+        owner: u32,
+        /// Its folder's owner.
+        folder_owner: u32,
+    },
     /// Something that is not a folder where one was to be walked through.
     #[error("{}: not a folder", path.display())]
     NotAFolder {
@@ -106,6 +123,7 @@ impl Error {
             | Error::NotAFile { path, .. }
             | Error::NotAFolder { path }
             | Error::TooLarge { path, .. }
+            | Error::LinkedIn { path, .. }
             | Error::Io { path, .. } => path,
         }
     }

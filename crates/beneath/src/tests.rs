@@ -360,3 +360,65 @@ fn a_socket_where_a_file_is_read_is_named_as_one() {
         format!("{}: a socket, not a regular file", path.display())
     );
 }
+
+/// Root reads no file that has other names and is not its folder owner's:
+/// one of root's linked into a folder another user owns may be a file
+/// from outside the tree. Another user reads what it may read anyway.
+#[test]
+fn a_file_of_another_owner_linked_in_is_not_read_by_root() {
+    use std::os::unix::fs::{chown, MetadataExt};
+    let (dir, root) = tree();
+    let secret = dir.path().join("outside/secret.xml");
+    std::fs::hard_link(&secret, root.path().join("conf/linked.xml")).unwrap();
+    if !rustix::process::geteuid().is_root() {
+        assert_eq!(
+            read(&root, "conf/linked.xml").unwrap().unwrap(),
+            b"<secret/>"
+        );
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    chown(root.path().join("conf"), Some(NOBODY), Some(NOBODY)).unwrap();
+    let err = read(&root, "conf/linked.xml").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: has 2 names and belongs to uid 0, not to uid {NOBODY} who owns its folder: it \
+             may be another user's file linked in from outside; refusing to read it",
+            root.path().join("conf/linked.xml").display()
+        )
+    );
+    // The folder owner's own file with two names (`cp -al`, chowned) is read.
+    chown(&secret, Some(NOBODY), None).unwrap();
+    assert_eq!(
+        read(&root, "conf/linked.xml").unwrap().unwrap(),
+        b"<secret/>"
+    );
+    // One name: read whoever owns it.
+    let own = root.path().join("conf/a.xml");
+    assert_eq!(std::fs::metadata(&own).unwrap().uid(), 0);
+    assert_eq!(read(&root, "conf/a.xml").unwrap().unwrap(), b"<a/>");
+}
+
+/// Folders root makes take the owner and group of the folder they are made
+/// in: the tree stays its owner's.
+#[test]
+fn folders_root_makes_are_the_owner_of_their_parent() {
+    use std::os::unix::fs::{chown, MetadataExt};
+    let (_dir, root) = tree();
+    let me = (
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+    );
+    let owner = if me.0 == 0 {
+        chown(root.path().join("conf"), Some(65534), Some(65534)).unwrap();
+        (65534, 65534)
+    } else {
+        me
+    };
+    root.create_dirs("conf/new/deeper", 0o755).unwrap();
+    for made in ["conf/new", "conf/new/deeper"] {
+        let meta = std::fs::metadata(root.path().join(made)).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), owner, "{made}");
+    }
+}

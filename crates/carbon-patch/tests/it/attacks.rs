@@ -351,3 +351,40 @@ fn a_backup_the_homes_owner_wrote_is_not_restored_by_root() {
         assert_eq!(files(&home), before, "{args:?}: nothing written");
     }
 }
+
+/// Where hard links to others' files are allowed (`fs.protected_hardlinks`
+/// off), the home's owner can give a file of root's a name in the home:
+/// root's plan, apply and restore never read it (so never show it, copy it
+/// into a backup, or write it back as the owner's).
+#[test]
+fn a_file_of_roots_linked_into_the_home_is_never_read() {
+    if !root_or_fail("a_file_of_roots_linked_into_the_home_is_never_read") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path());
+    let secret = dir.path().join("shadow");
+    std::fs::write(&secret, "root:$6$NotForTheOwner:19000:0:99999:7:::\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    // What the owner would do with protected_hardlinks=0; done here by
+    // root, the same link either way.
+    let conf = home.join("repository/conf/carbon.xml");
+    std::fs::remove_file(&conf).unwrap();
+    std::fs::hard_link(&secret, &conf).unwrap();
+    let before = files(&home);
+    for command in ["plan", "apply"] {
+        let out = on_node1(command, &home).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        let (text, err) = (crate::common::stdout(&out), stderr(&out));
+        assert!(!text.contains("NotForTheOwner") && !err.contains("NotForTheOwner"));
+        assert!(
+            err.contains("has 2 names and belongs to uid 0, not to uid 65534 who owns its folder"),
+            "{command}: {err}"
+        );
+    }
+    assert_eq!(files(&home), before, "nothing written");
+    assert_eq!(
+        std::fs::read_to_string(&secret).unwrap(),
+        "root:$6$NotForTheOwner:19000:0:99999:7:::\n"
+    );
+}
