@@ -107,6 +107,9 @@ enum Cmd {
         /// Colour diffs (as plan does).
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
         /// Refuse any file larger than this many bytes.
         #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
         max_file_size: u64,
@@ -240,6 +243,7 @@ pub enum Command {
         dry_run: bool,
         backup: bool,
         color: Color,
+        format: Format,
         max_file_size: u64,
         jobs: usize,
     },
@@ -370,6 +374,7 @@ pub fn parse() -> Result<Command, ExitCode> {
             dry_run,
             backup,
             color,
+            format,
             max_file_size,
             jobs,
         } => Ok(Command::Restore {
@@ -378,6 +383,7 @@ pub fn parse() -> Result<Command, ExitCode> {
             dry_run,
             backup,
             color,
+            format,
             max_file_size,
             jobs: jobs.map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
         }),

@@ -173,18 +173,28 @@ fn run(command: Command) -> Result<ExitCode> {
             dry_run,
             backup,
             color,
+            format,
             max_file_size,
             jobs,
         } => {
+            let json = matches!(format, Format::Json);
             let options = restore::Options {
                 from,
                 dry_run,
                 backup: backup.then(backup_stamp),
-                color: use_color(color),
+                color: use_color(color) && !json,
+                json,
                 max_file_size,
                 jobs,
             };
-            restore::restore(&mut out, &homes, &options)?;
+            if let Err(err) = restore::restore(&mut out, &homes, &options) {
+                if json {
+                    let error =
+                        serde_json::json!({"command": "restore", "error": shown::error_text(&err)});
+                    let _ = writeln!(out, "{error:#}");
+                }
+                return Err(err);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {

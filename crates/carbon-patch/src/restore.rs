@@ -31,6 +31,8 @@ pub struct Options {
     /// Keep the files it replaces as a backup of their own, under this stamp.
     pub backup: Option<String>,
     pub color: bool,
+    /// JSON (docs/json.md) rather than text.
+    pub json: bool,
     pub max_file_size: u64,
     pub jobs: usize,
 }
@@ -110,10 +112,14 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     );
     let mut out = std::io::BufWriter::new(out);
     if let Err(err) = opened {
-        return Err(stopped(&mut out, &read, err));
+        return Err(stopped(&mut out, &read, err, options.json));
     }
     let files: usize = read.iter().map(|home| home.diffs.len()).sum();
     let restored = read.iter().filter(|home| home.has_backup).count();
+    if options.dry_run && options.json {
+        writeln!(out, "{:#}", json(&read, &stamp, options, None))?;
+        return Ok(out.flush()?);
+    }
     if options.dry_run {
         for home in &read {
             if !home.has_backup {
@@ -154,10 +160,16 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     };
     let written = match carbon_commit::commit(&mut staged, commit) {
         Ok(report) => report.written,
-        Err(err) if err.wrote_nothing() => return Err(stopped(&mut out, &read, err.into())),
+        Err(err) if err.wrote_nothing() => {
+            return Err(stopped(&mut out, &read, err.into(), options.json))
+        }
         Err(err) => return Err(err.into()),
     };
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
+        if options.json {
+            writeln!(out, "{:#}", json(&read, &stamp, options, Some(written)))?;
+            return out.flush();
+        }
         for home in &read {
             home.write_finished(out)?;
             home.write_skipped(out, &stamp)?;
@@ -187,12 +199,53 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
 
 /// The error that stopped a restore before its first write
 /// ([`crate::finished::stopped`]).
-fn stopped(out: &mut dyn Write, read: &[Home], err: anyhow::Error) -> anyhow::Error {
+fn stopped(out: &mut dyn Write, read: &[Home], err: anyhow::Error, json: bool) -> anyhow::Error {
     let finished: Vec<(String, Vec<PathBuf>)> = read
         .iter()
         .map(|home| (home.shown.clone(), home.finished.clone()))
         .collect();
-    crate::finished::stopped(Some(out), &finished, err, "restored")
+    let out = (!json).then_some(out);
+    crate::finished::stopped(out, &finished, err, "restored")
+}
+
+/// The report as JSON (docs/json.md): `written` is `None` for a dry run.
+fn json(
+    read: &[Home],
+    stamp: &str,
+    options: &Options,
+    written: Option<usize>,
+) -> serde_json::Value {
+    let paths = |paths: &[PathBuf]| -> Vec<String> {
+        paths.iter().map(|p| p.display().to_string()).collect()
+    };
+    let homes: Vec<serde_json::Value> = read
+        .iter()
+        .map(|home| {
+            serde_json::json!({
+                "home": home.shown,
+                "has_backup": home.has_backup,
+                "interrupted": home.interrupted,
+                "finished_interrupted": paths(&home.finished),
+                "files": home.diffs.iter().map(|d| serde_json::json!({
+                    "path": d.path, "new_file": d.new_file, "added": d.added,
+                    "removed": d.removed, "diff": d.diff,
+                })).collect::<Vec<_>>(),
+                "left": paths(&home.created),
+            })
+        })
+        .collect();
+    let files: usize = read.iter().map(|home| home.diffs.len()).sum();
+    serde_json::json!({
+        "command": "restore",
+        "backup": stamp,
+        "dry_run": written.is_none(),
+        "homes": homes,
+        "kept": options.backup.as_deref().filter(|_| written.unwrap_or(0) > 0),
+        "summary": {
+            "homes": read.iter().filter(|home| home.has_backup).count(),
+            "files": written.unwrap_or(files),
+        },
+    })
 }
 
 /// Two paths to one home would take its lock twice.

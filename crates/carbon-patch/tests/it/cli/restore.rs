@@ -454,3 +454,63 @@ fn an_interrupted_apply_is_noted_and_never_hidden_behind_nothing_was_written() {
     assert!(!err.contains("nothing was written"), "{err}");
     assert!(!crate::common::journal_waits(&h.node1));
 }
+
+#[test]
+fn json_describes_each_home_and_an_error_is_one_document_too() {
+    let h = homes();
+    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+        .status
+        .success());
+    let stamp = stamps(&h.node1).pop().unwrap();
+    let parse = |out: &Output| -> serde_json::Value {
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+    };
+    let files = [
+        "repository/conf/axis2/axis2.xml",
+        "repository/conf/carbon.xml",
+        "repository/conf/datasources/master-datasources.xml",
+        "repository/conf/registry.xml",
+    ];
+    for dry_run in [true, false] {
+        let mut args = vec!["--from", "latest", "--format", "json"];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let out = restore(&args, &[&h.node1, &h.node2]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let doc = parse(&out);
+        assert_eq!(doc["command"], "restore");
+        assert_eq!(doc["backup"], stamp.as_str());
+        assert_eq!(doc["dry_run"], dry_run);
+        assert_eq!(doc["kept"], serde_json::Value::Null);
+        assert_eq!(doc["summary"], serde_json::json!({"homes": 1, "files": 4}));
+        let (node1, node2) = (&doc["homes"][0], &doc["homes"][1]);
+        assert_eq!(node1["home"], h.node1.display().to_string());
+        assert_eq!(node1["has_backup"], true);
+        let paths: Vec<&str> = node1["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(paths, files);
+        assert!(node1["files"][0]["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- "));
+        assert_eq!(node1["left"], serde_json::json!([]));
+        assert_eq!(node2["has_backup"], false);
+        assert_eq!(node2["files"], serde_json::json!([]));
+    }
+    let out = restore(&["--from", "nosuch", "--format", "json"], &[&h.node1]);
+    assert_eq!(out.status.code(), Some(1));
+    let doc = parse(&out);
+    assert_eq!(doc["command"], "restore");
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing was written: no home given has backup nosuch"),
+        "{doc}"
+    );
+}
