@@ -44,6 +44,39 @@ impl AsFd for Dir {
     }
 }
 
+/// Whether someone other than `file`'s owner could have given it the name
+/// it has in `folder` (with an ACL when `folder_acl`), where anyone may link
+/// anyone's files: it has other names, and the folder has writers besides
+/// its owner, or its owner is neither the file's nor `me`.
+pub(crate) fn may_be_linked_in(file: &Meta, folder: &Meta, folder_acl: bool, me: u32) -> bool {
+    let sole_writer = folder.mode & 0o022 == 0 && !folder_acl;
+    file.nlink > 1 && !(sole_writer && (file.uid == folder.uid || folder.uid == me))
+}
+
+/// Whether the kernel keeps users from linking files they may not read and
+/// write (`fs.protected_hardlinks`, on by default on most systems); read
+/// once. Unknown (no such file, another system) counts as off.
+fn hard_links_protected() -> bool {
+    static PROTECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *PROTECTED.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/fs/protected_hardlinks")
+            .is_ok_and(|value| value.trim() != "0")
+    })
+}
+
+/// Whether `dir` has an access control list, which may let others write it.
+fn has_acl(dir: &Dir) -> bool {
+    #[cfg(target_os = "linux")]
+    return ["system.posix_acl_access", "system.posix_acl_default"]
+        .iter()
+        .any(|name| rustix::fs::fgetxattr_query(dir, *name).is_ok());
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        false
+    }
+}
+
 /// What kind of file system object something is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -305,18 +338,22 @@ impl Dir {
         Ok(Step::Done((file, meta)))
     }
 
-    /// Refuses, to root, a file with more than one name that is not owned
-    /// by the owner of the folder it is read in: where hard links to others'
-    /// files are allowed (`fs.protected_hardlinks=0`), a folder's owner can
-    /// give a file of root's a name there, for root to read (and show, or
-    /// copy) as the folder's. A tree laid out with `cp -al` and chowned, or
-    /// root's own, passes: the file is its folder owner's.
+    /// Refuses, to root, where the kernel lets anyone link anyone's files
+    /// (`fs.protected_hardlinks` off), a file with more than one name that
+    /// someone else could have linked into the folder it is read in: one
+    /// whose folder others may write (group, others, an ACL), or whose owner
+    /// is not the folder's sole writer. There a folder's writer can give a
+    /// file of root's a name, for root to read (and show, or copy) as theirs.
+    /// A folder only this process writes (its own stage folder) passes, and
+    /// with the protection on, which most systems have, a user can link only
+    /// files it may read and write already.
     fn not_linked_in(&self, meta: &Meta, name: &OsStr) -> Result<()> {
-        if meta.nlink <= 1 || !rustix::process::geteuid().is_root() {
+        if meta.nlink <= 1 || !rustix::process::geteuid().is_root() || hard_links_protected() {
             return Ok(());
         }
         let folder = self.meta()?;
-        if meta.uid == folder.uid {
+        let me = rustix::process::geteuid().as_raw();
+        if !may_be_linked_in(meta, &folder, has_acl(self), me) {
             return Ok(());
         }
         Err(Error::LinkedIn {

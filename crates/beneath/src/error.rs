@@ -55,11 +55,13 @@ pub enum Error {
         /// The most it may hold.
         limit: u64,
     },
-    /// A file with other names, owned by someone other than its folder's
-    /// owner: possibly a file from outside the tree, linked in.
+    /// A file with other names that someone other than its owner could
+    /// have linked in (the kernel lets anyone link anyone's files here):
+    /// possibly a file from outside the tree.
     #[error(
-        "{}: has {links} names and belongs to uid {owner}, not to uid {folder_owner} who owns its \
-         folder: it may be another user's file linked in from outside; refusing to read it",
+        "{}: has {links} names, belongs to uid {owner}, and its folder (uid {folder_owner}'s) may \
+         be written by another user; with fs.protected_hardlinks off, it may be a file from \
+         outside linked in: refusing to read it",
         path.display()
     )]
     LinkedIn {
@@ -71,6 +73,15 @@ pub enum Error {
         owner: u32,
         /// Its folder's owner.
         folder_owner: u32,
+    },
+    /// A folder just made was replaced by another before it was used.
+    #[error(
+        "{}: another folder was put in its place as it was made; refusing to write into it",
+        path.display()
+    )]
+    Replaced {
+        /// The path.
+        path: PathBuf,
     },
     /// Something that is not a folder where one was to be walked through.
     #[error("{}: not a folder", path.display())]
@@ -124,6 +135,7 @@ impl Error {
             | Error::NotAFolder { path }
             | Error::TooLarge { path, .. }
             | Error::LinkedIn { path, .. }
+            | Error::Replaced { path }
             | Error::Io { path, .. } => path,
         }
     }

@@ -361,43 +361,65 @@ fn a_socket_where_a_file_is_read_is_named_as_one() {
     );
 }
 
-/// Root reads no file that has other names and is not its folder owner's:
-/// one of root's linked into a folder another user owns may be a file
-/// from outside the tree. Another user reads what it may read anyway.
+/// Where anyone may link anyone's files, a file with other names is taken
+/// for one linked in from outside unless the folder's sole writer owns it,
+/// or is this process (its own stage folder).
 #[test]
-fn a_file_of_another_owner_linked_in_is_not_read_by_root() {
-    use std::os::unix::fs::{chown, MetadataExt};
-    let (dir, root) = tree();
-    let secret = dir.path().join("outside/secret.xml");
-    std::fs::hard_link(&secret, root.path().join("conf/linked.xml")).unwrap();
-    if !rustix::process::geteuid().is_root() {
-        assert_eq!(
-            read(&root, "conf/linked.xml").unwrap().unwrap(),
-            b"<secret/>"
-        );
-        return;
-    }
-    const NOBODY: u32 = 65534;
-    chown(root.path().join("conf"), Some(NOBODY), Some(NOBODY)).unwrap();
-    let err = read(&root, "conf/linked.xml").unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}: has 2 names and belongs to uid 0, not to uid {NOBODY} who owns its folder: it \
-             may be another user's file linked in from outside; refusing to read it",
-            root.path().join("conf/linked.xml").display()
-        )
-    );
-    // The folder owner's own file with two names (`cp -al`, chowned) is read.
-    chown(&secret, Some(NOBODY), None).unwrap();
-    assert_eq!(
-        read(&root, "conf/linked.xml").unwrap().unwrap(),
-        b"<secret/>"
-    );
-    // One name: read whoever owns it.
-    let own = root.path().join("conf/a.xml");
-    assert_eq!(std::fs::metadata(&own).unwrap().uid(), 0);
-    assert_eq!(read(&root, "conf/a.xml").unwrap().unwrap(), b"<a/>");
+fn a_file_with_other_names_is_trusted_only_from_its_folders_sole_writer() {
+    use crate::dir::may_be_linked_in;
+    let meta = |uid: u32, mode: u32, nlink: u64| Meta {
+        kind: Kind::File,
+        mode,
+        uid,
+        gid: uid,
+        nlink,
+        len: 0,
+        dev: 1,
+        ino: 1,
+    };
+    const ROOT: u32 = 0;
+    const OWNER: u32 = 65534;
+    let owners_folder = meta(OWNER, 0o755, 2);
+    // root's file linked into the owner's folder: refused.
+    assert!(may_be_linked_in(
+        &meta(ROOT, 0o600, 2),
+        &owners_folder,
+        false,
+        ROOT
+    ));
+    // The owner's own file with two names (`cp -al`, chowned): read.
+    assert!(!may_be_linked_in(
+        &meta(OWNER, 0o644, 2),
+        &owners_folder,
+        false,
+        ROOT
+    ));
+    // One name: read, whoever owns it.
+    assert!(!may_be_linked_in(
+        &meta(ROOT, 0o600, 1),
+        &owners_folder,
+        false,
+        ROOT
+    ));
+    // A folder of root's that its group may write (2775): anyone in it
+    // could have linked the file.
+    let shared = meta(ROOT, 0o2775, 2);
+    assert!(may_be_linked_in(
+        &meta(ROOT, 0o600, 2),
+        &shared,
+        false,
+        ROOT
+    ));
+    // An ACL counts as other writers too.
+    assert!(may_be_linked_in(
+        &meta(OWNER, 0o644, 2),
+        &owners_folder,
+        true,
+        ROOT
+    ));
+    // This process's own 0700 folder (the stage folder): its own links.
+    let own = meta(ROOT, 0o700, 2);
+    assert!(!may_be_linked_in(&meta(OWNER, 0o644, 2), &own, false, ROOT));
 }
 
 /// Folders root makes take the owner and group of the folder they are made

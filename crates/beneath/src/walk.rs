@@ -212,10 +212,18 @@ impl Root {
             Err(Errno::NOENT) if create.is_some() => {
                 let mode = rustix::fs::Mode::from_raw_mode(create.unwrap_or(0o777));
                 match rustix::fs::mkdirat(dir, name, mode) {
-                    Ok(()) => dir.open_dir_raw(name).and_then(|made| {
-                        give_like(dir, &made)?;
-                        Ok(made)
-                    }),
+                    Ok(()) => match dir.open_dir_raw(name) {
+                        // Opened by name again: the folder made, unless the
+                        // owner of `dir` put another in its place meanwhile.
+                        // Only an empty one of ours is given away.
+                        Ok(made) if !is_empty_and_ours(&made).map_err(fail)? => {
+                            return Err(Error::Replaced {
+                                path: dir.shown(name),
+                            })
+                        }
+                        Ok(made) => give_like(dir, &made).map(|()| made),
+                        Err(e) => Err(e),
+                    },
                     Err(Errno::EXIST) => dir.open_dir_raw(name),
                     Err(e) => return Err(fail(e)),
                 }
@@ -239,6 +247,30 @@ impl Root {
             Err(e) => Err(fail(e)),
         }
     }
+}
+
+/// Whether the folder `dir` is empty and this process's: the folder it has
+/// just made, as far as anyone can tell (a folder swapped in by its parent's
+/// owner is theirs, or one of root's that holds something).
+fn is_empty_and_ours(dir: &Dir) -> rustix::io::Result<bool> {
+    let stat = rustix::fs::fstat(dir)?;
+    if stat.st_uid != rustix::process::geteuid().as_raw() || stat.st_nlink != 2 {
+        return Ok(false);
+    }
+    let fd = rustix::fs::openat(
+        dir,
+        ".",
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?;
+    let mut listing = rustix::fs::Dir::new(fd)?;
+    while let Some(entry) = listing.read() {
+        let name = entry?.file_name().to_bytes().to_vec();
+        if name != b"." && name != b".." {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Gives `made`, just made in `parent`, the owner and group of `parent`
