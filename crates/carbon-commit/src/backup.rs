@@ -107,6 +107,10 @@ impl Writer {
         // more people than the original was, even for an instant.
         let mut copy = dir.create_new(name, meta.mode & 0o777)?;
         let path = dir.shown(name);
+        // Then exactly its mode, what the umask took included: a restore
+        // makes a file gone since with it.
+        rustix::fs::fchmod(&copy, rustix::fs::Mode::from_raw_mode(meta.mode & 0o777))
+            .map_err(|e| Error::io("cannot back up to", &path, e))?;
         // Read from its start whatever the descriptor's position (the check
         // read it through): `&File` reads and seeks too.
         let mut from = original;

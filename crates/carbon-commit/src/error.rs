@@ -215,6 +215,10 @@ impl Error {
             Error::RolledBack { .. } | Error::NotRestored { .. } | Error::AfterWriting { .. } => {
                 false
             }
+            // An edit swapped out just before a crash was put back in place.
+            Error::Unfinishable {
+                edit_kept: true, ..
+            } => false,
             _ => true,
         }
     }

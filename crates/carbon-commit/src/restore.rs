@@ -3,12 +3,12 @@
 //! with what each of those files holds now, for the caller to stage and
 //! commit like any other change.
 //!
-//! A backup is read only under the home's lock, from the stage folder the
-//! lock trusts (this user's, writable by no one else), and never through a
-//! link: what is found there was written by this user's runs. It is still
-//! read as if it were not: no link, FIFO or device is opened, each file is
-//! held to the caller's size limit, and a walk stops past
-//! [`MOST_ENTRIES`] entries.
+//! A backup is read from the stage folder as the lock trusts it (this
+//! user's, writable by no one else): under the lock to restore it, without
+//! it for a dry run. Each of its folders must be one a backup run made
+//! (this user's, `0700`), each file this user's; no link, FIFO or device is
+//! opened, each file is held to the caller's size limit, and a walk stops
+//! past [`MOST_ENTRIES`] entries or 64 folders deep.
 
 use std::ffi::OsString;
 use std::io::Read;

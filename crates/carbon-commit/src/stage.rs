@@ -151,8 +151,9 @@ impl Staged {
         self.add_with_mode(path, before, after, NEW_FILE_MODE)
     }
 
-    /// [`Staged::add`], a file it creates made with `mode` (less the umask)
-    /// rather than [`NEW_FILE_MODE`]: a file put back as it was, say.
+    /// [`Staged::add`], a file it creates made with exactly `mode` (the
+    /// umask aside) rather than [`NEW_FILE_MODE`] less the umask: a file put
+    /// back as it was.
     ///
     /// # Errors
     /// As [`Staged::add`].
@@ -229,6 +230,7 @@ impl Staged {
         let inherits = stage.rel() != Path::new(crate::lock::STAGE_DIR);
         let new = NewFile {
             mode: new_mode & 0o777,
+            exact: new_mode != NEW_FILE_MODE,
             folder: &dir,
         };
         let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), &new, after)?;
@@ -379,6 +381,9 @@ fn stage_bytes(
         .and_then(|()| match original {
             Some((from, meta)) => keep_metadata(from, meta, &file, inherits),
             None => beneath::owned_like(new.folder, &file).and_then(|()| {
+                if new.exact {
+                    rustix::fs::fchmod(&file, rustix::fs::Mode::from_raw_mode(new.mode))?;
+                }
                 if inherits {
                     drop_inherited_acl(&file)
                 } else {
@@ -397,8 +402,10 @@ fn stage_bytes(
 
 /// What a file the commit creates is made with, where it has no original.
 struct NewFile<'a> {
-    /// Its permissions, less the umask.
+    /// Its permissions, less the umask unless `exact`.
     mode: u32,
+    /// Whether `mode` is the file's to the bit (a file put back as it was).
+    exact: bool,
     /// The folder it goes into, whose owner and group it takes (root only).
     folder: &'a Dir,
 }
