@@ -87,9 +87,9 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Put back the files an `apply --backup` replaced, as it kept them: in every home, all at once, or none.
+    /// Put back the files an `apply --backup` replaced, as it kept them: in every home at once, or none.
     #[command(
-        after_help = "Files that apply created had no original: they stay, each named. --from latest is the newest backup of any\nhome given; a home without that backup is skipped, and said to be (its apply wrote nothing there).\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
+        after_help = "Files that apply created had no original: they stay, each named. --from latest is the newest backup of any\nhome given. One apply gives its stamp only to the homes it wrote to: a home without the backup is\nrefused (its backup may be gone) unless --skip-missing skips it, naming it.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
     )]
     Restore {
         /// The homes (CARBON_HOME) to restore.
@@ -104,6 +104,9 @@ enum Cmd {
         /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/TIME/, as apply --backup does.
         #[arg(long, conflicts_with = "dry_run")]
         backup: bool,
+        /// Skip a home that has no such backup (its apply wrote nothing there), rather than refuse.
+        #[arg(long)]
+        skip_missing: bool,
         /// Colour diffs (as plan does).
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
@@ -242,6 +245,7 @@ pub enum Command {
         from: String,
         dry_run: bool,
         backup: bool,
+        skip_missing: bool,
         color: Color,
         format: Format,
         max_file_size: u64,
@@ -373,6 +377,7 @@ pub fn parse() -> Result<Command, ExitCode> {
             from,
             dry_run,
             backup,
+            skip_missing,
             color,
             format,
             max_file_size,
@@ -382,6 +387,7 @@ pub fn parse() -> Result<Command, ExitCode> {
             from,
             dry_run,
             backup,
+            skip_missing,
             color,
             format,
             max_file_size,

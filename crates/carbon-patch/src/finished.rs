@@ -5,61 +5,67 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
-/// The context of an error on a home whose lock had just finished an
-/// interrupted apply: those files were written all the same.
-#[derive(Debug)]
-pub struct FinishedFirst {
-    /// The home, as shown ("node node1", a path).
-    pub place: String,
-    /// The files written, relative to the home.
-    pub files: Vec<PathBuf>,
-}
+/// What the locks taken so far finished, noted by each worker as soon as
+/// it takes its home's lock: the homes a fleet's workers handled after the
+/// one that failed count too.
+#[derive(Debug, Default)]
+pub struct Noted(Mutex<Vec<(String, Vec<PathBuf>)>>);
 
-impl std::fmt::Display for FinishedFirst {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let files: Vec<String> = self.files.iter().map(|p| visible::path(p)).collect();
-        write!(
-            f,
-            "taking the lock of {} finished an interrupted apply there first ({})",
-            visible::line(&self.place),
-            files.join(", ")
-        )
+impl Noted {
+    /// Notes that taking `place`'s lock wrote `files` (none: nothing noted).
+    pub fn note(&self, place: &str, files: &[PathBuf]) {
+        if !files.is_empty() {
+            let mut noted = self
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            noted.push((place.to_string(), files.to_vec()));
+        }
     }
-}
 
-/// `err` with `files` (those a home's lock finished), when there are any.
-pub fn on(err: anyhow::Error, place: &str, files: &[PathBuf]) -> anyhow::Error {
-    if files.is_empty() {
-        return err;
+    /// Everything noted, in home order when `order` names them.
+    pub fn take(self, order: &[String]) -> Vec<(String, Vec<PathBuf>)> {
+        let mut noted = self
+            .0
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        noted.sort_by_key(|(place, _)| order.iter().position(|p| p == place));
+        noted
     }
-    err.context(FinishedFirst {
-        place: place.to_string(),
-        files: files.to_vec(),
-    })
 }
 
 /// The error that stopped a run (`verb`: "applied", "restored") before
 /// its first write, a node's or the commit's: in a fleet, the first
 /// question after an error is whether the homes before it were written.
-/// `finished` holds, for the homes handled before it, each one's name and
-/// the files its lock finished; they are listed on `out` (text output).
+/// `finished` holds each home whose lock finished an interrupted apply,
+/// with those files: listed on `out` (text output), else in the message.
 pub fn stopped(
     out: Option<&mut dyn Write>,
     finished: &[(String, Vec<PathBuf>)],
     err: anyhow::Error,
     verb: &str,
 ) -> anyhow::Error {
-    let here = err.downcast_ref::<FinishedFirst>().is_some();
-    if !here && finished.iter().all(|(_, files)| files.is_empty()) {
+    if finished.iter().all(|(_, files)| files.is_empty()) {
         return err.context("nothing was written");
     }
-    if let Some(out) = out {
-        // Best effort: the error is what matters, and it comes whatever.
-        let _ = write_lines(out, finished).and_then(|()| out.flush());
-    }
+    let listed = match out {
+        Some(out) => {
+            // Best effort: the error is what matters, and it comes whatever.
+            let _ = write_lines(out, finished).and_then(|()| out.flush());
+            String::new()
+        }
+        None => finished
+            .iter()
+            .map(|(place, files)| {
+                let files: Vec<String> = files.iter().map(|p| visible::path(p)).collect();
+                format!(" ({}: {})", visible::line(place), files.join(", "))
+            })
+            .collect(),
+    };
     err.context(format!(
-        "nothing was {verb}; only interrupted applies were finished"
+        "nothing was {verb}; only interrupted applies were finished{listed}"
     ))
 }
 

@@ -172,6 +172,7 @@ fn run(command: Command) -> Result<ExitCode> {
             from,
             dry_run,
             backup,
+            skip_missing,
             color,
             format,
             max_file_size,
@@ -182,6 +183,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 from,
                 dry_run,
                 backup: backup.then(backup_stamp),
+                skip_missing,
                 color: use_color(color) && !json,
                 json,
                 max_file_size,
@@ -324,17 +326,17 @@ fn apply(
     carbon_commit::descriptors::reserve_for(names.len());
     timings.lap("read the recipe");
     let planner = Planner::new(target.max_file_size);
+    let mut noted = finished::Noted::default();
     let work = |name: &String| -> Result<NodeApplied> {
         let (node, home) = open(&recipe, name, target)?;
         let lock = carbon_commit::Lock::acquire(home.root())
             .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
-        let place = format!("node {name}");
-        let finished_here = |err: anyhow::Error| finished::on(err, &place, &finished);
+        noted.note(name, &finished);
         let secrets = node.secrets.clone();
         let plan = planner.plan(node, &home).map_err(plan_error);
-        let mut plan = mask::in_error(plan, &secrets).map_err(finished_here)?;
-        plan.finished_interrupted = finished.clone();
+        let mut plan = mask::in_error(plan, &secrets)?;
+        plan.finished_interrupted = finished;
         let report = match format {
             Format::Text => None,
             Format::Json => Some(render::json_node(&plan)),
@@ -352,9 +354,7 @@ fn apply(
                     }
                     _ => None,
                 };
-                staged
-                    .add(&change.path, planned, &change.after)
-                    .map_err(|e| finished_here(e.into()))?;
+                staged.add(&change.path, planned, &change.after)?;
             }
             Some(staged)
         };
@@ -389,10 +389,11 @@ fn apply(
     // A recipe's mistake reads as `plan` shows it: nothing is written from a
     // recipe that does not resolve, and no node was reached.
     .map_err(|err| {
-        if err.is::<carbon_recipe::RecipeError>() {
+        let noted = std::mem::take(&mut noted).take(&names);
+        if err.is::<carbon_recipe::RecipeError>() && noted.is_empty() {
             err
         } else {
-            finished::stopped(text_out(out, format), &finished, err, "applied")
+            finished::stopped(text_out(out, format), &noted, err, "applied")
         }
     })?;
     timings.lap("lock, plan and stage every node");

@@ -4,9 +4,10 @@
 //!
 //! A backup holds the files its apply replaced, as they were, and a list of
 //! the files it created: those had no original, and restoring leaves them,
-//! naming each one still there. One apply gives every home it wrote to one
-//! stamp and the others none, so a home without the stamp is skipped, and
-//! said to be; only a stamp no home has is an error.
+//! naming each one still there. One apply gives the homes it wrote to one
+//! stamp and the others none; but a home without the stamp may also be one
+//! whose backup is gone, so it is an error, unless `--skip-missing` says to
+//! skip such homes (each is named).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,8 @@ use carbon_config::diff::FileDiff;
 use carbon_config::secrets::Secrets;
 use carbon_config::{CarbonHome, FileChange};
 use carbon_recipe::plan::fleet;
+
+use crate::finished::Noted;
 
 /// What `--from` takes to mean the newest backup of any home given.
 pub const LATEST: &str = "latest";
@@ -30,6 +33,8 @@ pub struct Options {
     pub dry_run: bool,
     /// Keep the files it replaces as a backup of their own, under this stamp.
     pub backup: Option<String>,
+    /// Skip a home that has no such backup, rather than refuse the run.
+    pub skip_missing: bool,
     pub color: bool,
     /// JSON (docs/json.md) rather than text.
     pub json: bool,
@@ -81,7 +86,7 @@ impl Home {
         if !self.has_backup {
             writeln!(
                 out,
-                "skipped {}: it has no backup {} (that apply wrote nothing there)",
+                "skipped {}: it has no backup {} (--skip-missing)",
                 visible::line(&self.shown),
                 visible::line(stamp)
             )?;
@@ -100,11 +105,15 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         .collect::<Result<Vec<_>>>()
         .context("nothing was written")?;
     let stamp = the_stamp(&given, &options.from).context("nothing was written")?;
+    if !options.skip_missing {
+        refuse_missing(&given, &stamp).context("nothing was written")?;
+    }
     let mut read: Vec<Home> = Vec::new();
+    let noted = Noted::default();
     let opened = fleet::ordered_parallel(
         &given,
         options.jobs,
-        |home| open(home, &stamp, options),
+        |home| open(home, &stamp, options, &noted),
         |home| {
             read.push(home);
             Ok::<_, anyhow::Error>(())
@@ -112,7 +121,10 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     );
     let mut out = std::io::BufWriter::new(out);
     if let Err(err) = opened {
-        return Err(stopped(&mut out, &read, err, options.json));
+        let order: Vec<String> = homes.iter().map(|h| h.display().to_string()).collect();
+        let noted = noted.take(&order);
+        let out = (!options.json).then_some(&mut out as &mut dyn Write);
+        return Err(crate::finished::stopped(out, &noted, err, "restored"));
     }
     let files: usize = read.iter().map(|home| home.diffs.len()).sum();
     let restored = read.iter().filter(|home| home.has_backup).count();
@@ -307,9 +319,36 @@ fn the_stamp(given: &[Given], from: &str) -> Result<String> {
     )
 }
 
+/// Refuses homes that lack the backup `stamp`: the apply that made it may
+/// have written nothing there, or their backup may be gone; the person
+/// says which (`--skip-missing`).
+fn refuse_missing(given: &[Given], stamp: &str) -> Result<()> {
+    let missing: Vec<String> = given
+        .iter()
+        .filter(|g| !g.stamps.iter().any(|s| s == stamp))
+        .map(|g| match g.stamps.as_slice() {
+            [] => format!("{} (it has none)", visible::path(g.path)),
+            stamps => format!(
+                "{} (it has {})",
+                visible::path(g.path),
+                visible::line(&stamps.join(", "))
+            ),
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "backup {} is not in every home: {}. If the apply that made it wrote nothing there, \
+         --skip-missing restores the others",
+        visible::line(stamp),
+        missing.join("; ")
+    )
+}
+
 /// Reads one home's backup `stamp`, and, unless a dry run, takes its lock
 /// and stages the originals. A home without the backup is left alone.
-fn open(given: &Given, stamp: &str, options: &Options) -> Result<Home> {
+fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<Home> {
     let shown = given.path.display().to_string();
     let mut home = Home {
         shown: shown.clone(),
@@ -332,17 +371,12 @@ fn open(given: &Given, stamp: &str, options: &Options) -> Result<Home> {
         Backups::refuse_anothers(root)?;
         let lock = carbon_commit::Lock::acquire(root).with_context(|| format!("home {shown}"))?;
         home.finished = lock.finished().to_vec();
+        noted.note(&shown, &home.finished);
         let backups = lock.backups();
         (Some(lock), backups)
     };
-    let finished = home.finished.clone();
-    let finished_here = |err: anyhow::Error| crate::finished::on(err, &shown, &finished);
-    let restoring = backups
-        .restoring(stamp, options.max_file_size)
-        .map_err(|e| finished_here(e.into()))?;
-    home.created = backups
-        .created(stamp)
-        .map_err(|e| finished_here(e.into()))?;
+    let restoring = backups.restoring(stamp, options.max_file_size)?;
+    home.created = backups.created(stamp)?;
     let secrets = Secrets::new(&[]);
     home.diffs = restoring
         .iter()
@@ -351,9 +385,7 @@ fn open(given: &Given, stamp: &str, options: &Options) -> Result<Home> {
     if let Some(lock) = lock.filter(|_| !restoring.is_empty()) {
         let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
         for file in &restoring {
-            staged
-                .add_with_mode(&file.path, file.planned(), &file.original, file.mode)
-                .map_err(|e| finished_here(e.into()))?;
+            staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
         home.staged = Some(staged);
     }

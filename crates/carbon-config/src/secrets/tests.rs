@@ -216,6 +216,23 @@ fn a_password_in_an_oracle_url_is_masked() {
             "jdbc:oracle:thin:u/p@//h:1521/svc jdbc:oracle:thin:v/q@h",
             "jdbc:oracle:thin:u/********@//h:1521/svc jdbc:oracle:thin:v/********@h",
         ),
+        (
+            "<url>jdbc:oracle:thin:scott/&quot;p@ss&quot;@db</url> x=\"jdbc:oracle:thin:u/\\\"a@b\\\"@h\"",
+            "<url>jdbc:oracle:thin:scott/********@db</url> x=\"jdbc:oracle:thin:u/********@h\"",
+        ),
+        (
+            "url=jdbc\\:oracle\\:thin\\:scott/tiger@db\nJDBC:ORACLE:THIN:SCOTT/TIGER@DB",
+            "url=jdbc\\:oracle\\:thin\\:scott/********@db\nJDBC:ORACLE:THIN:SCOTT/********@DB",
+        ),
+        (
+            "<url>jdbc:oracle:thin:scott/\"my pass\"@db</url>",
+            "<url>jdbc:oracle:thin:scott/********@db</url>",
+        ),
+        // A mention in prose is no URL; what follows it is left alone.
+        (
+            "<!-- a jdbc:oracle: URL goes here -->\n<url>jdbc:mysql://db/regdb?user=reg@x</url>",
+            "<!-- a jdbc:oracle: URL goes here -->\n<url>jdbc:mysql://db/regdb?user=reg@x</url>",
+        ),
         // No user, or no password: as it is.
         (
             "<url>jdbc:oracle:thin:@//db.example.org:1521/orcl</url>",

@@ -247,58 +247,82 @@ pub(super) fn url_passwords(text: &str) -> Cow<'_, str> {
 }
 
 /// `text` with the password of every Oracle JDBC URL that carries one
-/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl` (any driver type
-/// after `jdbc:oracle:`), the password between the first `/` and the `@`
-/// after it (or its closing quote, `"p@ss"`), before any blank, quote or
-/// `<`. `jdbc:oracle:thin:@//host/svc` names no user, and holds none.
+/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl`, in either case,
+/// with its colons escaped as a properties file writes them
+/// (`jdbc\:oracle\:thin\:`), any driver type (letters and digits). The
+/// password runs from the first `/` of what follows to the `@` after it,
+/// or is quoted (`"p@ss"`, `&quot;p@ss&quot;`, `\"p@ss\"`); all before any
+/// blank, `'` or `<`. `jdbc:oracle:thin:@//host/svc` names no user.
 pub(super) fn oracle_passwords(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
-    let mut out = String::new();
+    let mut found = Vec::new();
+    for prefix in [
+        &b"jdbc:oracle:"[..],
+        b"JDBC:ORACLE:",
+        b"jdbc\\:oracle\\:",
+        b"JDBC\\:ORACLE\\:",
+    ] {
+        for at in memchr::memmem::find_iter(bytes, prefix) {
+            if let Some(range) = oracle_password(bytes, at + prefix.len()) {
+                found.push(range);
+            }
+        }
+    }
+    if found.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    found.sort_unstable();
+    let mut out = String::with_capacity(text.len());
     let mut copied = 0;
-    for at in memchr::memmem::find_iter(bytes, b"jdbc:oracle:") {
-        let driver = at + b"jdbc:oracle:".len();
-        let Some(colon) = bytes[driver..].iter().position(|&b| b == b':') else {
+    for (start, end) in found {
+        if start < copied {
             continue;
-        };
-        let user = driver + colon + 1;
-        let len = bytes[user..]
-            .iter()
-            .position(|b| b" \t\r\n'<>".contains(b))
-            .unwrap_or(bytes.len() - user);
-        let rest = &bytes[user..user + len];
-        let Some(slash) = rest.iter().position(|&b| b == b'/') else {
-            continue;
-        };
-        if rest[..slash].contains(&b'@') || slash == 0 {
-            continue;
-        }
-        let start = user + slash + 1;
-        let end = if bytes.get(start) == Some(&b'"') {
-            match memchr::memchr(b'"', &bytes[start + 1..user + len]) {
-                Some(close) => start + 1 + close + 1,
-                None => continue,
-            }
-        } else {
-            match memchr::memchr(b'@', &bytes[start..user + len]) {
-                Some(end) => start + end,
-                None => continue,
-            }
-        };
-        if start == end || start < copied {
-            continue;
-        }
-        if out.is_empty() {
-            out.reserve(text.len());
         }
         out.push_str(&text[copied..start]);
         out.push_str(MASK);
         copied = end;
     }
-    if copied == 0 {
-        return Cow::Borrowed(text);
-    }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// The password of the Oracle URL whose driver type starts at `driver`
+/// (after `jdbc:oracle:`), as a byte range, when it names one.
+fn oracle_password(bytes: &[u8], driver: usize) -> Option<(usize, usize)> {
+    let kind = bytes[driver..]
+        .iter()
+        .position(|b| !b.is_ascii_alphanumeric())?;
+    let mut user = driver + kind;
+    // The driver type's colon, escaped or not.
+    user += match &bytes[user..] {
+        [b'\\', b':', ..] => 2,
+        [b':', ..] => 1,
+        _ => return None,
+    };
+    let len = bytes[user..]
+        .iter()
+        .position(|b| b" \t\r\n'<>".contains(b))
+        .unwrap_or(bytes.len() - user);
+    let url = &bytes[user..user + len];
+    let slash = url.iter().position(|&b| b == b'/')?;
+    if slash == 0 || url[..slash].contains(&b'@') {
+        return None;
+    }
+    let start = user + slash + 1;
+    // A quoted password may hold blanks: its line or tag ends it instead.
+    let line = bytes[start..]
+        .iter()
+        .position(|b| b"\r\n<>".contains(b))
+        .unwrap_or(bytes.len() - start);
+    for quote in [&b"&quot;"[..], b"\\\"", b"\""] {
+        if let Some(inside) = bytes[start..start + line].strip_prefix(quote) {
+            let close = memchr::memmem::find(inside, quote)?;
+            return Some((start, start + quote.len() + close + quote.len()));
+        }
+    }
+    let rest = &bytes[start..user + len];
+    let at = memchr::memchr(b'@', rest)?;
+    (at > 0).then_some((start, start + at))
 }
 
 /// What a start tag (its bytes between `<` and `>`) says about a password.

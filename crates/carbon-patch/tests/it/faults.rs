@@ -438,10 +438,83 @@ fn an_apply_stopped_after_finishing_an_interrupted_one_says_what_it_wrote() {
     let err = stderr(&out);
     assert!(
         err.starts_with(
-            "carbon-patch: nothing was applied; only interrupted applies were finished: taking \
-             the lock of node node1 finished an interrupted apply there first (repository/conf/"
+            "carbon-patch: nothing was applied; only interrupted applies were finished: node \
+             node1 ("
         ),
         "{err}"
     );
+    assert!(
+        stdout(&out).starts_with("finished node1: repository/conf/"),
+        "the files finished, as apply names them: {}",
+        stdout(&out)
+    );
     assert!(!journal_waits(&home), "finished");
+}
+
+/// Whatever order a fleet's workers reach the homes in, an apply that stops
+/// says truly whether it wrote: "nothing was written" only when no lock
+/// finished anything, else the files finished, node by node. A recipe's
+/// own error (a variable not set for node2) is no exception.
+#[test]
+fn a_fleet_apply_that_stops_says_truly_what_its_locks_finished() {
+    let test = "a_fleet_apply_that_stops_says_truly_what_its_locks_finished";
+    if !crate::common::hooks(test) {
+        return;
+    }
+    for (jobs, broken) in [("2", "xml"), ("1", "recipe")] {
+        let dir = tempfile::tempdir().unwrap();
+        let (node1, node2) = (fresh(dir.path(), "node1"), fresh(dir.path(), "node2"));
+        // node1's last apply was interrupted; node2 is broken.
+        let out = on_node1("apply", &node1)
+            .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let interrupted = files(&node1);
+        let mut cmd = bin();
+        cmd.args(["apply", RECIPE, "-j", jobs])
+            .arg(format!("--home=node1={}", node1.display()))
+            .arg(format!("--home=node2={}", node2.display()));
+        if broken == "xml" {
+            let carbon = node2.join("repository/conf/carbon.xml");
+            let mut text = std::fs::read(&carbon).unwrap();
+            text.extend_from_slice(b"<broken");
+            std::fs::write(&carbon, text).unwrap();
+        } else {
+            let recipe = dir.path().join("r.toml");
+            let text = std::fs::read_to_string(golden::workspace_root().join(RECIPE)).unwrap();
+            let unset = "server = { offset = 3, hostname = \"${env:CARBON_PATCH_TEST_UNSET}\" }";
+            assert!(text.contains("server = { offset = 3 }"));
+            std::fs::write(&recipe, text.replace("server = { offset = 3 }", unset)).unwrap();
+            cmd = bin();
+            cmd.args(["apply"])
+                .arg(&recipe)
+                .args(["-j", jobs])
+                .arg(format!("--home=node1={}", node1.display()))
+                .arg(format!("--home=node2={}", node2.display()))
+                .env_remove("CARBON_PATCH_TEST_UNSET");
+        }
+        let out = cmd.output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{broken}");
+        let (text, err) = (stdout(&out), stderr(&out));
+        if files(&node1) == interrupted {
+            assert!(
+                err.starts_with("carbon-patch: nothing was written: "),
+                "{broken}: {err}"
+            );
+            assert!(journal_waits(&node1));
+        } else {
+            assert!(
+                err.starts_with(
+                    "carbon-patch: nothing was applied; only interrupted applies were finished: "
+                ),
+                "{broken}: {err}"
+            );
+            assert!(
+                text.starts_with("finished node1: repository/conf/"),
+                "{broken}: {text}"
+            );
+            assert!(!journal_waits(&node1));
+        }
+    }
 }

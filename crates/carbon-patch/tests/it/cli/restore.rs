@@ -183,10 +183,11 @@ fn an_edit_made_since_is_replaced_and_kept_in_a_backup_of_its_own() {
     assert_eq!(std::fs::read(h.node1.join(carbon)).unwrap(), edited);
 }
 
-/// One apply gives the homes it wrote to one stamp and the others none: a
-/// home without the stamp is skipped, and said to be.
+/// One apply gives the homes it wrote to one stamp and the others none; a
+/// home without the stamp may also have lost its backup: refused, unless
+/// `--skip-missing` says to skip it, and then it is named.
 #[test]
-fn a_home_without_the_backup_is_skipped_and_said_to_be() {
+fn a_home_without_the_backup_is_refused_or_skipped_when_asked() {
     let h = homes();
     assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
         .status
@@ -218,14 +219,26 @@ fn a_home_without_the_backup_is_skipped_and_said_to_be() {
         "{}",
         stdout(&out)
     );
-    // The first apply's: node1 alone had it.
-    let before = snapshot(&h.node2);
+    // The first apply's: node1 alone has it.
+    let before = (snapshot(&h.node1), snapshot(&h.node2));
     let out = restore(&["--from", first], &[&h.node1, &h.node2]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "carbon-patch: nothing was written: backup {first} is not in every home: {} (it has \
+             {second}). If the apply that made it wrote nothing there, --skip-missing restores \
+             the others\n",
+            h.node2.display()
+        )
+    );
+    assert_eq!((snapshot(&h.node1), snapshot(&h.node2)), before);
+    let out = restore(&["--from", first, "--skip-missing"], &[&h.node1, &h.node2]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(
         text.contains(&format!(
-            "skipped {}: it has no backup {first} (that apply wrote nothing there)\n",
+            "skipped {}: it has no backup {first} (--skip-missing)\n",
             h.node2.display()
         )),
         "{text}"
@@ -234,7 +247,11 @@ fn a_home_without_the_backup_is_skipped_and_said_to_be() {
         text.ends_with(&format!("in 1 home(s) from backup {first}\n")),
         "{text}"
     );
-    assert_eq!(snapshot(&h.node2), before, "a home skipped is not touched");
+    assert_eq!(
+        snapshot(&h.node2),
+        before.1,
+        "a home skipped is not touched"
+    );
 
     // A stamp no home has: each home's backups named.
     let out = restore(&["--from", "2026-01-01T000000.000Z"], &[&h.node1, &h.node2]);
@@ -371,7 +388,8 @@ fn a_file_gone_since_comes_back_with_its_permissions() {
     let file = h
         .node1
         .join("repository/conf/datasources/master-datasources.xml");
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // 0664: a bit the usual umask (022) takes, which must come back too.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
     assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
         .status
         .success());
@@ -379,7 +397,7 @@ fn a_file_gone_since_comes_back_with_its_permissions() {
     let out = restore(&["--from", "latest"], &[&h.node1]);
     assert!(out.status.success(), "{}", stderr(&out));
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o600, "never more readable than it was");
+    assert_eq!(mode & 0o777, 0o664, "as it was, to the bit");
 }
 
 /// Taking a home's lock finishes an interrupted apply first: the dry run
@@ -445,11 +463,15 @@ fn an_interrupted_apply_is_noted_and_never_hidden_behind_nothing_was_written() {
     let err = stderr(&out);
     assert!(
         err.starts_with(&format!(
-            "carbon-patch: nothing was restored; only interrupted applies were finished: taking \
-             the lock of {} finished an interrupted apply there first (repository/conf/",
-            h.node1.display()
+            "carbon-patch: nothing was restored; only interrupted applies were finished: {}",
+            backup.join("planted").display()
         )),
         "{err}"
+    );
+    assert!(
+        stdout(&out).starts_with(&format!("finished {}: repository/conf/", h.node1.display())),
+        "{}",
+        stdout(&out)
     );
     assert!(!err.contains("nothing was written"), "{err}");
     assert!(!crate::common::journal_waits(&h.node1));
@@ -472,7 +494,7 @@ fn json_describes_each_home_and_an_error_is_one_document_too() {
         "repository/conf/registry.xml",
     ];
     for dry_run in [true, false] {
-        let mut args = vec!["--from", "latest", "--format", "json"];
+        let mut args = vec!["--from", "latest", "--format", "json", "--skip-missing"];
         if dry_run {
             args.push("--dry-run");
         }
