@@ -88,6 +88,11 @@ pub(crate) fn put_in_place(
     // is a rename.
     let kept = kept_name(staged);
     if let Err(e) = dir.hard_link(name, stage, &kept) {
+        // Kept already, by a run that died before its rename: recovery
+        // finishing it goes on from there.
+        if already_exists(&e) && same_file(dir, name, stage, &kept)? {
+            return rename_keeping(stage, staged, dir, name, &kept, expected);
+        }
         // A copy would be another file, with another owner: without a way
         // to keep the very original, nothing is replaced.
         return Err(Error::InTheWay {
@@ -98,15 +103,38 @@ pub(crate) fn put_in_place(
             ),
         });
     }
+    rename_keeping(stage, staged, dir, name, &kept, expected)
+}
+
+/// The rename that follows the hard link keeping `name`'s original as
+/// `kept`, then the check of what was kept.
+fn rename_keeping(
+    stage: &Dir,
+    staged: &OsStr,
+    dir: &Dir,
+    name: &OsStr,
+    kept: &OsStr,
+    expected: &Expected,
+) -> Result<Option<OsString>> {
     if let Err(e) = stage.rename(staged, dir, name) {
-        let _ = stage.remove_file(&kept);
+        let _ = stage.remove_file(kept);
         return Err(e.into());
     }
-    if !expected.found(stage, &kept)? {
-        stage.rename(&kept, dir, name)?;
-        return Err(edited());
+    if !expected.found(stage, kept)? {
+        stage.rename(kept, dir, name)?;
+        return Err(Error::EditedMeanwhile {
+            path: dir.shown(name),
+        });
     }
-    Ok(Some(kept))
+    Ok(Some(kept.to_os_string()))
+}
+
+/// Whether `name` in `dir` and `other` in `stage` are one file.
+fn same_file(dir: &Dir, name: &OsStr, stage: &Dir, other: &OsStr) -> Result<bool> {
+    Ok(match (dir.stat(name)?, stage.stat(other)?) {
+        (Some(a), Some(b)) => a.same_object(&b),
+        _ => false,
+    })
 }
 
 /// Puts `file`'s original back in place of the staged bytes the commit put
@@ -173,5 +201,42 @@ impl std::io::Read for ReadAt<'_> {
         let n = std::os::unix::fs::FileExt::read_at(self.0, buf, self.1)?;
         self.1 += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the file system cannot swap, a run that died between the hard
+    /// link keeping the original and its rename left the link: recovery,
+    /// replacing that file again, goes on from it.
+    #[test]
+    fn an_original_kept_already_is_taken_as_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("stage")).unwrap();
+        std::fs::write(dir.path().join("a.xml"), "old").unwrap();
+        std::fs::write(dir.path().join("stage/staged-a"), "new").unwrap();
+        let root = beneath::Root::open(dir.path()).unwrap();
+        let (top, stage) = (root.top(), root.dir("stage").unwrap());
+        let staged = OsStr::new("staged-a");
+        let kept = kept_name(staged);
+        top.hard_link("a.xml", &stage, &kept).unwrap();
+        let mut exchange = false;
+        let old = Expected::Bytes(Fingerprint::of(b"old"));
+        let waits = put_in_place(
+            &stage,
+            staged,
+            top,
+            OsStr::new("a.xml"),
+            &old,
+            &mut exchange,
+        );
+        assert_eq!(waits.unwrap(), Some(kept.clone()));
+        assert_eq!(std::fs::read(dir.path().join("a.xml")).unwrap(), b"new");
+        assert_eq!(
+            std::fs::read(dir.path().join("stage").join(&kept)).unwrap(),
+            b"old"
+        );
     }
 }
