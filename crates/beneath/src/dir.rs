@@ -53,17 +53,6 @@ pub(crate) fn may_be_linked_in(file: &Meta, folder: &Meta, folder_acl: bool, me:
     file.nlink > 1 && !(sole_writer && (file.uid == folder.uid || folder.uid == me))
 }
 
-/// Whether the kernel keeps users from linking files they may not read and
-/// write (`fs.protected_hardlinks`, on by default on most systems); read
-/// once. Unknown (no such file, another system) counts as off.
-fn hard_links_protected() -> bool {
-    static PROTECTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *PROTECTED.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/fs/protected_hardlinks")
-            .is_ok_and(|value| value.trim() != "0")
-    })
-}
-
 /// Whether `dir` has an access control list, which may let others write it.
 fn has_acl(dir: &Dir) -> bool {
     #[cfg(target_os = "linux")]
@@ -338,17 +327,17 @@ impl Dir {
         Ok(Step::Done((file, meta)))
     }
 
-    /// Refuses, to root, where the kernel lets anyone link anyone's files
-    /// (`fs.protected_hardlinks` off), a file with more than one name that
-    /// someone else could have linked into the folder it is read in: one
-    /// whose folder others may write (group, others, an ACL), or whose owner
-    /// is not the folder's sole writer. There a folder's writer can give a
-    /// file of root's a name, for root to read (and show, or copy) as theirs.
-    /// A folder only this process writes (its own stage folder) passes, and
-    /// with the protection on, which most systems have, a user can link only
-    /// files it may read and write already.
+    /// Refuses, to root, a file with more than one name that someone else
+    /// could have linked into the folder it is read in: one whose folder
+    /// others may write (group, others, an ACL), or whose owner is not the
+    /// folder's sole writer. Where the kernel lets anyone link anyone's
+    /// files (`fs.protected_hardlinks` off, now or when the link was made),
+    /// a folder's writer can give a file of root's a name there, for root to
+    /// read (and show, or copy) as theirs. A folder only this process writes
+    /// (its own stage folder) passes, and so does a tree laid out with
+    /// `cp -al` and chowned.
     fn not_linked_in(&self, meta: &Meta, name: &OsStr) -> Result<()> {
-        if meta.nlink <= 1 || !rustix::process::geteuid().is_root() || hard_links_protected() {
+        if meta.nlink <= 1 || !rustix::process::geteuid().is_root() {
             return Ok(());
         }
         let folder = self.meta()?;

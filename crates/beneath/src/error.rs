@@ -56,12 +56,10 @@ pub enum Error {
         limit: u64,
     },
     /// A file with other names that someone other than its owner could
-    /// have linked in (the kernel lets anyone link anyone's files here):
-    /// possibly a file from outside the tree.
+    /// have linked in: possibly a file from outside the tree.
     #[error(
         "{}: has {links} names, belongs to uid {owner}, and its folder (uid {folder_owner}'s) may \
-         be written by another user; with fs.protected_hardlinks off, it may be a file from \
-         outside linked in: refusing to read it",
+         be written by another user: it may be a file from outside linked in; refusing to read it",
         path.display()
     )]
     LinkedIn {

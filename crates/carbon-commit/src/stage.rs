@@ -148,7 +148,8 @@ impl Staged {
     /// home, a file already staged by another path, the stage folder's
     /// file system full. Each labelled.
     pub fn add(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
-        self.add_with_mode(path, before, after, NEW_FILE_MODE)
+        self.stage_file(path, before, after, None)
+            .map_err(|e| self.labelled(path, e))
     }
 
     /// [`Staged::add`], a file it creates made with exactly `mode` (the
@@ -164,13 +165,17 @@ impl Staged {
         after: &[u8],
         mode: u32,
     ) -> Result<()> {
-        self.stage_file(path, before, after, mode).map_err(|e| {
-            let shown = self.lock().root().display_path(path);
-            Error::In {
-                label: format!("{}: cannot write {}", self.label, shown.display()),
-                error: Box::new(e),
-            }
-        })
+        self.stage_file(path, before, after, Some(mode))
+            .map_err(|e| self.labelled(path, e))
+    }
+
+    /// `e`, on the file at `path`, labelled with the tree.
+    fn labelled(&mut self, path: &Path, e: Error) -> Error {
+        let shown = self.lock().root().display_path(path);
+        Error::In {
+            label: format!("{}: cannot write {}", self.label, shown.display()),
+            error: Box::new(e),
+        }
     }
 
     fn stage_file(
@@ -178,7 +183,7 @@ impl Staged {
         path: &Path,
         before: Option<Planned<'_>>,
         after: &[u8],
-        new_mode: u32,
+        new_mode: Option<u32>,
     ) -> Result<()> {
         let root = self.lock().root().clone();
         let beneath::Located { dir, name, meta } = match root.locate(path) {
@@ -229,8 +234,8 @@ impl Staged {
         // it takes; the home's stage folder never does (lock.rs).
         let inherits = stage.rel() != Path::new(crate::lock::STAGE_DIR);
         let new = NewFile {
-            mode: new_mode & 0o777,
-            exact: new_mode != NEW_FILE_MODE,
+            mode: new_mode.unwrap_or(NEW_FILE_MODE) & 0o777,
+            exact: new_mode.is_some(),
             folder: &dir,
         };
         let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), &new, after)?;

@@ -375,9 +375,10 @@ impl Drop for HardLinks {
 }
 
 /// Where hard links to others' files are allowed (`fs.protected_hardlinks`
-/// off), the home's owner can give a file of root's a name in the home:
-/// root's plan and apply never read it (so never show it, copy it into a
-/// backup, or write it back as the owner's).
+/// off, if only for a while), the home's owner can give a file of root's a
+/// name in the home: root's plan and apply never read it (so never show it,
+/// copy it into a backup, or write it back as the owner's), whatever the
+/// setting is by the time they run.
 #[test]
 fn a_file_of_roots_linked_into_the_home_is_never_read() {
     if !root_or_fail("a_file_of_roots_linked_into_the_home_is_never_read") {
@@ -388,12 +389,16 @@ fn a_file_of_roots_linked_into_the_home_is_never_read() {
     let secret = dir.path().join("shadow");
     std::fs::write(&secret, "root:$6$NotForTheOwner:19000:0:99999:7:::\n").unwrap();
     std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let _off = HardLinks::set("0");
-    as_nobody(
-        &home,
-        "rm repository/conf/carbon.xml && ln ../shadow repository/conf/carbon.xml",
-        b"",
-    );
+    {
+        // The link is made while the protection is off; the runs below
+        // happen once it is back on, and the link stays.
+        let _off = HardLinks::set("0");
+        as_nobody(
+            &home,
+            "rm repository/conf/carbon.xml && ln ../shadow repository/conf/carbon.xml",
+            b"",
+        );
+    }
     let before = files(&home);
     for command in ["plan", "apply"] {
         let out = on_node1(command, &home).output().unwrap();

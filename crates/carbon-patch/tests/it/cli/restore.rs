@@ -384,20 +384,22 @@ fn files_the_apply_created_are_left_and_named() {
 #[test]
 fn a_file_gone_since_comes_back_with_its_permissions() {
     use std::os::unix::fs::PermissionsExt;
-    let h = homes();
-    let file = h
-        .node1
-        .join("repository/conf/datasources/master-datasources.xml");
-    // 0664: a bit the usual umask (022) takes, which must come back too.
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o664)).unwrap();
-    assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
-        .status
-        .success());
-    std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
-    let out = restore(&["--from", "latest"], &[&h.node1]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-    assert_eq!(mode & 0o777, 0o664, "as it was, to the bit");
+    let rel = "repository/conf/datasources/master-datasources.xml";
+    // 0664 and 0666: bits the usual umask (022) takes, which must come
+    // back too; 0666 is also what a new file asks for.
+    for wanted in [0o664, 0o666] {
+        let h = homes();
+        let file = h.node1.join(rel);
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(wanted)).unwrap();
+        assert!(with_homes(&h, "apply", &["--backup", "--node", "node1"])
+            .status
+            .success());
+        std::fs::remove_dir_all(file.parent().unwrap()).unwrap();
+        let out = restore(&["--from", "latest"], &[&h.node1]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, wanted, "as it was, to the bit");
+    }
 }
 
 /// Taking a home's lock finishes an interrupted apply first: the dry run
