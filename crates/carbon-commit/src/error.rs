@@ -62,11 +62,19 @@ pub enum Error {
     /// An interrupted commit that cannot be finished: a file it names
     /// changed since.
     #[error(
-        "an interrupted apply cannot be finished: {} changed since it began{}. \
+        "an interrupted apply cannot be finished: {} changed since it began{}{}. \
          Check the file, then remove {} to start afresh (the next apply plans again \
          from the files as they are)",
         path.display(),
         if *edit_kept { " (the edit made meanwhile is in place)" } else { "" },
+        if written.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; finishing it wrote {} first",
+                written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            )
+        },
         lock.display()
     )]
     Unfinishable {
@@ -74,6 +82,9 @@ pub enum Error {
         path: PathBuf,
         /// Whether an edit swapped out by the interrupted run was put back.
         edit_kept: bool,
+        /// The files (relative to the home) finishing it wrote before it
+        /// met the changed one.
+        written: Vec<PathBuf>,
         /// The lock file holding the journal.
         lock: PathBuf,
     },
@@ -215,10 +226,11 @@ impl Error {
             Error::RolledBack { .. } | Error::NotRestored { .. } | Error::AfterWriting { .. } => {
                 false
             }
-            // An edit swapped out just before a crash was put back in place.
+            // An edit swapped out just before a crash was put back in place,
+            // or files were finished before the changed one was met.
             Error::Unfinishable {
-                edit_kept: true, ..
-            } => false,
+                edit_kept, written, ..
+            } => !edit_kept && written.is_empty(),
             _ => true,
         }
     }

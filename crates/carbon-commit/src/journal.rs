@@ -220,6 +220,7 @@ pub(crate) fn recover(
         return Err(Error::Unfinishable {
             path: f.dir.shown(&f.name),
             edit_kept,
+            written: Vec::new(),
             lock: lock.to_path_buf(),
         });
     }
@@ -242,6 +243,7 @@ pub(crate) fn recover(
                 return Err(Error::Unfinishable {
                     path: f.dir.shown(&f.name),
                     edit_kept: false,
+                    written: finished,
                     lock: lock.to_path_buf(),
                 })
             }

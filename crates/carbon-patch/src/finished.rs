@@ -48,9 +48,43 @@ pub fn stopped(
     verb: &str,
 ) -> anyhow::Error {
     if finished.iter().all(|(_, files)| files.is_empty()) {
-        return err.context("nothing was written");
+        // An error that says itself what it wrote (a recovery that put an
+        // edit back, or finished files before it stopped) stands alone.
+        let wrote = err
+            .chain()
+            .filter_map(|cause| cause.downcast_ref::<carbon_commit::Error>())
+            .any(|e| !e.wrote_nothing());
+        return if wrote {
+            err
+        } else {
+            err.context("nothing was written")
+        };
     }
-    let listed = match out {
+    let listed = list(out, finished);
+    err.context(format!(
+        "nothing was {verb}; only interrupted applies were finished{listed}"
+    ))
+}
+
+/// A commit's error after it began writing (it says itself what it wrote
+/// and put back), with what the locks finished before it, as
+/// [`stopped`] lists them.
+pub fn after_writing(
+    out: Option<&mut dyn Write>,
+    finished: &[(String, Vec<PathBuf>)],
+    err: anyhow::Error,
+) -> anyhow::Error {
+    if finished.iter().all(|(_, files)| files.is_empty()) {
+        return err;
+    }
+    let listed = list(out, finished);
+    err.context(format!("interrupted applies were finished first{listed}"))
+}
+
+/// `finished` written on `out` as lines (text output); else, with no
+/// `out`, as the text that ends a message.
+fn list(out: Option<&mut dyn Write>, finished: &[(String, Vec<PathBuf>)]) -> String {
+    match out {
         Some(out) => {
             // Best effort: the error is what matters, and it comes whatever.
             let _ = write_lines(out, finished).and_then(|()| out.flush());
@@ -63,10 +97,7 @@ pub fn stopped(
                 format!(" ({}: {})", visible::line(place), files.join(", "))
             })
             .collect(),
-    };
-    err.context(format!(
-        "nothing was {verb}; only interrupted applies were finished{listed}"
-    ))
+    }
 }
 
 /// A `finished NAME: PATH` line for each file each home's lock finished.

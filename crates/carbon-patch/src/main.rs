@@ -415,7 +415,13 @@ fn apply(
                 "applied",
             ))
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => {
+            return Err(finished::after_writing(
+                text_out(out, format),
+                &finished,
+                err.into(),
+            ))
+        }
     };
     // Everything is written by now: an error from here on (stdout full or
     // closed) must not read as if the apply had failed.

@@ -175,7 +175,11 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         Err(err) if err.wrote_nothing() => {
             return Err(stopped(&mut out, &read, err.into(), options.json))
         }
-        Err(err) => return Err(err.into()),
+        Err(err) => {
+            let finished = finished_in(&read);
+            let out = (!options.json).then_some(&mut out as &mut dyn Write);
+            return Err(crate::finished::after_writing(out, &finished, err.into()));
+        }
     };
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
         if options.json {
@@ -212,10 +216,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
 /// The error that stopped a restore before its first write
 /// ([`crate::finished::stopped`]).
 fn stopped(out: &mut dyn Write, read: &[Home], err: anyhow::Error, json: bool) -> anyhow::Error {
-    let finished: Vec<(String, Vec<PathBuf>)> = read
-        .iter()
-        .map(|home| (home.shown.clone(), home.finished.clone()))
-        .collect();
+    let finished = finished_in(read);
     let out = (!json).then_some(out);
     crate::finished::stopped(out, &finished, err, "restored")
 }
@@ -258,6 +259,13 @@ fn json(
             "files": written.unwrap_or(files),
         },
     })
+}
+
+/// What each home's lock finished.
+fn finished_in(read: &[Home]) -> Vec<(String, Vec<PathBuf>)> {
+    read.iter()
+        .map(|home| (home.shown.clone(), home.finished.clone()))
+        .collect()
 }
 
 /// Two paths to one home would take its lock twice.

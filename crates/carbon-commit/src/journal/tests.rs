@@ -241,3 +241,36 @@ fn the_journal_is_what_follows_the_lock_files_first_line() {
     std::fs::write(lock(home.path()), "4242      \n{").unwrap();
     assert!(crate::pending(&root), "a journal, even cut short");
 }
+
+/// A recovery that finished some files before it met one changed as it
+/// was about to replace it says which it wrote: it did write.
+#[test]
+fn a_recovery_stopped_midway_names_what_it_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    // a.xml was swapped before the crash; b.xml and c.xml wait.
+    assert!(stage
+        .exchange(entries[0].staged.file_name().unwrap(), root.top(), "a.xml")
+        .unwrap());
+    // c.xml is edited just as recovery is about to replace it.
+    let c = home.join("c.xml");
+    let _hooked = crate::pause::hook(home, move |point, path| {
+        if point == crate::pause::Point::BeforeSwap && path.ends_with("c.xml") {
+            std::fs::write(&c, "edited").unwrap();
+        }
+    });
+    let err = run(home, &root, &stage, &journal).unwrap_err();
+    assert!(!err.wrote_nothing(), "b.xml was written");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "an interrupted apply cannot be finished: {} changed since it began; finishing it \
+             wrote b.xml first.",
+            home.join("c.xml").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(home, "b.xml"), "new");
+    assert_eq!(read(home, "c.xml"), "edited", "the edit stays");
+}

@@ -518,3 +518,76 @@ fn a_fleet_apply_that_stops_says_truly_what_its_locks_finished() {
         }
     }
 }
+
+/// An apply whose lock put back an edit (swapped out just before a crash)
+/// did write, and a commit that failed midway after the locks finished
+/// interrupted applies names those too: neither says "nothing was written".
+#[test]
+fn errors_after_a_lock_wrote_never_say_nothing_was_written() {
+    let test = "errors_after_a_lock_wrote_never_say_nothing_was_written";
+    if !crate::common::hooks(test) {
+        return;
+    }
+    // An edit lands in an original swapped out just before the crash.
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let pristine = files(&home);
+    let out = on_node1("apply", &home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stage = home.join(".carbon-patch");
+    let swapped_out = std::fs::read_dir(&stage)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| {
+            let bytes = std::fs::read(path).unwrap_or_default();
+            path.is_file() && pristine.values().any(|original| *original == bytes)
+        })
+        .expect("an original waits under its staged name");
+    let mut edited = std::fs::read(&swapped_out).unwrap();
+    edited.extend_from_slice(b"<!-- edited -->\n");
+    std::fs::write(&swapped_out, &edited).unwrap();
+    let out = on_node1("apply", &home).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(!err.contains("nothing was written"), "{err}");
+    assert!(
+        err.contains("(the edit made meanwhile is in place)"),
+        "{err}"
+    );
+    assert!(
+        files(&home).values().any(|bytes| *bytes == edited),
+        "the edit is in place"
+    );
+
+    // A commit that fails midway, after node1's lock finished its apply.
+    let dir = tempfile::tempdir().unwrap();
+    let (node1, node2) = (fresh(dir.path(), "node1"), fresh(dir.path(), "node2"));
+    let out = on_node1("apply", &node1)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let out = bin()
+        .args(["apply", RECIPE, "-j1"])
+        .arg(format!("--home=node1={}", node1.display()))
+        .arg(format!("--home=node2={}", node2.display()))
+        .env("CARBON_PATCH_FAIL_AFTER_WRITES", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "carbon-patch: interrupted applies were finished first: nothing was changed"
+        ),
+        "{err}"
+    );
+    assert!(
+        stdout(&out).starts_with("finished node1: repository/conf/"),
+        "{}",
+        stdout(&out)
+    );
+}
