@@ -228,6 +228,14 @@ fn a_password_in_an_oracle_url_is_masked() {
             "<url>jdbc:oracle:thin:scott/\"my pass\"@db</url>",
             "<url>jdbc:oracle:thin:scott/********@db</url>",
         ),
+        (
+            "jdbc:Oracle:thin:scott/Tiger1@db1 Jdbc:oracle:thin:s/T2@db2 jdbc:oracle\\:thin\\:s/T3@db3",
+            "jdbc:Oracle:thin:scott/********@db1 Jdbc:oracle:thin:s/********@db2 jdbc:oracle\\:thin\\:s/********@db3",
+        ),
+        (
+            "<url>jdbc:oracle:thin:scott/&#34;T4@S&#34;@db4</url><url>jdbc:oracle:thin:s/&#x22;T5@S&#x22;@db5</url>",
+            "<url>jdbc:oracle:thin:scott/********@db4</url><url>jdbc:oracle:thin:s/********@db5</url>",
+        ),
         // A mention in prose is no URL; what follows it is left alone.
         (
             "<!-- a jdbc:oracle: URL goes here -->\n<url>jdbc:mysql://db/regdb?user=reg@x</url>",

@@ -247,31 +247,46 @@ pub(super) fn url_passwords(text: &str) -> Cow<'_, str> {
 }
 
 /// `text` with the password of every Oracle JDBC URL that carries one
-/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl`, in either case,
-/// with its colons escaped as a properties file writes them
-/// (`jdbc\:oracle\:thin\:`), any driver type (letters and digits). The
+/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl`, in any case, any
+/// of its colons escaped as a properties file may write them
+/// (`jdbc\\:oracle\\:thin\\:`), any driver type (letters and digits). The
 /// password runs from the first `/` of what follows to the `@` after it,
-/// or is quoted (`"p@ss"`, `&quot;p@ss&quot;`, `\"p@ss\"`); all before any
-/// blank, `'` or `<`. `jdbc:oracle:thin:@//host/svc` names no user.
+/// or is quoted (`"p@ss"`, `&quot;p@ss&quot;`, `&#34;`, `&#x22;`,
+/// `\\"p@ss\\"`); all before any blank, `'` or `<`.
+/// `jdbc:oracle:thin:@//host/svc` names no user.
 pub(super) fn oracle_passwords(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
+    // Most texts name no Oracle URL: found with `memmem` (`oracle`,
+    // `Oracle`, `ORACLE`), no copy for them.
+    let Some(first) = [&b"racle"[..], b"RACLE"]
+        .iter()
+        .filter_map(|word| memchr::memmem::find(bytes, word))
+        .min()
+        .map(|at| at.saturating_sub(1))
+    else {
+        return Cow::Borrowed(text);
+    };
+    // Matched in lower case; the same offsets in the text itself.
+    let lower = bytes[first.saturating_sub(6)..].to_ascii_lowercase();
+    let base = first.saturating_sub(6);
     let mut found = Vec::new();
-    for prefix in [
-        &b"jdbc:oracle:"[..],
-        b"JDBC:ORACLE:",
-        b"jdbc\\:oracle\\:",
-        b"JDBC\\:ORACLE\\:",
-    ] {
-        for at in memchr::memmem::find_iter(bytes, prefix) {
-            if let Some(range) = oracle_password(bytes, at + prefix.len()) {
-                found.push(range);
-            }
+    for at in memchr::memmem::find_iter(&lower, b"oracle") {
+        let before = &lower[..at];
+        if !(before.ends_with(b"jdbc:") || before.ends_with(b"jdbc\\:")) {
+            continue;
+        }
+        let driver = match &lower[at + 6..] {
+            [b':', ..] => at + 7,
+            [b'\\', b':', ..] => at + 8,
+            _ => continue,
+        };
+        if let Some((start, end)) = oracle_password(bytes, base + driver) {
+            found.push((start, end));
         }
     }
     if found.is_empty() {
         return Cow::Borrowed(text);
     }
-    found.sort_unstable();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
     for (start, end) in found {
@@ -314,7 +329,14 @@ fn oracle_password(bytes: &[u8], driver: usize) -> Option<(usize, usize)> {
         .iter()
         .position(|b| b"\r\n<>".contains(b))
         .unwrap_or(bytes.len() - start);
-    for quote in [&b"&quot;"[..], b"\\\"", b"\""] {
+    for quote in [
+        &b"&quot;"[..],
+        b"&#34;",
+        b"&#x22;",
+        b"&#X22;",
+        b"\\\"",
+        b"\"",
+    ] {
         if let Some(inside) = bytes[start..start + line].strip_prefix(quote) {
             let close = memchr::memmem::find(inside, quote)?;
             return Some((start, start + quote.len() + close + quote.len()));
