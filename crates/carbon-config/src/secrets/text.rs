@@ -247,12 +247,13 @@ pub(super) fn url_passwords(text: &str) -> Cow<'_, str> {
 }
 
 /// `text` with the password of every Oracle JDBC URL that carries one
-/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl`, in any case, any
-/// of its colons escaped as a properties file may write them
-/// (`jdbc\\:oracle\\:thin\\:`), any driver type (letters and digits). The
-/// password runs from the first `/` of what follows to the `@` after it,
-/// or is quoted (`"p@ss"`, `&quot;p@ss&quot;`, `&#34;`, `&#x22;`,
-/// `\\"p@ss\\"`); all before any blank, `'` or `<`.
+/// masked: `jdbc:oracle:thin:scott/tiger@host:1521:orcl`, its `oracle` in
+/// lower, upper or capitalised case, any of its colons escaped as a
+/// properties file may write them (`jdbc\\:oracle\\:thin\\:`), any driver
+/// type (letters and digits). The password runs from the first `/` of what
+/// follows to the `@` after it, before any blank, `'` or `<`; or it is
+/// quoted (`"p@ss"`, `&quot;`, `&#34;`, `&#034;`, `&#x22;`, `&#x0022;`,
+/// `\\"`), and then ends at its closing quote on the same line.
 /// `jdbc:oracle:thin:@//host/svc` names no user.
 pub(super) fn oracle_passwords(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
@@ -301,9 +302,15 @@ pub(super) fn oracle_passwords(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// How far past `jdbc:oracle:` a user and password are looked for: far
+/// more than any holds, and a line of many such prefixes (a planted file)
+/// costs each only this much.
+const ORACLE_REACH: usize = 1024;
+
 /// The password of the Oracle URL whose driver type starts at `driver`
 /// (after `jdbc:oracle:`), as a byte range, when it names one.
 fn oracle_password(bytes: &[u8], driver: usize) -> Option<(usize, usize)> {
+    let bytes = &bytes[..bytes.len().min(driver + ORACLE_REACH)];
     let kind = bytes[driver..]
         .iter()
         .position(|b| !b.is_ascii_alphanumeric())?;
@@ -324,15 +331,18 @@ fn oracle_password(bytes: &[u8], driver: usize) -> Option<(usize, usize)> {
         return None;
     }
     let start = user + slash + 1;
-    // A quoted password may hold blanks: its line or tag ends it instead.
+    // A quoted password may hold blanks and `>`: its line, or a tag, ends
+    // it instead.
     let line = bytes[start..]
         .iter()
-        .position(|b| b"\r\n<>".contains(b))
+        .position(|b| b"\r\n<".contains(b))
         .unwrap_or(bytes.len() - start);
     for quote in [
         &b"&quot;"[..],
         b"&#34;",
+        b"&#034;",
         b"&#x22;",
+        b"&#x0022;",
         b"&#X22;",
         b"\\\"",
         b"\"",
