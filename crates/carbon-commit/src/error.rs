@@ -66,7 +66,7 @@ pub enum Error {
          Check the file, then remove {} to start afresh (the next apply plans again \
          from the files as they are)",
         path.display(),
-        if *edit_kept { " (the edit made meanwhile is in place)" } else { "" },
+        if *edit_kept { " (an edit made meanwhile was put back in place)" } else { "" },
         if written.is_empty() {
             String::new()
         } else {

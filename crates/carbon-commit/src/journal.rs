@@ -200,6 +200,8 @@ pub(crate) fn recover(
     // Edits swapped out just before the crash go back first, then any
     // target changed since stops the recovery: nothing more is written.
     let mut conflict = None;
+    // Whether an edit was put back, for whichever file: that is a write.
+    let mut edit_kept = false;
     let mut exchange = true;
     for f in &found {
         let original = f.staged_holds == f.entry.before;
@@ -209,14 +211,15 @@ pub(crate) fn recover(
             let ours = Expected::Bytes(f.entry.after);
             let _ = swap::put_in_place(&f.stage, &f.staged, &f.dir, &f.name, &ours, &mut exchange)?;
             f.dir.sync()?;
-            conflict.get_or_insert((f, true));
+            edit_kept = true;
+            conflict.get_or_insert(f);
         } else if !f.replaced()
             && (f.target_holds != f.entry.before || f.staged_holds != Some(f.entry.after))
         {
-            conflict.get_or_insert((f, false));
+            conflict.get_or_insert(f);
         }
     }
-    if let Some((f, edit_kept)) = conflict {
+    if let Some(f) = conflict {
         return Err(Error::Unfinishable {
             path: f.dir.shown(&f.name),
             edit_kept,

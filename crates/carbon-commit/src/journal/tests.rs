@@ -186,7 +186,7 @@ fn an_edit_swapped_out_before_the_crash_is_put_back() {
     let err = run(home, &root, &stage, &journal).unwrap_err().to_string();
     assert!(
         err.contains(&format!(
-            "{} changed since it began (the edit made meanwhile is in place)",
+            "{} changed since it began (an edit made meanwhile was put back in place)",
             home.join("a.xml").display()
         )),
         "{err}"
@@ -273,4 +273,31 @@ fn a_recovery_stopped_midway_names_what_it_finished() {
     );
     assert_eq!(read(home, "b.xml"), "new");
     assert_eq!(read(home, "c.xml"), "edited", "the edit stays");
+}
+
+/// An edit put back for one file counts however the files before it
+/// stopped the recovery: it was a write.
+#[test]
+fn an_edit_put_back_after_another_conflict_still_counts_as_written() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    // b.xml changed by someone since; c.xml's edit was swapped out just
+    // before the crash.
+    std::fs::write(home.join("b.xml"), "someone's").unwrap();
+    std::fs::write(home.join("c.xml"), "hand-edited").unwrap();
+    stage
+        .exchange(entries[2].staged.file_name().unwrap(), root.top(), "c.xml")
+        .unwrap();
+    let err = run(home, &root, &stage, &journal).unwrap_err();
+    assert!(!err.wrote_nothing(), "{err}");
+    assert!(
+        err.to_string().contains(&format!(
+            "{} changed since it began (an edit made meanwhile was put back in place)",
+            home.join("b.xml").display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(home, "c.xml"), "hand-edited");
 }

@@ -554,7 +554,7 @@ fn errors_after_a_lock_wrote_never_say_nothing_was_written() {
     let err = stderr(&out);
     assert!(!err.contains("nothing was written"), "{err}");
     assert!(
-        err.contains("(the edit made meanwhile is in place)"),
+        err.contains("(an edit made meanwhile was put back in place)"),
         "{err}"
     );
     assert!(
