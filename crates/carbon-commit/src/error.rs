@@ -88,6 +88,17 @@ pub enum Error {
         /// The lock file holding the journal.
         lock: PathBuf,
     },
+    /// A recovery that wrote files, then failed.
+    #[error(
+        "finishing an interrupted apply wrote {}, then: {error}",
+        written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    PartlyRecovered {
+        /// The files written (relative to the home).
+        written: Vec<PathBuf>,
+        /// The failure.
+        error: Box<Error>,
+    },
     /// A journal this version cannot read, or that names what no journal of
     /// it would.
     #[error("{}: {message}", path.display())]
@@ -209,6 +220,18 @@ impl Error {
         }
     }
 
+    /// `error`, after a recovery wrote `written` (itself when it wrote
+    /// nothing).
+    pub(crate) fn partly_recovered(written: Vec<PathBuf>, error: Error) -> Error {
+        if written.is_empty() {
+            return error;
+        }
+        Error::PartlyRecovered {
+            written,
+            error: Box::new(error),
+        }
+    }
+
     /// This error, labelled with the tree it happened on.
     pub(crate) fn on(self, label: &str) -> Error {
         Error::In {
@@ -223,9 +246,10 @@ impl Error {
     pub fn wrote_nothing(&self) -> bool {
         match self {
             Error::In { error, .. } => error.wrote_nothing(),
-            Error::RolledBack { .. } | Error::NotRestored { .. } | Error::AfterWriting { .. } => {
-                false
-            }
+            Error::RolledBack { .. }
+            | Error::NotRestored { .. }
+            | Error::AfterWriting { .. }
+            | Error::PartlyRecovered { .. } => false,
             // An edit swapped out just before a crash was put back in place,
             // or files were finished before the changed one was met.
             Error::Unfinishable {

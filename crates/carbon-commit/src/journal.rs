@@ -200,8 +200,8 @@ pub(crate) fn recover(
     // Edits swapped out just before the crash go back first, then any
     // target changed since stops the recovery: nothing more is written.
     let mut conflict = None;
-    // Whether an edit was put back, for whichever file: that is a write.
-    let mut edit_kept = false;
+    // The files whose edit was put back, whichever: that is a write.
+    let mut put_back = Vec::new();
     let mut exchange = true;
     for f in &found {
         let original = f.staged_holds == f.entry.before;
@@ -209,9 +209,10 @@ pub(crate) fn recover(
             // The edit goes in place of the new bytes, if they are still
             // there; whatever happens, it is not removed.
             let ours = Expected::Bytes(f.entry.after);
-            let _ = swap::put_in_place(&f.stage, &f.staged, &f.dir, &f.name, &ours, &mut exchange)?;
-            f.dir.sync()?;
-            edit_kept = true;
+            swap::put_in_place(&f.stage, &f.staged, &f.dir, &f.name, &ours, &mut exchange)
+                .and_then(|_| Ok(f.dir.sync()?))
+                .map_err(|e| Error::partly_recovered(put_back.clone(), e))?;
+            put_back.push(f.entry.target.clone());
             conflict.get_or_insert(f);
         } else if !f.replaced()
             && (f.target_holds != f.entry.before || f.staged_holds != Some(f.entry.after))
@@ -222,7 +223,7 @@ pub(crate) fn recover(
     if let Some(f) = conflict {
         return Err(Error::Unfinishable {
             path: f.dir.shown(&f.name),
-            edit_kept,
+            edit_kept: !put_back.is_empty(),
             written: Vec::new(),
             lock: lock.to_path_buf(),
         });
@@ -250,16 +251,29 @@ pub(crate) fn recover(
                     lock: lock.to_path_buf(),
                 })
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(Error::partly_recovered(finished, e)),
         }
         finished.push(f.entry.target.clone());
     }
+    tidy_up(&found, originals, home_stage, journal.backup.as_ref())
+        .map_err(|e| Error::partly_recovered(finished.clone(), e))?;
+    Ok(finished)
+}
+
+/// What a recovery does once every file is new: makes that durable, then
+/// removes the originals and kept names it no longer needs.
+fn tidy_up(
+    found: &[Found],
+    originals: Vec<(Dir, OsString)>,
+    home_stage: &Dir,
+    backup: Option<&Backup>,
+) -> Result<()> {
     let mut durable: Vec<Durable> = found
         .iter()
         .map(|f| Durable::Folder(f.dir.clone()))
         .collect();
     durable.push(Durable::Folder(home_stage.clone()));
-    if let Some(backup) = &journal.backup {
+    if let Some(backup) = backup {
         crate::backup::finish(home_stage, backup)?;
         durable.extend(crate::backup::folder(home_stage).map(Durable::Folder));
     }
@@ -275,13 +289,13 @@ pub(crate) fn recover(
     for (stage, name) in originals {
         stage.remove_file(name)?;
     }
-    for f in &found {
+    for f in found {
         match f.stage.remove_file(crate::stage::kept_name(&f.staged)) {
             Err(e) if !e.is_not_found() => return Err(e.into()),
             _ => {}
         }
     }
-    Ok(finished)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -77,11 +77,19 @@ pub(crate) fn put_in_place(
         };
     }
     if *exchange && stage.exchange(staged, dir, name)? {
-        if !expected.found(stage, staged)? {
-            stage.exchange(staged, dir, name)?;
-            return Err(edited());
-        }
-        return Ok(Some(staged.to_os_string()));
+        return match expected.found(stage, staged) {
+            Ok(true) => Ok(Some(staged.to_os_string())),
+            Ok(false) => {
+                stage.exchange(staged, dir, name)?;
+                Err(edited())
+            }
+            // What was swapped out could not be read: swapped back, as an
+            // edit would be, before saying why.
+            Err(e) => {
+                let _ = stage.exchange(staged, dir, name);
+                Err(e)
+            }
+        };
     }
     *exchange = false;
     // Beside the staged file, so on the target's file system: the way back
@@ -120,13 +128,19 @@ fn rename_keeping(
         let _ = stage.remove_file(kept);
         return Err(e.into());
     }
-    if !expected.found(stage, kept)? {
-        stage.rename(kept, dir, name)?;
-        return Err(Error::EditedMeanwhile {
-            path: dir.shown(name),
-        });
+    match expected.found(stage, kept) {
+        Ok(true) => Ok(Some(kept.to_os_string())),
+        Ok(false) => {
+            stage.rename(kept, dir, name)?;
+            Err(Error::EditedMeanwhile {
+                path: dir.shown(name),
+            })
+        }
+        Err(e) => {
+            let _ = stage.rename(kept, dir, name);
+            Err(e)
+        }
     }
-    Ok(Some(kept.to_os_string()))
 }
 
 /// Whether `name` in `dir` and `other` in `stage` are one file.
@@ -237,6 +251,39 @@ mod tests {
         assert_eq!(
             std::fs::read(dir.path().join("stage").join(&kept)).unwrap(),
             b"old"
+        );
+    }
+
+    /// What was swapped out that cannot be read (a folder put in the
+    /// target's place) is swapped back before the error: the target is
+    /// left as it was found.
+    #[test]
+    fn what_cannot_be_read_once_swapped_out_is_swapped_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("stage")).unwrap();
+        std::fs::create_dir(dir.path().join("a.xml")).unwrap();
+        std::fs::write(dir.path().join("stage/staged-a"), "new").unwrap();
+        let root = beneath::Root::open(dir.path()).unwrap();
+        let (top, stage) = (root.top(), root.dir("stage").unwrap());
+        let mut exchange = true;
+        let old = Expected::Bytes(Fingerprint::of(b"old"));
+        let staged = OsStr::new("staged-a");
+        let result = put_in_place(
+            &stage,
+            staged,
+            top,
+            OsStr::new("a.xml"),
+            &old,
+            &mut exchange,
+        );
+        assert!(result.is_err());
+        assert!(
+            dir.path().join("a.xml").is_dir(),
+            "the folder is where it was"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("stage/staged-a")).unwrap(),
+            b"new"
         );
     }
 }

@@ -301,3 +301,30 @@ fn an_edit_put_back_after_another_conflict_still_counts_as_written() {
     );
     assert_eq!(read(home, "c.xml"), "hand-edited");
 }
+
+/// A recovery that wrote files and then failed otherwise (here: a staged
+/// file gone as it was about to be put in place) names what it wrote.
+#[test]
+fn a_recovery_that_fails_after_writing_names_what_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let (root, stage, entries) = staged_home(home);
+    let journal = encode(None, &entries);
+    assert!(stage
+        .exchange(entries[0].staged.file_name().unwrap(), root.top(), "a.xml")
+        .unwrap());
+    let staged_c = home.join(&entries[2].staged);
+    let _hooked = crate::pause::hook(home, move |point, path| {
+        if point == crate::pause::Point::BeforeSwap && path.ends_with("c.xml") {
+            let _ = std::fs::remove_file(&staged_c);
+        }
+    });
+    let err = run(home, &root, &stage, &journal).unwrap_err();
+    assert!(!err.wrote_nothing());
+    assert!(
+        err.to_string()
+            .starts_with("finishing an interrupted apply wrote b.xml, then: "),
+        "{err}"
+    );
+    assert_eq!(read(home, "b.xml"), "new");
+}
