@@ -48,6 +48,16 @@ struct Given<'a> {
     stamps: Vec<String>,
 }
 
+impl Given<'_> {
+    /// Its backups, as a message names them: their stamps, or "none".
+    fn backups(&self) -> String {
+        if self.stamps.is_empty() {
+            return "none".to_string();
+        }
+        visible::line(&self.stamps.join(", ")).into_owned()
+    }
+}
+
 /// One home, read (and, unless a dry run, locked and staged).
 struct Home {
     shown: String,
@@ -307,14 +317,7 @@ fn the_stamp(given: &[Given], from: &str) -> Result<String> {
     }
     let each: Vec<String> = given
         .iter()
-        .map(|g| match g.stamps.as_slice() {
-            [] => format!("{} has none", visible::path(g.path)),
-            stamps => format!(
-                "{} has {}",
-                visible::path(g.path),
-                visible::line(&stamps.join(", "))
-            ),
-        })
+        .map(|g| format!("{} has {}", visible::path(g.path), g.backups()))
         .collect();
     let asked = if from == LATEST {
         "a backup".to_string()
@@ -334,14 +337,7 @@ fn refuse_missing(given: &[Given], stamp: &str) -> Result<()> {
     let missing: Vec<String> = given
         .iter()
         .filter(|g| !g.stamps.iter().any(|s| s == stamp))
-        .map(|g| match g.stamps.as_slice() {
-            [] => format!("{} (it has none)", visible::path(g.path)),
-            stamps => format!(
-                "{} (it has {})",
-                visible::path(g.path),
-                visible::line(&stamps.join(", "))
-            ),
-        })
+        .map(|g| format!("{} (it has {})", visible::path(g.path), g.backups()))
         .collect();
     if missing.is_empty() {
         return Ok(());

@@ -99,11 +99,7 @@ fn json_names_the_files_an_apply_finished_for_an_interrupted_one() {
     let dir = tempfile::tempdir().unwrap();
     let planned = planned(dir.path());
     let home = fresh(dir.path(), "node1");
-    let out = on_node1("apply", &home)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    interrupt(&home);
     let left = differing(&files(&home), &planned);
     assert_eq!(left.len(), 3, "one file of four renamed before the crash");
 
@@ -135,11 +131,7 @@ fn an_interrupted_apply_whose_file_changed_since_is_not_finished() {
     let dir = tempfile::tempdir().unwrap();
     let home = fresh(dir.path(), "node1");
     // Killed after its first file (axis2.xml) was replaced.
-    let out = on_node1("apply", &home)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    interrupt(&home);
     // Someone edits a file the dead apply had not reached yet.
     let carbon = home.join("repository/conf/carbon.xml");
     let edited = b"<Server><!-- edited by hand --></Server>\n";
@@ -415,12 +407,7 @@ fn an_apply_stopped_after_finishing_an_interrupted_one_says_what_it_wrote() {
     }
     let dir = tempfile::tempdir().unwrap();
     let home = fresh(dir.path(), "node1");
-    let out = on_node1("apply", &home)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(journal_waits(&home));
+    interrupt(&home);
     let recipe = dir.path().join("raw.toml");
     std::fs::write(
         &recipe,
@@ -465,11 +452,7 @@ fn a_fleet_apply_that_stops_says_truly_what_its_locks_finished() {
         let dir = tempfile::tempdir().unwrap();
         let (node1, node2) = (fresh(dir.path(), "node1"), fresh(dir.path(), "node2"));
         // node1's last apply was interrupted; node2 is broken.
-        let out = on_node1("apply", &node1)
-            .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
+        interrupt(&node1);
         let interrupted = files(&node1);
         let mut cmd = bin();
         cmd.args(["apply", RECIPE, "-j", jobs])
@@ -532,11 +515,7 @@ fn errors_after_a_lock_wrote_never_say_nothing_was_written() {
     let dir = tempfile::tempdir().unwrap();
     let home = fresh(dir.path(), "node1");
     let pristine = files(&home);
-    let out = on_node1("apply", &home)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    interrupt(&home);
     let stage = home.join(".carbon-patch");
     let swapped_out = std::fs::read_dir(&stage)
         .unwrap()
@@ -565,11 +544,7 @@ fn errors_after_a_lock_wrote_never_say_nothing_was_written() {
     // A commit that fails midway, after node1's lock finished its apply.
     let dir = tempfile::tempdir().unwrap();
     let (node1, node2) = (fresh(dir.path(), "node1"), fresh(dir.path(), "node2"));
-    let out = on_node1("apply", &node1)
-        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    interrupt(&node1);
     let out = bin()
         .args(["apply", RECIPE, "-j1"])
         .arg(format!("--home=node1={}", node1.display()))
@@ -590,4 +565,15 @@ fn errors_after_a_lock_wrote_never_say_nothing_was_written() {
         "{}",
         stdout(&out)
     );
+}
+
+/// Leaves node1's apply on `home` interrupted after its first replacement,
+/// its journal waiting.
+fn interrupt(home: &Path) {
+    let out = on_node1("apply", home)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", stderr(&out));
+    assert!(journal_waits(home));
 }
