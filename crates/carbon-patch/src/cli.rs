@@ -87,9 +87,9 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Put back the files an `apply --backup` replaced, as it kept them: in every home at once, or none.
+    /// Put back the files an `apply --backup` replaced, as it kept them: in every home that has the backup at once, or in none.
     #[command(
-        after_help = "Files that apply created had no original: they stay, each named. --from latest is the newest backup of any\nhome given. One apply gives its stamp only to the homes it wrote to: a home without the backup is\nrefused (its backup may be gone) unless --skip-missing skips it, naming it.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
+        after_help = "STAMP is what apply --backup printed (\"originals kept under ...backups/STAMP/\"); --from latest is\nthe newest backup of any home given, and a --from no home has lists each home's stamps. One apply\ngives its stamp only to the homes it wrote to: a home without the backup is refused (its backup may\nbe gone) unless --skip-missing skips it, naming it. Edits made since the apply are replaced\n(--dry-run shows them). Files the apply created had no original: they stay, each named.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
     )]
     Restore {
         /// The homes (CARBON_HOME) to restore.
@@ -101,7 +101,7 @@ enum Cmd {
         /// Show what would change, as unified diffs (passwords masked), and write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/TIME/, as apply --backup does.
+        /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/STAMP/, as apply --backup does (then --from latest names that backup, to undo this restore).
         #[arg(long, conflicts_with = "dry_run")]
         backup: bool,
         /// Skip a home that has no such backup (its apply wrote nothing there), rather than refuse.

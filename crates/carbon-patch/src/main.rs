@@ -462,6 +462,9 @@ fn apply(
                     json.node(out, &report.output)?;
                     tally.add(report.tally);
                 }
+                if let Some(stamp) = &stamp {
+                    json.backup(Some(stamp.as_str()).filter(|_| written > 0));
+                }
                 json.end(out, &tally)?;
             }
         }

@@ -243,6 +243,8 @@ pub fn finding_json(finding: &Finding, secrets: &Secrets) -> Value {
 /// "manual", "summary"}`, laid out as serde_json's pretty printer would.
 pub struct JsonReport {
     nodes: usize,
+    /// `apply`'s `"backup"`: the stamp its originals are kept under.
+    backup: Option<Value>,
 }
 
 impl JsonReport {
@@ -253,7 +255,16 @@ impl JsonReport {
             "{{\n  \"command\": {},\n  \"nodes\": [",
             Value::from(command)
         )?;
-        Ok(JsonReport { nodes: 0 })
+        Ok(JsonReport {
+            nodes: 0,
+            backup: None,
+        })
+    }
+
+    /// Adds `"backup"` before the summary: the stamp an `apply --backup`
+    /// kept the originals under (`None`: it kept none).
+    pub fn backup(&mut self, stamp: Option<&str>) {
+        self.backup = Some(stamp.map_or(Value::Null, Value::from));
     }
 
     /// Writes one node (the output of [`json_node`]).
@@ -276,6 +287,9 @@ impl JsonReport {
         out.write_all(b"],\n  \"manual\": ")?;
         let manual = serde_json::to_vec_pretty(&tally.manual).expect("strings serialize");
         write_indented(out, &manual, "  ")?;
+        if let Some(backup) = &self.backup {
+            write!(out, ",\n  \"backup\": {backup}")?;
+        }
         out.write_all(b",\n  \"summary\": ")?;
         let summary = json!({"nodes": tally.nodes, "files": tally.files, "added": tally.added, "removed": tally.removed, "warnings": tally.warnings});
         let summary = serde_json::to_vec_pretty(&summary).expect("JSON values serialize");

@@ -538,3 +538,25 @@ fn json_describes_each_home_and_an_error_is_one_document_too() {
         "{doc}"
     );
 }
+
+/// `apply --backup --format json` names the stamp `restore --from` takes
+/// (null when it wrote nothing, and no such field without `--backup`).
+#[test]
+fn apply_json_names_the_backup_restore_takes() {
+    let h = homes();
+    let json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--node", "node1", "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = with_homes(&h, "apply", &args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let doc = json(&["--backup"]);
+    assert_eq!(doc["backup"], stamps(&h.node1).pop().unwrap().as_str());
+    assert_eq!(
+        json(&["--backup"])["backup"],
+        serde_json::Value::Null,
+        "nothing written"
+    );
+    assert!(json(&[]).get("backup").is_none());
+}
