@@ -53,17 +53,21 @@ pub(crate) fn may_be_linked_in(file: &Meta, folder: &Meta, folder_acl: bool, me:
     file.nlink > 1 && !(sole_writer && (file.uid == folder.uid || folder.uid == me))
 }
 
-/// Whether `dir` has an access control list, which may let others write it.
-fn has_acl(dir: &Dir) -> bool {
-    #[cfg(target_os = "linux")]
-    return ["system.posix_acl_access", "system.posix_acl_default"]
+/// Whether `opened` has a POSIX access control list of either kind (its own,
+/// or the default a folder gives what is made in it), which may let others
+/// write it. A file system without them has none.
+pub fn has_acl(opened: &impl AsFd) -> bool {
+    ["system.posix_acl_access", "system.posix_acl_default"]
         .iter()
-        .any(|name| rustix::fs::fgetxattr_query(dir, *name).is_ok());
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = dir;
-        false
-    }
+        .any(|name| {
+            #[cfg(target_os = "linux")]
+            return rustix::fs::fgetxattr_query(opened, *name).is_ok();
+            #[cfg(not(target_os = "linux"))]
+            {
+                let _ = (opened, name);
+                false
+            }
+        })
 }
 
 /// What kind of file system object something is.

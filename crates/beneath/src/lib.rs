@@ -42,7 +42,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use dir::{Dir, Entry, Kind, Meta};
+pub use dir::{has_acl, Dir, Entry, Kind, Meta};
 pub use error::{Error, Result};
 
 /// Gives `made` (a file or folder just made in `folder`) the owner and group
@@ -54,6 +54,30 @@ pub use error::{Error, Result};
 /// What `fstat(2)` or `fchown(2)` says.
 pub fn owned_like(folder: &Dir, made: &impl std::os::fd::AsFd) -> std::io::Result<()> {
     walk::give_like(folder, made).map_err(Into::into)
+}
+
+/// The whole content of `file`, open and described by `meta`, which may hold
+/// at most `limit` bytes; `shown` names it in errors.
+///
+/// # Errors
+/// [`Error::TooLarge`] for a file over `limit` bytes, told by its size
+/// before anything is read, or by what it holds when it grows meanwhile;
+/// [`Error::Io`].
+pub fn read_whole(file: File, meta: &Meta, limit: u64, shown: &Path) -> Result<Vec<u8>> {
+    let too_large = || Error::TooLarge {
+        path: shown.to_path_buf(),
+        limit,
+    };
+    if meta.len > limit {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|source| Error::io(shown, source))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// Where a path leads: see [`Root::locate`].
@@ -207,20 +231,7 @@ impl Root {
         let Some((file, meta)) = self.open_file(rel)? else {
             return Ok(None);
         };
-        let too_large = || Error::TooLarge {
-            path: self.display_path(rel),
-            limit,
-        };
-        if meta.len > limit {
-            return Err(too_large());
-        }
-        let mut bytes = Vec::with_capacity(meta.len as usize);
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
-            .map_err(|source| Error::io(self.display_path(rel), source))?;
-        if bytes.len() as u64 > limit {
-            return Err(too_large());
-        }
-        Ok(Some(bytes))
+        read_whole(file, &meta, limit, &self.display_path(rel)).map(Some)
     }
 
     /// What is at `rel`, following links that stay in the tree; `None` when

@@ -216,7 +216,7 @@ impl Root {
                         // Opened by name again: the folder made, unless the
                         // owner of `dir` put another in its place meanwhile.
                         // Only an empty one of ours is given away.
-                        Ok(made) if !is_empty_and_ours(&made).map_err(fail)? => {
+                        Ok(made) if !is_empty_and_ours(&made)? => {
                             return Err(Error::Replaced {
                                 path: dir.shown(name),
                             })
@@ -252,26 +252,9 @@ impl Root {
 /// Whether the folder `dir` is empty and this process's: the folder it has
 /// just made, as far as anyone can tell (a folder swapped in by its parent's
 /// owner is theirs, or one of root's that holds something).
-fn is_empty_and_ours(dir: &Dir) -> rustix::io::Result<bool> {
-    let stat = rustix::fs::fstat(dir)?;
+fn is_empty_and_ours(dir: &Dir) -> Result<bool> {
     // Not by its link count: btrfs gives every folder one.
-    if stat.st_uid != rustix::process::geteuid().as_raw() {
-        return Ok(false);
-    }
-    let fd = rustix::fs::openat(
-        dir,
-        ".",
-        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::DIRECTORY | rustix::fs::OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )?;
-    let mut listing = rustix::fs::Dir::new(fd)?;
-    while let Some(entry) = listing.read() {
-        let name = entry?.file_name().to_bytes().to_vec();
-        if name != b"." && name != b".." {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    Ok(dir.meta()?.uid == rustix::process::geteuid().as_raw() && dir.list()?.is_empty())
 }
 
 /// Gives `made`, just made in `parent`, the owner and group of `parent`

@@ -73,7 +73,7 @@ pub struct Lock {
 }
 
 /// The user this process acts as.
-fn this_user() -> u32 {
+pub(crate) fn this_user() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
@@ -117,7 +117,7 @@ pub(crate) fn trust(path: &Path, meta: &Meta, opened: &impl std::os::fd::AsFd) -
             ),
         ));
     }
-    if acl::present(opened) {
+    if beneath::has_acl(opened) {
         return Err(untrusted(
             "has an access control list, which may let others write it".to_string(),
             format!(
@@ -490,20 +490,6 @@ pub(crate) mod acl {
     pub const ACCESS: &str = "system.posix_acl_access";
     /// The ACL a folder gives what is made in it.
     pub const DEFAULT: &str = "system.posix_acl_default";
-
-    /// Whether `opened` has an ACL of either kind. A file system without
-    /// them has none.
-    pub fn present(opened: &impl AsFd) -> bool {
-        [ACCESS, DEFAULT].iter().any(|name| {
-            #[cfg(target_os = "linux")]
-            return rustix::fs::fgetxattr_query(opened, *name).is_ok();
-            #[cfg(not(target_os = "linux"))]
-            {
-                let _ = (opened, name);
-                false
-            }
-        })
-    }
 
     /// Removes both ACLs of `opened`, where there are any.
     pub fn remove_all(opened: &impl AsFd) -> std::io::Result<()> {

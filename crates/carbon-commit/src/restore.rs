@@ -11,14 +11,13 @@
 //! past [`MOST_ENTRIES`] entries or 64 folders deep.
 
 use std::ffi::OsString;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use beneath::{Dir, Kind, Meta, Root};
 
 use crate::backup::CREATED;
 use crate::error::{Error, Result};
-use crate::lock::{trust, Lock, STAGE_DIR};
+use crate::lock::{this_user, trust, Lock, STAGE_DIR};
 use crate::stage::Planned;
 
 /// The most entries a backup's walk reads: a commit backs up the few dozen
@@ -171,9 +170,7 @@ impl Backups {
         }
         Ok(restoring)
     }
-}
 
-impl Backups {
     /// The files the commit of backup `stamp` created (they had no original
     /// to keep) that the home still has, in the order of their paths: a
     /// restore leaves them, and names them.
@@ -194,7 +191,7 @@ impl Backups {
         if meta.uid != this_user() {
             return Err(not_ours(&shown, meta.uid));
         }
-        let bytes = read_whole(file, &meta, CREATED_LIMIT, &shown)?;
+        let bytes = beneath::read_whole(file, &meta, CREATED_LIMIT, &shown)?;
         let unreadable = || Error::InTheWay {
             path: shown.clone(),
             what: "is not a list of files a commit created; carbon-patch wrote none such".into(),
@@ -202,6 +199,8 @@ impl Backups {
         let paths: Vec<PathBuf> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
         let mut created = Vec::new();
         for path in paths {
+            // Each part a name: a list a commit wrote holds targets as the
+            // journal names them, with no `.` either.
             let inside = path.components().next().is_some()
                 && path
                     .components()
@@ -301,15 +300,11 @@ fn walk(top: &Dir, limit: u64) -> Result<Vec<(PathBuf, Vec<u8>, u32)>> {
             if meta.uid != this_user() {
                 return Err(not_ours(&shown, meta.uid));
             }
-            let bytes = read_whole(file, &meta, limit, &shown)?;
+            let bytes = beneath::read_whole(file, &meta, limit, &shown)?;
             found.push((rel.join(&name), bytes, meta.mode & 0o777));
         }
     }
     Ok(found)
-}
-
-fn this_user() -> u32 {
-    rustix::process::geteuid().as_raw()
 }
 
 /// Refuses a folder of the backups that a backup run did not make: one
@@ -320,17 +315,14 @@ fn private(dir: &Dir) -> Result<()> {
     if meta.uid != this_user() {
         return Err(not_ours(dir.path(), meta.uid));
     }
-    if meta.mode & 0o077 != 0 || crate::lock::acl::present(dir) {
+    let acl = beneath::has_acl(dir);
+    if meta.mode & 0o077 != 0 || acl {
         return Err(Error::Untrusted {
             path: dir.path().to_path_buf(),
             reason: format!(
                 "open to others (mode {:04o}{}), where a backup run makes its folders 0700",
                 meta.mode & 0o7777,
-                if crate::lock::acl::present(dir) {
-                    ", an ACL"
-                } else {
-                    ""
-                }
+                if acl { ", an ACL" } else { "" }
             ),
             remedy: BACKUP_REMEDY.to_string(),
         });
@@ -356,29 +348,8 @@ fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>,
     let Some((file, meta)) = root.open_file(path)? else {
         return Ok(None);
     };
-    let bytes = read_whole(file, &meta, limit, &root.display_path(path))?;
+    let bytes = beneath::read_whole(file, &meta, limit, &root.display_path(path))?;
     Ok(Some((bytes, meta)))
-}
-
-/// The whole of an open file of `meta.len` bytes, at most `limit`.
-fn read_whole(file: std::fs::File, meta: &Meta, limit: u64, shown: &Path) -> Result<Vec<u8>> {
-    let too_large = || {
-        Error::Tree(beneath::Error::TooLarge {
-            path: shown.to_path_buf(),
-            limit,
-        })
-    };
-    if meta.len > limit {
-        return Err(too_large());
-    }
-    let mut bytes = Vec::with_capacity(meta.len as usize);
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("cannot read", shown, e))?;
-    if bytes.len() as u64 > limit {
-        return Err(too_large());
-    }
-    Ok(bytes)
 }
 
 #[cfg(test)]

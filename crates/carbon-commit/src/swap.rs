@@ -222,30 +222,43 @@ impl std::io::Read for ReadAt<'_> {
 mod tests {
     use super::*;
 
-    /// Where the file system cannot swap, a run that died between the hard
-    /// link keeping the original and its rename left the link: recovery,
-    /// replacing that file again, goes on from it.
-    #[test]
-    fn an_original_kept_already_is_taken_as_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("stage")).unwrap();
-        std::fs::write(dir.path().join("a.xml"), "old").unwrap();
-        std::fs::write(dir.path().join("stage/staged-a"), "new").unwrap();
-        let root = beneath::Root::open(dir.path()).unwrap();
+    /// A tree holding `stage/staged-a` ("new"), its root, and what putting
+    /// it in place of `a.xml` (expected to hold "old") returns, after
+    /// `before` made the tree's `a.xml` and its stage folder ready.
+    fn put_staged_a(
+        dir: &std::path::Path,
+        exchange: bool,
+        before: impl FnOnce(&Dir, &Dir),
+    ) -> Result<Option<OsString>> {
+        std::fs::create_dir(dir.join("stage")).unwrap();
+        std::fs::write(dir.join("stage/staged-a"), "new").unwrap();
+        let root = beneath::Root::open(dir).unwrap();
         let (top, stage) = (root.top(), root.dir("stage").unwrap());
-        let staged = OsStr::new("staged-a");
-        let kept = kept_name(staged);
-        top.hard_link("a.xml", &stage, &kept).unwrap();
-        let mut exchange = false;
+        before(top, &stage);
         let old = Expected::Bytes(Fingerprint::of(b"old"));
-        let waits = put_in_place(
+        let mut exchange = exchange;
+        let staged = OsStr::new("staged-a");
+        put_in_place(
             &stage,
             staged,
             top,
             OsStr::new("a.xml"),
             &old,
             &mut exchange,
-        );
+        )
+    }
+
+    /// Where the file system cannot swap, a run that died between the hard
+    /// link keeping the original and its rename left the link: recovery,
+    /// replacing that file again, goes on from it.
+    #[test]
+    fn an_original_kept_already_is_taken_as_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = kept_name(OsStr::new("staged-a"));
+        let waits = put_staged_a(dir.path(), false, |top, stage| {
+            std::fs::write(dir.path().join("a.xml"), "old").unwrap();
+            top.hard_link("a.xml", stage, &kept).unwrap();
+        });
         assert_eq!(waits.unwrap(), Some(kept.clone()));
         assert_eq!(std::fs::read(dir.path().join("a.xml")).unwrap(), b"new");
         assert_eq!(
@@ -260,22 +273,9 @@ mod tests {
     #[test]
     fn what_cannot_be_read_once_swapped_out_is_swapped_back() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("stage")).unwrap();
-        std::fs::create_dir(dir.path().join("a.xml")).unwrap();
-        std::fs::write(dir.path().join("stage/staged-a"), "new").unwrap();
-        let root = beneath::Root::open(dir.path()).unwrap();
-        let (top, stage) = (root.top(), root.dir("stage").unwrap());
-        let mut exchange = true;
-        let old = Expected::Bytes(Fingerprint::of(b"old"));
-        let staged = OsStr::new("staged-a");
-        let result = put_in_place(
-            &stage,
-            staged,
-            top,
-            OsStr::new("a.xml"),
-            &old,
-            &mut exchange,
-        );
+        let result = put_staged_a(dir.path(), true, |_, _| {
+            std::fs::create_dir(dir.path().join("a.xml")).unwrap();
+        });
         assert!(result.is_err());
         assert!(
             dir.path().join("a.xml").is_dir(),
