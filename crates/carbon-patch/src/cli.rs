@@ -91,35 +91,7 @@ enum Cmd {
     #[command(
         after_help = "STAMP is what apply --backup printed (\"originals kept under ...backups/STAMP/\"); --from latest is\nthe newest backup of any home given, and a --from no home has lists each home's stamps. One apply\ngives its stamp only to the homes it wrote to: a home without the backup is refused (its backup may\nbe gone) unless --skip-missing skips it, naming it. Edits made since the apply are replaced\n(--dry-run shows them). Files the apply created had no original: they stay, each named.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
     )]
-    Restore {
-        /// The homes (CARBON_HOME) to restore.
-        #[arg(required = true)]
-        homes: Vec<PathBuf>,
-        /// The backup: its folder's name under CARBON_HOME/.carbon-patch/backups/, or `latest` for the newest.
-        #[arg(long, value_name = "STAMP")]
-        from: String,
-        /// Show what would change, as unified diffs (passwords masked), and write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/STAMP/, as apply --backup does (then --from latest names that backup, to undo this restore).
-        #[arg(long, conflicts_with = "dry_run")]
-        backup: bool,
-        /// Skip a home that has no such backup (its apply wrote nothing there), rather than refuse.
-        #[arg(long)]
-        skip_missing: bool,
-        /// Colour diffs (as plan does).
-        #[arg(long, value_enum, default_value_t = Color::Auto)]
-        color: Color,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Refuse any file larger than this many bytes.
-        #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
-        max_file_size: u64,
-        /// Homes to work on at once (default: one per core).
-        #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-        jobs: Option<u16>,
-    },
+    Restore(RestoreArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  carbon-patch completions bash > /etc/bash_completion.d/carbon-patch"
@@ -128,6 +100,38 @@ enum Cmd {
         /// The shell.
         shell: clap_complete::Shell,
     },
+}
+
+/// What `restore` takes.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The homes (CARBON_HOME) to restore.
+    #[arg(required = true)]
+    pub homes: Vec<PathBuf>,
+    /// The backup: its folder's name under CARBON_HOME/.carbon-patch/backups/, or `latest` for the newest.
+    #[arg(long, value_name = "STAMP")]
+    pub from: String,
+    /// Show what would change, as unified diffs (passwords masked), and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the files it replaces under CARBON_HOME/.carbon-patch/backups/STAMP/, as apply --backup does (then --from latest names that backup, to undo this restore).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub backup: bool,
+    /// Skip a home that has no such backup (its apply wrote nothing there), rather than refuse.
+    #[arg(long)]
+    pub skip_missing: bool,
+    /// Colour diffs (as plan does).
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Refuse any file larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
+    pub max_file_size: u64,
+    /// Homes to work on at once (default: one per core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// What `plan` and `check` take: they differ only in their exit code.
@@ -240,17 +244,7 @@ pub enum Command {
         homes: Vec<(String, PathBuf)>,
         baseline: Option<PathBuf>,
     },
-    Restore {
-        homes: Vec<PathBuf>,
-        from: String,
-        dry_run: bool,
-        backup: bool,
-        skip_missing: bool,
-        color: Color,
-        format: Format,
-        max_file_size: u64,
-        jobs: usize,
-    },
+    Restore(RestoreArgs),
     Completions {
         shell: clap_complete::Shell,
     },
@@ -372,27 +366,7 @@ pub fn parse() -> Result<Command, ExitCode> {
             named,
             baseline,
         } => capture_homes(homes, named).map(|homes| Command::Capture { homes, baseline }),
-        Cmd::Restore {
-            homes,
-            from,
-            dry_run,
-            backup,
-            skip_missing,
-            color,
-            format,
-            max_file_size,
-            jobs,
-        } => Ok(Command::Restore {
-            homes,
-            from,
-            dry_run,
-            backup,
-            skip_missing,
-            color,
-            format,
-            max_file_size,
-            jobs: jobs.map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
-        }),
+        Cmd::Restore(args) => Ok(Command::Restore(args)),
         Cmd::Completions { shell } => Ok(Command::Completions { shell }),
     };
     command.map_err(|message| {

@@ -167,29 +167,21 @@ fn run(command: Command) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Restore {
-            homes,
-            from,
-            dry_run,
-            backup,
-            skip_missing,
-            color,
-            format,
-            max_file_size,
-            jobs,
-        } => {
-            let json = matches!(format, Format::Json);
+        Command::Restore(args) => {
+            let json = matches!(args.format, Format::Json);
             let options = restore::Options {
-                from,
-                dry_run,
-                backup: backup.then(backup_stamp),
-                skip_missing,
-                color: use_color(color) && !json,
-                json,
-                max_file_size,
-                jobs,
+                from: args.from,
+                dry_run: args.dry_run,
+                backup: args.backup.then(backup_stamp),
+                skip_missing: args.skip_missing,
+                color: use_color(args.color) && !json,
+                format: args.format,
+                max_file_size: args.max_file_size,
+                jobs: args
+                    .jobs
+                    .map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
             };
-            if let Err(err) = restore::restore(&mut out, &homes, &options) {
+            if let Err(err) = restore::restore(&mut out, &args.homes, &options) {
                 if json {
                     let error =
                         serde_json::json!({"command": "restore", "error": shown::error_text(&err)});
@@ -514,7 +506,7 @@ struct NodeApplied {
 }
 
 /// Where lines of text go: `out`, unless the output is a JSON document.
-fn text_out(out: &mut dyn Write, format: Format) -> Option<&mut dyn Write> {
+pub(crate) fn text_out(out: &mut dyn Write, format: Format) -> Option<&mut dyn Write> {
     match format {
         Format::Text => Some(out),
         Format::Json => None,

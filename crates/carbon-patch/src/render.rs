@@ -209,9 +209,7 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
         "changes": !plan.changes.is_empty(),
         "interrupted": plan.interrupted,
         "finished_interrupted": plan.finished_interrupted.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "files": file_diffs.iter().map(|d| {
-            json!({"path": d.path, "new_file": d.new_file, "added": d.added, "removed": d.removed, "diff": d.diff})
-        }).collect::<Vec<_>>(),
+        "files": file_diffs.iter().map(file_json).collect::<Vec<_>>(),
         "outcomes": plan.outcomes.iter().map(|o| json!({
             "file": o.file.display().to_string(),
             "what": mask(&o.what, &plan.secrets),
@@ -224,6 +222,12 @@ pub fn json_node(plan: &NodePlan) -> NodeReport {
         output: serde_json::to_vec_pretty(&value).expect("JSON values serialize"),
         tally: Tally::of(plan, &file_diffs),
     }
+}
+
+/// A file's diff as JSON, as `plan`'s and `restore`'s `"files"` list them
+/// (docs/json.md).
+pub fn file_json(d: &FileDiff) -> Value {
+    json!({"path": d.path, "new_file": d.new_file, "added": d.added, "removed": d.removed, "diff": d.diff})
 }
 
 /// A finding as JSON (docs/json.md): its parts apart, so that a script

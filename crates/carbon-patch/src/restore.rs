@@ -19,6 +19,7 @@ use carbon_config::secrets::Secrets;
 use carbon_config::{CarbonHome, FileChange};
 use carbon_recipe::plan::fleet;
 
+use crate::cli::Format;
 use crate::finished::Noted;
 
 /// What `--from` takes to mean the newest backup of any home given.
@@ -36,15 +37,23 @@ pub struct Options {
     /// Skip a home that has no such backup, rather than refuse the run.
     pub skip_missing: bool,
     pub color: bool,
-    /// JSON (docs/json.md) rather than text.
-    pub json: bool,
+    /// Text, or JSON (docs/json.md).
+    pub format: Format,
     pub max_file_size: u64,
     pub jobs: usize,
 }
 
-/// One home given, with the stamps of its backups (read without its lock).
+impl Options {
+    fn json(&self) -> bool {
+        matches!(self.format, Format::Json)
+    }
+}
+
+/// One home given, opened, with its backups (read without its lock).
 struct Given<'a> {
     path: &'a Path,
+    home: CarbonHome,
+    backups: Backups,
     stamps: Vec<String>,
 }
 
@@ -133,12 +142,12 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     if let Err(err) = opened {
         let order: Vec<String> = homes.iter().map(|h| h.display().to_string()).collect();
         let noted = noted.take(&order);
-        let out = (!options.json).then_some(&mut out as &mut dyn Write);
+        let out = crate::text_out(&mut out, options.format);
         return Err(crate::finished::stopped(out, &noted, err, "restored"));
     }
     let files: usize = read.iter().map(|home| home.diffs.len()).sum();
     let restored = read.iter().filter(|home| home.has_backup).count();
-    if options.dry_run && options.json {
+    if options.dry_run && options.json() {
         writeln!(out, "{:#}", json(&read, &stamp, options, None))?;
         return Ok(out.flush()?);
     }
@@ -183,16 +192,22 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     let written = match carbon_commit::commit(&mut staged, commit) {
         Ok(report) => report.written,
         Err(err) if err.wrote_nothing() => {
-            return Err(stopped(&mut out, &read, err.into(), options.json))
+            let out = crate::text_out(&mut out, options.format);
+            return Err(crate::finished::stopped(
+                out,
+                &finished_in(&read),
+                err.into(),
+                "restored",
+            ));
         }
         Err(err) => {
             let finished = finished_in(&read);
-            let out = (!options.json).then_some(&mut out as &mut dyn Write);
+            let out = crate::text_out(&mut out, options.format);
             return Err(crate::finished::after_writing(out, &finished, err.into()));
         }
     };
     let report = |out: &mut dyn Write| -> std::io::Result<()> {
-        if options.json {
+        if options.json() {
             writeln!(out, "{:#}", json(&read, &stamp, options, Some(written)))?;
             return out.flush();
         }
@@ -223,14 +238,6 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         .with_context(|| format!("restored: {written} file(s) were written, but not reported"))
 }
 
-/// The error that stopped a restore before its first write
-/// ([`crate::finished::stopped`]).
-fn stopped(out: &mut dyn Write, read: &[Home], err: anyhow::Error, json: bool) -> anyhow::Error {
-    let finished = finished_in(read);
-    let out = (!json).then_some(out);
-    crate::finished::stopped(out, &finished, err, "restored")
-}
-
 /// The report as JSON (docs/json.md): `written` is `None` for a dry run.
 fn json(
     read: &[Home],
@@ -249,10 +256,7 @@ fn json(
                 "has_backup": home.has_backup,
                 "interrupted": home.interrupted,
                 "finished_interrupted": paths(&home.finished),
-                "files": home.diffs.iter().map(|d| serde_json::json!({
-                    "path": d.path, "new_file": d.new_file, "added": d.added,
-                    "removed": d.removed, "diff": d.diff,
-                })).collect::<Vec<_>>(),
+                "files": home.diffs.iter().map(crate::render::file_json).collect::<Vec<_>>(),
                 "left": paths(&home.created),
             })
         })
@@ -280,13 +284,9 @@ fn finished_in(read: &[Home]) -> Vec<(String, Vec<PathBuf>)> {
 
 /// Two paths to one home would take its lock twice.
 fn refuse_repeated(homes: &[PathBuf]) -> Result<()> {
-    use std::os::unix::fs::MetadataExt;
     let mut seen = std::collections::HashMap::new();
     for home in homes {
-        let Ok(meta) = std::fs::metadata(home) else {
-            continue; // Its own error comes when it is opened.
-        };
-        if let Some(first) = seen.insert((meta.dev(), meta.ino()), home) {
+        if let Some(first) = seen.insert(carbon_recipe::plan::HomeId::of(home), home) {
             bail!(
                 "{} and {} are one home; name it once",
                 visible::path(first),
@@ -300,8 +300,14 @@ fn refuse_repeated(homes: &[PathBuf]) -> Result<()> {
 /// A home given, with its backups' stamps, read without its lock.
 fn given(path: &Path) -> Result<Given<'_>> {
     let home = CarbonHome::open(path).with_context(|| format!("home {}", path.display()))?;
-    let stamps = Backups::read_only(home.root())?.stamps()?;
-    Ok(Given { path, stamps })
+    let backups = Backups::read_only(home.root())?;
+    let stamps = backups.stamps()?;
+    Ok(Given {
+        path,
+        home,
+        backups,
+        stamps,
+    })
 }
 
 /// The stamp to restore: `from`, or with [`LATEST`] the newest any home
@@ -366,19 +372,21 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
     if !home.has_backup {
         return Ok(home);
     }
-    let opened = CarbonHome::open(given.path).with_context(|| format!("home {shown}"))?;
-    let root = opened.root();
-    let (lock, backups) = if options.dry_run {
+    let root = given.home.root();
+    // A dry run reads the backups as `given` found them; a restore, under
+    // the lock it takes now.
+    let (lock, locked) = if options.dry_run {
         home.interrupted = carbon_commit::pending(root);
-        (None, Backups::read_only(root)?)
+        (None, None)
     } else {
         Backups::refuse_anothers(root)?;
         let lock = carbon_commit::Lock::acquire(root).with_context(|| format!("home {shown}"))?;
         home.finished = lock.finished().to_vec();
         noted.note(&shown, &home.finished);
         let backups = lock.backups();
-        (Some(lock), backups)
+        (Some(lock), Some(backups))
     };
+    let backups = locked.as_ref().unwrap_or(&given.backups);
     let restoring = backups.restoring(stamp, options.max_file_size)?;
     home.created = backups.created(stamp)?;
     let secrets = Secrets::new(&[]);

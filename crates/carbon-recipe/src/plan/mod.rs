@@ -188,14 +188,17 @@ pub fn open(
 /// the path would cost a `readlink` for each of its parts, on the one
 /// thread, before any node is planned); its path when it cannot be read
 /// (the node's own error comes when it is opened).
-#[derive(Hash, PartialEq, Eq)]
-enum HomeId {
+#[derive(Debug, Hash, PartialEq, Eq)]
+pub enum HomeId {
+    /// The folder's device and inode.
     Inode(u64, u64),
+    /// Its path, where it cannot be read.
     Path(PathBuf),
 }
 
 impl HomeId {
-    fn of(home: &Path) -> HomeId {
+    /// What tells the home at `home` from others.
+    pub fn of(home: &Path) -> HomeId {
         #[cfg(unix)]
         if let Ok(meta) = std::fs::metadata(home) {
             use std::os::unix::fs::MetadataExt;
