@@ -45,6 +45,16 @@ use std::sync::{Arc, Mutex};
 pub use dir::{has_acl, Dir, Entry, Kind, Meta};
 pub use error::{Error, Result};
 
+/// A folder [`Root::create_dirs`] made: the folder it was made in, and its
+/// name there.
+#[derive(Clone, Debug)]
+pub struct Made {
+    /// The folder it was made in.
+    pub parent: Dir,
+    /// Its name in `parent`.
+    pub name: std::ffi::OsString,
+}
+
 /// Gives `made` (a file or folder just made in `folder`) the owner and group
 /// of `folder`, when they differ and this process may (root): what root
 /// makes in a tree its owner owns stays the owner's, as what is around it
@@ -264,11 +274,22 @@ impl Root {
     /// the folders above it do not exist yet, as `mkdir -p` would, but
     /// beneath the root. Run as root, each folder made takes the owner and
     /// group of the folder it is made in: the tree stays its owner's.
+    /// Each folder this call made is added to `made`, outermost first, even
+    /// when a later step fails: the caller can make their names durable,
+    /// or remove them again.
     ///
     /// # Errors
     /// As [`Root::dir`].
-    pub fn create_dirs(&self, rel: impl AsRef<Path>, mode: u32) -> Result<Dir> {
-        self.folder(rel.as_ref(), Some(mode))
+    pub fn create_dirs(
+        &self,
+        rel: impl AsRef<Path>,
+        mode: u32,
+        made: &mut Vec<Made>,
+    ) -> Result<Dir> {
+        let noted = std::cell::RefCell::new(Vec::new());
+        let found = self.folder(rel.as_ref(), Some(walk::Create { mode, made: &noted }));
+        made.append(&mut noted.into_inner());
+        found
     }
 
     /// Where a file written "at `rel`" is written: the folder it is in and

@@ -1,5 +1,5 @@
 use std::os::unix::fs::symlink;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::*;
 
@@ -93,7 +93,7 @@ fn links_that_lead_out_are_refused_with_the_link_named() {
     }
     // Made through a link out: refused, and nothing made there.
     assert!(matches!(
-        root.create_dirs("conf/out/new", 0o755),
+        root.create_dirs("conf/out/new", 0o755, &mut Vec::new()),
         Err(Error::LeadsOut { .. })
     ));
     assert!(matches!(
@@ -198,19 +198,38 @@ fn locate_follows_the_last_link_and_allows_a_new_name() {
 fn folders_are_made_beneath_the_root() {
     let (_dir, root) = tree();
     symlink("conf", root.path().join("c")).unwrap();
-    let made = root.create_dirs("c/lib/drivers", 0o755).unwrap();
-    assert_eq!(made.rel(), Path::new("conf/lib/drivers"));
+    let mut made = Vec::new();
+    let found = root.create_dirs("c/lib/drivers", 0o755, &mut made).unwrap();
+    assert_eq!(found.rel(), Path::new("conf/lib/drivers"));
     assert!(root.path().join("conf/lib/drivers").is_dir());
-    // Again: what is there is opened.
+    let named = |made: &[crate::Made]| -> Vec<PathBuf> {
+        made.iter().map(|m| m.parent.rel().join(&m.name)).collect()
+    };
     assert_eq!(
-        root.create_dirs("conf/lib/drivers", 0o755).unwrap().rel(),
+        named(&made),
+        [PathBuf::from("conf/lib"), PathBuf::from("conf/lib/drivers")]
+    );
+    // Again: what is there is opened, and nothing is made.
+    made.clear();
+    assert_eq!(
+        root.create_dirs("conf/lib/drivers", 0o755, &mut made)
+            .unwrap()
+            .rel(),
         Path::new("conf/lib/drivers")
     );
+    assert!(made.is_empty());
+    // A step that fails still reports the folders made before it.
     std::fs::write(root.path().join("conf/file"), "").unwrap();
     assert!(matches!(
-        root.create_dirs("conf/file/x", 0o755),
+        root.create_dirs("conf/file/x", 0o755, &mut made),
         Err(Error::NotAFolder { .. })
     ));
+    assert!(made.is_empty());
+    assert!(matches!(
+        root.create_dirs("conf/new/../file/x", 0o755, &mut made),
+        Err(Error::NotAFolder { .. })
+    ));
+    assert_eq!(named(&made), [PathBuf::from("conf/new")]);
 }
 
 #[test]
@@ -438,7 +457,8 @@ fn folders_root_makes_are_the_owner_of_their_parent() {
     } else {
         me
     };
-    root.create_dirs("conf/new/deeper", 0o755).unwrap();
+    root.create_dirs("conf/new/deeper", 0o755, &mut Vec::new())
+        .unwrap();
     for made in ["conf/new", "conf/new/deeper"] {
         let meta = std::fs::metadata(root.path().join(made)).unwrap();
         assert_eq!((meta.uid(), meta.gid()), owner, "{made}");

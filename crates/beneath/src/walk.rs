@@ -36,6 +36,14 @@ impl<T> Step<T> {
     }
 }
 
+/// How a walk makes the folders it misses: with `mode` (less the umask),
+/// each one made noted in `made`, in the order made.
+#[derive(Clone, Copy)]
+pub(crate) struct Create<'a> {
+    pub(crate) mode: u32,
+    pub(crate) made: &'a std::cell::RefCell<Vec<crate::Made>>,
+}
+
 /// One part of a path still to walk.
 enum Part {
     Name(OsString),
@@ -84,7 +92,7 @@ impl Root {
 
     /// The folder at `rel`; made (with `mode`, less the umask) where it is
     /// missing when `create` is given.
-    pub(crate) fn folder(&self, rel: &Path, create: Option<u32>) -> Result<Dir> {
+    pub(crate) fn folder(&self, rel: &Path, create: Option<Create<'_>>) -> Result<Dir> {
         let end = self.walk_to(rel, |dir, name| self.child(dir, name, create), create)?;
         Ok(match end {
             End::Name(dir) | End::Folder(dir) => dir,
@@ -95,7 +103,7 @@ impl Root {
         &self,
         rel: &Path,
         mut last: impl FnMut(&Dir, &OsStr) -> Result<Step<T>>,
-        create: Option<u32>,
+        create: Option<Create<'_>>,
     ) -> Result<End<T>> {
         let shown = || self.display_path(rel);
         // Most paths name a file in a folder already opened: one call, and
@@ -202,15 +210,15 @@ impl Root {
 
     /// The folder `name` in `dir`, or the target of the link `name` is;
     /// made with `create`'s mode when missing.
-    fn child(&self, dir: &Dir, name: &OsStr, create: Option<u32>) -> Result<Step<Dir>> {
+    fn child(&self, dir: &Dir, name: &OsStr, create: Option<Create<'_>>) -> Result<Step<Dir>> {
         let rel = dir.rel().join(name);
         if let Some(known) = self.known(&rel) {
             return Ok(Step::Done(known));
         }
         let fail = |e: Errno| Error::io(dir.shown(name), e);
-        let opened = match dir.open_dir_raw(name) {
-            Err(Errno::NOENT) if create.is_some() => {
-                let mode = rustix::fs::Mode::from_raw_mode(create.unwrap_or(0o777));
+        let opened = match (dir.open_dir_raw(name), create) {
+            (Err(Errno::NOENT), Some(create)) => {
+                let mode = rustix::fs::Mode::from_raw_mode(create.mode);
                 match rustix::fs::mkdirat(dir, name, mode) {
                     Ok(()) => match dir.open_dir_raw(name) {
                         // Opened by name again: the folder made, unless the
@@ -221,14 +229,20 @@ impl Root {
                                 path: dir.shown(name),
                             })
                         }
-                        Ok(made) => give_like(dir, &made).map(|()| made),
+                        Ok(made) => {
+                            create.made.borrow_mut().push(crate::Made {
+                                parent: dir.clone(),
+                                name: name.to_os_string(),
+                            });
+                            give_like(dir, &made).map(|()| made)
+                        }
                         Err(e) => Err(e),
                     },
                     Err(Errno::EXIST) => dir.open_dir_raw(name),
                     Err(e) => return Err(fail(e)),
                 }
             }
-            opened => opened,
+            (opened, _) => opened,
         };
         match opened {
             Ok(found) => {
