@@ -195,10 +195,13 @@ impl Staged {
         Ok(())
     }
 
-    /// The staged files and the folders they were made in, to make durable
-    /// (each file once: it is closed once synced).
+    /// The staged files, the folders they were made in and those the
+    /// folders made for new files were made in, to make durable (each file
+    /// once: it is closed once synced).
     fn staged_files(&mut self) -> Vec<Durable> {
-        let mut durable = Vec::with_capacity(self.files.len() + 1);
+        let mut durable = Vec::with_capacity(self.files.len() + self.made.len() + 1);
+        let made = self.made.iter().map(|made| &made.parent);
+        durable.extend(made.map(|parent| Durable::Folder(parent.clone())));
         durable.extend(
             self.lock
                 .as_ref()

@@ -75,6 +75,10 @@ pub struct Staged {
     pub(crate) backup: Option<crate::journal::Backup>,
     /// What must be durable before the commit's first replacement.
     pub(crate) durable: Vec<crate::durable::Durable>,
+    /// The folders made for new files, outermost first: their names are made
+    /// durable with the staged files, and they go again with them when the
+    /// run stops before its commit.
+    pub(crate) made: Vec<beneath::Made>,
     /// The mount of the home's stage folder, and whether each folder staged
     /// for so far (by its path in the home) is on it.
     stage_mount: Option<(u64, u64)>,
@@ -116,6 +120,7 @@ impl Staged {
             lock: Some(lock),
             backup: None,
             durable: Vec::new(),
+            made: Vec::new(),
             stage_mount: None,
             mounts: Vec::new(),
         }
@@ -192,7 +197,7 @@ impl Staged {
                 // A new file in a new folder (a driver's lib folder, say).
                 nearest_folder_writable(&root, path)?;
                 let folder = path.parent().unwrap_or(Path::new(""));
-                root.create_dirs(folder, 0o777)?;
+                root.create_dirs(folder, 0o777, &mut self.made)?;
                 root.locate(path)?
             }
             Err(e) => return Err(e.into()),
@@ -273,9 +278,10 @@ impl Staged {
         Ok(same)
     }
 
-    /// Removes what is left of the staging: the staged files, unless the
-    /// commit `renamed` them all, and the kept originals. Never while a
-    /// journal needs them (the caller checks).
+    /// Removes what is left of the staging: the staged files and the
+    /// folders made for new files, unless the commit `renamed` them all, and
+    /// the kept originals. Never while a journal needs them (the caller
+    /// checks).
     pub(crate) fn clean_up(&mut self, renamed: bool) {
         self.cleaned = true;
         for file in &mut self.files {
@@ -285,6 +291,14 @@ impl Staged {
             }
             if let Some(original) = file.original.take() {
                 let _ = file.stage.remove_file(original);
+            }
+        }
+        let made = std::mem::take(&mut self.made);
+        if !renamed {
+            // Innermost first; one that holds anything now is not ours to
+            // empty, and stays.
+            for folder in made.iter().rev() {
+                let _ = folder.parent.remove_dir(&folder.name);
             }
         }
     }

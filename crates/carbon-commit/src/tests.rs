@@ -4,6 +4,7 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::*;
 use crate::pause::{hook, Point};
@@ -630,7 +631,11 @@ fn a_commit_syncs_its_own_files_and_folders() {
             ("other.xml", "<o/>"),
         ],
     );
-    let changes = [AB[0], ("conf/b.xml", Some("<b/>"), "<b x='1'/>")];
+    let changes = [
+        AB[0],
+        ("conf/b.xml", Some("<b/>"), "<b x='1'/>"),
+        ("lib/new/c.jar", None, "jar"),
+    ];
     let mut trees = vec![staged(&home, &changes).unwrap()];
     let staged_names: Vec<PathBuf> = trees[0]
         .files
@@ -648,9 +653,14 @@ fn a_commit_syncs_its_own_files_and_folders() {
     let mut synced = crate::pause::synced_under(dir.path());
     synced.sort();
     let stage = home.join(".carbon-patch");
+    // The folders made for c.jar: their names in their parents before the
+    // replacements, the last one's entry for c.jar after.
     let mut expected = vec![
         home.clone(),
+        home.clone(),
         home.join("conf"),
+        home.join("lib"),
+        home.join("lib/new"),
         stage.clone(),
         stage.clone(),
         stage.join("lock"),
@@ -658,6 +668,53 @@ fn a_commit_syncs_its_own_files_and_folders() {
     expected.extend(staged_names);
     expected.sort();
     assert_eq!(synced, expected);
+}
+
+/// A run that stops before its commit, or is rolled back, takes away the
+/// folders it made for new files: nothing is written when anything is
+/// wrong. A folder that holds something of someone else's by then stays.
+#[test]
+fn folders_made_for_new_files_go_when_the_run_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("b.xml", "<b/>")]);
+    let changes = [
+        ("lib/new/d.jar", None, "jar"),
+        ("b.xml", Some("<b/>"), "<b x='1'/>"),
+    ];
+    // Stopped before the commit: b.xml changed since it was planned.
+    let stale = [changes[0], ("b.xml", Some("<old/>"), "<b x='1'/>")];
+    let err = commit_one(&home, &stale, None).unwrap_err();
+    assert!(err.wrote_nothing(), "{err}");
+    assert!(!home.join("lib").exists());
+    // Dropped before the commit, as when another home is refused.
+    drop(staged(&home, &changes).unwrap());
+    assert!(!home.join("lib").exists());
+    // Rolled back: b.xml is edited by hand just before it is swapped, once
+    // d.jar is in place; on the second run someone also leaves a file in
+    // lib/ meanwhile.
+    let (b, theirs) = (home.join("b.xml"), home.join("lib/theirs.txt"));
+    let leave_theirs = std::sync::Arc::new(AtomicBool::new(false));
+    let leave = leave_theirs.clone();
+    let _hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == b {
+            std::fs::write(&b, "<b hand-edited='yes'/>").unwrap();
+            if leave.load(Ordering::Relaxed) {
+                std::fs::write(&theirs, "theirs").unwrap();
+            }
+        }
+    });
+    let err = commit_one(&home, &changes, None).unwrap_err();
+    assert!(
+        matches!(err, Error::RolledBack { restored: 1, .. }),
+        "{err}"
+    );
+    assert!(!home.join("lib").exists());
+    std::fs::write(home.join("b.xml"), "<b/>").unwrap();
+    leave_theirs.store(true, Ordering::Relaxed);
+    let err = commit_one(&home, &changes, None).unwrap_err();
+    assert!(matches!(err, Error::RolledBack { .. }), "{err}");
+    assert_eq!(names(&home.join("lib")), ["theirs.txt"]);
+    assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
 }
 
 /// Putting files back after a failure must not lose an edit either: a file

@@ -367,6 +367,48 @@ fn a_refused_apply_creates_nothing_in_any_home() {
     assert!(!own_folder(untouched));
 }
 
+/// A run refused after a node was staged takes away what it made there:
+/// node1's driver and the folders made for it are staged before node2's plan
+/// fails, and all of them go again.
+#[test]
+fn a_refused_apply_leaves_no_folder_it_made() {
+    let h = homes();
+    let own_folder = |home: &Path| home.join(".carbon-patch").exists();
+    let lib = h.node1.join("repository/components/lib");
+    std::fs::remove_dir_all(h.node1.join("repository/components")).unwrap();
+    let carbon_xml = h.node2.join("repository/conf/carbon.xml");
+    let kept = std::fs::read(&carbon_xml).unwrap();
+    std::fs::write(&carbon_xml, "<Server>").unwrap();
+    let dir = h.node1.parent().unwrap();
+    std::fs::write(dir.join("driver.jar"), b"PK\x03\x04").unwrap();
+    let recipe = dir.join("drivers.toml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "lib = [\"driver.jar\"]\n[server]\noffset = 2\n\
+             [nodes.node1]\nhome = {:?}\n[nodes.node2]\nhome = {:?}\n",
+            h.node1, h.node2
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["apply", "-j", "1"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("nothing was written"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!h.node1.join("repository/components").exists());
+    assert!(!own_folder(&h.node1));
+    std::fs::write(&carbon_xml, kept).unwrap();
+    assert!(bin().arg("apply").arg(&recipe).status().unwrap().success());
+    assert!(lib.join("driver.jar").is_file());
+}
+
 /// A recipe says what it is for; a home of another product or version is
 /// refused before anything is planned, by plan, check and apply alike.
 #[test]
