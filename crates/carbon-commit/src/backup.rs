@@ -18,8 +18,11 @@ use std::path::{Component, Path, PathBuf};
 
 use beneath::{Dir, Meta};
 
+use serde::{Deserialize, Serialize};
+
 use crate::durable::Durable;
 use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
 use crate::journal::Backup;
 
 /// The backups' folder in the stage folder.
@@ -125,19 +128,23 @@ impl Writer {
 }
 
 impl Writer {
-    /// Lists the files the commit creates (relative to the home), for a
-    /// restore to name: JSON, an array of paths.
-    pub(crate) fn created(&mut self, created: &[&Path]) -> Result<()> {
+    /// Lists the files the commit creates (relative to the home), each
+    /// with a fingerprint of what it is made with, for a restore to remove
+    /// those that still hold it: JSON, `[{"path", "made": {"len", "xxh3"}}]`.
+    pub(crate) fn created(&mut self, created: &[(&Path, Fingerprint)]) -> Result<()> {
         if created.is_empty() {
             return Ok(());
         }
         let dir = self.partial.create_dir(CREATED[0], 0o700)?;
         self.durable.push(Durable::Folder(dir.clone()));
-        let paths: Vec<String> = created
+        let listed: Vec<Listed> = created
             .iter()
-            .map(|path| path.to_string_lossy().into_owned())
+            .map(|(path, made)| Listed {
+                path: path.to_path_buf(),
+                made: *made,
+            })
             .collect();
-        let json = serde_json::to_vec(&paths).expect("paths serialise");
+        let json = serde_json::to_vec(&listed).expect("paths serialise");
         let mut file = dir.create_new(CREATED[1], 0o600)?;
         let path = dir.shown(CREATED[1]);
         std::io::Write::write_all(&mut file, &json)
@@ -145,6 +152,16 @@ impl Writer {
         self.durable.push(Durable::File(file, path));
         Ok(())
     }
+}
+
+/// A file a commit created, as its backup lists it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Listed {
+    /// Relative to the home, as the journal names it.
+    pub path: PathBuf,
+    /// What the commit made it with.
+    pub made: Fingerprint,
 }
 
 /// Renames a backup's `.partial` folder to its stamp, when it is there.

@@ -168,11 +168,13 @@ impl Staged {
                     writer.copy(&file.target, original, meta)?;
                 }
             }
-            let created: Vec<&std::path::Path> = self
+            let created: Vec<_> = self
                 .files
                 .iter()
-                .filter(|file| file.before.is_none())
-                .map(|file| file.target.as_path())
+                .filter_map(|file| match (file.before, file.after) {
+                    (None, Some(made)) => Some((file.target.as_path(), made)),
+                    _ => None,
+                })
                 .collect();
             writer.created(&created)?;
             durable.append(&mut writer.durable);
@@ -308,6 +310,9 @@ pub(crate) fn replace(
         None => Expected::Nothing,
         Some(_) => Expected::Checked(file),
     };
+    if file.after.is_none() {
+        return swap::take_out(&file.dir, &file.name, &file.stage, &file.staged, &expected);
+    }
     swap::put_in_place(
         &file.stage,
         &file.staged,

@@ -26,9 +26,15 @@
 //!   holds neither the original nor the new bytes holds an edit that
 //!   landed just before its swap: it is put back in place before stopping.
 //!
-//! The journal is JSON, `{"version": 3, "backup": ..., "files": [{"target",
+//! A file the commit removes is taken out to its staged name (which held
+//! nothing), so there it waits as an original would: its new state is
+//! "absent", and its staged name holding it shows the commit had begun.
+//!
+//! The journal is JSON, `{"version": 4, "backup": ..., "files": [{"target",
 //! "staged", "before", "after"}]}`, paths relative to the home, `before`
-//! null for a file the commit creates, fingerprints as `{"len", "xxh3"}`.
+//! null for a file the commit creates, `after` null for one it removes,
+//! fingerprints as `{"len", "xxh3"}`. Version 3, the same without removals,
+//! is read too.
 
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
@@ -42,8 +48,9 @@ use crate::fingerprint::Fingerprint;
 use crate::lock::{STAGED_PREFIX, STAGE_DIR};
 use crate::swap::{self, Expected};
 
-/// The version this build writes and reads.
-const VERSION: u32 = 3;
+/// The version this build writes, and the versions it reads.
+const VERSION: u32 = 4;
+const READS: [u32; 2] = [3, 4];
 
 /// One file of a commit in progress. Paths are relative to the home.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -54,8 +61,8 @@ pub(crate) struct Entry {
     pub staged: PathBuf,
     /// What the target held when planned; `None` for a new file.
     pub before: Option<Fingerprint>,
-    /// What the staged file holds.
-    pub after: Fingerprint,
+    /// What the staged file holds; `None` for a file the commit removes.
+    pub after: Option<Fingerprint>,
 }
 
 /// A backup folder the commit finishes by renaming it (see `backup.rs`).
@@ -123,7 +130,26 @@ struct Found<'e> {
 
 impl Found<'_> {
     fn replaced(&self) -> bool {
-        self.target_holds == Some(self.entry.after)
+        self.target_holds == self.entry.after
+    }
+
+    /// Whether its staged name holds what the commit staged: the new bytes
+    /// (nothing, for a removal), or, for a removal taken out halfway where
+    /// a move is a hard link then a removal, the file itself.
+    fn staged_as_planned(&self) -> bool {
+        self.staged_holds == self.entry.after
+            || (self.entry.after.is_none() && self.staged_holds == self.entry.before)
+    }
+
+    /// Whether this file shows that the replacements had begun: its target
+    /// holds the new bytes, or, for a removal, the file waits under its
+    /// staged name (no one else knows that name, while a target may be
+    /// gone for other reasons).
+    fn begun(&self) -> bool {
+        match self.entry.after {
+            Some(_) => self.replaced(),
+            None => self.staged_holds.is_some(),
+        }
     }
 }
 
@@ -159,7 +185,7 @@ pub(crate) fn recover(
             )))
         }
     };
-    if journal.version != VERSION {
+    if !READS.contains(&journal.version) {
         return Err(bad(format!(
             "journal version {} is not supported; remove it to start afresh",
             journal.version
@@ -183,7 +209,7 @@ pub(crate) fn recover(
         } else {
             dir.clone()
         };
-        let expected = [entry.before, Some(entry.after)];
+        let expected = [entry.before, entry.after];
         found.push(Found {
             entry,
             target_holds: Fingerprint::of_name_like(&dir, name, &expected)?,
@@ -194,7 +220,7 @@ pub(crate) fn recover(
             staged,
         });
     }
-    if !found.iter().any(Found::replaced) {
+    if !found.iter().any(Found::begun) {
         return Ok(Vec::new()); // no replacement had begun
     }
     // Edits swapped out just before the crash go back first, then any
@@ -208,15 +234,13 @@ pub(crate) fn recover(
         if f.replaced() && f.staged_holds.is_some() && !original {
             // The edit goes in place of the new bytes, if they are still
             // there; whatever happens, it is not removed.
-            let ours = Expected::Bytes(f.entry.after);
+            let ours = Expected::holding(f.entry.after);
             swap::put_in_place(&f.stage, &f.staged, &f.dir, &f.name, &ours, &mut exchange)
                 .and_then(|_| Ok(f.dir.sync()?))
                 .map_err(|e| Error::partly_recovered(put_back.clone(), e))?;
             put_back.push(f.entry.target.clone());
             conflict.get_or_insert(f);
-        } else if !f.replaced()
-            && (f.target_holds != f.entry.before || f.staged_holds != Some(f.entry.after))
-        {
+        } else if !f.replaced() && (f.target_holds != f.entry.before || !f.staged_as_planned()) {
             conflict.get_or_insert(f);
         }
     }
@@ -233,15 +257,19 @@ pub(crate) fn recover(
     let mut finished = Vec::new();
     let mut originals = Vec::new();
     for f in found.iter().filter(|f| !f.replaced()) {
-        let expected = f.entry.before.map_or(Expected::Nothing, Expected::Bytes);
-        match swap::put_in_place(
-            &f.stage,
-            &f.staged,
-            &f.dir,
-            &f.name,
-            &expected,
-            &mut exchange,
-        ) {
+        let expected = Expected::holding(f.entry.before);
+        let done = match f.entry.after {
+            Some(_) => swap::put_in_place(
+                &f.stage,
+                &f.staged,
+                &f.dir,
+                &f.name,
+                &expected,
+                &mut exchange,
+            ),
+            None => swap::take_out(&f.dir, &f.name, &f.stage, &f.staged, &expected),
+        };
+        match done {
             Ok(original) => originals.extend(original.map(|name| (f.stage.clone(), name))),
             Err(Error::EditedMeanwhile { .. }) => {
                 return Err(Error::Unfinishable {

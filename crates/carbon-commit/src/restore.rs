@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 use beneath::{Dir, Kind, Meta, Root};
 
-use crate::backup::CREATED;
+use crate::backup::{Listed, CREATED};
 use crate::error::{Error, Result};
+use crate::fingerprint::Fingerprint;
 use crate::lock::{this_user, trust, Lock, STAGE_DIR};
 use crate::stage::Planned;
 
@@ -48,6 +49,31 @@ impl Restoring {
     /// What [`crate::Staged::add`] is told the file held when planned.
     pub fn planned(&self) -> Option<Planned<'_>> {
         self.current.as_ref().map(|(bytes, meta)| Planned {
+            bytes,
+            read_from: meta,
+        })
+    }
+}
+
+/// A file the commit of a backup created, still in the home.
+#[derive(Debug)]
+pub struct Created {
+    /// The file, relative to the home.
+    pub path: PathBuf,
+    /// What it holds now, and the file that holds it; or why it could not
+    /// be read.
+    pub current: std::result::Result<(Vec<u8>, Meta), String>,
+    /// What the commit made it with.
+    made: Fingerprint,
+}
+
+impl Created {
+    /// What [`crate::Staged::remove`] is told the file held when planned,
+    /// when it still holds what the commit made it with: a restore removes
+    /// it then. `None` for a file changed since, or unreadable: it is left.
+    pub fn removable(&self) -> Option<Planned<'_>> {
+        let (bytes, meta) = self.current.as_ref().ok()?;
+        (Fingerprint::of(bytes) == self.made).then_some(Planned {
             bytes,
             read_from: meta,
         })
@@ -172,12 +198,13 @@ impl Backups {
     }
 
     /// The files the commit of backup `stamp` created (they had no original
-    /// to keep) that the home still has, in the order of their paths: a
-    /// restore leaves them, and names them.
+    /// to keep) that the home still has, in the order of their paths, each
+    /// read (up to `limit` bytes): a restore removes those that still hold
+    /// what the commit made them with, and leaves and names the others.
     ///
     /// # Errors
     /// As [`Backups::restoring`]; a list that is not one a commit wrote.
-    pub fn created(&self, stamp: &str) -> Result<Vec<PathBuf>> {
+    pub fn created(&self, stamp: &str, limit: u64) -> Result<Vec<Created>> {
         let folder = self.stamp_folder(stamp)?;
         private(&folder)?;
         let Ok(listed) = folder.open_dir(CREATED[0]) else {
@@ -196,9 +223,9 @@ impl Backups {
             path: shown.clone(),
             what: "is not a list of files a commit created; carbon-patch wrote none such".into(),
         };
-        let paths: Vec<PathBuf> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
-        let mut created = Vec::new();
-        for path in paths {
+        let listed: Vec<Listed> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+        let mut created: Vec<Created> = Vec::new();
+        for Listed { path, made } in listed {
             // Each part a name: a list a commit wrote holds targets as the
             // journal names them, with no `.` either.
             let inside = path.components().next().is_some()
@@ -208,15 +235,23 @@ impl Backups {
             if !inside {
                 return Err(unreadable());
             }
-            // Named unless it is known to be gone: a path that now leads
-            // out of the home is for the person to look at, not to stop
-            // the restore of the files the backup has.
-            if !matches!(self.root.metadata(&path), Ok(None)) {
-                created.push(path);
-            }
+            // Named unless it is known to be gone: one that cannot be read
+            // (a path that now leads out of the home, a file grown past the
+            // limit) is for the person to look at, not to stop the restore
+            // of the files the backup has.
+            let current = match read_current(&self.root, &path, limit) {
+                Ok(None) => continue,
+                Ok(Some(current)) => Ok(current),
+                Err(e) => Err(e.to_string()),
+            };
+            created.push(Created {
+                path,
+                current,
+                made,
+            });
         }
-        created.sort();
-        created.dedup();
+        created.sort_by(|a, b| a.path.cmp(&b.path));
+        created.dedup_by(|a, b| a.path == b.path);
         Ok(created)
     }
 
@@ -368,9 +403,15 @@ mod tests {
     fn restore(home: &Path, stamp: &str) -> Result<usize> {
         let lock = lock(home);
         let restoring = lock.backups().restoring(stamp, 1 << 20)?;
+        let created = lock.backups().created(stamp, 1 << 20)?;
         let mut staged = Staged::new("home", lock);
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
+        }
+        for file in &created {
+            if let Some(planned) = file.removable() {
+                staged.remove(&file.path, planned)?;
+            }
         }
         Ok(commit(
             &mut [staged],
@@ -404,19 +445,27 @@ mod tests {
         assert_eq!(listed, [("a.xml", &b"<a/>"[..]), ("conf/b.xml", b"<b/>")]);
         assert_eq!(restoring[0].current.as_ref().unwrap().0, b"<a x='1'/>");
 
-        let created = |home: &Path| {
-            lock(home)
+        let created = |home: &Path| -> Vec<(PathBuf, bool)> {
+            let created = lock(home)
                 .backups()
-                .created("2026-12-07T100000.000Z")
+                .created("2026-12-07T100000.000Z", 1 << 20);
+            let removable = |c: &Created| c.removable().is_some();
+            created
                 .unwrap()
+                .iter()
+                .map(|c| (c.path.clone(), removable(c)))
+                .collect()
         };
-        assert_eq!(created(&home), [Path::new("conf/new.xml")]);
+        assert_eq!(created(&home), [(PathBuf::from("conf/new.xml"), true)]);
+        // Changed since the commit made it: left.
+        std::fs::write(home.join("conf/new.xml"), "<new edited='yes'/>").unwrap();
+        assert_eq!(created(&home), [(PathBuf::from("conf/new.xml"), false)]);
+        std::fs::write(home.join("conf/new.xml"), "<new/>").unwrap();
 
-        assert_eq!(restore(&home, "2026-12-07T100000.000Z").unwrap(), 2);
+        assert_eq!(restore(&home, "2026-12-07T100000.000Z").unwrap(), 3);
         assert_eq!(read(&home, "a.xml"), "<a/>");
         assert_eq!(read(&home, "conf/b.xml"), "<b/>");
-        assert_eq!(read(&home, "conf/new.xml"), "<new/>", "left, and named");
-        std::fs::remove_file(home.join("conf/new.xml")).unwrap();
+        assert!(!home.join("conf/new.xml").exists(), "removed");
         assert!(created(&home).is_empty(), "named only while it is there");
         // Once restored, there is nothing left to restore.
         assert!(lock(&home)
@@ -560,10 +609,21 @@ mod tests {
         ];
         commit_one(&home, &changes, Some("S")).unwrap();
         let list = home.join(".carbon-patch/backups/S/.carbon-patch/created.json");
-        assert_eq!(std::fs::read_to_string(&list).unwrap(), r#"["b.xml"]"#);
-        for planted in [r#"["../x"]"#, r#"["/etc/passwd"]"#, r#"[""]"#, "not json"] {
-            std::fs::write(&list, planted).unwrap();
-            let err = lock(&home).backups().created("S").unwrap_err();
+        let made = serde_json::to_string(&Fingerprint::of(b"<b/>")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&list).unwrap(),
+            format!(r#"[{{"path":"b.xml","made":{made}}}]"#)
+        );
+        let listing = |path: &str| format!(r#"[{{"path":"{path}","made":{made}}}]"#);
+        for planted in [
+            listing("../x"),
+            listing("/etc/passwd"),
+            listing(""),
+            r#"["b.xml"]"#.into(),
+            "not json".into(),
+        ] {
+            std::fs::write(&list, &planted).unwrap();
+            let err = lock(&home).backups().created("S", 1 << 20).unwrap_err();
             assert_eq!(
                 err.to_string(),
                 format!(
@@ -604,7 +664,7 @@ mod tests {
             err.to_string().contains("open to others (mode 0711)"),
             "{err}"
         );
-        let err = lock(&home).backups().created("S").unwrap_err();
+        let err = lock(&home).backups().created("S", 1 << 20).unwrap_err();
         assert!(
             err.to_string().contains("open to others (mode 0711)"),
             "{err}"

@@ -47,8 +47,10 @@ pub(crate) struct StagedFile {
     /// What the target held when planned; `None` for a file the commit
     /// creates.
     pub before: Option<Fingerprint>,
-    /// What the staged file holds.
-    pub after: Fingerprint,
+    /// What the staged file holds; `None` for a file the commit removes
+    /// (nothing is staged, and `staged` is where the file waits once
+    /// taken out).
+    pub after: Option<Fingerprint>,
     /// The staged file, open until the commit makes it durable.
     pub open: Option<std::fs::File>,
     /// The original, opened when the commit checked it: checked again once
@@ -83,6 +85,44 @@ pub struct Staged {
     /// for so far (by its path in the home) is on it.
     stage_mount: Option<(u64, u64)>,
     mounts: Vec<(PathBuf, bool)>,
+}
+
+/// Where a file is written ([`Staged::place`]).
+struct Place {
+    dir: Dir,
+    name: OsString,
+    /// `dir` and `name` as a path in the home.
+    target: PathBuf,
+    /// The original the plan read, opened, and what it is.
+    original: Option<(std::fs::File, Meta)>,
+    /// The folder its new bytes are staged in.
+    stage: Dir,
+}
+
+impl Place {
+    /// The file staged at this place, `path` as the caller named it, its
+    /// new bytes (none for a removal) under `staged`.
+    fn staged(
+        self,
+        path: &Path,
+        staged: OsString,
+        before: Option<Fingerprint>,
+        after: Option<Fingerprint>,
+    ) -> StagedFile {
+        StagedFile {
+            shown: path.to_path_buf(),
+            target: self.target,
+            dir: self.dir,
+            name: self.name,
+            stage: self.stage,
+            staged,
+            before,
+            after,
+            open: None,
+            checked: None,
+            original: None,
+        }
+    }
 }
 
 /// The name an original kept by a hard link gets beside `staged`.
@@ -174,6 +214,18 @@ impl Staged {
             .map_err(|e| self.labelled(path, e))
     }
 
+    /// Stages the removal of the file at `path` (relative to the home),
+    /// which held `before` when planned: the commit takes it out of the home
+    /// as it replaces the others, and keeps it until every file is done, to
+    /// put back should the commit fail.
+    ///
+    /// # Errors
+    /// As [`Staged::add`]; the file gone or changed since it was planned.
+    pub fn remove(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
+        self.stage_removal(path, before)
+            .map_err(|e| self.labelled(path, e))
+    }
+
     /// `e`, on the file at `path`, labelled with the tree.
     fn labelled(&mut self, path: &Path, e: Error) -> Error {
         let shown = self.lock().root().display_path(path);
@@ -190,15 +242,54 @@ impl Staged {
         after: &[u8],
         new_mode: Option<u32>,
     ) -> Result<()> {
+        let place = self.place(path, before)?;
+        // A folder of the home may carry a default ACL, which a file made in
+        // it takes; the home's stage folder never does (lock.rs).
+        let inherits = place.stage.rel() != Path::new(crate::lock::STAGE_DIR);
+        let new = NewFile {
+            mode: new_mode.unwrap_or(NEW_FILE_MODE) & 0o777,
+            exact: new_mode.is_some(),
+            folder: &place.dir,
+        };
+        let original = place.original.as_ref();
+        let (staged, open) = stage_bytes(&place.stage, inherits, original, &new, after)?;
+        let before = before.map(|planned| Fingerprint::of(planned.bytes));
+        let file = place.staged(path, staged, before, Some(Fingerprint::of(after)));
+        self.files.push(StagedFile {
+            open: Some(open),
+            ..file
+        });
+        Ok(())
+    }
+
+    fn stage_removal(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
+        let place = self.place(path, Some(before))?;
+        // Where the file waits once taken out: a name no one can guess,
+        // taken only if still free.
+        let staged = fresh_name(0);
+        let file = place.staged(path, staged, Some(Fingerprint::of(before.bytes)), None);
+        self.files.push(file);
+        Ok(())
+    }
+
+    /// Where the file at `path` is written, checked: its folder (made, with
+    /// the folders above it, for a new file), its name, the original the
+    /// plan read (`before`), opened, and the folder to stage in.
+    fn place(&mut self, path: &Path, before: Option<Planned<'_>>) -> Result<Place> {
         let root = self.lock().root().clone();
         let beneath::Located { dir, name, meta } = match root.locate(path) {
             Ok(found) => found,
-            Err(e) if e.is_not_found() => {
+            Err(e) if e.is_not_found() && before.is_none() => {
                 // A new file in a new folder (a driver's lib folder, say).
                 nearest_folder_writable(&root, path)?;
                 let folder = path.parent().unwrap_or(Path::new(""));
                 root.create_dirs(folder, 0o777, &mut self.made)?;
                 root.locate(path)?
+            }
+            Err(e) if e.is_not_found() => {
+                return Err(Error::Changed {
+                    path: root.display_path(path),
+                })
             }
             Err(e) => return Err(e.into()),
         };
@@ -235,29 +326,13 @@ impl Staged {
         } else {
             dir.clone()
         };
-        // A folder of the home may carry a default ACL, which a file made in
-        // it takes; the home's stage folder never does (lock.rs).
-        let inherits = stage.rel() != Path::new(crate::lock::STAGE_DIR);
-        let new = NewFile {
-            mode: new_mode.unwrap_or(NEW_FILE_MODE) & 0o777,
-            exact: new_mode.is_some(),
-            folder: &dir,
-        };
-        let (staged, open) = stage_bytes(&stage, inherits, original.as_ref(), &new, after)?;
-        self.files.push(StagedFile {
-            shown: path.to_path_buf(),
-            target,
+        Ok(Place {
             dir,
             name,
+            target,
+            original,
             stage,
-            staged,
-            before: before.map(|planned| Fingerprint::of(planned.bytes)),
-            after: Fingerprint::of(after),
-            open: Some(open),
-            checked: None,
-            original: None,
-        });
-        Ok(())
+        })
     }
 
     /// Whether `dir` is where the home's stage folder is, for a rename:

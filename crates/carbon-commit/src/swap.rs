@@ -34,6 +34,11 @@ pub(crate) enum Expected<'a> {
 }
 
 impl Expected<'_> {
+    /// A file holding `bytes`; nothing when `None`.
+    pub(crate) fn holding(bytes: Option<Fingerprint>) -> Self {
+        bytes.map_or(Expected::Nothing, Expected::Bytes)
+    }
+
     /// Whether `name` in `dir` is what is expected.
     fn found(&self, dir: &Dir, name: &OsStr) -> Result<bool> {
         match self {
@@ -114,6 +119,50 @@ pub(crate) fn put_in_place(
     rename_keeping(stage, staged, dir, name, &kept, expected)
 }
 
+/// Takes `name` out of `dir`, which must be `expected`, to `staged` in
+/// `stage` (a name that holds nothing), where it waits as a replaced
+/// original does, and returns that name. What was taken out is checked
+/// right after, as a swap's is: an edit that landed meanwhile goes back.
+///
+/// # Errors
+/// [`Error::EditedMeanwhile`] when `name` was not what was expected, or
+/// gone; it is left as it was found.
+pub(crate) fn take_out(
+    dir: &Dir,
+    name: &OsStr,
+    stage: &Dir,
+    staged: &OsStr,
+    expected: &Expected,
+) -> Result<Option<OsString>> {
+    #[cfg(test)]
+    crate::pause::at_path(crate::pause::Point::BeforeSwap, &dir.shown(name));
+    let edited = || Error::EditedMeanwhile {
+        path: dir.shown(name),
+    };
+    match dir.rename_new(name, stage, staged) {
+        Ok(()) => {}
+        // Taken out halfway by a run that died between the hard link and
+        // the removal that stand in for a rename where the file system
+        // has no `RENAME_NOREPLACE`: recovery finishing it goes on.
+        Err(e) if already_exists(&e) && same_file(dir, name, stage, staged)? => {
+            dir.remove_file(name)?;
+        }
+        Err(e) if e.is_not_found() => return Err(edited()),
+        Err(e) => return Err(e.into()),
+    }
+    match expected.found(stage, staged) {
+        Ok(true) => Ok(Some(staged.to_os_string())),
+        Ok(false) => {
+            stage.rename_new(staged, dir, name)?;
+            Err(edited())
+        }
+        Err(e) => {
+            let _ = stage.rename_new(staged, dir, name);
+            Err(e)
+        }
+    }
+}
+
 /// The rename that follows the hard link keeping `name`'s original as
 /// `kept`, then the check of what was kept.
 fn rename_keeping(
@@ -159,7 +208,7 @@ fn same_file(dir: &Dir, name: &OsStr, stage: &Dir, other: &OsStr) -> Result<bool
 /// # Errors
 /// [`Error::EditedMeanwhile`] when the target holds something else now.
 pub(crate) fn put_back(file: &StagedFile) -> Result<()> {
-    let ours = Expected::Bytes(file.after);
+    let ours = Expected::holding(file.after);
     let Some(original) = &file.original else {
         if !ours.found(&file.dir, &file.name)? {
             return Err(Error::EditedMeanwhile {

@@ -717,6 +717,112 @@ fn folders_made_for_new_files_go_when_the_run_stops() {
     assert_eq!(read(&home, "b.xml"), "<b hand-edited='yes'/>");
 }
 
+/// The removal of `removed` (as it is now), then `changes`, staged on the
+/// home at `home`.
+fn staged_removing(
+    home: &Path,
+    changes: &[(&str, Option<&str>, &str)],
+    removed: &str,
+) -> Result<Staged> {
+    let root = beneath::Root::open(home).unwrap();
+    let mut staged = Staged::new("node node1", Lock::acquire(&root)?);
+    let (bytes, meta) = (
+        std::fs::read(home.join(removed)).unwrap(),
+        root.metadata(removed).unwrap().unwrap(),
+    );
+    let planned = Planned {
+        bytes: &bytes,
+        read_from: &meta,
+    };
+    staged.remove(Path::new(removed), planned)?;
+    for (path, before, after) in changes {
+        let read_from = root.metadata(path).unwrap().unwrap();
+        let planned = before.map(|bytes| Planned {
+            bytes: bytes.as_bytes(),
+            read_from: &read_from,
+        });
+        staged.add(Path::new(path), planned, after.as_bytes())?;
+    }
+    Ok(staged)
+}
+
+/// A removal is one more replacement: made with the others, its file kept
+/// (the very file) until every one is done, put back when the commit is.
+#[test]
+fn a_file_the_commit_removes_goes_with_the_others_or_stays() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(
+        dir.path(),
+        &[("a.xml", "<a/>"), ("b.xml", "<b/>"), ("d.xml", "made")],
+    );
+    let options = Options {
+        backup: None,
+        jobs: 2,
+    };
+    let inode = std::fs::metadata(home.join("d.xml")).unwrap().ino();
+    // Rolled back: b.xml, replaced after d.xml is taken out (and a.xml
+    // replaced), is edited by hand just before. d.xml comes back, the very file.
+    let b = home.join("b.xml");
+    let hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == b {
+            std::fs::write(&b, "<b hand-edited='yes'/>").unwrap();
+        }
+    });
+    let mut trees = vec![staged_removing(&home, &AB, "d.xml").unwrap()];
+    let err = commit(&mut trees, options).unwrap_err();
+    assert!(
+        matches!(err, Error::RolledBack { restored: 2, .. }),
+        "{err}"
+    );
+    drop((trees, hooked));
+    assert_eq!(read(&home, "d.xml"), "made");
+    assert_eq!(std::fs::metadata(home.join("d.xml")).unwrap().ino(), inode);
+    assert_eq!(read(&home, "a.xml"), "<a/>");
+    // An edit to d.xml just before it is taken out stays, in place.
+    std::fs::write(home.join("b.xml"), "<b/>").unwrap();
+    let d = home.join("d.xml");
+    let hooked = hook(dir.path(), move |point, path| {
+        if point == Point::BeforeSwap && path == d {
+            std::fs::write(&d, "edited").unwrap();
+        }
+    });
+    let mut trees = vec![staged_removing(&home, &AB, "d.xml").unwrap()];
+    let err = commit(&mut trees, options).unwrap_err();
+    assert!(
+        matches!(err, Error::RolledBack { restored: 0, .. }),
+        "{err}"
+    );
+    drop((trees, hooked));
+    assert_eq!(read(&home, "d.xml"), "edited");
+    assert_eq!(read(&home, "a.xml"), "<a/>");
+    // Committed, with a backup: d.xml is gone, its original kept there.
+    std::fs::write(home.join("d.xml"), "made").unwrap();
+    let mut trees = vec![staged_removing(&home, &AB, "d.xml").unwrap()];
+    let report = commit(
+        &mut trees,
+        Options {
+            backup: Some("S"),
+            jobs: 2,
+        },
+    )
+    .unwrap();
+    assert_eq!(report.written, 3);
+    assert!(!home.join("d.xml").exists());
+    assert_eq!(read(&home, "b.xml"), "<b x='1'/>");
+    assert_eq!(read(&home, ".carbon-patch/backups/S/d.xml"), "made");
+    assert_eq!(names(&home.join(".carbon-patch")), ["backups", "lock"]);
+    // A file gone before its removal is a file changed since the plan.
+    std::fs::write(home.join("d.xml"), "made").unwrap();
+    let mut staged = staged_removing(&home, &[], "d.xml").unwrap();
+    std::fs::remove_file(home.join("d.xml")).unwrap();
+    let err = commit(std::slice::from_mut(&mut staged), options).unwrap_err();
+    assert!(err.wrote_nothing(), "{err}");
+    assert!(err
+        .to_string()
+        .ends_with("d.xml changed after it was planned; run again"));
+}
+
 /// Putting files back after a failure must not lose an edit either: a file
 /// the commit replaced and someone edited since stays as they left it.
 #[test]

@@ -3,8 +3,9 @@
 //! `apply` writes), or, with `--dry-run`, shows what that would change.
 //!
 //! A backup holds the files its apply replaced, as they were, and a list of
-//! the files it created: those had no original, and restoring leaves them,
-//! naming each one still there. One apply gives the homes it wrote to one
+//! the files it created with what it made each with: restoring removes
+//! those that still hold it (in the same commit), and leaves and names any
+//! changed since, as an edit is never lost. One apply gives the homes it wrote to one
 //! stamp and the others none; but a home without the stamp may also be one
 //! whose backup is gone, so it is an error, unless `--skip-missing` says to
 //! skip such homes (each is named).
@@ -79,8 +80,12 @@ struct Home {
     finished: Vec<PathBuf>,
     /// Whether an interrupted apply waits there (a dry run takes no lock).
     interrupted: bool,
-    /// Files the backup's apply created, still there: left, and named.
-    created: Vec<PathBuf>,
+    /// Files the backup's apply created that still hold what it made them
+    /// with: removed.
+    removed: Vec<PathBuf>,
+    /// Files the backup's apply created, changed since or unreadable: left,
+    /// and named, with why.
+    left: Vec<(PathBuf, String)>,
 }
 
 impl Home {
@@ -88,17 +93,32 @@ impl Home {
         crate::finished::write_lines(out, &[(self.shown.clone(), self.finished.clone())])
     }
 
-    /// A line for each file left, as created by the backup's apply.
-    fn write_left(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        for path in &self.created {
+    /// A line for each file the backup's apply created: removed (or, in a
+    /// dry run, to remove), or left.
+    fn write_created(&self, out: &mut dyn Write, dry_run: bool) -> std::io::Result<()> {
+        let shown = visible::line(&self.shown);
+        let removed = if dry_run { "would remove" } else { "removed" };
+        for path in &self.removed {
             writeln!(
                 out,
-                "left {}: {} (the apply created it: there is no original to put back)",
-                visible::line(&self.shown),
+                "{removed} {shown}: {} (the apply created it)",
                 visible::path(path)
             )?;
         }
+        for (path, why) in &self.left {
+            writeln!(
+                out,
+                "left {shown}: {} (the apply created it, {})",
+                visible::path(path),
+                visible::line(why)
+            )?;
+        }
         Ok(())
+    }
+
+    /// How many files restoring it writes: each restored or removed.
+    fn files(&self) -> usize {
+        self.diffs.len() + self.removed.len()
     }
 
     fn write_skipped(&self, out: &mut dyn Write, stamp: &str) -> std::io::Result<()> {
@@ -145,7 +165,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         let out = crate::text_out(&mut out, options.format);
         return Err(crate::finished::stopped(out, &noted, err, "restored"));
     }
-    let files: usize = read.iter().map(|home| home.diffs.len()).sum();
+    let files: usize = read.iter().map(Home::files).sum();
     let restored = read.iter().filter(|home| home.has_backup).count();
     if options.dry_run && options.json() {
         writeln!(out, "{:#}", json(&read, &stamp, options, None))?;
@@ -165,13 +185,13 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
                      anything else"
                 )?;
             }
-            if home.diffs.is_empty() {
+            if home.files() == 0 {
                 writeln!(out, "   no changes: every file holds what the backup kept")?;
             }
             for diff in &home.diffs {
                 crate::render::write_diff(&mut out, &diff.diff, options.color)?;
             }
-            home.write_left(&mut out)?;
+            home.write_created(&mut out, true)?;
         }
         writeln!(
             out,
@@ -218,7 +238,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
                 let shown = visible::line(&home.shown);
                 writeln!(out, "restored {shown}: {}", visible::line(&diff.path))?;
             }
-            home.write_left(out)?;
+            home.write_created(out, false)?;
         }
         if let (Some(kept), true) = (&options.backup, written > 0) {
             writeln!(
@@ -257,11 +277,15 @@ fn json(
                 "interrupted": home.interrupted,
                 "finished_interrupted": paths(&home.finished),
                 "files": home.diffs.iter().map(crate::render::file_json).collect::<Vec<_>>(),
-                "left": paths(&home.created),
+                "removed": paths(&home.removed),
+                "left": home.left.iter().map(|(path, why)| serde_json::json!({
+                    "path": path.display().to_string(),
+                    "why": why,
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
-    let files: usize = read.iter().map(|home| home.diffs.len()).sum();
+    let files: usize = read.iter().map(Home::files).sum();
     serde_json::json!({
         "command": "restore",
         "backup": stamp,
@@ -367,7 +391,8 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         staged: None,
         finished: Vec::new(),
         interrupted: false,
-        created: Vec::new(),
+        removed: Vec::new(),
+        left: Vec::new(),
     };
     if !home.has_backup {
         return Ok(home);
@@ -388,16 +413,30 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
     };
     let backups = locked.as_ref().unwrap_or(&given.backups);
     let restoring = backups.restoring(stamp, options.max_file_size)?;
-    home.created = backups.created(stamp)?;
+    let created = backups.created(stamp, options.max_file_size)?;
+    for file in &created {
+        match (file.removable(), &file.current) {
+            (Some(_), _) => home.removed.push(file.path.clone()),
+            (None, Ok(_)) => home
+                .left
+                .push((file.path.clone(), "and it was changed since".into())),
+            (None, Err(e)) => home
+                .left
+                .push((file.path.clone(), format!("and it cannot be read: {e}"))),
+        }
+    }
     let secrets = Secrets::new(&[]);
     home.diffs = restoring
         .iter()
         .map(|file| FileDiff::of(&change(file), &shown, &secrets))
         .collect();
-    if let Some(lock) = lock.filter(|_| !restoring.is_empty()) {
+    if let Some(lock) = lock.filter(|_| home.files() > 0) {
         let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
+        }
+        for (file, planned) in created.iter().filter_map(|f| Some((f, f.removable()?))) {
+            staged.remove(&file.path, planned)?;
         }
         home.staged = Some(staged);
     }

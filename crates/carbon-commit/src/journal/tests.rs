@@ -21,7 +21,7 @@ fn staged_home(home: &Path) -> (Root, Dir, Vec<Entry>) {
                 target: name.into(),
                 staged,
                 before: Some(Fingerprint::of(b"old")),
-                after: Fingerprint::of(b"new"),
+                after: Some(Fingerprint::of(b"new")),
             }
         })
         .collect();
@@ -327,4 +327,118 @@ fn a_recovery_that_fails_after_writing_names_what_it_wrote() {
         "{err}"
     );
     assert_eq!(read(home, "b.xml"), "new");
+}
+
+/// `staged_home`, and `d.xml` (holding "made") for the commit to remove:
+/// the entries with its removal last, and its staged name there.
+fn home_with_a_removal(home: &Path) -> (Root, Dir, Vec<Entry>, OsString) {
+    let (root, stage, mut entries) = staged_home(home);
+    std::fs::write(home.join("d.xml"), "made").unwrap();
+    let staged = format!("{STAGED_PREFIX}d.xml");
+    entries.push(Entry {
+        target: "d.xml".into(),
+        staged: Path::new(STAGE_DIR).join(&staged),
+        before: Some(Fingerprint::of(b"made")),
+        after: None,
+    });
+    (root, stage, entries, staged.into())
+}
+
+/// A file the commit removes waits under its staged name, which no one else
+/// knows: that, not the file being gone, shows the commit had begun.
+#[test]
+fn a_removal_is_finished_from_wherever_the_crash_left_it() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries, staged_d) = home_with_a_removal(home);
+    let journal = encode(None, &entries);
+    // Nothing begun: nothing finished, d.xml stays.
+    assert!(run(home, &root, &stage, &journal).unwrap().is_empty());
+    assert_eq!(read(home, "d.xml"), "made");
+    // Gone, but not taken out by the commit (someone removed it): still
+    // nothing begun, and nothing written.
+    std::fs::remove_file(home.join("d.xml")).unwrap();
+    assert!(run(home, &root, &stage, &journal).unwrap().is_empty());
+    assert_eq!(read(home, "a.xml"), "old");
+    // Taken out first, then the crash: the others are finished.
+    std::fs::write(home.join("d.xml"), "made").unwrap();
+    root.top().rename_new("d.xml", &stage, &staged_d).unwrap();
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, ["a.xml", "b.xml", "c.xml"].map(PathBuf::from));
+    assert!(!home.join("d.xml").exists());
+    assert_eq!(
+        crate::tests::names(&home.join(STAGE_DIR)),
+        Vec::<String>::new(),
+        "the file taken out goes once every file is done"
+    );
+}
+
+#[test]
+fn a_removal_not_yet_made_is_finished_and_a_half_made_one_too() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries, _) = home_with_a_removal(home);
+    let journal = encode(None, &entries);
+    // a.xml swapped, d.xml not touched yet: it goes now.
+    let top = root.top();
+    assert!(stage
+        .exchange(entries[0].staged.file_name().unwrap(), top, "a.xml")
+        .unwrap());
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, ["b.xml", "c.xml", "d.xml"].map(PathBuf::from));
+    assert!(!home.join("d.xml").exists());
+    assert_eq!(
+        crate::tests::names(&home.join(STAGE_DIR)),
+        Vec::<String>::new()
+    );
+    // Where the file system has no RENAME_NOREPLACE, a move is a hard link
+    // then a removal: a crash between them leaves two names, and recovery
+    // takes the staged one as the file taken out.
+    let second = tempfile::tempdir().unwrap();
+    let home = second.path();
+    let (root, stage, entries, staged_d) = home_with_a_removal(home);
+    root.top().hard_link("d.xml", &stage, &staged_d).unwrap();
+    let finished = run(home, &root, &stage, &encode(None, &entries)).unwrap();
+    assert_eq!(
+        finished,
+        ["a.xml", "b.xml", "c.xml", "d.xml"].map(PathBuf::from)
+    );
+    assert!(!home.join("d.xml").exists());
+    assert_eq!(read(home, "a.xml"), "new");
+}
+
+/// An edit that landed just before the file was taken out, then the crash
+/// before the check: the edit goes back in place, and recovery stops.
+#[test]
+fn an_edit_taken_out_before_the_crash_is_put_back() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries, staged_d) = home_with_a_removal(home);
+    let journal = encode(None, &entries);
+    std::fs::write(home.join("d.xml"), "edited").unwrap();
+    root.top().rename_new("d.xml", &stage, &staged_d).unwrap();
+    let err = run(home, &root, &stage, &journal).unwrap_err().to_string();
+    assert!(
+        err.contains("(an edit made meanwhile was put back in place)"),
+        "{err}"
+    );
+    assert_eq!(read(home, "d.xml"), "edited");
+    assert_eq!(read(home, "a.xml"), "old");
+}
+
+/// A journal of the version before removals is still finished.
+#[test]
+fn a_version_3_journal_is_finished() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let mut journal: serde_json::Value = serde_json::from_slice(&encode(None, &entries)).unwrap();
+    assert_eq!(journal["version"], 4);
+    journal["version"] = 3.into();
+    assert!(stage
+        .exchange(entries[0].staged.file_name().unwrap(), root.top(), "a.xml")
+        .unwrap());
+    let journal = serde_json::to_vec(&journal).unwrap();
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, ["b.xml", "c.xml"].map(PathBuf::from));
 }

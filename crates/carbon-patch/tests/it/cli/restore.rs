@@ -333,8 +333,11 @@ fn a_folder_made_a_link_out_of_the_home_since_is_refused_and_nothing_written() {
     assert_eq!(snapshot(&h.node1), before);
 }
 
-#[test]
-fn files_the_apply_created_are_left_and_named() {
+/// Where a driver's jar is copied by an apply with `--backup` (which also
+/// sets the offset), on node1's sample home; and that backup's stamp.
+const JAR: &str = "repository/components/lib/driver.jar";
+
+fn applied_with_a_new_driver() -> (Homes, String) {
     let h = homes();
     let (dir, path) = recipe_file(
         "recipe.toml",
@@ -346,38 +349,129 @@ fn files_the_apply_created_are_left_and_named() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
+    assert!(h.node1.join(JAR).is_file());
     let stamp = stamps(&h.node1).pop().unwrap();
-    let jar = "repository/components/lib/driver.jar";
-    let left = format!(
-        "left {}: {jar} (the apply created it: there is no original to put back)\n",
-        h.node1.display()
-    );
+    (h, stamp)
+}
+
+/// A file the apply created has no original: restoring removes it, in the
+/// same commit, while it holds what the apply made it with; one changed
+/// since is left, and named. A restore with `--backup` keeps it, so the
+/// restore can be undone too.
+#[test]
+fn files_the_apply_created_are_removed_unless_changed_since() {
+    let (h, stamp) = applied_with_a_new_driver();
+    let (jar, node1) = (JAR, h.node1.display());
 
     let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains(&format!("\n{left}Restore would write 1 file(s)")),
+        stdout(&out).ends_with(&format!(
+            "\nwould remove {node1}: {jar} (the apply created it)\n\
+             Restore would write 2 file(s) in 1 home(s) from backup {stamp}; nothing was written\n"
+        )),
         "{}",
         stdout(&out)
     );
+    // Changed since: left, and named.
+    std::fs::write(h.node1.join(jar), b"PK\x03\x04 another driver").unwrap();
+    let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1]);
+    assert!(
+        stdout(&out).ends_with(&format!(
+            "\nleft {node1}: {jar} (the apply created it, and it was changed since)\n\
+             Restore would write 1 file(s) in 1 home(s) from backup {stamp}; nothing was written\n"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    let json = |out: &Output| -> serde_json::Value { serde_json::from_slice(&out.stdout).unwrap() };
+    let out = restore(
+        &["--from", "latest", "--dry-run", "--format", "json"],
+        &[&h.node1],
+    );
+    let home = &json(&out)["homes"][0];
+    assert_eq!(home["removed"], serde_json::json!([]));
+    assert_eq!(
+        home["left"],
+        serde_json::json!([{"path": jar, "why": "and it was changed since"}])
+    );
+    std::fs::write(h.node1.join(jar), b"PK\x03\x04 a driver").unwrap();
+    let out = restore(
+        &["--from", "latest", "--dry-run", "--format", "json"],
+        &[&h.node1],
+    );
+    let report = json(&out);
+    assert_eq!(report["homes"][0]["removed"], serde_json::json!([jar]));
+    assert_eq!(report["homes"][0]["left"], serde_json::json!([]));
+    assert_eq!(report["summary"]["files"], 2);
 
-    let out = restore(&["--from", "latest"], &[&h.node1]);
+    let out = restore(&["--from", "latest", "--backup"], &[&h.node1]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
         format!(
-            "restored {}: repository/conf/carbon.xml\n{left}\
-             Restored: 1 file(s) in 1 home(s) from backup {stamp}\n",
-            h.node1.display()
+            "restored {node1}: repository/conf/carbon.xml\n\
+             removed {node1}: {jar} (the apply created it)\n\
+             the files replaced are kept under CARBON_HOME/.carbon-patch/backups/{}/ of each home \
+             written to\n\
+             Restored: 2 file(s) in 1 home(s) from backup {stamp}\n",
+            stamps(&h.node1).pop().unwrap()
         )
     );
-    assert!(h.node1.join(jar).exists());
-    // Once removed by hand, it is no longer named.
-    std::fs::remove_file(h.node1.join(jar)).unwrap();
-    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert!(!h.node1.join(jar).exists());
+    let out = restore(&["--from", &stamp], &[&h.node1]);
     assert_eq!(
         stdout(&out),
         format!("Restored: 0 file(s) in 1 home(s) from backup {stamp}\n")
+    );
+    // The restore's own backup undoes it: the driver comes back.
+    let out = restore(&["--from", "latest"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read(h.node1.join(jar)).unwrap(),
+        b"PK\x03\x04 a driver"
+    );
+    let carbon_xml = std::fs::read(h.node1.join("repository/conf/carbon.xml")).unwrap();
+    let carbon_xml = String::from_utf8_lossy(&carbon_xml);
+    assert!(carbon_xml.contains("<Offset>3</Offset>"), "{carbon_xml}");
+}
+
+/// A restore killed after its first file is finished by the next holder
+/// of the lock, the removal of a file the apply created included.
+#[test]
+fn a_restore_killed_midway_is_finished_removal_and_all() {
+    let (h, stamp) = applied_with_a_new_driver();
+    let out = bin()
+        .args(["restore", "--from", &stamp, "-j1"])
+        .arg(&h.node1)
+        .env("CARBON_PATCH_ABORT_AFTER_WRITES", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(crate::common::journal_waits(&h.node1));
+    let jar = JAR;
+    assert!(h.node1.join(jar).exists(), "killed before its removal");
+
+    let out = restore(&["--from", &stamp], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "finished {}: {jar} (left by an interrupted apply)\n\
+             Restored: 0 file(s) in 1 home(s) from backup {stamp}\n",
+            h.node1.display()
+        )
+    );
+    assert!(!h.node1.join(jar).exists());
+    assert!(!crate::common::journal_waits(&h.node1));
+    let names: Vec<_> = std::fs::read_dir(h.node1.join(".carbon-patch"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        names.len(),
+        2,
+        "the lock and the backups, nothing staged: {names:?}"
     );
 }
 
