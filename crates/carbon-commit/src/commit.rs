@@ -231,17 +231,36 @@ impl Staged {
                 return Ok(()); // the thread that failed reports it
             }
             let file = &self.files[i];
-            let kept = injected_failure(started.fetch_add(1, Ordering::Relaxed))
-                .and_then(|()| replace(file, &mut exchange))
-                .map_err(|e| match e {
-                    e @ Error::EditedMeanwhile { .. } => e,
-                    e => Error::In {
-                        label: format!("cannot write {}", file.dir.shown(&file.name).display()),
-                        error: Box::new(e),
-                    },
-                })?;
-            self.files[i].original = kept;
-            self.renamed += 1;
+            let replaced = injected_failure(started.fetch_add(1, Ordering::Relaxed))
+                .and_then(|()| replace(file, &mut exchange));
+            let err = match replaced {
+                Ok(kept) => {
+                    self.files[i].original = kept;
+                    self.renamed += 1;
+                    continue;
+                }
+                Err(e @ Error::EditedMeanwhile { .. }) => e,
+                Err(e) => Error::In {
+                    label: format!(
+                        "cannot {} {}",
+                        if file.after.is_some() {
+                            "write"
+                        } else {
+                            "remove"
+                        },
+                        file.dir.shown(&file.name).display()
+                    ),
+                    error: Box::new(e),
+                },
+            };
+            // A swap or move whose undoing failed left what it took out
+            // under a name in the stage folder: counted as replaced, the
+            // roll back puts it back, or keeps the journal; never removes it.
+            if let Some(waits) = self.files[i].left_out() {
+                self.files[i].original = Some(waits);
+                self.renamed += 1;
+            }
+            return Err(err);
         }
         self.check_still_in_place()
     }

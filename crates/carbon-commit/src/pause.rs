@@ -19,6 +19,9 @@ pub(crate) enum Point {
     Journalled,
     /// Just before a file is replaced, or put back (its path).
     BeforeSwap,
+    /// A file the commit removes just moved out, not yet checked (its
+    /// path in the home).
+    TakenOut,
     /// A backup copy created and written (its path).
     BackedUp,
 }

@@ -60,8 +60,8 @@ impl Restoring {
 pub struct Created {
     /// The file, relative to the home.
     pub path: PathBuf,
-    /// What it holds now, and the file that holds it; or why it could not
-    /// be read.
+    /// What it holds now, and the file that holds it; or why it cannot be
+    /// removed whatever it holds ("it cannot be read: ...").
     pub current: std::result::Result<(Vec<u8>, Meta), String>,
     /// What the commit made it with.
     made: Fingerprint,
@@ -241,8 +241,12 @@ impl Backups {
             // of the files the backup has.
             let current = match read_current(&self.root, &path, limit) {
                 Ok(None) => continue,
+                // Removing it would take the file the link leads to.
+                Ok(Some(_)) if reached_through_a_link(&self.root, &path) => {
+                    Err("a symbolic link now leads to it".to_string())
+                }
                 Ok(Some(current)) => Ok(current),
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(format!("it cannot be read: {e}")),
             };
             created.push(Created {
                 path,
@@ -385,6 +389,13 @@ fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>,
     };
     let bytes = beneath::read_whole(file, &meta, limit, &root.display_path(path))?;
     Ok(Some((bytes, meta)))
+}
+
+/// Whether the file at `path` is reached through a symbolic link (its own
+/// name, or a folder on the way).
+fn reached_through_a_link(root: &Root, path: &Path) -> bool {
+    root.locate(path)
+        .map_or(true, |found| found.dir.rel().join(&found.name) != path)
 }
 
 #[cfg(test)]

@@ -125,6 +125,25 @@ impl Place {
     }
 }
 
+impl StagedFile {
+    /// Where something taken out of the target waits after a replacement
+    /// that failed and could not be undone, if anything does: a removal's
+    /// staged name holding anything, a kept name, or a staged name holding
+    /// other bytes than the staged ones (an edit swapped out).
+    pub(crate) fn left_out(&self) -> Option<OsString> {
+        let kept = kept_name(&self.staged);
+        if matches!(self.stage.stat(&kept), Ok(Some(_))) {
+            return Some(kept);
+        }
+        let holds = Fingerprint::of_name_like(&self.stage, &self.staged, &[self.after]);
+        match holds {
+            Ok(None) => None,
+            Ok(Some(holds)) if Some(holds) == self.after => None,
+            _ => Some(self.staged.clone()),
+        }
+    }
+}
+
 /// The name an original kept by a hard link gets beside `staged`.
 pub(crate) fn kept_name(staged: &OsStr) -> OsString {
     let staged = staged.to_string_lossy();
@@ -222,8 +241,13 @@ impl Staged {
     /// # Errors
     /// As [`Staged::add`]; the file gone or changed since it was planned.
     pub fn remove(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
-        self.stage_removal(path, before)
-            .map_err(|e| self.labelled(path, e))
+        self.stage_removal(path, before).map_err(|e| {
+            let shown = self.lock().root().display_path(path);
+            Error::In {
+                label: format!("{}: cannot remove {}", self.label, shown.display()),
+                error: Box::new(e),
+            }
+        })
     }
 
     /// `e`, on the file at `path`, labelled with the tree.
@@ -264,6 +288,17 @@ impl Staged {
 
     fn stage_removal(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
         let place = self.place(path, Some(before))?;
+        // A link is written through, but a removal through one would take
+        // another file than the one named: the path must be the file's own.
+        if place.target != path {
+            return Err(Error::InTheWay {
+                path: place.dir.shown(&place.name),
+                what: format!(
+                    "is what {} leads to through a symbolic link; a removal follows none",
+                    path.display()
+                ),
+            });
+        }
         // Where the file waits once taken out: a name no one can guess,
         // taken only if still free.
         let staged = fresh_name(0);
@@ -369,11 +404,16 @@ impl Staged {
             }
         }
         let made = std::mem::take(&mut self.made);
+        let Some(root) = self.lock.as_ref().map(|lock| lock.root()) else {
+            return;
+        };
         if !renamed {
             // Innermost first; one that holds anything now is not ours to
-            // empty, and stays.
+            // empty, and stays, as does one moved out of the home.
             for folder in made.iter().rev() {
-                let _ = folder.parent.remove_dir(&folder.name);
+                if root.still_holds(&folder.parent).unwrap_or(false) {
+                    let _ = folder.parent.remove_dir(&folder.name);
+                }
             }
         }
     }

@@ -150,6 +150,8 @@ pub(crate) fn take_out(
         Err(e) if e.is_not_found() => return Err(edited()),
         Err(e) => return Err(e.into()),
     }
+    #[cfg(test)]
+    crate::pause::at_path(crate::pause::Point::TakenOut, &dir.shown(name));
     match expected.found(stage, staged) {
         Ok(true) => Ok(Some(staged.to_os_string())),
         Ok(false) => {

@@ -823,6 +823,89 @@ fn a_file_the_commit_removes_goes_with_the_others_or_stays() {
         .ends_with("d.xml changed after it was planned; run again"));
 }
 
+/// A file the commit would remove through a symbolic link is refused: the
+/// removal would take the file the link leads to.
+#[test]
+fn a_removal_follows_no_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("conf/kept.jar", "jar")]);
+    std::os::unix::fs::symlink("conf/kept.jar", home.join("d.jar")).unwrap();
+    std::os::unix::fs::symlink("conf", home.join("c")).unwrap();
+    for path in ["d.jar", "c/kept.jar"] {
+        let err = staged_removing(&home, &[], path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "node node1: cannot remove {}: {}: is what {path} leads to through a symbolic \
+                 link; a removal follows none",
+                home.join(path).display(),
+                home.join("conf/kept.jar").display()
+            )
+        );
+    }
+    assert_eq!(read(&home, "conf/kept.jar"), "jar");
+}
+
+/// An edit taken out with the file, whose name was taken again before it
+/// could go back: it is never removed, and the journal stays.
+#[test]
+fn an_edit_taken_out_that_cannot_go_back_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>"), ("d.xml", "made")]);
+    let d = home.join("d.xml");
+    let edited = AtomicBool::new(false);
+    let _hooked = hook(dir.path(), move |point, path| {
+        // Once: putting it back passes here again.
+        if path == d && point == Point::BeforeSwap && !edited.swap(true, Ordering::Relaxed) {
+            std::fs::write(&d, "precious edit").unwrap();
+        }
+        if path == d && point == Point::TakenOut {
+            std::fs::write(&d, "made again").unwrap();
+        }
+    });
+    let mut trees = vec![staged_removing(&home, &[AB[0]], "d.xml").unwrap()];
+    let err = commit(
+        &mut trees,
+        Options {
+            backup: None,
+            jobs: 1,
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::NotRestored { .. }), "{err}");
+    assert!(!err.wrote_nothing());
+    drop(trees);
+    assert_eq!(read(&home, "d.xml"), "made again");
+    let stage = home.join(".carbon-patch");
+    let kept: Vec<String> = names(&stage)
+        .into_iter()
+        .filter(|name| name != "lock")
+        .map(|name| std::fs::read_to_string(stage.join(name)).unwrap())
+        .collect();
+    assert!(kept.iter().any(|kept| kept == "precious edit"), "{kept:?}");
+    assert!(pending(&beneath::Root::open(&home).unwrap()));
+}
+
+/// A folder the run made, moved out of the home by its owner during the
+/// commit, is not removed when the run is put back: nothing outside the
+/// home is touched.
+#[test]
+fn a_folder_made_and_moved_out_of_the_home_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home(dir.path(), &[("a.xml", "<a/>")]);
+    let (lib, away) = (home.join("lib"), dir.path().join("away"));
+    let _hooked = hook(dir.path(), move |point, _| {
+        if point == Point::Journalled {
+            std::fs::rename(&lib, &away).unwrap();
+        }
+    });
+    let changes = [AB[0], ("lib/new/deeper/d.jar", None, "jar")];
+    let err = commit_one(&home, &changes, None).unwrap_err();
+    assert!(matches!(err, Error::RolledBack { .. }), "{err}");
+    assert!(dir.path().join("away/new/deeper").is_dir());
+    assert_eq!(read(&home, "a.xml"), "<a/>");
+}
+
 /// Putting files back after a failure must not lose an edit either: a file
 /// the commit replaced and someone edited since stays as they left it.
 #[test]

@@ -109,7 +109,7 @@ pub fn write_lines(
         for path in files {
             writeln!(
                 out,
-                "finished {}: {} (left by an interrupted apply)",
+                "finished {}: {} (left by an interrupted apply or restore)",
                 visible::line(name),
                 visible::path(path)
             )?;

@@ -108,7 +108,7 @@ impl Home {
         for (path, why) in &self.left {
             writeln!(
                 out,
-                "left {shown}: {} (the apply created it, {})",
+                "left {shown}: {} (the apply created it, but {})",
                 visible::path(path),
                 visible::line(why)
             )?;
@@ -277,11 +277,13 @@ fn json(
                 "interrupted": home.interrupted,
                 "finished_interrupted": paths(&home.finished),
                 "files": home.diffs.iter().map(crate::render::file_json).collect::<Vec<_>>(),
-                "removed": paths(&home.removed),
-                "left": home.left.iter().map(|(path, why)| serde_json::json!({
-                    "path": path.display().to_string(),
-                    "why": why,
-                })).collect::<Vec<_>>(),
+                "created": {
+                    "removed": paths(&home.removed),
+                    "left": home.left.iter().map(|(path, why)| serde_json::json!({
+                        "path": path.display().to_string(),
+                        "why": why,
+                    })).collect::<Vec<_>>(),
+                },
             })
         })
         .collect();
@@ -419,10 +421,8 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
             (Some(_), _) => home.removed.push(file.path.clone()),
             (None, Ok(_)) => home
                 .left
-                .push((file.path.clone(), "and it was changed since".into())),
-            (None, Err(e)) => home
-                .left
-                .push((file.path.clone(), format!("and it cannot be read: {e}"))),
+                .push((file.path.clone(), "it was changed since".into())),
+            (None, Err(why)) => home.left.push((file.path.clone(), why.clone())),
         }
     }
     let secrets = Secrets::new(&[]);

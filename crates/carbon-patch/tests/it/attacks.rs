@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{bin, files, fresh, journal_waits, on_node1, stderr};
+use crate::common::{bin, files, fresh, journal_waits, on_node1, stderr, stdout};
 
 const NOBODY: u32 = 65534;
 
@@ -350,6 +350,57 @@ fn a_backup_the_homes_owner_wrote_is_not_restored_by_root() {
         );
         assert_eq!(files(&home), before, "{args:?}: nothing written");
     }
+}
+
+/// `restore` removes a file the apply created only by its own name: the
+/// home's owner, who may not remove a file of root's in the home, swaps the
+/// created file for a link to one with the same bytes. Root leaves both.
+#[test]
+fn a_created_file_swapped_for_a_link_is_not_removed_through_it() {
+    if !root_or_fail("a_created_file_swapped_for_a_link_is_not_removed_through_it") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path());
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    std::fs::write(
+        &recipe,
+        format!("lib = [\"driver.jar\"]\n[nodes.node1]\nhome = {:?}\n", home),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["apply", "--backup"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Root's own copy, in a folder of root's: the owner cannot remove it.
+    let protected = home.join("protected");
+    std::fs::create_dir(&protected).unwrap();
+    std::fs::write(protected.join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    let jar = "repository/components/lib/driver.jar";
+    as_nobody(
+        &home,
+        &format!("rm {jar} && ln -s ../../../protected/driver.jar {jar}"),
+        b"",
+    );
+    let out = bin()
+        .args(["restore", "--from", "latest"])
+        .arg(&home)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!(
+            "left {}: {jar} (the apply created it, but a symbolic link now leads to it)\n",
+            home.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert!(protected.join("driver.jar").is_file());
+    assert!(home.join(jar).is_symlink());
 }
 
 /// `fs.protected_hardlinks` set to `value` while this lives, then put back

@@ -59,7 +59,7 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
         .iter()
         .map(|path| {
             format!(
-                "finished node1: {} (left by an interrupted apply)",
+                "finished node1: {} (left by an interrupted apply or restore)",
                 path.display()
             )
         })

@@ -378,7 +378,7 @@ fn files_the_apply_created_are_removed_unless_changed_since() {
     let out = restore(&["--from", "latest", "--dry-run"], &[&h.node1]);
     assert!(
         stdout(&out).ends_with(&format!(
-            "\nleft {node1}: {jar} (the apply created it, and it was changed since)\n\
+            "\nleft {node1}: {jar} (the apply created it, but it was changed since)\n\
              Restore would write 1 file(s) in 1 home(s) from backup {stamp}; nothing was written\n"
         )),
         "{}",
@@ -389,11 +389,11 @@ fn files_the_apply_created_are_removed_unless_changed_since() {
         &["--from", "latest", "--dry-run", "--format", "json"],
         &[&h.node1],
     );
-    let home = &json(&out)["homes"][0];
-    assert_eq!(home["removed"], serde_json::json!([]));
+    let created = &json(&out)["homes"][0]["created"];
+    assert_eq!(created["removed"], serde_json::json!([]));
     assert_eq!(
-        home["left"],
-        serde_json::json!([{"path": jar, "why": "and it was changed since"}])
+        created["left"],
+        serde_json::json!([{"path": jar, "why": "it was changed since"}])
     );
     std::fs::write(h.node1.join(jar), b"PK\x03\x04 a driver").unwrap();
     let out = restore(
@@ -401,8 +401,9 @@ fn files_the_apply_created_are_removed_unless_changed_since() {
         &[&h.node1],
     );
     let report = json(&out);
-    assert_eq!(report["homes"][0]["removed"], serde_json::json!([jar]));
-    assert_eq!(report["homes"][0]["left"], serde_json::json!([]));
+    let created = &report["homes"][0]["created"];
+    assert_eq!(created["removed"], serde_json::json!([jar]));
+    assert_eq!(created["left"], serde_json::json!([]));
     assert_eq!(report["summary"]["files"], 2);
 
     let out = restore(&["--from", "latest", "--backup"], &[&h.node1]);
@@ -457,7 +458,7 @@ fn a_restore_killed_midway_is_finished_removal_and_all() {
     assert_eq!(
         stdout(&out),
         format!(
-            "finished {}: {jar} (left by an interrupted apply)\n\
+            "finished {}: {jar} (left by an interrupted apply or restore)\n\
              Restored: 0 file(s) in 1 home(s) from backup {stamp}\n",
             h.node1.display()
         )
@@ -616,7 +617,10 @@ fn json_describes_each_home_and_an_error_is_one_document_too() {
             .as_str()
             .unwrap()
             .starts_with("--- "));
-        assert_eq!(node1["left"], serde_json::json!([]));
+        assert_eq!(
+            node1["created"],
+            serde_json::json!({"removed": [], "left": []})
+        );
         assert_eq!(node2["has_backup"], false);
         assert_eq!(node2["files"], serde_json::json!([]));
     }
