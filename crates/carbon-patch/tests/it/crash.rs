@@ -331,3 +331,130 @@ fn kill_and_rerun(kills: usize, backup: bool) {
         "no kill landed before an apply finished"
     );
 }
+
+/// `restore` killed at random moments (100 times, or `CARBON_PATCH_KILLS`),
+/// putting back the files of an `apply --backup` that also copied a driver
+/// in, which the restore removes. After every kill each file holds its
+/// applied or its original bytes, the driver is there (as the apply wrote
+/// it) or gone, a mix only while a journal waits; a re-run of the restore
+/// finishes it and leaves nothing staged.
+#[test]
+fn killed_restores_leave_each_file_old_or_new_and_a_rerun_finishes() {
+    let kills = kills(100);
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    let recipe = root.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        "lib = [\"driver.jar\"]\n[server]\noffset = 3\nhostname = \"node.example.com\"\n\
+         [clustering]\nmembership_scheme = \"multicast\"\ndomain = \"restore.test\"\n\
+         [tomcat]\nhttps_proxy_port = 443\n[nodes.node1]\nhome = \"x\"\n",
+    )
+    .unwrap();
+    let jar = PathBuf::from("repository/components/lib/driver.jar");
+    let applied = |dir: &Path| -> PathBuf {
+        let home = crate::common::fresh(dir, "node1");
+        let out = crate::common::bin()
+            .arg("apply")
+            .arg(&recipe)
+            .arg("--backup")
+            .arg(format!("--home=node1={}", home.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", crate::common::stderr(&out));
+        home
+    };
+    let restore = |home: &Path| {
+        let mut cmd = crate::common::bin();
+        cmd.args(["restore", "--from", "latest"])
+            .arg(home)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    };
+    let reference = applied(&root.path().join("reference"));
+    let after_apply = files(&reference);
+    assert!(after_apply.contains_key(&jar));
+    let mut runtime = std::time::Duration::MAX;
+    for _ in 0..3 {
+        let home = applied(&root.path().join("timed"));
+        let started = Instant::now();
+        assert!(restore(&home).status().unwrap().success());
+        runtime = runtime.min(started.elapsed());
+        std::fs::remove_dir_all(root.path().join("timed")).unwrap();
+    }
+    assert!(restore(&reference).status().unwrap().success());
+    let restored = files(&reference);
+    assert!(!restored.contains_key(&jar));
+
+    let (mut before_any, mut partial, mut complete) = (0, 0, 0);
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    for i in 0..kills {
+        let dir = root.path().join(format!("run{i}"));
+        let home = applied(&dir);
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
+        let mut child = restore(&home).spawn().unwrap();
+        std::thread::sleep(runtime.mul_f64(0.2 + fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+
+        let now = files(&home);
+        let mut changed = 0;
+        for (rel, bytes) in &after_apply {
+            match (now.get(rel), restored.get(rel)) {
+                (Some(now), _) if now == bytes => {}
+                (now, goal) if now == goal => changed += 1,
+                (now, _) => panic!(
+                    "run {i}: {} is neither as applied nor as restored: {:?}",
+                    rel.display(),
+                    now.map(|b| String::from_utf8_lossy(b).into_owned())
+                ),
+            }
+        }
+        let keys = |files: &BTreeMap<PathBuf, Vec<u8>>| -> Vec<PathBuf> {
+            files.keys().filter(|rel| **rel != jar).cloned().collect()
+        };
+        assert_eq!(keys(&now), keys(&after_apply), "run {i}: files appeared");
+        let to_change = after_apply
+            .iter()
+            .filter(|(rel, bytes)| restored.get(*rel) != Some(bytes))
+            .count();
+        match changed {
+            0 => before_any += 1,
+            n if n == to_change => complete += 1,
+            _ => {
+                assert!(
+                    journal_waits(&home),
+                    "run {i}: partly restored, with no journal to finish it"
+                );
+                partial += 1;
+            }
+        }
+
+        let rerun = restore(&home).output().unwrap();
+        assert!(
+            rerun.status.success(),
+            "run {i}: re-run failed: {}",
+            String::from_utf8_lossy(&rerun.stderr)
+        );
+        assert_eq!(files(&home), restored, "run {i}: the re-run finishes it");
+        let mut left: Vec<_> = std::fs::read_dir(home.join(".carbon-patch"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["backups", "lock"], "run {i}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    eprintln!(
+        "{kills} kills (restore takes {runtime:?}): untouched {before_any}, partly restored \
+         {partial}, fully restored {complete}"
+    );
+    assert!(
+        kills < 50 || before_any + partial > 0,
+        "no kill landed before a restore finished"
+    );
+}
