@@ -129,22 +129,28 @@ impl Writer {
 
 impl Writer {
     /// Lists the files the commit creates (relative to the home), each
-    /// with a fingerprint of what it is made with, for a restore to remove
-    /// those that still hold it: JSON, `[{"path", "made": {"len", "xxh3"}}]`.
-    pub(crate) fn created(&mut self, created: &[(&Path, Fingerprint)]) -> Result<()> {
-        if created.is_empty() {
+    /// with a fingerprint of what it is made with, and the folders made for
+    /// them (outermost first), for a restore to remove those that still
+    /// hold it: JSON, `{"files": [{"path", "made": {"len", "xxh3"}}],
+    /// "folders": [path, ...]}`.
+    pub(crate) fn created(
+        &mut self,
+        created: &[(&Path, Fingerprint)],
+        folders: Vec<PathBuf>,
+    ) -> Result<()> {
+        if created.is_empty() && folders.is_empty() {
             return Ok(());
         }
         let dir = self.partial.create_dir(CREATED[0], 0o700)?;
         self.durable.push(Durable::Folder(dir.clone()));
-        let listed: Vec<Listed> = created
+        let files = created
             .iter()
             .map(|(path, made)| Listed {
                 path: path.to_path_buf(),
                 made: *made,
             })
             .collect();
-        let json = serde_json::to_vec(&listed).expect("paths serialise");
+        let json = serde_json::to_vec(&CreatedList { files, folders }).expect("paths serialise");
         let mut file = dir.create_new(CREATED[1], 0o600)?;
         let path = dir.shown(CREATED[1]);
         std::io::Write::write_all(&mut file, &json)
@@ -152,6 +158,15 @@ impl Writer {
         self.durable.push(Durable::File(file, path));
         Ok(())
     }
+}
+
+/// What a commit created, as its backup lists it.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreatedList {
+    pub files: Vec<Listed>,
+    /// The folders made for them, relative to the home, outermost first.
+    pub folders: Vec<PathBuf>,
 }
 
 /// A file a commit created, as its backup lists it.

@@ -176,7 +176,8 @@ impl Staged {
                     _ => None,
                 })
                 .collect();
-            writer.created(&created)?;
+            let folders = self.made.iter().map(|m| m.parent.rel().join(&m.name));
+            writer.created(&created, folders.collect())?;
             durable.append(&mut writer.durable);
             self.backup = Some(writer.names);
         }

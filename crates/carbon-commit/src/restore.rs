@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use beneath::{Dir, Kind, Meta, Root};
 
-use crate::backup::{Listed, CREATED};
+use crate::backup::{CreatedList, Listed, CREATED};
 use crate::error::{Error, Result};
 use crate::fingerprint::Fingerprint;
 use crate::lock::{this_user, trust, Lock, STAGE_DIR};
@@ -55,9 +55,19 @@ impl Restoring {
     }
 }
 
+/// What the commit of a backup created that is still in the home.
+#[derive(Debug, Default)]
+pub struct Created {
+    /// Its files, in the order of their paths.
+    pub files: Vec<CreatedFile>,
+    /// The folders it made for them that removing the files it still holds
+    /// as made would leave empty, innermost first (relative to the home).
+    pub folders: Vec<PathBuf>,
+}
+
 /// A file the commit of a backup created, still in the home.
 #[derive(Debug)]
-pub struct Created {
+pub struct CreatedFile {
     /// The file, relative to the home.
     pub path: PathBuf,
     /// What it holds now, and the file that holds it; or why it cannot be
@@ -67,7 +77,7 @@ pub struct Created {
     made: Fingerprint,
 }
 
-impl Created {
+impl CreatedFile {
     /// What [`crate::Staged::remove`] is told the file held when planned,
     /// when it still holds what the commit made it with: a restore removes
     /// it then. `None` for a file changed since, or unreadable: it is left.
@@ -197,23 +207,24 @@ impl Backups {
         Ok(restoring)
     }
 
-    /// The files the commit of backup `stamp` created (they had no original
-    /// to keep) that the home still has, in the order of their paths, each
-    /// read (up to `limit` bytes): a restore removes those that still hold
-    /// what the commit made them with, and leaves and names the others.
+    /// What the commit of backup `stamp` created (files had no original to
+    /// keep) that the home still has, each file read (up to `limit` bytes):
+    /// a restore removes those that still hold what the commit made them
+    /// with, and leaves and names the others; then the folders made for
+    /// them that this leaves empty.
     ///
     /// # Errors
     /// As [`Backups::restoring`]; a list that is not one a commit wrote.
-    pub fn created(&self, stamp: &str, limit: u64) -> Result<Vec<Created>> {
+    pub fn created(&self, stamp: &str, limit: u64) -> Result<Created> {
         let folder = self.stamp_folder(stamp)?;
         private(&folder)?;
         let Ok(listed) = folder.open_dir(CREATED[0]) else {
-            return Ok(Vec::new());
+            return Ok(Created::default());
         };
         private(&listed)?;
         let shown = listed.shown(CREATED[1]);
         let Some((file, meta)) = listed.open_read(CREATED[1])? else {
-            return Ok(Vec::new());
+            return Ok(Created::default());
         };
         if meta.uid != this_user() {
             return Err(not_ours(&shown, meta.uid));
@@ -223,18 +234,24 @@ impl Backups {
             path: shown.clone(),
             what: "is not a list of files a commit created; carbon-patch wrote none such".into(),
         };
-        let listed: Vec<Listed> = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
-        let mut created: Vec<Created> = Vec::new();
-        for Listed { path, made } in listed {
-            // Each part a name: a list a commit wrote holds targets as the
-            // journal names them, with no `.` either.
-            let inside = path.components().next().is_some()
+        let listed: CreatedList = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+        // Each part a name: a list a commit wrote holds targets as the
+        // journal names them, with no `.` either.
+        let inside = |path: &Path| {
+            path.components().next().is_some()
                 && path
                     .components()
-                    .all(|part| matches!(part, std::path::Component::Normal(_)));
-            if !inside {
-                return Err(unreadable());
-            }
+                    .all(|part| matches!(part, std::path::Component::Normal(_)))
+        };
+        let paths = listed.files.iter().map(|file| file.path.as_path());
+        if !paths
+            .chain(listed.folders.iter().map(PathBuf::as_path))
+            .all(inside)
+        {
+            return Err(unreadable());
+        }
+        let mut created: Vec<CreatedFile> = Vec::new();
+        for Listed { path, made } in listed.files {
             // Named unless it is known to be gone: one that cannot be read
             // (a path that now leads out of the home, a file grown past the
             // limit) is for the person to look at, not to stop the restore
@@ -248,7 +265,7 @@ impl Backups {
                 Ok(Some(current)) => Ok(current),
                 Err(e) => Err(format!("it cannot be read: {e}")),
             };
-            created.push(Created {
+            created.push(CreatedFile {
                 path,
                 current,
                 made,
@@ -256,7 +273,36 @@ impl Backups {
         }
         created.sort_by(|a, b| a.path.cmp(&b.path));
         created.dedup_by(|a, b| a.path == b.path);
-        Ok(created)
+        let folders = self.emptied(&created, &listed.folders);
+        Ok(Created {
+            files: created,
+            folders,
+        })
+    }
+
+    /// Of `made` (folders, outermost first), those removing the removable
+    /// `files` would leave empty, innermost first: each holding nothing
+    /// else than such files and such folders, and reached through no link.
+    fn emptied(&self, files: &[CreatedFile], made: &[PathBuf]) -> Vec<PathBuf> {
+        let mut gone: std::collections::HashSet<PathBuf> = files
+            .iter()
+            .filter(|file| file.removable().is_some())
+            .map(|file| file.path.clone())
+            .collect();
+        let mut emptied = Vec::new();
+        for folder in made.iter().rev() {
+            if reached_through_a_link(&self.root, folder) {
+                continue;
+            }
+            let Ok(Some(entries)) = self.root.read_dir(folder) else {
+                continue;
+            };
+            if entries.iter().all(|e| gone.contains(&folder.join(&e.name))) {
+                gone.insert(folder.clone());
+                emptied.push(folder.clone());
+            }
+        }
+        emptied
     }
 
     /// The folder of the finished backup `stamp`.
@@ -391,8 +437,8 @@ fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>,
     Ok(Some((bytes, meta)))
 }
 
-/// Whether the file at `path` is reached through a symbolic link (its own
-/// name, or a folder on the way).
+/// Whether the file or folder at `path` is reached through a symbolic link
+/// (its own name, or a folder on the way).
 fn reached_through_a_link(root: &Root, path: &Path) -> bool {
     root.locate(path)
         .map_or(true, |found| found.dir.rel().join(&found.name) != path)
@@ -419,10 +465,13 @@ mod tests {
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
-        for file in &created {
+        for file in &created.files {
             if let Some(planned) = file.removable() {
                 staged.remove(&file.path, planned)?;
             }
+        }
+        for folder in &created.folders {
+            staged.remove_folder_if_empty(folder);
         }
         Ok(commit(
             &mut [staged],
@@ -460,9 +509,10 @@ mod tests {
             let created = lock(home)
                 .backups()
                 .created("2026-12-07T100000.000Z", 1 << 20);
-            let removable = |c: &Created| c.removable().is_some();
+            let removable = |c: &CreatedFile| c.removable().is_some();
             created
                 .unwrap()
+                .files
                 .iter()
                 .map(|c| (c.path.clone(), removable(c)))
                 .collect()
@@ -484,6 +534,33 @@ mod tests {
             .restoring("2026-12-07T100000.000Z", 1 << 20)
             .unwrap()
             .is_empty());
+    }
+
+    /// The folders a commit made for its new files go with them, when that
+    /// leaves them empty: only those, innermost first.
+    #[test]
+    fn the_folders_made_for_created_files_go_when_left_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        let changes = [
+            ("a.xml", Some("<a/>"), "<a x='1'/>"),
+            ("lib/new/d.jar", None, "jar"),
+            ("lib/e.jar", None, "jar"),
+        ];
+        commit_one(&home, &changes, Some("S")).unwrap();
+        let folders = |home: &Path| lock(home).backups().created("S", 1 << 20).unwrap().folders;
+        assert_eq!(folders(&home), [Path::new("lib/new"), Path::new("lib")]);
+        // Something else in lib: only lib/new goes.
+        std::fs::write(home.join("lib/theirs.jar"), "theirs").unwrap();
+        assert_eq!(folders(&home), [Path::new("lib/new")]);
+        assert_eq!(restore(&home, "S").unwrap(), 3);
+        assert_eq!(crate::tests::names(&home.join("lib")), ["theirs.jar"]);
+        // Without it, lib goes too, once its files do.
+        std::fs::remove_dir_all(home.join("lib")).unwrap();
+        commit_one(&home, &changes[1..], Some("T")).unwrap();
+        assert_eq!(restore(&home, "T").unwrap(), 2);
+        assert!(!home.join("lib").exists());
+        assert_eq!(read(&home, "a.xml"), "<a/>");
     }
 
     #[test]
@@ -621,15 +698,19 @@ mod tests {
         commit_one(&home, &changes, Some("S")).unwrap();
         let list = home.join(".carbon-patch/backups/S/.carbon-patch/created.json");
         let made = serde_json::to_string(&Fingerprint::of(b"<b/>")).unwrap();
+        let listing = |path: &str, folder: &str| {
+            format!(r#"{{"files":[{{"path":"{path}","made":{made}}}],"folders":[{folder}]}}"#)
+        };
         assert_eq!(
             std::fs::read_to_string(&list).unwrap(),
-            format!(r#"[{{"path":"b.xml","made":{made}}}]"#)
+            listing("b.xml", "")
         );
-        let listing = |path: &str| format!(r#"[{{"path":"{path}","made":{made}}}]"#);
         for planted in [
-            listing("../x"),
-            listing("/etc/passwd"),
-            listing(""),
+            listing("../x", ""),
+            listing("/etc/passwd", ""),
+            listing("", ""),
+            listing("b.xml", r#""../lib""#),
+            listing("b.xml", r#""/usr""#),
             r#"["b.xml"]"#.into(),
             "not json".into(),
         ] {

@@ -81,6 +81,10 @@ pub struct Staged {
     /// durable with the staged files, and they go again with them when the
     /// run stops before its commit.
     pub(crate) made: Vec<beneath::Made>,
+    /// Folders to remove once the commit is done, if empty then, in order;
+    /// and those removed.
+    emptied: Vec<PathBuf>,
+    removed_folders: Vec<PathBuf>,
     /// The mount of the home's stage folder, and whether each folder staged
     /// for so far (by its path in the home) is on it.
     stage_mount: Option<(u64, u64)>,
@@ -180,6 +184,8 @@ impl Staged {
             backup: None,
             durable: Vec::new(),
             made: Vec::new(),
+            emptied: Vec::new(),
+            removed_folders: Vec::new(),
             stage_mount: None,
             mounts: Vec::new(),
         }
@@ -248,6 +254,20 @@ impl Staged {
                 error: Box::new(e),
             }
         })
+    }
+
+    /// Removes the folder at `path` (relative to the home) once the commit
+    /// is done, if it is empty then and reached through no link: a folder
+    /// an apply made for files this commit removes. Folders go in the order
+    /// given (innermost first); [`Staged::removed_folders`] says which went.
+    /// One left behind by a crash is only an empty folder.
+    pub fn remove_folder_if_empty(&mut self, path: &Path) {
+        self.emptied.push(path.to_path_buf());
+    }
+
+    /// The folders [`Staged::remove_folder_if_empty`] removed.
+    pub fn removed_folders(&self) -> &[PathBuf] {
+        &self.removed_folders
     }
 
     /// `e`, on the file at `path`, labelled with the tree.
@@ -414,6 +434,17 @@ impl Staged {
                 if root.still_holds(&folder.parent).unwrap_or(false) {
                     let _ = folder.parent.remove_dir(&folder.name);
                 }
+            }
+            return;
+        }
+        for path in std::mem::take(&mut self.emptied) {
+            let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            // Through no link: `rmdir` takes no link as a folder either.
+            let Ok(dir) = root.dir(parent) else { continue };
+            if dir.rel() == parent && dir.remove_dir(name).is_ok() {
+                self.removed_folders.push(path);
             }
         }
     }

@@ -86,6 +86,9 @@ struct Home {
     /// Files the backup's apply created, changed since or unreadable: left,
     /// and named, with why.
     left: Vec<(PathBuf, String)>,
+    /// The folders the apply made for the files removed, which that leaves
+    /// empty, innermost first: to remove; once committed, those removed.
+    folders: Vec<PathBuf>,
 }
 
 impl Home {
@@ -103,6 +106,13 @@ impl Home {
                 out,
                 "{removed} {shown}: {} (the apply created it)",
                 visible::path(path)
+            )?;
+        }
+        for folder in &self.folders {
+            writeln!(
+                out,
+                "{removed} {shown}: {}/ (the apply made it for the files removed)",
+                visible::path(folder)
             )?;
         }
         for (path, why) in &self.left {
@@ -185,7 +195,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
                      anything else"
                 )?;
             }
-            if home.files() == 0 {
+            if home.files() == 0 && home.folders.is_empty() {
                 writeln!(out, "   no changes: every file holds what the backup kept")?;
             }
             for diff in &home.diffs {
@@ -201,16 +211,24 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
         )?;
         return Ok(out.flush()?);
     }
-    let mut staged: Vec<carbon_commit::Staged> = read
-        .iter_mut()
-        .filter_map(|home| home.staged.take())
-        .collect();
+    let (mut staged, mut staged_in) = (Vec::new(), Vec::new());
+    for (i, home) in read.iter_mut().enumerate() {
+        staged.extend(home.staged.take());
+        if staged.len() > staged_in.len() {
+            staged_in.push(i);
+        }
+    }
     let commit = carbon_commit::Options {
         backup: options.backup.as_deref(),
         jobs: options.jobs,
     };
     let written = match carbon_commit::commit(&mut staged, commit) {
-        Ok(report) => report.written,
+        Ok(report) => {
+            for (tree, i) in staged.iter().zip(staged_in) {
+                read[i].folders = tree.removed_folders().to_vec();
+            }
+            report.written
+        }
         Err(err) if err.wrote_nothing() => {
             let out = crate::text_out(&mut out, options.format);
             return Err(crate::finished::stopped(
@@ -279,6 +297,7 @@ fn json(
                 "files": home.diffs.iter().map(crate::render::file_json).collect::<Vec<_>>(),
                 "created": {
                     "removed": paths(&home.removed),
+                    "removed_folders": paths(&home.folders),
                     "left": home.left.iter().map(|(path, why)| serde_json::json!({
                         "path": path.display().to_string(),
                         "why": why,
@@ -395,6 +414,7 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         interrupted: false,
         removed: Vec::new(),
         left: Vec::new(),
+        folders: Vec::new(),
     };
     if !home.has_backup {
         return Ok(home);
@@ -416,7 +436,8 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
     let backups = locked.as_ref().unwrap_or(&given.backups);
     let restoring = backups.restoring(stamp, options.max_file_size)?;
     let created = backups.created(stamp, options.max_file_size)?;
-    for file in &created {
+    home.folders.clone_from(&created.folders);
+    for file in &created.files {
         match (file.removable(), &file.current) {
             (Some(_), _) => home.removed.push(file.path.clone()),
             (None, Ok(_)) => home
@@ -430,13 +451,20 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         .iter()
         .map(|file| FileDiff::of(&change(file), &shown, &secrets))
         .collect();
-    if let Some(lock) = lock.filter(|_| home.files() > 0) {
+    if let Some(lock) = lock.filter(|_| home.files() > 0 || !home.folders.is_empty()) {
         let mut staged = carbon_commit::Staged::new(format!("home {shown}"), lock);
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
-        for (file, planned) in created.iter().filter_map(|f| Some((f, f.removable()?))) {
+        let removable = created
+            .files
+            .iter()
+            .filter_map(|f| Some((f, f.removable()?)));
+        for (file, planned) in removable {
             staged.remove(&file.path, planned)?;
+        }
+        for folder in &created.folders {
+            staged.remove_folder_if_empty(folder);
         }
         home.staged = Some(staged);
     }

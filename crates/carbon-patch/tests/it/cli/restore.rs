@@ -437,6 +437,53 @@ fn files_the_apply_created_are_removed_unless_changed_since() {
     assert!(carbon_xml.contains("<Offset>3</Offset>"), "{carbon_xml}");
 }
 
+/// The folders an apply made for the files it created go with them, when
+/// that leaves them empty; also when the files were removed by hand.
+#[test]
+fn the_folders_the_apply_made_go_with_its_files() {
+    let h = homes();
+    let lib = h.node1.join("repository/components/lib");
+    std::fs::remove_dir_all(h.node1.join("repository/components")).unwrap();
+    let (dir, path) = recipe_file(
+        "recipe.toml",
+        "lib = [\"driver.jar\"]\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    let out = on_node1("apply", &path, &h.node1)
+        .arg("--backup")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(lib.join("driver.jar").is_file());
+    let stamp = stamps(&h.node1).pop().unwrap();
+    let node1 = h.node1.display();
+    let out = restore(&["--from", &stamp, "--dry-run"], &[&h.node1]);
+    assert!(
+        stdout(&out).contains(&format!(
+            "would remove {node1}: repository/components/lib/driver.jar (the apply created it)\n\
+             would remove {node1}: repository/components/lib/ (the apply made it for the files \
+             removed)\n\
+             would remove {node1}: repository/components/ (the apply made it for the files \
+             removed)\n"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    // The driver removed by hand: the folders still go.
+    std::fs::remove_file(lib.join("driver.jar")).unwrap();
+    let out = restore(&["--from", &stamp], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "removed {node1}: repository/components/lib/ (the apply made it for the files removed)\n\
+             removed {node1}: repository/components/ (the apply made it for the files removed)\n\
+             Restored: 0 file(s) in 1 home(s) from backup {stamp}\n"
+        )
+    );
+    assert!(!h.node1.join("repository/components").exists());
+}
+
 /// A restore killed after its first file is finished by the next holder
 /// of the lock, the removal of a file the apply created included.
 #[test]
@@ -619,7 +666,7 @@ fn json_describes_each_home_and_an_error_is_one_document_too() {
             .starts_with("--- "));
         assert_eq!(
             node1["created"],
-            serde_json::json!({"removed": [], "left": []})
+            serde_json::json!({"removed": [], "removed_folders": [], "left": []})
         );
         assert_eq!(node2["has_backup"], false);
         assert_eq!(node2["files"], serde_json::json!([]));
