@@ -147,7 +147,7 @@ impl Writer {
             .iter()
             .map(|(path, made)| Listed {
                 path: path.to_path_buf(),
-                made: *made,
+                made: Some(*made),
             })
             .collect();
         let json = serde_json::to_vec(&CreatedList { files, folders }).expect("paths serialise");
@@ -175,8 +175,9 @@ pub(crate) struct CreatedList {
 pub(crate) struct Listed {
     /// Relative to the home, as the journal names it.
     pub path: PathBuf,
-    /// What the commit made it with.
-    pub made: Fingerprint,
+    /// What the commit made it with (`None` in the lists of earlier
+    /// builds, which give paths only).
+    pub made: Option<Fingerprint>,
 }
 
 /// Renames a backup's `.partial` folder to its stamp, when it is there.

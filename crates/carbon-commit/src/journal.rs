@@ -50,7 +50,7 @@ use crate::swap::{self, Expected};
 
 /// The version this build writes, and the versions it reads.
 const VERSION: u32 = 4;
-const READS: [u32; 2] = [3, 4];
+const READABLE_VERSIONS: [u32; 2] = [3, 4];
 
 /// One file of a commit in progress. Paths are relative to the home.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -185,7 +185,7 @@ pub(crate) fn recover(
             )))
         }
     };
-    if !READS.contains(&journal.version) {
+    if !READABLE_VERSIONS.contains(&journal.version) {
         return Err(bad(format!(
             "journal version {} is not supported; remove it to start afresh",
             journal.version

@@ -54,7 +54,7 @@ mod timings;
 pub use commit::{commit, Options, Report};
 pub use error::{Error, Result};
 pub use lock::{pending, Lock, STAGE_DIR};
-pub use restore::{Backups, Created, CreatedFile, Restoring, MOST_ENTRIES};
+pub use restore::{Backups, Created, CreatedFile, Left, Restoring, MOST_ENTRIES};
 pub use stage::{Planned, Staged, NEW_FILE_MODE};
 pub use timings::Timings;
 

@@ -65,29 +65,63 @@ pub struct Created {
     pub folders: Vec<PathBuf>,
 }
 
+impl Created {
+    /// Stages, on `staged` (the home's, under its lock), the removal of each
+    /// file that still holds what the commit made it with, and of the
+    /// folders that leaves empty.
+    ///
+    /// # Errors
+    /// As [`crate::Staged::remove`].
+    pub fn stage_removals(&self, staged: &mut crate::Staged) -> Result<()> {
+        for file in &self.files {
+            if let (None, Some((bytes, meta))) = (&file.left, &file.current) {
+                let planned = Planned {
+                    bytes,
+                    read_from: meta,
+                };
+                staged.remove(&file.path, planned)?;
+            }
+        }
+        for folder in &self.folders {
+            staged.remove_folder_if_empty(folder);
+        }
+        Ok(())
+    }
+}
+
 /// A file the commit of a backup created, still in the home.
 #[derive(Debug)]
 pub struct CreatedFile {
     /// The file, relative to the home.
     pub path: PathBuf,
-    /// What it holds now, and the file that holds it; or why it cannot be
-    /// removed whatever it holds ("it cannot be read: ...").
-    pub current: std::result::Result<(Vec<u8>, Meta), String>,
-    /// What the commit made it with.
-    made: Fingerprint,
+    /// What it holds now, and the file that holds it, when it was read.
+    current: Option<(Vec<u8>, Meta)>,
+    /// Why a restore leaves it; `None`: it still holds what the commit made
+    /// it with, and a restore removes it.
+    pub left: Option<Left>,
 }
 
-impl CreatedFile {
-    /// What [`crate::Staged::remove`] is told the file held when planned,
-    /// when it still holds what the commit made it with: a restore removes
-    /// it then. `None` for a file changed since, or unreadable: it is left.
-    pub fn removable(&self) -> Option<Planned<'_>> {
-        let (bytes, meta) = self.current.as_ref().ok()?;
-        (Fingerprint::of(bytes) == self.made).then_some(Planned {
-            bytes,
-            read_from: meta,
-        })
-    }
+/// Why a restore leaves a file the commit of its backup created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Left {
+    /// It holds something else than the commit made it with.
+    #[error("it was changed since")]
+    Changed,
+    /// Its path now passes through a symbolic link: removing it would take
+    /// the file the link leads to.
+    #[error("it is now reached through a symbolic link")]
+    ThroughALink,
+    /// Something other than a file is there now.
+    #[error("it was replaced by something that is not a file")]
+    NotAFile,
+    /// It could not be read: the reason.
+    #[error("it cannot be read ({0})")]
+    Unreadable(String),
+    /// The backup does not say what the commit made it with (an older
+    /// list: paths only).
+    #[error("the backup does not record what the apply wrote to it")]
+    Unrecorded,
 }
 
 /// A home's finished backups: read under its lock to restore one, or
@@ -234,7 +268,19 @@ impl Backups {
             path: shown.clone(),
             what: "is not a list of files a commit created; carbon-patch wrote none such".into(),
         };
-        let listed: CreatedList = serde_json::from_slice(&bytes).map_err(|_| unreadable())?;
+        let listed = match serde_json::from_slice::<CreatedList>(&bytes) {
+            Ok(listed) => listed,
+            // The list of an earlier build: paths, with nothing to tell
+            // the files' bytes by.
+            Err(_) => CreatedList {
+                files: serde_json::from_slice::<Vec<PathBuf>>(&bytes)
+                    .map_err(|_| unreadable())?
+                    .into_iter()
+                    .map(|path| Listed { path, made: None })
+                    .collect(),
+                folders: Vec::new(),
+            },
+        };
         // Each part a name: a list a commit wrote holds targets as the
         // journal names them, with no `.` either.
         let inside = |path: &Path| {
@@ -255,20 +301,35 @@ impl Backups {
             // Named unless it is known to be gone: one that cannot be read
             // (a path that now leads out of the home, a file grown past the
             // limit) is for the person to look at, not to stop the restore
-            // of the files the backup has.
-            let current = match read_current(&self.root, &path, limit) {
-                Ok(None) => continue,
-                // Removing it would take the file the link leads to.
-                Ok(Some(_)) if reached_through_a_link(&self.root, &path) => {
-                    Err("a symbolic link now leads to it".to_string())
+            // of the files the backup has. A link, even one that leads
+            // nowhere, is named: it is not the file the commit made.
+            let through_a_link = reached_through_a_link(&self.root, &path);
+            let (current, left) = match read_current(&self.root, &path, limit) {
+                Ok(None) if !through_a_link => continue,
+                _ if through_a_link => (None, Some(Left::ThroughALink)),
+                Ok(current) => {
+                    let as_made =
+                        |(bytes, _): &(Vec<u8>, Meta)| made == Some(Fingerprint::of(bytes));
+                    let left = match (made, current.as_ref().is_some_and(as_made)) {
+                        (None, _) => Some(Left::Unrecorded),
+                        (Some(_), true) => None,
+                        (Some(_), false) => Some(Left::Changed),
+                    };
+                    (current, left)
                 }
-                Ok(Some(current)) => Ok(current),
-                Err(e) => Err(format!("it cannot be read: {e}")),
+                Err(Error::Tree(beneath::Error::NotAFile { .. })) => (None, Some(Left::NotAFile)),
+                Err(e) => {
+                    // The reason, without the path the caller names anyway.
+                    let (message, shown) = (e.to_string(), self.root.display_path(&path));
+                    let reason = message.strip_prefix(&format!("{}: ", shown.display()));
+                    let reason = reason.map_or(message.clone(), str::to_string);
+                    (None, Some(Left::Unreadable(reason)))
+                }
             };
             created.push(CreatedFile {
                 path,
                 current,
-                made,
+                left,
             });
         }
         created.sort_by(|a, b| a.path.cmp(&b.path));
@@ -286,7 +347,7 @@ impl Backups {
     fn emptied(&self, files: &[CreatedFile], made: &[PathBuf]) -> Vec<PathBuf> {
         let mut gone: std::collections::HashSet<PathBuf> = files
             .iter()
-            .filter(|file| file.removable().is_some())
+            .filter(|file| file.left.is_none())
             .map(|file| file.path.clone())
             .collect();
         let mut emptied = Vec::new();
@@ -465,14 +526,7 @@ mod tests {
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
-        for file in &created.files {
-            if let Some(planned) = file.removable() {
-                staged.remove(&file.path, planned)?;
-            }
-        }
-        for folder in &created.folders {
-            staged.remove_folder_if_empty(folder);
-        }
+        created.stage_removals(&mut staged)?;
         Ok(commit(
             &mut [staged],
             Options {
@@ -509,7 +563,7 @@ mod tests {
             let created = lock(home)
                 .backups()
                 .created("2026-12-07T100000.000Z", 1 << 20);
-            let removable = |c: &CreatedFile| c.removable().is_some();
+            let removable = |c: &CreatedFile| c.left.is_none();
             created
                 .unwrap()
                 .files
@@ -534,6 +588,52 @@ mod tests {
             .restoring("2026-12-07T100000.000Z", 1 << 20)
             .unwrap()
             .is_empty());
+    }
+
+    /// A created file is left, with the reason, when it is no longer the
+    /// file the commit made as it made it.
+    #[test]
+    fn a_created_file_is_left_when_it_is_not_as_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = home(dir.path(), &[("a.xml", "<a/>")]);
+        commit_one(&home, &[("new.xml", None, "<new/>")], Some("S")).unwrap();
+        let left = |home: &Path| {
+            let created = lock(home).backups().created("S", 1 << 20).unwrap();
+            created
+                .files
+                .into_iter()
+                .map(|f| f.left)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(left(&home), [None]);
+        let new = home.join("new.xml");
+        std::fs::remove_file(&new).unwrap();
+        std::os::unix::fs::symlink("nowhere", &new).unwrap();
+        assert_eq!(
+            left(&home),
+            [Some(Left::ThroughALink)],
+            "a link, even dangling"
+        );
+        std::fs::remove_file(&new).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &new,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert_eq!(left(&home), [Some(Left::NotAFile)]);
+        std::fs::remove_file(&new).unwrap();
+        std::fs::write(&new, "<new/>").unwrap();
+        let list = home.join(".carbon-patch/backups/S/.carbon-patch/created.json");
+        // An earlier build's list: paths only.
+        std::fs::write(&list, r#"["new.xml"]"#).unwrap();
+        assert_eq!(left(&home), [Some(Left::Unrecorded)]);
+        assert_eq!(
+            Left::Unrecorded.to_string(),
+            "the backup does not record what the apply wrote to it"
+        );
     }
 
     /// The folders a commit made for its new files go with them, when that
@@ -711,7 +811,7 @@ mod tests {
             listing("", ""),
             listing("b.xml", r#""../lib""#),
             listing("b.xml", r#""/usr""#),
-            r#"["b.xml"]"#.into(),
+            r#"["../b.xml"]"#.into(),
             "not json".into(),
         ] {
             std::fs::write(&list, &planted).unwrap();

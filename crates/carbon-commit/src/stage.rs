@@ -79,7 +79,7 @@ pub struct Staged {
     pub(crate) durable: Vec<crate::durable::Durable>,
     /// The folders made for new files, outermost first: their names are made
     /// durable with the staged files, and they go again with them when the
-    /// run stops before its commit.
+    /// run stops before its commit or is rolled back.
     pub(crate) made: Vec<beneath::Made>,
     /// Folders to remove once the commit is done, if empty then, in order;
     /// and those removed.
@@ -99,14 +99,22 @@ struct Place {
     target: PathBuf,
     /// The original the plan read, opened, and what it is.
     original: Option<(std::fs::File, Meta)>,
-    /// The folder its new bytes are staged in.
+    /// The folder its new bytes are staged in, or where it waits once
+    /// taken out for a removal.
     stage: Dir,
+}
+
+/// What is done to a file.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Write,
+    Remove,
 }
 
 impl Place {
     /// The file staged at this place, `path` as the caller named it, its
     /// new bytes (none for a removal) under `staged`.
-    fn staged(
+    fn into_staged_file(
         self,
         path: &Path,
         staged: OsString,
@@ -286,7 +294,7 @@ impl Staged {
         after: &[u8],
         new_mode: Option<u32>,
     ) -> Result<()> {
-        let place = self.place(path, before)?;
+        let place = self.place(path, before, Change::Write)?;
         // A folder of the home may carry a default ACL, which a file made in
         // it takes; the home's stage folder never does (lock.rs).
         let inherits = place.stage.rel() != Path::new(crate::lock::STAGE_DIR);
@@ -298,7 +306,7 @@ impl Staged {
         let original = place.original.as_ref();
         let (staged, open) = stage_bytes(&place.stage, inherits, original, &new, after)?;
         let before = before.map(|planned| Fingerprint::of(planned.bytes));
-        let file = place.staged(path, staged, before, Some(Fingerprint::of(after)));
+        let file = place.into_staged_file(path, staged, before, Some(Fingerprint::of(after)));
         self.files.push(StagedFile {
             open: Some(open),
             ..file
@@ -307,7 +315,7 @@ impl Staged {
     }
 
     fn stage_removal(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
-        let place = self.place(path, Some(before))?;
+        let place = self.place(path, Some(before), Change::Remove)?;
         // A link is written through, but a removal through one would take
         // another file than the one named: the path must be the file's own.
         if place.target != path {
@@ -322,15 +330,16 @@ impl Staged {
         // Where the file waits once taken out: a name no one can guess,
         // taken only if still free.
         let staged = fresh_name(0);
-        let file = place.staged(path, staged, Some(Fingerprint::of(before.bytes)), None);
+        let file = place.into_staged_file(path, staged, Some(Fingerprint::of(before.bytes)), None);
         self.files.push(file);
         Ok(())
     }
 
-    /// Where the file at `path` is written, checked: its folder (made, with
-    /// the folders above it, for a new file), its name, the original the
-    /// plan read (`before`), opened, and the folder to stage in.
-    fn place(&mut self, path: &Path, before: Option<Planned<'_>>) -> Result<Place> {
+    /// Where the file at `path` is written or removed (`change`), checked:
+    /// its folder (made, with the folders above it, for a new file), its
+    /// name, the original the plan read (`before`), opened, and the folder
+    /// to stage in.
+    fn place(&mut self, path: &Path, before: Option<Planned<'_>>, change: Change) -> Result<Place> {
         let root = self.lock().root().clone();
         let beneath::Located { dir, name, meta } = match root.locate(path) {
             Ok(found) => found,
@@ -375,7 +384,9 @@ impl Staged {
                 Some((file, meta))
             }
         };
-        writable(&dir, &name, original.is_some())?;
+        // A removal, as `unlink`, needs only the folder to be writable.
+        let rewritten = original.is_some() && change == Change::Write;
+        writable(&dir, &name, rewritten)?;
         let stage = if self.same_mount_as_stage(&dir)? {
             self.lock().stage().clone()
         } else {

@@ -87,9 +87,9 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Put back the files an `apply --backup` replaced, as it kept them: in every home that has the backup at once, or in none.
+    /// Undo an `apply --backup`: put back the files it replaced and remove those it created, in every home that has the backup at once, or in none.
     #[command(
-        after_help = "STAMP is what apply --backup printed (\"originals kept under ...backups/STAMP/\"); --from latest is\nthe newest backup of any home given, and a --from no home has lists each home's stamps. One apply\ngives its stamp only to the homes it wrote to: a home without the backup is refused (its backup may\nbe gone) unless --skip-missing skips it, naming it. Edits made since the apply are replaced\n(--dry-run shows them). Files the apply created had no original: each is removed while it holds\nwhat the apply wrote (then the folders the apply made for them, if left empty), and left,\nnamed, once changed since.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
+        after_help = "STAMP is what apply --backup printed (\"originals kept under ...backups/STAMP/\"); --from latest is\nthe newest backup of any home given, and a --from no home has lists each home's stamps. One apply\ngives its stamp only to the homes it wrote to: a home without the backup is refused (its backup may\nbe gone) unless --skip-missing skips it, naming it. Edits made since the apply are replaced\n(--dry-run shows them). Files the apply created (drivers `lib` copied in) are removed while they\nhold what the apply wrote, then the folders it made for them if that leaves them empty; one\nchanged since, or now reached through a link, is left and named.\n\nExample (look first, then restore):\n  carbon-patch restore --from latest --dry-run /opt/wso2/node1 /opt/wso2/node2\n  carbon-patch restore --from 2026-12-07T101500.123Z /opt/wso2/node1 /opt/wso2/node2"
     )]
     Restore(RestoreArgs),
     /// Print a shell completion script.

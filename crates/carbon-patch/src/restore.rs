@@ -195,7 +195,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
                      anything else"
                 )?;
             }
-            if home.files() == 0 && home.folders.is_empty() {
+            if home.files() == 0 && home.folders.is_empty() && home.left.is_empty() {
                 writeln!(out, "   no changes: every file holds what the backup kept")?;
             }
             for diff in &home.diffs {
@@ -438,12 +438,9 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
     let created = backups.created(stamp, options.max_file_size)?;
     home.folders.clone_from(&created.folders);
     for file in &created.files {
-        match (file.removable(), &file.current) {
-            (Some(_), _) => home.removed.push(file.path.clone()),
-            (None, Ok(_)) => home
-                .left
-                .push((file.path.clone(), "it was changed since".into())),
-            (None, Err(why)) => home.left.push((file.path.clone(), why.clone())),
+        match &file.left {
+            None => home.removed.push(file.path.clone()),
+            Some(why) => home.left.push((file.path.clone(), why.to_string())),
         }
     }
     let secrets = Secrets::new(&[]);
@@ -456,16 +453,7 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         for file in &restoring {
             staged.add_with_mode(&file.path, file.planned(), &file.original, file.mode)?;
         }
-        let removable = created
-            .files
-            .iter()
-            .filter_map(|f| Some((f, f.removable()?)));
-        for (file, planned) in removable {
-            staged.remove(&file.path, planned)?;
-        }
-        for folder in &created.folders {
-            staged.remove_folder_if_empty(folder);
-        }
+        created.stage_removals(&mut staged)?;
         home.staged = Some(staged);
     }
     Ok(home)

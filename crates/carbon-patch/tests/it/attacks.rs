@@ -393,7 +393,7 @@ fn a_created_file_swapped_for_a_link_is_not_removed_through_it() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(&format!(
-            "left {}: {jar} (the apply created it, but a symbolic link now leads to it)\n",
+            "left {}: {jar} (the apply created it, but it is now reached through a symbolic link)\n",
             home.display()
         )),
         "{}",

@@ -214,11 +214,10 @@ fn a_full_disk_writes_nothing() {
     assert!(text.contains("folder=gone"), "nothing left: {text}");
 }
 
-/// Runs `apply` as user `nobody` on a home that user owns; `setup` makes
-/// part of it read-only. Skipped when this process cannot change user.
-fn apply_as_nobody(setup: impl Fn(&Path)) -> Option<(Output, bool)> {
-    let dir = tempfile::tempdir().unwrap();
-    let home = fresh(dir.path(), "node1");
+/// A fresh sample home at `dir/node1` given to user `nobody`, `dir` open
+/// to it; `None` (the test is skipped) when this process cannot.
+fn home_of_nobody(dir: &Path) -> Option<PathBuf> {
+    let home = fresh(dir, "node1");
     let status = Command::new("chown")
         .args(["-R", "65534:65534"])
         .arg(&home)
@@ -227,11 +226,15 @@ fn apply_as_nobody(setup: impl Fn(&Path)) -> Option<(Output, bool)> {
         eprintln!("skipped: cannot give the home to nobody (not root)");
         return None;
     }
-    std::fs::set_permissions(
-        dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    Some(home)
+}
+
+/// Runs `apply` as user `nobody` on a home that user owns; `setup` makes
+/// part of it read-only. Skipped when this process cannot change user.
+fn apply_as_nobody(setup: impl Fn(&Path)) -> Option<(Output, bool)> {
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path())?;
     setup(&home);
     let before = files(&home);
     let out = Command::new("setpriv")
@@ -283,6 +286,40 @@ fn a_read_only_directory_is_refused_for_a_user_who_is_not_root() {
         0o555,
         &["its directory", "datasources is not writable"],
     );
+}
+
+/// A file the apply created, made read-only since, is still removed by a
+/// restore run by its owner: removing a file needs only its folder to be
+/// writable, as `rm` does.
+#[test]
+fn a_read_only_created_file_is_removed_by_its_owners_restore() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(home) = home_of_nobody(dir.path()) else {
+        return;
+    };
+    std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(
+        &recipe,
+        "lib = [\"driver.jar\"]\n[nodes.node1]\nhome = \"node1\"\n",
+    )
+    .unwrap();
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_carbon-patch"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = as_nobody(&["apply", "r.toml", "--backup"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let jar = home.join("repository/components/lib/driver.jar");
+    std::fs::set_permissions(&jar, std::os::unix::fs::PermissionsExt::from_mode(0o444)).unwrap();
+    let out = as_nobody(&["restore", "--from", "latest", "node1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!jar.exists());
 }
 
 #[test]
