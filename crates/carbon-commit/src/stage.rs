@@ -421,8 +421,9 @@ impl Staged {
 
     /// Removes what is left of the staging: the staged files and the
     /// folders made for new files, unless the commit `renamed` them all, and
-    /// the kept originals. Never while a journal needs them (the caller
-    /// checks).
+    /// the kept originals; once it did, the folders
+    /// [`Staged::remove_folder_if_empty`] names. Never while a journal needs
+    /// them (the caller checks).
     pub(crate) fn clean_up(&mut self, renamed: bool) {
         self.cleaned = true;
         for file in &mut self.files {
