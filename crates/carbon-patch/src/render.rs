@@ -77,7 +77,7 @@ pub struct NodeReport {
 
 /// Line shown for a home where an apply was interrupted.
 const INTERRUPTED: &str =
-    "   note: an apply on this home was interrupted; the next apply finishes it before anything else";
+    "   note: an apply or restore on this home was interrupted; the next apply finishes it before anything else";
 
 /// One node as text: its diffs, then its warnings; `color` paints diff lines.
 pub fn text_node(plan: &NodePlan, color: bool) -> NodeReport {

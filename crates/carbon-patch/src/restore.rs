@@ -191,7 +191,7 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
             if home.interrupted {
                 writeln!(
                     out,
-                    "   note: an apply on this home was interrupted; restore finishes it before \
+                    "   note: an apply or restore on this home was interrupted; restore finishes it before \
                      anything else"
                 )?;
             }

@@ -45,7 +45,7 @@ fn a_crash_between_renames_is_finished_by_the_next_apply() {
     // plan says so, and writes nothing.
     let shown = on_node1("plan", &home).output().unwrap();
     assert!(
-        stdout(&shown).contains("an apply on this home was interrupted"),
+        stdout(&shown).contains("an apply or restore on this home was interrupted"),
         "{}",
         stdout(&shown)
     );

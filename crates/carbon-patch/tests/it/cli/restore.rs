@@ -586,7 +586,7 @@ fn an_interrupted_apply_is_noted_and_never_hidden_behind_nothing_was_written() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
-            "\n   note: an apply on this home was interrupted; restore finishes it before \
+            "\n   note: an apply or restore on this home was interrupted; restore finishes it before \
              anything else\n"
         ),
         "{}",
