@@ -209,6 +209,21 @@ pub(crate) fn recover(
         } else {
             dir.clone()
         };
+        // A crash between the hard link that keeps an original (or moves a
+        // file out, where there is no `RENAME_NOREPLACE`) and the rename or
+        // removal that follows left the target a second name, the run's own,
+        // in its stage folder: that step is undone first, and the target is
+        // read as the file of one name it was (root reads no file of root's
+        // with two names in a folder another user writes).
+        let kept = crate::stage::kept_name(&staged);
+        let second = if entry.after.is_some() {
+            &kept
+        } else {
+            &staged
+        };
+        if swap::same_file(&dir, name, &stage, second)? {
+            stage.remove_file(second)?;
+        }
         let expected = [entry.before, entry.after];
         found.push(Found {
             entry,

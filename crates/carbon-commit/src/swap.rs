@@ -101,11 +101,6 @@ pub(crate) fn put_in_place(
     // is a rename.
     let kept = kept_name(staged);
     if let Err(e) = dir.hard_link(name, stage, &kept) {
-        // Kept already, by a run that died before its rename: recovery
-        // finishing it goes on from there.
-        if already_exists(&e) && same_file(dir, name, stage, &kept)? {
-            return rename_keeping(stage, staged, dir, name, &kept, expected);
-        }
         // A copy would be another file, with another owner: without a way
         // to keep the very original, nothing is replaced.
         return Err(Error::InTheWay {
@@ -141,12 +136,6 @@ pub(crate) fn take_out(
     };
     match dir.rename_new(name, stage, staged) {
         Ok(()) => {}
-        // Taken out halfway by a run that died between the hard link and
-        // the removal that stand in for a rename where the file system
-        // has no `RENAME_NOREPLACE`: recovery finishing it goes on.
-        Err(e) if already_exists(&e) && same_file(dir, name, stage, staged)? => {
-            dir.remove_file(name)?;
-        }
         Err(e) if e.is_not_found() => return Err(edited()),
         Err(e) => return Err(e.into()),
     }
@@ -195,7 +184,7 @@ fn rename_keeping(
 }
 
 /// Whether `name` in `dir` and `other` in `stage` are one file.
-fn same_file(dir: &Dir, name: &OsStr, stage: &Dir, other: &OsStr) -> Result<bool> {
+pub(crate) fn same_file(dir: &Dir, name: &OsStr, stage: &Dir, other: &OsStr) -> Result<bool> {
     Ok(match (dir.stat(name)?, stage.stat(other)?) {
         (Some(a), Some(b)) => a.same_object(&b),
         _ => false,
@@ -297,25 +286,6 @@ mod tests {
             &old,
             &mut exchange,
         )
-    }
-
-    /// Where the file system cannot swap, a run that died between the hard
-    /// link keeping the original and its rename left the link: recovery,
-    /// replacing that file again, goes on from it.
-    #[test]
-    fn an_original_kept_already_is_taken_as_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let kept = kept_name(OsStr::new("staged-a"));
-        let waits = put_staged_a(dir.path(), false, |top, stage| {
-            std::fs::write(dir.path().join("a.xml"), "old").unwrap();
-            top.hard_link("a.xml", stage, &kept).unwrap();
-        });
-        assert_eq!(waits.unwrap(), Some(kept.clone()));
-        assert_eq!(std::fs::read(dir.path().join("a.xml")).unwrap(), b"new");
-        assert_eq!(
-            std::fs::read(dir.path().join("stage").join(&kept)).unwrap(),
-            b"old"
-        );
     }
 
     /// What was swapped out that cannot be read (a folder put in the

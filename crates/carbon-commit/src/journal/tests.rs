@@ -102,6 +102,38 @@ fn a_crash_between_a_kept_link_and_its_rename_is_finished() {
     );
 }
 
+/// The same crash where the original is root's and its folder the home
+/// owner's: a file of root's with two names there is one root reads from
+/// no one, but the second name is the run's own, in its stage folder, and
+/// goes first.
+#[test]
+fn a_kept_link_to_a_file_of_roots_in_the_owners_folder_is_finished() {
+    if !crate::tests::root_or_fail(
+        "a_kept_link_to_a_file_of_roots_in_the_owners_folder_is_finished",
+    ) {
+        return;
+    }
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries) = staged_home(home);
+    let nobody = Some(crate::tests::NOBODY);
+    std::os::unix::fs::chown(home, nobody, nobody).unwrap();
+    let journal = encode(None, &entries);
+    let top = root.top();
+    let staged_a = entries[0].staged.file_name().unwrap();
+    top.hard_link("a.xml", &stage, crate::stage::kept_name(staged_a))
+        .unwrap();
+    stage.rename(staged_a, top, "a.xml").unwrap();
+    let staged_b = entries[1].staged.file_name().unwrap();
+    top.hard_link("b.xml", &stage, crate::stage::kept_name(staged_b))
+        .unwrap();
+    let finished = run(home, &root, &stage, &journal).unwrap();
+    assert_eq!(finished, [PathBuf::from("b.xml"), PathBuf::from("c.xml")]);
+    for name in NAMES {
+        assert_eq!(read(home, name), "new", "{name}");
+    }
+}
+
 #[test]
 fn a_journal_with_nothing_replaced_yet_names_nothing_to_finish() {
     let home = tempfile::tempdir().unwrap();
@@ -392,19 +424,30 @@ fn a_removal_not_yet_made_is_finished_and_a_half_made_one_too() {
         Vec::<String>::new()
     );
     // Where the file system has no RENAME_NOREPLACE, a move is a hard link
-    // then a removal: a crash between them leaves two names, and recovery
-    // takes the staged one as the file taken out.
-    let second = tempfile::tempdir().unwrap();
-    let home = second.path();
-    let (root, stage, entries, staged_d) = home_with_a_removal(home);
-    root.top().hard_link("d.xml", &stage, &staged_d).unwrap();
-    let finished = run(home, &root, &stage, &encode(None, &entries)).unwrap();
-    assert_eq!(
-        finished,
-        ["a.xml", "b.xml", "c.xml", "d.xml"].map(PathBuf::from)
-    );
-    assert!(!home.join("d.xml").exists());
-    assert_eq!(read(home, "a.xml"), "new");
+    // then a removal: a crash between them leaves two names. The staged one
+    // goes first, as if the move had not begun; the commit is finished if
+    // it had begun elsewhere (a.xml), and otherwise nothing is.
+    for a_replaced in [true, false] {
+        let second = tempfile::tempdir().unwrap();
+        let home = second.path();
+        let (root, stage, entries, staged_d) = home_with_a_removal(home);
+        if a_replaced {
+            let staged_a = entries[0].staged.file_name().unwrap();
+            assert!(stage.exchange(staged_a, root.top(), "a.xml").unwrap());
+        }
+        root.top().hard_link("d.xml", &stage, &staged_d).unwrap();
+        let finished = run(home, &root, &stage, &encode(None, &entries)).unwrap();
+        if a_replaced {
+            assert_eq!(finished, ["b.xml", "c.xml", "d.xml"].map(PathBuf::from));
+            assert!(!home.join("d.xml").exists());
+            assert_eq!(read(home, "a.xml"), "new");
+        } else {
+            assert!(finished.is_empty());
+            assert_eq!(read(home, "d.xml"), "made");
+            assert_eq!(read(home, "a.xml"), "old");
+        }
+        assert!(!home.join(STAGE_DIR).join(&staged_d).exists());
+    }
 }
 
 /// An edit that landed just before the file was taken out, then the crash
