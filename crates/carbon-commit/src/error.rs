@@ -14,12 +14,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// Another run holds the home's lock.
     #[error(
-        "another carbon-patch{} is applying to this home; run again when it has finished",
-        match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() }
+        "another carbon-patch{} is applying to this home{}; run again when it has finished",
+        match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() },
+        if waited.is_zero() {
+            String::new()
+        } else {
+            format!(", and still was after {waited:?}")
+        }
     )]
     Held {
         /// The pid the lock names, when it names one.
         pid: Option<u32>,
+        /// How long this run waited for it ([`Lock::acquire_waiting`](crate::Lock::acquire_waiting)).
+        waited: std::time::Duration,
     },
     /// A lock, stage folder or journal that this run cannot trust: another
     /// user could have written it.

@@ -229,6 +229,30 @@ impl Lock {
         Ok(lock)
     }
 
+    /// [`Lock::acquire`], waiting up to `wait` while another run holds the
+    /// lock: tried again at growing intervals (up to half a second), so a
+    /// run started while another commits goes on once that one is done.
+    ///
+    /// # Errors
+    /// As [`Lock::acquire`]; [`Error::Held`] once `wait` has passed.
+    pub fn acquire_waiting(root: &Root, wait: std::time::Duration) -> Result<Lock> {
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            match Lock::acquire(root) {
+                Err(Error::Held { pid, .. }) if !wait.is_zero() => {
+                    let waited = started.elapsed();
+                    if waited >= wait {
+                        return Err(Error::Held { pid, waited: wait });
+                    }
+                    std::thread::sleep(pause.min(wait - waited));
+                    pause = (pause * 2).min(std::time::Duration::from_millis(500));
+                }
+                done => return done,
+            }
+        }
+    }
+
     /// Writes the journal of the commit this run is making into the lock
     /// file, after the pid. The caller makes it durable.
     pub(crate) fn write_journal(&mut self, journal: &[u8]) -> Result<()> {
@@ -335,7 +359,10 @@ fn lock_now(
     use rustix::fs::{flock, FlockOperation};
     match flock(opened, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => Ok(()),
-        Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Held { pid: holder() }),
+        Err(rustix::io::Errno::WOULDBLOCK) => Err(Error::Held {
+            pid: holder(),
+            waited: std::time::Duration::ZERO,
+        }),
         Err(e) => {
             let e = std::io::Error::from(e);
             let hint = format!("{e} (its file system must support flock)");

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
@@ -42,6 +43,9 @@ enum Cmd {
         /// Print to stderr how long each phase took (plan and stage, each commit step).
         #[arg(long)]
         timings: bool,
+        /// Wait up to this long for a home another run holds (30s, 5m, or seconds), rather than refuse it.
+        #[arg(long, value_name = "DURATION", value_parser = parse_wait, default_value = "0")]
+        wait: Duration,
     },
     /// Exit 0 when every node already matches the recipe, 2 when something would change (shown), 1 on error.
     #[command(
@@ -132,6 +136,19 @@ pub struct RestoreArgs {
     /// Homes to work on at once (default: one per core).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Wait up to this long for a home another run holds (30s, 5m, or seconds), rather than refuse it.
+    #[arg(long, value_name = "DURATION", value_parser = parse_wait, default_value = "0")]
+    pub wait: Duration,
+}
+
+/// A `--wait`: a duration as humantime writes one (`30s`, `5m`, `1m 30s`),
+/// or a number of seconds.
+fn parse_wait(value: &str) -> Result<Duration, String> {
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    humantime::parse_duration(value)
+        .map_err(|e| format!("{value:?} is not a duration such as 30s or 5m ({e})"))
 }
 
 /// What `plan` and `check` take: they differ only in their exit code.
@@ -224,6 +241,8 @@ pub enum Command {
         format: Format,
         backup: bool,
         timings: bool,
+        /// How long to wait for a home another run holds.
+        wait: Duration,
     },
     Check {
         target: Target,
@@ -340,11 +359,13 @@ pub fn parse() -> Result<Command, ExitCode> {
             format,
             backup,
             timings,
+            wait,
         } => target(t).map(|target| Command::Apply {
             target,
             format,
             backup,
             timings,
+            wait,
         }),
         Cmd::Check { show } => target(show.target).map(|target| Command::Check {
             target,

@@ -93,8 +93,9 @@ fn run(command: Command) -> Result<ExitCode> {
             format,
             backup,
             timings,
+            wait,
         } => {
-            let report = match apply(&mut out, &target, format, backup) {
+            let report = match apply(&mut out, &target, format, backup, wait) {
                 Ok(report) => report,
                 Err(err) => {
                     // Nothing was shown yet: the document is the error alone.
@@ -177,6 +178,7 @@ fn run(command: Command) -> Result<ExitCode> {
                 color: use_color(args.color) && !json,
                 format: args.format,
                 max_file_size: args.max_file_size,
+                wait: args.wait,
                 jobs: args
                     .jobs
                     .map_or_else(carbon_recipe::plan::fleet::default_jobs, usize::from),
@@ -309,6 +311,7 @@ fn apply(
     target: &Target,
     format: Format,
     backup: bool,
+    wait: std::time::Duration,
 ) -> Result<carbon_commit::Timings> {
     let mut timings = carbon_commit::Timings::start();
     let recipe = Recipe::load(&target.recipe)?;
@@ -321,7 +324,7 @@ fn apply(
     let mut noted = finished::Noted::default();
     let work = |name: &String| -> Result<NodeApplied> {
         let (node, home) = open(&recipe, name, target)?;
-        let lock = carbon_commit::Lock::acquire(home.root())
+        let lock = carbon_commit::Lock::acquire_waiting(home.root(), wait)
             .with_context(|| format!("node {name} ({})", node.home.display()))?;
         let finished = lock.finished().to_vec();
         noted.note(name, &finished);

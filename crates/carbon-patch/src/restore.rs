@@ -42,6 +42,8 @@ pub struct Options {
     pub format: Format,
     pub max_file_size: u64,
     pub jobs: usize,
+    /// How long to wait for a home another run holds.
+    pub wait: std::time::Duration,
 }
 
 impl Options {
@@ -427,7 +429,8 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         (None, None)
     } else {
         Backups::refuse_anothers(root)?;
-        let lock = carbon_commit::Lock::acquire(root).with_context(|| format!("home {shown}"))?;
+        let lock = carbon_commit::Lock::acquire_waiting(root, options.wait)
+            .with_context(|| format!("home {shown}"))?;
         home.finished = lock.finished().to_vec();
         noted.note(&shown, &home.finished);
         let backups = lock.backups();

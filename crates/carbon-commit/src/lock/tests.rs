@@ -47,6 +47,40 @@ fn stage_dir(home: &Path) -> PathBuf {
     dir
 }
 
+/// With a wait, a run takes the lock once its holder lets it go, and is
+/// refused, saying how long it waited, when that is not soon enough.
+#[test]
+fn a_run_waits_for_the_lock_as_long_as_it_is_told() {
+    let home = tempfile::tempdir().unwrap();
+    let held = acquire(home.path()).unwrap();
+    let short = std::time::Duration::from_millis(120);
+    let started = std::time::Instant::now();
+    let root = Root::open(home.path()).unwrap();
+    let err = Lock::acquire_waiting(&root, short).unwrap_err();
+    assert!(started.elapsed() >= short);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "another carbon-patch (pid {}) is applying to this home, and still was after 120ms; \
+             run again when it has finished",
+            std::process::id()
+        )
+    );
+    let released = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    let lock = Lock::acquire_waiting(&root, std::time::Duration::from_secs(30)).unwrap();
+    assert!(started.elapsed() >= std::time::Duration::from_millis(300));
+    released.join().unwrap();
+    drop(lock);
+    // No wait: refused at once, as `acquire`.
+    let held = acquire(home.path()).unwrap();
+    let err = Lock::acquire_waiting(&root, std::time::Duration::ZERO).unwrap_err();
+    assert!(matches!(err, Error::Held { waited, .. } if waited.is_zero()));
+    drop(held);
+}
+
 #[test]
 fn a_lock_file_held_by_no_one_is_taken_whatever_it_names() {
     // What a killed run or a reboot leaves: a pid (here longer than a real

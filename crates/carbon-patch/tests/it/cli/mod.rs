@@ -409,6 +409,51 @@ fn a_refused_apply_leaves_no_folder_it_made() {
     assert!(lib.join("driver.jar").is_file());
 }
 
+/// `--wait` lets an apply on a home another run holds go on once it is
+/// free; without it the apply is refused at once.
+#[test]
+fn apply_waits_for_a_held_home_when_told() {
+    let h = homes();
+    let (dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    // Another holder of the home's lock (carbon-patch locks its folder).
+    let ready = dir.path().join("ready");
+    let mut holder = Command::new("flock")
+        .arg(&h.node1)
+        .arg("-c")
+        .arg(format!("touch {} && sleep 1", ready.display()))
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is applying to this home; run again when it has finished"),
+        "{}",
+        stderr(&out)
+    );
+    let out = on_node1("apply", &recipe, &h.node1)
+        .args(["--wait", "1m"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(holder.wait().unwrap().success());
+    let out = on_node1("apply", &recipe, &h.node1)
+        .args(["--wait", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("\"soon\" is not a duration such as 30s or 5m"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 /// A recipe says what it is for; a home of another product or version is
 /// refused before anything is planned, by plan, check and apply alike.
 #[test]

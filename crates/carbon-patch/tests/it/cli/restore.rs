@@ -484,6 +484,35 @@ fn the_folders_the_apply_made_go_with_its_files() {
     assert!(!h.node1.join("repository/components").exists());
 }
 
+/// `--wait` lets a restore on a home another run holds go on once it is
+/// free.
+#[test]
+fn restore_waits_for_a_held_home_when_told() {
+    let (h, stamp) = applied_with_a_new_driver();
+    let dir = tempfile::tempdir().unwrap();
+    let ready = dir.path().join("ready");
+    let mut holder = Command::new("flock")
+        .arg(&h.node1)
+        .arg("-c")
+        .arg(format!("touch {} && sleep 0.5", ready.display()))
+        .spawn()
+        .unwrap();
+    while !ready.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = restore(&["--from", &stamp], &[&h.node1]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is applying to this home"),
+        "{}",
+        stderr(&out)
+    );
+    let out = restore(&["--from", &stamp, "--wait", "60"], &[&h.node1]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!h.node1.join(JAR).exists());
+    assert!(holder.wait().unwrap().success());
+}
+
 /// A restore killed after its first file is finished by the next holder
 /// of the lock, the removal of a file the apply created included.
 #[test]
