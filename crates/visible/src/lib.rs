@@ -11,7 +11,10 @@
 //!
 //! The control characters are those of C0 (U+0000 to U+001F) but the tab,
 //! DEL (U+007F) and those of C1 (U+0080 to U+009F, which some terminals obey
-//! as well). A tab only moves the cursor to the next stop, so it stays; a
+//! as well); and Unicode's bidirectional embeddings, overrides and isolates
+//! (U+202A to U+202E, U+2066 to U+2069), which reorder what a line shows
+//! without moving the cursor ("Trojan Source"): a path or value could read
+//! as another. A tab only moves the cursor to the next stop, so it stays; a
 //! line feed stays only where the caller says that it structures the text.
 //! A backslash is shown as it is, so that paths and patterns read as
 //! written: the JSON output holds every text exactly.
@@ -46,8 +49,11 @@ pub enum LineFeeds {
 pub fn escape_controls(text: &str, line_feeds: LineFeeds) -> Cow<'_, str> {
     let shown =
         |c: char| !is_control(c) || c == '\t' || (c == '\n' && line_feeds == LineFeeds::Keep);
-    // C0 and DEL are single bytes; C1 characters are 0xC2 0x80 to 0xC2 0x9F.
-    let maybe = text.bytes().any(|b| b < 0x20 || b == 0x7F || b == 0xC2);
+    // C0 and DEL are single bytes; C1 characters are 0xC2 0x80 to 0xC2 0x9F,
+    // the bidirectional ones 0xE2 0x80 0xAA to 0xE2 0x81 0xA9.
+    let maybe = text
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7F || b == 0xC2 || b == 0xE2);
     if !maybe || text.chars().all(shown) {
         return Cow::Borrowed(text);
     }
@@ -77,9 +83,13 @@ pub fn path(path: &std::path::Path) -> String {
     line(&path.to_string_lossy()).into_owned()
 }
 
-/// Whether `c` is a control character: C0, DEL or C1.
+/// Whether `c` is a control character: C0, DEL, C1, or a bidirectional
+/// embedding, override or isolate.
 fn is_control(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}')
+    matches!(
+        c,
+        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+    )
 }
 
 #[cfg(test)]
@@ -113,6 +123,20 @@ mod tests {
         ));
         // A 0xC2 lead byte that is no C1 character.
         assert!(matches!(line("\u{a0}\u{bf}"), Cow::Borrowed(_)));
+    }
+
+    /// A path that shows as `conf/lmx.xml` but is `conf/<RLO>lmx.xml`.
+    #[test]
+    fn bidirectional_controls_are_escaped_and_other_marks_are_not() {
+        assert_eq!(line("conf/\u{202e}lmx.xml"), "conf/\\u{202e}lmx.xml");
+        let all = "\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}";
+        assert_eq!(
+            line(all),
+            "\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{202e}\\u{2066}\\u{2067}\\u{2068}\\u{2069}"
+        );
+        // Their neighbours, and other text with a 0xE2 lead byte, stay.
+        let kept = "\u{2029}\u{202f}\u{2065}\u{206a} \u{2014} \u{2019} \u{20ac}";
+        assert!(matches!(line(kept), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -57,9 +57,11 @@ fn shown(out: &Output, colors: bool) -> (String, String) {
                 rest = rest.replace(own, "");
             }
         }
+        let bidirectional =
+            |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         let raw = rest
             .chars()
-            .find(|&c| c.is_control() && c != '\n' && c != '\t');
+            .find(|&c| (c.is_control() && c != '\n' && c != '\t') || bidirectional(c));
         assert_eq!(raw, None, "a raw control character in {stream}:\n{text}");
         text
     };
@@ -185,8 +187,9 @@ fn escape_sequences_in_a_homes_files_show_escaped_in_the_diff() {
 #[test]
 fn a_file_name_with_control_characters_shows_escaped() {
     let (_dir, home) = home();
-    let name = "evil\u{1b}[31m\nwrote x-datasources.xml";
-    let shown_name = "evil\\u{1b}[31m\\nwrote x-datasources.xml";
+    // Escapes, a line feed and a right-to-left override.
+    let name = "evil\u{1b}[31m\nwrote x\u{202e}lmx.x-datasources.xml";
+    let shown_name = "evil\\u{1b}[31m\\nwrote x\\u{202e}lmx.x-datasources.xml";
     let datasources = home.join("repository/conf/datasources");
     std::fs::write(
         datasources.join(name),
@@ -201,7 +204,9 @@ fn a_file_name_with_control_characters_shows_escaped() {
         &home,
         &format!(
             "[[datasource]]\nname = \"EVIL_DB\"\nfile = \"{}\"\nusername = \"u\"\n[nodes.node1]\nhome = \"home\"\n",
-            name.replace('\u{1b}', "\\u001b").replace('\n', "\\n")
+            name.replace('\u{1b}', "\\u001b")
+                .replace('\n', "\\n")
+                .replace('\u{202e}', "\\u202e")
         ),
     );
     let out = run(&["plan"], &recipe);
