@@ -14,12 +14,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// Another run holds the home's lock.
     #[error(
-        "another carbon-patch{} is applying to this home{}; run again when it has finished",
+        "another carbon-patch{} is writing to this home{}; run again when it has finished",
         match pid { Some(pid) => format!(" (pid {pid})"), None => String::new() },
         if waited.is_zero() {
             String::new()
         } else {
-            format!(", and still was after {waited:?}")
+            format!(", and still was after {}", shown_duration(*waited))
         }
     )]
     Held {
@@ -264,5 +264,16 @@ impl Error {
             } => !edit_kept && written.is_empty(),
             _ => true,
         }
+    }
+}
+
+/// A wait as a person writes it: `300ms`, `30s`, `5m`, `1m30s`.
+fn shown_duration(wait: std::time::Duration) -> String {
+    let seconds = wait.as_secs();
+    match (seconds, seconds % 60) {
+        (0, _) => format!("{}ms", wait.as_millis()),
+        (1..=59, _) => format!("{wait:?}"),
+        (_, 0) => format!("{}m", seconds / 60),
+        (_, rest) => format!("{}m{rest}s", seconds / 60),
     }
 }

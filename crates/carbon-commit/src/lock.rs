@@ -253,6 +253,23 @@ impl Lock {
         }
     }
 
+    /// The order to lock the homes at `roots` in, as indexes into it: by
+    /// their folders' device and inode, the same for every run. Runs that
+    /// wait ([`Lock::acquire_waiting`]) and take their homes' locks one after
+    /// another in this order cannot each hold a home the other waits for.
+    ///
+    /// # Errors
+    /// What `fstat(2)` of a home's folder says.
+    pub fn order<'a>(roots: impl IntoIterator<Item = &'a Root>) -> Result<Vec<usize>> {
+        let mut keyed = Vec::new();
+        for (i, root) in roots.into_iter().enumerate() {
+            let meta = root.top().meta()?;
+            keyed.push(((meta.dev, meta.ino), i));
+        }
+        keyed.sort_unstable();
+        Ok(keyed.into_iter().map(|(_, i)| i).collect())
+    }
+
     /// Writes the journal of the commit this run is making into the lock
     /// file, after the pid. The caller makes it durable.
     pub(crate) fn write_journal(&mut self, journal: &[u8]) -> Result<()> {

@@ -269,6 +269,22 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Whether what it writes to standard output is a JSON document.
+    pub fn is_json(&self) -> bool {
+        let format = match self {
+            Command::Plan { format, .. }
+            | Command::Apply { format, .. }
+            | Command::Check { format, .. }
+            | Command::Inspect { format, .. }
+            | Command::Diff { format, .. } => format,
+            Command::Restore(args) => &args.format,
+            Command::Capture { .. } | Command::Completions { .. } => return false,
+        };
+        matches!(format, Format::Json)
+    }
+}
+
 fn target(args: TargetArgs) -> Result<Target, String> {
     let mut homes = BTreeMap::new();
     for (name, path) in args.homes {

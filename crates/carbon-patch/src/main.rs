@@ -16,6 +16,7 @@ mod mask;
 mod render;
 mod restore;
 mod shown;
+mod stdout;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -64,7 +65,7 @@ fn use_color(choice: cli::Color) -> bool {
 }
 
 fn run(command: Command) -> Result<ExitCode> {
-    let mut out = Stdout(std::io::stdout().lock());
+    let mut out = stdout::Stdout::new(std::io::stdout().lock(), command.is_json());
     match command {
         Command::Plan {
             target,
@@ -200,30 +201,6 @@ fn run(command: Command) -> Result<ExitCode> {
     }
 }
 
-/// Standard output, whose errors say that they are its own: a full disk
-/// under a redirection otherwise reads as if a home's disk were full. The
-/// kind is kept, so a closed pipe is still recognised.
-struct Stdout<W>(W);
-
-impl<W: Write> Stdout<W> {
-    fn tagged(err: std::io::Error) -> std::io::Error {
-        std::io::Error::new(
-            err.kind(),
-            format!("cannot write to standard output: {err}"),
-        )
-    }
-}
-
-impl<W: Write> Write for Stdout<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write(buf).map_err(Self::tagged)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.0.flush().map_err(Self::tagged)
-    }
-}
-
 /// `plan` and `check`: every node planned (in parallel) and shown as soon as
 /// its turn comes, so memory does not grow with the number of nodes.
 /// Returns whether anything would change. With `--format json` stdout holds
@@ -322,12 +299,33 @@ fn apply(
     timings.lap("read the recipe");
     let planner = Planner::new(target.max_file_size);
     let mut noted = finished::Noted::default();
+    let stop = |err: anyhow::Error, noted: finished::Noted, out: &mut dyn Write| {
+        let noted = noted.take(&names);
+        // A recipe's mistake reads as `plan` shows it: nothing is written
+        // from a recipe that does not resolve, and no node was reached.
+        if err.is::<carbon_recipe::RecipeError>() && noted.is_empty() {
+            err
+        } else {
+            finished::stopped(text_out(out, format), &noted, err, "applied")
+        }
+    };
+    let locked = match locked_in_order(&recipe, &names, target, wait, &noted) {
+        Ok(locked) => std::sync::Mutex::new(locked),
+        Err(err) => return Err(stop(err, noted, out)),
+    };
     let work = |name: &String| -> Result<NodeApplied> {
-        let (node, home) = open(&recipe, name, target)?;
-        let lock = carbon_commit::Lock::acquire_waiting(home.root(), wait)
-            .with_context(|| format!("node {name} ({})", node.home.display()))?;
+        let taken = locked.lock().unwrap().remove(name);
+        let (node, home, lock) = match taken {
+            Some(locked) => locked,
+            None => {
+                let (node, home) = open(&recipe, name, target)?;
+                let lock = carbon_commit::Lock::acquire(home.root())
+                    .with_context(|| format!("node {name} ({})", node.home.display()))?;
+                noted.note(name, lock.finished());
+                (node, home, lock)
+            }
+        };
         let finished = lock.finished().to_vec();
-        noted.note(name, &finished);
         let secrets = node.secrets.clone();
         let plan = planner.plan(node, &home).map_err(plan_error);
         let mut plan = mask::in_error(plan, &secrets)?;
@@ -381,16 +379,7 @@ fn apply(
         finished.extend(node.finished);
         Ok(())
     })
-    // A recipe's mistake reads as `plan` shows it: nothing is written from a
-    // recipe that does not resolve, and no node was reached.
-    .map_err(|err| {
-        let noted = std::mem::take(&mut noted).take(&names);
-        if err.is::<carbon_recipe::RecipeError>() && noted.is_empty() {
-            err
-        } else {
-            finished::stopped(text_out(out, format), &noted, err, "applied")
-        }
-    })?;
+    .map_err(|err| stop(err, std::mem::take(&mut noted), out))?;
     timings.lap("lock, plan and stage every node");
     let stamp = backup.then(backup_stamp);
     let options = carbon_commit::Options {
@@ -481,6 +470,48 @@ fn open(
 ) -> Result<(carbon_recipe::Node, carbon_config::CarbonHome)> {
     let home = target.homes.get(name).map(std::path::PathBuf::as_path);
     plan::open(recipe, name, home, &ProcessEnv).map_err(plan_error)
+}
+
+/// A node opened and its home locked before any is planned.
+type Locked = (
+    carbon_recipe::Node,
+    carbon_config::CarbonHome,
+    carbon_commit::Lock,
+);
+
+/// With a `wait`, every node's home opened and locked before any is planned,
+/// one after another in [`carbon_commit::Lock::order`]: two waiting runs
+/// over the same homes then queue for the first home they share, and
+/// neither holds a home the other waits for. Without one, nothing: each
+/// worker locks its node's home itself, and a home held is refused at once.
+fn locked_in_order(
+    recipe: &Recipe,
+    names: &[String],
+    target: &Target,
+    wait: std::time::Duration,
+    noted: &finished::Noted,
+) -> Result<std::collections::HashMap<String, Locked>> {
+    let mut locked = std::collections::HashMap::new();
+    if wait.is_zero() {
+        return Ok(locked);
+    }
+    let opened = names
+        .iter()
+        .map(|name| open(recipe, name, target))
+        .collect::<Result<Vec<_>>>()?;
+    let order = carbon_commit::Lock::order(opened.iter().map(|(_, home)| home.root()))?;
+    let mut locks: Vec<Option<carbon_commit::Lock>> = opened.iter().map(|_| None).collect();
+    for i in order {
+        let (node, home) = &opened[i];
+        let lock = carbon_commit::Lock::acquire_waiting(home.root(), wait)
+            .with_context(|| format!("node {} ({})", names[i], node.home.display()))?;
+        noted.note(&names[i], lock.finished());
+        locks[i] = Some(lock);
+    }
+    for ((name, (node, home)), lock) in names.iter().zip(opened).zip(locks) {
+        locked.insert(name.clone(), (node, home, lock.expect("each home locked")));
+    }
+    Ok(locked)
 }
 
 /// A planning error as shown: a recipe's mistake as itself (it quotes the

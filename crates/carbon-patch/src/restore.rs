@@ -161,15 +161,21 @@ pub fn restore(out: &mut dyn Write, homes: &[PathBuf], options: &Options) -> Res
     }
     let mut read: Vec<Home> = Vec::new();
     let noted = Noted::default();
-    let opened = fleet::ordered_parallel(
-        &given,
-        options.jobs,
-        |home| open(home, &stamp, options, &noted),
-        |home| {
-            read.push(home);
-            Ok::<_, anyhow::Error>(())
-        },
-    );
+    let opened = locked_in_order(&given, &stamp, options, &noted).and_then(|locked| {
+        let locked = std::sync::Mutex::new(locked);
+        fleet::ordered_parallel(
+            &given,
+            options.jobs,
+            |home| {
+                let lock = locked.lock().unwrap().remove(home.path);
+                open(home, &stamp, options, &noted, lock)
+            },
+            |home| {
+                read.push(home);
+                Ok::<_, anyhow::Error>(())
+            },
+        )
+    });
     let mut out = std::io::BufWriter::new(out);
     if let Err(err) = opened {
         let order: Vec<String> = homes.iter().map(|h| h.display().to_string()).collect();
@@ -403,9 +409,46 @@ fn refuse_missing(given: &[Given], stamp: &str) -> Result<()> {
     )
 }
 
+/// With `--wait` (and not a dry run), the lock of every home that has the
+/// backup `stamp`, taken before any is read, one after another in
+/// [`carbon_commit::Lock::order`], so that two waiting runs cannot each hold
+/// a home the other waits for (see `apply`). Without one, none: each home
+/// is locked as it is read, and one held is refused at once.
+fn locked_in_order<'a>(
+    given: &'a [Given],
+    stamp: &str,
+    options: &Options,
+    noted: &Noted,
+) -> Result<std::collections::HashMap<&'a Path, carbon_commit::Lock>> {
+    let mut locked = std::collections::HashMap::new();
+    if options.wait.is_zero() || options.dry_run {
+        return Ok(locked);
+    }
+    let restored: Vec<&Given> = given
+        .iter()
+        .filter(|g| g.stamps.iter().any(|s| s == stamp))
+        .collect();
+    for i in carbon_commit::Lock::order(restored.iter().map(|g| g.home.root()))? {
+        let (path, root) = (restored[i].path, restored[i].home.root());
+        Backups::refuse_anothers(root)?;
+        let lock = carbon_commit::Lock::acquire_waiting(root, options.wait)
+            .with_context(|| format!("home {}", path.display()))?;
+        noted.note(&path.display().to_string(), lock.finished());
+        locked.insert(path, lock);
+    }
+    Ok(locked)
+}
+
 /// Reads one home's backup `stamp`, and, unless a dry run, takes its lock
-/// and stages the originals. A home without the backup is left alone.
-fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<Home> {
+/// (or uses the one `locked` took) and stages the originals. A home without
+/// the backup is left alone.
+fn open(
+    given: &Given,
+    stamp: &str,
+    options: &Options,
+    noted: &Noted,
+    locked: Option<carbon_commit::Lock>,
+) -> Result<Home> {
     let shown = given.path.display().to_string();
     let mut home = Home {
         shown: shown.clone(),
@@ -428,11 +471,17 @@ fn open(given: &Given, stamp: &str, options: &Options, noted: &Noted) -> Result<
         home.interrupted = carbon_commit::pending(root);
         (None, None)
     } else {
-        Backups::refuse_anothers(root)?;
-        let lock = carbon_commit::Lock::acquire_waiting(root, options.wait)
-            .with_context(|| format!("home {shown}"))?;
+        let lock = match locked {
+            Some(lock) => lock,
+            None => {
+                Backups::refuse_anothers(root)?;
+                let lock =
+                    carbon_commit::Lock::acquire(root).with_context(|| format!("home {shown}"))?;
+                noted.note(&shown, lock.finished());
+                lock
+            }
+        };
         home.finished = lock.finished().to_vec();
-        noted.note(&shown, &home.finished);
         let backups = lock.backups();
         (Some(lock), Some(backups))
     };

@@ -22,7 +22,7 @@ fn a_fresh_home_gets_a_private_lock_naming_this_process() {
     assert_eq!(
         err,
         format!(
-            "another carbon-patch (pid {}) is applying to this home; run again when it has finished",
+            "another carbon-patch (pid {}) is writing to this home; run again when it has finished",
             std::process::id()
         )
     );
@@ -61,7 +61,7 @@ fn a_run_waits_for_the_lock_as_long_as_it_is_told() {
     assert_eq!(
         err.to_string(),
         format!(
-            "another carbon-patch (pid {}) is applying to this home, and still was after 120ms; \
+            "another carbon-patch (pid {}) is writing to this home, and still was after 120ms; \
              run again when it has finished",
             std::process::id()
         )
@@ -74,6 +74,11 @@ fn a_run_waits_for_the_lock_as_long_as_it_is_told() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(300));
     released.join().unwrap();
     drop(lock);
+    let shown = |waited| Error::Held { pid: None, waited }.to_string();
+    let after = |ms| shown(std::time::Duration::from_millis(ms));
+    assert!(after(300_000).contains(", and still was after 5m; run again"));
+    assert!(after(90_000).contains(" after 1m30s;"));
+    assert!(after(1_500).contains(" after 1.5s;"));
     // No wait: refused at once, as `acquire`.
     let held = acquire(home.path()).unwrap();
     let err = Lock::acquire_waiting(&root, std::time::Duration::ZERO).unwrap_err();
@@ -106,7 +111,7 @@ fn a_held_lock_that_names_no_pid_yet_is_still_refused() {
     let err = acquire(home.path()).unwrap_err().to_string();
     assert_eq!(
         err,
-        "another carbon-patch is applying to this home; run again when it has finished"
+        "another carbon-patch is writing to this home; run again when it has finished"
     );
 }
 
@@ -344,7 +349,7 @@ fn a_stage_folder_renamed_away_does_not_free_the_home() {
     let err = acquire(home.path()).unwrap_err().to_string();
     assert!(
         err.starts_with("another carbon-patch")
-            && err.ends_with("is applying to this home; run again when it has finished"),
+            && err.ends_with("is writing to this home; run again when it has finished"),
         "{err}"
     );
     assert!(!stage.exists(), "nothing made by the refused run");

@@ -286,4 +286,25 @@ fn json_output_holds_the_text_exactly_escaped_as_json() {
     let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["nodes"][0]["name"], EVIL_NODE);
     assert!(stdout.contains("node\\u001b[31m\\nwrote x: y"), "{stdout}");
+
+    // A right-to-left override in a home's value: escaped in JSON too
+    // (`shown` refuses it raw), and read back as it is.
+    let carbon_xml = home.join("repository/conf/carbon.xml");
+    let text = std::fs::read(&carbon_xml).unwrap();
+    let text = String::from_utf8_lossy(&text).replacen(
+        "<Offset>0</Offset>",
+        "<Offset>0</Offset><!-- \u{202e}gnp.exe -->",
+        1,
+    );
+    std::fs::write(&carbon_xml, text).unwrap();
+    let recipe = self::recipe(
+        &home,
+        "[server]\noffset = 3\n[nodes.node1]\nhome = \"home\"\n",
+    );
+    let out = run(&["plan", "--format=json"], &recipe);
+    let (stdout, _) = shown(&out, false);
+    assert!(stdout.contains("\\u202egnp.exe"), "{stdout}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let diff = report["nodes"][0]["files"][0]["diff"].as_str().unwrap();
+    assert!(diff.contains("\u{202e}gnp.exe"), "{diff}");
 }

@@ -164,8 +164,13 @@ pub(super) fn key(name: &str) -> String {
 }
 
 /// A TOML string holding `value`: a multi-line literal for markup that can
-/// be one (readable as the file has it), else a basic string.
+/// be one (readable as the file has it), else a basic string. A value with
+/// a bidirectional control in it (which would make the recipe the operator
+/// reviews read as another) is a basic string with each one escaped.
 pub(super) fn string(value: &str) -> String {
+    if value.chars().any(bidirectional) {
+        return escaped(value);
+    }
     let literal_ok = value.contains('\n')
         && !value.contains("'''")
         && !value.starts_with('\n')
@@ -177,6 +182,33 @@ pub(super) fn string(value: &str) -> String {
     } else {
         toml::Value::String(value.to_string()).to_string()
     }
+}
+
+/// Unicode's bidirectional embeddings, overrides and isolates.
+fn bidirectional(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `value` as a TOML basic string, every control character and
+/// bidirectional control written as an escape.
+fn escaped(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 8);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() || bidirectional(c) => {
+                let _ = write!(out, "\\u{:04X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 #[cfg(test)]
@@ -193,10 +225,21 @@ mod tests {
             "has ''' in it\n",
             "cr\r\nlf",
             "tab\tand \u{7f}",
+            "conf/\u{202e}lmx.xml \"q\" \\ \u{1b}\n\u{2066}",
         ] {
             let doc = format!("v = {}", string(value));
             let table: toml::Table = doc.parse().unwrap_or_else(|e| panic!("{doc}: {e}"));
             assert_eq!(table["v"].as_str(), Some(value), "{doc}");
         }
+    }
+
+    /// A recipe the operator reviews shows no bidirectional control raw.
+    #[test]
+    fn bidirectional_controls_are_escaped() {
+        assert_eq!(
+            string("jdbc:h2:./\u{202e}bd.x"),
+            "\"jdbc:h2:./\\u202Ebd.x\""
+        );
+        assert!(!string("<a>\n\u{2067}</a>\n").contains('\u{2067}'));
     }
 }

@@ -35,7 +35,7 @@ fn a_held_lock_is_refused_and_a_released_one_taken() {
         stderr(&out),
         format!(
             "carbon-patch: nothing was written: node node1 ({home}): \
-             another carbon-patch (pid {}) is applying to this home; run again when it has finished\n",
+             another carbon-patch (pid {}) is writing to this home; run again when it has finished\n",
             std::process::id(),
             home = h.node1.display()
         )
@@ -104,7 +104,7 @@ fn racing_applies_on_one_home_name_the_holder_or_succeed() {
             assert!(
                 out.status.success()
                     || (err.contains("another carbon-patch (pid ")
-                        && err.contains("is applying to this home")),
+                        && err.contains("is writing to this home")),
                 "round {round}: {err}"
             );
         }
@@ -115,6 +115,48 @@ fn racing_applies_on_one_home_name_the_holder_or_succeed() {
 
 /// Refused by apply, and by plan and check, which must never show what apply
 /// refuses.
+/// Two runs that wait, over the same homes, take them in one order: each
+/// waits for the first home the other holds, and neither can hold a home
+/// the other waits for. The second starts while the first waits for node2.
+#[test]
+fn waiting_runs_over_the_same_homes_both_finish() {
+    let h = homes();
+    let args = |h: &Homes| -> Vec<String> {
+        vec![
+            "apply".into(),
+            "examples/quickstart.toml".into(),
+            format!("--home=node1={}", h.node1.display()),
+            format!("--home=node2={}", h.node2.display()),
+            "-j2".into(),
+            "--wait=20s".into(),
+        ]
+    };
+    // The first run starts as soon as something else lets node2 go.
+    let first = Command::new("flock")
+        .arg(&h.node2)
+        .args(["-c", "sleep 0.6"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let second = bin()
+        .args(args(&h))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = first;
+    assert!(first.wait().unwrap().success());
+    let started = std::time::Instant::now();
+    let out = bin().args(args(&h)).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = second.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "no run waited for one the other held"
+    );
+}
+
 #[test]
 fn nodes_sharing_a_home_are_not_applied() {
     let h = homes();

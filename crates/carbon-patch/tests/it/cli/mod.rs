@@ -432,7 +432,7 @@ fn apply_waits_for_a_held_home_when_told() {
     let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("is applying to this home; run again when it has finished"),
+        stderr(&out).contains("is writing to this home; run again when it has finished"),
         "{}",
         stderr(&out)
     );

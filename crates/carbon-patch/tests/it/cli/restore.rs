@@ -503,7 +503,7 @@ fn restore_waits_for_a_held_home_when_told() {
     let out = restore(&["--from", &stamp], &[&h.node1]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("is applying to this home"),
+        stderr(&out).contains("is writing to this home"),
         "{}",
         stderr(&out)
     );
