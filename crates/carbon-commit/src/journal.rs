@@ -215,14 +215,17 @@ pub(crate) fn recover(
         // in its stage folder: that step is undone first, and the target is
         // read as the file of one name it was (root reads no file of root's
         // with two names in a folder another user writes).
+        // The link that keeps the new bytes while a roll back puts an
+        // original back is one more such name.
         let kept = crate::stage::kept_name(&staged);
-        let second = if entry.after.is_some() {
-            &kept
-        } else {
-            &staged
+        let seconds = match entry.after {
+            Some(_) => vec![crate::stage::kept_name(&kept), kept],
+            None => vec![staged.clone()],
         };
-        if swap::same_file(&dir, name, &stage, second)? {
-            stage.remove_file(second)?;
+        for second in &seconds {
+            if swap::same_file(&dir, name, &stage, second)? {
+                stage.remove_file(second)?;
+            }
         }
         let expected = [entry.before, entry.after];
         found.push(Found {

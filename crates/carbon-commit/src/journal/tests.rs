@@ -105,7 +105,7 @@ fn a_crash_between_a_kept_link_and_its_rename_is_finished() {
 /// The same crash where the original is root's and its folder the home
 /// owner's: a file of root's with two names there is one root reads from
 /// no one, but the second name is the run's own, in its stage folder, and
-/// goes first.
+/// goes first; so does the link a roll back makes to keep the new bytes.
 #[test]
 fn a_kept_link_to_a_file_of_roots_in_the_owners_folder_is_finished() {
     if !crate::tests::root_or_fail(
@@ -127,11 +127,20 @@ fn a_kept_link_to_a_file_of_roots_in_the_owners_folder_is_finished() {
     let staged_b = entries[1].staged.file_name().unwrap();
     top.hard_link("b.xml", &stage, crate::stage::kept_name(staged_b))
         .unwrap();
+    // And a roll back that began putting a.xml's original back: its new
+    // bytes linked to keep them, then the crash.
+    let kept_a = crate::stage::kept_name(staged_a);
+    top.hard_link("a.xml", &stage, crate::stage::kept_name(&kept_a))
+        .unwrap();
     let finished = run(home, &root, &stage, &journal).unwrap();
     assert_eq!(finished, [PathBuf::from("b.xml"), PathBuf::from("c.xml")]);
     for name in NAMES {
         assert_eq!(read(home, name), "new", "{name}");
     }
+    assert_eq!(
+        crate::tests::names(&home.join(STAGE_DIR)),
+        Vec::<String>::new()
+    );
 }
 
 #[test]
