@@ -69,7 +69,7 @@ pub enum Error {
     /// An interrupted commit that cannot be finished: a file it names
     /// changed since.
     #[error(
-        "an interrupted apply cannot be finished: {} changed since it began{}{}. \
+        "an interrupted apply cannot be finished: {} changed since it began{}{}{}. \
          Check the file, then remove {} to start afresh (the next apply plans again \
          from the files as they are)",
         path.display(),
@@ -82,6 +82,14 @@ pub enum Error {
                 written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             )
         },
+        match waits {
+            Some(waits) => format!(
+                "; what the interrupted run took out of it waits as {}: move that back first \
+                 if it is wanted, as starting afresh removes it",
+                waits.display()
+            ),
+            None => String::new(),
+        },
         lock.display()
     )]
     Unfinishable {
@@ -92,6 +100,9 @@ pub enum Error {
         /// The files (relative to the home) finishing it wrote before it
         /// met the changed one.
         written: Vec<PathBuf>,
+        /// Where what the interrupted run took out of the file waits, when
+        /// it could not go back (its name was taken again).
+        waits: Option<PathBuf>,
         /// The lock file holding the journal.
         lock: PathBuf,
     },

@@ -263,10 +263,14 @@ pub(crate) fn recover(
         }
     }
     if let Some(f) = conflict {
+        // Anything under its staged name but the staged bytes was taken out
+        // of the target, and has no other place.
+        let taken_out = f.staged_holds.is_some() && f.staged_holds != f.entry.after;
         return Err(Error::Unfinishable {
             path: f.dir.shown(&f.name),
             edit_kept: !put_back.is_empty(),
             written: Vec::new(),
+            waits: taken_out.then(|| f.stage.shown(&f.staged)),
             lock: lock.to_path_buf(),
         });
     }
@@ -294,6 +298,7 @@ pub(crate) fn recover(
                     path: f.dir.shown(&f.name),
                     edit_kept: false,
                     written: finished,
+                    waits: None,
                     lock: lock.to_path_buf(),
                 })
             }

@@ -494,3 +494,30 @@ fn a_version_3_journal_is_finished() {
     let finished = run(home, &root, &stage, &journal).unwrap();
     assert_eq!(finished, ["b.xml", "c.xml"].map(PathBuf::from));
 }
+
+/// A file taken out whose name was taken again before the crash: recovery
+/// stops, and says where what was taken out waits, since starting afresh
+/// would remove it.
+#[test]
+fn what_was_taken_out_of_a_file_changed_since_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path();
+    let (root, stage, entries, staged_d) = home_with_a_removal(home);
+    let journal = encode(None, &entries);
+    std::fs::write(home.join("d.xml"), "precious edit").unwrap();
+    root.top().rename_new("d.xml", &stage, &staged_d).unwrap();
+    std::fs::write(home.join("d.xml"), "made again").unwrap();
+    let err = run(home, &root, &stage, &journal).unwrap_err().to_string();
+    let waits = home.join(STAGE_DIR).join(&staged_d);
+    assert!(
+        err.contains(&format!(
+            "{} changed since it began; what the interrupted run took out of it waits as {}: \
+             move that back first if it is wanted, as starting afresh removes it. Check the file",
+            home.join("d.xml").display(),
+            waits.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(read(home, waits), "precious edit");
+    assert_eq!(read(home, "d.xml"), "made again");
+}
