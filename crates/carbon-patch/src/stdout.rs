@@ -63,7 +63,7 @@ impl<W: Write> Stdout<W> {
                 .ok()
                 .and_then(|s| s.chars().next())
             {
-                Some(c) if bidirectional(c) => {
+                Some(c) if visible::is_bidirectional(c) => {
                     let _ = write!(out, "\\u{:04x}", c as u32);
                 }
                 _ => out.extend_from_slice(sequence),
@@ -72,11 +72,6 @@ impl<W: Write> Stdout<W> {
         }
         out
     }
-}
-
-/// Unicode's bidirectional embeddings, overrides and isolates.
-fn bidirectional(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 impl<W: Write> Write for Stdout<W> {

@@ -86,10 +86,15 @@ pub fn path(path: &std::path::Path) -> String {
 /// Whether `c` is a control character: C0, DEL, C1, or a bidirectional
 /// embedding, override or isolate.
 fn is_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
-    )
+    matches!(c, '\u{0}'..='\u{1F}' | '\u{7F}'..='\u{9F}') || is_bidirectional(c)
+}
+
+/// Whether `c` is one of Unicode's bidirectional embeddings, overrides and
+/// isolates (U+202A to U+202E, U+2066 to U+2069): text that holds one may
+/// show as other text. Output that cannot show them as `\u{202e}` (JSON,
+/// TOML) escapes them its own way.
+pub fn is_bidirectional(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]

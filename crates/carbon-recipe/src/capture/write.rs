@@ -168,7 +168,7 @@ pub(super) fn key(name: &str) -> String {
 /// a bidirectional control in it (which would make the recipe the operator
 /// reviews read as another) is a basic string with each one escaped.
 pub(super) fn string(value: &str) -> String {
-    if value.chars().any(bidirectional) {
+    if value.chars().any(visible::is_bidirectional) {
         return escaped(value);
     }
     let literal_ok = value.contains('\n')
@@ -184,11 +184,6 @@ pub(super) fn string(value: &str) -> String {
     }
 }
 
-/// Unicode's bidirectional embeddings, overrides and isolates.
-fn bidirectional(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
 /// `value` as a TOML basic string, every control character and
 /// bidirectional control written as an escape.
 fn escaped(value: &str) -> String {
@@ -201,7 +196,7 @@ fn escaped(value: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() || bidirectional(c) => {
+            c if c.is_control() || visible::is_bidirectional(c) => {
                 let _ = write!(out, "\\u{:04X}", c as u32);
             }
             c => out.push(c),
