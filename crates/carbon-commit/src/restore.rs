@@ -303,19 +303,16 @@ impl Backups {
             // limit) is for the person to look at, not to stop the restore
             // of the files the backup has. A link, even one that leads
             // nowhere, is named: it is not the file the commit made.
-            let through_a_link = reached_through_a_link(&self.root, &path);
-            let (current, left) = match read_current(&self.root, &path, limit) {
-                Ok(None) if !through_a_link => continue,
-                _ if through_a_link => (None, Some(Left::ThroughALink)),
-                Ok(current) => {
-                    let as_made =
-                        |(bytes, _): &(Vec<u8>, Meta)| made == Some(Fingerprint::of(bytes));
-                    let left = match (made, current.as_ref().is_some_and(as_made)) {
-                        (None, _) => Some(Left::Unrecorded),
-                        (Some(_), true) => None,
-                        (Some(_), false) => Some(Left::Changed),
+            let (current, left) = match self.read_own(&path, limit) {
+                Ok(Own::Gone) => continue,
+                Ok(Own::ThroughALink) => (None, Some(Left::ThroughALink)),
+                Ok(Own::Holds((bytes, meta))) => {
+                    let left = match made {
+                        None => Some(Left::Unrecorded),
+                        Some(made) if made == Fingerprint::of(&bytes) => None,
+                        Some(_) => Some(Left::Changed),
                     };
-                    (current, left)
+                    (Some((bytes, meta)), left)
                 }
                 Err(Error::Tree(beneath::Error::NotAFile { .. })) => (None, Some(Left::NotAFile)),
                 Err(e) => {
@@ -341,6 +338,24 @@ impl Backups {
         })
     }
 
+    /// What the file at `path` holds, read through no link, by one walk: what
+    /// is checked is what is read.
+    fn read_own(&self, path: &Path, limit: u64) -> Result<Own> {
+        let found = match self.root.locate(path) {
+            Err(e) if e.is_not_found() => return Ok(Own::Gone),
+            found => found?,
+        };
+        if found.dir.rel().join(&found.name) != path {
+            return Ok(Own::ThroughALink);
+        }
+        let Some((file, meta)) = found.dir.open_read(&found.name)? else {
+            return Ok(Own::Gone);
+        };
+        let shown = found.dir.shown(&found.name);
+        let bytes = beneath::read_whole(file, &meta, limit, &shown)?;
+        Ok(Own::Holds((bytes, meta)))
+    }
+
     /// Of `made` (folders, outermost first), those removing the removable
     /// `files` would leave empty, innermost first: each holding nothing
     /// else than such files and such folders, and reached through no link.
@@ -352,12 +367,14 @@ impl Backups {
             .collect();
         let mut emptied = Vec::new();
         for folder in made.iter().rev() {
-            if reached_through_a_link(&self.root, folder) {
-                continue;
-            }
-            let Ok(Some(entries)) = self.root.read_dir(folder) else {
+            // Through no link: the folder itself, or it is not one made.
+            let Ok(dir) = self.root.dir(folder) else {
                 continue;
             };
+            let Ok(entries) = dir.list() else { continue };
+            if dir.rel() != folder.as_path() {
+                continue;
+            }
             if entries.iter().all(|e| gone.contains(&folder.join(&e.name))) {
                 gone.insert(folder.clone());
                 emptied.push(folder.clone());
@@ -498,11 +515,12 @@ fn read_current(root: &Root, path: &Path, limit: u64) -> Result<Option<(Vec<u8>,
     Ok(Some((bytes, meta)))
 }
 
-/// Whether the file or folder at `path` is reached through a symbolic link
-/// (its own name, or a folder on the way).
-fn reached_through_a_link(root: &Root, path: &Path) -> bool {
-    root.locate(path)
-        .map_or(true, |found| found.dir.rel().join(&found.name) != path)
+/// What a created file's path holds now ([`Backups::created`]).
+enum Own {
+    Gone,
+    /// A symbolic link, or a folder on the way is one.
+    ThroughALink,
+    Holds((Vec<u8>, Meta)),
 }
 
 #[cfg(test)]
@@ -626,6 +644,11 @@ mod tests {
         assert_eq!(left(&home), [Some(Left::NotAFile)]);
         std::fs::remove_file(&new).unwrap();
         std::fs::write(&new, "<new/>").unwrap();
+        // Gone with its folder: not named at all (not taken for a link).
+        commit_one(&home, &[("lib/d.jar", None, "jar")], Some("T")).unwrap();
+        std::fs::remove_dir_all(home.join("lib")).unwrap();
+        let created = lock(&home).backups().created("T", 1 << 20).unwrap();
+        assert!(created.files.is_empty(), "{created:?}");
         let list = home.join(".carbon-patch/backups/S/.carbon-patch/created.json");
         // An earlier build's list: paths only.
         std::fs::write(&list, r#"["new.xml"]"#).unwrap();
