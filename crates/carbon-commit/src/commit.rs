@@ -244,11 +244,7 @@ impl Staged {
                 Err(e) => Error::In {
                     label: format!(
                         "cannot {} {}",
-                        if file.after.is_some() {
-                            "write"
-                        } else {
-                            "remove"
-                        },
+                        file.change().verb(),
                         file.dir.shown(&file.name).display()
                     ),
                     error: Box::new(e),

@@ -106,9 +106,29 @@ struct Place {
 
 /// What is done to a file.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Change {
+pub(crate) enum Change {
     Write,
     Remove,
+}
+
+impl Change {
+    /// What a message says could not be done.
+    pub(crate) fn verb(self) -> &'static str {
+        match self {
+            Change::Write => "write",
+            Change::Remove => "remove",
+        }
+    }
+}
+
+impl StagedFile {
+    /// What the commit does to the file.
+    pub(crate) fn change(&self) -> Change {
+        match self.after {
+            Some(_) => Change::Write,
+            None => Change::Remove,
+        }
+    }
 }
 
 impl Place {
@@ -227,7 +247,7 @@ impl Staged {
     /// file system full. Each labelled.
     pub fn add(&mut self, path: &Path, before: Option<Planned<'_>>, after: &[u8]) -> Result<()> {
         self.stage_file(path, before, after, None)
-            .map_err(|e| self.labelled(path, e))
+            .map_err(|e| self.labelled(Change::Write, path, e))
     }
 
     /// [`Staged::add`], a file it creates made with exactly `mode` (the
@@ -244,7 +264,7 @@ impl Staged {
         mode: u32,
     ) -> Result<()> {
         self.stage_file(path, before, after, Some(mode))
-            .map_err(|e| self.labelled(path, e))
+            .map_err(|e| self.labelled(Change::Write, path, e))
     }
 
     /// Stages the removal of the file at `path` (relative to the home),
@@ -255,13 +275,8 @@ impl Staged {
     /// # Errors
     /// As [`Staged::add`]; the file gone or changed since it was planned.
     pub fn remove(&mut self, path: &Path, before: Planned<'_>) -> Result<()> {
-        self.stage_removal(path, before).map_err(|e| {
-            let shown = self.lock().root().display_path(path);
-            Error::In {
-                label: format!("{}: cannot remove {}", self.label, shown.display()),
-                error: Box::new(e),
-            }
-        })
+        self.stage_removal(path, before)
+            .map_err(|e| self.labelled(Change::Remove, path, e))
     }
 
     /// Removes the folder at `path` (relative to the home) once the commit
@@ -278,11 +293,17 @@ impl Staged {
         &self.removed_folders
     }
 
-    /// `e`, on the file at `path`, labelled with the tree.
-    fn labelled(&mut self, path: &Path, e: Error) -> Error {
+    /// `e`, on the file at `path` that `change` was for, labelled with the
+    /// tree.
+    fn labelled(&mut self, change: Change, path: &Path, e: Error) -> Error {
         let shown = self.lock().root().display_path(path);
         Error::In {
-            label: format!("{}: cannot write {}", self.label, shown.display()),
+            label: format!(
+                "{}: cannot {} {}",
+                self.label,
+                change.verb(),
+                shown.display()
+            ),
             error: Box::new(e),
         }
     }
