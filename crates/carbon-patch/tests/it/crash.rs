@@ -53,6 +53,19 @@ fn fresh(dir: &Path) -> (PathBuf, PathBuf) {
     (a, b)
 }
 
+/// Kills `child` after a delay spread over a run that takes `runtime`,
+/// planning and writing alike (a fifth of it to one and a fifth), drawn
+/// from `seed` by a linear congruential step, so a test's kills repeat.
+fn kill_within(mut child: std::process::Child, runtime: std::time::Duration, seed: &mut u64) {
+    *seed = seed
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    let fraction = (*seed >> 33) as f64 / (1u64 << 31) as f64;
+    std::thread::sleep(runtime.mul_f64(0.2 + fraction));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// How many kills a test makes: `CARBON_PATCH_KILLS`, or `default`.
 fn kills(default: usize) -> usize {
     std::env::var("CARBON_PATCH_KILLS")
@@ -214,16 +227,11 @@ fn kill_and_rerun(kills: usize, backup: bool) {
     for i in 0..kills {
         let dir = root.path().join(format!("run{i}"));
         let (node1, node2) = fresh(&dir);
-        // A delay spread over the whole run, planning and writing alike.
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
-        let delay = runtime.mul_f64(0.2 + 1.0 * fraction);
-        let mut child = apply(&node1, &node2, backup).spawn().unwrap();
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_within(
+            apply(&node1, &node2, backup).spawn().unwrap(),
+            runtime,
+            &mut seed,
+        );
 
         for (home, planned) in [(&node1, &planned[0]), (&node2, &planned[1])] {
             let (whole, unfinished) = check_backups(home, &original, i);
@@ -392,14 +400,7 @@ fn killed_restores_leave_each_file_old_or_new_and_a_rerun_finishes() {
     for i in 0..kills {
         let dir = root.path().join(format!("run{i}"));
         let home = applied(&dir);
-        seed = seed
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        let fraction = (seed >> 33) as f64 / (1u64 << 31) as f64;
-        let mut child = restore(&home).spawn().unwrap();
-        std::thread::sleep(runtime.mul_f64(0.2 + fraction));
-        let _ = child.kill();
-        let _ = child.wait();
+        kill_within(restore(&home).spawn().unwrap(), runtime, &mut seed);
 
         let now = files(&home);
         let mut changed = 0;

@@ -409,26 +409,33 @@ fn a_refused_apply_leaves_no_folder_it_made() {
     assert!(lib.join("driver.jar").is_file());
 }
 
-/// `--wait` lets an apply on a home another run holds go on once it is
-/// free; without it the apply is refused at once.
-#[test]
-fn apply_waits_for_a_held_home_when_told() {
-    let h = homes();
-    let (dir, recipe) = recipe_file(
-        "r.toml",
-        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
-    );
-    // Another holder of the home's lock (carbon-patch locks its folder).
+/// Another holder of `home`'s lock (carbon-patch locks the home's folder)
+/// for `seconds`, once it holds it: util-linux `flock`, to wait for.
+fn held_for(home: &Path, seconds: f32) -> std::process::Child {
+    let dir = tempfile::tempdir().unwrap();
     let ready = dir.path().join("ready");
-    let mut holder = Command::new("flock")
-        .arg(&h.node1)
+    let holder = Command::new("flock")
+        .arg(home)
         .arg("-c")
-        .arg(format!("touch {} && sleep 1", ready.display()))
+        .arg(format!("touch {} && sleep {seconds}", ready.display()))
         .spawn()
         .unwrap();
     while !ready.exists() {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
+    holder
+}
+
+/// `--wait` lets an apply on a home another run holds go on once it is
+/// free; without it the apply is refused at once.
+#[test]
+fn apply_waits_for_a_held_home_when_told() {
+    let h = homes();
+    let (_dir, recipe) = recipe_file(
+        "r.toml",
+        "[server]\noffset = 2\n[nodes.node1]\nhome = \"x\"\n",
+    );
+    let mut holder = held_for(&h.node1, 1.0);
     let out = on_node1("apply", &recipe, &h.node1).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(

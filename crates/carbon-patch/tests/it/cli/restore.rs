@@ -339,9 +339,16 @@ const JAR: &str = "repository/components/lib/driver.jar";
 
 fn applied_with_a_new_driver() -> (Homes, String) {
     let h = homes();
+    let stamp = apply_with_a_driver(&h, "[server]\noffset = 3\n");
+    (h, stamp)
+}
+
+/// `apply --backup` on node1 of a recipe that copies a driver to [`JAR`],
+/// and `more` tables; the backup's stamp.
+fn apply_with_a_driver(h: &Homes, more: &str) -> String {
     let (dir, path) = recipe_file(
         "recipe.toml",
-        "lib = [\"driver.jar\"]\n[server]\noffset = 3\n[nodes.node1]\nhome = \"x\"\n",
+        format!("lib = [\"driver.jar\"]\n{more}[nodes.node1]\nhome = \"x\"\n"),
     );
     std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
     let out = on_node1("apply", &path, &h.node1)
@@ -350,8 +357,7 @@ fn applied_with_a_new_driver() -> (Homes, String) {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(h.node1.join(JAR).is_file());
-    let stamp = stamps(&h.node1).pop().unwrap();
-    (h, stamp)
+    stamps(&h.node1).pop().unwrap()
 }
 
 /// A file the apply created has no original: restoring removes it, in the
@@ -444,18 +450,7 @@ fn the_folders_the_apply_made_go_with_its_files() {
     let h = homes();
     let lib = h.node1.join("repository/components/lib");
     std::fs::remove_dir_all(h.node1.join("repository/components")).unwrap();
-    let (dir, path) = recipe_file(
-        "recipe.toml",
-        "lib = [\"driver.jar\"]\n[nodes.node1]\nhome = \"x\"\n",
-    );
-    std::fs::write(dir.path().join("driver.jar"), b"PK\x03\x04 a driver").unwrap();
-    let out = on_node1("apply", &path, &h.node1)
-        .arg("--backup")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(lib.join("driver.jar").is_file());
-    let stamp = stamps(&h.node1).pop().unwrap();
+    let stamp = apply_with_a_driver(&h, "");
     let node1 = h.node1.display();
     let out = restore(&["--from", &stamp, "--dry-run"], &[&h.node1]);
     assert!(
@@ -489,17 +484,7 @@ fn the_folders_the_apply_made_go_with_its_files() {
 #[test]
 fn restore_waits_for_a_held_home_when_told() {
     let (h, stamp) = applied_with_a_new_driver();
-    let dir = tempfile::tempdir().unwrap();
-    let ready = dir.path().join("ready");
-    let mut holder = Command::new("flock")
-        .arg(&h.node1)
-        .arg("-c")
-        .arg(format!("touch {} && sleep 0.5", ready.display()))
-        .spawn()
-        .unwrap();
-    while !ready.exists() {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut holder = super::held_for(&h.node1, 0.5);
     let out = restore(&["--from", &stamp], &[&h.node1]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
