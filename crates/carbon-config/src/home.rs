@@ -100,7 +100,7 @@ impl CarbonHome {
             Err(e) => return Err(not_home(&format!("cannot read it: {e}"))),
         }
         let root = beneath::Root::open_hiding(path, &[files::OWN_DIR])?;
-        crate::controlled::check(path, root.top().meta()?.uid)?;
+        crate::controlled::check(path, &root.top().meta()?)?;
         // A home given as (or through a symlink to) a system directory is a
         // mistake or an attack; nothing there is ever a Carbon home.
         if is_system_dir(root.real_path()) {

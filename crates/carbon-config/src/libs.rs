@@ -8,10 +8,13 @@ use crate::home::files::LIB_DIR;
 use crate::session::{Outcome, Session};
 
 /// Ensures `repository/components/lib/<name of source>` holds the bytes of
-/// `source` (a path outside the home, given by the operator).
+/// `source` (a path outside the home, given by the operator), read only
+/// through folders and links root and the running user control, and only
+/// if it is a regular file within the session's size limit.
 ///
 /// # Errors
-/// An unreadable source, or a file name that is not a plain name.
+/// An unreadable source, one another user could redirect, one that is not
+/// a regular file or is too large, or a file name that is not a plain name.
 pub fn ensure_lib_file(session: &mut Session, source: &Path) -> Result<Outcome> {
     let name = source
         .file_name()
@@ -20,10 +23,16 @@ pub fn ensure_lib_file(session: &mut Session, source: &Path) -> Result<Outcome> 
             file: source.to_path_buf(),
             message: "names no file".into(),
         })?;
-    let bytes = std::fs::read(source).map_err(|e| Error::Io {
-        path: source.to_path_buf(),
-        error: e,
-    })?;
+    let (mut file, len) = crate::controlled::open_source(source, session.max_file_size())?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    // No more than was measured: a file that grows meanwhile is cut there,
+    // and the next run copies it whole.
+    std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, len), &mut bytes).map_err(
+        |e| Error::Io {
+            path: source.to_path_buf(),
+            error: e,
+        },
+    )?;
     let rel: PathBuf = Path::new(LIB_DIR).join(name);
     session.home().resolve(&rel)?;
     let changed = session.current_bytes(&rel)?.as_deref() != Some(bytes.as_slice());

@@ -142,6 +142,11 @@ impl<'h> Session<'h> {
         self
     }
 
+    /// The largest file this session reads, in bytes.
+    pub(crate) fn max_file_size(&self) -> u64 {
+        self.max_file_size
+    }
+
     /// The home.
     pub fn home(&self) -> &CarbonHome {
         self.home

@@ -274,6 +274,85 @@ fn a_fifo_in_the_home_is_refused_without_waiting() {
     }
 }
 
+/// A `lib` source must be a regular file: a FIFO there is refused at once
+/// by every command that reads it, not waited on.
+#[test]
+fn a_lib_source_that_is_a_fifo_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let pipe = dir.path().join("driver.jar");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &pipe,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+    let recipe = dir.path().join("r.toml");
+    let text = format!("lib = [{pipe:?}]\n[nodes.node1]\nhome = {home:?}\n");
+    std::fs::write(&recipe, text).unwrap();
+    for command in ["plan", "check", "apply"] {
+        let mut cmd = bin();
+        cmd.arg(command).arg(&recipe);
+        let out = within_ten_seconds(cmd)
+            .unwrap_or_else(|| panic!("{command} waited on the FIFO given as a lib"));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains(&format!("{}: is not a regular file", pipe.display())),
+            "{command}: {err}"
+        );
+    }
+}
+
+/// A `lib` source in a folder the home's owner controls (a recipe `capture`
+/// wrote from that home names its jars there): the owner makes it a link
+/// to a file only root may read, for root to copy into the home as the
+/// owner's. Root refuses the source, naming who controls it, and copies
+/// nothing.
+#[test]
+fn a_lib_source_the_homes_owner_controls_is_not_copied() {
+    if !root_or_fail("a_lib_source_the_homes_owner_controls_is_not_copied") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = home_of_nobody(dir.path());
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "ROOT-ONLY-MARKER\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let theirs = home.join("repository/components/lib");
+    as_nobody(
+        &home,
+        &format!(
+            "ln -s {} repository/components/lib/mysql.jar",
+            secret.display()
+        ),
+        b"",
+    );
+    let recipe = dir.path().join("r.toml");
+    let source = theirs.join("mysql.jar");
+    let text = format!("lib = [{source:?}]\n[nodes.node1]\nhome = {home:?}\n");
+    std::fs::write(&recipe, text).unwrap();
+    let before = files(&home);
+    for command in ["plan", "apply"] {
+        let out = bin().arg(command).arg(&recipe).output().unwrap();
+        let (out_text, err) = (stdout(&out), stderr(&out));
+        assert_eq!(out.status.code(), Some(1), "{command}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}: {} is owned by uid {NOBODY}, so it could make this path lead to another \
+                 file for root to copy into the home",
+                source.display(),
+                home.display()
+            )),
+            "{command}: {err}"
+        );
+        assert!(!out_text.contains("ROOT-ONLY") && !err.contains("ROOT-ONLY"));
+    }
+    assert_eq!(files(&home), before);
+}
+
 /// The attacker's 7: a home named through a link the home's owner owns
 /// (`current`, a common layout), which it points at another account's home
 /// (here root's): root applied the recipe there. A path is taken only when
