@@ -17,6 +17,7 @@
 mod align;
 mod walk;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -270,6 +271,9 @@ impl Difference {
         let secret = self.is_secret();
         let hide = |v: &Option<String>| v.as_ref().map(|_| MASK.to_string());
         let mut shown = self.clone();
+        if let DifferenceKind::Xml(x) = &mut shown.kind {
+            x.mask_paths();
+        }
         match &mut shown.kind {
             DifferenceKind::Xml(x) => match &mut x.change {
                 Change::Text { before, after } if secret => {
@@ -296,6 +300,76 @@ impl Difference {
     }
 }
 
+impl XmlDifference {
+    /// Whether a path of this difference tells an element by a secret
+    /// (`user[@password='…']`, as tomcat-users.xml's users are told apart).
+    pub fn path_holds_secret(&self) -> bool {
+        self.paths()
+            .iter()
+            .any(|p| matches!(mask_path(p), Cow::Owned(_)))
+    }
+
+    /// Every path this difference names: its element's, and for an element
+    /// added, its parent's and the sibling it follows.
+    fn paths(&self) -> Vec<&String> {
+        let mut paths = vec![&self.path];
+        if let Change::Added { parent, place, .. } = &self.change {
+            paths.push(parent);
+            if let Place::After(previous) = place {
+                paths.push(previous);
+            }
+        }
+        paths
+    }
+
+    fn mask_paths(&mut self) {
+        let mask = |p: &mut String| *p = mask_path(p).into_owned();
+        mask(&mut self.path);
+        if let Change::Added { parent, place, .. } = &mut self.change {
+            mask(parent);
+            if let Place::After(previous) = place {
+                mask(previous);
+            }
+        }
+    }
+}
+
+/// `path` with the value of each test that names a secret, or holds one,
+/// masked: `user[@username='admin' and @password='********']`. Paths are
+/// shown, and a test that tells siblings apart may be a password.
+pub fn mask_path(path: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        let quote = bytes[i + 1];
+        if bytes[i] != b'=' || (quote != b'\'' && quote != b'"') {
+            i += 1;
+            continue;
+        }
+        let start = i + 2;
+        let Some(len) = path[start..].find(quote as char) else {
+            break;
+        };
+        let name_start = path[..i]
+            .rfind(['[', ' ', '(', '@', '}', ':'])
+            .map_or(0, |at| at + 1);
+        let (name, value) = (&path[name_start..i], &path[start..start + len]);
+        if crate::secrets::is_secret_name(name.as_bytes()) || crate::secrets::holds_secret(value) {
+            out.push_str(&path[copied..start]);
+            out.push_str(crate::secrets::MASK);
+            copied = start + len;
+        }
+        i = start + len + 1;
+    }
+    if copied == 0 {
+        return Cow::Borrowed(path);
+    }
+    out.push_str(&path[copied..]);
+    Cow::Owned(out)
+}
+
 /// The local name of a path's last element step, and the value of its
 /// `[@name='…']` or `[@key='…']` test, if it has one.
 fn last_step_names(path: &str) -> (&str, Option<&str>) {
@@ -313,4 +387,30 @@ fn last_step_names(path: &str) -> (&str, Option<&str>) {
         Some(&inner[..inner.find(quote)?])
     });
     (name, key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask_path;
+
+    #[test]
+    fn a_path_shows_no_secret_in_its_tests() {
+        for (path, shown) in [
+            (
+                "/tomcat-users/user[@username='admin' and @password='pw' and @roles='a']",
+                "/tomcat-users/user[@username='admin' and @password='********' and @roles='a']",
+            ),
+            ("/a/b[Password=\"p'w\"]/c", "/a/b[Password=\"********\"]/c"),
+            ("/a/b[@p:secret='s']", "/a/b[@p:secret='********']"),
+            (
+                "/ds[url='jdbc:mysql://u:TopSecret@db:3306/c']",
+                "/ds[url='********']",
+            ),
+            ("/Server/HostName", "/Server/HostName"),
+            ("/a/b[@name='password']", "/a/b[@name='password']"),
+            ("/a/b[@name='x=\"y']", "/a/b[@name='x=\"y']"),
+        ] {
+            assert_eq!(mask_path(path), shown, "{path}");
+        }
+    }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use carbon_config::compare::{
-    dedented, Change, Difference, DifferenceKind, Place, Side, XmlDifference,
+    dedented, mask_path, Change, Difference, DifferenceKind, Place, Side, XmlDifference,
 };
 
 use super::secrets::Variables;
@@ -98,7 +98,14 @@ pub(crate) fn entries(
             DifferenceKind::Xml(x) if !x.exact => out.push(Entry::Note(format!(
                 "{file}: {} at {} (no path selects that element alone: make it by hand)",
                 describe(&x.change),
-                x.path
+                mask_path(&x.path)
+            ))),
+            // A recipe holds no secret but through a variable, and a path
+            // has none: the element is left for a person.
+            DifferenceKind::Xml(x) if x.path_holds_secret() => out.push(Entry::Note(format!(
+                "{file}: {} at {} (the path tells the element by a secret: make it by hand)",
+                describe(&x.change),
+                mask_path(&x.path)
             ))),
             DifferenceKind::Xml(x) => {
                 let secret = d.is_secret();
@@ -107,7 +114,7 @@ pub(crate) fn entries(
                     Err(why) => Entry::Note(format!(
                         "{file}: {} at {}: {why}",
                         describe(&x.change),
-                        x.path
+                        mask_path(&x.path)
                     )),
                 });
             }

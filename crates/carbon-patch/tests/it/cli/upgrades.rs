@@ -419,3 +419,59 @@ fn a_password_inside_a_url_is_masked_in_diff_and_a_variable_in_capture() {
     let out = diff(&tree.home("node1"), &tree.home("fresh1"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// Siblings told apart only by what they hold (tomcat-users.xml's users)
+/// may be told apart by a password: `diff` masks it in the paths it shows,
+/// text and JSON, and `capture` leaves such an element for a person rather
+/// than write a secret into the recipe, naming it masked.
+#[test]
+fn a_password_that_tells_elements_apart_is_masked_in_paths() {
+    let tree = Tree::new(&["pristine", "node1"]);
+    let users = |home: &str, admin: &str, roles: &str| {
+        let folder = tree.home(home).join("repository/conf/tomcat");
+        std::fs::create_dir_all(&folder).unwrap();
+        let text = format!(
+            "<tomcat-users>\n  <user username=\"admin\" password=\"{admin}\" roles=\"admin\"/>\n  \
+             <user username=\"ops\" password=\"Ops-Pw-4711\" roles=\"{roles}\"/>\n</tomcat-users>\n"
+        );
+        std::fs::write(folder.join("tomcat-users.xml"), text).unwrap();
+    };
+    users("pristine", "Admin-Pw-0815", "ops");
+    users("node1", "Admin-Pw-9999", "ops,audit");
+    let out = diff(&tree.home("pristine"), &tree.home("node1"), &[]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        text.contains(
+            "  - /tomcat-users/user[@username='ops' and @password='********' and @roles='ops']\n"
+        ),
+        "{text}"
+    );
+    let json = diff(
+        &tree.home("pristine"),
+        &tree.home("node1"),
+        &["--format", "json"],
+    );
+    let captured = bin()
+        .arg("capture")
+        .arg("--baseline")
+        .arg(tree.home("pristine"))
+        .arg(tree.home("node1"))
+        .output()
+        .unwrap();
+    assert!(captured.status.success(), "{}", stderr(&captured));
+    let recipe = stdout(&captured);
+    assert!(
+        recipe.contains(
+            "#   - repository/conf/tomcat/tomcat-users.xml: an element removed at \
+             /tomcat-users/user[@username='ops' and @password='********' and @roles='ops'] \
+             (the path tells the element by a secret: make it by hand)\n"
+        ),
+        "{recipe}"
+    );
+    for shown in [text, stdout(&json), recipe] {
+        for secret in ["Admin-Pw-0815", "Admin-Pw-9999", "Ops-Pw-4711"] {
+            assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
+        }
+    }
+}
