@@ -124,8 +124,12 @@ impl<'d> Aligner<'d> {
             all
         };
         let (aa, ab) = (named(self.a, ea), named(self.b, eb));
+        // Sorted by name: found by a binary search.
         let find = |all: &[(String, String)], name: &str| {
-            all.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+            let at = all.partition_point(|(n, _)| n.as_str() < name);
+            all.get(at)
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
         };
         for (name, value) in &ab {
             let before = find(&aa, name);
@@ -160,20 +164,18 @@ impl<'d> Aligner<'d> {
         let (ca, cb) = (self.a.children(ea), self.b.children(eb));
         // Siblings grouped by namespace and name, in order of appearance.
         let mut groups: Vec<Group> = Vec::new();
+        let mut group_of: HashMap<(Option<&str>, &str), usize> = HashMap::new();
         for (doc, children, on_b) in [(self.b, &cb, true), (self.a, &ca, false)] {
             for &c in children {
                 let id = (doc.namespace(c), doc.name(c));
-                let i = match groups.iter().position(|g| g.id == id) {
-                    Some(i) => i,
-                    None => {
-                        groups.push(Group {
-                            id,
-                            a: Vec::new(),
-                            b: Vec::new(),
-                        });
-                        groups.len() - 1
-                    }
-                };
+                let i = *group_of.entry(id).or_insert_with(|| {
+                    groups.push(Group {
+                        id,
+                        a: Vec::new(),
+                        b: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
                 if on_b {
                     groups[i].b.push(c);
                 } else {
@@ -181,7 +183,10 @@ impl<'d> Aligner<'d> {
                 }
             }
         }
-        let local_names: Vec<&str> = groups.iter().map(|g| g.id.1).collect();
+        let mut local_names: HashMap<&str, usize> = HashMap::new();
+        for group in &groups {
+            *local_names.entry(group.id.1).or_default() += 1;
+        }
         let mut paired = Vec::new();
         let mut steps_b: HashMap<Element, (String, bool)> = HashMap::new();
         let mut removed = Vec::new();
@@ -193,7 +198,7 @@ impl<'d> Aligner<'d> {
         {
             // A name another namespace also uses here is written with its own.
             let written = match ns {
-                Some(uri) if local_names.iter().filter(|n| *n == name).count() > 1 => {
+                Some(uri) if local_names[name] > 1 => {
                     format!("{{{uri}}}{name}")
                 }
                 _ => name.to_string(),
@@ -204,27 +209,33 @@ impl<'d> Aligner<'d> {
                 only_a,
                 only_b,
             } = self.match_up(key, sa, sb);
+            let (tests_a, tests_b) = (
+                Tests::among(self.a, key, sa, &only_a),
+                Tests::among(self.b, key, sb, sb),
+            );
             for (x, y) in pairs {
-                let (step, ok) = self.step(self.b, &written, key, y, sb);
+                let (step, ok) = self.step(self.b, &written, key, y, &tests_b);
                 steps_b.insert(y, (step.clone(), ok));
                 paired.push((x, y, step, ok));
             }
             for y in only_b {
-                steps_b.insert(y, self.step(self.b, &written, key, y, sb));
+                steps_b.insert(y, self.step(self.b, &written, key, y, &tests_b));
             }
             for x in only_a {
-                let (step, ok) = self.step(self.a, &written, key, x, sa);
+                let (step, ok) = self.step(self.a, &written, key, x, &tests_a);
                 removed.push((x, step, ok));
             }
         }
         // In `after`'s order: what it alone holds, each placed after the
         // sibling before it, and what both hold, compared.
         let mut place = Place::First;
+        let paired_at: HashMap<Element, usize> =
+            paired.iter().enumerate().map(|(i, p)| (p.1, i)).collect();
         for &c in &cb {
             let (step, ok) = &steps_b[&c];
             let child_path = format!("{path}/{step}");
-            match paired.iter().position(|p| p.1 == c) {
-                Some(i) => {
+            match paired_at.get(&c) {
+                Some(&i) => {
                     let (x, y, _, ok) = paired[i];
                     self.pair(x, y, &child_path, exact && ok);
                 }
@@ -268,14 +279,9 @@ impl<'d> Aligner<'d> {
     fn key(&self, name: &str, sa: &[Element], sb: &[Element]) -> Key<'static> {
         let tells = |value: &dyn Fn(&Document, Element) -> Option<String>| {
             [(self.a, sa), (self.b, sb)].iter().all(|(doc, side)| {
-                let mut values: Vec<String> = Vec::with_capacity(side.len());
-                for &el in *side {
-                    match value(doc, el) {
-                        Some(v) if !values.contains(&v) => values.push(v),
-                        _ => return false,
-                    }
-                }
-                true
+                let mut values = std::collections::HashSet::with_capacity(side.len());
+                side.iter()
+                    .all(|&el| value(doc, el).is_some_and(|v| values.insert(v)))
             })
         };
         for attribute in NAMING_ATTRIBUTES {
@@ -315,22 +321,35 @@ impl<'d> Aligner<'d> {
                 Key::Content => canonical(doc, el),
             }
         };
-        let mut left: Vec<Option<Element>> = sa.iter().copied().map(Some).collect();
+        // Each value's elements on `a`'s side, the first first.
+        let mut left: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
+        for (i, &x) in sa.iter().enumerate() {
+            left.entry(value(self.a, x)).or_default().push_back(i);
+        }
+        let mut taken = vec![false; sa.len()];
         let mut pairs = Vec::new();
         let mut only_b = Vec::new();
         for &y in sb {
-            let wanted = value(self.b, y);
             match left
-                .iter_mut()
-                .find(|x| x.is_some_and(|x| value(self.a, x) == wanted))
+                .get_mut(&value(self.b, y))
+                .and_then(|at| at.pop_front())
             {
-                Some(x) => pairs.push((x.take().expect("found"), y)),
+                Some(i) => {
+                    taken[i] = true;
+                    pairs.push((sa[i], y));
+                }
                 None => only_b.push(y),
             }
         }
+        let only_a = sa
+            .iter()
+            .zip(&taken)
+            .filter(|(_, &taken)| !taken)
+            .map(|(&x, _)| x)
+            .collect();
         Matched {
             pairs,
-            only_a: left.into_iter().flatten().collect(),
+            only_a,
             only_b,
         }
     }
@@ -343,7 +362,7 @@ impl<'d> Aligner<'d> {
         written: &str,
         key: Key,
         el: Element,
-        siblings: &[Element],
+        siblings: &Tests,
     ) -> (String, bool) {
         let predicate = |test: String, value: Option<String>| match value.as_deref().map(quoted) {
             Some(Some(q)) => (format!("{written}[{test}={q}]"), true),
@@ -356,20 +375,53 @@ impl<'d> Aligner<'d> {
             }
             Key::Child(c) => predicate(c.to_string(), child_text(doc, el, c)),
             Key::Content => {
-                let tests = content_tests(doc, el);
+                let tests = siblings.of(el);
                 let step = if tests.is_empty() {
                     written.to_string()
                 } else {
                     format!("{written}[{}]", tests.join(" and "))
                 };
-                let alone = siblings
-                    .iter()
-                    .filter(|&&s| content_tests(doc, s) == tests)
-                    .count()
-                    == 1;
+                let alone = siblings.how_many(tests) == 1;
                 (step, alone && !tests.is_empty())
             }
         }
+    }
+}
+
+/// The content tests ([`content_tests`]) of some siblings of one name, and
+/// how many of all of them each set of tests selects: worked out once per
+/// name, not once per sibling (a file of thousands of such siblings).
+#[derive(Default)]
+struct Tests {
+    of: HashMap<Element, Vec<String>>,
+    count: HashMap<Vec<String>, usize>,
+}
+
+impl Tests {
+    /// The tests of `wanted` among `siblings`, when `key` names them by
+    /// content (none is needed otherwise).
+    fn among(doc: &Document, key: Key, siblings: &[Element], wanted: &[Element]) -> Tests {
+        let mut tests = Tests::default();
+        if !matches!(key, Key::Content) {
+            return tests;
+        }
+        let wanted: std::collections::HashSet<Element> = wanted.iter().copied().collect();
+        for &el in siblings {
+            let found = content_tests(doc, el);
+            *tests.count.entry(found.clone()).or_default() += 1;
+            if wanted.contains(&el) {
+                tests.of.insert(el, found);
+            }
+        }
+        tests
+    }
+
+    fn of(&self, el: Element) -> &[String] {
+        self.of.get(&el).map_or(&[], Vec::as_slice)
+    }
+
+    fn how_many(&self, tests: &[String]) -> usize {
+        self.count.get(tests).copied().unwrap_or(0)
     }
 }
 
@@ -383,9 +435,13 @@ fn content_tests(doc: &Document, el: Element) -> Vec<String> {
         .filter_map(|(name, value)| Some(format!("@{name}={}", quoted(value)?)))
         .collect();
     let children = doc.children(el);
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for &c in &children {
+        *names.entry(doc.name(c)).or_default() += 1;
+    }
     for &c in &children {
         let name = doc.name(c);
-        if children.iter().filter(|&&o| doc.name(o) == name).count() > 1 {
+        if names[name] > 1 {
             continue;
         }
         if let Some(text) = leaf_text(doc, c) {
