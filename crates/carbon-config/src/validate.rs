@@ -223,11 +223,28 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
 }
 
 /// Every *-datasources.xml in the folder (the operations create none), as
-/// the session would write it.
+/// the session would write it. They are held parsed together, so they are
+/// bounded together: at most the file-size limit in all, else a folder of
+/// many large files (or many names of one) takes memory without end.
 fn datasource_files<'s>(session: &'s Session) -> Result<Vec<(PathBuf, Doc<'s>)>> {
+    let limit = session.max_file_size();
+    let mut total = 0u64;
     let mut parsed = Vec::new();
     for rel in session.home().datasource_files() {
         if let Some(doc) = parse(session, &rel)? {
+            total += doc.text().len() as u64;
+            if total > limit {
+                return Err(Error::Invalid {
+                    file: session
+                        .home()
+                        .path()
+                        .join(crate::home::files::DATASOURCES_DIR),
+                    message: format!(
+                        "its *-datasources.xml files hold over {limit} bytes in all, the limit \
+                         for a file (raise it with --max-file-size)"
+                    ),
+                });
+            }
             parsed.push((rel, doc));
         }
     }

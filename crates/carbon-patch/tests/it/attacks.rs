@@ -353,6 +353,45 @@ fn a_lib_source_the_homes_owner_controls_is_not_copied() {
     assert_eq!(files(&home), before);
 }
 
+/// The datasources files are validated together, so they are bounded
+/// together: many names of one large file (hard links cost the owner no
+/// space) took a gigabyte of memory each. Each file here is within the
+/// limit, and all of them together are not.
+#[test]
+fn the_datasources_files_are_bounded_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = fresh(dir.path(), "node1");
+    let folder = home.join("repository/conf/datasources");
+    let within = |out: &Output| {
+        let err = stderr(out);
+        assert!(
+            !err.contains("in all"),
+            "one datasources file is within the limit: {err}"
+        );
+    };
+    let plan = || {
+        on_node1("plan", &home)
+            .args(["--max-file-size", "3000"])
+            .output()
+            .unwrap()
+    };
+    within(&plan());
+    for name in ["a-datasources.xml", "b-datasources.xml"] {
+        std::fs::hard_link(folder.join("master-datasources.xml"), folder.join(name)).unwrap();
+    }
+    let out = plan();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}: its *-datasources.xml files hold over 3000 bytes in all, the limit for a file \
+             (raise it with --max-file-size)",
+            folder.display()
+        )),
+        "{err}"
+    );
+}
+
 /// The attacker's 7: a home named through a link the home's owner owns
 /// (`current`, a common layout), which it points at another account's home
 /// (here root's): root applied the recipe there. A path is taken only when
