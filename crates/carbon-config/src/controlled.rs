@@ -17,9 +17,11 @@
 //! another account's home while it is opened, and back before the walk.
 //!
 //! A `lib` source (a jar root copies into the home) is walked the same way,
-//! but trusting only root and the user running carbon-patch: in a folder
-//! the home's owner controls (a path `capture` read from a home, say), a
-//! link put there would have root copy a file of its own into the home.
+//! but trusting only root, the user running carbon-patch and the owner of
+//! the recipe that names it (who chose it, and could name any file): in a
+//! folder the home's owner controls (a path `capture` read from a home,
+//! say), a link put there would have root copy a file of its own into the
+//! home.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -84,6 +86,9 @@ fn walk(
         }
         // A folder the path passes through on its way to its end.
         if !todo.is_empty() {
+            if !meta.is_dir() {
+                return Err(Stop::Unwalkable); // as the kernel: not a folder
+            }
             if !trusted(meta.uid()) {
                 let why = format!("is owned by uid {}", meta.uid());
                 return Err(Stop::Untrusted { what: next, why });
@@ -139,16 +144,20 @@ pub(crate) fn check(given: &Path, opened: &beneath::Meta) -> Result<()> {
 }
 
 /// Opens `source`, a file the recipe names for root to copy into a home,
-/// once its path is walked through nothing but what root and the user
-/// running carbon-patch control; it must be a regular file (opened without
-/// waiting, so a FIFO cannot hold the run) of at most `max` bytes. Returns
-/// the file and its length.
+/// once its path is walked through nothing but what root, the user running
+/// carbon-patch or `chosen_by` (the recipe's owner) control; it must be a
+/// regular file one of them owns (opened without waiting, so a FIFO cannot
+/// hold the run) of at most `max` bytes. Returns the file and its length.
 ///
 /// # Errors
 /// [`Error::Invalid`] naming the source and why.
-pub(crate) fn open_source(source: &Path, max: u64) -> Result<(std::fs::File, u64)> {
+pub(crate) fn open_source(
+    source: &Path,
+    chosen_by: Option<u32>,
+    max: u64,
+) -> Result<(std::fs::File, u64)> {
     let runner = rustix::process::geteuid().as_raw();
-    let trusted = |uid: u32| uid == 0 || uid == runner;
+    let trusted = |uid: u32| uid == 0 || uid == runner || Some(uid) == chosen_by;
     let refuse = |message: String| Error::Invalid {
         file: source.to_path_buf(),
         message,
@@ -168,8 +177,8 @@ pub(crate) fn open_source(source: &Path, max: u64) -> Result<(std::fs::File, u64
         Err(Stop::Untrusted { what, why }) => {
             return Err(refuse(format!(
                 "{} {why}, so it could make this path lead to another file for root to copy \
-                 into the home; keep the file where only root (and the user running \
-                 carbon-patch) can change it",
+                 into the home; keep the file where only root, the user running carbon-patch \
+                 or the recipe's owner can change it",
                 what.display()
             )))
         }
@@ -191,6 +200,15 @@ pub(crate) fn open_source(source: &Path, max: u64) -> Result<(std::fs::File, u64
     })?;
     if (meta.dev(), meta.ino()) != (reached.dev(), reached.ino()) || !meta.file_type().is_file() {
         return Err(refuse("changed while it was opened".into()));
+    }
+    // In a sticky folder anyone may leave a file, or a hard link to one of
+    // root's where the kernel allows it.
+    if !trusted(meta.uid()) {
+        return Err(refuse(format!(
+            "is owned by uid {}, who could make it any file; keep the file where only root, \
+             the user running carbon-patch or the recipe's owner can change it",
+            meta.uid()
+        )));
     }
     if meta.len() > max {
         return Err(refuse(format!(

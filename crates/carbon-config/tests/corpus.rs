@@ -168,7 +168,7 @@ fn operations(session: &mut Session) -> Result<Vec<Outcome>, Error> {
         )?);
     }
     let jar = driver_jar(home.parent().expect("the tree is in a temporary directory"));
-    done.push(libs::ensure_lib_file(session, &jar)?);
+    done.push(libs::ensure_lib_file(session, &jar, None)?);
     Ok(done)
 }
 

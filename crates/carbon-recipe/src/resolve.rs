@@ -42,6 +42,9 @@ struct Expansion<'r> {
 pub struct Recipe {
     text: Arc<RecipeText>,
     file: RecipeFile,
+    /// Who owns the recipe file read: the `lib` sources it names are its
+    /// owner's choice.
+    owner: Option<u32>,
 }
 
 /// One node, resolved: where its home is and what to ensure there.
@@ -136,8 +139,12 @@ impl Recipe {
     /// Reads and parses the recipe at `path`.
     pub fn load(path: impl AsRef<Path>) -> Result<Recipe, RecipeError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path)
-            .map_err(|e| RecipeError::whole(path, format!("cannot read the recipe: {e}")))?;
+        let unreadable =
+            |e: std::io::Error| RecipeError::whole(path, format!("cannot read the recipe: {e}"));
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let owner = std::os::unix::fs::MetadataExt::uid(&file.metadata().map_err(unreadable)?);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(unreadable)?;
         let source = String::from_utf8(bytes).map_err(|e| {
             // Pointed at like any other mistake: the text before it is fine.
             // The text before it is unchanged in the lossy copy, and U+FFFD
@@ -151,7 +158,9 @@ impl Recipe {
                 "not UTF-8 (TOML is UTF-8 text)",
             )
         })?;
-        Recipe::parse(path, source)
+        let mut recipe = Recipe::parse(path, source)?;
+        recipe.owner = Some(owner);
+        Ok(recipe)
     }
 
     /// Parses `source`; `path` names it in messages and anchors relative homes.
@@ -163,6 +172,7 @@ impl Recipe {
         let recipe = Recipe {
             text: Arc::new(RecipeText { path, source }),
             file,
+            owner: None,
         };
         if recipe.file.nodes.is_empty() {
             return Err(RecipeError::whole(
@@ -176,6 +186,11 @@ impl Recipe {
     /// The recipe file.
     pub fn path(&self) -> &Path {
         &self.text.path
+    }
+
+    /// The owner of the recipe file, when it was read from one.
+    pub fn owner(&self) -> Option<u32> {
+        self.owner
     }
 
     /// The node names, in order.

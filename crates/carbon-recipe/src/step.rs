@@ -73,7 +73,8 @@ pub enum Step {
     ApimSetting(&'static str, String),
     ApimEnvironments(Vec<api_manager::Environment>),
     Spark(String, String),
-    Lib(PathBuf),
+    /// A jar to copy, and the owner of the recipe that named it.
+    Lib(PathBuf, Option<u32>),
     Raw {
         file: String,
         path: String,
@@ -144,7 +145,7 @@ impl Step {
             Step::ApimSetting(k, v) => one(api_manager::set(s, k, v)?),
             Step::ApimEnvironments(e) => one(api_manager::set_environments(s, e)?),
             Step::Spark(k, v) => one(spark::set_property(s, k, v)?),
-            Step::Lib(path) => one(libs::ensure_lib_file(s, path)?),
+            Step::Lib(path, chosen_by) => one(libs::ensure_lib_file(s, path, *chosen_by)?),
             Step::Raw {
                 file,
                 path,

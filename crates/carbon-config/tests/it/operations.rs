@@ -153,7 +153,7 @@ fn the_jdbc_driver_is_copied_once() {
     let dir = tempfile::tempdir().unwrap();
     let jar = dir.path().join("mysql-connector-java-5.1.49.jar");
     std::fs::write(&jar, b"PK\x03\x04 not really a jar").unwrap();
-    let report = run(&move |s| Ok(vec![libs::ensure_lib_file(s, &jar)?]));
+    let report = run(&move |s| Ok(vec![libs::ensure_lib_file(s, &jar, None)?]));
     assert!(report.contains("+++ b/repository/components/lib/mysql-connector-java-5.1.49.jar"));
     assert!(report.contains("(changed)"));
 }

@@ -209,7 +209,7 @@ fn warnings_for_missing_driver_jars_and_unreferenced_datasources() {
     let (_, warnings) = findings(|s| {
         datasources::ensure_datasource(s, MASTER, &mysql_datasource("LONELY", "jdbc/Lonely"))?;
         user_mgt::set_realm_data_source(s, "jdbc/Lonely")?;
-        libs::ensure_lib_file(s, &jar)?;
+        libs::ensure_lib_file(s, &jar, None)?;
         Ok(())
     });
     assert!(

@@ -353,6 +353,48 @@ fn a_lib_source_the_homes_owner_controls_is_not_copied() {
     assert_eq!(files(&home), before);
 }
 
+/// An operator's own folder, beside the recipe it wrote (run with sudo,
+/// the runner is root): its owner chose every source, so a jar there is
+/// copied; a jar in the same folder named by a recipe of root's is not.
+#[test]
+fn a_lib_source_the_recipes_owner_controls_is_copied() {
+    if !root_or_fail("a_lib_source_the_recipes_owner_controls_is_copied") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let home = fresh(dir.path(), "node1");
+    let ops = dir.path().join("ops");
+    std::fs::create_dir(&ops).unwrap();
+    std::os::unix::fs::chown(&ops, Some(NOBODY), Some(NOBODY)).unwrap();
+    let recipe = format!("lib = [\"driver.jar\"]\n[nodes.node1]\nhome = {home:?}\n");
+    as_nobody(
+        &ops,
+        "printf 'PK driver' > driver.jar && cat > r.toml",
+        recipe.as_bytes(),
+    );
+    let out = bin().arg("apply").arg(ops.join("r.toml")).output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let jar = home.join("repository/components/lib/driver.jar");
+    assert_eq!(std::fs::read(&jar).unwrap(), b"PK driver");
+    std::fs::remove_file(&jar).unwrap();
+    let roots = dir.path().join("r.toml");
+    let text = recipe.replace("driver.jar", &ops.join("driver.jar").display().to_string());
+    std::fs::write(&roots, text).unwrap();
+    let out = bin().arg("apply").arg(&roots).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!("{} is owned by uid {NOBODY}", ops.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!jar.exists());
+}
+
 /// The datasources files are validated together, so they are bounded
 /// together: many names of one large file (hard links cost the owner no
 /// space) took a gigabyte of memory each. Each file here is within the
@@ -375,7 +417,9 @@ fn the_datasources_files_are_bounded_together() {
             .output()
             .unwrap()
     };
-    within(&plan());
+    let first = plan();
+    within(&first);
+    assert!(first.status.success(), "{}", stderr(&first));
     for name in ["a-datasources.xml", "b-datasources.xml"] {
         std::fs::hard_link(folder.join("master-datasources.xml"), folder.join(name)).unwrap();
     }

@@ -93,7 +93,7 @@ impl Recipe {
             } else {
                 path
             };
-            to.push(jar.span(), Step::Lib(path));
+            to.push(jar.span(), Step::Lib(path, self.owner()));
         }
         for raw in &s.raw {
             to.push(raw.path.span(), to.raw(raw)?);

@@ -163,7 +163,7 @@ impl Step {
                 return Ok(out);
             }
             Step::Datasource { spec, .. } => return datasource(s, spec),
-            Step::Lib(_) => return self.apply_to_xml(s),
+            Step::Lib(..) => return self.apply_to_xml(s),
             Step::Raw { file, .. } => {
                 return Err(Error::Invalid {
                     file: s.home().path().join(file),

@@ -452,6 +452,15 @@ fn a_password_that_tells_elements_apart_is_masked_in_paths() {
         &tree.home("node1"),
         &["--format", "json"],
     );
+    assert_eq!(json.status.code(), Some(2), "{}", stderr(&json));
+    assert!(
+        stdout(&json).contains(
+            "\"path\": \"/tomcat-users/user[@username='ops' and @password='********' and \
+             @roles='ops']\""
+        ),
+        "{}",
+        stdout(&json)
+    );
     let captured = bin()
         .arg("capture")
         .arg("--baseline")
