@@ -215,8 +215,11 @@ impl Summary {
             summary.deployment_synchronizer = deployment_synchronizer(&doc)?;
         }
         summary.ports = ports(home, summary.offset.unwrap_or(0))?;
+        let mut total = 0;
         for file in home.datasource_files() {
             if let Some(doc) = open(home, &file.to_string_lossy())? {
+                let (len, limit) = (doc.text().len(), crate::DEFAULT_MAX_FILE_SIZE);
+                crate::validate::datasources_within(home, &mut total, len, limit)?;
                 summary.datasources.extend(datasources(&doc, &file)?);
             }
         }

@@ -232,23 +232,32 @@ fn datasource_files<'s>(session: &'s Session) -> Result<Vec<(PathBuf, Doc<'s>)>>
     let mut parsed = Vec::new();
     for rel in session.home().datasource_files() {
         if let Some(doc) = parse(session, &rel)? {
-            total += doc.text().len() as u64;
-            if total > limit {
-                return Err(Error::Invalid {
-                    file: session
-                        .home()
-                        .path()
-                        .join(crate::home::files::DATASOURCES_DIR),
-                    message: format!(
-                        "its *-datasources.xml files hold over {limit} bytes in all, the limit \
-                         for a file (raise it with --max-file-size)"
-                    ),
-                });
-            }
+            datasources_within(session.home(), &mut total, doc.text().len(), limit)?;
             parsed.push((rel, doc));
         }
     }
     Ok(parsed)
+}
+
+/// Adds a datasources file of `len` bytes to the `total` read from
+/// `home`'s, refusing the folder once they hold over `limit` bytes in all.
+pub(crate) fn datasources_within(
+    home: &crate::CarbonHome,
+    total: &mut u64,
+    len: usize,
+    limit: u64,
+) -> Result<()> {
+    *total += len as u64;
+    if *total > limit {
+        return Err(Error::Invalid {
+            file: home.path().join(crate::home::files::DATASOURCES_DIR),
+            message: format!(
+                "its *-datasources.xml files hold over {limit} bytes in all, the limit for a file \
+                 (raise it with --max-file-size)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// The datasources `files` define, file by file, in document order.
