@@ -301,27 +301,9 @@ impl Difference {
 }
 
 impl XmlDifference {
-    /// Whether a path of this difference tells an element by a secret
-    /// (`user[@password='…']`, as tomcat-users.xml's users are told apart).
-    pub fn path_holds_secret(&self) -> bool {
-        self.paths()
-            .iter()
-            .any(|p| matches!(mask_path(p), Cow::Owned(_)))
-    }
-
-    /// Every path this difference names: its element's, and for an element
-    /// added, its parent's and the sibling it follows.
-    fn paths(&self) -> Vec<&String> {
-        let mut paths = vec![&self.path];
-        if let Change::Added { parent, place, .. } = &self.change {
-            paths.push(parent);
-            if let Place::After(previous) = place {
-                paths.push(previous);
-            }
-        }
-        paths
-    }
-
+    /// Every path shown with its secrets masked ([`mask_path`]): its
+    /// element's, and for an element added, its parent's and the sibling
+    /// it follows.
     fn mask_paths(&mut self) {
         let mask = |p: &mut String| *p = mask_path(p).into_owned();
         mask(&mut self.path);
@@ -336,7 +318,8 @@ impl XmlDifference {
 
 /// `path` with the value of each test that names a secret, or holds one,
 /// masked: `user[@username='admin' and @password='********']`. Paths are
-/// shown, and a test that tells siblings apart may be a password.
+/// shown, and a test that tells siblings apart may be a password; a path
+/// that comes back changed holds one.
 pub fn mask_path(path: &str) -> Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0;

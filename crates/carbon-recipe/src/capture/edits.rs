@@ -102,11 +102,13 @@ pub(crate) fn entries(
             ))),
             // A recipe holds no secret but through a variable, and a path
             // has none: the element is left for a person.
-            DifferenceKind::Xml(x) if x.path_holds_secret() => out.push(Entry::Note(format!(
-                "{file}: {} at {} (the path tells the element by a secret: make it by hand)",
-                describe(&x.change),
-                mask_path(&x.path)
-            ))),
+            DifferenceKind::Xml(x) if written_path_holds_secret(x) => {
+                out.push(Entry::Note(format!(
+                    "{file}: {} at {} (the path tells the element by a secret: make it by hand)",
+                    describe(&x.change),
+                    mask_path(&x.path)
+                )))
+            }
             DifferenceKind::Xml(x) => {
                 let secret = d.is_secret();
                 out.push(match xml_edit(&file, x, secret, variables) {
@@ -121,6 +123,22 @@ pub(crate) fn entries(
         }
     }
     out
+}
+
+/// Whether the path an edit for `x` would write tells an element by a
+/// secret: an insert's parent (the sibling it follows is then not named:
+/// it goes last), any other edit's element. An inserted element's own path
+/// is not written.
+fn written_path_holds_secret(x: &XmlDifference) -> bool {
+    let path = match &x.change {
+        Change::Added { parent, .. } => parent,
+        _ => &x.path,
+    };
+    holds_secret(path)
+}
+
+fn holds_secret(path: &str) -> bool {
+    matches!(mask_path(path), std::borrow::Cow::Owned(_))
 }
 
 /// A difference in words, for a note.
@@ -179,8 +197,8 @@ fn xml_edit(
         } => {
             let (path, place) = match place {
                 Place::First => (parent.clone(), "first_child"),
-                Place::After(previous) => (previous.clone(), "after"),
-                Place::Last => (parent.clone(), "last_child"),
+                Place::After(previous) if !holds_secret(previous) => (previous.clone(), "after"),
+                Place::After(_) | Place::Last => (parent.clone(), "last_child"),
             };
             keys.push(("path", path));
             keys.push(("action", "insert".into()));

@@ -42,6 +42,9 @@ impl Variables {
     /// WSO2's own placeholders (`${admin.password}`) holds no secret, and
     /// says where the server finds it: it is written as it is.
     pub fn reference(&mut self, file: &str, path: &str, value: &str) -> String {
+        // The path is shown, and names the variable: a secret telling its
+        // element apart (`user[@password='…']`) must show in neither.
+        let path = &*carbon_config::compare::mask_path(path);
         let placeholder = value.starts_with("${")
             && value.ends_with('}')
             && value[2..value.len() - 1]
@@ -79,6 +82,7 @@ impl Variables {
     /// Markup that holds a secret no reference can stand for (in a URL, in
     /// markup that does not parse alone): said, never written.
     pub fn markup(&mut self, file: &str, path: &str, markup: &str) -> Result<String, String> {
+        let path = &*carbon_config::compare::mask_path(path);
         let literal = super::edits::literal(markup);
         let Ok(doc) = Document::parse(literal.as_bytes()) else {
             return match mask(&literal, &Secrets::default()) == literal {
@@ -283,6 +287,21 @@ mod tests {
             "true"
         );
         assert!(v.into_vec().is_empty());
+    }
+
+    /// A password that tells its element apart shows neither in the
+    /// variable's name nor where it was found.
+    #[test]
+    fn a_secret_in_the_path_names_no_variable() {
+        let mut v = Variables::default();
+        v.reading("node");
+        let path = "/tomcat-users/user[@username='a' and @password='Zz9Secret']/@password";
+        assert_eq!(v.reference("t.xml", path, "Zz9Secret"), "${env:PASSWORD}");
+        let all = v.into_vec();
+        assert_eq!(
+            all[0].used_for,
+            "node: t.xml: /tomcat-users/user[@username='a' and @password='********']/@password"
+        );
     }
 
     #[test]

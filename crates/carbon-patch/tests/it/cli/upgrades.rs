@@ -478,6 +478,16 @@ fn a_password_that_tells_elements_apart_is_masked_in_paths() {
         ),
         "{recipe}"
     );
+    // Added users are inserted, their passwords read from the environment;
+    // one that followed a user told apart by a password goes last.
+    assert!(
+        recipe.contains(
+            "path = \"/tomcat-users\"\naction = \"insert\"\nplace = \"last_child\"\n\
+             markup = '<user username=\"ops\" password=\"${env:OPS_AUDIT_PASSWORD}\" \
+             roles=\"ops,audit\"/>'\n"
+        ),
+        "{recipe}"
+    );
     for shown in [text, stdout(&json), recipe] {
         for secret in ["Admin-Pw-0815", "Admin-Pw-9999", "Ops-Pw-4711"] {
             assert!(!shown.contains(secret), "{secret} shown:\n{shown}");
