@@ -467,6 +467,12 @@ impl Document {
             .collect()
     }
 
+    /// Whether `element` holds a comment among its children: where none
+    /// is, no child of it is commented out ([`Document::select_commented`]).
+    pub fn has_comment_children(&self, element: Element) -> bool {
+        self.node(element).children().any(|n| n.is_comment())
+    }
+
     /// The parent element of `element`; `None` for the root element.
     pub fn parent(&self, element: Element) -> Option<Element> {
         self.node(element)

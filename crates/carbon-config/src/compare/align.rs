@@ -255,13 +255,17 @@ impl<'d> Aligner<'d> {
                 Place::Last
             };
         }
+        // The path selects `eb` alone: without a comment in it, none of
+        // these is commented out there (and thousands need no search each).
+        let no_comments = exact && !self.b.has_comment_children(eb);
         for (x, step, ok) in removed {
             let removed_path = format!("{path}/{step}");
             // Commented out where it stood, as the guides say to.
-            let commented_out = self
-                .b
-                .select_commented(removed_path.as_str())
-                .is_ok_and(|found| !found.is_empty());
+            let commented_out = !no_comments
+                && self
+                    .b
+                    .select_commented(removed_path.as_str())
+                    .is_ok_and(|found| !found.is_empty());
             self.out.push(XmlDifference {
                 path: removed_path,
                 exact: exact && ok,
