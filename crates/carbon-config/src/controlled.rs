@@ -143,6 +143,11 @@ pub(crate) fn check(given: &Path, opened: &beneath::Meta) -> Result<()> {
     }
 }
 
+/// What a refused `lib` source's message says to do.
+const KEEP_IT: &str =
+    "keep the file where only root, the user running carbon-patch or the recipe's owner can \
+     change it";
+
 /// Opens `source`, a file the recipe names for root to copy into a home,
 /// once its path is walked through nothing but what root, the user running
 /// carbon-patch or `chosen_by` (the recipe's owner) control; it must be a
@@ -177,8 +182,7 @@ pub(crate) fn open_source(
         Err(Stop::Untrusted { what, why }) => {
             return Err(refuse(format!(
                 "{} {why}, so it could make this path lead to another file for root to copy \
-                 into the home; keep the file where only root, the user running carbon-patch \
-                 or the recipe's owner can change it",
+                 into the home; {KEEP_IT}",
                 what.display()
             )))
         }
@@ -205,8 +209,7 @@ pub(crate) fn open_source(
     // root's where the kernel allows it.
     if !trusted(meta.uid()) {
         return Err(refuse(format!(
-            "is owned by uid {}, who could make it any file; keep the file where only root, \
-             the user running carbon-patch or the recipe's owner can change it",
+            "is owned by uid {}, who could make it any file; {KEEP_IT}",
             meta.uid()
         )));
     }

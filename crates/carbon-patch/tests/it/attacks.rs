@@ -232,6 +232,18 @@ fn within_ten_seconds(mut cmd: Command) -> Option<Output> {
     None
 }
 
+/// Makes a FIFO at `path`.
+fn fifo_at(path: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        path,
+        rustix::fs::FileType::Fifo,
+        rustix::fs::Mode::from_raw_mode(0o644),
+        0,
+    )
+    .unwrap();
+}
+
 /// Finding 9: a FIFO where a file is read. Opening one to read waits for a
 /// writer; every command must refuse it at once instead.
 #[test]
@@ -245,14 +257,7 @@ fn a_fifo_in_the_home_is_refused_without_waiting() {
         let home = fresh(dir.path(), &rel.replace('/', "_"));
         let path = home.join(rel);
         std::fs::remove_file(&path).unwrap();
-        rustix::fs::mknodat(
-            rustix::fs::CWD,
-            &path,
-            rustix::fs::FileType::Fifo,
-            rustix::fs::Mode::from_raw_mode(0o644),
-            0,
-        )
-        .unwrap();
+        fifo_at(&path);
         for command in ["plan", "check", "apply", "inspect"] {
             let cmd = match command {
                 "inspect" => {
@@ -281,14 +286,7 @@ fn a_lib_source_that_is_a_fifo_is_refused_without_waiting() {
     let dir = tempfile::tempdir().unwrap();
     let home = fresh(dir.path(), "node1");
     let pipe = dir.path().join("driver.jar");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &pipe,
-        rustix::fs::FileType::Fifo,
-        rustix::fs::Mode::from_raw_mode(0o644),
-        0,
-    )
-    .unwrap();
+    fifo_at(&pipe);
     let recipe = dir.path().join("r.toml");
     let text = format!("lib = [{pipe:?}]\n[nodes.node1]\nhome = {home:?}\n");
     std::fs::write(&recipe, text).unwrap();

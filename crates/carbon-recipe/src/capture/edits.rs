@@ -95,34 +95,38 @@ pub(crate) fn entries(
             DifferenceKind::Toml { key, .. } => out.push(Entry::Note(format!(
                 "{file}: {key} differs (TOML files are not captured)"
             ))),
-            DifferenceKind::Xml(x) if !x.exact => out.push(Entry::Note(format!(
-                "{file}: {} at {} (no path selects that element alone: make it by hand)",
-                describe(&x.change),
-                mask_path(&x.path)
-            ))),
+            DifferenceKind::Xml(x) if !x.exact => out.push(left_for_a_person(
+                &file,
+                x,
+                " (no path selects that element alone: make it by hand)",
+            )),
             // A recipe holds no secret but through a variable, and a path
             // has none: the element is left for a person.
-            DifferenceKind::Xml(x) if written_path_holds_secret(x) => {
-                out.push(Entry::Note(format!(
-                    "{file}: {} at {} (the path tells the element by a secret: make it by hand)",
-                    describe(&x.change),
-                    mask_path(&x.path)
-                )))
-            }
+            DifferenceKind::Xml(x) if written_path_holds_secret(x) => out.push(left_for_a_person(
+                &file,
+                x,
+                " (the path tells the element by a secret: make it by hand)",
+            )),
             DifferenceKind::Xml(x) => {
                 let secret = d.is_secret();
                 out.push(match xml_edit(&file, x, secret, variables) {
                     Ok(edit) => Entry::Raw(edit),
-                    Err(why) => Entry::Note(format!(
-                        "{file}: {} at {}: {why}",
-                        describe(&x.change),
-                        mask_path(&x.path)
-                    )),
+                    Err(why) => left_for_a_person(&file, x, &format!(": {why}")),
                 });
             }
         }
     }
     out
+}
+
+/// A note that `x`, in `file`, is not captured, and why: its path is shown
+/// masked.
+fn left_for_a_person(file: &str, x: &XmlDifference, why: &str) -> Entry {
+    Entry::Note(format!(
+        "{file}: {} at {}{why}",
+        describe(&x.change),
+        mask_path(&x.path)
+    ))
 }
 
 /// Whether the path an edit for `x` would write tells an element by a
