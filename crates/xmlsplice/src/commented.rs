@@ -17,7 +17,10 @@ use roxmltree::{Node, NodeId};
 use crate::document::Document;
 use crate::fragment;
 use crate::layout;
-use crate::path::Step;
+use std::collections::HashMap;
+
+use crate::error::{Error, ErrorKind};
+use crate::path::{text_content, Path, Step, Verdict};
 
 /// A commented-out element, found by [`Document::select_commented`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,6 +91,144 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
         );
     }
     found
+}
+
+/// The commented-out elements directly under one element, each read once,
+/// to be asked about many steps ([`Document::commented_children`]).
+/// [`Document::select_commented`] reads every comment again for each path:
+/// asked once for each of thousands of siblings, under thousands of
+/// comments, that is millions of reads.
+#[derive(Debug)]
+pub struct CommentedChildren<'d> {
+    doc: &'d Document,
+    parent: Node<'d, 'd>,
+    /// The candidates for each name asked about so far.
+    named: HashMap<Option<String>, Candidates>,
+    /// What each step asked about was found to be.
+    answered: HashMap<String, bool>,
+}
+
+/// The comments under one element that read as elements of one name, in
+/// order, and which of them hold each value (an attribute's, a childless
+/// child's trimmed text, their own trimmed text): a step that asks for a
+/// value can only select one that holds it.
+#[derive(Debug, Default)]
+struct Candidates {
+    read: Vec<String>,
+    holding: HashMap<String, Vec<usize>>,
+}
+
+impl<'d> CommentedChildren<'d> {
+    pub(crate) fn new(doc: &'d Document, parent: Node<'d, 'd>) -> CommentedChildren<'d> {
+        CommentedChildren {
+            doc,
+            parent,
+            named: HashMap::new(),
+            answered: HashMap::new(),
+        }
+    }
+
+    /// Whether one of them is selected by `step`, one step down from the
+    /// element (`parameter[@name='x']`), as by the last step of
+    /// [`Document::select_commented`].
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidPath`](crate::ErrorKind::InvalidPath): `step` is
+    /// not one child step.
+    pub fn any(&mut self, step: &str) -> Result<bool, Error> {
+        if let Some(&answer) = self.answered.get(step) {
+            return Ok(answer);
+        }
+        let path = Path::parse(step)?;
+        let [one] = path.steps() else {
+            return Err(not_one_step(&path));
+        };
+        if one.is_self() || one.is_descendant() || path.is_from_document() {
+            return Err(not_one_step(&path));
+        }
+        let (doc, parent) = (self.doc, self.parent);
+        let local = one.local_name().map(str::to_string);
+        let candidates = self
+            .named
+            .entry(local)
+            .or_insert_with(|| Candidates::under(doc, parent, one.local_name()));
+        // Only those holding every value asked for can be selected: those
+        // holding the rarest one are all there is to look at.
+        let mut pool: Option<&[usize]> = None;
+        if !one.has_position() {
+            for value in one.values() {
+                let holding = candidates.holding.get(value).map_or(&[][..], Vec::as_slice);
+                if pool.is_none_or(|pool| holding.len() < pool.len()) {
+                    pool = Some(holding);
+                }
+            }
+        }
+        let all: Vec<usize>;
+        let pool = match pool {
+            Some(pool) => pool,
+            None => {
+                all = (0..candidates.read.len()).collect();
+                &all
+            }
+        };
+        let verdicts: Vec<Verdict> = pool
+            .iter()
+            .filter_map(|&i| {
+                fragment::parse_in_scope(&candidates.read[i], parent, |element, _| {
+                    Ok(one.evaluate_one(element))
+                })
+                .ok()
+            })
+            .collect();
+        let answer = !one.apply_verdicts(verdicts, |v| v).is_empty();
+        self.answered.insert(step.to_string(), answer);
+        Ok(answer)
+    }
+}
+
+impl Candidates {
+    /// The comments under `parent` that read as elements named `local`
+    /// (any name: `None`) in its namespaces.
+    fn under(doc: &Document, parent: Node, local: Option<&str>) -> Candidates {
+        let mut candidates = Candidates::default();
+        for comment in parent.children().filter(Node::is_comment) {
+            let Some((_, markup)) = read(doc.comment_text(comment), local) else {
+                continue;
+            };
+            let values = fragment::parse_in_scope(&markup, parent, |element, _| {
+                let mut values: Vec<String> = element
+                    .attributes()
+                    .map(|a| a.value().to_string())
+                    .collect();
+                let leaf = |n: &Node| !n.children().any(|c| c.is_element());
+                for child in element.children().filter(|c| c.is_element() && leaf(c)) {
+                    values.push(text_content(child).trim().to_string());
+                }
+                if leaf(&element) {
+                    values.push(text_content(element).trim().to_string());
+                }
+                Ok(values)
+            });
+            let Ok(values) = values else { continue };
+            let at = candidates.read.len();
+            candidates.read.push(markup);
+            for value in values {
+                let holding = candidates.holding.entry(value).or_default();
+                if holding.last() != Some(&at) {
+                    holding.push(at);
+                }
+            }
+        }
+        candidates
+    }
+}
+
+fn not_one_step(path: &Path) -> Error {
+    Error::new(ErrorKind::InvalidPath {
+        path: path.to_string(),
+        reason: "expected one step down (`name[...]`)".into(),
+        column: None,
+    })
 }
 
 /// Reads a comment's `content` as a commented-out element, if it has that

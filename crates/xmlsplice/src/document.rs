@@ -14,7 +14,7 @@ use std::sync::Arc;
 use roxmltree::{Node, NodeId};
 
 use crate::cache::TreeCache;
-use crate::commented::{self, Commented};
+use crate::commented::{self, Commented, CommentedChildren};
 use crate::encoding::Encoding;
 use crate::error::{self, Error, ErrorKind, TextPos};
 use crate::layout;
@@ -467,10 +467,32 @@ impl Document {
             .collect()
     }
 
+    /// Whether `element` has child elements.
+    pub fn has_children(&self, element: Element) -> bool {
+        self.node(element).children().any(|n| n.is_element())
+    }
+
     /// Whether `element` holds a comment among its children: where none
     /// is, no child of it is commented out ([`Document::select_commented`]).
     pub fn has_comment_children(&self, element: Element) -> bool {
         self.node(element).children().any(|n| n.is_comment())
+    }
+
+    /// The commented-out elements directly under `parent`, read once, to
+    /// ask whether one is selected by each of many steps (where
+    /// [`Document::select_commented`] would read every comment for each).
+    ///
+    /// # Examples
+    /// ```
+    /// use xmlsplice::Document;
+    /// let doc = Document::parse("<c><!--<p name=\"x\">1</p>--><!-- prose --></c>")?;
+    /// let mut commented = doc.commented_children(doc.root());
+    /// assert!(commented.any("p[@name='x']")?);
+    /// assert!(!commented.any("p[@name='y']")?);
+    /// # Ok::<(), xmlsplice::Error>(())
+    /// ```
+    pub fn commented_children(&self, parent: Element) -> CommentedChildren<'_> {
+        CommentedChildren::new(self, self.node(parent))
     }
 
     /// The parent element of `element`; `None` for the root element.

@@ -85,7 +85,7 @@ mod splice;
 mod validate;
 
 pub use cache::TreeCache;
-pub use commented::Commented;
+pub use commented::{Commented, CommentedChildren};
 pub use document::{Document, Element, Query};
 pub use edit::Place;
 pub use encoding::Encoding;

@@ -265,6 +265,17 @@ impl Step {
         self.axis == Axis::Descendant
     }
 
+    /// The values its predicates ask for (`[@a='v']`, `[c='v']`,
+    /// `[.='v']`): an element it selects holds each, as an attribute's value
+    /// or a child's or its own trimmed text.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+        self.predicates.iter().filter_map(|p| match p {
+            Predicate::Attribute { value, .. } => value.as_deref(),
+            Predicate::ChildText { value, .. } | Predicate::OwnText(value) => Some(value),
+            Predicate::Position(_) => None,
+        })
+    }
+
     /// The local name this step needs, if it names one.
     pub(crate) fn local_name(&self) -> Option<&str> {
         match &self.name {

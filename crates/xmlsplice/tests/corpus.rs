@@ -4,7 +4,8 @@
 //! the workspace root; CI sets `../shared/corpus`). Without the variable the
 //! suite reports one ignored test, unless `CI=true`, where a missing corpus fails.
 //!
-//! - `roundtrip::<file>`: every `.xml` file opens and renders byte-identical.
+//! - `roundtrip::<file>`: every `.xml` file opens and renders byte-identical,
+//!   and its commented-out elements read once answer as a search does.
 //! - `edits::<file>`: every axis2.xml, carbon.xml and registry.xml gets the
 //!   edit set below; the diff must equal tests/golden/corpus/<file>.diff, touch
 //!   only lines about the edits, parse, and be stable when applied again.
@@ -105,6 +106,7 @@ fn xml_files(corpus: &Path) -> Vec<PathBuf> {
 fn roundtrip(path: &Path) -> Result<(), Failed> {
     let bytes = std::fs::read(path)?;
     let doc = Document::parse(&bytes).map_err(|e| e.with_path(path).to_string())?;
+    support::commented::check_commented_children(&doc)?;
     let rendered = doc.render().map_err(|e| e.to_string())?;
     if rendered != bytes {
         return Err(format!(

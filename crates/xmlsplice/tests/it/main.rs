@@ -1,5 +1,6 @@
 //! The engine's integration tests: one test binary, a module per concern.
 
+mod commented;
 mod edits;
 mod errors;
 mod fuzz_corpus;

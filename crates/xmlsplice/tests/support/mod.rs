@@ -21,4 +21,5 @@ pub fn fixture_names() -> Vec<String> {
 #[allow(unused_imports)] // each test binary uses its own subset
 pub use golden::{assert_golden, unified_diff, workspace_root};
 
+pub mod commented;
 pub mod invariants;
