@@ -8,6 +8,7 @@
 //! settings and are not compared; text is compared trimmed.
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use xmlsplice::{Document, Element};
 
@@ -42,15 +43,24 @@ const NAMED_BY_CHILD: [(&str, &str); 2] = [("datasource", "name"), ("remoteInsta
 
 /// The differences from `before` to `after`, in `after`'s document order
 /// (what `before` alone holds comes after its siblings' differences).
+///
+/// Iterative, and linear in the files' size however deep they nest: the
+/// elements still to compare wait on a stack, not in nested calls (a file
+/// nested 100,000 deep would overflow the thread's stack); paths are
+/// written out only for differences, from steps each element's path
+/// shares with its parent's; and elements told apart by content are
+/// compared by an id of what they hold, worked out once each.
 pub(crate) fn compare_documents(before: &Document, after: &Document) -> Vec<XmlDifference> {
     let mut aligner = Aligner {
         a: before,
         b: after,
         out: Vec::new(),
+        forms: Forms::default(),
     };
     let (ra, rb) = (before.root(), after.root());
     if (before.namespace(ra), before.name(ra)) == (after.namespace(rb), after.name(rb)) {
-        aligner.pair(ra, rb, &format!("/{}", before.name(ra)), true);
+        let root = PathNode::new(None, before.name(ra).to_string());
+        aligner.run(ra, rb, root);
     } else {
         aligner.out.push(XmlDifference {
             path: "/".to_string(),
@@ -68,6 +78,68 @@ struct Aligner<'d> {
     a: &'d Document,
     b: &'d Document,
     out: Vec<XmlDifference>,
+    forms: Forms,
+}
+
+/// What is left to do, in order: compare two paired elements (and then
+/// their children), or report a difference already found.
+enum Task {
+    Pair {
+        a: Element,
+        b: Element,
+        path: PathId,
+        exact: bool,
+    },
+    Report(XmlDifference),
+}
+
+/// A path, as its parent's and one step: nesting does not make each
+/// element's path cost as much as its depth, and a path is written out
+/// only for a difference. Freed once nothing left to do needs it.
+struct PathNode {
+    parent: Option<Rc<PathNode>>,
+    step: String,
+}
+
+type PathId = Rc<PathNode>;
+
+impl PathNode {
+    fn new(parent: Option<&PathId>, step: String) -> PathId {
+        Rc::new(PathNode {
+            parent: parent.cloned(),
+            step,
+        })
+    }
+
+    /// The path `/root/.../step`.
+    fn written(&self) -> String {
+        let mut steps = vec![self.step.as_str()];
+        let mut at = self;
+        while let Some(parent) = &at.parent {
+            steps.push(parent.step.as_str());
+            at = parent;
+        }
+        let mut path = String::with_capacity(steps.iter().map(|s| s.len() + 1).sum());
+        for step in steps.iter().rev() {
+            path.push('/');
+            path.push_str(step);
+        }
+        path
+    }
+}
+
+impl Drop for PathNode {
+    /// One after another, not nested: a path 100,000 steps long would
+    /// otherwise drop its parent inside its own drop, as deep.
+    fn drop(&mut self) {
+        let mut parent = self.parent.take();
+        while let Some(node) = parent {
+            parent = match Rc::try_unwrap(node) {
+                Ok(mut node) => node.parent.take(),
+                Err(_) => None, // still someone's parent
+            };
+        }
+    }
 }
 
 /// The children of one namespace and name, on each side.
@@ -77,11 +149,10 @@ struct Group<'d> {
     b: Vec<Element>,
 }
 
-/// Siblings of one name paired, and those of one side only.
+/// Siblings of one name paired, and those `before` alone holds.
 struct Matched {
     pairs: Vec<(Element, Element)>,
     only_a: Vec<Element>,
-    only_b: Vec<Element>,
 }
 
 /// How the siblings of one name are told apart.
@@ -96,24 +167,60 @@ enum Key<'k> {
     Content,
 }
 
+/// What pairs a sibling with one on the other side: the value of its key,
+/// or the id of what it holds ([`Forms`]).
+#[derive(Hash, PartialEq, Eq)]
+enum Told {
+    Value(String),
+    Form(u128),
+}
+
 impl<'d> Aligner<'d> {
-    fn pair(&mut self, ea: Element, eb: Element, path: &str, exact: bool) {
-        self.attributes(ea, eb, path, exact);
-        let (ta, tb) = (leaf_text(self.a, ea), leaf_text(self.b, eb));
-        if ta != tb && (ta.is_some() || tb.is_some()) {
-            self.out.push(XmlDifference {
-                path: path.to_string(),
-                exact,
-                change: Change::Text {
-                    before: ta.unwrap_or_default(),
-                    after: tb.unwrap_or_default(),
-                },
-            });
+    /// Compares `ra` and `rb`, whose path is `root`, and everything in them.
+    fn run(&mut self, ra: Element, rb: Element, root: PathId) {
+        let mut tasks = vec![Task::Pair {
+            a: ra,
+            b: rb,
+            path: root,
+            exact: true,
+        }];
+        while let Some(task) = tasks.pop() {
+            match task {
+                Task::Report(difference) => self.out.push(difference),
+                Task::Pair { a, b, path, exact } => {
+                    self.pair(a, b, &path, exact);
+                    let at = tasks.len();
+                    self.children(a, b, &path, exact, &mut tasks);
+                    // Pushed in order, done in order.
+                    tasks[at..].reverse();
+                }
+            }
         }
-        self.children(ea, eb, path, exact);
     }
 
-    fn attributes(&mut self, ea: Element, eb: Element, path: &str, exact: bool) {
+    /// The differences of two paired elements' attributes and text.
+    fn pair(&mut self, ea: Element, eb: Element, path: &PathId, exact: bool) {
+        let mut found = self.attributes(ea, eb);
+        let (ta, tb) = (leaf_text(self.a, ea), leaf_text(self.b, eb));
+        if ta != tb && (ta.is_some() || tb.is_some()) {
+            found.push(Change::Text {
+                before: ta.unwrap_or_default(),
+                after: tb.unwrap_or_default(),
+            });
+        }
+        if found.is_empty() {
+            return;
+        }
+        let path = path.written();
+        self.out
+            .extend(found.into_iter().map(|change| XmlDifference {
+                path: path.clone(),
+                exact,
+                change,
+            }));
+    }
+
+    fn attributes(&self, ea: Element, eb: Element) -> Vec<Change> {
         let named = |doc: &Document, el| -> Vec<(String, String)> {
             let mut all: Vec<(String, String)> = doc
                 .attributes_expanded(el)
@@ -131,37 +238,44 @@ impl<'d> Aligner<'d> {
                 .filter(|(n, _)| n == name)
                 .map(|(_, v)| v.clone())
         };
+        let mut changes = Vec::new();
         for (name, value) in &ab {
             let before = find(&aa, name);
             if before.as_deref() != Some(value.as_str()) {
-                self.out.push(XmlDifference {
-                    path: path.to_string(),
-                    exact,
-                    change: Change::Attribute {
-                        name: name.clone(),
-                        before,
-                        after: Some(value.clone()),
-                    },
+                changes.push(Change::Attribute {
+                    name: name.clone(),
+                    before,
+                    after: Some(value.clone()),
                 });
             }
         }
         for (name, value) in &aa {
             if find(&ab, name).is_none() {
-                self.out.push(XmlDifference {
-                    path: path.to_string(),
-                    exact,
-                    change: Change::Attribute {
-                        name: name.clone(),
-                        before: Some(value.clone()),
-                        after: None,
-                    },
+                changes.push(Change::Attribute {
+                    name: name.clone(),
+                    before: Some(value.clone()),
+                    after: None,
                 });
             }
         }
+        changes
     }
 
-    fn children(&mut self, ea: Element, eb: Element, path: &str, exact: bool) {
+    /// Pairs the children of `ea` and `eb` and adds, in order, what is left
+    /// to do about them to `tasks`: each pair to compare, each element one
+    /// side alone holds to report.
+    fn children(
+        &mut self,
+        ea: Element,
+        eb: Element,
+        path: &PathId,
+        exact: bool,
+        tasks: &mut Vec<Task>,
+    ) {
         let (ca, cb) = (self.a.children(ea), self.b.children(eb));
+        if ca.is_empty() && cb.is_empty() {
+            return;
+        }
         // Siblings grouped by namespace and name, in order of appearance.
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of: HashMap<(Option<&str>, &str), usize> = HashMap::new();
@@ -187,8 +301,8 @@ impl<'d> Aligner<'d> {
         for group in &groups {
             *local_names.entry(group.id.1).or_default() += 1;
         }
-        let mut paired = Vec::new();
-        let mut steps_b: HashMap<Element, (String, bool)> = HashMap::new();
+        let mut paired_with: HashMap<Element, Element> = HashMap::new();
+        let mut steps_b: HashMap<Element, (PathId, bool)> = HashMap::new();
         let mut removed = Vec::new();
         for Group {
             id: (ns, name),
@@ -204,76 +318,76 @@ impl<'d> Aligner<'d> {
                 _ => name.to_string(),
             };
             let key = self.key(name, sa, sb);
-            let Matched {
-                pairs,
-                only_a,
-                only_b,
-            } = self.match_up(key, sa, sb);
+            let Matched { pairs, only_a } = self.match_up(key, sa, sb);
             let (tests_a, tests_b) = (
                 Tests::among(self.a, key, sa, &only_a),
                 Tests::among(self.b, key, sb, sb),
             );
             for (x, y) in pairs {
-                let (step, ok) = self.step(self.b, &written, key, y, &tests_b);
-                steps_b.insert(y, (step.clone(), ok));
-                paired.push((x, y, step, ok));
+                paired_with.insert(y, x);
             }
-            for y in only_b {
-                steps_b.insert(y, self.step(self.b, &written, key, y, &tests_b));
+            for &y in sb {
+                let (step, ok) = self.step(self.b, &written, key, y, &tests_b);
+                steps_b.insert(y, (PathNode::new(Some(path), step), ok));
             }
             for x in only_a {
-                let (step, ok) = self.step(self.a, &written, key, x, &tests_a);
-                removed.push((x, step, ok));
+                removed.push((x, self.step(self.a, &written, key, x, &tests_a)));
             }
         }
         // In `after`'s order: what it alone holds, each placed after the
         // sibling before it, and what both hold, compared.
-        let mut place = Place::First;
-        let paired_at: HashMap<Element, usize> =
-            paired.iter().enumerate().map(|(i, p)| (p.1, i)).collect();
+        let parent = std::cell::OnceCell::new();
+        let parent = || parent.get_or_init(|| path.written()).clone();
+        // The sibling before: none, one a path selects, or one none does.
+        let mut before: Option<Option<PathId>> = None;
         for &c in &cb {
-            let (step, ok) = &steps_b[&c];
-            let child_path = format!("{path}/{step}");
-            match paired_at.get(&c) {
-                Some(&i) => {
-                    let (x, y, _, ok) = paired[i];
-                    self.pair(x, y, &child_path, exact && ok);
-                }
-                None => self.out.push(XmlDifference {
-                    path: child_path.clone(),
-                    exact: exact && *ok,
+            let (child_path, ok) = steps_b.remove(&c).expect("a step for each child");
+            let after_it = ok.then(|| Rc::clone(&child_path));
+            match paired_with.get(&c) {
+                Some(&x) => tasks.push(Task::Pair {
+                    a: x,
+                    b: c,
+                    path: child_path,
+                    exact: exact && ok,
+                }),
+                None => tasks.push(Task::Report(XmlDifference {
+                    path: child_path.written(),
+                    exact: exact && ok,
                     change: Change::Added {
                         markup: self.b.markup(c).to_string(),
-                        parent: path.to_string(),
-                        place: place.clone(),
+                        parent: parent(),
+                        place: match before {
+                            None => Place::First,
+                            Some(Some(at)) => Place::After(at.written()),
+                            Some(None) => Place::Last,
+                        },
                     },
-                }),
+                })),
             }
-            place = if *ok {
-                Place::After(child_path)
-            } else {
-                Place::Last
-            };
+            before = Some(after_it);
         }
-        // The path selects `eb` alone: without a comment in it, none of
-        // these is commented out there (and thousands need no search each).
-        let no_comments = exact && !self.b.has_comment_children(eb);
-        for (x, step, ok) in removed {
-            let removed_path = format!("{path}/{step}");
-            // Commented out where it stood, as the guides say to.
-            let commented_out = !no_comments
-                && self
-                    .b
-                    .select_commented(removed_path.as_str())
-                    .is_ok_and(|found| !found.is_empty());
-            self.out.push(XmlDifference {
-                path: removed_path,
+        if removed.is_empty() {
+            return;
+        }
+        let parent = parent();
+        // Commented out where it stood, as the guides say to: among the
+        // comments in `eb`, each read once for all of these.
+        let mut commented = self
+            .b
+            .has_comment_children(eb)
+            .then(|| self.b.commented_children(eb));
+        for (x, (step, ok)) in removed {
+            let commented_out = commented
+                .as_mut()
+                .is_some_and(|commented| commented.any(&step).unwrap_or(false));
+            tasks.push(Task::Report(XmlDifference {
+                path: format!("{parent}/{step}"),
                 exact: exact && ok,
                 change: Change::Removed {
                     markup: self.a.markup(x).to_string(),
                     commented_out,
                 },
-            });
+            }));
         }
     }
 
@@ -316,33 +430,32 @@ impl<'d> Aligner<'d> {
 
     /// Pairs the siblings of one name: by their key's value, or alone, or
     /// (told apart by nothing) equal ones with each other.
-    fn match_up(&self, key: Key, sa: &[Element], sb: &[Element]) -> Matched {
-        let value = |doc: &Document, el: Element| -> String {
+    fn match_up(&mut self, key: Key, sa: &[Element], sb: &[Element]) -> Matched {
+        let (a, b) = (self.a, self.b);
+        let mut told = |side: Side, doc: &Document, el: Element| -> Told {
             match key {
-                Key::Alone => String::new(),
-                Key::Attribute(a) => doc.attribute(el, a).unwrap_or_default().to_string(),
-                Key::Child(c) => child_text(doc, el, c).unwrap_or_default(),
-                Key::Content => canonical(doc, el),
+                Key::Alone => Told::Value(String::new()),
+                Key::Attribute(name) => {
+                    Told::Value(doc.attribute(el, name).unwrap_or_default().to_string())
+                }
+                Key::Child(c) => Told::Value(child_text(doc, el, c).unwrap_or_default()),
+                Key::Content => Told::Form(self.forms.of(side, doc, el)),
             }
         };
         // Each value's elements on `a`'s side, the first first.
-        let mut left: HashMap<String, std::collections::VecDeque<usize>> = HashMap::new();
+        let mut left: HashMap<Told, std::collections::VecDeque<usize>> = HashMap::new();
         for (i, &x) in sa.iter().enumerate() {
-            left.entry(value(self.a, x)).or_default().push_back(i);
+            left.entry(told(Side::A, a, x)).or_default().push_back(i);
         }
         let mut taken = vec![false; sa.len()];
         let mut pairs = Vec::new();
-        let mut only_b = Vec::new();
         for &y in sb {
-            match left
-                .get_mut(&value(self.b, y))
+            if let Some(i) = left
+                .get_mut(&told(Side::B, b, y))
                 .and_then(|at| at.pop_front())
             {
-                Some(i) => {
-                    taken[i] = true;
-                    pairs.push((sa[i], y));
-                }
-                None => only_b.push(y),
+                taken[i] = true;
+                pairs.push((sa[i], y));
             }
         }
         let only_a = sa
@@ -351,11 +464,7 @@ impl<'d> Aligner<'d> {
             .filter(|(_, &taken)| !taken)
             .map(|(&x, _)| x)
             .collect();
-        Matched {
-            pairs,
-            only_a,
-            only_b,
-        }
+        Matched { pairs, only_a }
     }
 
     /// `el`'s step in a path, and whether it selects `el` alone among
@@ -497,27 +606,91 @@ fn child_text(doc: &Document, el: Element, name: &str) -> Option<String> {
     }
 }
 
-/// What an element is, whatever its layout, comments and prefixes.
-fn canonical(doc: &Document, el: Element) -> String {
-    let mut out = String::new();
-    let mut attributes: Vec<String> = doc
-        .attributes_expanded(el)
-        .into_iter()
-        .map(|(ns, local, value)| format!("{}={value:?}", expanded(ns, local)))
-        .collect();
-    attributes.sort();
-    out.push_str(&format!(
-        "<{} {attributes:?}>",
-        expanded(doc.namespace(el), doc.name(el))
-    ));
-    match leaf_text(doc, el) {
-        Some(text) => out.push_str(&format!("{text:?}")),
-        None => {
-            for c in doc.children(el) {
-                out.push_str(&canonical(doc, c));
-            }
+/// Which document an element is in.
+#[derive(Clone, Copy)]
+enum Side {
+    A,
+    B,
+}
+
+/// What an element is, whatever its layout, comments and prefixes, as a
+/// number: its names, attributes (in any order), trimmed text and its
+/// children's numbers (in order), hashed with two keys drawn at random for
+/// each run, 128 bits in all. Two elements that differ get the same number
+/// by chance about once in 2^64 pairs, and whoever wrote the files cannot
+/// aim for it without the keys. Each element's is worked out once, from its
+/// children's, without recursion: siblings told apart by content, nested
+/// in one another, cost their size once, not once for each level. Only
+/// elements with children are remembered (most have none, and are asked
+/// about once).
+struct Forms {
+    keys: [std::hash::RandomState; 2],
+    of: [HashMap<Element, u128>; 2],
+}
+
+impl Default for Forms {
+    fn default() -> Forms {
+        Forms {
+            keys: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+            of: Default::default(),
         }
     }
-    out.push_str("</>");
-    out
+}
+
+impl Forms {
+    fn of(&mut self, side: Side, doc: &Document, el: Element) -> u128 {
+        let side = side as usize;
+        if let Some(&form) = self.of[side].get(&el) {
+            return form;
+        }
+        let children = doc.children(el);
+        if children.is_empty() {
+            return self.number(doc, el, &[]);
+        }
+        // Children first: each element's children are pushed above it, and
+        // its number is made once they are done.
+        let mut stack = vec![(el, children)];
+        while let Some((e, children)) = stack.pop() {
+            let todo: Vec<Element> = children
+                .iter()
+                .rev()
+                .filter(|&&c| doc.has_children(c) && !self.of[side].contains_key(&c))
+                .copied()
+                .collect();
+            if !todo.is_empty() {
+                stack.push((e, children));
+                stack.extend(todo.into_iter().map(|c| (c, doc.children(c))));
+                continue;
+            }
+            let parts: Vec<u128> = children
+                .iter()
+                .map(|&c| match self.of[side].get(&c) {
+                    Some(&form) => form,
+                    None => self.number(doc, c, &[]),
+                })
+                .collect();
+            let form = self.number(doc, e, &parts);
+            self.of[side].insert(e, form);
+        }
+        self.of[side][&el]
+    }
+
+    /// The number of `el`, whose children have the numbers `children`.
+    fn number(&self, doc: &Document, el: Element, children: &[u128]) -> u128 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut attributes = doc.attributes_expanded(el);
+        attributes.sort_unstable();
+        let text = leaf_text(doc, el);
+        let [low, high] = self.keys.each_ref().map(|key| {
+            let mut hasher = key.build_hasher();
+            // Each part says where it ends (a length, or 0xff after a
+            // string), so different elements never write the same bytes.
+            (doc.namespace(el), doc.name(el)).hash(&mut hasher);
+            attributes.hash(&mut hasher);
+            text.hash(&mut hasher);
+            children.hash(&mut hasher);
+            hasher.finish()
+        });
+        (u128::from(high) << 64) | u128::from(low)
+    }
 }

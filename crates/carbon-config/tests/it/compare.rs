@@ -157,3 +157,49 @@ fn attributes_are_compared_by_namespace_and_removal_is_seen() {
         ]
     );
 }
+
+/// Nesting as deep as a parse allows is compared without recursion (a
+/// thread's stack holds a few thousand levels of it), and a difference at
+/// the bottom gets its whole path.
+#[test]
+fn a_file_nested_100_000_deep_is_compared() {
+    let depth = 100_000;
+    let nested = |leaf: &str| {
+        format!(
+            "<r>{}{leaf}{}</r>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        )
+    };
+    let path = format!("/r{}", "/a".repeat(depth));
+    assert_eq!(
+        differences(&nested("1"), &nested("2")),
+        vec![text(&path, "1", "2")]
+    );
+}
+
+/// Siblings that only their content tells apart, nested in one another:
+/// each element's content is worked out once, not again at every level
+/// above it (which took minutes, and overflowed the stack, this deep).
+#[test]
+fn siblings_told_apart_by_content_nest_deep() {
+    let nested = |root: &str| {
+        let mut inner = "<a>x</a>".to_string();
+        for level in 0..20_000 {
+            inner = format!("<a>{inner}<a>{level}</a></a>");
+        }
+        format!("<r side=\"{root}\">{inner}</r>")
+    };
+    assert_eq!(
+        differences(&nested("1"), &nested("2")),
+        vec![XmlDifference {
+            path: "/r".into(),
+            exact: true,
+            change: Change::Attribute {
+                name: "side".into(),
+                before: Some("1".into()),
+                after: Some("2".into()),
+            },
+        }]
+    );
+}
