@@ -12,15 +12,15 @@
 //! exactly one element in the namespaces in scope. Prose comments never parse
 //! that way, so they are never mistaken for elements.
 
+use std::collections::HashMap;
+
 use roxmltree::{Node, NodeId};
 
 use crate::document::Document;
+use crate::error::{Error, ErrorKind};
 use crate::fragment;
 use crate::layout;
-use std::collections::HashMap;
-
-use crate::error::{Error, ErrorKind};
-use crate::path::{text_content, Path, Step, Verdict};
+use crate::path::{Held, HeldKind, Path, Step, Verdict};
 
 /// A commented-out element, found by [`Document::select_commented`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,11 @@ pub(crate) fn find(doc: &Document, holders: &[Node], step: &Step) -> Vec<Comment
 /// [`Document::select_commented`] reads every comment again for each path:
 /// asked once for each of thousands of siblings, under thousands of
 /// comments, that is millions of reads.
+///
+/// A step is answered from what each candidate holds ([`Held`]), looking
+/// only at those that hold the rarest of the values it asks for: with `n`
+/// candidates and as many steps, at worst about `n√n` looks, where every
+/// value asked for is held by `√n` of them.
 #[derive(Debug)]
 pub struct CommentedChildren<'d> {
     doc: &'d Document,
@@ -109,13 +114,11 @@ pub struct CommentedChildren<'d> {
 }
 
 /// The comments under one element that read as elements of one name, in
-/// order, and which of them hold each value (an attribute's, a childless
-/// child's trimmed text, their own trimmed text): a step that asks for a
-/// value can only select one that holds it.
+/// order, what each holds, and which of them hold each key.
 #[derive(Debug, Default)]
 struct Candidates {
-    read: Vec<String>,
-    holding: HashMap<String, Vec<usize>>,
+    held: Vec<Held>,
+    holding: HashMap<(HeldKind, String, String), Vec<usize>>,
 }
 
 impl<'d> CommentedChildren<'d> {
@@ -152,34 +155,30 @@ impl<'d> CommentedChildren<'d> {
             .named
             .entry(local)
             .or_insert_with(|| Candidates::under(doc, parent, one.local_name()));
-        // Only those holding every value asked for can be selected: those
-        // holding the rarest one are all there is to look at.
+        // A position counts every candidate; otherwise only those holding
+        // every key asked for can be selected, and those holding the rarest
+        // one are all there is to look at.
         let mut pool: Option<&[usize]> = None;
         if !one.has_position() {
-            for value in one.values() {
-                let holding = candidates.holding.get(value).map_or(&[][..], Vec::as_slice);
+            for (kind, name, value) in one.wanted() {
+                let key = (kind, name.to_string(), value.to_string());
+                let holding = candidates.holding.get(&key).map_or(&[][..], Vec::as_slice);
                 if pool.is_none_or(|pool| holding.len() < pool.len()) {
                     pool = Some(holding);
                 }
             }
         }
-        let all: Vec<usize>;
-        let pool = match pool {
-            Some(pool) => pool,
-            None => {
-                all = (0..candidates.read.len()).collect();
-                &all
-            }
+        let verdicts: Vec<Verdict> = match pool {
+            Some(pool) => pool
+                .iter()
+                .map(|&i| one.evaluate_held(&candidates.held[i]))
+                .collect(),
+            None => candidates
+                .held
+                .iter()
+                .map(|held| one.evaluate_held(held))
+                .collect(),
         };
-        let verdicts: Vec<Verdict> = pool
-            .iter()
-            .filter_map(|&i| {
-                fragment::parse_in_scope(&candidates.read[i], parent, |element, _| {
-                    Ok(one.evaluate_one(element))
-                })
-                .ok()
-            })
-            .collect();
         let answer = !one.apply_verdicts(verdicts, |v| v).is_empty();
         self.answered.insert(step.to_string(), answer);
         Ok(answer)
@@ -195,29 +194,17 @@ impl Candidates {
             let Some((_, markup)) = read(doc.comment_text(comment), local) else {
                 continue;
             };
-            let values = fragment::parse_in_scope(&markup, parent, |element, _| {
-                let mut values: Vec<String> = element
-                    .attributes()
-                    .map(|a| a.value().to_string())
-                    .collect();
-                let leaf = |n: &Node| !n.children().any(|c| c.is_element());
-                for child in element.children().filter(|c| c.is_element() && leaf(c)) {
-                    values.push(text_content(child).trim().to_string());
-                }
-                if leaf(&element) {
-                    values.push(text_content(element).trim().to_string());
-                }
-                Ok(values)
-            });
-            let Ok(values) = values else { continue };
-            let at = candidates.read.len();
-            candidates.read.push(markup);
-            for value in values {
-                let holding = candidates.holding.entry(value).or_default();
+            let held =
+                fragment::parse_in_scope(&markup, parent, |element, _| Ok(Held::of(element)));
+            let Ok(held) = held else { continue };
+            let at = candidates.held.len();
+            for key in held.keys() {
+                let holding = candidates.holding.entry(key).or_default();
                 if holding.last() != Some(&at) {
                     holding.push(at);
                 }
             }
+            candidates.held.push(held);
         }
         candidates
     }

@@ -265,15 +265,32 @@ impl Step {
         self.axis == Axis::Descendant
     }
 
-    /// The values its predicates ask for (`[@a='v']`, `[c='v']`,
-    /// `[.='v']`): an element it selects holds each, as an attribute's value
-    /// or a child's or its own trimmed text.
-    pub(crate) fn values(&self) -> impl Iterator<Item = &str> {
+    /// What its predicates ask an element to hold, each as a [`Held`]
+    /// key: an element it selects holds every one.
+    pub(crate) fn wanted(&self) -> impl Iterator<Item = HeldKey<'_>> {
         self.predicates.iter().filter_map(|p| match p {
-            Predicate::Attribute { value, .. } => value.as_deref(),
-            Predicate::ChildText { value, .. } | Predicate::OwnText(value) => Some(value),
+            Predicate::Attribute { name, value } => {
+                Some((HeldKind::Attribute, name.local()?, value.as_deref()?))
+            }
+            Predicate::ChildText { name, value } => {
+                Some((HeldKind::ChildText, name.local()?, value))
+            }
+            Predicate::OwnText(value) => Some((HeldKind::OwnText, "", value)),
             Predicate::Position(_) => None,
         })
+    }
+
+    /// [`Step::evaluate_one`], on what an element holds, read out of it.
+    pub(crate) fn evaluate_held(&self, held: &Held) -> Verdict {
+        let (local, namespace) = &held.name;
+        Verdict {
+            name: self.name.matches(local, namespace.as_deref()),
+            holds: self
+                .predicates
+                .iter()
+                .map(|p| matches!(p, Predicate::Position(_)) || p.holds_in(held))
+                .collect(),
+        }
     }
 
     /// The local name this step needs, if it names one.
@@ -341,7 +358,90 @@ pub(crate) struct Verdict {
     holds: Vec<bool>,
 }
 
+/// What the predicates of a step look at in an element, read out of it
+/// once: its name, its attributes, its children's names and, of those
+/// without children, their trimmed text, and its own trimmed text when it
+/// has no children. [`Step::evaluate_held`] on it gives what
+/// [`Step::evaluate_one`] gives on the element.
+#[derive(Debug)]
+pub(crate) struct Held {
+    name: (String, Option<String>),
+    attributes: Vec<(String, Option<String>, String)>,
+    children: Vec<(String, Option<String>, Option<String>)>,
+    text: Option<String>,
+}
+
+/// What a predicate asks for: an attribute's value, a child's text (by
+/// local name), or the element's own text (no name).
+pub(crate) type HeldKey<'a> = (HeldKind, &'a str, &'a str);
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub(crate) enum HeldKind {
+    Attribute,
+    ChildText,
+    OwnText,
+}
+
+impl Held {
+    pub(crate) fn of(node: Node) -> Held {
+        let named = |n: Node| {
+            (
+                n.tag_name().name().to_string(),
+                n.tag_name().namespace().map(str::to_string),
+            )
+        };
+        let childless = |n: Node| !n.children().any(|c| c.is_element());
+        let text = |n: Node| childless(n).then(|| text_content(n).trim().to_string());
+        Held {
+            name: named(node),
+            attributes: node
+                .attributes()
+                .map(|a| {
+                    (
+                        a.name().to_string(),
+                        a.namespace().map(str::to_string),
+                        a.value().to_string(),
+                    )
+                })
+                .collect(),
+            children: node
+                .children()
+                .filter(Node::is_element)
+                .map(|c| {
+                    let (local, namespace) = named(c);
+                    (local, namespace, text(c))
+                })
+                .collect(),
+            text: text(node),
+        }
+    }
+
+    /// Every key ([`HeldKey`]) it holds, owned.
+    pub(crate) fn keys(&self) -> Vec<(HeldKind, String, String)> {
+        let attributes = self
+            .attributes
+            .iter()
+            .map(|(local, _, value)| (HeldKind::Attribute, local.clone(), value.clone()));
+        let children = self.children.iter().filter_map(|(local, _, text)| {
+            Some((HeldKind::ChildText, local.clone(), text.clone()?))
+        });
+        let own = self
+            .text
+            .iter()
+            .map(|text| (HeldKind::OwnText, String::new(), text.clone()));
+        attributes.chain(children).chain(own).collect()
+    }
+}
+
 impl NameTest {
+    /// The local name it asks for; `None` for any.
+    fn local(&self) -> Option<&str> {
+        match self {
+            NameTest::Any => None,
+            NameTest::Local(local) | NameTest::Qualified { local, .. } => Some(local),
+        }
+    }
+
     fn matches(&self, local: &str, namespace: Option<&str>) -> bool {
         match self {
             NameTest::Any => true,
@@ -373,6 +473,26 @@ impl Predicate {
             Predicate::OwnText(value) => {
                 !node.children().any(|c| c.is_element()) && text_content(node).trim() == value
             }
+            Predicate::Position(_) => unreachable!("positions are applied to the list"),
+        }
+    }
+
+    /// [`Predicate::holds`], on what an element holds (kept beside it: the
+    /// two must say the same).
+    fn holds_in(&self, held: &Held) -> bool {
+        match self {
+            Predicate::Attribute { name, value } => {
+                held.attributes.iter().any(|(local, namespace, v)| {
+                    name.matches(local, namespace.as_deref())
+                        && value.as_deref().is_none_or(|value| v == value)
+                })
+            }
+            Predicate::ChildText { name, value } => {
+                held.children.iter().any(|(local, namespace, text)| {
+                    name.matches(local, namespace.as_deref()) && text.as_deref() == Some(value)
+                })
+            }
+            Predicate::OwnText(value) => held.text.as_deref() == Some(value),
             Predicate::Position(_) => unreachable!("positions are applied to the list"),
         }
     }

@@ -44,12 +44,14 @@ const NAMED_BY_CHILD: [(&str, &str); 2] = [("datasource", "name"), ("remoteInsta
 /// The differences from `before` to `after`, in `after`'s document order
 /// (what `before` alone holds comes after its siblings' differences).
 ///
-/// Iterative, and linear in the files' size however deep they nest: the
-/// elements still to compare wait on a stack, not in nested calls (a file
-/// nested 100,000 deep would overflow the thread's stack); paths are
-/// written out only for differences, from steps each element's path
-/// shares with its parent's; and elements told apart by content are
-/// compared by an id of what they hold, worked out once each.
+/// Iterative, and linear in the files' size however deep they nest, but
+/// for the paths of the differences found: the elements still to compare
+/// wait on a stack, not in nested calls (a file nested 100,000 deep would
+/// overflow the thread's stack); a path is written out only for a
+/// difference, from the steps it shares with its parent's; elements told
+/// apart by content are compared by a number worked out once each
+/// ([`Forms`]); and the comments where removed elements stood are read once
+/// for all of them ([`xmlsplice::CommentedChildren`]).
 pub(crate) fn compare_documents(before: &Document, after: &Document) -> Vec<XmlDifference> {
     let mut aligner = Aligner {
         a: before,
@@ -87,7 +89,7 @@ enum Task {
     Pair {
         a: Element,
         b: Element,
-        path: PathId,
+        path: Rc<PathNode>,
         exact: bool,
     },
     Report(XmlDifference),
@@ -101,10 +103,8 @@ struct PathNode {
     step: String,
 }
 
-type PathId = Rc<PathNode>;
-
 impl PathNode {
-    fn new(parent: Option<&PathId>, step: String) -> PathId {
+    fn new(parent: Option<&Rc<PathNode>>, step: String) -> Rc<PathNode> {
         Rc::new(PathNode {
             parent: parent.cloned(),
             step,
@@ -167,6 +167,14 @@ enum Key<'k> {
     Content,
 }
 
+/// The sibling before one in `after`: none, one its path selects alone
+/// (an element added after it is placed after it), or one no path does.
+enum Before {
+    Nothing,
+    Selected(Rc<PathNode>),
+    Unselectable,
+}
+
 /// What pairs a sibling with one on the other side: the value of its key,
 /// or the id of what it holds ([`Forms`]).
 #[derive(Hash, PartialEq, Eq)]
@@ -177,7 +185,7 @@ enum Told {
 
 impl<'d> Aligner<'d> {
     /// Compares `ra` and `rb`, whose path is `root`, and everything in them.
-    fn run(&mut self, ra: Element, rb: Element, root: PathId) {
+    fn run(&mut self, ra: Element, rb: Element, root: Rc<PathNode>) {
         let mut tasks = vec![Task::Pair {
             a: ra,
             b: rb,
@@ -199,7 +207,7 @@ impl<'d> Aligner<'d> {
     }
 
     /// The differences of two paired elements' attributes and text.
-    fn pair(&mut self, ea: Element, eb: Element, path: &PathId, exact: bool) {
+    fn pair(&mut self, ea: Element, eb: Element, path: &Rc<PathNode>, exact: bool) {
         let mut found = self.attributes(ea, eb);
         let (ta, tb) = (leaf_text(self.a, ea), leaf_text(self.b, eb));
         if ta != tb && (ta.is_some() || tb.is_some()) {
@@ -268,7 +276,7 @@ impl<'d> Aligner<'d> {
         &mut self,
         ea: Element,
         eb: Element,
-        path: &PathId,
+        path: &Rc<PathNode>,
         exact: bool,
         tasks: &mut Vec<Task>,
     ) {
@@ -302,7 +310,7 @@ impl<'d> Aligner<'d> {
             *local_names.entry(group.id.1).or_default() += 1;
         }
         let mut paired_with: HashMap<Element, Element> = HashMap::new();
-        let mut steps_b: HashMap<Element, (PathId, bool)> = HashMap::new();
+        let mut steps_b: HashMap<Element, (Rc<PathNode>, bool)> = HashMap::new();
         let mut removed = Vec::new();
         for Group {
             id: (ns, name),
@@ -310,13 +318,15 @@ impl<'d> Aligner<'d> {
             b: sb,
         } in &groups
         {
-            // A name another namespace also uses here is written with its own.
+            // A name another namespace also uses here is written with its
+            // own. One in no namespace cannot say so: its bare name selects
+            // the others too.
+            let shared = local_names[name] > 1;
             let written = match ns {
-                Some(uri) if local_names[name] > 1 => {
-                    format!("{{{uri}}}{name}")
-                }
+                Some(uri) if shared => format!("{{{uri}}}{name}"),
                 _ => name.to_string(),
             };
+            let alone = ns.is_some() || !shared;
             let key = self.key(name, sa, sb);
             let Matched { pairs, only_a } = self.match_up(key, sa, sb);
             let (tests_a, tests_b) = (
@@ -328,21 +338,25 @@ impl<'d> Aligner<'d> {
             }
             for &y in sb {
                 let (step, ok) = self.step(self.b, &written, key, y, &tests_b);
-                steps_b.insert(y, (PathNode::new(Some(path), step), ok));
+                steps_b.insert(y, (PathNode::new(Some(path), step), ok && alone));
             }
             for x in only_a {
-                removed.push((x, self.step(self.a, &written, key, x, &tests_a)));
+                let (step, ok) = self.step(self.a, &written, key, x, &tests_a);
+                removed.push((x, step, ok && alone));
             }
         }
         // In `after`'s order: what it alone holds, each placed after the
         // sibling before it, and what both hold, compared.
-        let parent = std::cell::OnceCell::new();
-        let parent = || parent.get_or_init(|| path.written()).clone();
-        // The sibling before: none, one a path selects, or one none does.
-        let mut before: Option<Option<PathId>> = None;
+        let written_parent = std::cell::OnceCell::new();
+        let parent = || written_parent.get_or_init(|| path.written()).clone();
+        let mut before = Before::Nothing;
         for &c in &cb {
             let (child_path, ok) = steps_b.remove(&c).expect("a step for each child");
-            let after_it = ok.then(|| Rc::clone(&child_path));
+            let next = if ok {
+                Before::Selected(Rc::clone(&child_path))
+            } else {
+                Before::Unselectable
+            };
             match paired_with.get(&c) {
                 Some(&x) => tasks.push(Task::Pair {
                     a: x,
@@ -356,15 +370,15 @@ impl<'d> Aligner<'d> {
                     change: Change::Added {
                         markup: self.b.markup(c).to_string(),
                         parent: parent(),
-                        place: match before {
-                            None => Place::First,
-                            Some(Some(at)) => Place::After(at.written()),
-                            Some(None) => Place::Last,
+                        place: match &before {
+                            Before::Nothing => Place::First,
+                            Before::Selected(at) => Place::After(at.written()),
+                            Before::Unselectable => Place::Last,
                         },
                     },
                 })),
             }
-            before = Some(after_it);
+            before = next;
         }
         if removed.is_empty() {
             return;
@@ -376,7 +390,7 @@ impl<'d> Aligner<'d> {
             .b
             .has_comment_children(eb)
             .then(|| self.b.commented_children(eb));
-        for (x, (step, ok)) in removed {
+        for (x, step, ok) in removed {
             let commented_out = commented
                 .as_mut()
                 .is_some_and(|commented| commented.any(&step).unwrap_or(false));
@@ -615,23 +629,25 @@ enum Side {
 
 /// What an element is, whatever its layout, comments and prefixes, as a
 /// number: its names, attributes (in any order), trimmed text and its
-/// children's numbers (in order), hashed with two keys drawn at random for
-/// each run, 128 bits in all. Two elements that differ get the same number
-/// by chance about once in 2^64 pairs, and whoever wrote the files cannot
-/// aim for it without the keys. Each element's is worked out once, from its
-/// children's, without recursion: siblings told apart by content, nested
-/// in one another, cost their size once, not once for each level. Only
-/// elements with children are remembered (most have none, and are asked
-/// about once).
+/// children's numbers (in order), hashed twice with SipHash under one key
+/// drawn at random for each run, each time after a different tag: 128 bits.
+/// Two different elements get the same number by chance about once in
+/// 2^128 pairs (so not before some 2^64 elements), and whoever wrote the
+/// files cannot aim for it without the key. Should it happen anyway, the two
+/// are paired and compared like any pair, so their differences are still
+/// reported. Each element's is worked out once, from its children's,
+/// without recursion: siblings told apart by content, nested in one another,
+/// cost their size once, not once for each level. Only elements with
+/// children are remembered (most have none, and are asked about once).
 struct Forms {
-    keys: [std::hash::RandomState; 2],
+    key: std::hash::RandomState,
     of: [HashMap<Element, u128>; 2],
 }
 
 impl Default for Forms {
     fn default() -> Forms {
         Forms {
-            keys: [std::hash::RandomState::new(), std::hash::RandomState::new()],
+            key: std::hash::RandomState::new(),
             of: Default::default(),
         }
     }
@@ -681,8 +697,9 @@ impl Forms {
         let mut attributes = doc.attributes_expanded(el);
         attributes.sort_unstable();
         let text = leaf_text(doc, el);
-        let [low, high] = self.keys.each_ref().map(|key| {
-            let mut hasher = key.build_hasher();
+        let [low, high] = [0u8, 1].map(|tag| {
+            let mut hasher = self.key.build_hasher();
+            tag.hash(&mut hasher);
             // Each part says where it ends (a length, or 0xff after a
             // string), so different elements never write the same bytes.
             (doc.namespace(el), doc.name(el)).hash(&mut hasher);

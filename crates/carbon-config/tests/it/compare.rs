@@ -203,3 +203,47 @@ fn siblings_told_apart_by_content_nest_deep() {
         }]
     );
 }
+
+/// An element removed is commented out where it stood: in the element it
+/// stood in, not in another that its parent's path also selects (here the
+/// parents' names hold both quotes, which no path can).
+#[test]
+fn commented_out_is_where_the_removed_element_stood() {
+    let before = "<r><g name=\"q&quot;'1\"><p>1</p></g><g name=\"q&quot;'2\"><p>1</p></g></r>";
+    let after = "<r><g name=\"q&quot;'1\"><!-- x --></g>\
+                 <g name=\"q&quot;'2\"><!--<p>1</p>--></g></r>";
+    let commented: Vec<(String, bool, bool)> = differences(before, after)
+        .into_iter()
+        .filter_map(|d| match d.change {
+            Change::Removed { commented_out, .. } => Some((d.path, d.exact, commented_out)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        commented,
+        vec![
+            ("/r/g/p".to_string(), false, false),
+            ("/r/g/p".to_string(), false, true),
+        ]
+    );
+}
+
+/// A name in no namespace beside the same name in another is written bare,
+/// which selects both: its paths are not exact.
+#[test]
+fn a_bare_name_that_another_namespace_shares_is_not_exact() {
+    let before = "<r xmlns:y=\"urn:y\"><a c=\"1\"/><y:a/></r>";
+    let after = "<r xmlns:y=\"urn:y\"><a c=\"2\"/><y:a/></r>";
+    assert_eq!(
+        differences(before, after),
+        vec![XmlDifference {
+            path: "/r/a".into(),
+            exact: false,
+            change: Change::Attribute {
+                name: "c".into(),
+                before: Some("1".into()),
+                after: Some("2".into()),
+            },
+        }]
+    );
+}

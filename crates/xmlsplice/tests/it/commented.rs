@@ -62,3 +62,113 @@ fn only_one_step_down_is_asked_about() {
         assert!(err.to_string().contains("one step down"), "{step}: {err}");
     }
 }
+
+/// A small random source, the same run after run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// One random element, as markup: names in and out of namespaces,
+/// attributes, text with blanks around it, children with text.
+fn random_element(r: &mut Rng) -> String {
+    let name = r.pick(&["a", "x:a", "y:a", "b"]);
+    let mut markup = format!("<{name}");
+    for attribute in ["name", "v", "x:v"] {
+        if r.below(2) == 0 {
+            let value = r
+                .pick(&["1", "2", " 1", "it's", ""])
+                .replace('\'', "&apos;");
+            markup.push_str(&format!(" {attribute}=\"{value}\""));
+        }
+    }
+    markup.push('>');
+    match r.below(3) {
+        0 => markup.push_str(r.pick(&[" 1 ", "1", "x"])),
+        1 => {
+            for _ in 0..=r.below(2) {
+                let child = r.pick(&["p", "x:p", "v"]);
+                let text = r.pick(&[" 1 ", "1", "it's"]);
+                markup.push_str(&format!("<{child}>{text}</{child}>"));
+            }
+        }
+        _ => {}
+    }
+    markup.push_str(&format!("</{name}>"));
+    markup
+}
+
+/// Random steps about random commented-out elements (both forms, prefixes,
+/// values with blanks, positions, several predicates at once).
+#[test]
+fn random_steps_are_answered_as_a_search_answers_them() {
+    let names = ["a", "x:a", "y:a", "b", "*", "{urn:x}a", "{urn:y}a"];
+    let tests = [
+        "@name", "@v", "@x:v", "@*", "name", "x:v", "v", ".", "text()", "p", "x:p", "*",
+    ];
+    let values = ["1", "2", " 1", "1 ", "", "it's", "x"];
+    let mut asked = 0;
+    for seed in 1..=3_000u64 {
+        let mut r = Rng(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) | 1);
+        let mut body = String::new();
+        for _ in 0..r.below(6) {
+            let element = random_element(&mut r);
+            if r.below(2) == 0 {
+                body.push_str(&format!("<!--{}-->", &element[1..element.len() - 1]));
+            } else {
+                body.push_str(&format!("<!-- {element} -->"));
+            }
+            if r.below(3) == 0 {
+                body.push_str(&element);
+            }
+        }
+        let text = format!("<r xmlns:x=\"urn:x\" xmlns:y=\"urn:y\"><c>{body}</c></r>");
+        let doc = Document::parse(text.as_str()).unwrap();
+        let parent = doc.children(doc.root())[0];
+        let mut commented = doc.commented_children(parent);
+        for _ in 0..30 {
+            let mut step = r.pick(&names).to_string();
+            for _ in 0..r.below(4) {
+                if r.below(10) == 0 {
+                    step.push_str(&format!("[{}]", 1 + r.below(3)));
+                    continue;
+                }
+                let (test, value) = (r.pick(&tests), r.pick(&values));
+                let quoted = if value.contains('\'') {
+                    format!("\"{value}\"")
+                } else {
+                    format!("'{value}'")
+                };
+                match r.below(3) {
+                    0 if test.starts_with('@') => step.push_str(&format!("[{test}]")),
+                    1 => step.push_str(&format!("[{test}={quoted} and @name='1']")),
+                    _ => step.push_str(&format!("[{test}={quoted}]")),
+                }
+            }
+            let Ok(searched) = doc.select_commented((parent, step.as_str())) else {
+                continue; // a step the path syntax refuses
+            };
+            assert_eq!(
+                commented.any(&step).unwrap(),
+                !searched.is_empty(),
+                "{step} in {text}"
+            );
+            asked += 1;
+        }
+    }
+    assert!(asked > 40_000, "only {asked} steps asked about");
+}
