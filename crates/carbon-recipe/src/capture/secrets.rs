@@ -122,59 +122,85 @@ impl Variables {
     }
 }
 
-/// The secrets below `el` (at `path`): each one's range in the document's
-/// text, its path, and its raw text.
+/// The secrets below `top` (at `path`): each one's range in the document's
+/// text, its path, and its raw text. Element by element from a stack, not
+/// by recursion (a file nested 20,000 deep would overflow the thread's
+/// stack), each element's path kept as its parent's and one step, written
+/// out only for a secret found (a path written at every level would cost
+/// the square of the depth).
 fn secrets_in(
     doc: &Document,
-    el: xmlsplice::Element,
+    top: xmlsplice::Element,
     path: &str,
     found: &mut Vec<(std::ops::Range<usize>, String, String)>,
 ) {
     let text = doc.text();
-    let range = doc.range(el);
-    let markup = &text[range.clone()];
-    let start_tag_end = start_tag_end(markup);
     let named = |n: &str| is_secret_name(n.as_bytes());
-    // A property a secret's name names (`<property name="keystorePass"
-    // value="…"/>`): its value is the secret.
-    let secret = named(doc.name(el))
-        || ["name", "key"]
-            .iter()
-            .any(|a| doc.attribute(el, a).is_some_and(named));
-    // Attributes named as secrets, or holding one (a URL's password):
-    // their values in the start tag.
-    for (name, value) in doc.attributes(el) {
-        let local = name.rsplit(':').next().unwrap_or(name);
-        let holds = carbon_config::secrets::holds_secret(value);
-        if !(is_secret_name(local.as_bytes()) || holds || secret && local == "value") {
-            continue;
-        }
-        if let Some(value) = attribute_value(&markup[..start_tag_end], name) {
-            let at = range.start + value.start..range.start + value.end;
-            found.push((at.clone(), format!("{path}/@{name}"), text[at].to_string()));
-        }
-    }
-    let children = doc.children(el);
-    // A leaf that holds a secret in its text (an LDAP URL's password).
-    let holds = children.is_empty()
-        && doc
-            .element_text(el)
-            .is_some_and(|t| carbon_config::secrets::holds_secret(&t));
-    if (secret || holds) && children.is_empty() && !markup.ends_with("/>") {
-        if let Some(close) = markup.rfind("</") {
-            if start_tag_end < close && !markup[start_tag_end..close].trim().is_empty() {
-                let at = range.start + start_tag_end..range.start + close;
-                found.push((at.clone(), path.to_string(), text[at].to_string()));
+    let mut steps: Vec<(Option<usize>, String)> = vec![(None, path.to_string())];
+    let mut stack = vec![(top, 0)];
+    while let Some((el, at)) = stack.pop() {
+        let range = doc.range(el);
+        let markup = &text[range.clone()];
+        let start_tag_end = start_tag_end(markup);
+        // A property a secret's name names (`<property name="keystorePass"
+        // value="…"/>`): its value is the secret.
+        let secret = named(doc.name(el))
+            || ["name", "key"]
+                .iter()
+                .any(|a| doc.attribute(el, a).is_some_and(named));
+        // Attributes named as secrets, or holding one (a URL's password):
+        // their values in the start tag.
+        for (name, value) in doc.attributes(el) {
+            let local = name.rsplit(':').next().unwrap_or(name);
+            let holds = carbon_config::secrets::holds_secret(value);
+            if !(is_secret_name(local.as_bytes()) || holds || secret && local == "value") {
+                continue;
+            }
+            if let Some(value) = attribute_value(&markup[..start_tag_end], name) {
+                let at_value = range.start + value.start..range.start + value.end;
+                let path = format!("{}/@{name}", written(&steps, at));
+                found.push((at_value.clone(), path, text[at_value].to_string()));
             }
         }
+        let children = doc.children(el);
+        // A leaf that holds a secret in its text (an LDAP URL's password).
+        let holds = children.is_empty()
+            && doc
+                .element_text(el)
+                .is_some_and(|t| carbon_config::secrets::holds_secret(&t));
+        if (secret || holds) && children.is_empty() && !markup.ends_with("/>") {
+            if let Some(close) = markup.rfind("</") {
+                if start_tag_end < close && !markup[start_tag_end..close].trim().is_empty() {
+                    let at_text = range.start + start_tag_end..range.start + close;
+                    found.push((
+                        at_text.clone(),
+                        written(&steps, at),
+                        text[at_text].to_string(),
+                    ));
+                }
+            }
+        }
+        // Pushed last first: taken in document order.
+        for &child in children.iter().rev() {
+            let step = match doc.attribute(child, "name") {
+                Some(name) => format!("{}[@name='{name}']", doc.name(child)),
+                None => doc.name(child).to_string(),
+            };
+            steps.push((Some(at), step));
+            stack.push((child, steps.len() - 1));
+        }
     }
-    for child in children {
-        let step = match doc.attribute(child, "name") {
-            Some(name) => format!("{}[@name='{name}']", doc.name(child)),
-            None => doc.name(child).to_string(),
-        };
-        secrets_in(doc, child, &format!("{path}/{step}"), found);
+}
+
+/// The path of `steps[at]`: its ancestors' steps and its own, by `/`.
+fn written(steps: &[(Option<usize>, String)], mut at: usize) -> String {
+    let mut parts = vec![steps[at].1.as_str()];
+    while let Some(parent) = steps[at].0 {
+        parts.push(steps[parent].1.as_str());
+        at = parent;
     }
+    parts.reverse();
+    parts.join("/")
 }
 
 /// Where an element's start tag ends (after its `>`), quotes respected.
@@ -340,6 +366,28 @@ mod tests {
         assert_eq!(v.reference("f", p, "one"), "${env:A_PASSWORD}");
         assert_eq!(v.reference("f", p, "two"), "${env:A_PASSWORD_2}");
         assert_eq!(v.into_vec().len(), 2);
+    }
+
+    /// Nesting as deep as a parse allows: no recursion, and a path
+    /// written out only for the secret found.
+    #[test]
+    fn a_secret_nested_100_000_deep_becomes_a_reference() {
+        let depth = 100_000;
+        let markup = format!(
+            "<d>{}<password>pw</password>{}</d>",
+            "<a>".repeat(depth),
+            "</a>".repeat(depth)
+        );
+        let mut v = Variables::default();
+        let out = v.markup("f", "/d", &markup).unwrap();
+        assert!(
+            out.contains("<password>${env:"),
+            "{}",
+            &out[out.len() - 200..]
+        );
+        let vars = v.into_vec();
+        assert_eq!(vars.len(), 1);
+        assert_eq!(vars[0].value, "pw");
     }
 
     #[test]
