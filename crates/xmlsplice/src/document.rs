@@ -154,6 +154,7 @@ pub struct Document {
     pub(crate) edits: Vec<Splice>,
     pub(crate) generation: u32,
     indent_unit: OnceCell<String>,
+    lines: OnceCell<crate::error::Lines>,
 }
 
 /// A handle on an element of a [`Document`].
@@ -218,6 +219,7 @@ impl Document {
             edits: Vec::new(),
             generation,
             indent_unit: OnceCell::new(),
+            lines: OnceCell::new(),
         }
     }
 
@@ -254,7 +256,10 @@ impl Document {
 
     /// The line and column of byte `offset` of the text.
     pub(crate) fn pos(&self, offset: usize) -> TextPos {
-        TextPos::of_offset(self.text(), offset)
+        let lines = self
+            .lines
+            .get_or_init(|| crate::error::Lines::of(self.text()));
+        lines.pos(self.text(), offset)
     }
 
     /// Where `node` is in the text. Use this, never `node.range()`: the

@@ -44,6 +44,62 @@ impl TextPos {
     }
 }
 
+/// Where a text's lines start, and how many characters come before each
+/// block of it, counted once: then each position in it costs a binary
+/// search and a count within one block, where [`TextPos::of_offset`] counts
+/// from the start (an error listing thousands of matches in a large file,
+/// or thousands of findings, would cost their number times its size).
+#[derive(Debug)]
+pub(crate) struct Lines {
+    starts: Vec<usize>,
+    chars_before_block: Vec<usize>,
+}
+
+/// The bytes of a block of [`Lines`].
+const BLOCK: usize = 4096;
+
+/// A byte that starts a character (not a UTF-8 continuation byte).
+fn starts_char(byte: &u8) -> bool {
+    byte & 0xC0 != 0x80
+}
+
+impl Lines {
+    pub(crate) fn of(text: &str) -> Lines {
+        let bytes = text.as_bytes();
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        let mut chars_before_block = vec![0];
+        for block in bytes.chunks(BLOCK) {
+            let before = chars_before_block[chars_before_block.len() - 1];
+            chars_before_block.push(before + block.iter().filter(|b| starts_char(b)).count());
+        }
+        Lines {
+            starts,
+            chars_before_block,
+        }
+    }
+
+    /// [`TextPos::of_offset`] of `offset` in `text`, the text these lines
+    /// were counted in.
+    pub(crate) fn pos(&self, text: &str, offset: usize) -> TextPos {
+        let mut end = offset.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let line = self.starts.partition_point(|&start| start <= end);
+        let line_start = self.starts[line - 1];
+        let chars_before = |at: usize| {
+            let block = at / BLOCK;
+            let counted = text.as_bytes()[block * BLOCK..at].iter();
+            self.chars_before_block[block] + counted.filter(|b| starts_char(b)).count()
+        };
+        TextPos {
+            line: line as u32,
+            column: (chars_before(end) - chars_before(line_start) + 1) as u32,
+        }
+    }
+}
+
 impl TextPos {
     /// The byte offset of this position in `text` (clamped to its end).
     pub(crate) fn offset_in(self, text: &str) -> usize {
@@ -311,6 +367,30 @@ mod tests {
         assert_eq!(TextPos::of_offset(text, 5), TextPos { line: 2, column: 2 });
         assert_eq!(TextPos::of_offset(text, 8), TextPos { line: 3, column: 1 });
         assert_eq!(TextPos::of_offset(text, 99), TextPos { line: 3, column: 4 });
+    }
+
+    /// Counted once, lines say what counting from the start says, at
+    /// every offset: multi-byte characters, `\r\n`, lines longer than a
+    /// block, a block boundary inside a character.
+    #[test]
+    fn lines_counted_once_give_every_position_alike() {
+        let long = "é".repeat(3000) + "x".repeat(5000).as_str();
+        for text in [
+            "",
+            "ab\ncé\r\nxyz",
+            "\n\n",
+            long.as_str(),
+            &format!("a\n{long}\nb\n{long}"),
+        ] {
+            let lines = Lines::of(text);
+            for offset in 0..=text.len() + 1 {
+                assert_eq!(
+                    lines.pos(text, offset),
+                    TextPos::of_offset(text, offset),
+                    "offset {offset}"
+                );
+            }
+        }
     }
 
     #[test]
