@@ -71,7 +71,11 @@ fn declarations(subset: &str) -> HashMap<&str, &str> {
         if rest.starts_with('%') {
             continue;
         }
-        let name_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        // A name ends at a blank; one cut short by markup is no name
+        // (and the search stops there: `<!ENTITY` repeated is linear).
+        let name_end = rest
+            .find(|c: char| c.is_whitespace() || c == '<' || c == '>')
+            .unwrap_or(rest.len());
         let name = &rest[..name_end];
         let after = rest[name_end..].trim_start();
         let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
@@ -88,11 +92,12 @@ fn declarations(subset: &str) -> HashMap<&str, &str> {
 fn references(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.match_indices('&').filter_map(move |(at, _)| {
         let rest = &text[at + 1..];
-        let end = rest.find(';')?;
+        // A name holds no blank, `&` or `<`: the search for its `;` stops
+        // at the first of them, so it never crosses the next `&` (a search
+        // to the next `;` would make N ampersands cost N times the text).
+        let end = rest.find(|c: char| c == ';' || c == '&' || c == '<' || c.is_whitespace())?;
         let name = &rest[..end];
-        let plain = !name.is_empty()
-            && !name.starts_with('#')
-            && !name.contains(|c: char| c.is_whitespace() || c == '&' || c == '<');
+        let plain = rest[end..].starts_with(';') && !name.is_empty() && !name.starts_with('#');
         plain.then_some((at, name))
     })
 }
@@ -126,6 +131,17 @@ fn expanded_size<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A name cut short by a blank, `&` or `<` is no reference, and the
+    /// `;` after it belongs to the next.
+    #[test]
+    fn references_are_names_between_an_ampersand_and_a_semicolon() {
+        let found: Vec<(usize, &str)> = references("&a b; &&c; &#65; &d<e; &f;").collect();
+        assert_eq!(found, vec![(7, "c"), (23, "f")]);
+        let declared = declarations("<!ENTITY<!ENTITY a \"x\"><!ENTITY % p \"y\">");
+        assert_eq!(declared.get("a"), Some(&"x"));
+        assert_eq!(declared.len(), 1);
+    }
 
     #[test]
     fn small_entities_pass() {
