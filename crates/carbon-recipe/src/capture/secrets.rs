@@ -2,6 +2,8 @@
 //! captured recipe never holds a password, and says which variables it
 //! reads and where each goes.
 
+use std::collections::HashMap;
+
 use carbon_config::secrets::{is_secret_name, mask, Secrets, MASK};
 use xmlsplice::Document;
 
@@ -22,6 +24,12 @@ pub struct Variable {
 #[derive(Debug, Default)]
 pub(crate) struct Variables {
     all: Vec<Variable>,
+    /// Where each name is in `all`.
+    named: HashMap<String, usize>,
+    /// For each base name, how far its names (`BASE`, `BASE_2`, ...) are
+    /// known to be taken, and the first of those that holds each value:
+    /// the thousandth variable of one name costs no search of the others.
+    runs: HashMap<String, (u64, HashMap<String, String>)>,
     /// The node whose home is being read.
     node: String,
 }
@@ -55,23 +63,41 @@ impl Variables {
         if placeholder || value == "true" || value == "false" {
             return super::edits::literal(value);
         }
+        // The first of `BASE`, `BASE_2`, ... that holds this value, before
+        // the first free one; else that free one.
         let base = variable_name(path);
-        let mut name = base.clone();
-        for n in 2.. {
-            match self.all.iter().find(|v| v.name == name) {
-                Some(v) if v.value == value => break,
-                Some(_) => name = format!("{base}_{n}"),
+        let (taken, first_with) = self.runs.entry(base.clone()).or_default();
+        if let Some(name) = first_with.get(value) {
+            return format!("${{env:{name}}}");
+        }
+        loop {
+            let name = match *taken {
+                0 => base.clone(),
+                n => format!("{base}_{}", n + 1),
+            };
+            *taken += 1;
+            match self.named.get(&name) {
+                Some(&at) => {
+                    let held = &self.all[at].value;
+                    first_with
+                        .entry(held.clone())
+                        .or_insert_with(|| name.clone());
+                    if held == value {
+                        return format!("${{env:{name}}}");
+                    }
+                }
                 None => {
+                    first_with.insert(value.to_string(), name.clone());
+                    self.named.insert(name.clone(), self.all.len());
                     self.all.push(Variable {
                         name: name.clone(),
                         used_for: format!("{}: {file}: {path}", self.node),
                         value: value.to_string(),
                     });
-                    break;
+                    return format!("${{env:{name}}}");
                 }
             }
         }
-        format!("${{env:{name}}}")
     }
 
     /// `markup` (an element of `file` at `path`) with each secret it holds
@@ -289,10 +315,7 @@ fn variable_name(path: &str) -> String {
 /// (a captured recipe planned on the baseline reads them).
 impl crate::Env for Variables {
     fn var(&self, name: &str) -> Option<String> {
-        self.all
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value.clone())
+        self.named.get(name).map(|&at| self.all[at].value.clone())
     }
 }
 
