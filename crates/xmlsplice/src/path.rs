@@ -814,7 +814,9 @@ fn expand_mapped(path: &str, namespaces: &[(&str, &str)]) -> Result<(String, Vec
     let mut out = String::with_capacity(path.len());
     let mut from = Vec::with_capacity(path.len());
     let mut rest = path;
-    let column = |rest: &str| path[..path.len() - rest.len()].chars().count();
+    // The column `rest` starts at, kept as it moves (counting from the
+    // start each time would make a long path cost its length squared).
+    let mut column = 0;
     let copy = |out: &mut String, from: &mut Vec<usize>, text: &str, at: usize| {
         out.push_str(text);
         from.extend((at..).take(text.chars().count()));
@@ -828,7 +830,8 @@ fn expand_mapped(path: &str, namespaces: &[(&str, &str)]) -> Result<(String, Vec
         };
         if let Some(close) = closing {
             let len = rest[1..].find(close).map_or(rest.len(), |at| at + 2);
-            copy(&mut out, &mut from, &rest[..len], column(rest));
+            copy(&mut out, &mut from, &rest[..len], column);
+            column += rest[..len].chars().count();
             rest = &rest[len..];
             continue;
         }
@@ -839,7 +842,7 @@ fn expand_mapped(path: &str, namespaces: &[(&str, &str)]) -> Result<(String, Vec
         let token = &rest[..len];
         match token.split_once(':') {
             Some((prefix, local)) if !prefix.is_empty() => {
-                let at = column(rest);
+                let at = column;
                 let fail = |reason: String, column: Option<usize>| {
                     Error::new(ErrorKind::InvalidPath {
                         path: path.to_string(),
@@ -880,8 +883,9 @@ fn expand_mapped(path: &str, namespaces: &[(&str, &str)]) -> Result<(String, Vec
                 out.push_str(&qualified);
                 copy(&mut out, &mut from, local, at + prefix.chars().count() + 1);
             }
-            _ => copy(&mut out, &mut from, token, column(rest)),
+            _ => copy(&mut out, &mut from, token, column),
         }
+        column += token.chars().count();
         rest = &rest[len..];
     }
     Ok((out, from))
