@@ -6,6 +6,7 @@ use xmlsplice::Document;
 
 use crate::support::commented::check_commented_children;
 use crate::support::workspace_root;
+use crate::support::Rng;
 
 /// Every XML file of the fixtures: the engine's and the sample homes'.
 fn every_fixture() -> Vec<(String, Vec<u8>)> {
@@ -60,26 +61,6 @@ fn only_one_step_down_is_asked_about() {
     for step in ["a/b", "//b", ".", "/b"] {
         let err = commented.any(step).unwrap_err();
         assert!(err.to_string().contains("one step down"), "{step}: {err}");
-    }
-}
-
-/// A small random source, the same run after run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
     }
 }
 

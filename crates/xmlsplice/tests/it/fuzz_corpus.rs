@@ -6,6 +6,7 @@
 //! `cargo fuzz run engine` (fuzz/README.md; numbers in docs/security.md).
 
 use crate::support::invariants::check_fuzz_input;
+use crate::support::Rng;
 
 fn inputs(kind: &str) -> Vec<(String, Vec<u8>)> {
     let mut found = Vec::new();
@@ -36,21 +37,6 @@ fn every_corpus_input_keeps_the_invariants() {
     for (name, data) in &inputs {
         eprintln!("{name}");
         check_fuzz_input(data);
-    }
-}
-
-/// A small xorshift generator: the same mutations on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
     }
 }
 
