@@ -295,10 +295,7 @@ impl Step {
 
     /// The local name this step needs, if it names one.
     pub(crate) fn local_name(&self) -> Option<&str> {
-        match &self.name {
-            NameTest::Any => None,
-            NameTest::Local(local) | NameTest::Qualified { local, .. } => Some(local),
-        }
+        self.name.local()
     }
 
     /// Keeps the candidates (children of one context) that pass this step's
