@@ -70,43 +70,9 @@ pub(crate) fn parsing_options<'a>() -> roxmltree::ParsingOptions<'a> {
     }
 }
 
-/// The most namespace declarations (`xmlns="…"`, `xmlns:p="…"`) a document
-/// may hold. roxmltree resolves them in time that grows with the cube of
-/// their number (nested, 4,600 took 19 s in a 92 KB file); shipped files
-/// hold a handful.
-pub(crate) const NAMESPACE_DECLARATIONS_LIMIT: usize = 1000;
-
-/// Refuses `text` if it holds more than [`NAMESPACE_DECLARATIONS_LIMIT`]
-/// namespace declarations, counted before parsing (in comments too: a
-/// count that errs by counting too many).
-fn check_namespace_declarations(text: &str) -> Result<(), Error> {
-    let bytes = text.as_bytes();
-    let mut declarations = memchr::memmem::find_iter(bytes, b"xmlns").filter(|&at| {
-        let rest = &bytes[at + 5..];
-        let name_end = rest
-            .iter()
-            .position(|&b| {
-                !(b == b':' || b == b'-' || b == b'_' || b == b'.' || b.is_ascii_alphanumeric())
-            })
-            .unwrap_or(rest.len());
-        let after = rest[name_end..].iter().find(|b| !b.is_ascii_whitespace());
-        (name_end == 0 || rest[0] == b':') && after == Some(&b'=')
-    });
-    if let Some(at) = declarations.nth(NAMESPACE_DECLARATIONS_LIMIT) {
-        return Err(Error::at(
-            ErrorKind::Malformed(format!(
-                "more than {NAMESPACE_DECLARATIONS_LIMIT} namespace declarations (xmlns); \
-                 a configuration file holds a handful"
-            )),
-            TextPos::of_offset(text, at),
-        ));
-    }
-    Ok(())
-}
-
 pub(crate) fn parse_tree(text: String) -> Result<Tree, Error> {
     crate::entities::check_expansion(&text)?;
-    check_namespace_declarations(&text)?;
+    crate::limits::check(&text)?;
     let elided = crate::elide::elide(&text);
     let texts = Texts {
         original: text,
@@ -731,25 +697,6 @@ impl<'p, S: AsRef<str> + ?Sized> From<(Element, &'p S)> for Query<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Namespace declarations past the limit are refused before parsing,
-    /// at the first one too many; up to it, and words like `xmlns` in text,
-    /// pass.
-    #[test]
-    fn namespace_declarations_are_bounded() {
-        let nested = |n: usize| {
-            let open: String = (0..n).map(|k| format!("<c xmlns:q{k}=\"u\">")).collect();
-            format!("<r xmlns=\"urn:r\">{open}{}</r>", "</c>".repeat(n))
-        };
-        Document::parse(nested(NAMESPACE_DECLARATIONS_LIMIT - 1)).unwrap();
-        Document::parse("<r>xmlns xmlns: xmlnsx=</r>").unwrap();
-        let text = nested(NAMESPACE_DECLARATIONS_LIMIT);
-        let err = Document::parse(text.as_str()).unwrap_err();
-        assert!(err.to_string().contains("namespace declarations"), "{err}");
-        let last = text.find("xmlns:q999=").unwrap();
-        let column = last as u32 + 1;
-        assert_eq!(err.position(), Some(TextPos { line: 1, column }));
-    }
 
     /// Stages an edit no public operation would make: one that breaks the
     /// document, as only a bug could.

@@ -79,6 +79,7 @@ mod error;
 mod escape;
 mod fragment;
 mod layout;
+mod limits;
 mod name;
 mod path;
 mod splice;
