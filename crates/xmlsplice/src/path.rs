@@ -180,46 +180,103 @@ fn select_steps<'a, 'input>(
     mut current: Vec<Node<'a, 'input>>,
 ) -> Vec<Node<'a, 'input>> {
     for step in steps {
-        let mut next = Vec::new();
-        for node in &current {
-            if step.has_position() {
-                // Positions count among one context's matches: collect them.
-                let candidates: Vec<Node> = match step.axis {
-                    Axis::Child => node.children().filter(Node::is_element).collect(),
-                    Axis::Descendant => node
-                        .descendants()
-                        .skip(1)
-                        .filter(Node::is_element)
-                        .collect(),
-                    Axis::SelfNode => vec![*node],
-                };
-                next.extend(step.filter(candidates));
-                continue;
+        current = match step.axis {
+            Axis::Descendant => match step.first_position() {
+                None => descendants_where(current, |n| step.matches(n)),
+                Some(first) => descendants_picked(step, first, current),
+            },
+            Axis::Child if step.has_position() => {
+                // Positions count among one context's children.
+                let children = |n: &Node<'a, 'input>| n.children().filter(Node::is_element);
+                let each = current.iter().map(|n| step.filter(children(n).collect()));
+                each.flatten().collect()
             }
-            // No positions: test each candidate as it comes, with no lists
+            // No positions: each candidate tested as it comes, with no lists
             // (a root element may have tens of thousands of children).
-            match step.axis {
-                Axis::Child => next.extend(
-                    node.children()
-                        .filter(|n| n.is_element() && step.matches(*n)),
-                ),
-                Axis::Descendant => next.extend(
-                    node.descendants()
-                        .skip(1)
-                        .filter(|n| n.is_element() && step.matches(*n)),
-                ),
-                Axis::SelfNode => next.extend(Some(*node).filter(|n| step.matches(*n))),
-            }
-        }
-        if step.axis == Axis::Descendant && current.len() > 1 {
-            // Nested contexts reach the same descendants twice. (The tree's
-            // own offsets: comments left out, they still sort as the file's.)
-            next.sort_by_key(|n| n.range().start);
-            next.dedup_by_key(|n| n.id());
-        }
-        current = next;
+            Axis::Child => current
+                .iter()
+                .flat_map(|n| n.children().filter(|c| c.is_element() && step.matches(*c)))
+                .collect(),
+            Axis::SelfNode => current
+                .into_iter()
+                .flat_map(|n| step.filter(vec![n]))
+                .collect(),
+        };
     }
     current
+}
+
+/// Where a node stands in document order, its ancestors first: its start
+/// in the tree's own text (comments left out, it still sorts as the
+/// file's), the document's root before the root element that starts where
+/// it does.
+fn order(node: &Node) -> (usize, bool) {
+    (node.range().start, node.parent().is_some())
+}
+
+/// Whether `node` lies below `context`.
+fn below(context: &Node, node: &Node) -> bool {
+    order(node) > order(context) && node.range().start < context.range().end
+}
+
+/// The elements below `contexts` for which `wanted` holds, in document
+/// order, each once. A context below another adds no element of its own,
+/// so each is searched only when it lies past the last one searched: every
+/// node is visited once, however deep the contexts nest (`//a//a` over a
+/// chain of nested `a`s would otherwise collect each context's
+/// descendants, the square of the depth).
+fn descendants_where<'a, 'input>(
+    mut contexts: Vec<Node<'a, 'input>>,
+    wanted: impl Fn(Node<'a, 'input>) -> bool,
+) -> Vec<Node<'a, 'input>> {
+    if !contexts.is_sorted_by_key(order) {
+        contexts.sort_by_key(order);
+    }
+    let mut found = Vec::new();
+    let mut searched: Option<Node> = None;
+    for node in contexts {
+        if searched.is_some_and(|s| s == node || below(&s, &node)) {
+            continue;
+        }
+        searched = Some(node);
+        let descendants = node.descendants().skip(1);
+        found.extend(descendants.filter(|n| n.is_element() && wanted(*n)));
+    }
+    found
+}
+
+/// The elements a descendant step whose predicates `first` on are
+/// positional picks below each of `contexts` (positions count among one
+/// context's matches), in document order, each once. What the name and the
+/// predicates before the position keep is found once for all the contexts
+/// ([`descendants_where`]); a context's own part of it is the run of those
+/// below it, found by halving, and its position picked from that run.
+fn descendants_picked<'a, 'input>(
+    step: &Step,
+    first: usize,
+    contexts: Vec<Node<'a, 'input>>,
+) -> Vec<Node<'a, 'input>> {
+    let before = &step.predicates[..first];
+    let kept = descendants_where(contexts.clone(), |n| {
+        step.name.matches_element(n) && before.iter().all(|p| p.holds(n))
+    });
+    let Predicate::Position(position) = step.predicates[first] else {
+        unreachable!("the first positional predicate");
+    };
+    let mut picked = Vec::new();
+    for context in &contexts {
+        let start = kept.partition_point(|n| order(n) <= order(context));
+        let end = kept.partition_point(|n| n.range().start < context.range().end);
+        let own = &kept[start..end.max(start)];
+        let at = own.get(position - 1).copied().into_iter().collect();
+        let holds = |n: &Node, i: usize| step.predicates[i].holds(*n);
+        picked.extend(step.apply_predicates_from(first + 1, at, holds));
+    }
+    if contexts.len() > 1 {
+        picked.sort_by_key(order);
+        picked.dedup_by_key(|n| n.id());
+    }
+    picked
 }
 
 impl Step {
@@ -244,9 +301,14 @@ impl Step {
     }
 
     pub(crate) fn has_position(&self) -> bool {
+        self.first_position().is_some()
+    }
+
+    /// Where its first positional predicate stands among its predicates.
+    fn first_position(&self) -> Option<usize> {
         self.predicates
             .iter()
-            .any(|p| matches!(p, Predicate::Position(_)))
+            .position(|p| matches!(p, Predicate::Position(_)))
     }
 
     /// The name test and every predicate, for a step without positions.
@@ -337,8 +399,19 @@ impl Step {
 
     /// Applies the predicates in order: a position picks from what the
     /// predicates before it kept, as in XPath.
-    fn apply_predicates<T>(&self, mut kept: Vec<T>, holds: impl Fn(&T, usize) -> bool) -> Vec<T> {
-        for (i, predicate) in self.predicates.iter().enumerate() {
+    fn apply_predicates<T>(&self, kept: Vec<T>, holds: impl Fn(&T, usize) -> bool) -> Vec<T> {
+        self.apply_predicates_from(0, kept, holds)
+    }
+
+    /// Applies the predicates from the `first` on, in order, to what the
+    /// ones before it kept.
+    fn apply_predicates_from<T>(
+        &self,
+        first: usize,
+        mut kept: Vec<T>,
+        holds: impl Fn(&T, usize) -> bool,
+    ) -> Vec<T> {
+        for (i, predicate) in self.predicates.iter().enumerate().skip(first) {
             kept = match predicate {
                 Predicate::Position(p) => kept.into_iter().nth(p - 1).into_iter().collect(),
                 _ => kept.into_iter().filter(|t| holds(t, i)).collect(),
@@ -983,6 +1056,58 @@ mod tests {
         assert_eq!(texts("/a"), Vec::<String>::new());
         assert_eq!(texts(".//c/b"), ["deep"]);
         assert_eq!(texts("//a//b"), ["one", "two", "deep"]);
+    }
+
+    fn ids(text: &str, path: &str) -> Vec<String> {
+        let doc = roxmltree::Document::parse(text).unwrap();
+        let path = Path::parse(path).unwrap();
+        let selected = path.select(doc.root_element());
+        selected
+            .iter()
+            .map(|n| n.attribute("id").unwrap_or("?").to_string())
+            .collect()
+    }
+
+    /// Contexts nested in one another, or out of document order (the
+    /// children of nested contexts), reach each descendant once, in order.
+    #[test]
+    fn nested_contexts_reach_each_descendant_once_in_order() {
+        let text = r#"<r><a id="1"><a id="2"><c id="c2"><b id="p"/></c><b id="x"/></a><c id="c1"><b id="q"/></c><b id="y"/></a><d><a id="3"><b id="z"/></a></d></r>"#;
+        assert_eq!(ids(text, "//a//b"), ["p", "x", "q", "y", "z"]);
+        assert_eq!(
+            ids(text, "//a/c"),
+            ["c1", "c2"],
+            "each context's children in turn"
+        );
+        assert_eq!(ids(text, "//a/c//b"), ["p", "q"]);
+        assert_eq!(ids(text, "//a//a"), ["2"]);
+        // Positions count in each context; a node two contexts find is
+        // selected once.
+        assert_eq!(ids(text, "//a//b[1]"), ["p", "z"]);
+        assert_eq!(ids(text, "//a//b[2]"), ["x"]);
+    }
+
+    /// A chain of nested elements 20,000 deep: each descendant step visits
+    /// each element once (collecting each context's descendants held the
+    /// square of the depth, gigabytes), with positions too.
+    #[test]
+    fn descendant_steps_over_a_deep_chain_are_linear() {
+        let depth = 20_000;
+        let text = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        let doc = roxmltree::Document::parse(&text).unwrap();
+        for (path, selected) in [
+            ("//a//a//a", depth - 2),
+            ("//a//a[1]", depth - 1),
+            ("//a//a[2]//a[1]", depth - 3),
+            ("//a//b[1]", 0),
+        ] {
+            let found = Path::parse(path).unwrap().select(doc.root_element());
+            assert_eq!(found.len(), selected, "{path}");
+            let ordered = found
+                .windows(2)
+                .all(|w| w[0].range().start < w[1].range().start);
+            assert!(ordered, "{path}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod edits;
 mod errors;
 mod fuzz_corpus;
 mod names;
+mod paths;
 mod properties;
 #[path = "../support/mod.rs"]
 mod support;
