@@ -442,7 +442,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
     let mut copied = 0;
     let mut at = 0;
     let mut comment = LastComment::new(bytes);
-    let cdata_close = memchr::memmem::Finder::new(CDATA_CLOSE);
+    let mut cdata_close = NextFound::new(bytes, CDATA_CLOSE);
     while let Some(open) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
         let rest = &bytes[open..];
         if rest.starts_with(b"<!--") {
@@ -453,7 +453,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         // Its text is no markup, whatever it holds (in a comment, the same
         // characters open nothing).
         if rest.starts_with(CDATA_OPEN) && comment.around(open).is_none() {
-            at = cdata_close.find(rest).map_or(bytes.len(), |i| open + i + 3);
+            at = (cdata_close.from(open) + CDATA_CLOSE.len()).min(bytes.len());
             continue;
         }
         let Some(close) = memchr::memchr(b'>', rest).map(|i| open + i) else {
@@ -474,7 +474,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
             PasswordTag::Content => {}
         }
         let in_comment = comment.around(open);
-        let Some((start, end)) = password_content(bytes, at, in_comment, &cdata_close) else {
+        let Some((start, end)) = password_content(bytes, at, in_comment, &mut cdata_close) else {
             continue;
         };
         copied = mask_stretch(&mut out, text, copied, start, end);
@@ -491,41 +491,80 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
 /// asked, at a password tag or a CDATA opening: WSO2's files are mostly
 /// comments, and few of them hold a tag that asks.
 struct LastComment<'a> {
-    bytes: &'a [u8],
-    close: memchr::memmem::Finder<'static>,
+    close: NextFound<'a>,
     open: Option<usize>,
-    end: Option<usize>,
 }
 
 impl<'a> LastComment<'a> {
     fn new(bytes: &'a [u8]) -> LastComment<'a> {
         LastComment {
-            bytes,
-            close: memchr::memmem::Finder::new(b"-->"),
+            close: NextFound::new(bytes, b"-->"),
             open: None,
-            end: None,
         }
     }
 
     fn entered(&mut self, open: usize) {
-        (self.open, self.end) = (Some(open), None);
+        self.open = Some(open);
     }
 
     /// Where the comment `at` is inside ends (its `-->`), if it is in one.
     fn around(&mut self, at: usize) -> Option<usize> {
-        let open = self.open?;
-        let (bytes, close) = (self.bytes, &self.close);
-        let end = *self.end.get_or_insert_with(|| {
-            close
-                .find(&bytes[open + 4..])
-                .map_or(bytes.len(), |i| open + 4 + i)
-        });
+        let end = self.close.from(self.open? + 4);
         (at < end).then_some(end)
     }
 }
 
 const CDATA_OPEN: &[u8] = b"<![CDATA[";
 const CDATA_CLOSE: &[u8] = b"]]>";
+
+/// Where the next `needle` (a comment's or a CDATA section's end) stands
+/// from a point on, remembered for the points the scan asks about next. A
+/// comment may hold thousands of password tags that each open a CDATA
+/// section it never closes, and a processing instruction thousands of
+/// `<!--` that no `-->` ends: searched afresh, each search ran to the end
+/// (the square of the text's length). What was searched is one stretch,
+/// `from` to `found`, with no `needle` before `found`: a point in it has
+/// its answer, one before it searches only up to it, and only one past
+/// `found` searches anew.
+struct NextFound<'a> {
+    bytes: &'a [u8],
+    needle: &'static [u8],
+    finder: memchr::memmem::Finder<'static>,
+    from: usize,
+    /// Where the `needle` found starts; the text's length when there is
+    /// none.
+    found: usize,
+}
+
+impl<'a> NextFound<'a> {
+    fn new(bytes: &'a [u8], needle: &'static [u8]) -> NextFound<'a> {
+        NextFound {
+            bytes,
+            needle,
+            finder: memchr::memmem::Finder::new(needle),
+            from: usize::MAX,
+            found: 0,
+        }
+    }
+
+    /// Where the first `needle` at or after `at` starts (the text's length
+    /// when there is none).
+    fn from(&mut self, at: usize) -> usize {
+        let len = self.bytes.len();
+        if self.from == usize::MAX || at > self.found {
+            self.found = self.finder.find(&self.bytes[at..]).map_or(len, |i| at + i);
+        } else if at < self.from {
+            let before = &self.bytes[at..(self.from + self.needle.len() - 1).min(len)];
+            if let Some(i) = self.finder.find(before) {
+                self.found = at + i;
+            }
+        } else {
+            return self.found;
+        }
+        self.from = at;
+        self.found
+    }
+}
 
 /// Where the value of the password element whose start tag ends at `at`
 /// lies: the inside of a CDATA section that comes first (blanks before it
@@ -537,15 +576,15 @@ fn password_content(
     bytes: &[u8],
     at: usize,
     comment_end: Option<usize>,
-    cdata_close: &memchr::memmem::Finder,
+    cdata_close: &mut NextFound,
 ) -> Option<(usize, usize)> {
     let limit = comment_end.unwrap_or(bytes.len());
     let value = &bytes[at..limit];
     let first = after_blanks(bytes, at).min(limit);
     if bytes[first..limit].starts_with(CDATA_OPEN) {
         let start = first + CDATA_OPEN.len();
-        let len = cdata_close.find(&bytes[start..limit])?;
-        return (len > 0).then_some((start, start + len));
+        let close = cdata_close.from(start);
+        return (close > start && close + CDATA_CLOSE.len() <= limit).then_some((start, close));
     }
     let end = memchr::memchr(b'<', value).map_or(limit, |i| at + i);
     if comment_end.is_some() && !bytes[end..limit].starts_with(b"</") {
@@ -722,6 +761,27 @@ mod tests {
         );
     }
 
+    /// Ends that never come are looked for once, not once for each tag
+    /// that asks (each search had run to the text's end: the square of
+    /// its length, seconds for a few megabytes): a comment of password tags
+    /// each opening a CDATA section it never closes, and a processing
+    /// instruction of `<!--` that no `-->` ends. Nothing in them is masked,
+    /// and a password after them is.
+    #[test]
+    fn ends_that_never_come_mask_nothing_and_hide_no_password() {
+        let live = "<Password><![CDATA[live]]></Password>";
+        let masked_live = "<Password><![CDATA[********]]></Password>";
+        for unended in [
+            format!("<!-- {}-->", "<Password><![CDATA[x> ".repeat(50_000)),
+            format!("<?pi {}?>", "<!-- <Password>x ".repeat(50_000)),
+        ] {
+            let text = format!("{unended}\n{live}");
+            let masked = mask_on_disk(&text);
+            let kept = format!("{unended}\n{masked_live}");
+            assert!(masked == kept, "{}", &unended[..40]);
+        }
+    }
+
     #[test]
     fn a_password_on_lines_of_its_own_is_masked_line_by_line() {
         let text = "<Password>\r\n    admin\r\n</Password>\n<password> two\n  lines </password>";
@@ -766,6 +826,27 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Where the next `]]>` stands, remembered, is where a search finds
+        /// it, for points asked in any order.
+        #[test]
+        fn the_next_close_remembered_is_the_one_a_search_finds(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(&["]]>", "]", "]]", ">", "x", "]]]>"][..]),
+                0..30,
+            ),
+            asked in proptest::collection::vec(0.0..=1.0f64, 1..20),
+        ) {
+            let text = pieces.concat();
+            let bytes = text.as_bytes();
+            let mut next = NextFound::new(bytes, CDATA_CLOSE);
+            for share in asked {
+                let at = (share * bytes.len() as f64) as usize;
+                let searched = memchr::memmem::find(&bytes[at..], CDATA_CLOSE);
+                let expected = searched.map_or(bytes.len(), |i| at + i);
+                proptest::prop_assert_eq!(next.from(at), expected, "{:?} from {}", text, at);
+            }
+        }
+
         /// Whatever surrounds it, and in whichever form the file holds it,
         /// a password element's value never shows, and no line moves.
         #[test]
