@@ -19,7 +19,7 @@ use crate::encoding::Encoding;
 use crate::error::{self, Error, ErrorKind, TextPos};
 use crate::layout;
 use crate::path::{self, Path};
-use crate::splice::Splice;
+use crate::splice::Staged;
 
 self_cell::self_cell!(
     /// The text and the tree that borrows it.
@@ -152,7 +152,7 @@ pub struct Document {
     /// when the document was opened with one.
     pub(crate) cache: Option<TreeCache>,
     pub(crate) encoding: Encoding,
-    pub(crate) edits: Vec<Splice>,
+    pub(crate) edits: Staged,
     pub(crate) generation: u32,
     indent_unit: OnceCell<String>,
     lines: OnceCell<crate::error::Lines>,
@@ -217,7 +217,7 @@ impl Document {
             tree,
             cache,
             encoding,
-            edits: Vec::new(),
+            edits: Staged::default(),
             generation,
             indent_unit: OnceCell::new(),
             lines: OnceCell::new(),
@@ -697,18 +697,21 @@ impl<'p, S: AsRef<str> + ?Sized> From<(Element, &'p S)> for Query<'p> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::splice::Splice;
 
     /// Stages an edit no public operation would make: one that breaks the
     /// document, as only a bug could.
     fn break_it(doc: &mut Document) {
         let end = doc.text().len();
-        doc.edits.push(Splice {
+        let broken = Splice {
             range: end..end,
             text: "<unclosed>".into(),
             owner: doc.rox().root().id(),
             what: "a broken edit",
             key: None,
-        });
+        };
+        let text = doc.text().to_string();
+        doc.edits.stage(broken, &text).unwrap();
     }
 
     #[test]

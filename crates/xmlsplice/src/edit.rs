@@ -15,7 +15,7 @@ use crate::fragment::{self, IntoMarkup};
 use crate::layout;
 use crate::name::XML_NAMESPACE;
 use crate::path::text_content;
-use crate::splice::{self, Splice};
+use crate::splice::Splice;
 
 /// Where [`Document::insert`] puts a new element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -213,7 +213,7 @@ impl Document {
             key,
         };
         let Document { tree, edits, .. } = self;
-        splice::stage(edits, splice, tree.borrow_owner().original())
+        edits.stage(splice, tree.borrow_owner().original())
     }
 
     /// The indent unit below `parent` given a child indented with `child`:

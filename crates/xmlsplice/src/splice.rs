@@ -5,6 +5,7 @@
 //! call that caused it, never a silent merge. Insertions (empty ranges) at
 //! the same offset are allowed and keep their staging order.
 
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::Range;
 
 use roxmltree::NodeId;
@@ -44,20 +45,86 @@ impl Splice {
     }
 }
 
-/// Adds `splice` to `staged`, unless it touches bytes a staged edit touches.
-pub(crate) fn stage(staged: &mut Vec<Splice>, splice: Splice, text: &str) -> Result<(), Error> {
-    if let Some(other) = staged.iter().find(|s| s.conflicts_with(&splice)) {
-        return Err(Error::at(
-            ErrorKind::OverlappingEdits {
-                first: other.what,
-                second: splice.what,
-                second_at: TextPos::of_offset(text, splice.range.start),
-            },
-            TextPos::of_offset(text, other.range.start),
-        ));
+/// The staged splices, in staging order, with what tells whether a new one
+/// conflicts without comparing it with each: staging each of many thousand
+/// edits (a `[[raw]]` path that matches every element) against all the
+/// others took the square of their number.
+#[derive(Debug, Default)]
+pub(crate) struct Staged {
+    splices: Vec<Splice>,
+    /// The ranges replaced (not empty), end by start: they never overlap.
+    replaced: BTreeMap<usize, usize>,
+    /// Where insertions are.
+    inserted: BTreeSet<usize>,
+    keys: HashSet<(NodeId, String)>,
+}
+
+impl std::ops::Deref for Staged {
+    type Target = [Splice];
+
+    fn deref(&self) -> &[Splice] {
+        &self.splices
     }
-    staged.push(splice);
-    Ok(())
+}
+
+impl Staged {
+    /// Adds `splice`, unless it touches bytes a staged edit touches, or has
+    /// the key of one.
+    pub(crate) fn stage(&mut self, splice: Splice, text: &str) -> Result<(), Error> {
+        if self.conflicts(&splice) {
+            let other = self
+                .splices
+                .iter()
+                .find(|s| s.conflicts_with(&splice))
+                .expect("a conflict is with a staged splice");
+            return Err(Error::at(
+                ErrorKind::OverlappingEdits {
+                    first: other.what,
+                    second: splice.what,
+                    second_at: TextPos::of_offset(text, splice.range.start),
+                },
+                TextPos::of_offset(text, other.range.start),
+            ));
+        }
+        let range = splice.range.clone();
+        if range.is_empty() {
+            self.inserted.insert(range.start);
+        } else {
+            self.replaced.insert(range.start, range.end);
+        }
+        self.keys.extend(splice.key.clone());
+        self.splices.push(splice);
+        Ok(())
+    }
+
+    /// Whether `splice` conflicts with a staged one
+    /// ([`Splice::conflicts_with`]): of the replaced ranges, only the last to
+    /// start before its end can overlap it (they do not overlap one another).
+    fn conflicts(&self, splice: &Splice) -> bool {
+        if splice
+            .key
+            .as_ref()
+            .is_some_and(|key| self.keys.contains(key))
+        {
+            return true;
+        }
+        let Range { start, end } = splice.range;
+        // A replaced range that starts before `at` and ends past `start`.
+        let replaced_across = |at: usize| {
+            let last_before = self.replaced.range(..at).next_back();
+            last_before.is_some_and(|(_, &replaced_end)| replaced_end > start)
+        };
+        if start == end {
+            return replaced_across(start);
+        }
+        replaced_across(end) || self.inserted.range(start + 1..end).next().is_some()
+    }
+
+    /// Drops every staged splice.
+    #[cfg(test)]
+    pub(crate) fn clear(&mut self) {
+        *self = Staged::default();
+    }
 }
 
 /// The text with every splice applied.
@@ -123,15 +190,47 @@ mod tests {
     #[test]
     fn overlapping_edits_are_refused() {
         let text = "0123456789";
-        let mut staged = vec![];
-        stage(&mut staged, splice(2..5, "x"), text).unwrap();
-        assert!(stage(&mut staged, splice(4..6, "y"), text).is_err());
-        assert!(stage(&mut staged, splice(3..3, "y"), text).is_err());
-        assert!(stage(&mut staged, splice(2..5, "y"), text).is_err());
+        let mut staged = Staged::default();
+        staged.stage(splice(2..5, "x"), text).unwrap();
+        assert!(staged.stage(splice(4..6, "y"), text).is_err());
+        assert!(staged.stage(splice(3..3, "y"), text).is_err());
+        assert!(staged.stage(splice(2..5, "y"), text).is_err());
         // Touching at the boundaries is fine.
-        stage(&mut staged, splice(5..6, "y"), text).unwrap();
-        stage(&mut staged, splice(2..2, "y"), text).unwrap();
-        stage(&mut staged, splice(5..5, "z"), text).unwrap();
+        staged.stage(splice(5..6, "y"), text).unwrap();
+        staged.stage(splice(2..2, "y"), text).unwrap();
+        staged.stage(splice(5..5, "z"), text).unwrap();
         assert_eq!(staged.len(), 4);
+    }
+
+    proptest::proptest! {
+        /// Staging refuses exactly the splices a comparison with each staged
+        /// one refuses, and names the first it conflicts with.
+        #[test]
+        fn staging_refuses_what_a_comparison_with_each_refuses(
+            splices in proptest::collection::vec(
+                (0..24usize, 0..4usize, proptest::option::of(0..3u8)),
+                1..60,
+            ),
+        ) {
+            let text = "x".repeat(32);
+            let mut staged = Staged::default();
+            let mut each: Vec<Splice> = Vec::new();
+            for (start, len, key) in splices {
+                let mut new = splice(start..start + len, "y");
+                new.key = key.map(|k| (new.owner, k.to_string()));
+                let first = each.iter().find(|s| s.conflicts_with(&new)).map(|s| s.range.start);
+                match staged.stage(new.clone(), &text) {
+                    Ok(()) => {
+                        proptest::prop_assert!(first.is_none());
+                        each.push(new);
+                    }
+                    Err(err) => {
+                        let at = first.map(|start| TextPos::of_offset(&text, start));
+                        proptest::prop_assert_eq!(err.position(), at);
+                    }
+                }
+            }
+            proptest::prop_assert_eq!(staged.len(), each.len());
+        }
     }
 }
