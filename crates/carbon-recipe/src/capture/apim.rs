@@ -10,7 +10,7 @@ use xmlsplice::{Document, Element};
 
 use super::edits::literal;
 use super::secrets::Variables;
-use super::typed::{value_at, value_at_element, Table};
+use super::typed::{value_at, value_in, Table};
 use super::write::string;
 
 /// The settings written as booleans and as port numbers; the rest are text.
@@ -104,8 +104,8 @@ fn environments(doc: &Document) -> Vec<Environment> {
     found
         .into_iter()
         .filter_map(|el: Element| {
-            let name = value_at_element(doc, el, "Name")?;
-            let endpoint = value_at_element(doc, el, "GatewayEndpoint").unwrap_or_default();
+            let name = value_in(doc, el, "Name")?;
+            let endpoint = value_in(doc, el, "GatewayEndpoint").unwrap_or_default();
             let mut parts = endpoint.split(',').map(|p| p.trim().to_string());
             let (http, https) = (parts.next(), parts.next());
             Some(Environment {
@@ -116,10 +116,10 @@ fn environments(doc: &Document) -> Vec<Environment> {
                         "display_in_api_console",
                         doc.attribute(el, "api-console").map(str::to_string),
                     ),
-                    ("description", value_at_element(doc, el, "Description")),
-                    ("service_url", value_at_element(doc, el, "ServerURL")),
-                    ("username", value_at_element(doc, el, "Username")),
-                    ("password", value_at_element(doc, el, "Password")),
+                    ("description", value_in(doc, el, "Description")),
+                    ("service_url", value_in(doc, el, "ServerURL")),
+                    ("username", value_in(doc, el, "Username")),
+                    ("password", value_in(doc, el, "Password")),
                     ("http_endpoint", http.filter(|h| !h.is_empty())),
                     ("https_endpoint", https.filter(|h| !h.is_empty())),
                 ],

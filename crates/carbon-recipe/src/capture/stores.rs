@@ -5,6 +5,7 @@
 //! has active as `state`. Passwords become variables, but one kept in the
 //! secure vault, which is the cipher tool's to set.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use carbon_config::{files, CarbonHome};
@@ -12,7 +13,7 @@ use xmlsplice::{Document, Element};
 
 use super::edits::literal;
 use super::secrets::Variables;
-use super::typed::{value_at, value_at_element, Keys, Table};
+use super::typed::{value_in, Keys, Table};
 use super::write::string;
 
 /// The `*-datasources.xml` files of `home`, by name.
@@ -33,6 +34,54 @@ pub(super) fn datasource_files(home: &CarbonHome) -> carbon_config::Result<Vec<S
     Ok(names)
 }
 
+/// The entries `path` selects below the root, each with what names it and
+/// the path that finds it again by that name (`own`, given the name): those
+/// whose name is theirs alone and which such a path can find. Each entry's
+/// keys are then read below its element, not looked up again by name among
+/// all its siblings (a file of thousands took the square of their number,
+/// and the cube when they shared a name). An entry the path could not find
+/// alone (its name shared, or one that no quoted path can hold) has no keys
+/// read, as a lookup by name would read none.
+fn entries(
+    doc: &Document,
+    path: &str,
+    name_of: impl Fn(Element) -> Option<String>,
+    own: impl Fn(&str) -> String,
+) -> Vec<(String, String, Element)> {
+    let named: Vec<(String, Element)> = doc
+        .select((doc.root(), path))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|el| Some((name_of(el)?, el)))
+        .collect();
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for (name, _) in &named {
+        *count.entry(name).or_default() += 1;
+    }
+    named
+        .iter()
+        .filter(|(name, _)| count[name.as_str()] == 1)
+        .map(|(name, el)| (name.clone(), own(name), *el))
+        .filter(|(_, own, _)| xmlsplice::Path::parse(own).is_ok())
+        .collect()
+}
+
+/// The baseline's entries as [`entries`] finds them, by name.
+fn by_name<'b>(
+    base: Option<&'b Document>,
+    path: &str,
+    name_of: impl Fn(&'b Document, Element) -> Option<String>,
+    own: impl Fn(&str) -> String,
+) -> HashMap<String, (&'b Document, Element)> {
+    let Some(base) = base else {
+        return HashMap::new();
+    };
+    entries(base, path, |el| name_of(base, el), own)
+        .into_iter()
+        .map(|(name, _, el)| (name, (base, el)))
+        .collect()
+}
+
 /// Each datasource of one file that is new or changed, with the keys that
 /// are; its password as a variable.
 pub(super) fn datasources(
@@ -43,9 +92,6 @@ pub(super) fn datasources(
     file: &str,
     variables: &mut Variables,
 ) -> Vec<Table> {
-    let Ok(found) = doc.select((doc.root(), "datasources/datasource")) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
     let short = file.strip_suffix("-datasources.xml").unwrap_or(file);
     let named = |name: &str, rest: Vec<(String, String)>| {
@@ -67,10 +113,10 @@ pub(super) fn datasources(
             d.select((d.root(), "datasources/datasource"))
                 .unwrap_or_default()
                 .into_iter()
-                .filter_map(|ds| value_at_element(d, ds, "name"))
+                .filter_map(|ds| value_in(d, ds, "name"))
                 .collect()
         };
-        let active = names(doc);
+        let active: std::collections::HashSet<String> = names(doc).into_iter().collect();
         for name in names(base).into_iter().filter(|n| !active.contains(n)) {
             let commented = doc
                 .select_commented((
@@ -82,16 +128,16 @@ pub(super) fn datasources(
             out.push(named(&name, vec![("state".into(), string(state))]));
         }
     }
-    for ds in found {
-        let Some(name) = value_at_element(doc, ds, "name") else {
-            continue;
-        };
-        let own = format!("datasources/datasource[name='{name}']");
-        let theirs = base.filter(|b| value_at(b, &format!("{own}/name")).is_some());
-        let config = |child: &str| format!("{own}/definition/configuration/{child}");
-        let mut keys = Keys::new(theirs, compare && theirs.is_some())
-            .text(doc, "description", &format!("{own}/description"))
-            .text(doc, "jndi", &format!("{own}/jndiConfig/name"))
+    const DATASOURCE: &str = "datasources/datasource";
+    let own = |name: &str| format!("{DATASOURCE}[name='{name}']");
+    let name_of = |d: &Document, ds: Element| value_in(d, ds, "name");
+    let theirs = by_name(base, DATASOURCE, name_of, own);
+    for (name, own, ds) in entries(doc, DATASOURCE, |ds| name_of(doc, ds), own) {
+        let theirs = theirs.get(&name).copied();
+        let config = |child: &str| format!("definition/configuration/{child}");
+        let mut keys = Keys::below(ds, theirs, compare && theirs.is_some())
+            .text(doc, "description", "description")
+            .text(doc, "jndi", "jndiConfig/name")
             .text(doc, "url", &config("url"))
             .text(doc, "username", &config("username"))
             .text(doc, "driver", &config("driverClassName"))
@@ -104,12 +150,13 @@ pub(super) fn datasources(
             .boolean(doc, "default_auto_commit", &config("defaultAutoCommit"));
         // One kept in the secure vault (`svns:secretAlias`) is the cipher
         // tool's to set: its text is a placeholder.
-        let vaulted = value_at(doc, &format!("{}/@svns:secretAlias", config("password"))).is_some();
-        if let Some(password) = value_at(doc, &config("password")).filter(|_| !vaulted) {
+        let password_at = config("password");
+        let vaulted = value_in(doc, ds, &format!("{password_at}/@svns:secretAlias")).is_some();
+        if let Some(password) = value_in(doc, ds, &password_at).filter(|_| !vaulted) {
             let same =
-                theirs.and_then(|b| value_at(b, &config("password"))) == Some(password.clone());
+                theirs.and_then(|(b, at)| value_in(b, at, &password_at)) == Some(password.clone());
             if !(password.is_empty() || compare && same) {
-                let path = format!("/datasources-configuration/{}", config("password"));
+                let path = format!("/datasources-configuration/{own}/{password_at}");
                 let reference = variables.reference(rel, &path, &password);
                 keys.keys.push(("password".into(), string(&reference)));
             }
@@ -136,24 +183,16 @@ pub(super) fn registry(
             .text(doc, "current_db_config", "currentDBConfig")
             .table("registry", false),
     );
-    let each = |path: &str, name_of: &dyn Fn(Element) -> Option<String>| -> Vec<(String, String)> {
-        doc.select((doc.root(), path))
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|el| Some((name_of(el)?, path.to_string())))
-            .collect()
+    let attribute = |name: &'static str| {
+        move |d: &Document, el: Element| d.attribute(el, name).map(str::to_string)
     };
-    let attribute =
-        |name: &'static str| move |el: Element| doc.attribute(el, name).map(str::to_string);
-    for (name, _) in each("dbConfig", &attribute("name")) {
-        let own = format!("dbConfig[@name='{name}']");
-        let theirs = base.filter(|b| value_at(b, &format!("{own}/@name")).is_some());
-        let mut keys = Keys::new(theirs, compare && theirs.is_some()).text(
-            doc,
-            "data_source",
-            &format!("{own}/dataSource"),
-        );
-        if let Some(jdbc) = jdbc(doc, theirs, compare && theirs.is_some(), &own, variables) {
+    let own = |name: &str| format!("dbConfig[@name='{name}']");
+    let theirs = by_name(base, "dbConfig", attribute("name"), own);
+    for (name, found_by, el) in entries(doc, "dbConfig", |el| attribute("name")(doc, el), own) {
+        let theirs = theirs.get(&name).copied();
+        let compare = compare && theirs.is_some();
+        let mut keys = Keys::below(el, theirs, compare).text(doc, "data_source", "dataSource");
+        if let Some(jdbc) = jdbc(doc, el, theirs, compare, &found_by, variables) {
             keys.keys.push(("jdbc".into(), jdbc));
         }
         if let Some(mut table) = keys.table("registry.db_config", true) {
@@ -163,38 +202,41 @@ pub(super) fn registry(
             out.push(table);
         }
     }
-    for (id, _) in each("remoteInstance", &|el| value_at_element(doc, el, "id")) {
-        let own = format!("remoteInstance[id='{id}']");
-        let theirs = base.filter(|b| value_at(b, &format!("{own}/id")).is_some());
-        let keys = Keys::new(theirs, compare && theirs.is_some())
-            .text(doc, "url", &format!("{own}/@url"))
-            .text(doc, "db_config", &format!("{own}/dbConfig"))
-            .boolean(doc, "read_only", &format!("{own}/readOnly"))
-            .boolean(doc, "enable_cache", &format!("{own}/enableCache"))
-            .text(doc, "registry_root", &format!("{own}/registryRoot"))
-            .text(doc, "cache_id", &format!("{own}/cacheId"));
+    let id = |d: &Document, el: Element| value_in(d, el, "id");
+    let own = |id: &str| format!("remoteInstance[id='{id}']");
+    let theirs = by_name(base, "remoteInstance", id, own);
+    for (id, _, el) in entries(doc, "remoteInstance", |el| value_in(doc, el, "id"), own) {
+        let theirs = theirs.get(&id).copied();
+        let keys = Keys::below(el, theirs, compare && theirs.is_some())
+            .text(doc, "url", "@url")
+            .text(doc, "db_config", "dbConfig")
+            .boolean(doc, "read_only", "readOnly")
+            .boolean(doc, "enable_cache", "enableCache")
+            .text(doc, "registry_root", "registryRoot")
+            .text(doc, "cache_id", "cacheId");
         if let Some(mut table) = keys.table("registry.remote_instance", true) {
             // `url` and `id` are required: the entry names its instance.
             if !table.keys.iter().any(|(k, _)| k == "url") {
-                let url = value_at(doc, &format!("{own}/@url")).unwrap_or_default();
-                table.keys.insert(0, ("url".into(), string(&literal(&url))));
+                let url = doc.attribute(el, "url").unwrap_or_default();
+                table.keys.insert(0, ("url".into(), string(&literal(url))));
             }
             table.keys.insert(1, ("id".into(), string(&literal(&id))));
             out.push(table);
         }
     }
-    for (path, _) in each("mount", &attribute("path")) {
-        let own = format!("mount[@path='{path}']");
-        let theirs = base.filter(|b| value_at(b, &format!("{own}/@path")).is_some());
-        let keys = Keys::new(theirs, compare && theirs.is_some())
-            .text(doc, "overwrite", &format!("{own}/@overwrite"))
-            .text(doc, "instance_id", &format!("{own}/instanceId"))
-            .text(doc, "target_path", &format!("{own}/targetPath"));
+    let own = |path: &str| format!("mount[@path='{path}']");
+    let theirs = by_name(base, "mount", attribute("path"), own);
+    for (path, _, el) in entries(doc, "mount", |el| attribute("path")(doc, el), own) {
+        let theirs = theirs.get(&path).copied();
+        let keys = Keys::below(el, theirs, compare && theirs.is_some())
+            .text(doc, "overwrite", "@overwrite")
+            .text(doc, "instance_id", "instanceId")
+            .text(doc, "target_path", "targetPath");
         if let Some(mut table) = keys.table("registry.mount", true) {
             // A mount entry names its instance and target, changed or not.
             for (k, child) in [("instance_id", "instanceId"), ("target_path", "targetPath")] {
                 if !table.keys.iter().any(|(key, _)| key == k) {
-                    let value = value_at(doc, &format!("{own}/{child}")).unwrap_or_default();
+                    let value = value_in(doc, el, child).unwrap_or_default();
                     table.keys.push((k.into(), string(&literal(&value))));
                 }
             }
@@ -212,25 +254,27 @@ pub(super) fn registry(
 /// changed; its password as a variable.
 fn jdbc(
     doc: &Document,
-    base: Option<&Document>,
+    el: Element,
+    base: Option<(&Document, Element)>,
     compare: bool,
     own: &str,
     variables: &mut Variables,
 ) -> Option<String> {
-    let child = |d: &Document, name: &str| value_at(d, &format!("{own}/{name}"));
-    if value_at(doc, &format!("{own}/password/@svns:secretAlias")).is_some() {
+    let child = |(d, at): (&Document, Element), name: &str| value_in(d, at, name);
+    let home = (doc, el);
+    if value_in(doc, el, "password/@svns:secretAlias").is_some() {
         return None;
     }
     let (url, username, password, driver) = (
-        child(doc, "url")?,
-        child(doc, "userName")?,
-        child(doc, "password")?,
-        child(doc, "driverName")?,
+        child(home, "url")?,
+        child(home, "userName")?,
+        child(home, "password")?,
+        child(home, "driverName")?,
     );
     let same = base.is_some_and(|b| {
         carbon_config::registry::JDBC_FIELDS
             .iter()
-            .all(|c| child(b, c) == child(doc, c))
+            .all(|c| child(b, c) == child(home, c))
     });
     if compare && same {
         return None;
@@ -248,7 +292,7 @@ fn jdbc(
         ("max_wait", "maxWait"),
         ("min_idle", "minIdle"),
     ] {
-        if let Some(n) = child(doc, name).and_then(|v| v.parse::<u32>().ok()) {
+        if let Some(n) = child(home, name).and_then(|v| v.parse::<u32>().ok()) {
             keys.push(format!("{key} = {n}"));
         }
     }

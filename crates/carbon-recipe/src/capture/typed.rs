@@ -212,7 +212,10 @@ fn parsed(value: &str) -> Option<String> {
 /// The keys of one table, each read from the home's document and kept
 /// when the baseline's differs (or there is no baseline).
 pub(super) struct Keys<'b> {
-    base: Option<&'b Document>,
+    /// Where the home's paths start: its document's root, or an element.
+    home_at: Option<Element>,
+    /// The baseline's document and where its paths start.
+    base: Option<(&'b Document, Element)>,
     compare: bool,
     pub(super) keys: Vec<(String, String)>,
 }
@@ -220,6 +223,23 @@ pub(super) struct Keys<'b> {
 impl<'b> Keys<'b> {
     pub(super) fn new(base: Option<&'b Document>, compare: bool) -> Keys<'b> {
         Keys {
+            home_at: None,
+            base: base.map(|b| (b, b.root())),
+            compare,
+            keys: Vec::new(),
+        }
+    }
+
+    /// Keys of one entry (a datasource, a dbConfig), read below its
+    /// element `home_at` in the home and below `base`'s element in the
+    /// baseline: found once, not again by name for each key.
+    pub(super) fn below(
+        home_at: Element,
+        base: Option<(&'b Document, Element)>,
+        compare: bool,
+    ) -> Keys<'b> {
+        Keys {
+            home_at: Some(home_at),
             base,
             compare,
             keys: Vec::new(),
@@ -235,10 +255,11 @@ impl<'b> Keys<'b> {
         home: &Document,
         render: impl Fn(&str) -> Option<String>,
     ) {
-        let Some(value) = value_at(home, path) else {
+        let at = self.home_at.unwrap_or_else(|| home.root());
+        let Some(value) = value_in(home, at, path) else {
             return;
         };
-        let base = self.base.and_then(|b| value_at(b, path));
+        let base = self.base.and_then(|(b, at)| value_in(b, at, path));
         if self.compare && base.as_deref() == Some(value.as_str()) {
             return;
         }
@@ -279,14 +300,18 @@ impl<'b> Keys<'b> {
 /// The trimmed text of the element `path` selects below the root, or the
 /// attribute its last step `@name` names.
 pub(super) fn value_at(doc: &Document, path: &str) -> Option<String> {
-    let root = doc.root();
+    value_in(doc, doc.root(), path)
+}
+
+/// [`value_at`], with `path` relative to the element `at`.
+pub(super) fn value_in(doc: &Document, at: Element, path: &str) -> Option<String> {
     match xmlsplice::attribute_step(path) {
         Some((element, attribute)) => {
-            let el = doc.select_optional((root, element)).ok()??;
+            let el = doc.select_optional((at, element)).ok()??;
             doc.attribute(el, attribute).map(str::to_string)
         }
         None => {
-            let el = doc.select_optional((root, path)).ok()??;
+            let el = doc.select_optional((at, path)).ok()??;
             doc.element_text(el).map(|t| t.trim().to_string())
         }
     }
@@ -355,11 +380,6 @@ fn clustering(doc: &Document, base: Option<&Document>, compare: bool) -> Option<
     Some(table)
 }
 
-pub(super) fn value_at_element(doc: &Document, el: Element, child: &str) -> Option<String> {
-    let found = doc.select_optional((el, child)).ok()??;
-    doc.element_text(found).map(|t| t.trim().to_string())
-}
-
 /// A clustered node's well-known membership: its own member (`host:port`)
 /// and its members, when its clustering is on with wka.
 pub(crate) struct Membership {
@@ -417,8 +437,8 @@ fn members(d: &Document) -> Vec<String> {
     found
         .into_iter()
         .filter_map(|m| {
-            let host = value_at_element(d, m, "hostName")?;
-            let port = value_at_element(d, m, "port")?;
+            let host = value_in(d, m, "hostName")?;
+            let port = value_in(d, m, "port")?;
             Some(member(&host, &port))
         })
         .collect()

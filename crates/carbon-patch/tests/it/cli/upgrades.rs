@@ -494,3 +494,43 @@ fn a_password_that_tells_elements_apart_is_masked_in_paths() {
         }
     }
 }
+
+/// Entries that share the name a typed table finds them by (two remote
+/// instances with one `id`) are no table's: without a baseline only the
+/// entry of its own name is captured, and with one the others become
+/// `[[raw]]` edits, so that the captured recipe still makes the home again.
+#[test]
+fn entries_that_share_a_name_are_left_to_raw_edits() {
+    let tree = Tree::new(&["pristine", "node1", "fresh1"]);
+    let registry = tree.home("node1").join("repository/conf/registry.xml");
+    let text = std::fs::read_to_string(&registry).unwrap();
+    let instances = "    <remoteInstance url=\"https://a:9443/registry\"><id>gov</id><readOnly>false</readOnly></remoteInstance>\n    \
+                     <remoteInstance url=\"https://b:9443/registry\"><id>gov</id><enableCache>true</enableCache></remoteInstance>\n    \
+                     <remoteInstance url=\"https://c:9443/registry\"><id>own</id><dbConfig>wso2registry</dbConfig></remoteInstance>\n\
+                     </wso2registry>";
+    std::fs::write(&registry, text.replace("</wso2registry>", instances)).unwrap();
+    let capture = |args: &[&Path]| {
+        let out = bin().arg("capture").args(args).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let alone = capture(&[&tree.home("node1")]);
+    assert_eq!(
+        alone.matches("[[registry.remote_instance]]").count(),
+        1,
+        "{alone}"
+    );
+    assert!(alone.contains("id = \"own\""), "{alone}");
+    assert!(!alone.contains("id = \"gov\""), "{alone}");
+    let against = capture(&[
+        Path::new("--baseline"),
+        &tree.home("pristine"),
+        &tree.home("node1"),
+    ]);
+    assert!(against.contains("<id>gov</id><readOnly>"), "{against}");
+    let path = tree.home("captured.toml");
+    std::fs::write(&path, &against).unwrap();
+    apply(&path, &[("node1", &tree.home("fresh1"))], &[]);
+    let out = diff(&tree.home("node1"), &tree.home("fresh1"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
