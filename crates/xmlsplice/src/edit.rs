@@ -368,16 +368,10 @@ impl Document {
                                 // None in scope: a prefix of its own, declared
                                 // on this element once, however many
                                 // attributes in that namespace are staged.
-                                let owner = node.id();
                                 let staged: Vec<(&str, &str)> = self
                                     .edits
-                                    .iter()
-                                    .filter_map(|s| match &s.key {
-                                        Some((o, k)) if *o == owner => {
-                                            k.strip_prefix("xmlns ")?.split_once(' ')
-                                        }
-                                        _ => None,
-                                    })
+                                    .keys_of(node.id())
+                                    .filter_map(|k| k.strip_prefix("xmlns ")?.split_once(' '))
                                     .collect();
                                 match staged.iter().find(|(_, u)| *u == uri) {
                                     Some((prefix, _)) => format!("{prefix}:{local}"),

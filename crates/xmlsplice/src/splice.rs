@@ -5,7 +5,7 @@
 //! call that caused it, never a silent merge. Insertions (empty ranges) at
 //! the same offset are allowed and keep their staging order.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 
 use roxmltree::NodeId;
@@ -56,7 +56,8 @@ pub(crate) struct Staged {
     replaced: BTreeMap<usize, usize>,
     /// Where insertions are.
     inserted: BTreeSet<usize>,
-    keys: HashSet<(NodeId, String)>,
+    /// The keys staged, by the node each is about.
+    keys: HashMap<NodeId, HashSet<String>>,
 }
 
 impl std::ops::Deref for Staged {
@@ -92,7 +93,9 @@ impl Staged {
         } else {
             self.replaced.insert(range.start, range.end);
         }
-        self.keys.extend(splice.key.clone());
+        if let Some((node, key)) = &splice.key {
+            self.keys.entry(*node).or_default().insert(key.clone());
+        }
         self.splices.push(splice);
         Ok(())
     }
@@ -101,12 +104,10 @@ impl Staged {
     /// ([`Splice::conflicts_with`]): of the replaced ranges, only the last to
     /// start before its end can overlap it (they do not overlap one another).
     fn conflicts(&self, splice: &Splice) -> bool {
-        if splice
-            .key
-            .as_ref()
-            .is_some_and(|key| self.keys.contains(key))
-        {
-            return true;
+        if let Some((node, key)) = &splice.key {
+            if self.keys.get(node).is_some_and(|keys| keys.contains(key)) {
+                return true;
+            }
         }
         let Range { start, end } = splice.range;
         // A replaced range that starts before `at` and ends past `start`.
@@ -118,6 +119,15 @@ impl Staged {
             return replaced_across(start);
         }
         replaced_across(end) || self.inserted.range(start + 1..end).next().is_some()
+    }
+
+    /// The keys of the splices staged about `node`, in no order.
+    pub(crate) fn keys_of(&self, node: NodeId) -> impl Iterator<Item = &str> {
+        self.keys
+            .get(&node)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
 
     /// Drops every staged splice.
