@@ -303,8 +303,12 @@ pub(super) fn value_at(doc: &Document, path: &str) -> Option<String> {
     value_in(doc, doc.root(), path)
 }
 
-/// [`value_at`], with `path` relative to the element `at`.
+/// [`value_at`], with `path` relative to the element `at` (`@name`: an
+/// attribute of `at` itself).
 pub(super) fn value_in(doc: &Document, at: Element, path: &str) -> Option<String> {
+    if let Some(attribute) = path.strip_prefix('@') {
+        return doc.attribute(at, attribute).map(str::to_string);
+    }
     match xmlsplice::attribute_step(path) {
         Some((element, attribute)) => {
             let el = doc.select_optional((at, element)).ok()??;
