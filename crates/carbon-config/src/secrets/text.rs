@@ -474,6 +474,10 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
             PasswordTag::Content => {}
         }
         let in_comment = comment.around(open);
+        // A "tag" whose `>` is the comment's own `-->` is prose, not a tag.
+        if in_comment.is_some_and(|end| at > end) {
+            continue;
+        }
         let Some((start, end)) = password_content(bytes, at, in_comment, &mut cdata_close) else {
             continue;
         };
@@ -779,6 +783,19 @@ mod tests {
             let masked = mask_on_disk(&text);
             let kept = format!("{unended}\n{masked_live}");
             assert!(masked == kept, "{}", &unended[..40]);
+        }
+    }
+
+    /// A password tag cut short by its comment's end (`<!-- <Password -->`)
+    /// is no tag: nothing is masked, and nothing reads past the comment.
+    #[test]
+    fn a_tag_cut_short_by_its_comments_end_is_prose() {
+        for text in [
+            "<r><!-- <Password --></r>",
+            "<r><!-- <Password --> x</Password></r>",
+            "<!-- <password name=\"a\"-->",
+        ] {
+            assert_eq!(mask_on_disk(text), text);
         }
     }
 
