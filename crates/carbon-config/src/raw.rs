@@ -2,6 +2,7 @@
 //! repository/conf, with the same guarantees (layout kept, idempotent,
 //! ambiguity refused), like Ansible's xml module without its damage.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path};
 
 use xmlsplice::{Document, Element, Place};
@@ -166,14 +167,11 @@ pub fn apply_with(
         let removes = matches!(action, RawAction::Remove | RawAction::CommentOut);
         let targets = if removes {
             // What goes with an element that matched is not edited again.
-            let within_another = |el: Element| {
-                std::iter::successors(t.doc.parent(el), |&p| t.doc.parent(p))
-                    .any(|ancestor| targets.contains(&ancestor))
-            };
+            let mut under_a_match = UnderAMatch::new(&targets);
             targets
                 .iter()
                 .copied()
-                .filter(|&el| !within_another(el))
+                .filter(|&el| !under_a_match.ancestor_matched(t.doc, el))
                 .collect()
         } else {
             targets
@@ -311,7 +309,6 @@ fn insert_unless_present(
             message: "the markup to insert holds no element".into(),
         });
     };
-    let wanted = canonical(&in_context, new);
     let neighbours = match place {
         RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
         RawPlace::Before | RawPlace::After => match doc.parent(el) {
@@ -319,7 +316,10 @@ fn insert_unless_present(
             None => Vec::new(),
         },
     };
-    if neighbours.iter().any(|&n| canonical(doc, n) == wanted) {
+    if neighbours
+        .iter()
+        .any(|&n| same_structure((doc, n), (&in_context, new)))
+    {
         return Ok(false);
     }
     if let Some(key) = key {
@@ -424,7 +424,7 @@ fn set_children(t: &mut Target, selector: &str, markup: &str, options: RawOption
             && current
                 .iter()
                 .zip(&wanted_children)
-                .all(|(&c, &w)| canonical(t.doc, c) == canonical(&wanted, w))
+                .all(|(&c, &w)| same_structure((t.doc, c), (&wanted, w)))
     };
     if same {
         return Ok(false);
@@ -479,22 +479,81 @@ fn key_of(doc: &Document, el: Element, key: &str) -> Option<String> {
     }
 }
 
-/// An element's structure, independent of layout and prefixes: namespace
-/// and name, sorted attributes (by namespace and name),
-/// text, children. The text of an element without children is its value,
-/// compared exactly: `<a> x </a>` is not `<a>x</a>`, and a line break in it
-/// counts. Beside children, text is layout.
-fn canonical(doc: &Document, el: Element) -> String {
-    // Names by namespace URI, not prefix: `<n:p xmlns:n="urn:n">` is not `<p>`.
-    let mut attributes = doc.attributes_expanded(el);
-    attributes.sort();
-    let children = doc.children(el);
-    let body = if children.is_empty() {
-        // Quoted, so that no text reads as a child's structure.
-        format!("{:?}", doc.element_text(el).unwrap_or_default())
-    } else {
-        children.into_iter().map(|c| canonical(doc, c)).collect()
-    };
-    let namespace = doc.namespace(el).unwrap_or_default();
-    format!("<{{{namespace}}}{}{:?}>{body}</>", doc.name(el), attributes)
+/// Whether two elements have one structure, independent of layout and
+/// prefixes: namespace and name, attributes (by namespace and name, in any
+/// order), text, children. The text of an element without children is its
+/// value, compared exactly: `<a> x </a>` is not `<a>x</a>`, and a line
+/// break in it counts. Beside children, text is layout. Compared side by
+/// side from a stack, stopping at the first difference: a neighbour nested
+/// thousands deep costs no more than the new element it is compared with,
+/// and no recursion can overflow.
+fn same_structure((a_doc, a): (&Document, Element), (b_doc, b): (&Document, Element)) -> bool {
+    let mut pending = vec![(a, b)];
+    while let Some((a, b)) = pending.pop() {
+        // Names by namespace URI, not prefix: `<n:p xmlns:n="urn:n">` is
+        // not `<p>`.
+        let namespace = |d: &Document, el| d.namespace(el).unwrap_or_default().to_string();
+        if a_doc.name(a) != b_doc.name(b) || namespace(a_doc, a) != namespace(b_doc, b) {
+            return false;
+        }
+        let (mut a_attributes, mut b_attributes) =
+            (a_doc.attributes_expanded(a), b_doc.attributes_expanded(b));
+        a_attributes.sort();
+        b_attributes.sort();
+        if a_attributes != b_attributes {
+            return false;
+        }
+        let (a_children, b_children) = (a_doc.children(a), b_doc.children(b));
+        if a_children.len() != b_children.len() {
+            return false;
+        }
+        let text = |d: &Document, el| d.element_text(el).unwrap_or_default();
+        if a_children.is_empty() && text(a_doc, a) != text(b_doc, b) {
+            return false;
+        }
+        pending.extend(a_children.into_iter().zip(b_children));
+    }
+    true
+}
+
+/// Whether an element lies below one of a set of matches, each answer
+/// remembered for every element walked past: each element is walked up
+/// from once, however many matches lie below it (a thousand matches at the
+/// bottom of a chain a thousand deep walked it a thousand times, and looked
+/// each ancestor up among all the matches).
+struct UnderAMatch {
+    matched: HashSet<Element>,
+    /// Whether an element is a match or lies below one.
+    known: HashMap<Element, bool>,
+}
+
+impl UnderAMatch {
+    fn new(matched: &[Element]) -> UnderAMatch {
+        UnderAMatch {
+            matched: matched.iter().copied().collect(),
+            known: HashMap::new(),
+        }
+    }
+
+    /// Whether an ancestor of `el` is a match.
+    fn ancestor_matched(&mut self, doc: &Document, el: Element) -> bool {
+        let mut walked = Vec::new();
+        let mut at = doc.parent(el);
+        let found = loop {
+            let Some(ancestor) = at else {
+                break false;
+            };
+            if let Some(&known) = self.known.get(&ancestor) {
+                break known;
+            }
+            if self.matched.contains(&ancestor) {
+                self.known.insert(ancestor, true);
+                break true;
+            }
+            walked.push(ancestor);
+            at = doc.parent(ancestor);
+        };
+        self.known.extend(walked.into_iter().map(|w| (w, found)));
+        found
+    }
 }

@@ -770,3 +770,67 @@ fn raw_insert_into_an_empty_element_and_keys_by_namespace() {
     let error = raw::apply(&mut session, carbon, "/Server/Version", &children).unwrap_err();
     assert!(error.to_string().contains("holds text"), "{error}");
 }
+
+/// `carbon.xml` of a fixture copy with `inside` just inside `<Server>`.
+fn carbon_holding(inside: &str) -> (tempfile::TempDir, &'static str) {
+    let copy = copy_tree(&fixture_home());
+    let carbon = "repository/conf/carbon.xml";
+    let path = copy.path().join(carbon);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(7).position(|w| w == b"<Server").unwrap();
+    let at = at + bytes[at..].iter().position(|&b| b == b'>').unwrap() + 1;
+    bytes.splice(at..at, inside.bytes());
+    std::fs::write(&path, bytes).unwrap();
+    (copy, carbon)
+}
+
+/// An insert compares the new element with its neighbours side by side,
+/// from a stack: one nested 30,000 deep (which overflowed the stack and
+/// aborted the run) is told apart at its first level, and an equal one
+/// found however deep its equality goes.
+#[test]
+fn raw_insert_beside_a_neighbour_nested_thousands_deep() {
+    let depth = 30_000;
+    let chain = format!("{}x{}", "<A>".repeat(depth), "</A>".repeat(depth));
+    let (copy, carbon) = carbon_holding(&chain);
+    let home = CarbonHome::open(copy.path()).unwrap();
+    for (markup, changed) in [
+        ("<A><A><B/></A></A>".to_string(), true),
+        (chain.clone(), false),
+    ] {
+        let mut session = Session::new(&home);
+        let insert = raw::RawAction::Insert {
+            place: raw::RawPlace::LastChild,
+            markup,
+            key: None,
+        };
+        let outcome = raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
+        assert_eq!(outcome.changed, changed);
+    }
+}
+
+/// Removing every match of `//B` at the foot of a chain holds each `B`
+/// under a matched `B` for the match above it: only the outermost go, each
+/// ancestor walked past once.
+#[test]
+fn raw_remove_of_every_match_walks_each_ancestor_once() {
+    let depth = 2_000;
+    let nested = format!("<B>{}</B>", "<B/>".repeat(3));
+    let inside = format!(
+        "{}{}{}",
+        "<A>".repeat(depth),
+        nested.repeat(2_000),
+        "</A>".repeat(depth)
+    );
+    let (copy, carbon) = carbon_holding(&inside);
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut session = Session::new(&home);
+    let all = raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    };
+    raw::apply_with(&mut session, carbon, "//B", &raw::RawAction::Remove, all).unwrap();
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    assert!(!after.contains("<B"), "every B gone");
+    assert!(after.contains(&format!("{}{}", "<A>".repeat(depth), "</A>".repeat(depth))));
+}
