@@ -3,14 +3,21 @@
 //! roxmltree refuses entity loops and references to external entities, but
 //! it will expand a large internal entity as often as the document refers to
 //! it: one 100 KB entity used 10,000 times is a gigabyte of text and many
-//! seconds of work (the "quadratic blow-up"). Configuration files have no
-//! business doing that, so before parsing, a document whose DTD declares
-//! internal entities has its total expansion estimated from the declarations
-//! and the references, and is refused above [`EXPANSION_LIMIT`].
+//! seconds of work (the "quadratic blow-up"). It also looks each reference
+//! up among all the declared entities, and parses markup in an entity's
+//! value again at every reference, where the other bounds before parsing
+//! (`limits.rs`) cannot count it. Configuration files have no business
+//! doing any of that; those that declare entities at all (Tomcat's web.xml
+//! may) give a word a name. So before parsing, a document is refused when
+//! it declares more than [`DECLARATIONS_LIMIT`] entities, when an entity's
+//! value holds markup, or when its references would expand past
+//! [`EXPANSION_LIMIT`].
 //!
-//! The estimate is deliberately simple: it scans for `<!ENTITY name "value">`
-//! declarations and `&name;` references in the text and errs on the side of
-//! counting too much, never too little.
+//! The scan is deliberately simple, and errs on the side of counting too
+//! much, never too little: every `<!ENTITY name "value">` anywhere in the
+//! text is a declaration (in a comment too, and wherever a DOCTYPE's subset
+//! seems to end), a name declared twice counts as its larger value, and
+//! every `&name;` is a reference.
 
 use std::collections::HashMap;
 
@@ -19,71 +26,100 @@ use crate::error::{Error, ErrorKind, TextPos};
 /// The most text that entity references may expand to, in bytes.
 pub(crate) const EXPANSION_LIMIT: usize = 16 * 1024 * 1024;
 
-/// Refuses `text` if its entity references would expand past the limit.
+/// The most entity declarations a document may hold.
+pub(crate) const DECLARATIONS_LIMIT: usize = 64;
+
+/// Refuses `text` if it declares too many entities, one whose value holds
+/// markup, or references that would expand past the limit.
 pub(crate) fn check_expansion(text: &str) -> Result<(), Error> {
-    let Some(subset) = internal_subset(text) else {
+    // memmem, not str::find: this runs on every text parsed, and nearly all
+    // declare no entity, so the search crosses the whole text.
+    if memchr::memmem::find(text.as_bytes(), b"<!ENTITY").is_none() {
         return Ok(());
+    }
+    let refused = |message: String, at: usize| {
+        Err(Error::at(
+            ErrorKind::Malformed(message),
+            TextPos::of_offset(text, at),
+        ))
     };
-    let declared = declarations(&text[subset.clone()]);
-    if declared.is_empty() {
-        return Ok(());
+    let found = declarations(text);
+    if let Some(&(at, _, _)) = found.get(DECLARATIONS_LIMIT) {
+        return refused(
+            format!(
+                "more than {DECLARATIONS_LIMIT} entity declarations; \
+                 a configuration file declares a few at most"
+            ),
+            at,
+        );
+    }
+    let mut declared: HashMap<&str, Vec<&str>> = HashMap::new();
+    for &(at, name, value) in &found {
+        if holds_markup(value) {
+            return refused(
+                format!(
+                    "the entity {name:?} holds markup; a configuration file's entities hold text"
+                ),
+                at,
+            );
+        }
+        declared.entry(name).or_default().push(value);
     }
     let mut sizes: HashMap<&str, usize> = HashMap::new();
     let mut total: usize = 0;
-    let body_start = subset.end;
-    for (offset, name) in references(&text[body_start..]) {
+    for (offset, name) in references(text) {
         let size = expanded_size(name, &declared, &mut sizes, 0);
         total = total.saturating_add(size);
         if total > EXPANSION_LIMIT {
-            return Err(Error::at(
-                ErrorKind::Malformed(format!(
+            return refused(
+                format!(
                     "entity references expand to more than {} MiB of text",
                     EXPANSION_LIMIT / (1024 * 1024)
-                )),
-                TextPos::of_offset(text, body_start + offset),
-            ));
+                ),
+                offset,
+            );
         }
     }
     Ok(())
 }
 
-/// The byte range of the DOCTYPE's internal subset (between `[` and `]`).
-fn internal_subset(text: &str) -> Option<std::ops::Range<usize>> {
-    // memmem, not str::find: this runs on every text parsed, and nearly all
-    // have no DOCTYPE, so the search crosses the whole text.
-    let doctype = memchr::memmem::find(text.as_bytes(), b"<!DOCTYPE")?;
-    let open = doctype + text[doctype..].find(['[', '>'])?;
-    if text.as_bytes()[open] != b'[' {
-        return None;
-    }
-    let close = open + text[open..].find("]>").or_else(|| text[open..].find(']'))?;
-    Some(open + 1..close)
+/// Whether an entity's value would be parsed as markup where it is
+/// referred to: it holds a `<`, or a character reference to one (expanded
+/// when the entity is declared).
+fn holds_markup(value: &str) -> bool {
+    value.contains('<')
+        || value.match_indices("&#").any(|(at, _)| {
+            let rest = &value[at + 2..];
+            let (digits, radix) = match rest.strip_prefix(['x', 'X']) {
+                Some(hex) => (hex, 16),
+                None => (rest, 10),
+            };
+            let end = digits.find(';').unwrap_or(digits.len());
+            u32::from_str_radix(&digits[..end], radix).is_ok_and(|c| c == u32::from(b'<'))
+        })
 }
 
-/// Internal general entities: name and literal value. Parameter entities
-/// (`<!ENTITY % ...>`) and external ones (SYSTEM, PUBLIC) are not expanded
-/// into the document body and are skipped.
-fn declarations(subset: &str) -> HashMap<&str, &str> {
-    let mut found = HashMap::new();
-    let mut rest = subset;
-    while let Some(at) = rest.find("<!ENTITY") {
-        rest = rest[at + "<!ENTITY".len()..].trim_start();
-        if rest.starts_with('%') {
-            continue;
-        }
-        // A name ends at a blank; one cut short by markup is no name
-        // (and the search stops there: `<!ENTITY` repeated is linear).
+/// Every entity declaration in `text` (`<!ENTITY` repeated is linear):
+/// where it starts, its name and its literal value; a parameter entity
+/// (`<!ENTITY % name ...>`) as a general one of its name, an external one
+/// (SYSTEM, PUBLIC: no literal) with an empty value.
+fn declarations(text: &str) -> Vec<(usize, &str, &str)> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("<!ENTITY") {
+        let rest = text[at + "<!ENTITY".len()..].trim_start();
+        let rest = rest.strip_prefix('%').map_or(rest, str::trim_start);
+        // A name ends at a blank; one cut short by markup is no name.
         let name_end = rest
             .find(|c: char| c.is_whitespace() || c == '<' || c == '>')
             .unwrap_or(rest.len());
         let name = &rest[..name_end];
         let after = rest[name_end..].trim_start();
-        let Some(quote) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
-            continue;
-        };
-        if let Some(close) = after[1..].find(quote) {
-            found.insert(name, &after[1..1 + close]);
-        }
+        let value = after
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+            .and_then(|quote| after[1..].find(quote).map(|close| &after[1..1 + close]));
+        found.push((at, name, value.unwrap_or("")));
     }
     found
 }
@@ -102,30 +138,35 @@ fn references(text: &str) -> impl Iterator<Item = (usize, &str)> {
     })
 }
 
-/// The length `name` expands to; undeclared names (the predefined `amp` and
-/// the like) count as one byte. Deeper than 10 levels counts as over the
+/// The length `name` expands to, the largest of its values where it is
+/// declared twice; undeclared names (the predefined `amp` and the like)
+/// count as one byte. Deeper than 10 levels counts as over the
 /// limit: roxmltree refuses that nesting anyway.
 fn expanded_size<'a>(
     name: &'a str,
-    declared: &HashMap<&'a str, &'a str>,
+    declared: &HashMap<&'a str, Vec<&'a str>>,
     sizes: &mut HashMap<&'a str, usize>,
     depth: usize,
 ) -> usize {
     if let Some(&size) = sizes.get(name) {
         return size;
     }
-    let Some(value) = declared.get(name) else {
+    let Some(values) = declared.get(name) else {
         return 1;
     };
     if depth > 10 {
         return usize::MAX;
     }
-    let mut size = value.len();
-    for (_, inner) in references(value) {
-        size = size.saturating_add(expanded_size(inner, declared, sizes, depth + 1));
+    let mut largest = 0;
+    for value in values {
+        let mut size = value.len();
+        for (_, inner) in references(value) {
+            size = size.saturating_add(expanded_size(inner, declared, sizes, depth + 1));
+        }
+        largest = largest.max(size);
     }
-    sizes.insert(name, size);
-    size
+    sizes.insert(name, largest);
+    largest
 }
 
 #[cfg(test)]
@@ -138,9 +179,72 @@ mod tests {
     fn references_are_names_between_an_ampersand_and_a_semicolon() {
         let found: Vec<(usize, &str)> = references("&a b; &&c; &#65; &d<e; &f;").collect();
         assert_eq!(found, vec![(7, "c"), (23, "f")]);
-        let declared = declarations("<!ENTITY<!ENTITY a \"x\"><!ENTITY % p \"y\">");
-        assert_eq!(declared.get("a"), Some(&"x"));
-        assert_eq!(declared.len(), 1);
+        let declared = declarations("<!ENTITY<!ENTITY a \"x\"><!ENTITY % p 'y'><!ENTITY e SYSTEM");
+        assert_eq!(
+            declared,
+            [(0, "", ""), (8, "a", "x"), (23, "p", "y"), (40, "e", "")]
+        );
+    }
+
+    /// What the scan of one DOCTYPE's subset missed is counted: a name
+    /// declared again (roxmltree expands the first), a DOCTYPE in a comment
+    /// before the real one, a `]>` inside a value.
+    #[test]
+    fn no_declaration_hides_from_the_count() {
+        let big = "x".repeat(100_000);
+        let refs = "&a;".repeat(200);
+        for text in [
+            format!("<!DOCTYPE r [<!ENTITY a \"{big}\"><!ENTITY a \"y\">]><r>{refs}</r>"),
+            format!("<!-- <!DOCTYPE r [ ]> --><!DOCTYPE r [<!ENTITY a \"{big}\">]><r>{refs}</r>"),
+            format!("<!DOCTYPE r [<!ENTITY b \"]>\"><!ENTITY a \"{big}\">]><r>{refs}</r>"),
+        ] {
+            let err = check_expansion(&text).unwrap_err();
+            assert!(
+                err.to_string().contains("expand to more than 16 MiB"),
+                "{err}"
+            );
+        }
+    }
+
+    /// Markup in an entity's value, as written or as a character reference,
+    /// is refused at its declaration; text and references to other
+    /// characters pass.
+    #[test]
+    fn an_entity_holding_markup_is_refused() {
+        for value in [
+            "<x>1</x>",
+            "&#60;x/>",
+            "&#x3C;x/>",
+            "&#x003c;x/>",
+            "&#0060;x/>",
+        ] {
+            let text = format!("<!DOCTYPE r [\n<!ENTITY e \"{value}\">]><r>&e;</r>");
+            let err = check_expansion(&text).unwrap_err();
+            assert!(err.to_string().contains("holds markup"), "{value}: {err}");
+            assert_eq!(err.position(), Some(TextPos { line: 2, column: 1 }));
+        }
+        let text = "<!DOCTYPE r [<!ENTITY e \"a &#62; b &#38;#60; &lt; &amp;\">]><r>&e;</r>";
+        check_expansion(text).unwrap();
+    }
+
+    /// More declarations than the limit are refused at the first too many.
+    #[test]
+    fn entity_declarations_are_bounded() {
+        let declare =
+            |n: usize| -> String { (0..n).map(|i| format!("<!ENTITY e{i} \"v\">\n")).collect() };
+        check_expansion(&format!(
+            "<!DOCTYPE r [{}]><r/>",
+            declare(DECLARATIONS_LIMIT)
+        ))
+        .unwrap();
+        let text = format!("<!DOCTYPE r [{}]><r/>", declare(DECLARATIONS_LIMIT + 1));
+        let err = check_expansion(&text).unwrap_err();
+        assert!(
+            err.to_string().contains("more than 64 entity declarations"),
+            "{err}"
+        );
+        let line = DECLARATIONS_LIMIT as u32 + 1;
+        assert_eq!(err.position(), Some(TextPos { line, column: 1 }));
     }
 
     #[test]
