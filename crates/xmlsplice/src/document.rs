@@ -310,8 +310,10 @@ impl Document {
         self.handle(self.rox().root_element())
     }
 
-    /// Every element `query` selects, in document order: a path below the
-    /// root element (`"clustering/members/member"`), or below an element
+    /// Every element `query` selects, in document order (but for a child
+    /// step after contexts nested in one another: each context's children
+    /// in turn): a path below the root element
+    /// (`"clustering/members/member"`), or below an element
     /// (`(member, "hostName")`).
     ///
     /// A relative path's first step matches the context's children (the

@@ -139,7 +139,9 @@ impl Path {
         self.from_document
     }
 
-    /// The elements this path selects from `context`, in document order.
+    /// The elements this path selects from `context`, in document order
+    /// (but for a child step after contexts nested in one another: each
+    /// context's children in turn), each once.
     pub(crate) fn select<'a, 'input>(&self, context: Node<'a, 'input>) -> Vec<Node<'a, 'input>> {
         let start = if self.from_document {
             context.document().root()
@@ -206,17 +208,22 @@ fn select_steps<'a, 'input>(
     current
 }
 
-/// Where a node stands in document order, its ancestors first: its start
-/// in the tree's own text (comments left out, it still sorts as the
-/// file's), the document's root before the root element that starts where
-/// it does.
-fn order(node: &Node) -> (usize, bool) {
-    (node.range().start, node.parent().is_some())
+/// Where a node stands in document order, its ancestors first: roxmltree
+/// numbers its nodes so (the elements an entity's value holds too, whose
+/// ranges are the declaration's, not the reference's).
+fn order(node: &Node) -> usize {
+    node.id().get_usize()
+}
+
+/// Where the nodes below `node` end in that order: they are numbered right
+/// after it.
+fn subtree_end(node: &Node) -> usize {
+    order(node) + node.descendants().len()
 }
 
 /// Whether `node` lies below `context`.
 fn below(context: &Node, node: &Node) -> bool {
-    order(node) > order(context) && node.range().start < context.range().end
+    order(node) > order(context) && order(node) < subtree_end(context)
 }
 
 /// The elements below `contexts` for which `wanted` holds, in document
@@ -266,7 +273,7 @@ fn descendants_picked<'a, 'input>(
     let mut picked = Vec::new();
     for context in &contexts {
         let start = kept.partition_point(|n| order(n) <= order(context));
-        let end = kept.partition_point(|n| n.range().start < context.range().end);
+        let end = kept.partition_point(|n| order(n) < subtree_end(context));
         let own = &kept[start..end.max(start)];
         let at = own.get(position - 1).copied().into_iter().collect();
         let holds = |n: &Node, i: usize| step.predicates[i].holds(*n);
