@@ -119,21 +119,22 @@ fn common_ancestor<'a, 'input>(
 ) -> Option<Node<'a, 'input>> {
     let mut nodes = ids.iter().filter_map(|&id| tree.get_node(id));
     let first = nodes.next()?;
-    // The chain from the first node up to the document node; each further
-    // node cuts it down to the part that is also its ancestor.
-    let mut chain: Vec<Node> = first.ancestors().collect();
+    // roxmltree numbers nodes in document order, ancestors first, each
+    // subtree right after its node: the lowest node whose subtree holds the
+    // first and the last of them holds every one between (walking up from
+    // each node instead took the square of the depth for each).
+    let (mut low, mut high) = (first, first);
     for node in nodes {
-        let keep = node
-            .ancestors()
-            .find_map(|a| chain.iter().position(|c| c.id() == a.id()));
-        match keep {
-            Some(i) => {
-                chain.drain(..i);
-            }
-            None => return Some(tree.root()),
+        if node.id().get_usize() < low.id().get_usize() {
+            low = node;
+        }
+        if node.id().get_usize() > high.id().get_usize() {
+            high = node;
         }
     }
-    chain.first().copied()
+    let subtree_end = |n: &Node| n.id().get_usize() + n.descendants().len();
+    low.ancestors()
+        .find(|a| subtree_end(a) > high.id().get_usize())
 }
 
 #[cfg(test)]
@@ -159,6 +160,25 @@ mod tests {
         assert_eq!(name(&[find("d"), find("c")]), "c");
         assert_eq!(name(&[find("d"), find("e")]), "r");
         assert!(common_ancestor(&doc, &[]).is_none());
+    }
+
+    proptest::proptest! {
+        /// The lowest node above every one of a set is the deepest of the
+        /// ancestors they all share.
+        #[test]
+        fn common_ancestor_is_the_deepest_shared_ancestor(
+            picks in proptest::collection::vec(0..40usize, 1..6),
+        ) {
+            let text = "<r><a><b/><c><d/><e><f/></e></c></a><g><h><i/></h><j/></g><k/></r>";
+            let doc = roxmltree::Document::parse(text).unwrap();
+            let all: Vec<Node> = doc.descendants().collect();
+            let nodes: Vec<Node> = picks.iter().map(|&i| all[i % all.len()]).collect();
+            let shared = nodes[0]
+                .ancestors()
+                .find(|a| nodes.iter().all(|n| n.ancestors().any(|b| b == *a)));
+            let ids: Vec<NodeId> = nodes.iter().map(|n| n.id()).collect();
+            proptest::prop_assert_eq!(common_ancestor(&doc, &ids), shared);
+        }
     }
 
     #[test]
