@@ -22,9 +22,16 @@ pub(crate) fn line_start(text: &str, pos: usize) -> usize {
 /// The indentation before `pos`, if only indentation stands between the
 /// start of its line and `pos`.
 pub(crate) fn indentation_before(text: &str, pos: usize) -> Option<&str> {
-    let start = line_start(text, pos);
-    let lead = &text[start..pos];
-    lead.chars().all(is_indent).then_some(lead)
+    // Read back over indentation only: a tag deep in a long line answers at
+    // the first other character, not at the line's start.
+    let lead: usize = text[..pos]
+        .chars()
+        .rev()
+        .take_while(|&c| is_indent(c))
+        .map(char::len_utf8)
+        .sum();
+    let start = pos - lead;
+    (start == 0 || text.as_bytes()[start - 1] == b'\n').then_some(&text[start..pos])
 }
 
 /// The line ending used at `pos`: that of the line holding it, or failing
