@@ -34,35 +34,78 @@ pub(super) fn datasource_files(home: &CarbonHome) -> carbon_config::Result<Vec<S
     Ok(names)
 }
 
-/// The entries `path` selects below the root, each with what names it and
-/// the path that finds it again by that name (`own`, given the name): those
-/// whose name is theirs alone and which such a path can find. Each entry's
-/// keys are then read below its element, not looked up again by name among
-/// all its siblings (a file of thousands took the square of their number,
-/// and the cube when they shared a name). An entry the path could not find
-/// alone (its name shared, or one that no quoted path can hold) has no keys
-/// read, as a lookup by name would read none.
-fn entries(
-    doc: &Document,
-    path: &str,
-    name_of: impl Fn(Element) -> Option<String>,
-    own: impl Fn(&str) -> String,
-) -> Vec<(String, String, Element)> {
-    let named: Vec<(String, Element)> = doc
-        .select((doc.root(), path))
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|el| Some((name_of(el)?, el)))
-        .collect();
-    let mut count: HashMap<&str, usize> = HashMap::new();
-    for (name, _) in &named {
-        *count.entry(name).or_default() += 1;
+/// What names an entry, as the recipe's tables find it again: an attribute
+/// (`dbConfig[@name='…']`) or a child's text (`datasource[name='…']`).
+#[derive(Clone, Copy)]
+enum NamedBy {
+    Attribute(&'static str),
+    Child(&'static str),
+}
+
+impl NamedBy {
+    /// The entry's name, read as capture writes it.
+    fn name(self, doc: &Document, el: Element) -> Option<String> {
+        match self {
+            NamedBy::Attribute(name) => doc.attribute(el, name).map(str::to_string),
+            NamedBy::Child(name) => value_in(doc, el, name),
+        }
     }
-    named
-        .iter()
-        .filter(|(name, _)| count[name.as_str()] == 1)
-        .map(|(name, el)| (name.clone(), own(name), *el))
-        .filter(|(_, own, _)| xmlsplice::Path::parse(own).is_ok())
+
+    /// Every name a path's test finds the entry by: an attribute of that
+    /// name in any namespace, or the text of any child of that name that
+    /// holds no element.
+    fn found_by(self, doc: &Document, el: Element) -> Vec<String> {
+        let mut names: Vec<String> = match self {
+            NamedBy::Attribute(local) => doc
+                .attributes_expanded(el)
+                .into_iter()
+                .filter(|&(_, name, _)| name == local)
+                .map(|(_, _, value)| value.to_string())
+                .collect(),
+            NamedBy::Child(local) => doc
+                .children(el)
+                .into_iter()
+                .filter(|&c| doc.name(c) == local && !doc.has_children(c))
+                .filter_map(|c| doc.element_text(c))
+                .map(|text| text.trim().to_string())
+                .collect(),
+        };
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The path that finds an entry of `path` by `name`.
+    fn path(self, path: &str, name: &str) -> String {
+        match self {
+            NamedBy::Attribute(test) => format!("{path}[@{test}='{name}']"),
+            NamedBy::Child(test) => format!("{path}[{test}='{name}']"),
+        }
+    }
+}
+
+/// The entries `path` selects below the root, each with its name and the
+/// path that finds it again by that name: those that path finds alone (no
+/// other entry answers to the name, and a quoted path can hold it). Each
+/// entry's keys are then read below its element, not looked up again by
+/// name among all its siblings (a file of thousands took the square of
+/// their number, and the cube when they shared a name). An entry no path
+/// finds alone has no keys read, as a lookup by name would read none.
+fn entries(doc: &Document, path: &str, by: NamedBy) -> Vec<(String, String, Element)> {
+    let found = doc.select((doc.root(), path)).unwrap_or_default();
+    let mut answering: HashMap<String, usize> = HashMap::new();
+    for &el in &found {
+        for name in by.found_by(doc, el) {
+            *answering.entry(name).or_default() += 1;
+        }
+    }
+    found
+        .into_iter()
+        .filter_map(|el| Some((by.name(doc, el)?, el)))
+        .filter(|(name, _)| answering.get(name) == Some(&1))
+        .map(|(name, el)| (by.path(path, &name), name, el))
+        .filter(|(own, _, _)| xmlsplice::Path::parse(own).is_ok())
+        .map(|(own, name, el)| (name, own, el))
         .collect()
 }
 
@@ -70,13 +113,12 @@ fn entries(
 fn by_name<'b>(
     base: Option<&'b Document>,
     path: &str,
-    name_of: impl Fn(&'b Document, Element) -> Option<String>,
-    own: impl Fn(&str) -> String,
+    by: NamedBy,
 ) -> HashMap<String, (&'b Document, Element)> {
     let Some(base) = base else {
         return HashMap::new();
     };
-    entries(base, path, |el| name_of(base, el), own)
+    entries(base, path, by)
         .into_iter()
         .map(|(name, _, el)| (name, (base, el)))
         .collect()
@@ -129,10 +171,8 @@ pub(super) fn datasources(
         }
     }
     const DATASOURCE: &str = "datasources/datasource";
-    let own = |name: &str| format!("{DATASOURCE}[name='{name}']");
-    let name_of = |d: &Document, ds: Element| value_in(d, ds, "name");
-    let theirs = by_name(base, DATASOURCE, name_of, own);
-    for (name, own, ds) in entries(doc, DATASOURCE, |ds| name_of(doc, ds), own) {
+    let theirs = by_name(base, DATASOURCE, NamedBy::Child("name"));
+    for (name, own, ds) in entries(doc, DATASOURCE, NamedBy::Child("name")) {
         let theirs = theirs.get(&name).copied();
         let config = |child: &str| format!("definition/configuration/{child}");
         let mut keys = Keys::below(ds, theirs, compare && theirs.is_some())
@@ -183,12 +223,8 @@ pub(super) fn registry(
             .text(doc, "current_db_config", "currentDBConfig")
             .table("registry", false),
     );
-    let attribute = |name: &'static str| {
-        move |d: &Document, el: Element| d.attribute(el, name).map(str::to_string)
-    };
-    let own = |name: &str| format!("dbConfig[@name='{name}']");
-    let theirs = by_name(base, "dbConfig", attribute("name"), own);
-    for (name, found_by, el) in entries(doc, "dbConfig", |el| attribute("name")(doc, el), own) {
+    let theirs = by_name(base, "dbConfig", NamedBy::Attribute("name"));
+    for (name, found_by, el) in entries(doc, "dbConfig", NamedBy::Attribute("name")) {
         let theirs = theirs.get(&name).copied();
         let compare = compare && theirs.is_some();
         let mut keys = Keys::below(el, theirs, compare).text(doc, "data_source", "dataSource");
@@ -202,10 +238,8 @@ pub(super) fn registry(
             out.push(table);
         }
     }
-    let id = |d: &Document, el: Element| value_in(d, el, "id");
-    let own = |id: &str| format!("remoteInstance[id='{id}']");
-    let theirs = by_name(base, "remoteInstance", id, own);
-    for (id, _, el) in entries(doc, "remoteInstance", |el| value_in(doc, el, "id"), own) {
+    let theirs = by_name(base, "remoteInstance", NamedBy::Child("id"));
+    for (id, _, el) in entries(doc, "remoteInstance", NamedBy::Child("id")) {
         let theirs = theirs.get(&id).copied();
         let keys = Keys::below(el, theirs, compare && theirs.is_some())
             .text(doc, "url", "@url")
@@ -224,9 +258,8 @@ pub(super) fn registry(
             out.push(table);
         }
     }
-    let own = |path: &str| format!("mount[@path='{path}']");
-    let theirs = by_name(base, "mount", attribute("path"), own);
-    for (path, _, el) in entries(doc, "mount", |el| attribute("path")(doc, el), own) {
+    let theirs = by_name(base, "mount", NamedBy::Attribute("path"));
+    for (path, _, el) in entries(doc, "mount", NamedBy::Attribute("path")) {
         let theirs = theirs.get(&path).copied();
         let keys = Keys::below(el, theirs, compare && theirs.is_some())
             .text(doc, "overwrite", "@overwrite")

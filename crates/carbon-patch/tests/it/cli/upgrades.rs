@@ -534,3 +534,28 @@ fn entries_that_share_a_name_are_left_to_raw_edits() {
     let out = diff(&tree.home("node1"), &tree.home("fresh1"), &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// An entry is another's namesake whenever a path's test would find both
+/// by its name: a `name` attribute in a namespace (`x:name`), or a second
+/// `<name>` child. Neither entry of such a pair becomes a typed table.
+#[test]
+fn a_name_another_entry_answers_to_is_shared() {
+    let tree = Tree::new(&["node1"]);
+    let registry = tree.home("node1").join("repository/conf/registry.xml");
+    let text = std::fs::read_to_string(&registry).unwrap();
+    let configs = "    <dbConfig name=\"A\" xmlns:x=\"urn:x\"><dataSource>jdbc/A</dataSource></dbConfig>\n    \
+                   <dbConfig x:name=\"A\" xmlns:x=\"urn:x\"><dataSource>jdbc/B</dataSource></dbConfig>\n    \
+                   <dbConfig name=\"C\"><dataSource>jdbc/C</dataSource></dbConfig>\n\
+                   </wso2registry>";
+    std::fs::write(&registry, text.replace("</wso2registry>", configs)).unwrap();
+    let out = bin()
+        .arg("capture")
+        .arg(tree.home("node1"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let captured = stdout(&out);
+    assert!(captured.contains("data_source = \"jdbc/C\""), "{captured}");
+    assert!(!captured.contains("jdbc/A"), "{captured}");
+    assert!(!captured.contains("jdbc/B"), "{captured}");
+}
