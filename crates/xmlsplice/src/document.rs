@@ -257,10 +257,14 @@ impl Document {
 
     /// The line and column of byte `offset` of the text.
     pub(crate) fn pos(&self, offset: usize) -> TextPos {
-        let lines = self
-            .lines
-            .get_or_init(|| crate::error::Lines::of(self.text()));
-        lines.pos(self.text(), offset)
+        self.lines().pos(self.text(), offset)
+    }
+
+    /// The text's lines, counted once: where a line starts or ends is a
+    /// binary search, not a scan of a line that may be the whole file.
+    pub(crate) fn lines(&self) -> &crate::error::Lines {
+        self.lines
+            .get_or_init(|| crate::error::Lines::of(self.text()))
     }
 
     /// Where `node` is in the text. Use this, never `node.range()`: the

@@ -10,7 +10,7 @@ use roxmltree::{Node, NodeId};
 
 use crate::commented::{self, Commented};
 use crate::document::{Document, Element};
-use crate::error::{Error, ErrorKind};
+use crate::error::{Error, ErrorKind, Lines};
 use crate::fragment::{self, IntoMarkup};
 use crate::layout;
 use crate::name::XML_NAMESPACE;
@@ -121,10 +121,10 @@ impl Tags {
 }
 
 /// The line ending that ends the line before the one holding `pos`.
-fn eol_before_line(text: &str, pos: usize) -> &'static str {
-    let start = layout::line_start(text, pos);
+fn eol_before_line(text: &str, lines: &Lines, pos: usize) -> &'static str {
+    let start = lines.line_start(pos);
     match start {
-        0 => layout::line_ending_at(text, pos),
+        0 => layout::line_ending_at(text, lines, pos),
         // Compare bytes: the character before the line feed may be multi-byte.
         s if s >= 2 && text.as_bytes()[s - 2] == b'\r' => "\r\n",
         _ => "\n",
@@ -135,8 +135,8 @@ fn eol_before_line(text: &str, pos: usize) -> &'static str {
 /// follows `pos` on it is only whitespace and comments. A comment on an
 /// element's line is about that element, so a sibling inserted after it
 /// goes after the comment, and the element's line stays as it was.
-fn end_of_own_line(text: &str, pos: usize) -> Option<usize> {
-    let newline = pos + text[pos..].find('\n')?;
+fn end_of_own_line(text: &str, lines: &Lines, pos: usize) -> Option<usize> {
+    let newline = lines.newline_from(pos)?;
     let line_end = if newline > pos && text.as_bytes()[newline - 1] == b'\r' {
         newline - 1
     } else {
@@ -154,8 +154,8 @@ fn end_of_own_line(text: &str, pos: usize) -> Option<usize> {
 }
 
 /// The indentation that starts the line holding `pos`.
-fn line_indent(text: &str, pos: usize) -> &str {
-    let start = layout::line_start(text, pos);
+fn line_indent<'t>(text: &'t str, lines: &Lines, pos: usize) -> &'t str {
+    let start = lines.line_start(pos);
     let line = &text[start..pos];
     &line[..line.len() - line.trim_start_matches([' ', '\t', '\u{A0}']).len()]
 }
@@ -323,6 +323,7 @@ impl Document {
         let wanted = self.attribute_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
+        let lines = self.lines();
         // A prefix this edit declares: the declaration and its key.
         let mut declaration = None;
         let (range, new) = match node.attributes().find(|a| self.is_attribute(a, &wanted)) {
@@ -349,7 +350,7 @@ impl Document {
                 let separator = match last
                     .and_then(|a| layout::indentation_before(text, self.attr_range(&a).start))
                 {
-                    Some(indent) => format!("{}{indent}", layout::line_ending_at(text, at)),
+                    Some(indent) => format!("{}{indent}", layout::line_ending_at(text, lines, at)),
                     None => " ".to_string(),
                 };
                 let written = match wanted {
@@ -506,14 +507,15 @@ impl Document {
         place: Place,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
+        let lines = self.lines();
         let range = self.range_of(node);
         let Some(indent) = layout::indentation_before(text, range.start) else {
             // The sibling shares its line: so does the new element.
             let body = layout::reindent(
                 markup,
-                line_indent(text, range.start),
+                line_indent(text, lines, range.start),
                 self.indent_unit(),
-                layout::line_ending_at(text, range.start),
+                layout::line_ending_at(text, lines, range.start),
             );
             let at = if matches!(place, Place::Before(_)) {
                 range.start
@@ -524,19 +526,20 @@ impl Document {
         };
         let unit = self.unit_below(parent, indent);
         if matches!(place, Place::Before(_)) {
-            let eol = eol_before_line(text, range.start);
+            let eol = eol_before_line(text, lines, range.start);
             let body = layout::reindent(markup, indent, &unit, eol);
             (range.start..range.start, format!("{body}{eol}{indent}"))
         } else {
-            let eol = layout::line_ending_at(text, range.end);
+            let eol = layout::line_ending_at(text, lines, range.end);
             let body = layout::reindent(markup, indent, &unit, eol);
-            let at = end_of_own_line(text, range.end).unwrap_or(range.end);
+            let at = end_of_own_line(text, lines, range.end).unwrap_or(range.end);
             (at..at, format!("{eol}{indent}{body}"))
         }
     }
 
     fn inside(&self, parent: Node, markup: &str, place: Place) -> (std::ops::Range<usize>, String) {
         let text = self.text();
+        let lines = self.lines();
         let tags = Tags::of(text, self.range_of(parent));
         let significant: Vec<Node> = parent.children().filter(|c| !is_blank_text(c)).collect();
         if significant.is_empty() {
@@ -555,7 +558,7 @@ impl Document {
             (Place::FirstChild(_), Some(indent))
                 if layout::indentation_before(text, first).is_some() =>
             {
-                let eol = eol_before_line(text, first);
+                let eol = eol_before_line(text, lines, first);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
                 (first..first, format!("{body}{eol}{indent}"))
@@ -563,7 +566,7 @@ impl Document {
             (Place::LastChild(_), Some(indent))
                 if content[content.trim_end().len()..].contains('\n') =>
             {
-                let eol = layout::line_ending_at(text, last);
+                let eol = layout::line_ending_at(text, lines, last);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
                 (last..last, format!("{eol}{indent}{body}"))
@@ -577,9 +580,9 @@ impl Document {
                 };
                 let body = layout::reindent(
                     markup,
-                    line_indent(text, at),
+                    line_indent(text, lines, at),
                     self.indent_unit(),
-                    layout::line_ending_at(text, at),
+                    layout::line_ending_at(text, lines, at),
                 );
                 (at..at, body)
             }
@@ -595,11 +598,12 @@ impl Document {
         markup: &str,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
+        let lines = self.lines();
         let start = self.range_of(parent).start;
-        let outer = line_indent(text, start);
+        let outer = line_indent(text, lines, start);
         let unit = self.indent_unit();
         let inner = format!("{outer}{unit}");
-        let eol = layout::line_ending_at(text, start);
+        let eol = layout::line_ending_at(text, lines, start);
         let body = layout::reindent(markup, &inner, unit, eol);
         if tags.self_closing {
             let qname = &text[tags.qname.clone()];
@@ -623,10 +627,11 @@ impl Document {
         let raw = fragment.into_markup()?;
         let node = self.editable(element)?;
         let text = self.text();
+        let lines = self.lines();
         let scope = node.parent().unwrap_or(node);
         let markup = fragment::prepare(&raw, scope, self.encoding, self.cache.as_ref())?;
         let range = self.range_of(node);
-        let indent = line_indent(text, range.start);
+        let indent = line_indent(text, lines, range.start);
         let unit = match node.parent().filter(Node::is_element) {
             Some(parent) => self.unit_below(parent, indent),
             None => self.indent_unit().to_string(),
@@ -635,7 +640,7 @@ impl Document {
             &markup,
             indent,
             &unit,
-            layout::line_ending_at(text, range.start),
+            layout::line_ending_at(text, lines, range.start),
         );
         if text[range.clone()] == body {
             return Ok(false);
@@ -654,6 +659,7 @@ impl Document {
             )));
         }
         let text = self.text();
+        let lines = self.lines();
         let range = self.range_of(node);
         let rest_of_line = &text[range.end..];
         let line_end = rest_of_line.find('\n');
@@ -665,7 +671,7 @@ impl Document {
         let same_line = &rest_of_line[..line_end.unwrap_or(rest_of_line.len())];
         let blanks = same_line.len() - same_line.trim_start().len();
         let cut = match (alone, line_end) {
-            (true, Some(nl)) => layout::line_start(text, range.start)..range.end + nl + 1,
+            (true, Some(nl)) => lines.line_start(range.start)..range.end + nl + 1,
             _ if leads && !same_line.trim().is_empty() => range.start..range.end + blanks,
             _ => range,
         };

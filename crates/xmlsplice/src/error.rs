@@ -79,6 +79,17 @@ impl Lines {
         }
     }
 
+    /// Where the line holding byte `offset` starts.
+    pub(crate) fn line_start(&self, offset: usize) -> usize {
+        self.starts[self.starts.partition_point(|&start| start <= offset) - 1]
+    }
+
+    /// Where the first line feed at or after byte `offset` is.
+    pub(crate) fn newline_from(&self, offset: usize) -> Option<usize> {
+        let next = self.starts.partition_point(|&start| start <= offset);
+        self.starts.get(next).map(|start| start - 1)
+    }
+
     /// [`TextPos::of_offset`] of `offset` in `text`, the text these lines
     /// were counted in.
     pub(crate) fn pos(&self, text: &str, offset: usize) -> TextPos {

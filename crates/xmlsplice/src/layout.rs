@@ -7,6 +7,8 @@
 //! endings keeps each region's own. When there is no sibling to copy, the
 //! indentation is the parent's plus the file's indent unit.
 
+use crate::error::Lines;
+
 /// Characters that count as indentation: what sits before the first tag of
 /// a line in real files. A no-break space is character data, not XML
 /// whitespace, but some shipped files indent with it.
@@ -36,7 +38,8 @@ pub(crate) fn indentation_before(text: &str, pos: usize) -> Option<&str> {
 
 /// The line ending used at `pos`: that of the line holding it, or failing
 /// that (a last line without one) the nearest one before it, or `\n`.
-pub(crate) fn line_ending_at(text: &str, pos: usize) -> &'static str {
+/// `lines` are the text's.
+pub(crate) fn line_ending_at(text: &str, lines: &Lines, pos: usize) -> &'static str {
     let ending = |nl: usize| {
         if nl > 0 && text.as_bytes()[nl - 1] == b'\r' {
             "\r\n"
@@ -44,12 +47,12 @@ pub(crate) fn line_ending_at(text: &str, pos: usize) -> &'static str {
             "\n"
         }
     };
-    if let Some(i) = text[pos..].find('\n') {
-        return ending(pos + i);
+    if let Some(nl) = lines.newline_from(pos) {
+        return ending(nl);
     }
-    match text[..pos].rfind('\n') {
-        Some(i) => ending(i),
-        None => "\n",
+    match lines.line_start(pos) {
+        0 => "\n",
+        start => ending(start - 1),
     }
 }
 
@@ -241,12 +244,17 @@ mod tests {
 
     #[test]
     fn line_endings_are_taken_from_the_place() {
+        let at = |text: &str, pos: usize| line_ending_at(text, &Lines::of(text), pos);
         let text = "<a>\r\n  <b/>\n  <c/>";
-        assert_eq!(line_ending_at(text, 1), "\r\n");
-        assert_eq!(line_ending_at(text, text.find("<b").unwrap()), "\n");
+        assert_eq!(at(text, 1), "\r\n");
+        assert_eq!(at(text, text.find("<b").unwrap()), "\n");
         // The last line has no ending: the nearest before it counts.
-        assert_eq!(line_ending_at(text, text.find("<c").unwrap()), "\n");
-        assert_eq!(line_ending_at("<a/>", 0), "\n");
+        assert_eq!(at(text, text.find("<c").unwrap()), "\n");
+        assert_eq!(at("<a/>", 0), "\n");
+        // At a line feed, it is that line's; on a last line after a CRLF
+        // one, the CRLF.
+        assert_eq!(at(text, 3), "\r\n");
+        assert_eq!(at("<a>\r\n<b/>", 6), "\r\n");
     }
 
     #[test]
