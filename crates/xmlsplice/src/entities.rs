@@ -43,7 +43,7 @@ pub(crate) fn check_expansion(text: &str) -> Result<(), Error> {
             TextPos::of_offset(text, at),
         ))
     };
-    let found = declarations(text);
+    let found: Vec<_> = declarations(text).take(DECLARATIONS_LIMIT + 1).collect();
     if let Some(&(at, _, _)) = found.get(DECLARATIONS_LIMIT) {
         return refused(
             format!(
@@ -99,29 +99,37 @@ fn holds_markup(value: &str) -> bool {
         })
 }
 
-/// Every entity declaration in `text` (`<!ENTITY` repeated is linear):
+/// XML's white space, which alone ends a name: Unicode's other spaces
+/// (U+1680) are name characters to roxmltree, and a name cut at one would
+/// hide its entity from every count here.
+fn is_blank(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+/// Each entity declaration in `text`, in order (the caller stops past the
+/// limit: a value's closing quote is searched for to the end):
 /// where it starts, its name and its literal value; a parameter entity
 /// (`<!ENTITY % name ...>`) as a general one of its name, an external one
 /// (SYSTEM, PUBLIC: no literal) with an empty value.
-fn declarations(text: &str) -> Vec<(usize, &str, &str)> {
-    let mut found = Vec::new();
-    for (at, _) in text.match_indices("<!ENTITY") {
-        let rest = text[at + "<!ENTITY".len()..].trim_start();
-        let rest = rest.strip_prefix('%').map_or(rest, str::trim_start);
+fn declarations(text: &str) -> impl Iterator<Item = (usize, &str, &str)> {
+    text.match_indices("<!ENTITY").map(move |(at, _)| {
+        let rest = text[at + "<!ENTITY".len()..].trim_start_matches(is_blank);
+        let rest = rest
+            .strip_prefix('%')
+            .map_or(rest, |r| r.trim_start_matches(is_blank));
         // A name ends at a blank; one cut short by markup is no name.
         let name_end = rest
-            .find(|c: char| c.is_whitespace() || c == '<' || c == '>')
+            .find(|c: char| is_blank(c) || c == '<' || c == '>')
             .unwrap_or(rest.len());
         let name = &rest[..name_end];
-        let after = rest[name_end..].trim_start();
+        let after = rest[name_end..].trim_start_matches(is_blank);
         let value = after
             .chars()
             .next()
             .filter(|c| *c == '"' || *c == '\'')
             .and_then(|quote| after[1..].find(quote).map(|close| &after[1..1 + close]));
-        found.push((at, name, value.unwrap_or("")));
-    }
-    found
+        (at, name, value.unwrap_or(""))
+    })
 }
 
 /// `&name;` references (not character references) with their offsets.
@@ -131,7 +139,7 @@ fn references(text: &str) -> impl Iterator<Item = (usize, &str)> {
         // A name holds no blank, `&` or `<`: the search for its `;` stops
         // at the first of them, so it never crosses the next `&` (a search
         // to the next `;` would make N ampersands cost N times the text).
-        let end = rest.find(|c: char| c == ';' || c == '&' || c == '<' || c.is_whitespace())?;
+        let end = rest.find(|c: char| c == ';' || c == '&' || c == '<' || is_blank(c))?;
         let name = &rest[..end];
         let plain = rest[end..].starts_with(';') && !name.is_empty() && !name.starts_with('#');
         plain.then_some((at, name))
@@ -179,7 +187,8 @@ mod tests {
     fn references_are_names_between_an_ampersand_and_a_semicolon() {
         let found: Vec<(usize, &str)> = references("&a b; &&c; &#65; &d<e; &f;").collect();
         assert_eq!(found, vec![(7, "c"), (23, "f")]);
-        let declared = declarations("<!ENTITY<!ENTITY a \"x\"><!ENTITY % p 'y'><!ENTITY e SYSTEM");
+        let declared: Vec<_> =
+            declarations("<!ENTITY<!ENTITY a \"x\"><!ENTITY % p 'y'><!ENTITY e SYSTEM").collect();
         assert_eq!(
             declared,
             [(0, "", ""), (8, "a", "x"), (23, "p", "y"), (40, "e", "")]
@@ -204,6 +213,24 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Only XML's white space ends a name: roxmltree takes U+1680 (a Unicode
+    /// space) into one, and a scan that ended the name there missed both
+    /// the entity and its references.
+    #[test]
+    fn a_name_holding_a_unicode_space_is_one_name() {
+        let big = "x".repeat(100_000);
+        let refs = "&a\u{1680}b;".repeat(200);
+        let text = format!("<!DOCTYPE r [<!ENTITY a\u{1680}b \"{big}\">]><r>{refs}</r>");
+        let err = check_expansion(&text).unwrap_err();
+        assert!(
+            err.to_string().contains("expand to more than 16 MiB"),
+            "{err}"
+        );
+        let text = "<!DOCTYPE r [<!ENTITY a\u{1680}b \"<x/>\">]><r>&a\u{1680}b;</r>";
+        let err = check_expansion(text).unwrap_err();
+        assert!(err.to_string().contains("holds markup"), "{err}");
     }
 
     /// Markup in an entity's value, as written or as a character reference,

@@ -38,8 +38,10 @@ pub(crate) fn check(text: &str) -> Result<(), Error> {
 /// namespace declarations (in comments too).
 fn check_namespace_declarations(text: &str) -> Result<(), Error> {
     let bytes = text.as_bytes();
-    let is_name =
-        |b: u8| b == b':' || b == b'-' || b == b'_' || b == b'.' || b.is_ascii_alphanumeric();
+    // Any byte of a character past ASCII may be part of a name (`xmlns:pÀ`).
+    let is_name = |b: u8| {
+        b == b':' || b == b'-' || b == b'_' || b == b'.' || b.is_ascii_alphanumeric() || b >= 0x80
+    };
     // The run of name characters an `xmlns` starts or lies in, and whether
     // an `=` follows it: `xmlns` repeated in one long name is one run,
     // scanned once (scanned again from each, it took the square of its
@@ -158,6 +160,10 @@ mod tests {
         assert_eq!(count(&many), "passed", "one declaration a tag: the limit");
         let more = format!("{many}<s xmlns='u'/>");
         assert_eq!(count(&more), "refused");
+        let beyond_ascii: String = (0..=NAMESPACE_DECLARATIONS_LIMIT)
+            .map(|i| format!("<q xmlns:p\u{c0}{i}=\"u\">"))
+            .collect();
+        assert_eq!(count(&beyond_ascii), "refused", "prefixes past ASCII count");
     }
 
     /// A tag of `n` attributes, each quoted as `quote` with `space` around
