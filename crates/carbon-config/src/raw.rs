@@ -192,6 +192,7 @@ pub fn apply_with(
             };
         }
         let mut changed = false;
+        let mut shapes = Shapes::default();
         for el in targets {
             let doc = &mut *t.doc;
             changed |= match action {
@@ -200,12 +201,12 @@ pub fn apply_with(
                 RawAction::SetText(value) => doc.set_text(el, value)?,
                 RawAction::Insert { place, markup, key } => {
                     let file = t.file.clone();
-                    insert_unless_present(&mut *t.doc, el, *place, markup, key.as_deref()).map_err(
-                        |e| match e {
+                    let key = key.as_deref();
+                    insert_unless_present(&mut *t.doc, el, *place, markup, key, &mut shapes)
+                        .map_err(|e| match e {
                             Error::Invalid { message, .. } => Error::Invalid { file, message },
                             other => other,
-                        },
-                    )?
+                        })?
                 }
                 RawAction::Remove => {
                     doc.remove(el)?;
@@ -269,6 +270,7 @@ fn insert_unless_present(
     place: RawPlace,
     markup: &str,
     key: Option<&str>,
+    shapes: &mut Shapes,
 ) -> Result<bool> {
     // The markup as it would stand there: in the namespaces in scope (an
     // unprefixed element takes the default namespace of where it goes).
@@ -293,13 +295,17 @@ fn insert_unless_present(
         let lineage = lineage(doc, el);
         let mut el = el;
         let mut changed = false;
+        // An apply makes every element found before stale: their shapes too.
+        let mut applied = Shapes::default();
         for element in elements {
             if changed && into {
                 doc.apply()?;
                 el = find(doc, &lineage);
+                applied = Shapes::default();
             }
             let one = in_context.markup(element).to_string();
-            changed |= insert_unless_present(doc, el, place, &one, None)?;
+            let shapes = if into { &mut applied } else { &mut *shapes };
+            changed |= insert_unless_present(doc, el, place, &one, None, shapes)?;
         }
         return Ok(changed);
     }
@@ -309,20 +315,11 @@ fn insert_unless_present(
             message: "the markup to insert holds no element".into(),
         });
     };
-    let neighbours = match place {
-        RawPlace::FirstChild | RawPlace::LastChild => doc.children(el),
-        RawPlace::Before | RawPlace::After => match doc.parent(el) {
-            Some(parent) => doc.children(parent),
-            None => Vec::new(),
-        },
-    };
-    if neighbours
-        .iter()
-        .any(|&n| same_structure((doc, n), (&in_context, new)))
-    {
+    if shapes.has_child_like(doc, context, (&in_context, new)) {
         return Ok(false);
     }
     if let Some(key) = key {
+        let neighbours = context.map_or_else(Vec::new, |parent| doc.children(parent));
         // The element the recipe inserted before, changed since: updated
         // where it stands, not inserted a second time.
         let name = in_context.name(new).to_string();
@@ -514,6 +511,83 @@ fn same_structure((a_doc, a): (&Document, Element), (b_doc, b): (&Document, Elem
         pending.extend(a_children.into_iter().zip(b_children));
     }
     true
+}
+
+/// The children of each parent asked about, by their shape (what
+/// [`same_structure`] compares, hashed with keys of this run), for all the
+/// matches of one edit: an insert beside each of many siblings compared
+/// the new element with every sibling, the square of their number. Each
+/// element's shape is found once, its children's first, from a stack; those
+/// whose shapes hash alike are still compared in full.
+#[derive(Default)]
+struct Shapes {
+    keys: std::collections::hash_map::RandomState,
+    of: HashMap<Element, u64>,
+    children: HashMap<Option<Element>, HashMap<u64, Vec<Element>>>,
+}
+
+impl Shapes {
+    /// Whether `parent` (none: the root element's, which has no siblings)
+    /// has a child of the structure of `wanted`.
+    fn has_child_like(
+        &mut self,
+        doc: &Document,
+        parent: Option<Element>,
+        (wanted_doc, wanted): (&Document, Element),
+    ) -> bool {
+        let shape = shape_of(&self.keys, &mut HashMap::new(), wanted_doc, wanted);
+        if !self.children.contains_key(&parent) {
+            let mut by_shape: HashMap<u64, Vec<Element>> = HashMap::new();
+            for child in parent.map_or_else(Vec::new, |p| doc.children(p)) {
+                let child_shape = shape_of(&self.keys, &mut self.of, doc, child);
+                by_shape.entry(child_shape).or_default().push(child);
+            }
+            self.children.insert(parent, by_shape);
+        }
+        self.children[&parent].get(&shape).is_some_and(|alike| {
+            alike
+                .iter()
+                .any(|&n| same_structure((doc, n), (wanted_doc, wanted)))
+        })
+    }
+}
+
+/// The shape of `el`: a hash of what [`same_structure`] compares, with
+/// `keys`; `known` holds the shapes found so far in `doc`.
+fn shape_of(
+    keys: &std::collections::hash_map::RandomState,
+    known: &mut HashMap<Element, u64>,
+    doc: &Document,
+    el: Element,
+) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut pending = vec![(el, false)];
+    while let Some((at, children_done)) = pending.pop() {
+        if known.contains_key(&at) {
+            continue;
+        }
+        let children = doc.children(at);
+        if !children_done {
+            pending.push((at, true));
+            pending.extend(children.into_iter().map(|c| (c, false)));
+            continue;
+        }
+        let mut hasher = keys.build_hasher();
+        doc.name(at).hash(&mut hasher);
+        doc.namespace(at).unwrap_or_default().hash(&mut hasher);
+        let mut attributes = doc.attributes_expanded(at);
+        attributes.sort();
+        attributes.hash(&mut hasher);
+        children.len().hash(&mut hasher);
+        if children.is_empty() {
+            doc.element_text(at).unwrap_or_default().hash(&mut hasher);
+        }
+        for child in &children {
+            known[child].hash(&mut hasher);
+        }
+        known.insert(at, hasher.finish());
+    }
+    known[&el]
 }
 
 /// Whether an element lies below one of a set of matches, each answer

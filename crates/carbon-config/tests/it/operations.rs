@@ -834,3 +834,35 @@ fn raw_remove_of_every_match_walks_each_ancestor_once() {
     assert!(!after.contains("<B"), "every B gone");
     assert!(after.contains(&format!("{}{}", "<A>".repeat(depth), "</A>".repeat(depth))));
 }
+
+/// Inserting beside every one of many siblings looks each new element up
+/// among their shapes, found once (each insert compared it with every
+/// sibling: the square of their number): one like it anywhere among them
+/// is there already, and one unlike any goes beside each.
+#[test]
+fn raw_insert_beside_every_one_of_many_siblings() {
+    let siblings = format!("{}<B x=\"1\"><C>t</C></B>", "<A/>".repeat(20_000));
+    let (copy, carbon) = carbon_holding(&siblings);
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let all = raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    };
+    for (markup, changed) in [
+        ("<B x=\"1\"><C>t</C></B>", false),
+        ("<B x=\"1\"><C>u</C></B>", true),
+    ] {
+        let mut session = Session::new(&home);
+        let insert = raw::RawAction::Insert {
+            place: raw::RawPlace::After,
+            markup: markup.into(),
+            key: None,
+        };
+        let outcome = raw::apply_with(&mut session, carbon, "/Server/A", &insert, all).unwrap();
+        assert_eq!(outcome.changed, changed, "{markup}");
+        if changed {
+            let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+            assert_eq!(after.matches("<C>u</C>").count(), 20_000);
+        }
+    }
+}
