@@ -662,7 +662,7 @@ impl Document {
         let lines = self.lines();
         let range = self.range_of(node);
         let rest_of_line = &text[range.end..];
-        let line_end = rest_of_line.find('\n');
+        let line_end = lines.newline_from(range.end).map(|nl| nl - range.end);
         let alone = layout::indentation_before(text, range.start).is_some()
             && line_end.is_some_and(|nl| rest_of_line[..nl].trim().is_empty());
         // First on its line with something after it (`<i>1</i> <!-- one -->`):
