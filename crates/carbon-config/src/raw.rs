@@ -191,6 +191,21 @@ pub fn apply_with(
                     .map_err(Into::into),
             };
         }
+        if let (RawAction::Insert { place, markup, .. }, [first, _, ..]) = (action, &targets[..]) {
+            // Several elements into an element are applied one by one, which
+            // leaves the other matches' handles behind.
+            let into = matches!(place, RawPlace::FirstChild | RawPlace::LastChild);
+            let several = |markup| -> Result<bool> {
+                let wrapped = in_context(t.doc, Some(*first), markup)?;
+                Ok(wrapped.children(wrapped.root()).len() > 1)
+            };
+            if into && several(markup)? {
+                return Err(t.invalid(format!(
+                    "{selector:?} matches several elements, and the markup holds several: \
+                     insert them into every match one [[raw]] edit at a time"
+                )));
+            }
+        }
         let mut changed = false;
         let mut shapes = Shapes::default();
         for el in targets {

@@ -866,3 +866,37 @@ fn raw_insert_beside_every_one_of_many_siblings() {
         }
     }
 }
+
+/// Several elements inserted into each of several matches are refused,
+/// naming the way that works (into each, each insert is applied before the
+/// next, which left the other matches' handles stale: the run panicked).
+#[test]
+fn raw_insert_of_several_elements_into_several_matches_is_refused() {
+    let (copy, carbon) = carbon_holding("<A/><A/>");
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let all = raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    };
+    let mut session = Session::new(&home);
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<X/><Y/>".into(),
+        key: None,
+    };
+    let err = raw::apply_with(&mut session, carbon, "/Server/A", &insert, all).unwrap_err();
+    assert!(
+        err.to_string().contains("one [[raw]] edit at a time"),
+        "{err}"
+    );
+    let one = raw::RawAction::Insert {
+        place: raw::RawPlace::LastChild,
+        markup: "<X/>".into(),
+        key: None,
+    };
+    assert!(
+        raw::apply_with(&mut session, carbon, "/Server/A", &one, all)
+            .unwrap()
+            .changed
+    );
+}
