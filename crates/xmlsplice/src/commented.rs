@@ -276,9 +276,16 @@ pub(crate) fn uncomment_splice(
         }
         _ => (start, element_start),
     };
-    let rest_of_line = text[end..].split('\n').next().unwrap_or("");
+    // Read only as far as the first character that is not a blank: on a
+    // long line, that is where the answer is.
+    let rest_of_line_blank = || {
+        text[end..]
+            .chars()
+            .take_while(|&c| c != '\n')
+            .all(char::is_whitespace)
+    };
     let keep_to = match trailing.find('\n') {
-        Some(nl) if rest_of_line.trim().is_empty() => {
+        Some(nl) if rest_of_line_blank() => {
             let nl = element_end + nl;
             if nl > element_end && text.as_bytes()[nl - 1] == b'\r' {
                 nl - 1
