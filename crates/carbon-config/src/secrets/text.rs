@@ -443,6 +443,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
     let mut at = 0;
     let mut comment = LastComment::new(bytes);
     let mut cdata_close = NextFound::new(bytes, CDATA_CLOSE);
+    let comment_close = memchr::memmem::Finder::new(b"-->");
     while let Some(open) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
         let rest = &bytes[open..];
         if rest.starts_with(b"<!--") {
@@ -478,11 +479,11 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         if in_comment.is_some_and(|end| at > end) {
             continue;
         }
-        let Some((start, end)) = password_content(bytes, at, in_comment, &mut cdata_close) else {
-            continue;
-        };
-        copied = mask_stretch(&mut out, text, copied, start, end);
-        at = end;
+        let stretches = password_content(bytes, at, in_comment, &mut cdata_close, &comment_close);
+        for (start, end) in stretches {
+            copied = mask_stretch(&mut out, text, copied, start, end);
+            at = end;
+        }
     }
     if copied == 0 {
         return Cow::Borrowed(text);
@@ -581,20 +582,50 @@ fn password_content(
     at: usize,
     comment_end: Option<usize>,
     cdata_close: &mut NextFound,
-) -> Option<(usize, usize)> {
+    comment_close: &memchr::memmem::Finder,
+) -> Vec<(usize, usize)> {
     let limit = comment_end.unwrap_or(bytes.len());
-    let value = &bytes[at..limit];
     let first = after_blanks(bytes, at).min(limit);
     if bytes[first..limit].starts_with(CDATA_OPEN) {
         let start = first + CDATA_OPEN.len();
         let close = cdata_close.from(start);
-        return (close > start && close + CDATA_CLOSE.len() <= limit).then_some((start, close));
+        let whole = close > start && close + CDATA_CLOSE.len() <= limit;
+        return if whole {
+            vec![(start, close)]
+        } else {
+            Vec::new()
+        };
     }
-    let end = memchr::memchr(b'<', value).map_or(limit, |i| at + i);
-    if comment_end.is_some() && !bytes[end..limit].starts_with(b"</") {
-        return None;
+    let text_to =
+        |from: usize| memchr::memchr(b'<', &bytes[from..limit]).map_or(limit, |i| from + i);
+    let end = text_to(at);
+    if comment_end.is_some() {
+        let closed = bytes[end..limit].starts_with(b"</");
+        let held = !bytes[at..end].iter().all(is_blank);
+        return if closed && held {
+            vec![(at, end)]
+        } else {
+            Vec::new()
+        };
     }
-    (!value[..end - at].iter().all(is_blank)).then_some((at, end))
+    // A live element's value may be split by comments
+    // (`<Password>s3<!-- c -->cret</Password>`): every stretch of text
+    // around them is the value.
+    let mut stretches = Vec::new();
+    let (mut from, mut to) = (at, end);
+    loop {
+        if !bytes[from..to].iter().all(is_blank) {
+            stretches.push((from, to));
+        }
+        if !bytes[to..].starts_with(b"<!--") {
+            return stretches;
+        }
+        let Some(close) = comment_close.find(&bytes[to + 4..]) else {
+            return stretches;
+        };
+        from = to + 4 + close + 3;
+        to = text_to(from);
+    }
 }
 
 /// `out` with the text from `copied` to `start` added as it is, and the
@@ -783,6 +814,32 @@ mod tests {
             let masked = mask_on_disk(&text);
             let kept = format!("{unended}\n{masked_live}");
             assert!(masked == kept, "{}", &unended[..40]);
+        }
+    }
+
+    /// A comment inside a live password element splits its value: every
+    /// stretch around it is masked, the comment kept.
+    #[test]
+    fn a_password_split_by_comments_is_masked_around_them() {
+        for (text, masked) in [
+            (
+                "<Password><!-- c -->s3cretA</Password>",
+                "<Password><!-- c -->********</Password>",
+            ),
+            (
+                "<Password>s3<!-- c -->cretI</Password>",
+                "<Password>********<!-- c -->********</Password>",
+            ),
+            (
+                "<Password><!-- a --> <!-- b -->x</Password><p>y</p>",
+                "<Password><!-- a --> <!-- b -->********</Password><p>y</p>",
+            ),
+            (
+                "<Password><!-- never closed s3cret",
+                "<Password><!-- never closed s3cret",
+            ),
+        ] {
+            assert_eq!(mask_on_disk(text), masked, "{text}");
         }
     }
 
