@@ -334,7 +334,6 @@ fn insert_unless_present(
         return Ok(false);
     }
     if let Some(key) = key {
-        let neighbours = context.map_or_else(Vec::new, |parent| doc.children(parent));
         // The element the recipe inserted before, changed since: updated
         // where it stands, not inserted a second time.
         let name = in_context.name(new).to_string();
@@ -345,15 +344,8 @@ fn insert_unless_present(
                 message: format!("the markup to insert has no {key} to identify it by"),
             });
         };
-        let same: Vec<Element> = neighbours
-            .into_iter()
-            .filter(|&n| {
-                doc.name(n) == name
-                    && doc.namespace(n) == namespace.as_deref()
-                    && key_of(doc, n, key).as_deref() == Some(&value)
-            })
-            .collect();
-        match same.as_slice() {
+        let same = shapes.children_keyed(doc, context, key, (&name, namespace.as_deref(), &value));
+        match same {
             [] => {}
             [one] => {
                 doc.replace(*one, markup)?;
@@ -539,9 +531,49 @@ struct Shapes {
     keys: std::collections::hash_map::RandomState,
     of: HashMap<Element, u64>,
     children: HashMap<Option<Element>, HashMap<u64, Vec<Element>>>,
+    /// Each parent's children by name, namespace and the value of one key.
+    keyed: HashMap<(Option<Element>, String), HashMap<NameAndKey, Vec<Element>>>,
 }
 
+/// An element's name, namespace and the value of a key.
+type NameAndKey = (String, Option<String>, String);
+
 impl Shapes {
+    /// The children of `parent` with that name, namespace and value of
+    /// `key`: an insert with a key updates the one the recipe inserted
+    /// before (several are an error).
+    fn children_keyed(
+        &mut self,
+        doc: &Document,
+        parent: Option<Element>,
+        key: &str,
+        (name, namespace, value): (&str, Option<&str>, &str),
+    ) -> &[Element] {
+        let index = self
+            .keyed
+            .entry((parent, key.to_string()))
+            .or_insert_with(|| {
+                let mut index: HashMap<NameAndKey, Vec<Element>> = HashMap::new();
+                for child in parent.map_or_else(Vec::new, |p| doc.children(p)) {
+                    if let Some(value) = key_of(doc, child, key) {
+                        let named = doc.name(child).to_string();
+                        let namespace = doc.namespace(child).map(str::to_string);
+                        index
+                            .entry((named, namespace, value))
+                            .or_default()
+                            .push(child);
+                    }
+                }
+                index
+            });
+        let wanted = (
+            name.to_string(),
+            namespace.map(str::to_string),
+            value.to_string(),
+        );
+        index.get(&wanted).map_or(&[], Vec::as_slice)
+    }
+
     /// Whether `parent` (none: the root element's, which has no siblings)
     /// has a child of the structure of `wanted`.
     fn has_child_like(

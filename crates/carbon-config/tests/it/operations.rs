@@ -900,3 +900,26 @@ fn raw_insert_of_several_elements_into_several_matches_is_refused() {
             .changed
     );
 }
+
+/// An insert with a key beside every one of many siblings looks the key up
+/// among them once (each insert read every sibling's key: the square of
+/// their number).
+#[test]
+fn raw_insert_with_a_key_beside_every_one_of_many_siblings() {
+    let (copy, carbon) = carbon_holding(&"<A/>".repeat(20_000));
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let all = raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    };
+    let mut session = Session::new(&home);
+    let insert = raw::RawAction::Insert {
+        place: raw::RawPlace::After,
+        markup: "<B name=\"k\"><C>1</C></B>".into(),
+        key: Some("@name".into()),
+    };
+    let outcome = raw::apply_with(&mut session, carbon, "/Server/A", &insert, all).unwrap();
+    assert!(outcome.changed);
+    let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
+    assert_eq!(after.matches("<B name=\"k\">").count(), 20_000);
+}
