@@ -195,11 +195,11 @@ pub fn apply_with(
             // Several elements into an element are applied one by one, which
             // leaves the other matches' handles behind.
             let into = matches!(place, RawPlace::FirstChild | RawPlace::LastChild);
-            let several = |markup| -> Result<bool> {
+            let several = into && {
                 let wrapped = in_context(t.doc, Some(*first), markup)?;
-                Ok(wrapped.children(wrapped.root()).len() > 1)
+                wrapped.children(wrapped.root()).len() > 1
             };
-            if into && several(markup)? {
+            if several {
                 return Err(t.invalid(format!(
                     "{selector:?} matches several elements, and the markup holds several: \
                      insert them into every match one [[raw]] edit at a time"
@@ -494,30 +494,44 @@ fn key_of(doc: &Document, el: Element, key: &str) -> Option<String> {
 fn same_structure((a_doc, a): (&Document, Element), (b_doc, b): (&Document, Element)) -> bool {
     let mut pending = vec![(a, b)];
     while let Some((a, b)) = pending.pop() {
-        // Names by namespace URI, not prefix: `<n:p xmlns:n="urn:n">` is
-        // not `<p>`.
-        let namespace = |d: &Document, el| d.namespace(el).unwrap_or_default().to_string();
-        if a_doc.name(a) != b_doc.name(b) || namespace(a_doc, a) != namespace(b_doc, b) {
-            return false;
-        }
-        let (mut a_attributes, mut b_attributes) =
-            (a_doc.attributes_expanded(a), b_doc.attributes_expanded(b));
-        a_attributes.sort();
-        b_attributes.sort();
-        if a_attributes != b_attributes {
-            return false;
-        }
-        let (a_children, b_children) = (a_doc.children(a), b_doc.children(b));
-        if a_children.len() != b_children.len() {
-            return false;
-        }
-        let text = |d: &Document, el| d.element_text(el).unwrap_or_default();
-        if a_children.is_empty() && text(a_doc, a) != text(b_doc, b) {
+        let ((a_own, a_children), (b_own, b_children)) = (own(a_doc, a), own(b_doc, b));
+        if a_own != b_own {
             return false;
         }
         pending.extend(a_children.into_iter().zip(b_children));
     }
     true
+}
+
+/// What [`same_structure`] compares of one element beside its children,
+/// and its children: what its shape ([`shape_of`]) hashes too, so that
+/// elements alike always hash alike.
+#[derive(PartialEq, Hash)]
+struct Own<'d> {
+    name: &'d str,
+    /// By URI, not prefix: `<n:p xmlns:n="urn:n">` is not `<p>`.
+    namespace: &'d str,
+    /// Sorted: their order is layout.
+    attributes: Vec<(Option<&'d str>, &'d str, &'d str)>,
+    children: usize,
+    /// Its text, when it has no children: beside children, text is layout.
+    text: Option<String>,
+}
+
+fn own(doc: &Document, el: Element) -> (Own<'_>, Vec<Element>) {
+    let mut attributes = doc.attributes_expanded(el);
+    attributes.sort();
+    let children = doc.children(el);
+    let own = Own {
+        name: doc.name(el),
+        namespace: doc.namespace(el).unwrap_or_default(),
+        attributes,
+        children: children.len(),
+        text: children
+            .is_empty()
+            .then(|| doc.element_text(el).unwrap_or_default()),
+    };
+    (own, children)
 }
 
 /// The children of each parent asked about, by their shape (what
@@ -613,22 +627,14 @@ fn shape_of(
         if known.contains_key(&at) {
             continue;
         }
-        let children = doc.children(at);
         if !children_done {
             pending.push((at, true));
-            pending.extend(children.into_iter().map(|c| (c, false)));
+            pending.extend(doc.children(at).into_iter().map(|c| (c, false)));
             continue;
         }
+        let (own, children) = own(doc, at);
         let mut hasher = keys.build_hasher();
-        doc.name(at).hash(&mut hasher);
-        doc.namespace(at).unwrap_or_default().hash(&mut hasher);
-        let mut attributes = doc.attributes_expanded(at);
-        attributes.sort();
-        attributes.hash(&mut hasher);
-        children.len().hash(&mut hasher);
-        if children.is_empty() {
-            doc.element_text(at).unwrap_or_default().hash(&mut hasher);
-        }
+        own.hash(&mut hasher);
         for child in &children {
             known[child].hash(&mut hasher);
         }
