@@ -124,6 +124,35 @@ fn by_name<'b>(
         .collect()
 }
 
+/// An entry of the home ([`entries`]), and the baseline's of its name.
+struct Entry<'b> {
+    name: String,
+    /// The path that finds it by its name.
+    own: String,
+    el: Element,
+    theirs: Option<(&'b Document, Element)>,
+}
+
+/// The entries `path` selects in the home, each with the baseline's of its
+/// name (when there is one).
+fn against_base<'b>(
+    doc: &Document,
+    base: Option<&'b Document>,
+    path: &str,
+    by: NamedBy,
+) -> Vec<Entry<'b>> {
+    let theirs = by_name(base, path, by);
+    entries(doc, path, by)
+        .into_iter()
+        .map(|(name, own, el)| Entry {
+            theirs: theirs.get(&name).copied(),
+            name,
+            own,
+            el,
+        })
+        .collect()
+}
+
 /// Each datasource of one file that is new or changed, with the keys that
 /// are; its password as a variable.
 pub(super) fn datasources(
@@ -171,9 +200,13 @@ pub(super) fn datasources(
         }
     }
     const DATASOURCE: &str = "datasources/datasource";
-    let theirs = by_name(base, DATASOURCE, NamedBy::Child("name"));
-    for (name, own, ds) in entries(doc, DATASOURCE, NamedBy::Child("name")) {
-        let theirs = theirs.get(&name).copied();
+    for entry in against_base(doc, base, DATASOURCE, NamedBy::Child("name")) {
+        let Entry {
+            name,
+            own,
+            el: ds,
+            theirs,
+        } = entry;
         let config = |child: &str| format!("definition/configuration/{child}");
         let mut keys = Keys::below(ds, theirs, compare && theirs.is_some())
             .text(doc, "description", "description")
@@ -223,12 +256,16 @@ pub(super) fn registry(
             .text(doc, "current_db_config", "currentDBConfig")
             .table("registry", false),
     );
-    let theirs = by_name(base, "dbConfig", NamedBy::Attribute("name"));
-    for (name, found_by, el) in entries(doc, "dbConfig", NamedBy::Attribute("name")) {
-        let theirs = theirs.get(&name).copied();
+    for entry in against_base(doc, base, "dbConfig", NamedBy::Attribute("name")) {
+        let Entry {
+            name,
+            own,
+            el,
+            theirs,
+        } = entry;
         let compare = compare && theirs.is_some();
         let mut keys = Keys::below(el, theirs, compare).text(doc, "data_source", "dataSource");
-        if let Some(jdbc) = jdbc(doc, el, theirs, compare, &found_by, variables) {
+        if let Some(jdbc) = jdbc(doc, el, theirs, compare, &own, variables) {
             keys.keys.push(("jdbc".into(), jdbc));
         }
         if let Some(mut table) = keys.table("registry.db_config", true) {
@@ -238,9 +275,13 @@ pub(super) fn registry(
             out.push(table);
         }
     }
-    let theirs = by_name(base, "remoteInstance", NamedBy::Child("id"));
-    for (id, _, el) in entries(doc, "remoteInstance", NamedBy::Child("id")) {
-        let theirs = theirs.get(&id).copied();
+    for entry in against_base(doc, base, "remoteInstance", NamedBy::Child("id")) {
+        let Entry {
+            name: id,
+            el,
+            theirs,
+            ..
+        } = entry;
         let keys = Keys::below(el, theirs, compare && theirs.is_some())
             .text(doc, "url", "@url")
             .text(doc, "db_config", "dbConfig")
@@ -258,9 +299,13 @@ pub(super) fn registry(
             out.push(table);
         }
     }
-    let theirs = by_name(base, "mount", NamedBy::Attribute("path"));
-    for (path, _, el) in entries(doc, "mount", NamedBy::Attribute("path")) {
-        let theirs = theirs.get(&path).copied();
+    for entry in against_base(doc, base, "mount", NamedBy::Attribute("path")) {
+        let Entry {
+            name: path,
+            el,
+            theirs,
+            ..
+        } = entry;
         let keys = Keys::below(el, theirs, compare && theirs.is_some())
             .text(doc, "overwrite", "@overwrite")
             .text(doc, "instance_id", "instanceId")
