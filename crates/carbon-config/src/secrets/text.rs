@@ -443,7 +443,6 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
     let mut at = 0;
     let mut comment = LastComment::new(bytes);
     let mut cdata_close = NextFound::new(bytes, CDATA_CLOSE);
-    let comment_close = memchr::memmem::Finder::new(b"-->");
     while let Some(open) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
         let rest = &bytes[open..];
         if rest.starts_with(b"<!--") {
@@ -479,7 +478,8 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         if in_comment.is_some_and(|end| at > end) {
             continue;
         }
-        let stretches = password_content(bytes, at, in_comment, &mut cdata_close, &comment_close);
+        let stretches =
+            password_content(bytes, at, in_comment, &mut cdata_close, &mut comment.close);
         for (start, end) in stretches {
             copied = mask_stretch(&mut out, text, copied, start, end);
             at = end;
@@ -582,7 +582,7 @@ fn password_content(
     at: usize,
     comment_end: Option<usize>,
     cdata_close: &mut NextFound,
-    comment_close: &memchr::memmem::Finder,
+    comment_close: &mut NextFound,
 ) -> Vec<(usize, usize)> {
     let limit = comment_end.unwrap_or(bytes.len());
     let first = after_blanks(bytes, at).min(limit);
@@ -620,10 +620,11 @@ fn password_content(
         if !bytes[to..].starts_with(b"<!--") {
             return stretches;
         }
-        let Some(close) = comment_close.find(&bytes[to + 4..]) else {
+        let close = comment_close.from(to + 4);
+        if close == bytes.len() {
             return stretches;
-        };
-        from = to + 4 + close + 3;
+        }
+        from = close + 3;
         to = text_to(from);
     }
 }
