@@ -270,10 +270,10 @@ pub(crate) fn uncomment_splice(
     let leading = &text[start + 4..element_start];
     let trailing = &text[element_end..end - 3];
 
-    let (cut_from, keep_from) = match leading.rfind('\n') {
-        Some(nl) if layout::indentation_before(text, start).is_some() => {
-            (layout::line_start(text, start), start + 4 + nl + 1)
-        }
+    // On a line of its own, the comment's line goes from its start.
+    let (cut_from, keep_from) = match (leading.rfind('\n'), layout::indentation_before(text, start))
+    {
+        (Some(nl), Some(indent)) => (start - indent.len(), start + 4 + nl + 1),
         _ => (start, element_start),
     };
     // Read only as far as the first character that is not a blank: on a

@@ -10,7 +10,7 @@ use roxmltree::{Node, NodeId};
 
 use crate::commented::{self, Commented};
 use crate::document::{Document, Element};
-use crate::error::{Error, ErrorKind, Lines};
+use crate::error::{Error, ErrorKind};
 use crate::fragment::{self, IntoMarkup};
 use crate::layout;
 use crate::name::XML_NAMESPACE;
@@ -120,44 +120,53 @@ impl Tags {
     }
 }
 
-/// The line ending that ends the line before the one holding `pos`.
-fn eol_before_line(text: &str, lines: &Lines, pos: usize) -> &'static str {
-    let start = lines.line_start(pos);
-    match start {
-        0 => layout::line_ending_at(text, lines, pos),
-        // Compare bytes: the character before the line feed may be multi-byte.
-        s if s >= 2 && text.as_bytes()[s - 2] == b'\r' => "\r\n",
-        _ => "\n",
+/// Where the text's lines start and end, for laying out new text: from
+/// the document's line index, never a scan of a line that may be the whole
+/// file.
+impl Document {
+    /// The line ending used at `pos` ([`layout::line_ending_at`]).
+    fn line_ending_at(&self, pos: usize) -> &'static str {
+        layout::line_ending_at(self.text(), self.lines(), pos)
     }
-}
 
-/// Where the line holding `pos` ends (before its line ending), when what
-/// follows `pos` on it is only whitespace and comments. A comment on an
-/// element's line is about that element, so a sibling inserted after it
-/// goes after the comment, and the element's line stays as it was.
-fn end_of_own_line(text: &str, lines: &Lines, pos: usize) -> Option<usize> {
-    let newline = lines.newline_from(pos)?;
-    let line_end = if newline > pos && text.as_bytes()[newline - 1] == b'\r' {
-        newline - 1
-    } else {
-        newline
-    };
-    let mut rest = &text[pos..line_end];
-    loop {
-        rest = rest.trim_start();
-        if rest.is_empty() {
-            return Some(line_end);
+    /// The line ending that ends the line before the one holding `pos`.
+    fn eol_before_line(&self, pos: usize) -> &'static str {
+        match self.lines().line_start(pos) {
+            0 => self.line_ending_at(pos),
+            // Compare bytes: the character before the line feed may be multi-byte.
+            s if s >= 2 && self.text().as_bytes()[s - 2] == b'\r' => "\r\n",
+            _ => "\n",
         }
-        let comment = rest.strip_prefix("<!--")?;
-        rest = &comment[comment.find("-->")? + 3..];
     }
-}
 
-/// The indentation that starts the line holding `pos`.
-fn line_indent<'t>(text: &'t str, lines: &Lines, pos: usize) -> &'t str {
-    let start = lines.line_start(pos);
-    let line = &text[start..pos];
-    &line[..line.len() - line.trim_start_matches([' ', '\t', '\u{A0}']).len()]
+    /// Where the line holding `pos` ends (before its line ending), when what
+    /// follows `pos` on it is only whitespace and comments. A comment on an
+    /// element's line is about that element, so a sibling inserted after it
+    /// goes after the comment, and the element's line stays as it was.
+    fn end_of_own_line(&self, pos: usize) -> Option<usize> {
+        let text = self.text();
+        let newline = self.lines().newline_from(pos)?;
+        let line_end = if newline > pos && text.as_bytes()[newline - 1] == b'\r' {
+            newline - 1
+        } else {
+            newline
+        };
+        let mut rest = &text[pos..line_end];
+        loop {
+            rest = rest.trim_start();
+            if rest.is_empty() {
+                return Some(line_end);
+            }
+            let comment = rest.strip_prefix("<!--")?;
+            rest = &comment[comment.find("-->")? + 3..];
+        }
+    }
+
+    /// The indentation that starts the line holding `pos`.
+    fn line_indent(&self, pos: usize) -> &str {
+        let line = &self.text()[self.lines().line_start(pos)..pos];
+        &line[..line.len() - line.trim_start_matches([' ', '\t', '\u{A0}']).len()]
+    }
 }
 
 fn is_blank_text(node: &Node) -> bool {
@@ -323,7 +332,6 @@ impl Document {
         let wanted = self.attribute_name(name)?;
         let node = self.editable(element)?;
         let text = self.text();
-        let lines = self.lines();
         // A prefix this edit declares: the declaration and its key.
         let mut declaration = None;
         let (range, new) = match node.attributes().find(|a| self.is_attribute(a, &wanted)) {
@@ -350,7 +358,7 @@ impl Document {
                 let separator = match last
                     .and_then(|a| layout::indentation_before(text, self.attr_range(&a).start))
                 {
-                    Some(indent) => format!("{}{indent}", layout::line_ending_at(text, lines, at)),
+                    Some(indent) => format!("{}{indent}", self.line_ending_at(at)),
                     None => " ".to_string(),
                 };
                 let written = match wanted {
@@ -507,15 +515,14 @@ impl Document {
         place: Place,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let lines = self.lines();
         let range = self.range_of(node);
         let Some(indent) = layout::indentation_before(text, range.start) else {
             // The sibling shares its line: so does the new element.
             let body = layout::reindent(
                 markup,
-                line_indent(text, lines, range.start),
+                self.line_indent(range.start),
                 self.indent_unit(),
-                layout::line_ending_at(text, lines, range.start),
+                self.line_ending_at(range.start),
             );
             let at = if matches!(place, Place::Before(_)) {
                 range.start
@@ -526,20 +533,19 @@ impl Document {
         };
         let unit = self.unit_below(parent, indent);
         if matches!(place, Place::Before(_)) {
-            let eol = eol_before_line(text, lines, range.start);
+            let eol = self.eol_before_line(range.start);
             let body = layout::reindent(markup, indent, &unit, eol);
             (range.start..range.start, format!("{body}{eol}{indent}"))
         } else {
-            let eol = layout::line_ending_at(text, lines, range.end);
+            let eol = self.line_ending_at(range.end);
             let body = layout::reindent(markup, indent, &unit, eol);
-            let at = end_of_own_line(text, lines, range.end).unwrap_or(range.end);
+            let at = self.end_of_own_line(range.end).unwrap_or(range.end);
             (at..at, format!("{eol}{indent}{body}"))
         }
     }
 
     fn inside(&self, parent: Node, markup: &str, place: Place) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let lines = self.lines();
         let tags = Tags::of(text, self.range_of(parent));
         let significant: Vec<Node> = parent.children().filter(|c| !is_blank_text(c)).collect();
         if significant.is_empty() {
@@ -558,7 +564,7 @@ impl Document {
             (Place::FirstChild(_), Some(indent))
                 if layout::indentation_before(text, first).is_some() =>
             {
-                let eol = eol_before_line(text, lines, first);
+                let eol = self.eol_before_line(first);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
                 (first..first, format!("{body}{eol}{indent}"))
@@ -566,7 +572,7 @@ impl Document {
             (Place::LastChild(_), Some(indent))
                 if content[content.trim_end().len()..].contains('\n') =>
             {
-                let eol = layout::line_ending_at(text, lines, last);
+                let eol = self.line_ending_at(last);
                 let unit = self.unit_below(parent, indent);
                 let body = layout::reindent(markup, indent, &unit, eol);
                 (last..last, format!("{eol}{indent}{body}"))
@@ -580,9 +586,9 @@ impl Document {
                 };
                 let body = layout::reindent(
                     markup,
-                    line_indent(text, lines, at),
+                    self.line_indent(at),
                     self.indent_unit(),
-                    layout::line_ending_at(text, lines, at),
+                    self.line_ending_at(at),
                 );
                 (at..at, body)
             }
@@ -598,12 +604,11 @@ impl Document {
         markup: &str,
     ) -> (std::ops::Range<usize>, String) {
         let text = self.text();
-        let lines = self.lines();
         let start = self.range_of(parent).start;
-        let outer = line_indent(text, lines, start);
+        let outer = self.line_indent(start);
         let unit = self.indent_unit();
         let inner = format!("{outer}{unit}");
-        let eol = layout::line_ending_at(text, lines, start);
+        let eol = self.line_ending_at(start);
         let body = layout::reindent(markup, &inner, unit, eol);
         if tags.self_closing {
             let qname = &text[tags.qname.clone()];
@@ -627,21 +632,15 @@ impl Document {
         let raw = fragment.into_markup()?;
         let node = self.editable(element)?;
         let text = self.text();
-        let lines = self.lines();
         let scope = node.parent().unwrap_or(node);
         let markup = fragment::prepare(&raw, scope, self.encoding, self.cache.as_ref())?;
         let range = self.range_of(node);
-        let indent = line_indent(text, lines, range.start);
+        let indent = self.line_indent(range.start);
         let unit = match node.parent().filter(Node::is_element) {
             Some(parent) => self.unit_below(parent, indent),
             None => self.indent_unit().to_string(),
         };
-        let body = layout::reindent(
-            &markup,
-            indent,
-            &unit,
-            layout::line_ending_at(text, lines, range.start),
-        );
+        let body = layout::reindent(&markup, indent, &unit, self.line_ending_at(range.start));
         if text[range.clone()] == body {
             return Ok(false);
         }

@@ -79,15 +79,21 @@ impl Lines {
         }
     }
 
-    /// Where the line holding byte `offset` starts.
-    pub(crate) fn line_start(&self, offset: usize) -> usize {
-        self.starts[self.starts.partition_point(|&start| start <= offset) - 1]
+    /// The line holding byte `offset`, counted from 1 (a line feed is its
+    /// line's last byte).
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&start| start <= offset)
     }
 
-    /// Where the first line feed at or after byte `offset` is.
+    /// Where the line holding byte `offset` starts.
+    pub(crate) fn line_start(&self, offset: usize) -> usize {
+        self.starts[self.line_of(offset) - 1]
+    }
+
+    /// Where the first line feed at or after byte `offset` is: the end of
+    /// its line.
     pub(crate) fn newline_from(&self, offset: usize) -> Option<usize> {
-        let next = self.starts.partition_point(|&start| start <= offset);
-        self.starts.get(next).map(|start| start - 1)
+        self.starts.get(self.line_of(offset)).map(|start| start - 1)
     }
 
     /// [`TextPos::of_offset`] of `offset` in `text`, the text these lines
@@ -97,7 +103,7 @@ impl Lines {
         while !text.is_char_boundary(end) {
             end -= 1;
         }
-        let line = self.starts.partition_point(|&start| start <= end);
+        let line = self.line_of(end);
         let line_start = self.starts[line - 1];
         let chars_before = |at: usize| {
             let block = at / BLOCK;

@@ -16,11 +16,6 @@ fn is_indent(c: char) -> bool {
     c == ' ' || c == '\t' || c == '\u{A0}'
 }
 
-/// Byte offset of the start of the line holding `pos`.
-pub(crate) fn line_start(text: &str, pos: usize) -> usize {
-    text[..pos].rfind('\n').map_or(0, |i| i + 1)
-}
-
 /// The indentation before `pos`, if only indentation stands between the
 /// start of its line and `pos`.
 pub(crate) fn indentation_before(text: &str, pos: usize) -> Option<&str> {
