@@ -186,15 +186,24 @@ mod tests {
             let e = doc.select_one("e").unwrap();
             assert_eq!(doc.attributes(e).len(), ATTRIBUTES_LIMIT);
             let past = tag(ATTRIBUTES_LIMIT + 1, space, quote);
-            let text = format!("<r>\n  {at_limit}\n  {past}\n</r>");
-            let err = Document::parse(text.as_str()).unwrap_err();
-            assert!(
-                err.to_string().contains("more than 256 attributes"),
-                "{err}"
-            );
-            let at = text.rfind("<e").unwrap();
-            assert_eq!(err.position(), Some(TextPos::of_offset(&text, at)));
+            refused_at_last_tag(&format!("<r>\n  {at_limit}\n  {past}\n</r>"));
         }
+    }
+
+    /// Asserts that `text` is refused for a tag of too many attributes, at
+    /// its last `<e`.
+    fn refused_at_last_tag(text: &str) {
+        let err = Document::parse(text).unwrap_err();
+        assert!(
+            err.to_string().contains("more than 256 attributes"),
+            "{text:.40}: {err}"
+        );
+        let at = text.rfind("<e").unwrap();
+        assert_eq!(
+            err.position(),
+            Some(TextPos::of_offset(text, at)),
+            "{text:.40}"
+        );
     }
 
     /// The count is of `="` and `='` between one `<` and the next: many
@@ -209,9 +218,10 @@ mod tests {
         Document::parse(text).unwrap();
     }
 
-    /// What could hide a tag from a tokenizer hides nothing here: a comment
-    /// left open in an entity's value, a CDATA section, a `>` inside a
-    /// value. The tag after each is counted, and refused.
+    /// What could hide a tag from a tokenizer hides nothing here: a
+    /// processing instruction holding an open quote and `<!--`, a CDATA
+    /// section, a `>` inside a value, a comment holding an open quote. The
+    /// tag after each is counted, and refused.
     #[test]
     fn no_markup_before_a_tag_hides_it() {
         let past = tag(ATTRIBUTES_LIMIT + 1, "", '"');
@@ -221,18 +231,7 @@ mod tests {
             "<r><e a=\">\" b='>'/>",
             "<r><!-- <e a=\" -->",
         ] {
-            let text = format!("{before}\n{past}\n</r>");
-            let err = Document::parse(text.as_str()).unwrap_err();
-            assert!(
-                err.to_string().contains("256 attributes"),
-                "{before}: {err}"
-            );
-            let at = text.rfind("<e").unwrap();
-            assert_eq!(
-                err.position(),
-                Some(TextPos::of_offset(&text, at)),
-                "{before}"
-            );
+            refused_at_last_tag(&format!("{before}\n{past}\n</r>"));
         }
     }
 

@@ -16,6 +16,23 @@ fn fixture_home() -> PathBuf {
     golden::workspace_root().join("fixtures/homes/carbon-4.4")
 }
 
+/// Options of a raw edit of every element its path matches.
+fn every_match() -> raw::RawOptions {
+    raw::RawOptions {
+        select: raw::Select::All,
+        ..raw::RawOptions::default()
+    }
+}
+
+/// A raw insert of `markup` at `place`, without a key.
+fn insert_at(place: raw::RawPlace, markup: &str) -> raw::RawAction {
+    raw::RawAction::Insert {
+        place,
+        markup: markup.into(),
+        key: None,
+    }
+}
+
 /// A copy of a directory tree, to write into.
 fn copy_tree(from: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -507,7 +524,7 @@ fn raw_edits_select_by_an_elements_own_text() {
 /// makes an edit of an element that is not there nothing to do.
 #[test]
 fn raw_edits_on_every_match_and_skipping_what_is_missing() {
-    use raw::{IfMissing, RawOptions, Select};
+    use raw::{IfMissing, RawOptions};
     let copy = copy_tree(&fixture_home());
     let home = CarbonHome::open(copy.path()).unwrap();
     let mut session = Session::new(&home);
@@ -518,10 +535,7 @@ fn raw_edits_on_every_match_and_skipping_what_is_missing() {
         key: None,
     };
     raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
-    let all = RawOptions {
-        select: Select::All,
-        ..RawOptions::default()
-    };
+    let all = every_match();
     let rated = raw::RawAction::SetAttribute {
         name: "rated".into(),
         value: "yes".into(),
@@ -713,10 +727,7 @@ fn raw_remove_of_every_match_takes_nested_ones_with_their_ancestor() {
     let before = session.changes().unwrap().remove(0).after;
     std::fs::write(copy.path().join(carbon), &before).unwrap();
     let home = CarbonHome::open(copy.path()).unwrap();
-    let all = raw::RawOptions {
-        select: raw::Select::All,
-        ..raw::RawOptions::default()
-    };
+    let all = every_match();
     for (action, left) in [(raw::RawAction::CommentOut, 1), (raw::RawAction::Remove, 0)] {
         let mut session = Session::new(&home);
         let done = raw::apply_with(&mut session, carbon, "//A", &action, all).unwrap();
@@ -799,11 +810,7 @@ fn raw_insert_beside_a_neighbour_nested_thousands_deep() {
         (chain.clone(), false),
     ] {
         let mut session = Session::new(&home);
-        let insert = raw::RawAction::Insert {
-            place: raw::RawPlace::LastChild,
-            markup,
-            key: None,
-        };
+        let insert = insert_at(raw::RawPlace::LastChild, &markup);
         let outcome = raw::apply(&mut session, carbon, "/Server", &insert).unwrap();
         assert_eq!(outcome.changed, changed);
     }
@@ -825,10 +832,7 @@ fn raw_remove_of_every_match_walks_each_ancestor_once() {
     let (copy, carbon) = carbon_holding(&inside);
     let home = CarbonHome::open(copy.path()).unwrap();
     let mut session = Session::new(&home);
-    let all = raw::RawOptions {
-        select: raw::Select::All,
-        ..raw::RawOptions::default()
-    };
+    let all = every_match();
     raw::apply_with(&mut session, carbon, "//B", &raw::RawAction::Remove, all).unwrap();
     let after = String::from_utf8_lossy(&session.changes().unwrap()[0].after).into_owned();
     assert!(!after.contains("<B"), "every B gone");
@@ -844,20 +848,13 @@ fn raw_insert_beside_every_one_of_many_siblings() {
     let siblings = format!("{}<B x=\"1\"><C>t</C></B>", "<A/>".repeat(20_000));
     let (copy, carbon) = carbon_holding(&siblings);
     let home = CarbonHome::open(copy.path()).unwrap();
-    let all = raw::RawOptions {
-        select: raw::Select::All,
-        ..raw::RawOptions::default()
-    };
+    let all = every_match();
     for (markup, changed) in [
         ("<B x=\"1\"><C>t</C></B>", false),
         ("<B x=\"1\"><C>u</C></B>", true),
     ] {
         let mut session = Session::new(&home);
-        let insert = raw::RawAction::Insert {
-            place: raw::RawPlace::After,
-            markup: markup.into(),
-            key: None,
-        };
+        let insert = insert_at(raw::RawPlace::After, markup);
         let outcome = raw::apply_with(&mut session, carbon, "/Server/A", &insert, all).unwrap();
         assert_eq!(outcome.changed, changed, "{markup}");
         if changed {
@@ -874,26 +871,15 @@ fn raw_insert_beside_every_one_of_many_siblings() {
 fn raw_insert_of_several_elements_into_several_matches_is_refused() {
     let (copy, carbon) = carbon_holding("<A/><A/>");
     let home = CarbonHome::open(copy.path()).unwrap();
-    let all = raw::RawOptions {
-        select: raw::Select::All,
-        ..raw::RawOptions::default()
-    };
+    let all = every_match();
     let mut session = Session::new(&home);
-    let insert = raw::RawAction::Insert {
-        place: raw::RawPlace::LastChild,
-        markup: "<X/><Y/>".into(),
-        key: None,
-    };
+    let insert = insert_at(raw::RawPlace::LastChild, "<X/><Y/>");
     let err = raw::apply_with(&mut session, carbon, "/Server/A", &insert, all).unwrap_err();
     assert!(
         err.to_string().contains("one [[raw]] edit at a time"),
         "{err}"
     );
-    let one = raw::RawAction::Insert {
-        place: raw::RawPlace::LastChild,
-        markup: "<X/>".into(),
-        key: None,
-    };
+    let one = insert_at(raw::RawPlace::LastChild, "<X/>");
     assert!(
         raw::apply_with(&mut session, carbon, "/Server/A", &one, all)
             .unwrap()
@@ -908,10 +894,7 @@ fn raw_insert_of_several_elements_into_several_matches_is_refused() {
 fn raw_insert_with_a_key_beside_every_one_of_many_siblings() {
     let (copy, carbon) = carbon_holding(&"<A/>".repeat(20_000));
     let home = CarbonHome::open(copy.path()).unwrap();
-    let all = raw::RawOptions {
-        select: raw::Select::All,
-        ..raw::RawOptions::default()
-    };
+    let all = every_match();
     let mut session = Session::new(&home);
     let insert = raw::RawAction::Insert {
         place: raw::RawPlace::After,
