@@ -5,7 +5,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::redact;
 
@@ -26,10 +26,7 @@ impl RecipeError {
         span: Range<usize>,
         message: impl Into<String>,
     ) -> RecipeError {
-        let text = RecipeText {
-            path: path.to_path_buf(),
-            source: source.to_string(),
-        };
+        let text = RecipeText::new(path.to_path_buf(), source.to_string());
         RecipeError::in_recipe(&Arc::new(text), span, message)
     }
 
@@ -134,6 +131,19 @@ impl fmt::Display for RecipeError {
 pub(crate) struct RecipeText {
     pub path: PathBuf,
     pub source: String,
+    /// The source's lines, counted the first time a place is shown: a plan
+    /// may name thousands of places, each a binary search then.
+    lines: OnceLock<xmlsplice::Lines>,
+}
+
+impl RecipeText {
+    pub(crate) fn new(path: PathBuf, source: String) -> RecipeText {
+        RecipeText {
+            path,
+            source,
+            lines: OnceLock::new(),
+        }
+    }
 }
 
 /// A place in a recipe: where a [`RecipeError`] is, or the entry that asked
@@ -168,7 +178,9 @@ impl RecipePlace {
     /// Line and column (from 1) of the entry; the column counts
     /// characters, as the engine's positions in XML files do.
     pub fn line_column(&self) -> (usize, usize) {
-        let at = xmlsplice::TextPos::of_offset(&self.text.source, self.span.start);
+        let source = &self.text.source;
+        let lines = self.text.lines.get_or_init(|| xmlsplice::Lines::of(source));
+        let at = lines.pos(source, self.span.start);
         (at.line as usize, at.column as usize)
     }
 

@@ -170,7 +170,7 @@ impl Recipe {
         let file: RecipeFile =
             toml::from_str(&source).map_err(|e| RecipeError::from_toml(&path, &source, &e))?;
         let recipe = Recipe {
-            text: Arc::new(RecipeText { path, source }),
+            text: Arc::new(RecipeText::new(path, source)),
             file,
             owner: None,
         };

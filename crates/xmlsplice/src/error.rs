@@ -50,7 +50,7 @@ impl TextPos {
 /// from the start (an error listing thousands of matches in a large file,
 /// or thousands of findings, would cost their number times its size).
 #[derive(Debug)]
-pub(crate) struct Lines {
+pub struct Lines {
     starts: Vec<usize>,
     chars_before_block: Vec<usize>,
 }
@@ -64,7 +64,8 @@ fn starts_char(byte: &u8) -> bool {
 }
 
 impl Lines {
-    pub(crate) fn of(text: &str) -> Lines {
+    /// The lines of `text`, counted once.
+    pub fn of(text: &str) -> Lines {
         let bytes = text.as_bytes();
         let mut starts = vec![0];
         starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
@@ -98,7 +99,7 @@ impl Lines {
 
     /// [`TextPos::of_offset`] of `offset` in `text`, the text these lines
     /// were counted in.
-    pub(crate) fn pos(&self, text: &str, offset: usize) -> TextPos {
+    pub fn pos(&self, text: &str, offset: usize) -> TextPos {
         let mut end = offset.min(text.len());
         while !text.is_char_boundary(end) {
             end -= 1;

@@ -91,7 +91,7 @@ pub use document::{Document, Element, Query};
 pub use edit::Place;
 pub use encoding::Encoding;
 pub use ensure::{attribute_step, check_ensure_path, last_step};
-pub use error::{Error, ErrorKind, TextPos};
+pub use error::{Error, ErrorKind, Lines, TextPos};
 pub use escape::escaped_forms;
 pub use fragment::{IntoMarkup, NewElement};
 pub use name::{check_name, is_namespace_declaration, XMLNS_NAMESPACE, XML_NAMESPACE};
