@@ -547,7 +547,7 @@ impl Document {
         self.edits.is_empty() && self.generation == 0
     }
 
-    /// The kinds of the staged edits, in staging order: "set text", "set
+    /// The kinds of the staged edits, each once: "set text", "set
     /// attribute", "remove attribute", "insert", "replace", "remove",
     /// "comment out", "uncomment". Edits that add or take away elements
     /// leave the tree behind the text until [`Document::apply`]; a caller
@@ -557,7 +557,7 @@ impl Document {
     // engine's API, so hidden from its documentation.
     #[doc(hidden)]
     pub fn staged_edit_kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.edits.iter().map(|e| e.what)
+        self.edits.kinds()
     }
 
     /// How many bytes [`Document::edited_text`] (and so rendering) would

@@ -58,6 +58,9 @@ pub(crate) struct Staged {
     inserted: BTreeSet<usize>,
     /// The keys staged, by the node each is about.
     keys: HashMap<NodeId, HashSet<String>>,
+    /// The kinds of the splices staged: asked before each operation of a
+    /// session, which may have staged thousands.
+    kinds: BTreeSet<&'static str>,
 }
 
 impl std::ops::Deref for Staged {
@@ -96,6 +99,7 @@ impl Staged {
         if let Some((node, key)) = &splice.key {
             self.keys.entry(*node).or_default().insert(key.clone());
         }
+        self.kinds.insert(splice.what);
         self.splices.push(splice);
         Ok(())
     }
@@ -128,6 +132,11 @@ impl Staged {
             .into_iter()
             .flatten()
             .map(String::as_str)
+    }
+
+    /// The kinds of the staged splices, each once.
+    pub(crate) fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.kinds.iter().copied()
     }
 
     /// Drops every staged splice.
