@@ -32,6 +32,7 @@ pub mod compare;
 mod controlled;
 pub mod datasources;
 pub mod deployment;
+pub mod dictionary;
 pub mod diff;
 mod ensure;
 mod error;
