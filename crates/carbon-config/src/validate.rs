@@ -8,12 +8,13 @@
 //! so a plan that repairs a broken home passes. A fresh session checks the
 //! home as it is.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use xmlsplice::{Document, Element, TextPos};
 
+use crate::dictionary::Dictionary;
 use crate::error::{Error, Result};
 use crate::home::files;
 use crate::session::{FileChange, Session};
@@ -198,7 +199,8 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     let by_jndi = by_jndi(&datasources);
     jndi_names_are_unique(&datasource_files, &by_jndi, &mut findings);
     // The JNDI names the rules below see used, for the unused-datasource rule.
-    let mut referenced: Vec<String> = Vec::new();
+    // Sets, here and below: the home's owner may list thousands of each.
+    let mut referenced: HashSet<String> = HashSet::new();
     if let Some(doc) = parse(session, Path::new(files::REGISTRY))? {
         registry_datasources_are_defined(&doc, &by_jndi, &mut referenced, &mut findings);
         let db_names = db_config_names(&doc);
@@ -325,7 +327,7 @@ fn jndi_names_are_unique(
 fn registry_datasources_are_defined(
     doc: &Document,
     by_jndi: &ByJndi,
-    referenced: &mut Vec<String>,
+    referenced: &mut HashSet<String>,
     findings: &mut Findings,
 ) {
     for db in doc.select("dbConfig").unwrap_or_default() {
@@ -341,13 +343,13 @@ fn registry_datasources_are_defined(
                     ),
                 );
             }
-            referenced.push(jndi);
+            referenced.insert(jndi);
         }
     }
 }
 
 /// The names of the registry's `dbConfig`s (empty for one without).
-fn db_config_names(doc: &Document) -> Vec<String> {
+fn db_config_names(doc: &Document) -> HashSet<String> {
     doc.select("dbConfig")
         .unwrap_or_default()
         .into_iter()
@@ -357,7 +359,7 @@ fn db_config_names(doc: &Document) -> Vec<String> {
 
 /// Error: a `currentDBConfig` that names no `dbConfig`: the registry has no
 /// database configuration to run on.
-fn current_db_config_exists(doc: &Document, db_names: &[String], findings: &mut Findings) {
+fn current_db_config_exists(doc: &Document, db_names: &HashSet<String>, findings: &mut Findings) {
     for (element, current) in texts(doc, "currentDBConfig") {
         if !db_names.contains(&current) {
             findings.error(
@@ -372,7 +374,11 @@ fn current_db_config_exists(doc: &Document, db_names: &[String], findings: &mut 
 
 /// Error: a `remoteInstance` whose `dbConfig` does not exist: the mounts
 /// on it cannot reach the shared registry.
-fn remote_instance_db_configs_exist(doc: &Document, db_names: &[String], findings: &mut Findings) {
+fn remote_instance_db_configs_exist(
+    doc: &Document,
+    db_names: &HashSet<String>,
+    findings: &mut Findings,
+) {
     for remote in doc.select("remoteInstance").unwrap_or_default() {
         let id = text_in(doc, remote, "id").unwrap_or_default();
         if let Some((element, db)) = element_in(doc, remote, "dbConfig") {
@@ -392,7 +398,7 @@ fn remote_instance_db_configs_exist(doc: &Document, db_names: &[String], finding
 /// `remoteInstance`: the path cannot be mounted from the shared registry.
 /// Reported at the `instanceId`, or at the mount that has none.
 fn mounts_name_a_remote_instance(doc: &Document, findings: &mut Findings) {
-    let instance_ids: Vec<String> = doc
+    let instance_ids: HashSet<String> = doc
         .select("remoteInstance")
         .unwrap_or_default()
         .into_iter()
@@ -421,7 +427,7 @@ fn mounts_name_a_remote_instance(doc: &Document, findings: &mut Findings) {
 fn user_store_datasources_are_defined(
     doc: &Document,
     by_jndi: &ByJndi,
-    referenced: &mut Vec<String>,
+    referenced: &mut HashSet<String>,
     findings: &mut Findings,
 ) {
     for path in [
@@ -439,7 +445,7 @@ fn user_store_datasources_are_defined(
                     ),
                 );
             }
-            referenced.push(jndi);
+            referenced.insert(jndi);
         }
     }
 }
@@ -464,7 +470,7 @@ fn wka_lists_members(doc: &Document, findings: &mut Findings) {
 
 /// The names of the datasources no rule saw referenced (the JNDI name and
 /// the datasource's name), to search for in the other configuration files.
-fn unseen<'d>(datasources: &'d [DatasourceInfo], referenced: &[String]) -> Vec<&'d str> {
+fn unseen<'d>(datasources: &'d [DatasourceInfo], referenced: &HashSet<String>) -> Vec<&'d str> {
     let mut unseen = Vec::new();
     for ds in datasources {
         match &ds.jndi {
@@ -519,7 +525,7 @@ fn datasources_are_used(
     file: &Path,
     doc: &Document,
     ds: &DatasourceInfo,
-    referenced: &[String],
+    referenced: &HashSet<String>,
     mentioned: &BTreeSet<&str>,
     findings: &mut Findings,
 ) {
@@ -570,16 +576,18 @@ fn lib_file_names(session: &Session) -> Vec<String> {
 
 /// Which of `names` appear in an XML file under repository/conf other than
 /// the datasources files (as the session would write them): where other
-/// components (api-manager.xml, identity.xml, ...) name datasources. Stops
-/// reading files once every name is found.
+/// components (api-manager.xml, identity.xml, ...) name datasources. Each
+/// file is read once for all the names ([`Dictionary`]); stops reading files
+/// once every name is found.
 fn mentioned_in_other_conf<'n>(
     session: &Session,
-    mut names: Vec<&'n str>,
+    names: Vec<&'n str>,
 ) -> Result<BTreeSet<&'n str>> {
-    let mut found = BTreeSet::new();
+    let dictionary = Dictionary::new(&names);
+    let mut found = dictionary.no_state_found();
     let mut stack = vec![PathBuf::from("repository/conf")];
     while let Some(dir) = stack.pop() {
-        if names.is_empty() {
+        if found.all(&dictionary) {
             break;
         }
         let Ok(Some(entries)) = session.home().root().read_dir(&dir) else {
@@ -595,18 +603,17 @@ fn mentioned_in_other_conf<'n>(
                 }
             } else if rel.extension().is_some_and(|e| e == "xml") {
                 if let Some(bytes) = session.current(&rel)? {
-                    names.retain(|name| {
-                        let seen = memchr::memmem::find(&bytes, name.as_bytes()).is_some();
-                        if seen {
-                            found.insert(*name);
-                        }
-                        !seen
-                    });
+                    dictionary.mark_found(&bytes, &mut found);
                 }
             }
         }
     }
-    Ok(found)
+    Ok(names
+        .iter()
+        .enumerate()
+        .filter(|&(index, _)| found.contains(&dictionary, index))
+        .map(|(_, name)| *name)
+        .collect())
 }
 
 /// Settles (re-parses) every edited document the rules read, once: after
