@@ -8,6 +8,7 @@ pub mod fleet;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use carbon_config::dictionary::Dictionary;
 use carbon_config::secrets::Secrets;
 use carbon_config::summary::ClusterPorts;
 use carbon_config::validate::{checked_changes, Finding};
@@ -362,23 +363,32 @@ fn name_the_entries(err: carbon_config::Error, node: &Node) -> carbon_config::Er
         .filter_map(|index| node.asked_at(index))
         .filter(|place| place.entry().len() >= 3)
         .collect();
+    // The messages are searched for all entries at once: a captured recipe
+    // of thousands of dbConfigs, each with a finding, would otherwise cost
+    // the product of their numbers. An entry asked for twice is found as
+    // its last place.
+    let entries: Vec<&str> = places.iter().map(RecipePlace::entry).collect();
+    let quoted = Dictionary::new(&entries);
     for finding in &mut findings {
         if finding.severity != carbon_config::validate::Severity::Error {
             continue;
         }
-        // The longest entry quoted: a JNDI name over a short name within it.
-        if let Some(place) = places
-            .iter()
-            .filter(|place| finding.message.contains(place.entry()))
-            .max_by_key(|place| place.entry().len())
-        {
-            let (line, column) = place.line_column();
-            finding.message = format!(
-                "{} (asked for at {}:{line}:{column})",
-                finding.message,
-                place.path().display()
-            );
-        }
+        // The longest entry quoted (a JNDI name over a short name within
+        // it), of equals the last asked for.
+        let Some(index) = quoted
+            .longest_at_each_end(finding.message.as_bytes())
+            .map(|(index, _)| index)
+            .max_by_key(|&index| (entries[index].len(), index))
+        else {
+            continue;
+        };
+        let place = &places[index];
+        let (line, column) = place.line_column();
+        finding.message = format!(
+            "{} (asked for at {}:{line}:{column})",
+            finding.message,
+            place.path().display()
+        );
     }
     carbon_config::Error::Validation(findings)
 }
