@@ -12,6 +12,7 @@
 //! `default.json`, `infer.json`, `key-mappings.json` or deployment.toml
 //! name it ([`PackKeys`]).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -312,7 +313,8 @@ fn edit(
 ) -> Result<Outcome> {
     let mut doc = parse(s)?;
     let file = s.home().path().join(FILE);
-    let before: Vec<String> = doc.as_table().iter().map(|(k, _)| k.to_string()).collect();
+    // A set: the home's owner may write thousands of tables.
+    let before: HashSet<String> = doc.as_table().iter().map(|(k, _)| k.to_string()).collect();
     let changed = change(&mut doc).map_err(|message| Error::Invalid { file, message })?;
     if changed {
         // A table the file lacked goes beside WSO2's commented-out sample
@@ -321,7 +323,7 @@ fn edit(
             .as_table()
             .iter()
             .map(|(k, _)| k.to_string())
-            .find(|k| !before.contains(k));
+            .find(|k| !before.contains(k.as_str()));
         let text = s.text(FILE)?;
         let mut new = doc.to_string();
         if let Some(placed) = created.and_then(|name| beside_sample(&new, &name)) {
