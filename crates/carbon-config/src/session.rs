@@ -177,14 +177,18 @@ impl<'h> Session<'h> {
         let full = || self.home.path().join(rel);
         // The size of the file opened, not of whatever the path names later.
         let len = meta.len;
+        let too_large = |message: String| Error::Invalid {
+            file: full(),
+            message: format!("{message} (raise it with --max-file-size)"),
+        };
         if len > self.max_file_size {
-            return Err(Error::Invalid {
-                file: full(),
-                message: format!(
-                    "{len} bytes is over the {}-byte limit for a file (raise it with --max-file-size)",
-                    self.max_file_size
-                ),
-            });
+            return Err(too_large(format!(
+                "{len} bytes is over the {}-byte limit for a file",
+                self.max_file_size
+            )));
+        }
+        if rel == Path::new(crate::deployment::FILE) {
+            crate::deployment::check_size(len as usize, self.max_file_size).map_err(too_large)?;
         }
         // The bytes it had when measured: no more (a file that grows
         // meanwhile is being edited, which the commit notices), and in as
@@ -254,7 +258,7 @@ impl<'h> Session<'h> {
     /// use (its templates and key files do not change during a run).
     pub(crate) fn pack_keys(&self) -> Result<Option<&crate::deployment::PackKeys>> {
         if self.pack_keys.get().is_none() {
-            let keys = crate::deployment::PackKeys::read(self.home)?;
+            let keys = crate::deployment::PackKeys::read(self.home, self.max_file_size)?;
             let _ = self.pack_keys.set(keys);
         }
         Ok(self.pack_keys.get().and_then(Option::as_ref))

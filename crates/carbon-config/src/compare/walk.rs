@@ -142,7 +142,10 @@ fn parse(
     }
 }
 
+/// A TOML file's table, unless it is over the size a TOML file may have
+/// ([`crate::deployment::size_limit`]).
 fn toml_table(bytes: &[u8]) -> std::result::Result<toml::Table, String> {
+    crate::deployment::check_size(bytes.len(), DEFAULT_MAX_FILE_SIZE)?;
     let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
     text.parse::<toml::Table>().map_err(|e| e.to_string())
 }
@@ -227,7 +230,24 @@ fn flatten(prefix: &str, table: &toml::Table, out: &mut Vec<(String, toml::Value
 
 #[cfg(test)]
 mod tests {
-    use super::properties;
+    use super::{properties, toml_table};
+
+    #[test]
+    fn a_toml_file_over_its_limit_is_not_parsed() {
+        let limit = crate::deployment::size_limit(crate::DEFAULT_MAX_FILE_SIZE) as usize;
+        let mut text = b"a = 1\n#".to_vec();
+        text.resize(limit, b'x');
+        assert!(toml_table(&text).is_ok(), "at the limit");
+        text.push(b'x');
+        assert_eq!(
+            toml_table(&text).unwrap_err(),
+            format!(
+                "{} bytes is over the {limit}-byte limit for a TOML file, a sixteenth of the \
+                 limit for a file",
+                limit + 1
+            )
+        );
+    }
 
     #[test]
     fn a_spark_key_on_several_lines_has_its_last_value() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item, Table};
 
 use super::{FILE, RESOURCES};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::home::CarbonHome;
 
 /// The keys a pack takes, as its own files name them: every dotted name in
@@ -27,7 +27,7 @@ impl PackKeys {
     ///
     /// # Errors
     /// A file that cannot be read.
-    pub fn read(home: &CarbonHome) -> Result<Option<PackKeys>> {
+    pub fn read(home: &CarbonHome, max_file_size: u64) -> Result<Option<PackKeys>> {
         let mut keys = PackKeys::default();
         let mut found = false;
         let templates = PathBuf::from(RESOURCES).join("templates");
@@ -62,10 +62,11 @@ impl PackKeys {
         }
         // The keys the file already holds are the pack's (or the user's):
         // `[database.apim_db] username` whose template another pack keeps.
-        if let Some(bytes) = home
-            .root()
-            .read(Path::new(FILE), crate::DEFAULT_MAX_FILE_SIZE)?
-        {
+        if let Some(bytes) = home.root().read(Path::new(FILE), max_file_size)? {
+            super::check_size(bytes.len(), max_file_size).map_err(|message| Error::Invalid {
+                file: home.path().join(FILE),
+                message: format!("{message} (raise it with --max-file-size)"),
+            })?;
             if let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<DocumentMut>() {
                 keys.add_toml("", doc.as_table());
             }

@@ -30,6 +30,31 @@ use placement::beside_sample;
 /// The file, relative to the home.
 pub const FILE: &str = "repository/conf/deployment.toml";
 
+/// The most of a deployment.toml (or any TOML file) carbon-patch reads,
+/// given the limit for a file: a sixteenth of it, 4 MiB by default, where a
+/// pack ships one of a few kilobytes. A TOML document takes 70 to 150 times
+/// its size in memory once parsed, where an XML file takes about 20: the
+/// home's owner could otherwise make one file cost root gigabytes.
+pub fn size_limit(max_file_size: u64) -> u64 {
+    max_file_size / 16
+}
+
+/// Refuses a TOML file of `len` bytes over [`size_limit`] of
+/// `max_file_size`, saying so.
+///
+/// # Errors
+/// The message, for the caller to name the file in.
+pub fn check_size(len: usize, max_file_size: u64) -> std::result::Result<(), String> {
+    let limit = size_limit(max_file_size);
+    if len as u64 > limit {
+        return Err(format!(
+            "{len} bytes is over the {limit}-byte limit for a TOML file, a sixteenth of the \
+             limit for a file"
+        ));
+    }
+    Ok(())
+}
+
 /// Where a pack keeps what it renders its XML from.
 const RESOURCES: &str = "repository/resources/conf";
 

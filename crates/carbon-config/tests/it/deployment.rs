@@ -20,7 +20,7 @@ fn modern() -> tempfile::TempDir {
 fn a_packs_keys_come_from_its_templates_and_key_files() {
     let copy = modern();
     let home = CarbonHome::open(copy.path()).unwrap();
-    let keys = PackKeys::read(&home)
+    let keys = PackKeys::read(&home, carbon_config::DEFAULT_MAX_FILE_SIZE)
         .unwrap()
         .expect("the sample ships templates");
     for taken in [
@@ -215,7 +215,7 @@ fn a_templates_tree_that_does_not_end_is_refused() {
     let templates = copy.path().join("repository/resources/conf/templates");
     std::os::unix::fs::symlink("..", templates.join("again")).unwrap();
     let home = CarbonHome::open(copy.path()).unwrap();
-    match PackKeys::read(&home) {
+    match PackKeys::read(&home, carbon_config::DEFAULT_MAX_FILE_SIZE) {
         Err(err) => assert!(
             err.to_string().contains("entries to read templates from"),
             "{err}"
@@ -223,4 +223,36 @@ fn a_templates_tree_that_does_not_end_is_refused() {
         // A walk that does not follow the link ends by itself.
         Ok(keys) => assert!(keys.is_some()),
     }
+}
+
+/// A TOML file takes many times its size in memory once parsed: a
+/// deployment.toml over a sixteenth of the limit for a file is refused,
+/// unread, by the edits and by the pack's keys, saying how to raise it.
+#[test]
+fn a_deployment_toml_over_a_sixteenth_of_the_file_limit_is_refused() {
+    let copy = modern();
+    let len = std::fs::metadata(copy.path().join(deployment::FILE))
+        .unwrap()
+        .len();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let over = 16 * (len - 1);
+    let expected = format!(
+        "{len} bytes is over the {}-byte limit for a TOML file, a sixteenth of the limit for a \
+         file (raise it with --max-file-size)",
+        len - 1
+    );
+    let err = PackKeys::read(&home, over).unwrap_err();
+    assert!(err.to_string().ends_with(&expected), "{err}");
+    let mut s = Session::new(&home);
+    s.set_max_file_size(over);
+    let err = deployment::set(&mut s, "server.offset", &Value::Number(3)).unwrap_err();
+    assert!(err.to_string().ends_with(&expected), "{err}");
+    // At a sixteenth exactly, it is read.
+    let mut s = Session::new(&home);
+    s.set_max_file_size(16 * len);
+    assert!(
+        deployment::set(&mut s, "server.offset", &Value::Number(3))
+            .unwrap()
+            .changed
+    );
 }

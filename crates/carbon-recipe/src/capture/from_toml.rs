@@ -41,10 +41,16 @@ pub(super) fn tables(
     variables: &mut Variables,
 ) -> carbon_config::Result<Vec<Table>> {
     let read = |h: &CarbonHome| -> carbon_config::Result<toml::Table> {
-        let bytes = h.root().read(
-            Path::new(deployment::FILE),
-            carbon_config::DEFAULT_MAX_FILE_SIZE,
-        )?;
+        let limit = carbon_config::DEFAULT_MAX_FILE_SIZE;
+        let bytes = h.root().read(Path::new(deployment::FILE), limit)?;
+        if let Some(bytes) = &bytes {
+            deployment::check_size(bytes.len(), limit).map_err(|message| {
+                carbon_config::Error::Invalid {
+                    file: h.path().join(deployment::FILE),
+                    message,
+                }
+            })?;
+        }
         Ok(bytes
             .and_then(|b| String::from_utf8_lossy(&b).parse::<toml::Table>().ok())
             .unwrap_or_default())
