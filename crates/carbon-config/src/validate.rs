@@ -214,11 +214,11 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
     if let Some(doc) = parse(session, Path::new(files::AXIS2))? {
         wka_lists_members(&doc, &mut findings);
     }
-    let lib_names = lib_file_names(session);
+    let jars = driver_jars_present(&lib_file_names(session));
     let mentioned = mentioned_in_other_conf(session, unseen(&datasources, &referenced))?;
     for ds in &datasources {
         let (file, doc) = &datasource_files[ds.doc];
-        drivers_have_their_jar(file, doc, ds, &lib_names, &mut findings);
+        drivers_have_their_jar(file, doc, ds, &jars, &mut findings);
         datasources_are_used(file, doc, ds, &referenced, &mentioned, &mut findings);
     }
     Ok(findings.sorted())
@@ -489,19 +489,20 @@ fn drivers_have_their_jar(
     file: &Path,
     doc: &Document,
     ds: &DatasourceInfo,
-    lib_names: &[String],
+    present: &[bool],
     findings: &mut Findings,
 ) {
     let Some((element, driver)) = &ds.driver else {
         return;
     };
-    let Some((_, jars)) = DRIVER_JARS
+    let Some(family) = DRIVER_JARS
         .iter()
-        .find(|(prefix, _)| driver.starts_with(prefix))
+        .position(|(prefix, _)| driver.starts_with(prefix))
     else {
         return;
     };
-    if !lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))) {
+    let jars = DRIVER_JARS[family].1;
+    if !present[family] {
         findings.add(
             Severity::Warning,
             file,
@@ -547,6 +548,16 @@ fn datasources_are_used(
             ),
         );
     }
+}
+
+/// For each family of [`DRIVER_JARS`], whether one of `lib_names` is its
+/// jar: worked out once, not for each datasource (the home's owner may
+/// write thousands of each).
+fn driver_jars_present(lib_names: &[String]) -> Vec<bool> {
+    DRIVER_JARS
+        .iter()
+        .map(|(_, jars)| lib_names.iter().any(|n| jars.iter().any(|j| n.contains(j))))
+        .collect()
 }
 
 /// File names in repository/components/lib, staged copies included.
