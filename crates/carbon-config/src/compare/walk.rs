@@ -2,7 +2,7 @@
 //! `repository/components/lib`), read beneath each home and compared by
 //! kind: XML, TOML, or bytes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use xmlsplice::{Document, TreeCache};
@@ -172,17 +172,25 @@ fn keyed_differences<V: Clone + PartialEq>(
     a: &[(String, V)],
     b: &[(String, V)],
 ) -> Vec<(String, Option<V>, Option<V>)> {
-    let find =
-        |all: &[(String, V)], key: &str| all.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    // Each side by key (its first value), not searched: the home's owner
+    // may write tens of thousands of keys.
+    fn by_key<V>(all: &[(String, V)]) -> HashMap<&str, &V> {
+        let mut map = HashMap::with_capacity(all.len());
+        for (key, value) in all {
+            map.entry(key.as_str()).or_insert(value);
+        }
+        map
+    }
+    let (in_a, in_b) = (by_key(a), by_key(b));
     let mut out = Vec::new();
     for (key, value) in b {
-        let before = find(a, key);
+        let before = in_a.get(key.as_str()).map(|&v| v.clone());
         if before.as_ref() != Some(value) {
             out.push((key.clone(), before, Some(value.clone())));
         }
     }
     for (key, value) in a {
-        if find(b, key).is_none() {
+        if !in_b.contains_key(key.as_str()) {
             out.push((key.clone(), Some(value.clone()), None));
         }
     }
@@ -194,6 +202,8 @@ fn keyed_differences<V: Clone + PartialEq>(
 /// Spark reads the file.
 fn properties(bytes: &[u8]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
+    // Where each key is in `out`.
+    let mut at: HashMap<String, usize> = HashMap::new();
     for line in String::from_utf8_lossy(bytes).lines().map(str::trim) {
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -202,9 +212,12 @@ fn properties(bytes: &[u8]) -> Vec<(String, String)> {
             Some((key, value)) => (key.to_string(), value.trim().to_string()),
             None => (line.to_string(), String::new()),
         };
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => *v = value,
-            None => out.push((key, value)),
+        match at.get(&key) {
+            Some(&i) => out[i].1 = value,
+            None => {
+                at.insert(key.clone(), out.len());
+                out.push((key, value));
+            }
         }
     }
     out
