@@ -1,7 +1,7 @@
 //! Which keys a 4.5+ pack takes: the names its own templates and key
 //! files use, read as WSO2's config mapper reads them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -85,7 +85,9 @@ impl PackKeys {
     /// read as what it loops over (`data.url` in `{% for data in
     /// datasource %}` is `datasource.url`).
     fn add_template(&mut self, text: &str) {
-        let mut aliases: Vec<(String, String)> = Vec::new();
+        // By variable, the first loop's: a pack's templates are the home
+        // owner's to write, thousands of loops among thousands of names.
+        let mut aliases: HashMap<&str, &str> = HashMap::new();
         for piece in text.split("{%").skip(1) {
             let inner = piece.split("%}").next().unwrap_or_default().trim();
             let Some(rest) = inner.strip_prefix("for ") else {
@@ -94,14 +96,14 @@ impl PackKeys {
             if let Some((var, over)) = rest.split_once(" in ") {
                 let (var, over) = (var.trim(), over.trim());
                 if !var.contains(',') && !over.contains('(') {
-                    aliases.push((var.to_string(), over.to_string()));
+                    aliases.entry(var).or_insert(over);
                 }
             }
         }
         let unalias = |word: &str| -> String {
             let (head, tail) = word.split_once('.').unwrap_or((word, ""));
-            match aliases.iter().find(|(var, _)| var == head) {
-                Some((_, over)) if !tail.is_empty() => format!("{over}.{tail}"),
+            match aliases.get(head) {
+                Some(over) if !tail.is_empty() => format!("{over}.{tail}"),
                 _ => word.to_string(),
             }
         };
