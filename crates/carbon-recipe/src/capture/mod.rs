@@ -358,9 +358,12 @@ fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
         }
     }
     let everywhere = |e: &Entry| nodes_with.get(&identity(e)) == Some(&per_node.len());
-    // The elements some nodes insert and others do not, and (until none is
-    // left to add) those inserted inside or after one of them.
-    let mut own_inserts: Vec<&str> = per_node
+    // The elements some nodes insert and others do not, and those inserted
+    // inside or after one of them (an edit whose path starts with it), and
+    // so on: each insert found takes out of `pending` the edits under it,
+    // whose own inserts are looked under in turn. Each edit is taken once
+    // (the home's owner may write tens of thousands of elements).
+    let mut queue: Vec<&str> = per_node
         .iter()
         .flatten()
         .filter(|e| !everywhere(e))
@@ -369,25 +372,34 @@ fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
             _ => None,
         })
         .collect();
-    let under = |path: &str, inserts: &[&str]| inserts.iter().any(|i| path.starts_with(i));
-    loop {
-        let more: Vec<&str> = per_node[0]
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Raw(r) if under(r.get("path").unwrap_or_default(), &own_inserts) => {
-                    r.inserts()
-                }
-                _ => None,
-            })
-            .filter(|i| !own_inserts.contains(i))
-            .collect();
-        if more.is_empty() {
-            break;
+    let mut seen: HashSet<&str> = queue.iter().copied().collect();
+    // The first node's edits by path, with what each inserts.
+    let mut pending: BTreeMap<&str, Vec<Option<&str>>> = BTreeMap::new();
+    for e in &per_node[0] {
+        if let Entry::Raw(r) = e {
+            let path = r.get("path").unwrap_or_default();
+            pending.entry(path).or_default().push(r.inserts());
         }
-        own_inserts.extend(more);
+    }
+    let mut dependent: HashSet<&str> = HashSet::new();
+    while let Some(insert) = queue.pop() {
+        let under: Vec<&str> = pending
+            .range(insert..)
+            .take_while(|(path, _)| path.starts_with(insert))
+            .map(|(path, _)| *path)
+            .collect();
+        for path in under {
+            dependent.insert(path);
+            let inserts = pending.remove(path).unwrap_or_default();
+            for inserted in inserts.into_iter().flatten() {
+                if seen.insert(inserted) {
+                    queue.push(inserted);
+                }
+            }
+        }
     }
     let depends = |e: &Entry| match e {
-        Entry::Raw(r) => under(r.get("path").unwrap_or_default(), &own_inserts),
+        Entry::Raw(r) => dependent.contains(r.get("path").unwrap_or_default()),
         _ => false,
     };
     let shared: Vec<Entry> = per_node[0]
@@ -405,4 +417,47 @@ fn hoist(per_node: Vec<Vec<Entry>>) -> (Vec<Entry>, Vec<Vec<Entry>>) {
         })
         .collect();
     (shared, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::edits::{Entry, RawEdit};
+    use super::hoist;
+
+    fn raw(path: &str, action: &str, added: Option<&str>) -> Entry {
+        let mut keys = vec![("path", path.to_string()), ("action", action.to_string())];
+        if let Some(added) = added {
+            keys.push(("added", added.to_string()));
+        }
+        Entry::Raw(RawEdit { keys })
+    }
+
+    /// An edit every node makes stays with each node when it is inside or
+    /// after an element only some nodes insert, and so does one inside or
+    /// after what such an edit inserts, however many times over.
+    #[test]
+    fn edits_under_an_element_only_some_nodes_insert_stay_with_them() {
+        let set_c = raw("/r/c", "set_attribute", None);
+        let (x1, x2) = ("/r/x[@name='1']", "/r/x[@name='2']");
+        let own_a = raw("/r/c", "insert", Some(x1));
+        let own_b = raw("/r/c", "insert", Some(x2));
+        // Each inserted after the one before: not below it.
+        let inside = raw(x1, "insert", Some("/r/q"));
+        let deeper = raw("/r/q", "insert", Some("/r/s"));
+        let deepest = raw("/r/s", "set_attribute", None);
+        let beside = raw("/r/y", "set_attribute", None);
+        let all = [&inside, &deeper, &deepest];
+        let node = |own: &Entry| {
+            let mut entries = vec![set_c.clone(), own.clone(), beside.clone()];
+            entries.extend(all.iter().map(|e| (*e).clone()));
+            entries
+        };
+        let (shared, per_node) = hoist(vec![node(&own_a), node(&own_b)]);
+        assert_eq!(shared, [set_c.clone(), beside.clone()]);
+        for (entries, own) in per_node.iter().zip([&own_a, &own_b]) {
+            let mut expected = vec![own.clone()];
+            expected.extend(all.iter().map(|e| (*e).clone()));
+            assert_eq!(entries, &expected);
+        }
+    }
 }
