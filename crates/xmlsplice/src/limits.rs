@@ -106,8 +106,9 @@ fn check_attributes(text: &str) -> Result<(), Error> {
             if count > ATTRIBUTES_LIMIT {
                 return Err(Error::at(
                     ErrorKind::Malformed(format!(
-                        "a tag with more than {ATTRIBUTES_LIMIT} attributes; \
-                         a configuration element has a few dozen at most"
+                        "a tag with more than {ATTRIBUTES_LIMIT} attributes, counting each \
+                         `=` before a quote up to the next `<` (in text, comments and CDATA \
+                         after the tag too); a configuration element has a few dozen at most"
                     )),
                     TextPos::of_offset(text, tag),
                 ));
