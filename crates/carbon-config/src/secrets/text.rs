@@ -159,6 +159,7 @@ pub(super) fn password_parameters(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut out = String::new();
     let mut copied = 0;
+    let mut unclosed = 0;
     for eq in memchr::memchr_iter(b'=', bytes) {
         if eq < copied {
             continue; // inside a value masked already
@@ -185,11 +186,16 @@ pub(super) fn password_parameters(text: &str) -> Cow<'_, str> {
             // Unquoted, a value follows the `=` at once (in prose,
             // `password = x` names no value).
             _ if value_at == eq + 1 && name_end == eq => {
-                let len = bytes[eq + 1..]
-                    .iter()
-                    .position(|b| b";&<\"' \t\r\n".contains(b))
-                    .unwrap_or(bytes.len() - eq - 1);
-                (eq + 1, eq + 1 + len)
+                match braced_at(bytes, eq + 1, &mut unclosed) {
+                    Some(end) => (eq + 1, end),
+                    None => {
+                        let len = bytes[eq + 1..]
+                            .iter()
+                            .position(|b| b";&<\"' \t\r\n".contains(b))
+                            .unwrap_or(bytes.len() - eq - 1);
+                        (eq + 1, eq + 1 + len)
+                    }
+                }
             }
             _ => continue,
         };
@@ -205,6 +211,30 @@ pub(super) fn password_parameters(text: &str) -> Cow<'_, str> {
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
+}
+
+/// Where a braced value that starts at `at` ends (past its `}`): SQL
+/// Server's URLs brace a value that holds a `;` (`password={p;ss}`), a `}`
+/// in it doubled. `None` when no `{` is there, or no `}` closes it before
+/// the line or the text ends. `unclosed` is where the last search that
+/// found no `}` stopped: a `{` before it has none either (the runs of `}`
+/// after it are the ones that search saw, each of even length), so a line
+/// of many `password={` is searched once.
+fn braced_at(bytes: &[u8], at: usize, unclosed: &mut usize) -> Option<usize> {
+    if bytes.get(at) != Some(&b'{') || at < *unclosed {
+        return None;
+    }
+    let mut i = at + 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'}' if bytes.get(i + 1) == Some(&b'}') => i += 2,
+            b'}' => return Some(i + 1),
+            b'<' | b'\n' => break,
+            _ => i += 1,
+        }
+    }
+    *unclosed = i;
+    None
 }
 
 /// `text` with the password of every URL that carries one in its user
@@ -389,7 +419,7 @@ fn password_tag(tag: &[u8]) -> PasswordTag {
         let before = trim_end_blanks(&tag[name_end..eq]);
         (before.ends_with(b"name") || before.ends_with(b"key"))
             && quoted_at(tag, after_blanks(tag, eq + 1))
-                .is_some_and(|(start, end)| may_be_secret_name(&tag[start..end]))
+                .is_some_and(|(start, end)| may_be_secret_name(&referenced(&tag[start..end])))
     });
     if !named && !may_name {
         return PasswordTag::None;
@@ -397,7 +427,7 @@ fn password_tag(tag: &[u8]) -> PasswordTag {
     let mut value = None;
     for (attribute, start, end) in attributes(tag, name_end) {
         match attribute {
-            b"name" | b"key" => named |= is_secret_name(&tag[start..end]),
+            b"name" | b"key" => named |= is_secret_name(&referenced(&tag[start..end])),
             b"value" => value = Some((start, end)),
             _ => {}
         }
@@ -407,6 +437,51 @@ fn password_tag(tag: &[u8]) -> PasswordTag {
         (true, Some((start, end))) if start < end => PasswordTag::Value(start, end),
         (true, _) => PasswordTag::Content,
     }
+}
+
+/// An attribute's value as a parser reads it, where it holds character or
+/// entity references: WSO2 reads `name="ConnectionPass&#119;ord"` as
+/// `ConnectionPassword`. A reference it cannot read stays as written.
+fn referenced(value: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr(b'&', value).is_none() {
+        return Cow::Borrowed(value);
+    }
+    let mut out = Vec::with_capacity(value.len());
+    let mut at = 0;
+    while let Some(amp) = memchr::memchr(b'&', &value[at..]).map(|i| at + i) {
+        out.extend_from_slice(&value[at..amp]);
+        at = amp + 1;
+        let Some(semi) = value[at..].iter().take(12).position(|&b| b == b';') else {
+            out.push(b'&');
+            continue;
+        };
+        let name = &value[at..at + semi];
+        let char = match name {
+            b"amp" => Some('&'),
+            b"lt" => Some('<'),
+            b"gt" => Some('>'),
+            b"quot" => Some('"'),
+            b"apos" => Some('\''),
+            [b'#', b'x' | b'X', hex @ ..] => std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32),
+            [b'#', decimal @ ..] => std::str::from_utf8(decimal)
+                .ok()
+                .and_then(|d| d.parse::<u32>().ok())
+                .and_then(char::from_u32),
+            _ => None,
+        };
+        match char {
+            Some(c) => {
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+                at += semi + 1;
+            }
+            None => out.push(b'&'),
+        }
+    }
+    out.extend_from_slice(&value[at..]);
+    Cow::Owned(out)
 }
 
 /// The attributes of a start tag from byte `at` on: each name, and where
@@ -443,6 +518,7 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
     let mut at = 0;
     let mut comment = LastComment::new(bytes);
     let mut cdata_close = NextFound::new(bytes, CDATA_CLOSE);
+    let mut instruction_close = NextFound::new(bytes, b"?>");
     while let Some(open) = memchr::memchr(b'<', &bytes[at..]).map(|i| at + i) {
         let rest = &bytes[open..];
         if rest.starts_with(b"<!--") {
@@ -478,8 +554,12 @@ fn mask_password_elements(text: &str) -> Cow<'_, str> {
         if in_comment.is_some_and(|end| at > end) {
             continue;
         }
-        let stretches =
-            password_content(bytes, at, in_comment, &mut cdata_close, &mut comment.close);
+        let mut ends = Ends {
+            comment: &mut comment.close,
+            cdata: &mut cdata_close,
+            instruction: &mut instruction_close,
+        };
+        let stretches = password_content(bytes, at, in_comment, &mut ends);
         for (start, end) in stretches {
             copied = mask_stretch(&mut out, text, copied, start, end);
             at = end;
@@ -572,34 +652,36 @@ impl<'a> NextFound<'a> {
 }
 
 /// Where the value of the password element whose start tag ends at `at`
-/// lies: the inside of a CDATA section that comes first (blanks before it
-/// allowed), else the text up to the next tag, if it holds more than
-/// blanks. In a comment (ending at `comment_end`) the value must end there
-/// and be followed by an end tag, so that prose naming an element (`<!--
-/// set <Password> below -->`) is left as it is.
+/// lies. In a comment (ending at `comment_end`): the inside of a CDATA
+/// section that comes first (blanks before it allowed), else the text up to
+/// the next tag, if it holds more than blanks and is followed by an end tag,
+/// so that prose naming an element (`<!-- set <Password> below -->`) is left
+/// as it is. In a live element: all its character data up to its end tag,
+/// the inside of each CDATA section among it and the text around comments,
+/// processing instructions and child elements (`<Password>s3<!-- c
+/// -->cr<![CDATA[e]]>t</Password>`), as a parser joins them.
 fn password_content(
     bytes: &[u8],
     at: usize,
     comment_end: Option<usize>,
-    cdata_close: &mut NextFound,
-    comment_close: &mut NextFound,
+    ends: &mut Ends<'_, '_>,
 ) -> Vec<(usize, usize)> {
     let limit = comment_end.unwrap_or(bytes.len());
-    let first = after_blanks(bytes, at).min(limit);
-    if bytes[first..limit].starts_with(CDATA_OPEN) {
-        let start = first + CDATA_OPEN.len();
-        let close = cdata_close.from(start);
-        let whole = close > start && close + CDATA_CLOSE.len() <= limit;
-        return if whole {
-            vec![(start, close)]
-        } else {
-            Vec::new()
-        };
-    }
     let text_to =
         |from: usize| memchr::memchr(b'<', &bytes[from..limit]).map_or(limit, |i| from + i);
-    let end = text_to(at);
     if comment_end.is_some() {
+        let first = after_blanks(bytes, at).min(limit);
+        if bytes[first..limit].starts_with(CDATA_OPEN) {
+            let start = first + CDATA_OPEN.len();
+            let close = ends.cdata.from(start);
+            let whole = close > start && close + CDATA_CLOSE.len() <= limit;
+            return if whole {
+                vec![(start, close)]
+            } else {
+                Vec::new()
+            };
+        }
+        let end = text_to(at);
         let closed = bytes[end..limit].starts_with(b"</");
         let held = !bytes[at..end].iter().all(is_blank);
         return if closed && held {
@@ -608,25 +690,61 @@ fn password_content(
             Vec::new()
         };
     }
-    // A live element's value may be split by comments
-    // (`<Password>s3<!-- c -->cret</Password>`): every stretch of text
-    // around them is the value.
     let mut stretches = Vec::new();
-    let (mut from, mut to) = (at, end);
+    let mut depth = 0usize;
+    let mut from = at;
     loop {
+        let to = text_to(from);
         if !bytes[from..to].iter().all(is_blank) {
             stretches.push((from, to));
         }
-        if !bytes[to..].starts_with(b"<!--") {
+        let rest = &bytes[to..];
+        // What follows the text, and where the text after it starts: a
+        // construct that never ends (or a tag that never closes) ends the
+        // value, with nothing after it masked or shown as a value.
+        let (skip_to, inside) = if rest.starts_with(b"<!--") {
+            (ends.comment.from(to + 4), 3)
+        } else if rest.starts_with(CDATA_OPEN) {
+            let start = to + CDATA_OPEN.len();
+            let close = ends.cdata.from(start);
+            if close < bytes.len() && close > start {
+                stretches.push((start, close));
+            }
+            (close, CDATA_CLOSE.len())
+        } else if rest.starts_with(b"<?") {
+            (ends.instruction.from(to + 2), 2)
+        } else if rest.starts_with(b"</") {
+            if depth == 0 {
+                return stretches;
+            }
+            depth -= 1;
+            (
+                memchr::memchr(b'>', rest).map_or(bytes.len(), |i| to + i),
+                1,
+            )
+        } else if rest.starts_with(b"<") && !rest.starts_with(b"<!") {
+            let close = memchr::memchr(b'>', rest).map_or(bytes.len(), |i| to + i);
+            if close < bytes.len() && bytes[close - 1] != b'/' {
+                depth += 1;
+            }
+            (close, 1)
+        } else {
+            return stretches;
+        };
+        if skip_to >= bytes.len() {
             return stretches;
         }
-        let close = comment_close.from(to + 4);
-        if close == bytes.len() {
-            return stretches;
-        }
-        from = close + 3;
-        to = text_to(from);
+        from = skip_to + inside;
     }
+}
+
+/// Where the constructs a password's value may hold next end: comments,
+/// CDATA sections and processing instructions, each end found once for the
+/// points the scan asks about ([`NextFound`]).
+struct Ends<'s, 'a> {
+    comment: &'s mut NextFound<'a>,
+    cdata: &'s mut NextFound<'a>,
+    instruction: &'s mut NextFound<'a>,
 }
 
 /// `out` with the text from `copied` to `start` added as it is, and the
@@ -846,6 +964,90 @@ mod tests {
 
     /// A password tag cut short by its comment's end (`<!-- <Password -->`)
     /// is no tag: nothing is masked, and nothing reads past the comment.
+    /// A parser joins a password element's character data across CDATA
+    /// sections, processing instructions and child elements: each piece is
+    /// masked, and nothing after the element's end tag.
+    #[test]
+    fn a_password_in_pieces_is_masked_in_every_piece() {
+        for (text, masked) in [
+            (
+                "<Password>sec<![CDATA[retA]]></Password>",
+                "<Password>********<![CDATA[********]]></Password>",
+            ),
+            (
+                "<Password><![CDATA[secB]]>retB</Password>",
+                "<Password><![CDATA[********]]>********</Password>",
+            ),
+            (
+                "<Password>secC<?pi x?>retC</Password>",
+                "<Password>********<?pi x?>********</Password>",
+            ),
+            (
+                "<Password><a/>secretD</Password>",
+                "<Password><a/>********</Password>",
+            ),
+            (
+                "<Password><a>x</a>y</Password><b>shown</b>",
+                "<Password><a>********</a>********</Password><b>shown</b>",
+            ),
+            (
+                "<Password>s<?never closed",
+                "<Password>********<?never closed",
+            ),
+            (
+                "<Password>s<![CDATA[never closed",
+                "<Password>********<![CDATA[never closed",
+            ),
+        ] {
+            assert_eq!(mask_on_disk(text), masked, "{text}");
+        }
+    }
+
+    /// A name written with character or entity references is the name a
+    /// parser reads.
+    #[test]
+    fn a_password_name_written_with_references_is_one() {
+        for (text, masked) in [
+            (
+                "<Property name=\"ConnectionPass&#119;ord\">s3cretQ</Property>",
+                "<Property name=\"ConnectionPass&#119;ord\">********</Property>",
+            ),
+            (
+                "<property name=\"keyStorePasswor&#x64;\" value=\"s3cretV\"/>",
+                "<property name=\"keyStorePasswor&#x64;\" value=\"********\"/>",
+            ),
+            (
+                "<Property name=\"&amp;&#1;&#xZZ;&bogus;Name\">shown</Property>",
+                "<Property name=\"&amp;&#1;&#xZZ;&bogus;Name\">shown</Property>",
+            ),
+        ] {
+            assert_eq!(mask_on_disk(text), masked, "{text}");
+        }
+    }
+
+    /// SQL Server braces a value that holds a `;`: the braces and all
+    /// between them are the value.
+    #[test]
+    fn a_braced_password_is_masked_whole() {
+        for (text, masked) in [
+            (
+                "<url>jdbc:sqlserver://h;password={secE;retE};db=x</url>",
+                "<url>jdbc:sqlserver://h;password=********;db=x</url>",
+            ),
+            (
+                "<url>jdbc:sqlserver://h;password={a}}b;c};db=x</url>",
+                "<url>jdbc:sqlserver://h;password=********;db=x</url>",
+            ),
+            // Never closed: the value ends as an unbraced one does.
+            (
+                "<url>jdbc:sqlserver://h;password={a;b</url>",
+                "<url>jdbc:sqlserver://h;password=********;b</url>",
+            ),
+        ] {
+            assert_eq!(mask_on_disk(text), masked, "{text}");
+        }
+    }
+
     #[test]
     fn a_tag_cut_short_by_its_comments_end_is_prose() {
         for text in [
