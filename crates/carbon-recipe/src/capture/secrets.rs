@@ -118,6 +118,16 @@ impl Variables {
         };
         let mut found = secrets_in(&doc, doc.root(), path);
         found.secrets.sort_by_key(|secret| secret.range.start);
+        // A secret's value found inside another's (an attribute's name and
+        // value written inside another attribute's value) stands where no
+        // reference can.
+        let apart = found
+            .secrets
+            .windows(2)
+            .all(|pair| pair[0].range.end <= pair[1].range.start);
+        if !apart {
+            return Err("it holds a secret where no reference can stand (a URL, a comment)".into());
+        }
         let masked = spliced(&literal, found.secrets.iter().map(|s| (&s.range, MASK)));
         // Anything the policy would still mask is a secret left in the open.
         if mask(&masked, &Secrets::default()) != masked {
@@ -400,6 +410,22 @@ mod tests {
             all[0].used_for,
             "node: t.xml: /tomcat-users/user[@username='a' and @password='********']/@password"
         );
+    }
+
+    /// A secret attribute written inside another attribute's value is found
+    /// twice, the ranges overlapping: refused, as a secret no reference can
+    /// stand for, never spliced.
+    #[test]
+    fn secrets_found_inside_one_another_are_refused() {
+        for markup in [
+            r#"<a password=" secret='q' " secret="z"/>"#,
+            r#"<a x="jdbc:mysql://admin:Top@db password='v' " password="real"/>"#,
+        ] {
+            let err = Variables::default()
+                .markup("repository/conf/carbon.xml", "/Server", markup)
+                .unwrap_err();
+            assert!(err.contains("no reference can stand"), "{markup}: {err}");
+        }
     }
 
     #[test]
