@@ -215,7 +215,22 @@ pub fn validate(session: &Session) -> Result<Vec<Finding>> {
         wka_lists_members(&doc, &mut findings);
     }
     let jars = driver_jars_present(&lib_file_names(session));
-    let mentioned = mentioned_in_other_conf(session, unseen(&datasources, &referenced))?;
+    let names = unseen(&datasources, &referenced);
+    let mentioned = if names.iter().map(|n| n.len()).sum::<usize>() > UNSEEN_NAMES_LIMIT {
+        findings.0.push(Finding {
+            severity: Severity::Warning,
+            file: PathBuf::from(files::DATASOURCES_DIR),
+            at: None,
+            message: format!(
+                "the names of the datasources no rule saw used hold over {UNSEEN_NAMES_LIMIT} \
+                 bytes in all: they were not looked for in the other configuration files, and \
+                 none is reported as not referenced"
+            ),
+        });
+        names.into_iter().collect()
+    } else {
+        mentioned_in_other_conf(session, names)?
+    };
     for ds in &datasources {
         let (file, doc) = &datasource_files[ds.doc];
         drivers_have_their_jar(file, doc, ds, &jars, &mut findings);
@@ -584,6 +599,14 @@ fn lib_file_names(session: &Session) -> Vec<String> {
     }
     names
 }
+
+/// The most bytes of datasource names [`mentioned_in_other_conf`] looks
+/// for: its automaton takes many times their size, and building it is slow
+/// for names of random bytes (a trie that branches at every byte, its links
+/// all over memory). A product's datasources' names hold a few hundred
+/// bytes; the home's owner could give the datasources files the whole
+/// file-size limit of them.
+const UNSEEN_NAMES_LIMIT: usize = 1 << 20;
 
 /// Which of `names` appear in an XML file under repository/conf other than
 /// the datasources files (as the session would write them): where other

@@ -218,6 +218,32 @@ fn warnings_for_missing_driver_jars_and_unreferenced_datasources() {
     );
 }
 
+/// Names of unused datasources past a mebibyte in all are not looked for
+/// in the other files (the home's owner could write the whole file-size
+/// limit of them): one warning says so, and none calls one unreferenced.
+#[test]
+fn datasource_names_past_a_mebibyte_are_not_looked_for() {
+    let skipped = "warning: repository/conf/datasources: the names of the datasources no rule \
+                   saw used hold over 1048576 bytes in all: they were not looked for in the \
+                   other configuration files, and none is reported as not referenced";
+    // The sample's own unused datasource, EXAMPLE_STORE_DB, and this one.
+    let with_name_of = |len: usize| {
+        let name = "N".repeat(len);
+        let (errors, warnings) = findings(|s| {
+            datasources::ensure_datasource(s, MASTER, &mysql_datasource(&name, "jdbc/Long"))?;
+            Ok(())
+        });
+        assert!(errors.is_empty());
+        let unreferenced = warnings
+            .iter()
+            .filter(|w| w.ends_with("is not referenced by any configuration file"))
+            .count();
+        (warnings.iter().any(|w| w == skipped), unreferenced)
+    };
+    assert_eq!(with_name_of(1 << 20), (true, 0));
+    assert_eq!(with_name_of((1 << 20) - 100), (false, 2));
+}
+
 #[test]
 fn secure_vault_passwords_are_never_written() {
     let home = home();
