@@ -39,8 +39,9 @@ impl Dictionary {
     /// The dictionary of `words`, each known by its place in the list.
     ///
     /// # Panics
-    /// When the words hold more than `u32::MAX - 1` bytes in all (a file
-    /// read has at most the file-size limit).
+    /// When the words have `u32::MAX` distinct prefixes or more, or there
+    /// are that many words (what a file holds is within the file-size
+    /// limit, far below).
     pub fn new<W: AsRef<[u8]>>(words: &[W]) -> Dictionary {
         // Sorted, the words share each prefix with the one before: the trie
         // is built in one pass, each state's edges made in byte order.
@@ -61,14 +62,20 @@ impl Dictionary {
                 .count();
             path.truncate(shared + 1);
             for &byte in &word[shared..] {
-                let state = u32::try_from(parent_of.len()).expect("words within the limit");
+                let state = u32::try_from(parent_of.len())
+                    .ok()
+                    .filter(|&s| s != NONE)
+                    .expect("fewer states than u32::MAX");
                 parent_of.push(path[path.len() - 1]);
                 byte_of.push(byte);
                 word_at.push(NONE);
                 path.push(state);
             }
             let end = path[word.len()];
-            word_at[end as usize] = index as u32;
+            word_at[end as usize] = u32::try_from(index)
+                .ok()
+                .filter(|&i| i != NONE)
+                .expect("fewer words than u32::MAX");
             state_of[index] = end;
             previous = word;
         }
