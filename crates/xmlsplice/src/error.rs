@@ -53,6 +53,8 @@ impl TextPos {
 pub struct Lines {
     starts: Vec<usize>,
     chars_before_block: Vec<usize>,
+    /// The length of the text counted, to catch another text given.
+    len: usize,
 }
 
 /// The bytes of a block of [`Lines`].
@@ -77,6 +79,7 @@ impl Lines {
         Lines {
             starts,
             chars_before_block,
+            len: text.len(),
         }
     }
 
@@ -100,6 +103,7 @@ impl Lines {
     /// [`TextPos::of_offset`] of `offset` in `text`, the text these lines
     /// were counted in.
     pub fn pos(&self, text: &str, offset: usize) -> TextPos {
+        assert_eq!(text.len(), self.len, "the text these lines were counted in");
         let mut end = offset.min(text.len());
         while !text.is_char_boundary(end) {
             end -= 1;
