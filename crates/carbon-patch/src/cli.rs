@@ -130,7 +130,7 @@ pub struct RestoreArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Refuse any file larger than this many bytes (a TOML file: a sixteenth of it).
+    /// Refuse any file larger than this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
     pub max_file_size: u64,
     /// Homes to work on at once (default: one per core).
@@ -175,7 +175,7 @@ struct TargetArgs {
     /// Use PATH as node NAME's home instead of the recipe's (repeatable).
     #[arg(long = "home", value_name = "NAME=PATH", value_parser = parse_home)]
     homes: Vec<(String, PathBuf)>,
-    /// Refuse any file larger than this many bytes (a TOML file: a sixteenth of it).
+    /// Refuse any file larger than this many bytes (deployment.toml: a sixteenth of it).
     #[arg(long, value_name = "BYTES", default_value_t = carbon_config::DEFAULT_MAX_FILE_SIZE)]
     max_file_size: u64,
     /// Nodes to work on at once (default: one per core).

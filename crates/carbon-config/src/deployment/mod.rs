@@ -30,11 +30,12 @@ use placement::beside_sample;
 /// The file, relative to the home.
 pub const FILE: &str = "repository/conf/deployment.toml";
 
-/// The most of a deployment.toml (or any TOML file) carbon-patch reads,
-/// given the limit for a file: a sixteenth of it, 4 MiB by default, where a
-/// pack ships one of a few kilobytes. A TOML document takes 70 to 150 times
-/// its size in memory once parsed, where an XML file takes about 20: the
-/// home's owner could otherwise make one file cost root gigabytes.
+/// The largest deployment.toml (or other TOML file of a home) carbon-patch
+/// parses, given the limit for a file: a sixteenth of it, 4 MiB by default,
+/// where a pack ships one of a few kilobytes. A TOML document takes many
+/// times more memory than its text once parsed, several times what an XML
+/// file takes: the home's owner could otherwise make one file cost root
+/// gigabytes.
 pub fn size_limit(max_file_size: u64) -> u64 {
     max_file_size / 16
 }

@@ -227,7 +227,8 @@ fn a_templates_tree_that_does_not_end_is_refused() {
 
 /// A TOML file takes many times its size in memory once parsed: a
 /// deployment.toml over a sixteenth of the limit for a file is refused,
-/// unread, by the edits and by the pack's keys, saying how to raise it.
+/// never parsed, by the edits and by the pack's keys, saying how to raise
+/// it.
 #[test]
 fn a_deployment_toml_over_a_sixteenth_of_the_file_limit_is_refused() {
     let copy = modern();
