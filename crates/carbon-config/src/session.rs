@@ -105,6 +105,11 @@ pub struct Session<'h> {
     trees: Option<TreeCache>,
     /// The deployment.toml keys a 4.5+ home's pack takes, read once.
     pack_keys: std::cell::OnceCell<Option<crate::deployment::PackKeys>>,
+    /// deployment.toml parsed: it stays parsed while edits go on, its text
+    /// rendered when asked for. Rendering and parsing the whole file at
+    /// each edit cost its size each time (a captured recipe sets thousands
+    /// of keys).
+    deployment: Option<crate::deployment::Parsed>,
 }
 
 impl fmt::Debug for Session<'_> {
@@ -126,6 +131,7 @@ impl<'h> Session<'h> {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             trees: None,
             pack_keys: std::cell::OnceCell::new(),
+            deployment: None,
         }
     }
 
@@ -264,8 +270,41 @@ impl<'h> Session<'h> {
         Ok(self.pack_keys.get().and_then(Option::as_ref))
     }
 
+    /// deployment.toml, parsed on first use and kept parsed.
+    pub(crate) fn deployment(&mut self) -> Result<&mut crate::deployment::Parsed> {
+        if self.deployment.is_none() {
+            let file = self.home.path().join(crate::deployment::FILE);
+            let text = self.text(crate::deployment::FILE)?;
+            self.deployment = Some(crate::deployment::Parsed::of(text, file)?);
+        }
+        Ok(self.deployment.as_mut().expect("parsed"))
+    }
+
+    /// deployment.toml's text as its edits leave it, where the parsed
+    /// document is newer than the text held.
+    fn deployment_rendered(&self, rel: &Path) -> Option<String> {
+        let parsed = self.deployment.as_ref()?;
+        if rel != Path::new(crate::deployment::FILE) {
+            return None;
+        }
+        let Some(Loaded::Text { text, .. }) = self.files.get(rel) else {
+            return None;
+        };
+        parsed.rendered(text)
+    }
+
     /// The text file at `rel` (UTF-8), loaded on first use.
     pub fn text(&mut self, rel: &str) -> Result<&mut String> {
+        // deployment.toml's edits, if any, made text; the caller may change
+        // it, so the parsed document is dropped.
+        if let Some(rendered) = self.deployment_rendered(Path::new(rel)) {
+            if let Some(Loaded::Text { text, .. }) = self.files.get_mut(Path::new(rel)) {
+                *text = rendered;
+            }
+        }
+        if rel == crate::deployment::FILE {
+            self.deployment = None;
+        }
         let key = PathBuf::from(rel);
         if !self.files.contains_key(&key) {
             let original = self.load(&key)?.ok_or_else(|| self.missing(&key))?;
@@ -311,6 +350,9 @@ impl<'h> Session<'h> {
     /// as they are (a file loaded and not edited since, or settled, in
     /// UTF-8), so that searching every file of a home copies none of them.
     pub fn current(&self, rel: &Path) -> Result<Option<Cow<'_, [u8]>>> {
+        if let Some(rendered) = self.deployment_rendered(rel) {
+            return Ok(Some(Cow::Owned(rendered.into_bytes())));
+        }
         Ok(Some(match self.files.get(rel) {
             Some(Loaded::Bytes { bytes, .. }) => Cow::Borrowed(bytes),
             Some(Loaded::Text { text, .. }) => Cow::Borrowed(text.as_bytes()),
@@ -407,7 +449,10 @@ impl<'h> Session<'h> {
                         .map_err(|e| e.with_path(self.home.path().join(path)))?,
                 ),
                 Loaded::Text { original, text } => {
-                    (Some(original.clone()), text.clone().into_bytes())
+                    let text = self
+                        .deployment_rendered(path)
+                        .unwrap_or_else(|| text.clone());
+                    (Some(original.clone()), text.into_bytes())
                 }
                 Loaded::Bytes { original, bytes } => (original.clone(), bytes.clone()),
             };
@@ -427,6 +472,7 @@ impl<'h> Session<'h> {
     pub fn into_changes(self) -> Result<Vec<FileChange>> {
         let mut changes = Vec::new();
         let home = self.home;
+        let deployment = self.deployment_rendered(Path::new(crate::deployment::FILE));
         for (path, loaded) in self.files {
             let (before, after) = match loaded {
                 Loaded::Xml { doc, .. } if doc.is_pristine() => continue,
@@ -435,7 +481,15 @@ impl<'h> Session<'h> {
                     doc.into_rendered()
                         .map_err(|e| e.with_path(home.path().join(&path)))?,
                 ),
-                Loaded::Text { original, text } => (Some(original), text.into_bytes()),
+                Loaded::Text { original, text } => {
+                    let text = match &deployment {
+                        Some(rendered) if path == Path::new(crate::deployment::FILE) => {
+                            rendered.clone()
+                        }
+                        _ => text,
+                    };
+                    (Some(original), text.into_bytes())
+                }
                 Loaded::Bytes { original, bytes } => (original, bytes),
             };
             let read_from = self.objects.get(&path).copied();

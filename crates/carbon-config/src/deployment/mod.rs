@@ -12,7 +12,7 @@
 //! `default.json`, `infer.json`, `key-mappings.json` or deployment.toml
 //! name it ([`PackKeys`]).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
@@ -125,25 +125,30 @@ pub fn set(s: &mut Session, key: &str, value: &Value) -> Result<Outcome> {
 pub fn set_path(s: &mut Session, parts: &[&str], value: &Value) -> Result<Outcome> {
     let key = written_key(parts);
     check_key(s, &parts.join("."))?;
-    edit(s, &format!("{key} = {value}"), |doc| {
-        let (last, path) = parts.split_last().expect("a key has a part");
-        let table = table_for(doc.as_table_mut(), path)?;
-        if table.get(last).is_some_and(|item| value.is_in(item)) {
-            return Ok(false);
-        }
-        match table.get_mut(last) {
-            // Changed where it stands, its comments and layout kept.
-            Some(Item::Value(old)) => {
-                let decor = old.decor().clone();
-                *old = value.to_toml();
-                *old.decor_mut() = decor;
+    edit(
+        s,
+        &format!("{key} = {value}"),
+        false,
+        |Parsed { doc, .. }| {
+            let (last, path) = parts.split_last().expect("a key has a part");
+            let table = table_for(doc.as_table_mut(), path)?;
+            if table.get(last).is_some_and(|item| value.is_in(item)) {
+                return Ok(false);
             }
-            _ => {
-                table.insert(last, toml_edit::value(value.to_toml()));
+            match table.get_mut(last) {
+                // Changed where it stands, its comments and layout kept.
+                Some(Item::Value(old)) => {
+                    let decor = old.decor().clone();
+                    *old = value.to_toml();
+                    *old.decor_mut() = decor;
+                }
+                _ => {
+                    table.insert(last, toml_edit::value(value.to_toml()));
+                }
             }
-        }
-        Ok(true)
-    })
+            Ok(true)
+        },
+    )
 }
 
 /// A key as TOML writes it: each part bare where it can be, else quoted.
@@ -181,7 +186,10 @@ pub fn set_in_entry(
     edit(
         s,
         &format!("[[{array}]] {id_key} = {id:?}: {key} = {value}"),
-        |doc| {
+        true,
+        |Parsed {
+             doc, entries: all, ..
+         }| {
             let parts: Vec<&str> = array.split('.').collect();
             let (last, path) = parts.split_last().expect("an array has a name");
             let parent = table_for(doc.as_table_mut(), path)?;
@@ -191,15 +199,24 @@ pub fn set_in_entry(
             let Some(entries) = parent.get_mut(last).and_then(Item::as_array_of_tables_mut) else {
                 return Err(format!("{array} is not an array of tables ([[{array}]])"));
             };
-            let at = entries
-                .iter()
-                .position(|t| t.get(id_key).and_then(Item::as_str) == Some(id));
-            let entry = match at {
-                Some(at) => entries.get_mut(at).expect("found"),
+            let places = all
+                .entry((array.to_string(), id_key.to_string()))
+                .or_insert_with(|| {
+                    let mut places = HashMap::new();
+                    for (at, t) in entries.iter().enumerate() {
+                        if let Some(id) = t.get(id_key).and_then(Item::as_str) {
+                            places.entry(id.to_string()).or_insert(at);
+                        }
+                    }
+                    places
+                });
+            let entry = match places.get(id) {
+                Some(&at) => entries.get_mut(at).expect("found"),
                 None => {
                     let mut entry = Table::new();
                     entry.insert(id_key, toml_edit::value(id));
                     entries.push(entry);
+                    places.insert(id.to_string(), entries.len() - 1);
                     entries.get_mut(entries.len() - 1).expect("pushed")
                 }
             };
@@ -210,6 +227,10 @@ pub fn set_in_entry(
                 return Ok(false);
             }
             table.insert(last, toml_edit::value(value.to_toml()));
+            // The id itself set: the entry's place is under another id now.
+            if key == id_key {
+                all.remove(&(array.to_string(), id_key.to_string()));
+            }
             Ok(true)
         },
     )
@@ -221,25 +242,30 @@ pub fn set_in_entry(
 /// # Errors
 /// The file is missing or is not TOML.
 pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) -> Result<Outcome> {
-    edit(s, &format!("[[{array}]] only {}", ids.join(", ")), |doc| {
-        let mut item = doc.as_item_mut();
-        for part in array.split('.') {
-            match item.get_mut(part) {
-                Some(inner) => item = inner,
-                None => return Ok(false),
+    edit(
+        s,
+        &format!("[[{array}]] only {}", ids.join(", ")),
+        false,
+        |Parsed { doc, .. }| {
+            let mut item = doc.as_item_mut();
+            for part in array.split('.') {
+                match item.get_mut(part) {
+                    Some(inner) => item = inner,
+                    None => return Ok(false),
+                }
             }
-        }
-        let Some(entries) = item.as_array_of_tables_mut() else {
-            return Ok(false);
-        };
-        let before = entries.len();
-        entries.retain(|t| {
-            t.get(id_key)
-                .and_then(Item::as_str)
-                .is_some_and(|id| ids.contains(&id))
-        });
-        Ok(entries.len() != before)
-    })
+            let Some(entries) = item.as_array_of_tables_mut() else {
+                return Ok(false);
+            };
+            let before = entries.len();
+            entries.retain(|t| {
+                t.get(id_key)
+                    .and_then(Item::as_str)
+                    .is_some_and(|id| ids.contains(&id))
+            });
+            Ok(entries.len() != before)
+        },
+    )
 }
 
 /// Removes `key`, when it is there.
@@ -247,7 +273,7 @@ pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) 
 /// # Errors
 /// The file is missing or is not TOML.
 pub fn remove(s: &mut Session, key: &str) -> Result<Outcome> {
-    edit(s, &format!("no {key}"), |doc| {
+    edit(s, &format!("no {key}"), false, |Parsed { doc, .. }| {
         let (path, last) = match key.rsplit_once('.') {
             Some((path, last)) => (Some(path), last),
             None => (None, key),
@@ -268,7 +294,7 @@ pub fn remove(s: &mut Session, key: &str) -> Result<Outcome> {
 /// # Errors
 /// The file is missing or is not TOML.
 pub fn get(s: &mut Session, key: &str) -> Result<Option<String>> {
-    let doc = parse(s)?;
+    let doc = &s.deployment()?.doc;
     let mut item = doc.as_item();
     for part in key.split('.') {
         match item.get(part) {
@@ -322,49 +348,96 @@ fn check_key(s: &mut Session, key: &str) -> Result<()> {
     }
 }
 
-fn parse(s: &mut Session) -> Result<DocumentMut> {
-    let file = s.home().path().join(FILE);
-    let text = s.text(FILE)?;
-    text.parse::<DocumentMut>().map_err(|e| Error::Invalid {
-        file,
-        message: format!("not TOML: {}", e.to_string().trim()),
-    })
+/// deployment.toml as a session keeps it between edits.
+pub(crate) struct Parsed {
+    doc: DocumentMut,
+    /// Whether edits made `doc` newer than the session's text of the file.
+    edited: bool,
+    /// Where the entries of an array of tables stand, by array and id key,
+    /// then by id (the first entry of each): looked up, not searched for at
+    /// each edit (a captured recipe sets every key of thousands of
+    /// datasources). Made when first asked for; an edit other than
+    /// [`set_in_entry`] drops them all.
+    entries: HashMap<(String, String), HashMap<String, usize>>,
 }
 
-/// Runs `change` on the parsed file and writes it back when it changed.
-fn edit(
-    s: &mut Session,
-    what: &str,
-    change: impl FnOnce(&mut DocumentMut) -> std::result::Result<bool, String>,
-) -> Result<Outcome> {
-    let mut doc = parse(s)?;
-    let file = s.home().path().join(FILE);
-    // A set: the home's owner may write thousands of tables.
-    let before: HashSet<String> = doc.as_table().iter().map(|(k, _)| k.to_string()).collect();
-    let changed = change(&mut doc).map_err(|message| Error::Invalid { file, message })?;
-    if changed {
-        // A table the file lacked goes beside WSO2's commented-out sample
-        // of it, where there is one.
-        let created = doc
-            .as_table()
-            .iter()
-            .map(|(k, _)| k.to_string())
-            .find(|k| !before.contains(k.as_str()));
-        let text = s.text(FILE)?;
-        let mut new = doc.to_string();
-        if let Some(placed) = created.and_then(|name| beside_sample(&new, &name)) {
-            new = placed;
+impl Parsed {
+    /// The file's `text` parsed; `file` names it in the error.
+    pub(crate) fn of(text: &str, file: PathBuf) -> Result<Parsed> {
+        let doc = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| Error::Invalid {
+                file,
+                message: format!("not TOML: {}", e.to_string().trim()),
+            })?;
+        Ok(Parsed {
+            doc,
+            edited: false,
+            entries: HashMap::new(),
+        })
+    }
+
+    /// The text edits made, where they made any, in the line endings of
+    /// `like` (the file as read) and without a final newline where it had
+    /// none.
+    pub(crate) fn rendered(&self, like: &str) -> Option<String> {
+        if !self.edited {
+            return None;
         }
-        // In the file's own line endings, and without a final newline
-        // where it had none.
-        if text.contains("\r\n") {
+        let mut new = self.doc.to_string();
+        if like.contains("\r\n") {
             new = new.replace("\r\n", "\n").replace('\n', "\r\n");
         }
-        if !text.is_empty() && !text.ends_with('\n') {
+        if !like.is_empty() && !like.ends_with('\n') {
             let kept = new.trim_end_matches(['\r', '\n']).len();
             new.truncate(kept);
         }
-        *text = new;
+        Some(new)
+    }
+}
+
+/// Runs `change` on the parsed file, which the session keeps parsed
+/// ([`Session::deployment`]): its text is rendered once, when asked for.
+/// Unless `keeps_entries` (the change keeps [`Parsed::entries`] true), the
+/// entries' places are dropped first.
+fn edit(
+    s: &mut Session,
+    what: &str,
+    keeps_entries: bool,
+    change: impl FnOnce(&mut Parsed) -> std::result::Result<bool, String>,
+) -> Result<Outcome> {
+    let file = s.home().path().join(FILE);
+    let parsed = s.deployment()?;
+    if !keeps_entries {
+        parsed.entries.clear();
+    }
+    // A table the change makes goes last among the file's (toml_edit keeps
+    // their order): seen by their number, not by reading every name.
+    let tables = parsed.doc.as_table().len();
+    let changed = change(parsed).map_err(|message| Error::Invalid {
+        file: file.clone(),
+        message,
+    })?;
+    let doc = &mut parsed.doc;
+    if changed {
+        // A table the file lacked goes beside WSO2's commented-out sample
+        // of it, where there is one: moved in the text, then parsed anew.
+        let created = (doc.as_table().len() > tables)
+            .then(|| doc.as_table().iter().last().map(|(k, _)| k.to_string()))
+            .flatten();
+        if let Some(placed) = created.and_then(|name| beside_sample(&doc.to_string(), &name)) {
+            *doc = placed
+                .parse()
+                .map_err(|e: toml_edit::TomlError| Error::Invalid {
+                    file,
+                    message: format!(
+                        "moved beside its sample, not TOML: {}",
+                        e.to_string().trim()
+                    ),
+                })?;
+            parsed.entries.clear();
+        }
+        parsed.edited = true;
     }
     Ok(Outcome {
         file: PathBuf::from(FILE),

@@ -257,3 +257,48 @@ fn a_deployment_toml_over_a_sixteenth_of_the_file_limit_is_refused() {
             .changed
     );
 }
+
+/// The session finds entries by id from an index it keeps between edits:
+/// entries taken out, an id changed and the text asked for in between
+/// leave it finding the right entry, never another or a stale place.
+#[test]
+fn entries_are_found_by_id_across_edits_that_move_them() {
+    let copy = modern();
+    let home = CarbonHome::open(copy.path()).unwrap();
+    let mut s = Session::new(&home);
+    let text = |v: &str| Value::Text(v.into());
+    let set = |s: &mut Session, id: &str, key: &str, value: &str| {
+        deployment::set_in_entry(s, "datasource", ("id", id), key, &text(value))
+            .unwrap()
+            .changed
+    };
+    assert!(set(&mut s, "A", "url", "jdbc:a"));
+    assert!(set(&mut s, "B", "url", "jdbc:b"));
+    // A goes: B is the first entry now.
+    assert!(
+        deployment::retain_entries(&mut s, "datasource", "id", &["B"])
+            .unwrap()
+            .changed
+    );
+    assert!(set(&mut s, "B", "url", "jdbc:b2"));
+    // B is C now, and found as C.
+    assert!(set(&mut s, "B", "id", "C"));
+    assert!(!set(&mut s, "C", "url", "jdbc:b2"));
+    // The text asked for in between, as validation does.
+    s.text(deployment::FILE).unwrap();
+    assert!(set(&mut s, "C", "username", "u"));
+    let written = String::from_utf8(
+        s.changes()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.path == std::path::Path::new(deployment::FILE))
+            .unwrap()
+            .after,
+    )
+    .unwrap();
+    let tail = &written[written.find("[[datasource]]").unwrap()..];
+    assert_eq!(
+        tail, "[[datasource]]\nid = \"C\"\nurl = \"jdbc:b2\"\nusername = \"u\"\n",
+        "{written}"
+    );
+}
