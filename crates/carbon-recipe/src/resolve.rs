@@ -400,8 +400,11 @@ impl Recipe {
         for step in &settings.manual {
             node.manual.push(self.expand(step, &env)?);
         }
+        // Each once, in the order read: a set, since a captured recipe may
+        // read tens of thousands of secret variables.
+        let mut seen: std::collections::HashSet<String> = node.secrets.iter().cloned().collect();
         for value in env.secrets() {
-            if !node.secrets.contains(&value) {
+            if seen.insert(value.clone()) {
                 node.secrets.push(value);
             }
         }
