@@ -67,9 +67,16 @@ fn only_the_documents_the_rules_read_are_settled_and_every_change_is_the_same() 
 
 #[test]
 fn a_datasource_named_in_any_other_conf_file_is_used() {
-    // Names found only in files no rule reads: one in a sub-folder the
-    // session never opens, one in a file the plan edits (carbon.xml, searched
-    // as it would be written), one nowhere.
+    // A few names, each looked for alone; and many, looked for at once.
+    named_in_other_conf_files(0);
+    named_in_other_conf_files(20);
+}
+
+/// Names found only in files no rule reads: one in a sub-folder the session
+/// never opens, one in a file the plan edits (carbon.xml, searched as it
+/// would be written), one nowhere; and `more` unused datasources of their
+/// own, found nowhere.
+fn named_in_other_conf_files(more: usize) {
     let dir = tempfile::tempdir().unwrap();
     golden::copy_tree(
         &golden::workspace_root().join("fixtures/homes/carbon-4.4"),
@@ -100,11 +107,16 @@ fn a_datasource_named_in_any_other_conf_file_is_used() {
     .unwrap();
     let home = CarbonHome::open(dir.path()).unwrap();
     let mut session = Session::new(&home);
-    for (name, jndi) in [
+    let mut all: Vec<(String, String)> = [
         ("IDENTITY_DB", "jdbc/IdentityDB"),
         ("NAMED_DB", "jdbc/Named"),
         ("LONELY_DB", "jdbc/Lonely"),
-    ] {
+    ]
+    .iter()
+    .map(|(name, jndi)| (name.to_string(), jndi.to_string()))
+    .collect();
+    all.extend((0..more).map(|i| (format!("MORE_{i}"), format!("jdbc/More{i}"))));
+    for (name, jndi) in &all {
         datasources::ensure_datasource(&mut session, MASTER, &mysql_datasource(name, jndi))
             .unwrap();
     }
@@ -121,12 +133,14 @@ fn a_datasource_named_in_any_other_conf_file_is_used() {
         .filter(|f| f.message.contains("is not referenced"))
         .map(|f| f.message.clone())
         .collect();
-    assert_eq!(
-        unreferenced,
-        [
-            // The fixture's own, before this plan.
-            "datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file",
-            "datasource LONELY_DB (jdbc/Lonely) is not referenced by any configuration file",
-        ]
-    );
+    let mut expected = vec![
+        // The fixture's own, before this plan.
+        "datasource EXAMPLE_STORE_DB (no JNDI name) is not referenced by any configuration file"
+            .to_string(),
+        "datasource LONELY_DB (jdbc/Lonely) is not referenced by any configuration file".into(),
+    ];
+    expected.extend((0..more).map(|i| {
+        format!("datasource MORE_{i} (jdbc/More{i}) is not referenced by any configuration file")
+    }));
+    assert_eq!(unreferenced, expected);
 }
