@@ -451,7 +451,16 @@ fn referenced(value: &[u8]) -> Cow<'_, [u8]> {
     while let Some(amp) = memchr::memchr(b'&', &value[at..]).map(|i| at + i) {
         out.extend_from_slice(&value[at..amp]);
         at = amp + 1;
-        let Some(semi) = value[at..].iter().take(12).position(|&b| b == b';') else {
+        // A character reference may have any number of leading zeros
+        // (`&#000119;`); an entity's name is a handful of letters.
+        let digits = value[at..].starts_with(b"#");
+        let span = value[at..]
+            .iter()
+            .take_while(|&&b| b.is_ascii_alphanumeric() || b == b'#')
+            .count();
+        let Some(semi) =
+            (value.get(at + span) == Some(&b';') && (digits || span <= 8)).then_some(span)
+        else {
             out.push(b'&');
             continue;
         };
@@ -656,10 +665,13 @@ impl<'a> NextFound<'a> {
 /// section that comes first (blanks before it allowed), else the text up to
 /// the next tag, if it holds more than blanks and is followed by an end tag,
 /// so that prose naming an element (`<!-- set <Password> below -->`) is left
-/// as it is. In a live element: all its character data up to its end tag,
-/// the inside of each CDATA section among it and the text around comments,
-/// processing instructions and child elements (`<Password>s3<!-- c
-/// -->cr<![CDATA[e]]>t</Password>`), as a parser joins them.
+/// as it is. In a live element: its character data up to its end tag, the
+/// inside of each CDATA section among it and the text around comments and
+/// processing instructions (`<Password>s3<!-- c -->cr<![CDATA[e]]>t
+/// </Password>`), as a parser joins them; up to a child element, if it has
+/// one (the scan reads on from that tag, each stretch of the text once: going
+/// through the children here would read nested password elements again from
+/// each of theirs).
 fn password_content(
     bytes: &[u8],
     at: usize,
@@ -691,7 +703,6 @@ fn password_content(
         };
     }
     let mut stretches = Vec::new();
-    let mut depth = 0usize;
     let mut from = at;
     loop {
         let to = text_to(from);
@@ -713,22 +724,8 @@ fn password_content(
             (close, CDATA_CLOSE.len())
         } else if rest.starts_with(b"<?") {
             (ends.instruction.from(to + 2), 2)
-        } else if rest.starts_with(b"</") {
-            if depth == 0 {
-                return stretches;
-            }
-            depth -= 1;
-            (
-                memchr::memchr(b'>', rest).map_or(bytes.len(), |i| to + i),
-                1,
-            )
-        } else if rest.starts_with(b"<") && !rest.starts_with(b"<!") {
-            let close = memchr::memchr(b'>', rest).map_or(bytes.len(), |i| to + i);
-            if close < bytes.len() && bytes[close - 1] != b'/' {
-                depth += 1;
-            }
-            (close, 1)
         } else {
+            // Its end tag, a child element, or no markup at all.
             return stretches;
         };
         if skip_to >= bytes.len() {
@@ -962,11 +959,10 @@ mod tests {
         }
     }
 
-    /// A password tag cut short by its comment's end (`<!-- <Password -->`)
-    /// is no tag: nothing is masked, and nothing reads past the comment.
     /// A parser joins a password element's character data across CDATA
-    /// sections, processing instructions and child elements: each piece is
-    /// masked, and nothing after the element's end tag.
+    /// sections and processing instructions: each piece is masked, and
+    /// nothing after the element's end tag. A child element ends the value
+    /// read (a password tag among its children is read as any other).
     #[test]
     fn a_password_in_pieces_is_masked_in_every_piece() {
         for (text, masked) in [
@@ -983,12 +979,12 @@ mod tests {
                 "<Password>********<?pi x?>********</Password>",
             ),
             (
-                "<Password><a/>secretD</Password>",
-                "<Password><a/>********</Password>",
+                "<Password>x<property key=\"password\" value=\"V\"/></Password>",
+                "<Password>********<property key=\"password\" value=\"********\"/></Password>",
             ),
             (
-                "<Password><a>x</a>y</Password><b>shown</b>",
-                "<Password><a>********</a>********</Password><b>shown</b>",
+                "<Password>a < b</Password><User>admin</User>",
+                "<Password>******** < b</Password><User>admin</User>",
             ),
             (
                 "<Password>s<?never closed",
@@ -1015,6 +1011,10 @@ mod tests {
             (
                 "<property name=\"keyStorePasswor&#x64;\" value=\"s3cretV\"/>",
                 "<property name=\"keyStorePasswor&#x64;\" value=\"********\"/>",
+            ),
+            (
+                "<Property name=\"ConnectionPass&#000000000119;ord\">s3cretR</Property>",
+                "<Property name=\"ConnectionPass&#000000000119;ord\">********</Property>",
             ),
             (
                 "<Property name=\"&amp;&#1;&#xZZ;&bogus;Name\">shown</Property>",
@@ -1048,6 +1048,8 @@ mod tests {
         }
     }
 
+    /// A password tag cut short by its comment's end (`<!-- <Password -->`)
+    /// is no tag: nothing is masked, and nothing reads past the comment.
     #[test]
     fn a_tag_cut_short_by_its_comments_end_is_prose() {
         for text in [
