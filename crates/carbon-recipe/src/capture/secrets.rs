@@ -313,10 +313,14 @@ fn attribute_value(tag: &str, name: &str) -> Option<std::ops::Range<usize>> {
         if before.is_some_and(char::is_whitespace) {
             if let Some(value) = rest.strip_prefix('=') {
                 let value = value.trim_start();
-                let quote = value.chars().next()?;
-                let open = tag.len() - value.len() + 1;
-                let close = open + value[1..].find(quote)?;
-                return Some(open..close);
+                // Only a quote opens a value (`password=é` in another's
+                // value is no attribute): else the next place is looked at.
+                let quote = value.chars().next().filter(|q| matches!(q, '"' | '\''));
+                if let Some(quote) = quote {
+                    let open = tag.len() - value.len() + 1;
+                    let close = open + value[1..].find(quote)?;
+                    return Some(open..close);
+                }
             }
         }
         at = start + name.len();
@@ -417,10 +421,16 @@ mod tests {
     /// stand for, never spliced.
     #[test]
     fn secrets_found_inside_one_another_are_refused() {
-        for markup in [
-            r#"<a password=" secret='q' " secret="z"/>"#,
-            r#"<a x="jdbc:mysql://admin:Top@db password='v' " password="real"/>"#,
-        ] {
+        let markup = r#"<a x=" password=é" password="v"/>"#;
+        let out = Variables::default()
+            .markup("repository/conf/carbon.xml", "/Server", markup)
+            .unwrap();
+        // `x` holds a password parameter: a secret too, with a reference.
+        assert_eq!(
+            out,
+            r#"<a x="${env:SERVER_X}" password="${env:SERVER_PASSWORD}"/>"#
+        );
+        for markup in [r#"<a x="jdbc:mysql://admin:Top@db password='v' " password="real"/>"#] {
             let err = Variables::default()
                 .markup("repository/conf/carbon.xml", "/Server", markup)
                 .unwrap_err();
