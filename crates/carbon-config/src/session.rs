@@ -302,7 +302,7 @@ impl<'h> Session<'h> {
                 *text = rendered;
             }
         }
-        if rel == crate::deployment::FILE {
+        if Path::new(rel) == Path::new(crate::deployment::FILE) {
             self.deployment = None;
         }
         let key = PathBuf::from(rel);

@@ -128,8 +128,9 @@ pub fn set_path(s: &mut Session, parts: &[&str], value: &Value) -> Result<Outcom
     edit(
         s,
         &format!("{key} = {value}"),
-        false,
-        |Parsed { doc, .. }| {
+        parts.first().copied(),
+        |Parsed { doc, entries, .. }| {
+            entries.clear();
             let (last, path) = parts.split_last().expect("a key has a part");
             let table = table_for(doc.as_table_mut(), path)?;
             if table.get(last).is_some_and(|item| value.is_in(item)) {
@@ -186,7 +187,7 @@ pub fn set_in_entry(
     edit(
         s,
         &format!("[[{array}]] {id_key} = {id:?}: {key} = {value}"),
-        true,
+        array.split('.').next(),
         |Parsed {
              doc, entries: all, ..
          }| {
@@ -210,28 +211,37 @@ pub fn set_in_entry(
                     }
                     places
                 });
-            let entry = match places.get(id) {
-                Some(&at) => entries.get_mut(at).expect("found"),
+            let parts: Vec<&str> = key.split('.').collect();
+            let (last, path) = parts.split_last().expect("a key has a part");
+            let set = |entry: &mut Table| -> std::result::Result<bool, String> {
+                let table = table_for(entry, path)?;
+                if table.get(last).is_some_and(|item| value.is_in(item)) {
+                    return Ok(false);
+                }
+                table.insert(last, toml_edit::value(value.to_toml()));
+                Ok(true)
+            };
+            let changed = match places.get(id) {
+                Some(&at) => set(entries.get_mut(at).expect("found"))?,
+                // A new entry goes in only once its key is set: an edit that
+                // fails or changes nothing leaves none behind.
                 None => {
                     let mut entry = Table::new();
                     entry.insert(id_key, toml_edit::value(id));
-                    entries.push(entry);
-                    places.insert(id.to_string(), entries.len() - 1);
-                    entries.get_mut(entries.len() - 1).expect("pushed")
+                    let changed = set(&mut entry)?;
+                    if changed {
+                        entries.push(entry);
+                        places.insert(id.to_string(), entries.len() - 1);
+                    }
+                    changed
                 }
             };
-            let parts: Vec<&str> = key.split('.').collect();
-            let (last, path) = parts.split_last().expect("a key has a part");
-            let table = table_for(entry, path)?;
-            if table.get(last).is_some_and(|item| value.is_in(item)) {
-                return Ok(false);
+            // A key that is the id of an index (this one's, or another's
+            // id key) puts the entry under another id there.
+            if changed {
+                all.retain(|(a, k), _| !(a == array && k == parts[0]));
             }
-            table.insert(last, toml_edit::value(value.to_toml()));
-            // The id itself set: the entry's place is under another id now.
-            if key == id_key {
-                all.remove(&(array.to_string(), id_key.to_string()));
-            }
-            Ok(true)
+            Ok(changed)
         },
     )
 }
@@ -242,11 +252,14 @@ pub fn set_in_entry(
 /// # Errors
 /// The file is missing or is not TOML.
 pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) -> Result<Outcome> {
+    // A set: a captured recipe may keep tens of thousands.
+    let keep: std::collections::HashSet<&str> = ids.iter().copied().collect();
     edit(
         s,
         &format!("[[{array}]] only {}", ids.join(", ")),
-        false,
-        |Parsed { doc, .. }| {
+        None,
+        |Parsed { doc, entries, .. }| {
+            entries.clear();
             let mut item = doc.as_item_mut();
             for part in array.split('.') {
                 match item.get_mut(part) {
@@ -261,7 +274,7 @@ pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) 
             entries.retain(|t| {
                 t.get(id_key)
                     .and_then(Item::as_str)
-                    .is_some_and(|id| ids.contains(&id))
+                    .is_some_and(|id| keep.contains(id))
             });
             Ok(entries.len() != before)
         },
@@ -273,20 +286,26 @@ pub fn retain_entries(s: &mut Session, array: &str, id_key: &str, ids: &[&str]) 
 /// # Errors
 /// The file is missing or is not TOML.
 pub fn remove(s: &mut Session, key: &str) -> Result<Outcome> {
-    edit(s, &format!("no {key}"), false, |Parsed { doc, .. }| {
-        let (path, last) = match key.rsplit_once('.') {
-            Some((path, last)) => (Some(path), last),
-            None => (None, key),
-        };
-        let mut table = doc.as_table_mut();
-        for part in path.into_iter().flat_map(|p| p.split('.')) {
-            match table.get_mut(part).and_then(Item::as_table_mut) {
-                Some(inner) => table = inner,
-                None => return Ok(false),
+    edit(
+        s,
+        &format!("no {key}"),
+        None,
+        |Parsed { doc, entries, .. }| {
+            entries.clear();
+            let (path, last) = match key.rsplit_once('.') {
+                Some((path, last)) => (Some(path), last),
+                None => (None, key),
+            };
+            let mut table = doc.as_table_mut();
+            for part in path.into_iter().flat_map(|p| p.split('.')) {
+                match table.get_mut(part).and_then(Item::as_table_mut) {
+                    Some(inner) => table = inner,
+                    None => return Ok(false),
+                }
             }
-        }
-        Ok(table.remove(last).is_some())
-    })
+            Ok(table.remove(last).is_some())
+        },
+    )
 }
 
 /// The value of `key`, as TOML, when it is there.
@@ -356,8 +375,8 @@ pub(crate) struct Parsed {
     /// Where the entries of an array of tables stand, by array and id key,
     /// then by id (the first entry of each): looked up, not searched for at
     /// each edit (a captured recipe sets every key of thousands of
-    /// datasources). Made when first asked for; an edit other than
-    /// [`set_in_entry`] drops them all.
+    /// datasources). Made when first asked for; dropped by an edit that may
+    /// move entries, and for one id key when a key of that name is set.
     entries: HashMap<(String, String), HashMap<String, usize>>,
 }
 
@@ -398,22 +417,19 @@ impl Parsed {
 
 /// Runs `change` on the parsed file, which the session keeps parsed
 /// ([`Session::deployment`]): its text is rendered once, when asked for.
-/// Unless `keeps_entries` (the change keeps [`Parsed::entries`] true), the
-/// entries' places are dropped first.
+/// `top` is the top-level key the change may add (the first part of the key
+/// it sets), looked up before and after, not found among all the file's.
+/// A change that may move entries of an array of tables clears
+/// [`Parsed::entries`].
 fn edit(
     s: &mut Session,
     what: &str,
-    keeps_entries: bool,
+    top: Option<&str>,
     change: impl FnOnce(&mut Parsed) -> std::result::Result<bool, String>,
 ) -> Result<Outcome> {
     let file = s.home().path().join(FILE);
     let parsed = s.deployment()?;
-    if !keeps_entries {
-        parsed.entries.clear();
-    }
-    // A table the change makes goes last among the file's (toml_edit keeps
-    // their order): seen by their number, not by reading every name.
-    let tables = parsed.doc.as_table().len();
+    let had = top.is_some_and(|top| parsed.doc.contains_key(top));
     let changed = change(parsed).map_err(|message| Error::Invalid {
         file: file.clone(),
         message,
@@ -422,9 +438,9 @@ fn edit(
     if changed {
         // A table the file lacked goes beside WSO2's commented-out sample
         // of it, where there is one: moved in the text, then parsed anew.
-        let created = (doc.as_table().len() > tables)
-            .then(|| doc.as_table().iter().last().map(|(k, _)| k.to_string()))
-            .flatten();
+        let created = top
+            .filter(|top| !had && doc.contains_key(top))
+            .map(str::to_string);
         if let Some(placed) = created.and_then(|name| beside_sample(&doc.to_string(), &name)) {
             *doc = placed
                 .parse()

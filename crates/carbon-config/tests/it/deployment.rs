@@ -287,6 +287,26 @@ fn entries_are_found_by_id_across_edits_that_move_them() {
     // The text asked for in between, as validation does.
     s.text(deployment::FILE).unwrap();
     assert!(set(&mut s, "C", "username", "u"));
+    // Found by another id key: setting that key through the first moves
+    // the entry in the second's index too.
+    let by_user = |s: &mut Session, user: &str, key: &str, value: &str| {
+        deployment::set_in_entry(s, "datasource", ("username", user), key, &text(value))
+            .unwrap()
+            .changed
+    };
+    assert!(
+        !by_user(&mut s, "u", "url", "jdbc:b2"),
+        "C, by its username"
+    );
+    assert!(set(&mut s, "C", "username", "v"));
+    assert!(
+        !by_user(&mut s, "v", "url", "jdbc:b2"),
+        "C, by its new username"
+    );
+    // An edit that changes nothing, or fails, adds no entry.
+    assert!(!set(&mut s, "Z", "id", "Z"));
+    let bad = deployment::set_in_entry(&mut s, "datasource", ("id", "Y"), "id.v", &text("x"));
+    assert!(bad.is_err());
     let written = String::from_utf8(
         s.changes()
             .unwrap()
@@ -298,7 +318,7 @@ fn entries_are_found_by_id_across_edits_that_move_them() {
     .unwrap();
     let tail = &written[written.find("[[datasource]]").unwrap()..];
     assert_eq!(
-        tail, "[[datasource]]\nid = \"C\"\nurl = \"jdbc:b2\"\nusername = \"u\"\n",
+        tail, "[[datasource]]\nid = \"C\"\nurl = \"jdbc:b2\"\nusername = \"v\"\n",
         "{written}"
     );
 }
