@@ -421,6 +421,8 @@ mod tests {
     /// stand for, never spliced.
     #[test]
     fn secrets_found_inside_one_another_are_refused() {
+        // What follows a secret's name inside another value is no value
+        // unless quoted: both values here are secrets of their own.
         let markup = r#"<a x=" password=é" password="v"/>"#;
         let out = Variables::default()
             .markup("repository/conf/carbon.xml", "/Server", markup)
@@ -430,7 +432,10 @@ mod tests {
             out,
             r#"<a x="${env:SERVER_X}" password="${env:SERVER_PASSWORD}"/>"#
         );
-        for markup in [r#"<a x="jdbc:mysql://admin:Top@db password='v' " password="real"/>"#] {
+        for markup in [
+            r#"<a password=" secret='q' " secret="z"/>"#,
+            r#"<a x="jdbc:mysql://admin:Top@db password='v' " password="real"/>"#,
+        ] {
             let err = Variables::default()
                 .markup("repository/conf/carbon.xml", "/Server", markup)
                 .unwrap_err();
