@@ -126,7 +126,11 @@ impl Variables {
             .windows(2)
             .all(|pair| pair[0].range.end <= pair[1].range.start);
         if !apart {
-            return Err("it holds a secret where no reference can stand (a URL, a comment)".into());
+            return Err(
+                "it holds a secret where no reference can stand (an attribute written inside \
+                 another's value)"
+                    .into(),
+            );
         }
         let masked = spliced(&literal, found.secrets.iter().map(|s| (&s.range, MASK)));
         // Anything the policy would still mask is a secret left in the open.
