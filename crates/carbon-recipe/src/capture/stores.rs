@@ -133,6 +133,14 @@ struct Entry<'b> {
     theirs: Option<(&'b Document, Element)>,
 }
 
+impl<'b> Entry<'b> {
+    /// Its keys, each compared with the baseline's entry where there is
+    /// one (`compare`); without one, every key is new.
+    fn keys(&self, compare: bool) -> Keys<'b> {
+        Keys::below(self.el, self.theirs, compare && self.theirs.is_some())
+    }
+}
+
 /// The entries `path` selects in the home, each with the baseline's of its
 /// name (when there is one).
 fn against_base<'b>(
@@ -201,14 +209,9 @@ pub(super) fn datasources(
     }
     const DATASOURCE: &str = "datasources/datasource";
     for entry in against_base(doc, base, DATASOURCE, NamedBy::Child("name")) {
-        let Entry {
-            name,
-            own,
-            el: ds,
-            theirs,
-        } = entry;
         let config = |child: &str| format!("definition/configuration/{child}");
-        let mut keys = Keys::below(ds, theirs, compare && theirs.is_some())
+        let mut keys = entry
+            .keys(compare)
             .text(doc, "description", "description")
             .text(doc, "jndi", "jndiConfig/name")
             .text(doc, "url", &config("url"))
@@ -221,6 +224,12 @@ pub(super) fn datasources(
             .text(doc, "validation_query", &config("validationQuery"))
             .number(doc, "validation_interval", &config("validationInterval"))
             .boolean(doc, "default_auto_commit", &config("defaultAutoCommit"));
+        let Entry {
+            name,
+            own,
+            el: ds,
+            theirs,
+        } = entry;
         // One kept in the secure vault (`svns:secretAlias`) is the cipher
         // tool's to set: its text is a placeholder.
         let password_at = config("password");
@@ -257,6 +266,7 @@ pub(super) fn registry(
             .table("registry", false),
     );
     for entry in against_base(doc, base, "dbConfig", NamedBy::Attribute("name")) {
+        let mut keys = entry.keys(compare).text(doc, "data_source", "dataSource");
         let Entry {
             name,
             own,
@@ -264,7 +274,6 @@ pub(super) fn registry(
             theirs,
         } = entry;
         let compare = compare && theirs.is_some();
-        let mut keys = Keys::below(el, theirs, compare).text(doc, "data_source", "dataSource");
         if let Some(jdbc) = jdbc(doc, el, theirs, compare, &own, variables) {
             keys.keys.push(("jdbc".into(), jdbc));
         }
@@ -276,13 +285,8 @@ pub(super) fn registry(
         }
     }
     for entry in against_base(doc, base, "remoteInstance", NamedBy::Child("id")) {
-        let Entry {
-            name: id,
-            el,
-            theirs,
-            ..
-        } = entry;
-        let keys = Keys::below(el, theirs, compare && theirs.is_some())
+        let keys = entry
+            .keys(compare)
             .text(doc, "url", "@url")
             .text(doc, "db_config", "dbConfig")
             .boolean(doc, "read_only", "readOnly")
@@ -292,21 +296,18 @@ pub(super) fn registry(
         if let Some(mut table) = keys.table("registry.remote_instance", true) {
             // `url` and `id` are required: the entry names its instance.
             if !table.keys.iter().any(|(k, _)| k == "url") {
-                let url = doc.attribute(el, "url").unwrap_or_default();
+                let url = doc.attribute(entry.el, "url").unwrap_or_default();
                 table.keys.insert(0, ("url".into(), string(&literal(url))));
             }
-            table.keys.insert(1, ("id".into(), string(&literal(&id))));
+            table
+                .keys
+                .insert(1, ("id".into(), string(&literal(&entry.name))));
             out.push(table);
         }
     }
     for entry in against_base(doc, base, "mount", NamedBy::Attribute("path")) {
-        let Entry {
-            name: path,
-            el,
-            theirs,
-            ..
-        } = entry;
-        let keys = Keys::below(el, theirs, compare && theirs.is_some())
+        let keys = entry
+            .keys(compare)
             .text(doc, "overwrite", "@overwrite")
             .text(doc, "instance_id", "instanceId")
             .text(doc, "target_path", "targetPath");
@@ -314,13 +315,13 @@ pub(super) fn registry(
             // A mount entry names its instance and target, changed or not.
             for (k, child) in [("instance_id", "instanceId"), ("target_path", "targetPath")] {
                 if !table.keys.iter().any(|(key, _)| key == k) {
-                    let value = value_in(doc, el, child).unwrap_or_default();
+                    let value = value_in(doc, entry.el, child).unwrap_or_default();
                     table.keys.push((k.into(), string(&literal(&value))));
                 }
             }
             table
                 .keys
-                .insert(0, ("path".into(), string(&literal(&path))));
+                .insert(0, ("path".into(), string(&literal(&entry.name))));
             out.push(table);
         }
     }
