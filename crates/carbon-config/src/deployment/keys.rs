@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{DocumentMut, Item, Table};
 
-use super::{FILE, RESOURCES};
-use crate::error::{Error, Result};
+use super::RESOURCES;
+use crate::error::Result;
 use crate::home::CarbonHome;
 
 /// The keys a pack takes, as its own files name them: every dotted name in
@@ -62,11 +62,8 @@ impl PackKeys {
         }
         // The keys the file already holds are the pack's (or the user's):
         // `[database.apim_db] username` whose template another pack keeps.
-        if let Some(bytes) = home.root().read(Path::new(FILE), max_file_size)? {
-            super::check_size(bytes.len(), max_file_size).map_err(|message| Error::Invalid {
-                file: home.path().join(FILE),
-                message: format!("{message} (raise it with --max-file-size)"),
-            })?;
+        let raise = " (raise it with --max-file-size)";
+        if let Some(bytes) = super::read_within(home, max_file_size, raise)? {
             if let Ok(doc) = String::from_utf8_lossy(&bytes).parse::<DocumentMut>() {
                 keys.add_toml("", doc.as_table());
             }

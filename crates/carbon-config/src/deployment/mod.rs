@@ -56,6 +56,24 @@ pub fn check_size(len: usize, max_file_size: u64) -> std::result::Result<(), Str
     Ok(())
 }
 
+/// `home`'s deployment.toml, read whole and refused past [`size_limit`] of
+/// `max_file_size`; `None` where the home has none. `raise`, said after
+/// the message of one too large, tells how to raise the limit where the
+/// command can ("" where it cannot).
+///
+/// # Errors
+/// The file cannot be read, or is too large.
+pub fn read_within(home: &CarbonHome, max_file_size: u64, raise: &str) -> Result<Option<Vec<u8>>> {
+    let bytes = home.root().read(Path::new(FILE), max_file_size)?;
+    if let Some(bytes) = &bytes {
+        check_size(bytes.len(), max_file_size).map_err(|message| Error::Invalid {
+            file: home.path().join(FILE),
+            message: format!("{message}{raise}"),
+        })?;
+    }
+    Ok(bytes)
+}
+
 /// Where a pack keeps what it renders its XML from.
 const RESOURCES: &str = "repository/resources/conf";
 

@@ -4,8 +4,6 @@
 //! whose values differ; any other key that differs is left to the notes
 //! (`[[raw]]` cannot edit a 4.5+ home).
 
-use std::path::Path;
-
 use carbon_config::{deployment, CarbonHome};
 
 use super::edits::literal;
@@ -41,16 +39,8 @@ pub(super) fn tables(
     variables: &mut Variables,
 ) -> carbon_config::Result<Vec<Table>> {
     let read = |h: &CarbonHome| -> carbon_config::Result<toml::Table> {
-        let limit = carbon_config::DEFAULT_MAX_FILE_SIZE;
-        let bytes = h.root().read(Path::new(deployment::FILE), limit)?;
-        if let Some(bytes) = &bytes {
-            deployment::check_size(bytes.len(), limit).map_err(|message| {
-                carbon_config::Error::Invalid {
-                    file: h.path().join(deployment::FILE),
-                    message,
-                }
-            })?;
-        }
+        // `capture` takes no `--max-file-size`: nothing to say of raising it.
+        let bytes = deployment::read_within(h, carbon_config::DEFAULT_MAX_FILE_SIZE, "")?;
         Ok(bytes
             .and_then(|b| String::from_utf8_lossy(&b).parse::<toml::Table>().ok())
             .unwrap_or_default())
